@@ -1,0 +1,191 @@
+"""The BPE merge loop and word encoder: the pure-Python reference that ``subtok._native`` mirrors.
+
+Symbols are small ints. Training works on unique words (symbol lists) with their counts; encoding works
+on one word's symbols. Both are written as a few flat functions so a reader can hold this file beside
+``_native/bpe.c`` and check them line by line.
+
+Training tie-break: the pair with the highest count is merged first; among equal counts, the pair whose
+left token's key (bytes) sorts first, then the right token's key. Keys are a token's raw bytes for
+byte-level BPE and its vocabulary string in UTF-8 otherwise, so the order never depends on hashing or
+insertion order.
+
+Encoding rule (as HF tokenizers and tiktoken): repeatedly merge the adjacent pair with the lowest merge
+rank, the leftmost one when a pair occurs several times, until no adjacent pair has a rank.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Optional
+
+Pair = tuple[int, int]
+
+# Words shorter than this are encoded by repeated linear scans; longer ones with a heap (n log n).
+HEAP_MIN_SYMBOLS = 48
+
+
+def count_pairs(words: list[list[int]], counts: list[int]) -> tuple[dict[Pair, int], dict[Pair, set[int]]]:
+    """Count of every adjacent pair over all words (weighted by word count), and the words holding it."""
+    pair_counts: dict[Pair, int] = defaultdict(int)
+    where: dict[Pair, set[int]] = defaultdict(set)
+    for w, (symbols, c) in enumerate(zip(words, counts)):
+        for pair in zip(symbols, symbols[1:]):
+            pair_counts[pair] += c
+            where[pair].add(w)
+    return pair_counts, where
+
+
+def merge_word(
+    symbols: list[int], a: int, b: int, z: int, count: int, w: int,
+    changes: dict[Pair, int], where: dict[Pair, set[int]],
+) -> list[int]:
+    """``symbols`` (word ``w``, seen ``count`` times) with each non-overlapping (a, b), left to right,
+    replaced by z.
+
+    Adds to ``changes`` the count change of the neighbouring pairs: (prev, a) and (b, next) disappear,
+    (prev, z) and (z, next) appear (and are indexed in ``where``). The pair (a, b) itself is the
+    caller's business.
+    """
+    out: list[int] = []
+    i, n = 0, len(symbols)
+    while i < n:
+        if i + 1 < n and symbols[i] == a and symbols[i + 1] == b:
+            if out:
+                prev = out[-1]
+                changes[(prev, a)] -= count
+                changes[(prev, z)] += count
+                where[(prev, z)].add(w)
+            if i + 2 < n:
+                nxt = symbols[i + 2]
+                changes[(b, nxt)] -= count
+                changes[(z, nxt)] += count
+                where[(z, nxt)].add(w)
+            out.append(z)
+            i += 2
+        else:
+            out.append(symbols[i])
+            i += 1
+    return out
+
+
+def train_merges(
+    words: list[list[int]],
+    counts: list[int],
+    keys: list[bytes],
+    strip: int,
+    max_tokens: int,
+    min_frequency: int,
+    blocked: frozenset = frozenset(),
+    on_merge: Optional[Callable[[int], None]] = None,
+) -> list[tuple[int, int, int]]:
+    """Learn merges until there are ``max_tokens`` distinct tokens or no pair reaches ``min_frequency``.
+
+    ``keys[i]`` identifies token i (and orders ties); a merge of (a, b) makes the token whose key is
+    ``keys[a] + keys[b][strip:]`` (``strip`` drops a continuing-subword prefix from the right part). When
+    that key already names a token, the merge is recorded and reuses its id (as HF does), and the
+    number of tokens does not grow. A pair whose merged key is in ``blocked`` (the special tokens'
+    spellings) is never merged. ``words`` and ``keys`` are updated in place; returns
+    (a, b, merged id) per merge in order.
+    """
+    key_to_id = {k: i for i, k in enumerate(keys)}
+    pair_counts, where = count_pairs(words, counts)
+    heap = [(-c, keys[a], keys[b], a, b) for (a, b), c in pair_counts.items() if c > 0]
+    heapq.heapify(heap)
+    merges: list[tuple[int, int, int]] = []
+    while len(keys) < max_tokens and heap:
+        neg, _, _, a, b = heapq.heappop(heap)
+        live = pair_counts.get((a, b), 0)
+        if live != -neg:  # stale entry: counts only fall for existing pairs, so re-queue at the live count
+            if live > 0:
+                heapq.heappush(heap, (-live, keys[a], keys[b], a, b))
+            continue
+        if live < min_frequency:
+            break
+        key = keys[a] + keys[b][strip:]
+        if key in blocked:
+            continue
+        z = key_to_id.get(key)
+        if z is None:
+            z = len(keys)
+            keys.append(key)
+            key_to_id[key] = z
+        merges.append((a, b, z))
+        changes: dict[Pair, int] = defaultdict(int)
+        for w in where.pop((a, b)):
+            words[w] = merge_word(words[w], a, b, z, counts[w], w, changes, where)
+        del pair_counts[(a, b)]
+        for pair, d in changes.items():
+            if d == 0:
+                continue
+            new = pair_counts.get(pair, 0) + d
+            if new:
+                pair_counts[pair] = new
+            else:
+                pair_counts.pop(pair, None)
+            if d > 0:
+                heapq.heappush(heap, (-new, keys[pair[0]], keys[pair[1]], pair[0], pair[1]))
+        if on_merge is not None:
+            on_merge(len(keys))
+    return merges
+
+
+def _encode_scan(symbols: list[int], ranks: dict[Pair, int], results: list[int]) -> list[int]:
+    """Short words: find the lowest-rank (leftmost) pair, merge it, repeat."""
+    symbols = list(symbols)
+    while len(symbols) > 1:
+        best_rank = -1
+        best = -1
+        for i in range(len(symbols) - 1):
+            r = ranks.get((symbols[i], symbols[i + 1]))
+            if r is not None and (best < 0 or r < best_rank):
+                best_rank, best = r, i
+        if best < 0:
+            break
+        symbols[best : best + 2] = [results[best_rank]]
+    return symbols
+
+
+def _encode_heap(symbols: list[int], ranks: dict[Pair, int], results: list[int]) -> list[int]:
+    """Long words: the same rule with a heap of (rank, position) over a linked list, O(n log n)."""
+    n = len(symbols)
+    sym: list[int] = list(symbols)
+    alive = [True] * n
+    nxt = list(range(1, n + 1))
+    prev = list(range(-1, n - 1))
+    heap = []
+    for i in range(n - 1):
+        r = ranks.get((sym[i], sym[i + 1]))
+        if r is not None:
+            heap.append((r, i))
+    heapq.heapify(heap)
+    while heap:
+        r, i = heapq.heappop(heap)
+        j = nxt[i]
+        if not alive[i] or j >= n or ranks.get((sym[i], sym[j])) != r:
+            continue  # stale: the pair at i changed since this entry was pushed
+        sym[i] = results[r]
+        alive[j] = False
+        nxt[i] = nxt[j]
+        if nxt[j] < n:
+            prev[nxt[j]] = i
+        p = prev[i]
+        if p >= 0:
+            rp = ranks.get((sym[p], sym[i]))
+            if rp is not None:
+                heapq.heappush(heap, (rp, p))
+        k = nxt[i]
+        if k < n:
+            rk = ranks.get((sym[i], sym[k]))
+            if rk is not None:
+                heapq.heappush(heap, (rk, i))
+    return [sym[i] for i in range(n) if alive[i]]
+
+
+def encode_symbols(symbols: list[int], ranks: dict[Pair, int], results: list[int]) -> list[int]:
+    """Apply merges to one word's symbols. ``ranks[(a, b)]`` is the merge's rank, ``results[rank]``
+    the id it makes."""
+    if len(symbols) < HEAP_MIN_SYMBOLS:
+        return _encode_scan(symbols, ranks, results)
+    return _encode_heap(symbols, ranks, results)

@@ -1,0 +1,380 @@
+"""The tokenizer pipeline: special tokens -> normalize -> pre-tokenize -> model -> post-process.
+
+``Tokenizer`` ties the stages together, trains them from a corpus, encodes and decodes, and saves the
+whole pipeline as one versioned JSON document that is validated when it is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional, Union
+
+import numpy as np
+import regex
+
+from ._io import PathLike, atomic_write_json
+from .corpus import Corpus, WordSplitter, count_words
+from .errors import SubtokError, TokenizerFileError, TrainingError
+from .models.bpe import BPE, train_bpe
+from .models.word import WordLevel, train_word
+from .text import Normalized, Normalizer, PreTokenizer, make_normalizers, normalize
+from .vocab import Vocab
+
+FORMAT = "subtok-tokenizer"
+FORMAT_VERSION = 1
+DEFAULT_SPECIAL_TOKENS = ("<unk>", "<pad>", "<bos>", "<eos>")
+MODELS = {"bpe": BPE, "word": WordLevel}
+
+Model = Union[BPE, WordLevel]
+
+
+class Encoding:
+    """The result of encoding one text: ``ids`` at once; ``tokens`` and character ``offsets`` into the
+    text on first use (so ``tok.encode(text).ids`` costs about what the ids alone cost)."""
+
+    def __init__(self, ids: list[int], tokenizer: Tokenizer, parts: list, length: Optional[int] = None) -> None:
+        self.ids = ids
+        self._tokenizer = tokenizer
+        self._parts = parts  # (word or None, Normalized or None, segment start, word start, word end, n ids)
+        self._n_real = len(ids) if length is None else length
+        self._offsets: Optional[list[tuple[int, int]]] = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        return f"Encoding(n_tokens={len(self.ids)}, ids={self.ids[:8]}{'...' if len(self.ids) > 8 else ''})"
+
+    @property
+    def tokens(self) -> list[str]:
+        vocab = self._tokenizer.model.vocab
+        return [vocab[i] for i in self.ids]
+
+    @property
+    def attention_mask(self) -> list[int]:
+        return [1] * self._n_real + [0] * (len(self.ids) - self._n_real)
+
+    @property
+    def offsets(self) -> list[tuple[int, int]]:
+        if self._offsets is None:
+            model = self._tokenizer.model
+            spans: list[tuple[int, int]] = []
+            pos = 0
+            for word, norm, seg, ws, we, n in self._parts:
+                if word is None:  # a special token: its span is stored as-is
+                    spans.append((ws, we))
+                else:
+                    for s, e in model.word_offsets(word, self.ids[pos : pos + n]):
+                        if norm is not None:
+                            s, e = norm.original_span(ws + s, ws + e)
+                        else:
+                            s, e = ws + s, ws + e
+                        spans.append((seg + s, seg + e))
+                pos += n
+            spans = spans[: self._n_real]
+            self._offsets = spans + [(0, 0)] * (len(self.ids) - len(spans))
+        return self._offsets
+
+    def _resize(self, length: int, pad_id: Optional[int]) -> None:
+        """Truncate to ``length``, or pad up to it with ``pad_id``."""
+        offsets = self.offsets
+        if len(self.ids) > length:
+            self.ids = self.ids[:length]
+            self._n_real = min(self._n_real, length)
+            self._offsets = offsets[:length]
+        elif len(self.ids) < length:
+            extra = length - len(self.ids)
+            self.ids = self.ids + [pad_id] * extra
+            self._offsets = offsets + [(0, 0)] * extra
+
+
+class Tokenizer:
+    """A trained tokenizer: normalizers, a pre-tokenizer, a model (BPE or word-level) and special tokens."""
+
+    def __init__(
+        self,
+        model: Model,
+        normalizers: Sequence[Union[str, dict, Normalizer]] = (),
+        pre_tokenizer: Optional[PreTokenizer] = None,
+        special_tokens: Sequence[str] = (),
+    ) -> None:
+        self.model = model
+        self.normalizers = make_normalizers(normalizers)
+        self.pre_tokenizer = pre_tokenizer or PreTokenizer("gpt2")
+        self.special_tokens = list(special_tokens)
+        missing = [t for t in self.special_tokens if t not in model.token_to_id]
+        if missing:
+            raise TokenizerFileError(f"special tokens {missing} are not in the model's vocabulary")
+        self._special_ids = {model.token_to_id[t] for t in self.special_tokens}
+        self._special_re = (
+            regex.compile("|".join(regex.escape(t) for t in sorted(self.special_tokens, key=len, reverse=True)))
+            if self.special_tokens
+            else None
+        )
+        self._vocab: Optional[Vocab] = None
+
+    # -- training ----------------------------------------------------------------------------------------
+    @classmethod
+    def train(
+        cls,
+        corpus: Corpus,
+        model: str = "bpe",
+        vocab_size: int = 8000,
+        min_frequency: int = 2,
+        byte_level: bool = True,
+        special_tokens: Sequence[str] = DEFAULT_SPECIAL_TOKENS,
+        show_progress: Optional[bool] = None,
+        normalizers: Optional[Sequence[Union[str, dict, Normalizer]]] = None,
+        pre_tokenizer: Union[str, PreTokenizer, None] = None,
+        unk_token: Optional[str] = "<unk>",
+        limit_alphabet: Optional[int] = None,
+        byte_fallback: bool = False,
+        continuing_subword_prefix: Optional[str] = None,
+        end_of_word_suffix: Optional[str] = "</w>",
+        num_workers: Optional[int] = None,
+        errors: str = "strict",
+    ) -> Tokenizer:
+        """Learn a tokenizer from a corpus: a path, a list of paths, or any iterable of str.
+
+        ``model``: "bpe" (byte-level by default; ``byte_level=False`` for characters, which uses
+        ``unk_token`` or ``byte_fallback`` for unseen characters and ``end_of_word_suffix`` "</w>" by
+        default) or "word" (whole words, the rest ``unk_token``). Byte-level BPE splits text with GPT-2's
+        pattern, the others on whitespace. The corpus is streamed into word counts (in parallel for
+        large files); the vocabulary is exactly ``vocab_size`` unless the corpus runs out of pairs.
+        """
+        if model not in MODELS:
+            raise TrainingError(f"unknown model {model!r}; choose from {sorted(MODELS)}")
+        if not isinstance(vocab_size, int) or vocab_size < 1:
+            raise TrainingError(f"vocab_size must be a positive integer, not {vocab_size!r}")
+        if min_frequency < 1:
+            raise TrainingError(f"min_frequency must be at least 1, not {min_frequency!r}")
+        if isinstance(pre_tokenizer, str):
+            pre_tokenizer = PreTokenizer(pre_tokenizer)
+        if pre_tokenizer is None:
+            pre_tokenizer = PreTokenizer("gpt2" if model == "bpe" and byte_level else "whitespace")
+        specials = list(dict.fromkeys(special_tokens))
+        norms = make_normalizers(normalizers or ())
+        splitter = WordSplitter([n.to_dict() for n in norms], pre_tokenizer.to_dict(), specials)
+        counts = count_words(corpus, splitter, num_workers=num_workers, errors=errors, show_progress=show_progress)
+        trained: Model
+        if model == "bpe":
+            trained = train_bpe(
+                counts,
+                vocab_size,
+                special_tokens=specials,
+                min_frequency=min_frequency,
+                byte_level=byte_level,
+                limit_alphabet=limit_alphabet,
+                unk_token=None if byte_level else unk_token,
+                byte_fallback=byte_fallback,
+                continuing_subword_prefix=continuing_subword_prefix,
+                end_of_word_suffix=end_of_word_suffix,
+                show_progress=show_progress,
+            )
+        else:
+            if unk_token is None:
+                raise TrainingError("the word-level model needs an unk_token")
+            trained = train_word(counts, vocab_size, specials, unk_token, min_frequency)
+        specials = [t for t in trained.vocab if t in set(specials) or t == unk_token]
+        return cls(trained, norms, pre_tokenizer, specials)
+
+    # -- lookups -----------------------------------------------------------------------------------------
+    @property
+    def vocab(self) -> Vocab:
+        if self._vocab is None:
+            self._vocab = Vocab(self.model.vocab, unk=getattr(self.model, "unk_token", None))
+        return self._vocab
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.model.vocab)
+
+    def token_to_id(self, token: str) -> Optional[int]:
+        return self.model.token_to_id.get(token)
+
+    def id_to_token(self, i: int) -> str:
+        return self.vocab.token(i)
+
+    # -- encoding ----------------------------------------------------------------------------------------
+    def _segments(self, text: str) -> list[tuple[int, int, bool]]:
+        """(start, end, is_special) pieces of ``text``: special tokens are matched first, never split."""
+        if self._special_re is None:
+            return [(0, len(text), False)]
+        out, pos = [], 0
+        for m in self._special_re.finditer(text):
+            if m.start() > pos:
+                out.append((pos, m.start(), False))
+            out.append((m.start(), m.end(), True))
+            pos = m.end()
+        if pos < len(text):
+            out.append((pos, len(text), False))
+        return out
+
+    def encode(self, text: str) -> Encoding:
+        """Ids of ``text``, with tokens and character offsets into ``text`` available on the result."""
+        if not isinstance(text, str):
+            raise SubtokError(f"encode takes a str, not {type(text).__name__}")
+        ids: list[int] = []
+        parts: list = []
+        encode_word = self.model.encode_word
+        finditer = self.pre_tokenizer.regex.finditer
+        for start, end, special in self._segments(text):
+            if special:
+                ids.append(self.model.token_to_id[text[start:end]])
+                parts.append((None, None, 0, start, end, 1))
+                continue
+            piece = text[start:end]
+            norm: Optional[Normalized] = None
+            if self.normalizers:
+                norm = normalize(self.normalizers, piece)
+                piece = norm.text
+            for m in finditer(piece):
+                word = m.group()
+                word_ids = encode_word(word)
+                ids.extend(word_ids)
+                parts.append((word, norm, start, m.start(), m.end(), len(word_ids)))
+        return Encoding(ids, self, parts)
+
+    def encode_batch(
+        self,
+        texts: Iterable[str],
+        num_threads: Optional[int] = None,
+        padding: Union[bool, str] = False,
+        truncation: bool = False,
+        max_length: Optional[int] = None,
+        return_tensors: Optional[str] = None,
+    ):
+        """Encode many texts; ``num_threads`` > 1 spreads them over threads (useful with the native core).
+
+        padding: True/"longest" pads to the longest, "max_length" to ``max_length``; truncation cuts to
+        ``max_length``. ``return_tensors="np"`` returns a dict of int64 arrays ``input_ids`` and
+        ``attention_mask`` (padding to the longest when the lengths differ).
+        """
+        texts = list(texts)
+        if truncation and max_length is None:
+            raise SubtokError("truncation=True needs max_length")
+        if padding == "max_length" and max_length is None:
+            raise SubtokError("padding='max_length' needs max_length")
+        if padding not in (False, True, "longest", "max_length", "do_not_pad"):
+            raise SubtokError(f"padding must be True, 'longest' or 'max_length', not {padding!r}")
+        if return_tensors not in (None, "np"):
+            raise SubtokError(f"return_tensors must be None or 'np', not {return_tensors!r}")
+        if num_threads and num_threads > 1 and len(texts) > 1:
+            with ThreadPoolExecutor(num_threads) as pool:
+                encodings = list(pool.map(self.encode, texts, chunksize=max(1, len(texts) // (8 * num_threads))))
+        else:
+            encodings = [self.encode(t) for t in texts]
+        if truncation:
+            for e in encodings:
+                if len(e) > max_length:
+                    e._resize(max_length, None)
+        if padding == "do_not_pad":
+            padding = False
+        if return_tensors and not padding and len({len(e) for e in encodings}) > 1:
+            padding = "longest"
+        if padding:
+            target = max_length if padding == "max_length" else max((len(e) for e in encodings), default=0)
+            pad_id = self.pad_id
+            for e in encodings:
+                if len(e) < target:
+                    e._resize(target, pad_id)
+        if return_tensors == "np":
+            width = max((len(e) for e in encodings), default=0)
+            return {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64).reshape(len(encodings), width),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64).reshape(
+                    len(encodings), width
+                ),
+            }
+        return encodings
+
+    @property
+    def pad_id(self) -> int:
+        for name in ("<pad>", "[PAD]"):
+            if name in self.model.token_to_id:
+                return self.model.token_to_id[name]
+        raise SubtokError("padding needs a '<pad>' token in the vocabulary")
+
+    # -- decoding ----------------------------------------------------------------------------------------
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
+        """The text of ``ids``. For byte-level BPE, ``decode(encode(s).ids) == s`` for every str."""
+        vocab = self.model.vocab
+        pieces: list[str] = []
+        run: list[str] = []
+        for i in ids:
+            i = int(i)
+            if not 0 <= i < len(vocab):
+                raise SubtokError(f"id {i} is outside the vocabulary of size {len(vocab)}")
+            if i in self._special_ids:
+                if run:
+                    pieces.append(self.model.decode_tokens(run))
+                    run = []
+                if not skip_special_tokens:
+                    pieces.append(vocab[i])
+            else:
+                run.append(vocab[i])
+        if run:
+            pieces.append(self.model.decode_tokens(run))
+        return self.model.piece_separator.join(pieces)
+
+    # -- persistence -------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "normalizers": [n.to_dict() for n in self.normalizers],
+            "pre_tokenizer": self.pre_tokenizer.to_dict(),
+            "special_tokens": self.special_tokens,
+            "model": self.model.to_dict(),
+        }
+
+    def save(self, path: PathLike) -> None:
+        """Write the tokenizer as one JSON document (atomically: no half-written file on failure)."""
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "tokenizer") -> Tokenizer:
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise TokenizerFileError(f"{source}: not a subtok tokenizer file (no \"format\": {FORMAT!r})")
+        if d.get("version") != FORMAT_VERSION:
+            raise TokenizerFileError(
+                f"{source}: tokenizer format version {d.get('version')!r}; this subtok reads version {FORMAT_VERSION}"
+            )
+        model_d = d.get("model")
+        if not isinstance(model_d, dict) or model_d.get("type") not in MODELS:
+            raise TokenizerFileError(f"{source}: 'model' must be an object with type in {sorted(MODELS)}")
+        specials = d.get("special_tokens", [])
+        if not isinstance(specials, list) or not all(isinstance(t, str) for t in specials):
+            raise TokenizerFileError(f"{source}: 'special_tokens' must be a list of strings")
+        try:
+            model = MODELS[model_d["type"]].from_dict(model_d, source)
+            norms = make_normalizers(d.get("normalizers") or [])
+            pre = PreTokenizer.from_dict(d.get("pre_tokenizer") or {"type": "gpt2"})
+            return cls(model, norms, pre, specials)
+        except TokenizerFileError:
+            raise
+        except (SubtokError, TypeError, KeyError, AttributeError) as e:
+            raise TokenizerFileError(f"{source}: {e}") from None
+
+    @classmethod
+    def load(cls, path: PathLike) -> Tokenizer:
+        return cls.from_dict(read_json_file(path), source=str(path))
+
+
+def read_json_file(path: PathLike):
+    """Parse a JSON file, turning every failure into an error that names the file and position."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise TokenizerFileError(f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise TokenizerFileError(f"{path} is a directory, not a file") from None
+    except UnicodeDecodeError as e:
+        raise TokenizerFileError(f"{path}: not UTF-8 text (byte offset {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise TokenizerFileError(
+            f"{path}: malformed or truncated JSON at line {e.lineno}, column {e.colno}: {e.msg}"
+        ) from None

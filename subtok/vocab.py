@@ -1,0 +1,150 @@
+"""Vocab: the one token <-> id table shared by tokenizers, preprocess, co-occurrence and neural models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Optional
+
+import numpy as np
+
+from ._io import PathLike, atomic_write_json
+from .errors import SubtokError, TokenizerFileError
+
+VOCAB_FORMAT = "subtok-vocab"
+VOCAB_VERSION = 1
+
+
+class Vocab:
+    """An ordered list of distinct tokens; a token's id is its position.
+
+    ``unk`` names the token that unknown lookups map to (it must be in the list); with ``unk=None`` an
+    unknown token raises ``KeyError``. ``counts`` optionally holds each token's training count.
+    """
+
+    def __init__(
+        self,
+        tokens: Iterable[str],
+        unk: Optional[str] = None,
+        counts: Optional[Mapping[str, int]] = None,
+    ) -> None:
+        self._id_to_word: list[str] = list(tokens)
+        self._word_to_id: dict[str, int] = {}
+        for i, t in enumerate(self._id_to_word):
+            if not isinstance(t, str):
+                raise SubtokError(f"vocabulary entry {i} is {type(t).__name__}, not str")
+            if t in self._word_to_id:
+                raise SubtokError(f"duplicate vocabulary entry {t!r} at ids {self._word_to_id[t]} and {i}")
+            self._word_to_id[t] = i
+        if unk is not None and unk not in self._word_to_id:
+            raise SubtokError(f"unknown token {unk!r} is not in the vocabulary")
+        self.unk = unk
+        self.counts: dict[str, Optional[int]] = {
+            t: (None if counts is None else counts.get(t)) for t in self._id_to_word
+        }
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Mapping[str, int],
+        max_size: Optional[int] = None,
+        min_freq: int = 1,
+        specials: Sequence[str] = ("<unk>",),
+        unk: Optional[str] = "<unk>",
+    ) -> Vocab:
+        """Specials first, then tokens by count descending, ties by token text (so the order is deterministic).
+
+        ``max_size`` caps the whole vocabulary, specials included.
+        """
+        if max_size is not None and max_size < len(specials):
+            raise SubtokError(f"max_size={max_size} is smaller than the {len(specials)} special tokens")
+        special_set = set(specials)
+        ranked = sorted(
+            ((t, c) for t, c in counts.items() if c >= min_freq and t not in special_set),
+            key=lambda tc: (-tc[1], tc[0]),
+        )
+        if max_size is not None:
+            ranked = ranked[: max_size - len(specials)]
+        return cls(list(specials) + [t for t, _ in ranked], unk=unk, counts=dict(ranked))
+
+    # -- lookups ---------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._id_to_word)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._word_to_id
+
+    def __iter__(self):
+        return iter(self._id_to_word)
+
+    def __getitem__(self, token: str) -> int:
+        i = self._word_to_id.get(token)
+        if i is None:
+            if self.unk is None:
+                raise KeyError(token)
+            return self._word_to_id[self.unk]
+        return i
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocab) and self._id_to_word == other._id_to_word and self.unk == other.unk
+
+    def __repr__(self) -> str:
+        return f"Vocab(size={len(self)}, unk={self.unk!r})"
+
+    @property
+    def unk_id(self) -> Optional[int]:
+        return None if self.unk is None else self._word_to_id[self.unk]
+
+    @property
+    def word_to_id(self) -> Mapping[str, int]:
+        return self._word_to_id
+
+    @property
+    def id_to_word(self) -> Sequence[str]:
+        return self._id_to_word
+
+    def token(self, i: int) -> str:
+        if not 0 <= i < len(self._id_to_word):
+            raise IndexError(f"id {i} is outside the vocabulary of size {len(self)}")
+        return self._id_to_word[i]
+
+    def lookup_ids(self, tokens: Iterable[str]) -> np.ndarray:
+        return np.fromiter((self[t] for t in tokens), dtype=np.int64)
+
+    def lookup_tokens(self, ids: Iterable[int]) -> list[str]:
+        return [self.token(int(i)) for i in ids]
+
+    # -- persistence -----------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d: dict = {"format": VOCAB_FORMAT, "version": VOCAB_VERSION, "unk": self.unk, "tokens": self._id_to_word}
+        if any(c is not None for c in self.counts.values()):
+            d["counts"] = [self.counts[t] for t in self._id_to_word]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping, source: str = "vocabulary") -> Vocab:
+        if not isinstance(d, Mapping) or d.get("format") != VOCAB_FORMAT:
+            raise TokenizerFileError(f"{source}: not a subtok vocabulary (format must be {VOCAB_FORMAT!r})")
+        if d.get("version") != VOCAB_VERSION:
+            raise TokenizerFileError(
+                f"{source}: vocabulary format version {d.get('version')!r}; this subtok reads {VOCAB_VERSION}"
+            )
+        tokens = d.get("tokens")
+        if not isinstance(tokens, list):
+            raise TokenizerFileError(f"{source}: 'tokens' must be a list of strings")
+        counts = d.get("counts")
+        if counts is not None and (not isinstance(counts, list) or len(counts) != len(tokens)):
+            raise TokenizerFileError(f"{source}: 'counts' must be a list as long as 'tokens'")
+        try:
+            return cls(tokens, unk=d.get("unk"), counts=None if counts is None else dict(zip(tokens, counts)))
+        except SubtokError as e:
+            raise TokenizerFileError(f"{source}: {e}") from None
+
+    def save(self, path: PathLike) -> None:
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: PathLike) -> Vocab:
+        from .tokenizer import read_json_file
+
+        return cls.from_dict(read_json_file(path), source=str(path))
