@@ -1,6 +1,6 @@
 """Picks the implementation of the hot loops: the compiled ``subtok._native`` when it is built and
 allowed, else the pure-Python reference in ``subtok.models.bpe_core``. ``SUBTOK_NO_NATIVE=1`` forces
-pure Python. Both give identical output; the tests run both."""
+pure Python. Both give identical output; the tests and benchmarks switch with :func:`use`."""
 
 from __future__ import annotations
 
@@ -8,18 +8,34 @@ import os
 
 from .models import bpe_core
 
-_native = None
-if os.environ.get("SUBTOK_NO_NATIVE", "") in ("", "0"):
-    try:
-        from . import _native  # type: ignore[no-redef]
-    except ImportError:
-        _native = None
+try:
+    from . import _native  # type: ignore[attr-defined]
+except ImportError:
+    _native = None
+
+FUNCTIONS = ("train_merges", "encode_symbols")
+name = "python"
+
+
+def use(backend: str) -> None:
+    """Route the hot loops to "native" or "python" (ValueError when native is not built)."""
+    global name
+    if backend == "native":
+        if _native is None:
+            raise ValueError("the native extension is not built (pip install . with a C compiler)")
+        impl = _native
+    elif backend == "python":
+        impl = bpe_core
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+    for fn in FUNCTIONS:
+        globals()[fn] = getattr(impl, fn)
+    name = backend
 
 
 def native_available() -> bool:
     """True when the compiled core is loaded and in use."""
-    return _native is not None
+    return name == "native"
 
 
-train_merges = bpe_core.train_merges
-encode_symbols = bpe_core.encode_symbols
+use("native" if _native is not None and os.environ.get("SUBTOK_NO_NATIVE", "") in ("", "0") else "python")

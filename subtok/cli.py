@@ -57,7 +57,7 @@ def cmd_train(args) -> None:
         specials.insert(0, "<unk>")
     t0 = time.perf_counter()
     tok = Tokenizer.train(
-        args.corpus,
+        [Path(p) for p in args.corpus],  # Paths: the CLI's arguments are always files
         model=args.model,
         vocab_size=args.vocab_size,
         min_frequency=args.min_frequency,

@@ -240,8 +240,9 @@ def _docstrings(tree: ast.AST) -> Iterator[str]:
         doc = ast.get_docstring(node, clean=True)  # type: ignore[arg-type]
         if doc:
             yield doc
-        children = [n for n in getattr(node, "body", []) if isinstance(n, (ast.ClassDef, ast.FunctionDef,
-                                                                            ast.AsyncFunctionDef))]
+        children = [
+            n for n in getattr(node, "body", []) if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
         stack.extend(reversed(children))
 
 

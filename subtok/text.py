@@ -12,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Optional
 
 import numpy as np
@@ -32,7 +32,7 @@ WHITESPACE_PATTERN = r"\S+"
 # ---------------------------------------------------------------------------------------------------------
 # Byte <-> unicode table
 # ---------------------------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible map from the 256 byte values to printable characters.
 
@@ -51,7 +51,7 @@ def bytes_to_unicode() -> dict[int, str]:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def unicode_to_bytes() -> dict[str, int]:
     return {c: b for b, c in bytes_to_unicode().items()}
 

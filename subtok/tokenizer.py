@@ -337,7 +337,7 @@ class Tokenizer:
     @classmethod
     def from_dict(cls, d: dict, source: str = "tokenizer") -> Tokenizer:
         if not isinstance(d, dict) or d.get("format") != FORMAT:
-            raise TokenizerFileError(f"{source}: not a subtok tokenizer file (no \"format\": {FORMAT!r})")
+            raise TokenizerFileError(f'{source}: not a subtok tokenizer file (no "format": {FORMAT!r})')
         if d.get("version") != FORMAT_VERSION:
             raise TokenizerFileError(
                 f"{source}: tokenizer format version {d.get('version')!r}; this subtok reads version {FORMAT_VERSION}"

@@ -103,7 +103,7 @@ class BPE:
                 return len(token.encode("utf-8"))  # a special token
         if self.byte_fallback and len(token) == 6 and token.startswith("<0x") and token.endswith(">"):
             return 1
-        core = token[len(self.prefix):] if self.prefix and token.startswith(self.prefix) else token
+        core = token[len(self.prefix) :] if self.prefix and token.startswith(self.prefix) else token
         core = core[: -len(self.suffix)] if self.suffix and core.endswith(self.suffix) else core
         return len(core.encode("utf-8"))
 
@@ -181,7 +181,7 @@ class BPE:
             if self.suffix:
                 pieces.append(t.replace(self.suffix, " "))
             elif self.prefix:
-                pieces.append(t[len(self.prefix):] if t.startswith(self.prefix) else (" " + t if pieces else t))
+                pieces.append(t[len(self.prefix) :] if t.startswith(self.prefix) else (" " + t if pieces else t))
             else:
                 pieces.append(t)
         if pending:
@@ -242,9 +242,7 @@ def _char_alphabet(word_counts: Counter, limit_alphabet: Optional[int]) -> set[s
     return {ch for ch, _ in ranked}
 
 
-def _char_symbol_words(
-    word_counts: Counter, alphabet: set[str], prefix: str, suffix: str
-) -> Counter:
+def _char_symbol_words(word_counts: Counter, alphabet: set[str], prefix: str, suffix: str) -> Counter:
     """Words as tuples of symbol strings; a character outside the alphabet cuts the word into pieces
     that are trained on separately (no pair spans an unknown character)."""
     out: Counter = Counter()
@@ -328,9 +326,7 @@ def train_bpe(
             on_merge.done = n - start
 
         on_merge.done = 0
-        merges = _backend.train_merges(
-            word_list, counts, keys, strip, max_tokens, min_frequency, blocked, on_merge
-        )
+        merges = _backend.train_merges(word_list, counts, keys, strip, max_tokens, min_frequency, blocked, on_merge)
     if len(keys) < max_tokens:
         warnings.warn(
             f"BPE training ran out of pairs with min_frequency={min_frequency}: the vocabulary has "

@@ -38,8 +38,14 @@ def count_pairs(words: list[list[int]], counts: list[int]) -> tuple[dict[Pair, i
 
 
 def merge_word(
-    symbols: list[int], a: int, b: int, z: int, count: int, w: int,
-    changes: dict[Pair, int], where: dict[Pair, set[int]],
+    symbols: list[int],
+    a: int,
+    b: int,
+    z: int,
+    count: int,
+    w: int,
+    changes: dict[Pair, int],
+    where: dict[Pair, set[int]],
 ) -> list[int]:
     """``symbols`` (word ``w``, seen ``count`` times) with each non-overlapping (a, b), left to right,
     replaced by z.

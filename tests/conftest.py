@@ -1,0 +1,46 @@
+"""Shared fixtures: both backends, the reference corpora, small texts."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import settings
+
+from subtok import _backend
+from subtok.corpus import data_dir
+
+settings.register_profile("ci", max_examples=60, deadline=None)
+settings.register_profile("dev", max_examples=30, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+BACKENDS = ["python", "native"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Run the test once on the pure-Python reference and once on the native core."""
+    if request.param == "native" and _backend._native is None:
+        pytest.skip("native extension not built")
+    previous = _backend.name
+    _backend.use(request.param)
+    yield request.param
+    _backend.use(previous)
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    path = data_dir()
+    if path is None or not path.is_dir():
+        pytest.skip("reference corpora not found (set SUBTOK_DATA)")
+    return path
+
+
+SAMPLE_TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Tokenizers split rare words into frequent pieces; the pieces are shared.",
+    "안녕하세요, 세계! 토크나이저는 단어를 조각으로 나눕니다.",
+    "Ünïcödé wörds, naïve café, 東京 and emoji 🙂🙃 mix with numbers 12345 and 3.14.",
+    "  leading spaces, tabs\tand\nnew lines\n\n  matter for byte-level BPE  ",
+    "it's they're we've I'm you'll he'd -- punctuation!!! (parentheses) [brackets] {braces}",
+] * 20

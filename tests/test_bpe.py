@@ -1,0 +1,165 @@
+"""BPE training and encoding; every test runs on both backends (the ``backend`` fixture)."""
+
+import json
+import random
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from subtok import Tokenizer, TrainingError
+from subtok.models import bpe_core
+from subtok.text import token_to_bytes
+
+from .conftest import SAMPLE_TEXTS
+
+any_text = st.text(st.characters(codec="utf-8"), max_size=200)  # Hangul, CJK, emoji, marks, controls
+fixture_ok = hsettings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def byte_tok():
+    return Tokenizer.train(SAMPLE_TEXTS, vocab_size=400, min_frequency=2)
+
+
+def test_toy_merges_and_tie_break(backend):
+    with pytest.warns(UserWarning, match="ran out of pairs"):
+        tok = Tokenizer.train(["aaabdaaabac"], vocab_size=300, min_frequency=2, special_tokens=())
+    # (a, a) x4 first; then (aa, a) and (a, b) tie at 2: b"a" sorts before b"aa", so (a, b); then (aa, ab).
+    assert tok.model.merges == [("a", "a"), ("a", "b"), ("aa", "ab")]
+    assert tok.encode("aaabdaaabac").tokens == ["aaab", "d", "aaab", "a", "c"]
+
+
+def test_vocab_is_exactly_vocab_size(backend):
+    tok = Tokenizer.train(SAMPLE_TEXTS, vocab_size=333, min_frequency=1)
+    assert tok.vocab_size == 333
+    assert tok.model.vocab[:4] == ["<unk>", "<pad>", "<bos>", "<eos>"]
+
+
+def test_vocab_size_below_alphabet_is_an_error(backend):
+    with pytest.raises(TrainingError, match="below the alphabet"):
+        Tokenizer.train(SAMPLE_TEXTS, vocab_size=259)
+
+
+def test_training_is_deterministic_and_order_independent(backend):
+    first = json.dumps(Tokenizer.train(SAMPLE_TEXTS, vocab_size=500, min_frequency=1).to_dict())
+    again = json.dumps(Tokenizer.train(SAMPLE_TEXTS, vocab_size=500, min_frequency=1).to_dict())
+    shuffled = list(SAMPLE_TEXTS)
+    random.Random(3).shuffle(shuffled)
+    other = json.dumps(Tokenizer.train(shuffled, vocab_size=500, min_frequency=1).to_dict())
+    assert first == again == other
+
+
+@fixture_ok
+@given(text=any_text)
+def test_byte_level_roundtrip(backend, byte_tok, text):
+    assert byte_tok.decode(byte_tok.encode(text).ids) == text
+
+
+@fixture_ok
+@given(text=any_text)
+def test_offsets_are_monotone_and_slice_the_token(backend, byte_tok, text):
+    enc = byte_tok.encode(text)
+    offsets = enc.offsets
+    assert len(offsets) == len(enc.ids)
+    for (s0, e0), (s1, e1) in zip(offsets, offsets[1:]):
+        assert s0 <= s1 and e0 <= e1
+    for token, (s, e) in zip(enc.tokens, offsets):
+        assert 0 <= s < e <= len(text)
+        assert token_to_bytes(token) in text[s:e].encode("utf-8", "surrogatepass")
+
+
+@fixture_ok
+@given(before=any_text, after=any_text, special=st.sampled_from(["<eos>", "<bos>", "<pad>", "<unk>"]))
+def test_special_tokens_survive_any_surrounding_text(backend, byte_tok, before, after, special):
+    text = before + special + after
+    enc = byte_tok.encode(text)
+    sid = byte_tok.token_to_id(special)
+    assert sid in enc.ids
+    i = enc.ids.index(sid) if special not in before else None
+    if i is not None:
+        assert enc.offsets[i] == (len(before), len(before) + len(special))
+    assert byte_tok.decode(enc.ids, skip_special_tokens=False) == text
+
+
+@fixture_ok
+@given(symbols=st.lists(st.integers(0, 11), max_size=120))
+def test_scan_and_heap_encoders_agree(backend, symbols):
+    # a small merge table over 12 symbols, with overlapping and chained merges
+    rng = random.Random(len(symbols))
+    ranks, results = {}, []
+    for _ in range(30):
+        pair = (rng.randrange(12 + len(results)), rng.randrange(12 + len(results)))
+        if pair not in ranks:
+            ranks[pair] = len(results)
+            results.append(12 + len(results))
+    expected = bpe_core._encode_scan(symbols, ranks, results)
+    assert bpe_core._encode_heap(symbols, ranks, results) == expected
+    from subtok import _backend
+
+    assert _backend.encode_symbols(symbols, ranks, results) == expected
+
+
+def test_long_word_is_not_quadratic(backend, byte_tok):
+    text = "a" * 200_000  # one pre-token: a quadratic encoder would not finish
+    enc = byte_tok.encode(text)
+    assert byte_tok.decode(enc.ids) == text
+    rnd = bytes(random.Random(0).randrange(256) for _ in range(50_000)).decode("latin-1")
+    assert byte_tok.decode(byte_tok.encode(rnd).ids) == rnd
+
+
+def test_char_level_with_suffix_unk_and_limit_alphabet(backend):
+    texts = ["low lower lowest newer newest wider"] * 10 + ["zq"]
+    tok = Tokenizer.train(texts, vocab_size=30, byte_level=False, min_frequency=2, limit_alphabet=10)
+    assert tok.vocab_size == 30
+    assert "z" not in "".join(tok.model.vocab[4:])  # z and q are beyond the 10 most frequent characters
+    enc = tok.encode("lowest zoo")
+    assert enc.tokens[0].endswith("</w>") or enc.tokens[0] in tok.model.vocab
+    assert "<unk>" in enc.tokens
+    assert tok.decode(tok.encode("lowest newer").ids) == "lowest newer"
+    assert enc.offsets[0][0] == 0 and enc.offsets[-1][1] == len("lowest zoo")
+
+
+def test_char_level_prefix_and_byte_fallback(backend):
+    texts = ["hugging hugs hug pug pun bun"] * 10
+    tok = Tokenizer.train(
+        texts,
+        vocab_size=275,
+        byte_level=False,
+        min_frequency=2,
+        byte_fallback=True,
+        continuing_subword_prefix="##",
+        end_of_word_suffix=None,
+        special_tokens=("<pad>",),
+    )
+    assert "<0xE4>" in tok.model.vocab
+    enc = tok.encode("hugs 東")
+    assert enc.tokens[-3:] == ["<0xE6>", "<0x9D>", "<0xB1>"]
+    assert all(t.startswith("##") for t in enc.tokens[1:-3])
+    assert enc.offsets[-1] == (5, 6)
+    assert "東" in tok.decode(enc.ids)  # byte tokens decode back to the character
+    assert tok.decode(tok.encode("hugging pun").ids) == "hugging pun"
+
+
+def test_char_level_needs_unk_or_fallback(backend):
+    with pytest.raises(TrainingError, match="unk_token"):
+        Tokenizer.train(["abc"], vocab_size=50, byte_level=False, unk_token=None, special_tokens=())
+
+
+def test_merges_never_spell_a_special_token(backend):
+    texts = ["<eo <eo <eo s> s> s> eos> eos>"] * 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tok = Tokenizer.train(texts, vocab_size=400, min_frequency=1, special_tokens=("<eos>",))
+    assert tok.model.vocab.count("<eos>") == 1
+
+
+def test_train_from_files_equals_train_from_lines(backend, tmp_path):
+    p = tmp_path / "c.txt"
+    text = "".join(t + "\n" for t in SAMPLE_TEXTS)
+    p.write_text(text, encoding="utf-8")
+    a = Tokenizer.train(p, vocab_size=400, min_frequency=1).to_dict()
+    b = Tokenizer.train(text.splitlines(keepends=True), vocab_size=400, min_frequency=1).to_dict()
+    assert a == b

@@ -1,0 +1,154 @@
+"""The Tokenizer pipeline: save/load and its validation, batches, the word-level model."""
+
+import json
+
+import numpy as np
+import pytest
+
+from subtok import SubtokError, Tokenizer, TokenizerFileError, TrainingError
+
+from .conftest import SAMPLE_TEXTS
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return Tokenizer.train(SAMPLE_TEXTS, vocab_size=420, min_frequency=1)
+
+
+def test_save_load_roundtrip(backend, tok, tmp_path):
+    path = tmp_path / "tok.json"
+    tok.save(path)
+    loaded = Tokenizer.load(path)
+    assert loaded.to_dict() == tok.to_dict()
+    for text in SAMPLE_TEXTS[:6]:
+        assert loaded.encode(text).ids == tok.encode(text).ids
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def _corrupt(d, how):
+    d = json.loads(json.dumps(d))
+    if how == "version":
+        d["version"] = 2
+    elif how == "format":
+        d["format"] = "something-else"
+    elif how == "merge":
+        d["model"]["merges"].append(["no-such", "token"])
+    elif how == "bytes":
+        d["model"]["vocab"].remove("Ġ")
+    elif how == "special":
+        d["special_tokens"].append("<missing>")
+    elif how == "vocab_type":
+        d["model"]["vocab"] = {"a": 1}
+    elif how == "dup":
+        d["model"]["vocab"].append(d["model"]["vocab"][10])
+    elif how == "model":
+        d["model"]["type"] = "unigram"
+    elif how == "normalizer":
+        d["normalizers"] = [{"type": "bogus"}]
+    return d
+
+
+@pytest.mark.parametrize(
+    "how, match",
+    [
+        ("version", "version 2"),
+        ("format", "not a subtok tokenizer"),
+        ("merge", "merge .* not in the vocabulary"),
+        ("bytes", "lacks byte tokens"),
+        ("special", "special tokens"),
+        ("vocab_type", "list of strings"),
+        ("dup", "duplicate"),
+        ("model", "model"),
+        ("normalizer", "unknown normalizer"),
+    ],
+)
+def test_load_rejects_bad_documents(tok, tmp_path, how, match):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(_corrupt(tok.to_dict(), how)))
+    with pytest.raises(TokenizerFileError, match=match):
+        Tokenizer.load(path)
+
+
+def test_load_truncated_and_missing(tok, tmp_path):
+    path = tmp_path / "trunc.json"
+    text = json.dumps(tok.to_dict())
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(TokenizerFileError, match=r"trunc\.json: malformed or truncated JSON at line 1"):
+        Tokenizer.load(path)
+    with pytest.raises(TokenizerFileError, match="not found"):
+        Tokenizer.load(tmp_path / "missing.json")
+    with pytest.raises(TokenizerFileError, match="directory"):
+        Tokenizer.load(tmp_path)
+
+
+def test_encode_batch_padding_truncation_and_numpy(backend, tok):
+    texts = ["short", "a much longer text with many more words in it", ""]
+    encs = tok.encode_batch(texts)
+    assert [e.ids for e in encs] == [tok.encode(t).ids for t in texts]
+    padded = tok.encode_batch(texts, padding=True)
+    width = max(len(e) for e in encs)
+    assert all(len(e) == width for e in padded)
+    assert padded[0].ids[len(encs[0]) :] == [tok.pad_id] * (width - len(encs[0]))
+    assert padded[0].attention_mask == [1] * len(encs[0]) + [0] * (width - len(encs[0]))
+    assert padded[0].offsets[-1] == (0, 0)
+    cut = tok.encode_batch(texts, truncation=True, max_length=3, padding="max_length")
+    assert [len(e) for e in cut] == [3, 3, 3]
+    assert cut[1].ids == encs[1].ids[:3] and cut[1].offsets == encs[1].offsets[:3]
+    arrays = tok.encode_batch(texts, return_tensors="np")
+    assert arrays["input_ids"].shape == (3, width) and arrays["input_ids"].dtype == np.int64
+    assert arrays["attention_mask"].sum() == sum(len(e) for e in encs)
+    threaded = tok.encode_batch(SAMPLE_TEXTS, num_threads=2)
+    assert [e.ids for e in threaded] == [tok.encode(t).ids for t in SAMPLE_TEXTS]
+
+
+def test_encode_batch_bad_options(tok):
+    with pytest.raises(SubtokError, match="max_length"):
+        tok.encode_batch(["x"], truncation=True)
+    with pytest.raises(SubtokError, match="padding"):
+        tok.encode_batch(["x"], padding="sideways")
+
+
+def test_decode_rejects_ids_out_of_range(tok):
+    with pytest.raises(SubtokError, match="outside the vocabulary"):
+        tok.decode([tok.vocab_size])
+    with pytest.raises(SubtokError, match="str"):
+        tok.encode(b"bytes")
+
+
+def test_vocab_and_lookups(tok):
+    assert tok.vocab_size == len(tok.vocab) == 420
+    assert tok.id_to_token(tok.token_to_id("<eos>")) == "<eos>"
+    assert tok.token_to_id("never-a-token") is None
+
+
+def test_word_level_model(backend, tmp_path):
+    texts = ["the cat sat on the mat", "the dog sat", "a cat"]
+    tok = Tokenizer.train(texts, model="word", vocab_size=7, min_frequency=1)
+    assert tok.model.vocab == ["<unk>", "<pad>", "<bos>", "<eos>", "the", "cat", "sat"]
+    enc = tok.encode("the bird sat")
+    assert enc.tokens == ["the", "<unk>", "sat"]
+    assert enc.offsets == [(0, 3), (4, 8), (9, 12)]
+    assert tok.decode(enc.ids, skip_special_tokens=False) == "the <unk> sat"
+    assert tok.vocab.unk_id == 0 and tok.vocab["bird"] == 0
+    tok.save(tmp_path / "w.json")
+    assert Tokenizer.load(tmp_path / "w.json").encode("the bird sat").ids == enc.ids
+    with pytest.raises(TrainingError, match="special"):
+        Tokenizer.train(texts, model="word", vocab_size=2)
+
+
+def test_normalizers_keep_offsets_into_the_original(backend):
+    tok = Tokenizer.train(
+        ["cafe café CAFÉ naïve"] * 5, vocab_size=300, min_frequency=1, normalizers=["NFD", "lowercase", "strip_accents"]
+    )
+    text = "CAFÉ Naïve"
+    enc = tok.encode(text)
+    assert tok.decode(enc.ids) == "cafe naive"
+    assert enc.offsets[0][0] == 0 and enc.offsets[-1][1] == len(text)
+    assert "".join(text[s:e] for s, e in enc.offsets).replace(" ", "") == "CAFÉNaïve"
+
+
+def test_unknown_model_and_bad_sizes():
+    with pytest.raises(TrainingError, match="unknown model"):
+        Tokenizer.train(["x"], model="unigram")
+    with pytest.raises(TrainingError, match="vocab_size"):
+        Tokenizer.train(["x"], vocab_size=0)
