@@ -13,7 +13,7 @@ try:
 except ImportError:
     _native = None
 
-FUNCTIONS = ("train_merges", "encode_symbols")
+FUNCTIONS = ("train_merges", "make_merge_table", "encode_symbols")
 name = "python"
 
 

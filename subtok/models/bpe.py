@@ -57,6 +57,8 @@ class BPE:
             raise TokenizerFileError(f"{source}: duplicate vocabulary entry {dup!r}")
         self._check_and_index(source)
         self._cache: dict[str, list[int]] = {}
+        self._table_backend = ""
+        self._table = None
 
     def _check_and_index(self, source: str) -> None:
         """Validate the vocabulary and merges and build the encoder's tables."""
@@ -131,7 +133,11 @@ class BPE:
         """Token ids of one pre-tokenized word (cached)."""
         ids = self._cache.get(word)
         if ids is None:
-            ids = _backend.encode_symbols(self.initial_symbols(word), self.ranks, self.results)
+            if self._table_backend != _backend.name:  # built lazily, and again if the backend switches
+                self._table = _backend.make_merge_table(self.ranks, self.results)
+                self._table_backend = _backend.name
+                self._cache.clear()
+            ids = _backend.encode_symbols(self.initial_symbols(word), self._table)
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
             self._cache[word] = ids

@@ -189,9 +189,15 @@ def _encode_heap(symbols: list[int], ranks: dict[Pair, int], results: list[int])
     return [sym[i] for i in range(n) if alive[i]]
 
 
-def encode_symbols(symbols: list[int], ranks: dict[Pair, int], results: list[int]) -> list[int]:
-    """Apply merges to one word's symbols. ``ranks[(a, b)]`` is the merge's rank, ``results[rank]``
-    the id it makes."""
+def make_merge_table(ranks: dict[Pair, int], results: list[int]) -> tuple[dict[Pair, int], list[int]]:
+    """The encoder's lookup table: ``ranks[(a, b)]`` is a merge's rank, ``results[rank]`` the id it makes.
+    (The native core compiles the same into a hash table.)"""
+    return ranks, results
+
+
+def encode_symbols(symbols: list[int], table: tuple[dict[Pair, int], list[int]]) -> list[int]:
+    """Apply merges to one word's symbols."""
+    ranks, results = table
     if len(symbols) < HEAP_MIN_SYMBOLS:
         return _encode_scan(symbols, ranks, results)
     return _encode_heap(symbols, ranks, results)

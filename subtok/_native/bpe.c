@@ -1,0 +1,844 @@
+/* subtok._native: the BPE merge loop and word encoder in C.
+ *
+ * This file mirrors subtok/models/bpe_core.py function by function, with the same inputs, outputs and
+ * tie-breaks, so the two can be read side by side:
+ *
+ *   count_pairs        <-> count_pairs
+ *   merge_word         <-> merge_word
+ *   train_merges       <-> train_merges
+ *   encode_scan        <-> _encode_scan
+ *   encode_heap        <-> _encode_heap
+ *   make_merge_table   <-> make_merge_table
+ *   encode_symbols     <-> encode_symbols
+ *
+ * Written against the CPython C API (no Cython) so the build needs nothing but a C11 compiler and the
+ * Python headers, and so the hot loops use plain arrays and open-addressing hash tables. Every Python
+ * input is checked before use; the merge encoder releases the GIL.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEAP_MIN_SYMBOLS 48 /* as bpe_core.HEAP_MIN_SYMBOLS */
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Small containers                                                                                 */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    int32_t *v;
+    Py_ssize_t n, cap;
+} IntVec;
+
+static int ivec_push(IntVec *a, int32_t x) {
+    if (a->n == a->cap) {
+        Py_ssize_t cap = a->cap ? a->cap * 2 : 4;
+        int32_t *p = realloc(a->v, (size_t)cap * sizeof(int32_t));
+        if (!p) return -1;
+        a->v = p;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+static inline uint64_t pair_key(int32_t a, int32_t b) { return ((uint64_t)(uint32_t)a << 32) | (uint32_t)b; }
+
+static inline size_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+/* Pair -> (count, words holding it). Entries are never removed: a count of 0 means gone. */
+typedef struct {
+    uint64_t key;
+    int64_t count;
+    IntVec where;
+    int used;
+} PairSlot;
+
+typedef struct {
+    PairSlot *slots;
+    size_t cap, n;
+} PairMap;
+
+static int pmap_init(PairMap *m, size_t cap) {
+    m->cap = 64;
+    while (m->cap < cap * 2) m->cap <<= 1;
+    m->n = 0;
+    m->slots = calloc(m->cap, sizeof(PairSlot));
+    return m->slots ? 0 : -1;
+}
+
+static void pmap_free(PairMap *m) {
+    if (!m->slots) return;
+    for (size_t i = 0; i < m->cap; i++) free(m->slots[i].where.v);
+    free(m->slots);
+    m->slots = NULL;
+}
+
+static int pmap_grow(PairMap *m) {
+    size_t cap = m->cap * 2;
+    PairSlot *slots = calloc(cap, sizeof(PairSlot));
+    if (!slots) return -1;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].used) continue;
+        size_t j = mix64(m->slots[i].key) & (cap - 1);
+        while (slots[j].used) j = (j + 1) & (cap - 1);
+        slots[j] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    return 0;
+}
+
+/* The slot of a pair; with create, a new empty slot when absent (NULL on allocation failure).
+ * The pointer is valid until the next call that creates. */
+static PairSlot *pmap_get(PairMap *m, uint64_t key, int create) {
+    size_t j = mix64(key) & (m->cap - 1);
+    while (m->slots[j].used) {
+        if (m->slots[j].key == key) return &m->slots[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    if (!create) return NULL;
+    if ((m->n + 1) * 2 > m->cap) {
+        if (pmap_grow(m) < 0) return NULL;
+        return pmap_get(m, key, create);
+    }
+    m->slots[j].used = 1;
+    m->slots[j].key = key;
+    m->n++;
+    return &m->slots[j];
+}
+
+/* Pair -> count change during one merge; `order` lists the used slots so iteration and clearing cost
+ * what was touched, not the table's size. */
+typedef struct {
+    uint64_t *keys;
+    int64_t *deltas;
+    uint8_t *used;
+    size_t *order;
+    size_t cap, n;
+} DeltaMap;
+
+static int dmap_init(DeltaMap *d, size_t cap) {
+    d->cap = cap;
+    d->n = 0;
+    d->keys = malloc(cap * sizeof(uint64_t));
+    d->deltas = malloc(cap * sizeof(int64_t));
+    d->used = calloc(cap, 1);
+    d->order = malloc(cap * sizeof(size_t));
+    return (d->keys && d->deltas && d->used && d->order) ? 0 : -1;
+}
+
+static void dmap_free(DeltaMap *d) {
+    free(d->keys);
+    free(d->deltas);
+    free(d->used);
+    free(d->order);
+}
+
+static void dmap_insert(DeltaMap *d, uint64_t key, int64_t delta) {
+    size_t j = mix64(key) & (d->cap - 1);
+    while (d->used[j]) {
+        if (d->keys[j] == key) {
+            d->deltas[j] += delta;
+            return;
+        }
+        j = (j + 1) & (d->cap - 1);
+    }
+    d->used[j] = 1;
+    d->keys[j] = key;
+    d->deltas[j] = delta;
+    d->order[d->n++] = j;
+}
+
+static int dmap_add(DeltaMap *d, uint64_t key, int64_t delta) {
+    if ((d->n + 1) * 2 > d->cap) {
+        DeltaMap bigger;
+        if (dmap_init(&bigger, d->cap * 2) < 0) {
+            dmap_free(&bigger);
+            return -1;
+        }
+        for (size_t k = 0; k < d->n; k++) dmap_insert(&bigger, d->keys[d->order[k]], d->deltas[d->order[k]]);
+        dmap_free(d);
+        *d = bigger;
+    }
+    dmap_insert(d, key, delta);
+    return 0;
+}
+
+static void dmap_clear(DeltaMap *d) {
+    for (size_t k = 0; k < d->n; k++) d->used[d->order[k]] = 0;
+    d->n = 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Token keys (bytes): storage, comparison, key -> id                                               */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    char **p;
+    Py_ssize_t *len;
+    Py_ssize_t n, cap;
+    int32_t *table; /* open addressing: id + 1, 0 = empty */
+    size_t tcap;
+} Keys;
+
+static size_t hash_bytes(const char *p, Py_ssize_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return mix64(h);
+}
+
+static int keys_cmp(const Keys *k, int32_t a, int32_t b) {
+    Py_ssize_t la = k->len[a], lb = k->len[b];
+    int r = memcmp(k->p[a], k->p[b], (size_t)(la < lb ? la : lb));
+    if (r) return r;
+    return (la > lb) - (la < lb);
+}
+
+static int32_t keys_find(const Keys *k, const char *p, Py_ssize_t n) {
+    size_t j = hash_bytes(p, n) & (k->tcap - 1);
+    while (k->table[j]) {
+        int32_t id = k->table[j] - 1;
+        if (k->len[id] == n && memcmp(k->p[id], p, (size_t)n) == 0) return id;
+        j = (j + 1) & (k->tcap - 1);
+    }
+    return -1;
+}
+
+static void keys_index(Keys *k, int32_t id) {
+    size_t j = hash_bytes(k->p[id], k->len[id]) & (k->tcap - 1);
+    while (k->table[j]) j = (j + 1) & (k->tcap - 1);
+    k->table[j] = id + 1;
+}
+
+/* Append a key (copied); -1 on allocation failure. */
+static int keys_append(Keys *k, const char *p, Py_ssize_t n) {
+    if (k->n == k->cap) {
+        Py_ssize_t cap = k->cap ? k->cap * 2 : 512;
+        char **np = realloc(k->p, (size_t)cap * sizeof(char *));
+        if (!np) return -1;
+        k->p = np;
+        Py_ssize_t *nl = realloc(k->len, (size_t)cap * sizeof(Py_ssize_t));
+        if (!nl) return -1;
+        k->len = nl;
+        k->cap = cap;
+    }
+    if ((size_t)(k->n + 1) * 2 > k->tcap) {
+        size_t tcap = k->tcap ? k->tcap * 2 : 1024;
+        int32_t *t = calloc(tcap, sizeof(int32_t));
+        if (!t) return -1;
+        free(k->table);
+        k->table = t;
+        k->tcap = tcap;
+        for (Py_ssize_t i = 0; i < k->n; i++) keys_index(k, (int32_t)i);
+    }
+    char *copy = malloc((size_t)n + 1);
+    if (!copy) return -1;
+    memcpy(copy, p, (size_t)n);
+    k->p[k->n] = copy;
+    k->len[k->n] = n;
+    keys_index(k, (int32_t)k->n);
+    k->n++;
+    return 0;
+}
+
+static void keys_free(Keys *k) {
+    for (Py_ssize_t i = 0; i < k->n; i++) free(k->p[i]);
+    free(k->p);
+    free(k->len);
+    free(k->table);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* The training heap: max by count, then min by (key[a], key[b])                                    */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    int64_t count;
+    int32_t a, b;
+} Entry;
+
+typedef struct {
+    Entry *e;
+    Py_ssize_t n, cap;
+    const Keys *keys;
+} Heap;
+
+/* 1 when x should pop before y. */
+static int entry_before(const Heap *h, const Entry *x, const Entry *y) {
+    if (x->count != y->count) return x->count > y->count;
+    int r = keys_cmp(h->keys, x->a, y->a);
+    if (r) return r < 0;
+    r = keys_cmp(h->keys, x->b, y->b);
+    if (r) return r < 0;
+    return 0;
+}
+
+static int heap_push(Heap *h, int64_t count, int32_t a, int32_t b) {
+    if (h->n == h->cap) {
+        Py_ssize_t cap = h->cap ? h->cap * 2 : 1024;
+        Entry *p = realloc(h->e, (size_t)cap * sizeof(Entry));
+        if (!p) return -1;
+        h->e = p;
+        h->cap = cap;
+    }
+    Py_ssize_t i = h->n++;
+    Entry x = {count, a, b};
+    while (i > 0) {
+        Py_ssize_t parent = (i - 1) / 2;
+        if (!entry_before(h, &x, &h->e[parent])) break;
+        h->e[i] = h->e[parent];
+        i = parent;
+    }
+    h->e[i] = x;
+    return 0;
+}
+
+static Entry heap_pop(Heap *h) {
+    Entry top = h->e[0];
+    Entry x = h->e[--h->n];
+    Py_ssize_t i = 0;
+    for (;;) {
+        Py_ssize_t c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && entry_before(h, &h->e[c + 1], &h->e[c])) c++;
+        if (!entry_before(h, &h->e[c], &x)) break;
+        h->e[i] = h->e[c];
+        i = c;
+    }
+    if (h->n) h->e[i] = x;
+    return top;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Training                                                                                         */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    int32_t *sym;      /* all words' symbols, word w at sym[start[w] .. start[w] + len[w]) */
+    Py_ssize_t *start; /* per word */
+    Py_ssize_t *len;   /* per word, shrinks as merges apply */
+    int64_t *count;    /* per word */
+    Py_ssize_t nwords;
+    PairMap pairs;
+    DeltaMap changes;
+    Keys keys;
+    Heap heap;
+} Trainer;
+
+static void trainer_free(Trainer *t) {
+    free(t->sym);
+    free(t->start);
+    free(t->len);
+    free(t->count);
+    pmap_free(&t->pairs);
+    dmap_free(&t->changes);
+    keys_free(&t->keys);
+    free(t->heap.e);
+}
+
+static int where_add(Trainer *t, int32_t a, int32_t b, int32_t w) {
+    PairSlot *s = pmap_get(&t->pairs, pair_key(a, b), 1);
+    return (s && ivec_push(&s->where, w) == 0) ? 0 : -1;
+}
+
+/* count_pairs: the count of every adjacent pair (weighted by word count) and the words holding it. */
+static int count_pairs(Trainer *t) {
+    for (Py_ssize_t w = 0; w < t->nwords; w++) {
+        const int32_t *s = t->sym + t->start[w];
+        for (Py_ssize_t i = 0; i + 1 < t->len[w]; i++) {
+            PairSlot *slot = pmap_get(&t->pairs, pair_key(s[i], s[i + 1]), 1);
+            if (!slot) return -1;
+            slot->count += t->count[w];
+            if (slot->where.n == 0 || slot->where.v[slot->where.n - 1] != (int32_t)w)
+                if (ivec_push(&slot->where, (int32_t)w) < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+/* merge_word: replace each non-overlapping (a, b), left to right, by z in word w, in place, adding the
+ * neighbouring pairs' count changes to t->changes and indexing the new pairs. */
+static int merge_word(Trainer *t, Py_ssize_t w, int32_t a, int32_t b, int32_t z) {
+    int32_t *sym = t->sym + t->start[w];
+    Py_ssize_t n = t->len[w], i = 0, j = 0;
+    int64_t c = t->count[w];
+    while (i < n) {
+        if (i + 1 < n && sym[i] == a && sym[i + 1] == b) {
+            if (j > 0) {
+                int32_t prev = sym[j - 1];
+                if (dmap_add(&t->changes, pair_key(prev, a), -c) < 0) return -1;
+                if (dmap_add(&t->changes, pair_key(prev, z), c) < 0) return -1;
+                if (where_add(t, prev, z, (int32_t)w) < 0) return -1;
+            }
+            if (i + 2 < n) {
+                int32_t nxt = sym[i + 2];
+                if (dmap_add(&t->changes, pair_key(b, nxt), -c) < 0) return -1;
+                if (dmap_add(&t->changes, pair_key(z, nxt), c) < 0) return -1;
+                if (where_add(t, z, nxt, (int32_t)w) < 0) return -1;
+            }
+            sym[j++] = z;
+            i += 2;
+        } else {
+            sym[j++] = sym[i++];
+        }
+    }
+    t->len[w] = j;
+    return 0;
+}
+
+static int is_blocked(PyObject *blocked, const char *p, Py_ssize_t n, int *err) {
+    if (PySet_GET_SIZE(blocked) == 0) return 0;
+    PyObject *b = PyBytes_FromStringAndSize(p, n);
+    if (!b) {
+        *err = 1;
+        return 0;
+    }
+    int r = PySet_Contains(blocked, b);
+    Py_DECREF(b);
+    if (r < 0) *err = 1;
+    return r > 0;
+}
+
+/* Read the Python inputs into the trainer, checking every type and range. */
+static int trainer_load(Trainer *t, PyObject *words, PyObject *counts, PyObject *keys) {
+    Py_ssize_t nw = PyList_GET_SIZE(words), total = 0;
+    if (PyList_GET_SIZE(counts) != nw) {
+        PyErr_SetString(PyExc_ValueError, "words and counts differ in length");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++) {
+        PyObject *k = PyList_GET_ITEM(keys, i);
+        if (!PyBytes_Check(k)) {
+            PyErr_SetString(PyExc_TypeError, "keys must be bytes");
+            return -1;
+        }
+        if (keys_append(&t->keys, PyBytes_AS_STRING(k), PyBytes_GET_SIZE(k)) < 0) goto nomem;
+    }
+    for (Py_ssize_t w = 0; w < nw; w++) {
+        PyObject *word = PyList_GET_ITEM(words, w);
+        if (!PyList_Check(word)) {
+            PyErr_SetString(PyExc_TypeError, "each word must be a list of ints");
+            return -1;
+        }
+        total += PyList_GET_SIZE(word);
+    }
+    t->nwords = nw;
+    t->sym = malloc((size_t)(total ? total : 1) * sizeof(int32_t));
+    t->start = malloc((size_t)(nw ? nw : 1) * sizeof(Py_ssize_t));
+    t->len = malloc((size_t)(nw ? nw : 1) * sizeof(Py_ssize_t));
+    t->count = malloc((size_t)(nw ? nw : 1) * sizeof(int64_t));
+    if (!t->sym || !t->start || !t->len || !t->count) goto nomem;
+    Py_ssize_t pos = 0;
+    for (Py_ssize_t w = 0; w < nw; w++) {
+        PyObject *word = PyList_GET_ITEM(words, w);
+        t->start[w] = pos;
+        t->len[w] = PyList_GET_SIZE(word);
+        for (Py_ssize_t i = 0; i < t->len[w]; i++) {
+            long v = PyLong_AsLong(PyList_GET_ITEM(word, i));
+            if (v == -1 && PyErr_Occurred()) return -1;
+            if (v < 0 || v >= t->keys.n) {
+                PyErr_Format(PyExc_ValueError, "word %zd holds symbol %ld outside the %zd keys", w, v, t->keys.n);
+                return -1;
+            }
+            t->sym[pos++] = (int32_t)v;
+        }
+        long long c = PyLong_AsLongLong(PyList_GET_ITEM(counts, w));
+        if (c == -1 && PyErr_Occurred()) return -1;
+        if (c < 0) {
+            PyErr_SetString(PyExc_ValueError, "word counts must be non-negative");
+            return -1;
+        }
+        t->count[w] = c;
+    }
+    return 0;
+nomem:
+    PyErr_NoMemory();
+    return -1;
+}
+
+/* Write the words back (shrunk by the merges), as the reference updates them in place. */
+static int trainer_store_words(Trainer *t, PyObject *words) {
+    for (Py_ssize_t w = 0; w < t->nwords; w++) {
+        PyObject *word = PyList_New(t->len[w]);
+        if (!word) return -1;
+        for (Py_ssize_t i = 0; i < t->len[w]; i++) {
+            PyObject *v = PyLong_FromLong(t->sym[t->start[w] + i]);
+            if (!v) {
+                Py_DECREF(word);
+                return -1;
+            }
+            PyList_SET_ITEM(word, i, v);
+        }
+        if (PyList_SetItem(words, w, word) < 0) return -1;
+    }
+    return 0;
+}
+
+/* train_merges(words, counts, keys, strip, max_tokens, min_frequency, blocked=frozenset(), on_merge=None) */
+static PyObject *train_merges(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"words", "counts", "keys", "strip", "max_tokens", "min_frequency", "blocked",
+                             "on_merge", NULL};
+    PyObject *words, *counts, *keys, *blocked = NULL, *on_merge = Py_None;
+    Py_ssize_t strip, max_tokens;
+    long long min_frequency;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!nnL|OO", kwlist, &PyList_Type, &words, &PyList_Type,
+                                     &counts, &PyList_Type, &keys, &strip, &max_tokens, &min_frequency, &blocked,
+                                     &on_merge))
+        return NULL;
+    if (strip < 0) {
+        PyErr_SetString(PyExc_ValueError, "strip must be >= 0");
+        return NULL;
+    }
+    PyObject *blocked_set = blocked ? PyFrozenSet_New(blocked) : PyFrozenSet_New(NULL);
+    if (!blocked_set) return NULL;
+    PyObject *merges = PyList_New(0);
+    Trainer t;
+    memset(&t, 0, sizeof t);
+    t.heap.keys = &t.keys;
+    char *buf = NULL;
+    Py_ssize_t bufcap = 0;
+    int32_t *stamp = NULL;
+    if (!merges || trainer_load(&t, words, counts, keys) < 0) goto fail;
+    if (pmap_init(&t.pairs, 1024) < 0 || dmap_init(&t.changes, 1024) < 0) goto nomem;
+    stamp = malloc((size_t)(t.nwords ? t.nwords : 1) * sizeof(int32_t));
+    if (!stamp) goto nomem;
+    for (Py_ssize_t w = 0; w < t.nwords; w++) stamp[w] = -1;
+    if (count_pairs(&t) < 0) goto nomem;
+    for (size_t i = 0; i < t.pairs.cap; i++)
+        if (t.pairs.slots[i].used && t.pairs.slots[i].count > 0)
+            if (heap_push(&t.heap, t.pairs.slots[i].count, (int32_t)(t.pairs.slots[i].key >> 32),
+                          (int32_t)(t.pairs.slots[i].key & 0xffffffffu)) < 0)
+                goto nomem;
+    int32_t n_merges = 0;
+    while (t.keys.n < max_tokens && t.heap.n) {
+        Entry top = heap_pop(&t.heap);
+        PairSlot *slot = pmap_get(&t.pairs, pair_key(top.a, top.b), 0);
+        int64_t live = slot ? slot->count : 0;
+        if (live != top.count) { /* stale: re-queue at the live count */
+            if (live > 0 && heap_push(&t.heap, live, top.a, top.b) < 0) goto nomem;
+            continue;
+        }
+        if (live < min_frequency) break;
+        Py_ssize_t la = t.keys.len[top.a], lb = t.keys.len[top.b];
+        Py_ssize_t cut = strip < lb ? strip : lb;
+        Py_ssize_t klen = la + lb - cut;
+        if (klen > bufcap) {
+            char *nb = realloc(buf, (size_t)klen);
+            if (!nb) goto nomem;
+            buf = nb;
+            bufcap = klen;
+        }
+        memcpy(buf, t.keys.p[top.a], (size_t)la);
+        memcpy(buf + la, t.keys.p[top.b] + cut, (size_t)(lb - cut));
+        int err = 0;
+        if (is_blocked(blocked_set, buf, klen, &err)) continue;
+        if (err) goto fail;
+        int32_t z = keys_find(&t.keys, buf, klen);
+        if (z < 0) {
+            z = (int32_t)t.keys.n;
+            if (keys_append(&t.keys, buf, klen) < 0) goto nomem;
+        }
+        PyObject *m = Py_BuildValue("(iii)", top.a, top.b, z);
+        if (!m || PyList_Append(merges, m) < 0) {
+            Py_XDECREF(m);
+            goto fail;
+        }
+        Py_DECREF(m);
+        /* take the word list out of the slot: merge_word may grow the map and move slots */
+        IntVec where = slot->where;
+        slot->where = (IntVec){0};
+        for (Py_ssize_t k = 0; k < where.n; k++) {
+            int32_t w = where.v[k];
+            if (stamp[w] == n_merges) continue; /* a word indexed twice is merged once */
+            stamp[w] = n_merges;
+            if (merge_word(&t, w, top.a, top.b, z) < 0) {
+                free(where.v);
+                goto nomem;
+            }
+        }
+        free(where.v);
+        pmap_get(&t.pairs, pair_key(top.a, top.b), 0)->count = 0;
+        for (size_t k = 0; k < t.changes.n; k++) {
+            uint64_t key = t.changes.keys[t.changes.order[k]];
+            int64_t d = t.changes.deltas[t.changes.order[k]];
+            if (d == 0) continue;
+            PairSlot *s = pmap_get(&t.pairs, key, 1);
+            if (!s) goto nomem;
+            s->count += d;
+            if (d > 0 && heap_push(&t.heap, s->count, (int32_t)(key >> 32), (int32_t)(key & 0xffffffffu)) < 0)
+                goto nomem;
+        }
+        dmap_clear(&t.changes);
+        n_merges++;
+        if (on_merge != Py_None) {
+            PyObject *r = PyObject_CallFunction(on_merge, "n", t.keys.n);
+            if (!r) goto fail;
+            Py_DECREF(r);
+        }
+    }
+    for (Py_ssize_t i = PyList_GET_SIZE(keys); i < t.keys.n; i++) {
+        PyObject *k = PyBytes_FromStringAndSize(t.keys.p[i], t.keys.len[i]);
+        if (!k || PyList_Append(keys, k) < 0) {
+            Py_XDECREF(k);
+            goto fail;
+        }
+        Py_DECREF(k);
+    }
+    if (trainer_store_words(&t, words) < 0) goto fail;
+    trainer_free(&t);
+    free(buf);
+    free(stamp);
+    Py_DECREF(blocked_set);
+    return merges;
+nomem:
+    PyErr_NoMemory();
+fail:
+    trainer_free(&t);
+    free(buf);
+    free(stamp);
+    Py_DECREF(blocked_set);
+    Py_XDECREF(merges);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Encoding: the merge table and the word encoder                                                   */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    PyObject_HEAD uint64_t *keys; /* pair keys, open addressing */
+    int32_t *rank;                /* rank of the pair, -1 = empty slot */
+    size_t cap;
+    int32_t *results;             /* results[rank] */
+    Py_ssize_t nranks;
+} MergeTable;
+
+static void table_dealloc(MergeTable *t) {
+    free(t->keys);
+    free(t->rank);
+    free(t->results);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static PyTypeObject MergeTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "subtok._native.MergeTable",
+    .tp_basicsize = sizeof(MergeTable),
+    .tp_dealloc = (destructor)table_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A compiled BPE merge table: pair -> (rank, result).",
+};
+
+static inline int32_t table_rank(const MergeTable *t, int32_t a, int32_t b) {
+    uint64_t key = pair_key(a, b);
+    size_t j = mix64(key) & (t->cap - 1);
+    while (t->rank[j] >= 0) {
+        if (t->keys[j] == key) return t->rank[j];
+        j = (j + 1) & (t->cap - 1);
+    }
+    return -1;
+}
+
+/* make_merge_table(ranks: dict[(a, b)] -> rank, results: list[int]) */
+static PyObject *make_merge_table(PyObject *self, PyObject *args) {
+    PyObject *ranks, *results;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyDict_Type, &ranks, &PyList_Type, &results)) return NULL;
+    MergeTable *t = PyObject_New(MergeTable, &MergeTableType);
+    if (!t) return NULL;
+    t->nranks = PyList_GET_SIZE(results);
+    t->cap = 64;
+    while (t->cap < (size_t)PyDict_Size(ranks) * 2 + 2) t->cap <<= 1;
+    t->keys = malloc(t->cap * sizeof(uint64_t));
+    t->rank = malloc(t->cap * sizeof(int32_t));
+    t->results = malloc((size_t)(t->nranks ? t->nranks : 1) * sizeof(int32_t));
+    if (!t->keys || !t->rank || !t->results) {
+        Py_DECREF(t);
+        return PyErr_NoMemory();
+    }
+    for (size_t j = 0; j < t->cap; j++) t->rank[j] = -1;
+    for (Py_ssize_t r = 0; r < t->nranks; r++) {
+        long v = PyLong_AsLong(PyList_GET_ITEM(results, r));
+        if ((v == -1 && PyErr_Occurred()) || v < 0 || v > INT32_MAX) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "results must be ids >= 0");
+            Py_DECREF(t);
+            return NULL;
+        }
+        t->results[r] = (int32_t)v;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(ranks, &pos, &key, &value)) {
+        long a, b, r = PyLong_AsLong(value);
+        if (!PyTuple_Check(key) || PyTuple_GET_SIZE(key) != 2 || (r == -1 && PyErr_Occurred())) goto bad;
+        a = PyLong_AsLong(PyTuple_GET_ITEM(key, 0));
+        b = PyLong_AsLong(PyTuple_GET_ITEM(key, 1));
+        if (PyErr_Occurred() || a < 0 || b < 0 || a > INT32_MAX || b > INT32_MAX || r < 0 || r >= t->nranks)
+            goto bad;
+        uint64_t k = pair_key((int32_t)a, (int32_t)b);
+        size_t j = mix64(k) & (t->cap - 1);
+        while (t->rank[j] >= 0 && t->keys[j] != k) j = (j + 1) & (t->cap - 1);
+        t->keys[j] = k;
+        t->rank[j] = (int32_t)r;
+    }
+    return (PyObject *)t;
+bad:
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "ranks must map (a, b) id pairs to ranks < len(results)");
+    Py_DECREF(t);
+    return NULL;
+}
+
+/* encode_scan: find the lowest-rank (leftmost) pair, merge it, repeat. Returns the new length. */
+static Py_ssize_t encode_scan(const MergeTable *t, int32_t *sym, Py_ssize_t n) {
+    while (n > 1) {
+        int32_t best_rank = -1;
+        Py_ssize_t best = -1;
+        for (Py_ssize_t i = 0; i + 1 < n; i++) {
+            int32_t r = table_rank(t, sym[i], sym[i + 1]);
+            if (r >= 0 && (best < 0 || r < best_rank)) {
+                best_rank = r;
+                best = i;
+            }
+        }
+        if (best < 0) break;
+        sym[best] = t->results[best_rank];
+        memmove(sym + best + 1, sym + best + 2, (size_t)(n - best - 2) * sizeof(int32_t));
+        n--;
+    }
+    return n;
+}
+
+typedef struct {
+    int32_t rank;
+    Py_ssize_t pos;
+} RankPos;
+
+static inline int rp_less(RankPos x, RankPos y) { return x.rank != y.rank ? x.rank < y.rank : x.pos < y.pos; }
+
+static void rp_push(RankPos *h, Py_ssize_t *n, RankPos x) {
+    Py_ssize_t i = (*n)++;
+    while (i > 0 && rp_less(x, h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = x;
+}
+
+static RankPos rp_pop(RankPos *h, Py_ssize_t *n) {
+    RankPos top = h[0], x = h[--(*n)];
+    Py_ssize_t i = 0;
+    for (;;) {
+        Py_ssize_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && rp_less(h[c + 1], h[c])) c++;
+        if (!rp_less(h[c], x)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n) h[i] = x;
+    return top;
+}
+
+/* encode_heap: the same rule with a heap of (rank, position) over a linked list, O(n log n).
+ * Returns the new length, or -1 when memory runs out. */
+static Py_ssize_t encode_heap(const MergeTable *t, int32_t *sym, Py_ssize_t n) {
+    Py_ssize_t *nxt = malloc((size_t)n * sizeof(Py_ssize_t));
+    Py_ssize_t *prev = malloc((size_t)n * sizeof(Py_ssize_t));
+    char *alive = malloc((size_t)n);
+    /* each merge pushes at most two entries and removes one pair: 3n bounds the heap */
+    RankPos *heap = malloc((size_t)(3 * n + 1) * sizeof(RankPos));
+    Py_ssize_t hn = 0, out = -1;
+    if (!nxt || !prev || !alive || !heap) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        nxt[i] = i + 1;
+        prev[i] = i - 1;
+        alive[i] = 1;
+    }
+    for (Py_ssize_t i = 0; i + 1 < n; i++) {
+        int32_t r = table_rank(t, sym[i], sym[i + 1]);
+        if (r >= 0) rp_push(heap, &hn, (RankPos){r, i});
+    }
+    while (hn) {
+        RankPos top = rp_pop(heap, &hn);
+        Py_ssize_t i = top.pos, j = nxt[i];
+        if (!alive[i] || j >= n || table_rank(t, sym[i], sym[j]) != top.rank) continue; /* stale */
+        sym[i] = t->results[top.rank];
+        alive[j] = 0;
+        nxt[i] = nxt[j];
+        if (nxt[j] < n) prev[nxt[j]] = i;
+        Py_ssize_t p = prev[i];
+        if (p >= 0) {
+            int32_t rp = table_rank(t, sym[p], sym[i]);
+            if (rp >= 0) rp_push(heap, &hn, (RankPos){rp, p});
+        }
+        Py_ssize_t k = nxt[i];
+        if (k < n) {
+            int32_t rk = table_rank(t, sym[i], sym[k]);
+            if (rk >= 0) rp_push(heap, &hn, (RankPos){rk, i});
+        }
+    }
+    out = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (alive[i]) sym[out++] = sym[i];
+done:
+    free(nxt);
+    free(prev);
+    free(alive);
+    free(heap);
+    return out;
+}
+
+/* encode_symbols(symbols: list[int], table: MergeTable) -> list[int] */
+static PyObject *encode_symbols(PyObject *self, PyObject *args) {
+    PyObject *symbols;
+    MergeTable *t;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &symbols, &MergeTableType, &t)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(symbols);
+    int32_t stackbuf[64];
+    int32_t *sym = n <= 64 ? stackbuf : malloc((size_t)n * sizeof(int32_t));
+    if (!sym) return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long v = PyLong_AsLong(PyList_GET_ITEM(symbols, i));
+        if ((v == -1 && PyErr_Occurred()) || v < 0 || v > INT32_MAX) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "symbols must be ids >= 0");
+            if (sym != stackbuf) free(sym);
+            return NULL;
+        }
+        sym[i] = (int32_t)v;
+    }
+    Py_ssize_t m;
+    Py_BEGIN_ALLOW_THREADS
+    m = n < HEAP_MIN_SYMBOLS ? encode_scan(t, sym, n) : encode_heap(t, sym, n);
+    Py_END_ALLOW_THREADS
+    PyObject *out = m < 0 ? PyErr_NoMemory() : PyList_New(m);
+    for (Py_ssize_t i = 0; out && i < m; i++) {
+        PyObject *v = PyLong_FromLong(sym[i]);
+        if (!v) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    if (sym != stackbuf) free(sym);
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+static PyMethodDef methods[] = {
+    {"train_merges", (PyCFunction)(void (*)(void))train_merges, METH_VARARGS | METH_KEYWORDS,
+     "Learn BPE merges from word symbol lists (mirrors bpe_core.train_merges)."},
+    {"make_merge_table", make_merge_table, METH_VARARGS, "Compile ranks and results for encode_symbols."},
+    {"encode_symbols", encode_symbols, METH_VARARGS, "Apply merges to one word's symbols."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_native", "subtok's compiled BPE core.", -1, methods};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (PyType_Ready(&MergeTableType) < 0) return NULL;
+    return PyModule_Create(&moduledef);
+}

@@ -1,0 +1,80 @@
+"""The native core against the pure-Python reference: identical merges, keys, words and encodings,
+and clear errors (never a crash) on malformed input to the C functions."""
+
+import copy
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from subtok import Tokenizer, _backend
+from subtok.models import bpe_core
+
+from .conftest import SAMPLE_TEXTS
+
+native = pytest.importorskip("subtok._native")
+
+words_strategy = st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=12), min_size=1, max_size=40)
+
+
+@given(words=words_strategy, counts_seed=st.integers(1, 9), min_frequency=st.integers(1, 3), strip=st.integers(0, 1))
+def test_train_merges_identical(words, counts_seed, min_frequency, strip):
+    counts = [(i * counts_seed) % 7 + 1 for i in range(len(words))]
+    keys = [bytes([97 + i]) for i in range(6)]
+    blocked = frozenset({b"ab"})
+    py_words, py_keys = copy.deepcopy(words), list(keys)
+    c_words, c_keys = copy.deepcopy(words), list(keys)
+    py = bpe_core.train_merges(py_words, counts, py_keys, strip, 60, min_frequency, blocked)
+    c = native.train_merges(c_words, counts, c_keys, strip, 60, min_frequency, blocked)
+    assert [tuple(m) for m in c] == py
+    assert c_keys == py_keys and c_words == py_words
+
+
+@given(symbols=st.lists(st.integers(0, 7), max_size=300), seed=st.integers(0, 50))
+def test_encode_symbols_identical(symbols, seed):
+    import random
+
+    rng = random.Random(seed)
+    ranks, results = {}, []
+    for _ in range(40):
+        pair = (rng.randrange(8 + len(results)), rng.randrange(8 + len(results)))
+        if pair not in ranks:
+            ranks[pair] = len(results)
+            results.append(8 + len(results))
+    expected = bpe_core.encode_symbols(symbols, bpe_core.make_merge_table(ranks, results))
+    assert native.encode_symbols(symbols, native.make_merge_table(ranks, results)) == expected
+
+
+@pytest.mark.parametrize("byte_level", [True, False])
+def test_tokenizers_trained_on_both_backends_are_identical(byte_level):
+    outputs = []
+    for name in ("python", "native"):
+        _backend.use(name)
+        tok = Tokenizer.train(SAMPLE_TEXTS, vocab_size=500, min_frequency=1, byte_level=byte_level)
+        outputs.append((json.dumps(tok.to_dict()), [tok.encode(t).ids for t in SAMPLE_TEXTS[:6]]))
+    _backend.use("native")
+    assert outputs[0] == outputs[1]
+
+
+def test_malformed_input_raises_instead_of_crashing():
+    table = native.make_merge_table({(0, 1): 0}, [2])
+    with pytest.raises(ValueError, match="outside"):
+        native.train_merges([[0, 9]], [1], [b"a", b"b"], 0, 10, 1)
+    with pytest.raises(ValueError, match="differ"):
+        native.train_merges([[0, 1]], [1, 2], [b"a", b"b"], 0, 10, 1)
+    with pytest.raises(TypeError):
+        native.train_merges([(0, 1)], [1], [b"a", b"b"], 0, 10, 1)
+    with pytest.raises(TypeError):
+        native.train_merges([[0, 1]], [1], ["a", "b"], 0, 10, 1)
+    with pytest.raises(ValueError):
+        native.train_merges([[0, 1]], [-1], [b"a", b"b"], 0, 10, 1)
+    with pytest.raises(ValueError):
+        native.make_merge_table({(0, 1): 5}, [2])
+    with pytest.raises(ValueError):
+        native.make_merge_table({(0,): 0}, [2])
+    with pytest.raises(ValueError):
+        native.encode_symbols([0, -1], table)
+    with pytest.raises(TypeError):
+        native.encode_symbols([0, 1], {(0, 1): 0})
+    assert native.encode_symbols([0, 1, 0, 1], table) == [2, 2]
