@@ -8,12 +8,14 @@ import os
 
 from .models import bpe_core
 
-try:
-    from . import _native  # type: ignore[attr-defined]
-except ImportError:
-    _native = None
+_native = None
+if os.environ.get("SUBTOK_NO_NATIVE", "") in ("", "0"):
+    try:
+        from . import _native  # type: ignore[no-redef]
+    except ImportError:
+        _native = None
 
-FUNCTIONS = ("train_merges", "make_merge_table", "encode_symbols")
+FUNCTIONS = ("train_merges", "make_merge_table", "encode_symbols", "split_gpt2", "ByteLevelEncoder")
 name = "python"
 
 
@@ -38,4 +40,4 @@ def native_available() -> bool:
     return name == "native"
 
 
-use("native" if _native is not None and os.environ.get("SUBTOK_NO_NATIVE", "") in ("", "0") else "python")
+use("python" if _native is None else "native")

@@ -14,12 +14,13 @@ from typing import Optional, Union
 import numpy as np
 import regex
 
+from . import interop
 from ._io import PathLike, atomic_write_json
 from .corpus import Corpus, WordSplitter, count_words
 from .errors import SubtokError, TokenizerFileError, TrainingError
 from .models.bpe import BPE, train_bpe
 from .models.word import WordLevel, train_word
-from .text import Normalized, Normalizer, PreTokenizer, make_normalizers, normalize
+from .text import GPT2_PATTERN, Normalized, Normalizer, PreTokenizer, make_normalizers, normalize
 from .vocab import Vocab
 
 FORMAT = "subtok-tokenizer"
@@ -34,11 +35,14 @@ class Encoding:
     """The result of encoding one text: ``ids`` at once; ``tokens`` and character ``offsets`` into the
     text on first use (so ``tok.encode(text).ids`` costs about what the ids alone cost)."""
 
-    def __init__(self, ids: list[int], tokenizer: Tokenizer, parts: list, length: Optional[int] = None) -> None:
+    def __init__(self, ids: list[int], tokenizer: Tokenizer, text: str, parts: list) -> None:
         self.ids = ids
         self._tokenizer = tokenizer
-        self._parts = parts  # (word or None, Normalized or None, segment start, word start, word end, n ids)
-        self._n_real = len(ids) if length is None else length
+        self._text = text
+        # per segment: (start, end, None, None) for a special token, else (start, end, Normalized or None,
+        # words) with words a flat sequence of (word start, word end, number of ids) in the segment's text
+        self._parts = parts
+        self._n_real = len(ids)
         self._offsets: Optional[list[tuple[int, int]]] = None
 
     def __len__(self) -> int:
@@ -59,23 +63,32 @@ class Encoding:
     @property
     def offsets(self) -> list[tuple[int, int]]:
         if self._offsets is None:
-            model = self._tokenizer.model
-            spans: list[tuple[int, int]] = []
-            pos = 0
-            for word, norm, seg, ws, we, n in self._parts:
-                if word is None:  # a special token: its span is stored as-is
-                    spans.append((ws, we))
-                else:
-                    for s, e in model.word_offsets(word, self.ids[pos : pos + n]):
-                        if norm is not None:
-                            s, e = norm.original_span(ws + s, ws + e)
-                        else:
-                            s, e = ws + s, ws + e
-                        spans.append((seg + s, seg + e))
-                pos += n
-            spans = spans[: self._n_real]
-            self._offsets = spans + [(0, 0)] * (len(self.ids) - len(spans))
+            self._offsets = self._compute_offsets()
         return self._offsets
+
+    def _compute_offsets(self) -> list[tuple[int, int]]:
+        model = self._tokenizer.model
+        spans: list[tuple[int, int]] = []
+        pos = 0
+        for start, end, norm, words in self._parts:
+            if words is None:  # a special token
+                spans.append((start, end))
+                pos += 1
+                continue
+            seg_text = norm.text if norm is not None else self._text[start:end]
+            if isinstance(words, bytes):
+                words = memoryview(words).cast("i")
+            for k in range(0, len(words), 3):
+                ws, we, n = words[k], words[k + 1], words[k + 2]
+                for s, e in model.word_offsets(seg_text[ws:we], self.ids[pos : pos + n]):
+                    if norm is not None:
+                        s, e = norm.original_span(ws + s, ws + e)
+                    else:
+                        s, e = ws + s, ws + e
+                    spans.append((start + s, start + e))
+                pos += n
+        spans = spans[: self._n_real]
+        return spans + [(0, 0)] * (len(self.ids) - len(spans))
 
     def _resize(self, length: int, pad_id: Optional[int]) -> None:
         """Truncate to ``length``, or pad up to it with ``pad_id``."""
@@ -114,6 +127,10 @@ class Tokenizer:
             else None
         )
         self._vocab: Optional[Vocab] = None
+        # byte-level BPE with GPT-2's pattern and no normalizer: split and encode text in one call
+        self._one_call = (
+            getattr(model, "byte_level", False) and not self.normalizers and self.pre_tokenizer.pattern == GPT2_PATTERN
+        )
 
     # -- training ----------------------------------------------------------------------------------------
     @classmethod
@@ -218,24 +235,29 @@ class Tokenizer:
             raise SubtokError(f"encode takes a str, not {type(text).__name__}")
         ids: list[int] = []
         parts: list = []
-        encode_word = self.model.encode_word
-        finditer = self.pre_tokenizer.regex.finditer
         for start, end, special in self._segments(text):
             if special:
                 ids.append(self.model.token_to_id[text[start:end]])
-                parts.append((None, None, 0, start, end, 1))
+                parts.append((start, end, None, None))
                 continue
             piece = text[start:end]
+            if self._one_call:
+                piece_ids, words = self.model.encode_text(piece)
+                ids.extend(piece_ids)
+                parts.append((start, end, None, words))
+                continue
             norm: Optional[Normalized] = None
             if self.normalizers:
                 norm = normalize(self.normalizers, piece)
                 piece = norm.text
-            for m in finditer(piece):
-                word = m.group()
-                word_ids = encode_word(word)
+            words = []
+            encode_word = self.model.encode_word
+            for m in self.pre_tokenizer.regex.finditer(piece):
+                word_ids = encode_word(m.group())
                 ids.extend(word_ids)
-                parts.append((word, norm, start, m.start(), m.end(), len(word_ids)))
-        return Encoding(ids, self, parts)
+                words.extend((m.start(), m.end(), len(word_ids)))
+            parts.append((start, end, norm, words))
+        return Encoding(ids, self, text, parts)
 
     def encode_batch(
         self,
@@ -361,6 +383,29 @@ class Tokenizer:
     @classmethod
     def load(cls, path: PathLike) -> Tokenizer:
         return cls.from_dict(read_json_file(path), source=str(path))
+
+    # -- interop (subtok.interop) ------------------------------------------------------------------------
+    def save_huggingface(self, path: PathLike) -> None:
+        """Write an HF tokenizer.json that ``tokenizers.Tokenizer.from_file`` loads, giving the same ids."""
+        interop.save_huggingface(self, path)
+
+    @classmethod
+    def from_huggingface(cls, path: PathLike) -> Tokenizer:
+        """Read an HF tokenizer.json (BPE, byte- or character-level, or WordLevel)."""
+        return interop.from_huggingface(path)
+
+    @classmethod
+    def from_gpt2_files(cls, vocab_json: PathLike, merges_txt: PathLike, special_tokens=()) -> Tokenizer:
+        """Read GPT-2-style vocab.json + merges.txt (byte-level BPE)."""
+        return interop.from_gpt2_files(vocab_json, merges_txt, special_tokens)
+
+    def mergeable_ranks(self) -> dict[bytes, int]:
+        """Byte-level BPE: token bytes -> id, as tiktoken.Encoding takes them (same ids)."""
+        return interop.mergeable_ranks(self)
+
+    def to_tiktoken(self, name: str = "subtok"):
+        """A tiktoken.Encoding with the same pattern, ranks and special tokens (needs tiktoken)."""
+        return interop.to_tiktoken(self, name)
 
 
 def read_json_file(path: PathLike):

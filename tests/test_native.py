@@ -13,7 +13,9 @@ from subtok.models import bpe_core
 
 from .conftest import SAMPLE_TEXTS
 
-native = pytest.importorskip("subtok._native")
+native = _backend._native
+if native is None:
+    pytest.skip("native extension not built or disabled (SUBTOK_NO_NATIVE)", allow_module_level=True)
 
 words_strategy = st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=12), min_size=1, max_size=40)
 
@@ -78,3 +80,60 @@ def test_malformed_input_raises_instead_of_crashing():
     with pytest.raises(TypeError):
         native.encode_symbols([0, 1], {(0, 1): 0})
     assert native.encode_symbols([0, 1, 0, 1], table) == [2, 2]
+
+
+# text that stresses GPT-2's pattern: contractions, runs of spaces before letters, digits, marks, new letters
+tricky = st.text(
+    st.one_of(
+        st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u3000'sStrevlmd0123٣!?.,-_@#😀한国\u0301\u088f\u1c89")),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=80,
+)
+
+
+@given(text=tricky)
+def test_split_gpt2_matches_the_regex(text):
+    classes = bpe_core.char_classes()
+    assert native.split_gpt2(text, classes) == bpe_core.split_gpt2(text, classes)
+
+
+@given(text=tricky)
+def test_byte_level_encoder_identical(text):
+    tok = _trained_byte_tok()
+    model = tok.model
+    classes = bpe_core.char_classes()
+    py = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results))
+    c = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results))
+    assert c.encode_text(text, classes) == py.encode_text(text, classes)
+    assert c.encode_word(text) == py.encode_word(text)
+
+
+_TOK = []
+
+
+def _trained_byte_tok():
+    if not _TOK:
+        _TOK.append(Tokenizer.train(SAMPLE_TEXTS, vocab_size=600, min_frequency=1))
+    return _TOK[0]
+
+
+def test_encoder_rejects_bad_construction_and_classes():
+    table = native.make_merge_table({}, [])
+    with pytest.raises(ValueError, match="256"):
+        native.ByteLevelEncoder([0] * 10, table)
+    with pytest.raises(TypeError):
+        native.ByteLevelEncoder([0] * 256, {})
+    enc = native.ByteLevelEncoder(list(range(256)), table)
+    with pytest.raises(ValueError, match="classes"):
+        enc.encode_text("abc", b"short")
+    with pytest.raises(ValueError, match="classes"):
+        native.split_gpt2("abc", b"")
+
+
+def test_threads_share_the_encoder_safely():
+    tok = _trained_byte_tok()
+    texts = [t * (i % 5 + 1) for i, t in enumerate(SAMPLE_TEXTS * 5)]
+    expected = [tok.encode(t).ids for t in texts]
+    for _ in range(3):
+        assert [e.ids for e in tok.encode_batch(texts, num_threads=4)] == expected

@@ -10,6 +10,9 @@
  *   encode_heap        <-> _encode_heap
  *   make_merge_table   <-> make_merge_table
  *   encode_symbols     <-> encode_symbols
+ *   split_gpt2         <-> split_gpt2 (the reference is the regex; this scans a class table by hand)
+ *   ByteLevelEncoder   <-> ByteLevelEncoder (encode_word, encode_text; the cache is sharded and locked
+ *                          so threads share it with the GIL released)
  *
  * Written against the CPython C API (no Cython) so the build needs nothing but a C11 compiler and the
  * Python headers, and so the hot loops use plain arrays and open-addressing hash tables. Every Python
@@ -828,17 +831,395 @@ static PyObject *encode_symbols(PyObject *self, PyObject *args) {
 }
 
 /* ------------------------------------------------------------------------------------------------ */
+/* Byte-level text encoding: GPT-2 pre-tokenization and a cached word encoder                       */
+/* ------------------------------------------------------------------------------------------------ */
+#define CLASS_LETTER 1 /* as bpe_core.CLASS_* */
+#define CLASS_NUMBER 2
+#define CLASS_SPACE 4
+#define N_CODEPOINTS 0x110000
+#define CACHE_SIZE (1 << 16) /* as bpe_core.CACHE_SIZE, split over the shards */
+#define N_SHARDS 64
+
+/* The text being scanned: a str's code points, read without the GIL (the str is immutable and held). */
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+    const unsigned char *classes;
+} Text;
+
+#define CP(t, i) PyUnicode_READ((t)->kind, (t)->data, (i))
+#define CLS(t, c) ((t)->classes[(c)])
+
+static inline int is_other(const Text *t, Py_UCS4 c) { return !(CLS(t, c) & (CLASS_LETTER | CLASS_NUMBER | CLASS_SPACE)); }
+
+/* gpt2_token_end: the end of the GPT-2 pattern's match at i, the alternatives tried in the pattern's order:
+ * 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+  (every position starts one) */
+static Py_ssize_t gpt2_token_end(const Text *t, Py_ssize_t i) {
+    Py_UCS4 c = CP(t, i);
+    if (c == '\'' && i + 1 < t->n) {
+        Py_UCS4 d = CP(t, i + 1);
+        if (d == 's' || d == 't' || d == 'm' || d == 'd') return i + 2;
+        if (i + 2 < t->n) {
+            Py_UCS4 e = CP(t, i + 2);
+            if ((d == 'r' && e == 'e') || (d == 'v' && e == 'e') || (d == 'l' && e == 'l')) return i + 3;
+        }
+    }
+    Py_ssize_t j = i;
+    if (c == ' ' && i + 1 < t->n && !(CLS(t, CP(t, i + 1)) & CLASS_SPACE)) { /* the optional leading space */
+        j = i + 1;
+        c = CP(t, j);
+    }
+    int cls = CLS(t, c) & (CLASS_LETTER | CLASS_NUMBER | CLASS_SPACE);
+    if (cls == CLASS_LETTER || cls == CLASS_NUMBER) {
+        do j++; while (j < t->n && (CLS(t, CP(t, j)) & cls));
+        return j;
+    }
+    if (cls == 0) {
+        do j++; while (j < t->n && is_other(t, CP(t, j)));
+        return j;
+    }
+    Py_ssize_t k = i; /* whitespace: \s+(?!\S) leaves the last space before a non-space, else \s+ */
+    while (k < t->n && (CLS(t, CP(t, k)) & CLASS_SPACE)) k++;
+    if (k == t->n) return k;
+    return k - 1 > i ? k - 1 : k;
+}
+
+static int check_classes(PyObject *classes) {
+    if (!PyBytes_Check(classes) || PyBytes_GET_SIZE(classes) != N_CODEPOINTS) {
+        PyErr_SetString(PyExc_ValueError, "classes must be bytes of length 0x110000 (bpe_core.char_classes())");
+        return -1;
+    }
+    return 0;
+}
+
+static void text_init(Text *t, PyObject *str, PyObject *classes) {
+    t->kind = PyUnicode_KIND(str);
+    t->data = PyUnicode_DATA(str);
+    t->n = PyUnicode_GET_LENGTH(str);
+    t->classes = (const unsigned char *)PyBytes_AS_STRING(classes);
+}
+
+/* split_gpt2(text, classes) -> list[(start, end)] */
+static PyObject *split_gpt2(PyObject *self, PyObject *args) {
+    PyObject *str, *classes;
+    if (!PyArg_ParseTuple(args, "UO", &str, &classes) || check_classes(classes) < 0) return NULL;
+    Text t;
+    text_init(&t, str, classes);
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t i = 0; out && i < t.n;) {
+        Py_ssize_t e = gpt2_token_end(&t, i);
+        PyObject *span = Py_BuildValue("(nn)", i, e);
+        if (!span || PyList_Append(out, span) < 0) Py_CLEAR(out);
+        Py_XDECREF(span);
+        i = e;
+    }
+    return out;
+}
+
+/* Growable int32 buffer, used without the GIL. */
+typedef struct {
+    int32_t *v;
+    Py_ssize_t n, cap;
+} Buf;
+
+static int buf_reserve(Buf *b, Py_ssize_t extra) {
+    if (b->n + extra <= b->cap) return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 256;
+    while (cap < b->n + extra) cap *= 2;
+    int32_t *p = realloc(b->v, (size_t)cap * sizeof(int32_t));
+    if (!p) return -1;
+    b->v = p;
+    b->cap = cap;
+    return 0;
+}
+
+/* One cached word: its UTF-8 bytes and ids, in one allocation. */
+typedef struct {
+    uint64_t hash;
+    int32_t nbytes, nids;
+    int32_t *ids; /* points into the same block, after the bytes */
+    char *bytes;
+} CacheEntry;
+
+typedef struct {
+    PyThread_type_lock lock;
+    CacheEntry *slots; /* open addressing, bytes == NULL: empty */
+    size_t cap, n;
+} Shard;
+
+typedef struct {
+    PyObject_HEAD int32_t byte_ids[256];
+    MergeTable *table;
+    Shard shards[N_SHARDS];
+} ByteLevelEncoderObject;
+
+static void shard_clear(Shard *s) {
+    for (size_t i = 0; i < s->cap; i++) {
+        free(s->slots[i].ids); /* the block starts with the ids */
+        s->slots[i].ids = NULL;
+        s->slots[i].bytes = NULL;
+    }
+    s->n = 0;
+}
+
+/* Copy the cached ids of a word into out; 1 if found, 0 if not, -1 on allocation failure. */
+static int cache_get(ByteLevelEncoderObject *enc, const char *bytes, int32_t nbytes, uint64_t h, Buf *out) {
+    Shard *s = &enc->shards[h % N_SHARDS];
+    int found = 0;
+    PyThread_acquire_lock(s->lock, WAIT_LOCK);
+    size_t j = (h / N_SHARDS) & (s->cap - 1);
+    while (s->slots[j].bytes) {
+        CacheEntry *e = &s->slots[j];
+        if (e->hash == h && e->nbytes == nbytes && memcmp(e->bytes, bytes, (size_t)nbytes) == 0) {
+            if (buf_reserve(out, e->nids) < 0) {
+                found = -1;
+            } else {
+                memcpy(out->v + out->n, e->ids, (size_t)e->nids * sizeof(int32_t));
+                out->n += e->nids;
+                found = 1;
+            }
+            break;
+        }
+        j = (j + 1) & (s->cap - 1);
+    }
+    PyThread_release_lock(s->lock);
+    return found;
+}
+
+static void cache_put(ByteLevelEncoderObject *enc, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids,
+                      int32_t nids) {
+    char *block = malloc((size_t)nbytes + (size_t)nids * sizeof(int32_t) + sizeof(int32_t));
+    if (!block) return; /* the cache is an optimisation: skip it when memory is short */
+    Shard *s = &enc->shards[h % N_SHARDS];
+    PyThread_acquire_lock(s->lock, WAIT_LOCK);
+    if (s->n * 2 >= s->cap) shard_clear(s); /* full: start again, as the reference empties its dict */
+    size_t j = (h / N_SHARDS) & (s->cap - 1);
+    while (s->slots[j].bytes) {
+        if (s->slots[j].hash == h && s->slots[j].nbytes == nbytes && !memcmp(s->slots[j].bytes, bytes, (size_t)nbytes)) {
+            PyThread_release_lock(s->lock); /* another thread cached it meanwhile */
+            free(block);
+            return;
+        }
+        j = (j + 1) & (s->cap - 1);
+    }
+    /* ids first (aligned), then the bytes */
+    int32_t *idp = (int32_t *)block;
+    memcpy(idp, ids, (size_t)nids * sizeof(int32_t));
+    char *bp = block + (size_t)nids * sizeof(int32_t);
+    memcpy(bp, bytes, (size_t)nbytes);
+    s->slots[j] = (CacheEntry){h, nbytes, nids, idp, bp};
+    s->n++;
+    PyThread_release_lock(s->lock);
+}
+
+/* encode_word_bytes: append the ids of one word (its UTF-8 bytes) to out, through the cache. */
+static int encode_word_bytes(ByteLevelEncoderObject *enc, const char *bytes, int32_t nbytes, Buf *out) {
+    uint64_t h = hash_bytes(bytes, nbytes);
+    int r = cache_get(enc, bytes, nbytes, h, out);
+    if (r) return r < 0 ? -1 : 0;
+    if (buf_reserve(out, nbytes) < 0) return -1;
+    int32_t *sym = out->v + out->n;
+    for (int32_t i = 0; i < nbytes; i++) sym[i] = enc->byte_ids[(unsigned char)bytes[i]];
+    Py_ssize_t m = nbytes < HEAP_MIN_SYMBOLS ? encode_scan(enc->table, sym, nbytes) : encode_heap(enc->table, sym, nbytes);
+    if (m < 0) return -1;
+    cache_put(enc, bytes, nbytes, h, sym, (int32_t)m);
+    out->n += m;
+    return 0;
+}
+
+/* UTF-8 of code points [s, e) into *dst (grown as needed); surrogates as in 'surrogatepass'. */
+static Py_ssize_t utf8_of(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst, Py_ssize_t *cap) {
+    if (4 * (e - s) > *cap) {
+        Py_ssize_t c = 4 * (e - s);
+        char *p = realloc(*dst, (size_t)c);
+        if (!p) return -1;
+        *dst = p;
+        *cap = c;
+    }
+    unsigned char *o = (unsigned char *)*dst;
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = s; i < e; i++) {
+        Py_UCS4 c = CP(t, i);
+        if (c < 0x80) {
+            o[n++] = (unsigned char)c;
+        } else if (c < 0x800) {
+            o[n++] = (unsigned char)(0xC0 | (c >> 6));
+            o[n++] = (unsigned char)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            o[n++] = (unsigned char)(0xE0 | (c >> 12));
+            o[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[n++] = (unsigned char)(0x80 | (c & 0x3F));
+        } else {
+            o[n++] = (unsigned char)(0xF0 | (c >> 18));
+            o[n++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            o[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[n++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    return n;
+}
+
+static PyObject *list_of_ids(const Buf *b) {
+    PyObject *out = PyList_New(b->n);
+    for (Py_ssize_t i = 0; out && i < b->n; i++) {
+        PyObject *v = PyLong_FromLong(b->v[i]);
+        if (!v) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    return out;
+}
+
+/* ByteLevelEncoder(byte_ids: list of 256 ids, table: MergeTable) */
+static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    PyObject *byte_ids;
+    MergeTable *table;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &byte_ids, &MergeTableType, &table)) return NULL;
+    if (PyList_GET_SIZE(byte_ids) != 256) {
+        PyErr_SetString(PyExc_ValueError, "byte_ids must list 256 ids");
+        return NULL;
+    }
+    ByteLevelEncoderObject *enc = (ByteLevelEncoderObject *)type->tp_alloc(type, 0);
+    if (!enc) return NULL;
+    for (int b = 0; b < 256; b++) {
+        long v = PyLong_AsLong(PyList_GET_ITEM(byte_ids, b));
+        if ((v == -1 && PyErr_Occurred()) || v < 0 || v > INT32_MAX) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "byte ids must be >= 0");
+            Py_DECREF(enc);
+            return NULL;
+        }
+        enc->byte_ids[b] = (int32_t)v;
+    }
+    Py_INCREF(table);
+    enc->table = table;
+    for (int k = 0; k < N_SHARDS; k++) {
+        Shard *s = &enc->shards[k];
+        s->cap = 2 * CACHE_SIZE / N_SHARDS;
+        s->slots = calloc(s->cap, sizeof(CacheEntry));
+        s->lock = PyThread_allocate_lock();
+        if (!s->slots || !s->lock) {
+            Py_DECREF(enc);
+            return PyErr_NoMemory();
+        }
+    }
+    return (PyObject *)enc;
+}
+
+static void encoder_dealloc(ByteLevelEncoderObject *enc) {
+    for (int k = 0; k < N_SHARDS; k++) {
+        Shard *s = &enc->shards[k];
+        if (s->slots) shard_clear(s);
+        free(s->slots);
+        if (s->lock) PyThread_free_lock(s->lock);
+    }
+    Py_XDECREF(enc->table);
+    Py_TYPE(enc)->tp_free((PyObject *)enc);
+}
+
+/* encode_word(word: str) -> list[int] */
+static PyObject *encoder_encode_word(ByteLevelEncoderObject *enc, PyObject *args) {
+    PyObject *word;
+    if (!PyArg_ParseTuple(args, "U", &word)) return NULL;
+    PyObject *bytes = PyUnicode_AsEncodedString(word, "utf-8", "surrogatepass");
+    if (!bytes) return NULL;
+    Buf out = {0};
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    r = encode_word_bytes(enc, PyBytes_AS_STRING(bytes), (int32_t)PyBytes_GET_SIZE(bytes), &out);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(bytes);
+    PyObject *res = r < 0 ? PyErr_NoMemory() : list_of_ids(&out);
+    free(out.v);
+    return res;
+}
+
+/* encode_text(text: str, classes: bytes) -> (ids, words): words holds (start, end, n_ids) per word as int32
+ * bytes. Splits with GPT-2's pattern and encodes every word with the GIL released. */
+static PyObject *encoder_encode_text(ByteLevelEncoderObject *enc, PyObject *args) {
+    PyObject *str, *classes;
+    if (!PyArg_ParseTuple(args, "UO", &str, &classes) || check_classes(classes) < 0) return NULL;
+    if (PyUnicode_GET_LENGTH(str) > INT32_MAX / 4) {
+        PyErr_SetString(PyExc_ValueError, "text too long for one call: split it");
+        return NULL;
+    }
+    Text t;
+    text_init(&t, str, classes);
+    Buf ids = {0}, words = {0};
+    char *utf8 = NULL;
+    Py_ssize_t utf8_cap = 0;
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < t.n;) {
+        Py_ssize_t e = gpt2_token_end(&t, i);
+        Py_ssize_t nb = utf8_of(&t, i, e, &utf8, &utf8_cap);
+        Py_ssize_t before = ids.n;
+        if (nb < 0 || encode_word_bytes(enc, utf8, (int32_t)nb, &ids) < 0 || buf_reserve(&words, 3) < 0) {
+            failed = 1;
+            break;
+        }
+        words.v[words.n++] = (int32_t)i;
+        words.v[words.n++] = (int32_t)e;
+        words.v[words.n++] = (int32_t)(ids.n - before);
+        i = e;
+    }
+    Py_END_ALLOW_THREADS
+    free(utf8);
+    PyObject *res = NULL;
+    if (failed) {
+        PyErr_NoMemory();
+    } else {
+        PyObject *id_list = list_of_ids(&ids);
+        PyObject *word_bytes = id_list ? PyBytes_FromStringAndSize((const char *)words.v, words.n * (Py_ssize_t)sizeof(int32_t)) : NULL;
+        if (id_list && word_bytes) res = PyTuple_Pack(2, id_list, word_bytes);
+        Py_XDECREF(id_list);
+        Py_XDECREF(word_bytes);
+    }
+    free(ids.v);
+    free(words.v);
+    return res;
+}
+
+static PyMethodDef encoder_methods[] = {
+    {"encode_word", (PyCFunction)encoder_encode_word, METH_VARARGS, "Ids of one word (cached)."},
+    {"encode_text", (PyCFunction)encoder_encode_text, METH_VARARGS,
+     "Split with GPT-2's pattern and encode: (ids, per-word (start, end, n_ids) as int32 bytes)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ByteLevelEncoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "subtok._native.ByteLevelEncoder",
+    .tp_basicsize = sizeof(ByteLevelEncoderObject),
+    .tp_dealloc = (destructor)encoder_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Byte-level words -> ids with a thread-safe cache (mirrors bpe_core.ByteLevelEncoder).",
+    .tp_methods = encoder_methods,
+    .tp_new = encoder_new,
+};
+
+/* ------------------------------------------------------------------------------------------------ */
 static PyMethodDef methods[] = {
     {"train_merges", (PyCFunction)(void (*)(void))train_merges, METH_VARARGS | METH_KEYWORDS,
      "Learn BPE merges from word symbol lists (mirrors bpe_core.train_merges)."},
     {"make_merge_table", make_merge_table, METH_VARARGS, "Compile ranks and results for encode_symbols."},
     {"encode_symbols", encode_symbols, METH_VARARGS, "Apply merges to one word's symbols."},
+    {"split_gpt2", split_gpt2, METH_VARARGS, "Spans of GPT-2's pre-tokenizer pattern (mirrors bpe_core.split_gpt2)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_native", "subtok's compiled BPE core.", -1, methods};
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&MergeTableType) < 0) return NULL;
-    return PyModule_Create(&moduledef);
+    if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&moduledef);
+    if (!m) return NULL;
+    Py_INCREF(&ByteLevelEncoderType);
+    if (PyModule_AddObject(m, "ByteLevelEncoder", (PyObject *)&ByteLevelEncoderType) < 0) {
+        Py_DECREF(&ByteLevelEncoderType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

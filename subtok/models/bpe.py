@@ -18,8 +18,7 @@ from .. import _backend
 from ..errors import TokenizerFileError, TrainingError
 from ..progress import progress_bar
 from ..text import bytes_to_token, token_to_bytes
-
-CACHE_SIZE = 1 << 16  # words kept by the encoder's cache before it is emptied
+from .bpe_core import CACHE_SIZE, char_classes
 
 
 def _byte_fallback_token(b: int) -> str:
@@ -59,6 +58,7 @@ class BPE:
         self._cache: dict[str, list[int]] = {}
         self._table_backend = ""
         self._table = None
+        self._encoder = None
 
     def _check_and_index(self, source: str) -> None:
         """Validate the vocabulary and merges and build the encoder's tables."""
@@ -129,19 +129,31 @@ class BPE:
                 out.append(tid[self.unk_token])
         return out
 
+    def _compile(self) -> None:
+        """Build the encoder's tables for the backend in use (again if the backend switches)."""
+        if self._table_backend != _backend.name:
+            self._table = _backend.make_merge_table(self.ranks, self.results)
+            self._encoder = _backend.ByteLevelEncoder(self.byte_ids, self._table) if self.byte_level else None
+            self._cache.clear()
+            self._table_backend = _backend.name
+
     def encode_word(self, word: str) -> list[int]:
         """Token ids of one pre-tokenized word (cached)."""
+        self._compile()
+        if self._encoder is not None:
+            return self._encoder.encode_word(word)
         ids = self._cache.get(word)
         if ids is None:
-            if self._table_backend != _backend.name:  # built lazily, and again if the backend switches
-                self._table = _backend.make_merge_table(self.ranks, self.results)
-                self._table_backend = _backend.name
-                self._cache.clear()
             ids = _backend.encode_symbols(self.initial_symbols(word), self._table)
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
             self._cache[word] = ids
         return ids
+
+    def encode_text(self, text: str) -> tuple[list[int], bytes]:
+        """Byte-level BPE with GPT-2's pre-tokenizer, in one call: ids, and (start, end, n_ids) per word."""
+        self._compile()
+        return self._encoder.encode_text(text, char_classes())
 
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
         """Character span within ``word`` of each token in ``ids`` (a token that covers part of a

@@ -16,14 +16,21 @@ rank, the leftmost one when a pair occurs several times, until no adjacent pair 
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections import defaultdict
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Optional
+
+import regex
+
+from ..text import GPT2_PATTERN
 
 Pair = tuple[int, int]
 
 # Words shorter than this are encoded by repeated linear scans; longer ones with a heap (n log n).
 HEAP_MIN_SYMBOLS = 48
+CACHE_SIZE = 1 << 16  # words an encoder's cache holds before it is emptied
 
 
 def count_pairs(words: list[list[int]], counts: list[int]) -> tuple[dict[Pair, int], dict[Pair, set[int]]]:
@@ -201,3 +208,65 @@ def encode_symbols(symbols: list[int], table: tuple[dict[Pair, int], list[int]])
     if len(symbols) < HEAP_MIN_SYMBOLS:
         return _encode_scan(symbols, ranks, results)
     return _encode_heap(symbols, ranks, results)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Byte-level text encoding: GPT-2 pre-tokenization and a cached word encoder
+# ---------------------------------------------------------------------------------------------------------
+CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE = 1, 2, 4
+
+
+@lru_cache(maxsize=1)
+def char_classes() -> bytes:
+    """One byte per code point: CLASS_LETTER for \\p{L}, CLASS_NUMBER for \\p{N}, CLASS_SPACE for \\s, as the
+    installed ``regex`` module defines them (its Unicode version, not Python's), so the native
+    pre-tokenizer and the regex agree on every character."""
+    every = "".join(map(chr, range(0x110000)))
+    table = bytearray(0x110000)
+    for bit, pattern in ((CLASS_LETTER, r"\p{L}+"), (CLASS_NUMBER, r"\p{N}+"), (CLASS_SPACE, r"\s+")):
+        for m in regex.finditer(pattern, every):
+            s, e = m.span()
+            table[s:e] = bytes(b | bit for b in table[s:e])
+    return bytes(table)
+
+
+_GPT2_RE = regex.compile(GPT2_PATTERN)
+
+
+def split_gpt2(text: str, classes: bytes) -> list[tuple[int, int]]:
+    """Spans of GPT-2's pre-tokenizer pattern in ``text``. The reference is the regex itself; the native
+    core scans ``classes`` by hand and must give the same spans."""
+    return [m.span() for m in _GPT2_RE.finditer(text)]
+
+
+class ByteLevelEncoder:
+    """Byte-level words -> ids, with a cache of recent words (the native core has the same type).
+
+    ``encode_text`` splits with GPT-2's pattern and returns the ids and, per word, (start, end, number of
+    ids) as int32 ``bytes``, from which offsets are computed only when asked for.
+    """
+
+    def __init__(self, byte_ids: list[int], table) -> None:
+        self.byte_ids = list(byte_ids)
+        self.table = table
+        self.cache: dict[str, list[int]] = {}
+
+    def encode_word(self, word: str) -> list[int]:
+        ids = self.cache.get(word)
+        if ids is None:
+            byte_ids = self.byte_ids
+            symbols = [byte_ids[b] for b in word.encode("utf-8", "surrogatepass")]
+            ids = encode_symbols(symbols, self.table)
+            if len(self.cache) >= CACHE_SIZE:
+                self.cache.clear()
+            self.cache[word] = ids
+        return ids
+
+    def encode_text(self, text: str, classes: bytes) -> tuple[list[int], bytes]:
+        ids: list[int] = []
+        words = array("i")
+        for start, end in split_gpt2(text, classes):
+            word_ids = self.encode_word(text[start:end])
+            ids.extend(word_ids)
+            words.extend((start, end, len(word_ids)))
+        return ids, words.tobytes()
