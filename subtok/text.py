@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Optional
 
-import numpy as np
 import regex
 
 from .errors import SubtokError
@@ -305,5 +304,7 @@ def preprocess(text: str):
     for w in words:
         if w not in word_to_id:
             word_to_id[w] = len(word_to_id)
+    import numpy as np
+
     ids = np.fromiter((word_to_id[w] for w in words), dtype=np.int64, count=len(words))
     return ids, Vocab(list(word_to_id), unk=None)

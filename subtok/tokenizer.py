@@ -6,12 +6,14 @@ whole pipeline as one versioned JSON document that is validated when it is loade
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Optional, Union
 
-import numpy as np
 import regex
 
 from . import interop
@@ -19,6 +21,7 @@ from ._io import PathLike, atomic_write_json
 from .corpus import Corpus, WordSplitter, count_words
 from .errors import SubtokError, TokenizerFileError, TrainingError
 from .models.bpe import BPE, train_bpe
+from .models.bpe_core import char_classes
 from .models.word import WordLevel, train_word
 from .text import GPT2_PATTERN, Normalized, Normalizer, PreTokenizer, make_normalizers, normalize
 from .vocab import Vocab
@@ -31,18 +34,33 @@ MODELS = {"bpe": BPE, "word": WordLevel}
 Model = Union[BPE, WordLevel]
 
 
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector (when it was on) while a batch's results are built."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class Encoding:
     """The result of encoding one text: ``ids`` at once; ``tokens`` and character ``offsets`` into the
     text on first use (so ``tok.encode(text).ids`` costs about what the ids alone cost)."""
 
-    def __init__(self, ids: list[int], tokenizer: Tokenizer, text: str, parts: list) -> None:
+    __slots__ = ("ids", "_tokenizer", "_text", "_parts", "_n_real", "_offsets")
+
+    def __init__(self, ids: list[int], tokenizer: Tokenizer, text: str, parts) -> None:
         self.ids = ids
         self._tokenizer = tokenizer
         self._text = text
         # per segment: (start, end, None, None) for a special token, else (start, end, Normalized or None,
-        # words) with words a flat sequence of (word start, word end, number of ids) in the segment's text
+        # words) with words a flat sequence of (word start, word end, number of ids; -1 for a special token)
+        # in the segment's text. The one-call encoder's int32 bytes stand for the whole text as one segment.
         self._parts = parts
-        self._n_real = len(ids)
+        self._n_real = -1  # ids past this are padding; -1: none
         self._offsets: Optional[list[tuple[int, int]]] = None
 
     def __len__(self) -> int:
@@ -57,8 +75,13 @@ class Encoding:
         return [vocab[i] for i in self.ids]
 
     @property
+    def n_real(self) -> int:
+        """How many ids are real tokens (the rest are padding)."""
+        return len(self.ids) if self._n_real < 0 else self._n_real
+
+    @property
     def attention_mask(self) -> list[int]:
-        return [1] * self._n_real + [0] * (len(self.ids) - self._n_real)
+        return [1] * self.n_real + [0] * (len(self.ids) - self.n_real)
 
     @property
     def offsets(self) -> list[tuple[int, int]]:
@@ -70,7 +93,10 @@ class Encoding:
         model = self._tokenizer.model
         spans: list[tuple[int, int]] = []
         pos = 0
-        for start, end, norm, words in self._parts:
+        parts = self._parts
+        if isinstance(parts, bytes):
+            parts = [(0, len(self._text), None, parts)]
+        for start, end, norm, words in parts:
             if words is None:  # a special token
                 spans.append((start, end))
                 pos += 1
@@ -80,6 +106,10 @@ class Encoding:
                 words = memoryview(words).cast("i")
             for k in range(0, len(words), 3):
                 ws, we, n = words[k], words[k + 1], words[k + 2]
+                if n < 0:  # a special token matched inside the text by the one-call encoder
+                    spans.append((start + ws, start + we))
+                    pos += 1
+                    continue
                 for s, e in model.word_offsets(seg_text[ws:we], self.ids[pos : pos + n]):
                     if norm is not None:
                         s, e = norm.original_span(ws + s, ws + e)
@@ -87,19 +117,21 @@ class Encoding:
                         s, e = ws + s, ws + e
                     spans.append((start + s, start + e))
                 pos += n
-        spans = spans[: self._n_real]
+        spans = spans[: self.n_real]
         return spans + [(0, 0)] * (len(self.ids) - len(spans))
 
     def _resize(self, length: int, pad_id: Optional[int]) -> None:
         """Truncate to ``length``, or pad up to it with ``pad_id``."""
         offsets = self.offsets
+        n_real = self.n_real
         if len(self.ids) > length:
             self.ids = self.ids[:length]
-            self._n_real = min(self._n_real, length)
+            self._n_real = min(n_real, length)
             self._offsets = offsets[:length]
         elif len(self.ids) < length:
             extra = length - len(self.ids)
             self.ids = self.ids + [pad_id] * extra
+            self._n_real = n_real
             self._offsets = offsets + [(0, 0)] * extra
 
 
@@ -229,29 +261,33 @@ class Tokenizer:
             out.append((pos, len(text), False))
         return out
 
+    def _one_call_encoder(self):
+        """The encoder that splits and encodes whole texts, specials included (byte-level GPT-2 BPE only)."""
+        tid = self.model.token_to_id
+        specials = [(t, tid[t]) for t in sorted(self.special_tokens, key=len, reverse=True)]
+        return self.model.text_encoder(specials)
+
     def encode(self, text: str) -> Encoding:
         """Ids of ``text``, with tokens and character offsets into ``text`` available on the result."""
         if not isinstance(text, str):
             raise SubtokError(f"encode takes a str, not {type(text).__name__}")
+        if self._one_call:
+            ids, words = self._one_call_encoder().encode_text(text, char_classes())
+            return Encoding(ids, self, text, words)
         ids: list[int] = []
         parts: list = []
+        encode_word = self.model.encode_word
         for start, end, special in self._segments(text):
             if special:
                 ids.append(self.model.token_to_id[text[start:end]])
                 parts.append((start, end, None, None))
                 continue
             piece = text[start:end]
-            if self._one_call:
-                piece_ids, words = self.model.encode_text(piece)
-                ids.extend(piece_ids)
-                parts.append((start, end, None, words))
-                continue
             norm: Optional[Normalized] = None
             if self.normalizers:
                 norm = normalize(self.normalizers, piece)
                 piece = norm.text
             words = []
-            encode_word = self.model.encode_word
             for m in self.pre_tokenizer.regex.finditer(piece):
                 word_ids = encode_word(m.group())
                 ids.extend(word_ids)
@@ -283,7 +319,15 @@ class Tokenizer:
             raise SubtokError(f"padding must be True, 'longest' or 'max_length', not {padding!r}")
         if return_tensors not in (None, "np"):
             raise SubtokError(f"return_tensors must be None or 'np', not {return_tensors!r}")
-        if num_threads and num_threads > 1 and len(texts) > 1:
+        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+        if bad is not None:
+            raise SubtokError(f"encode_batch takes str items; item {bad} is {type(texts[bad]).__name__}")
+        if self._one_call:  # split and encode in the core, over num_threads threads (default: all cores)
+            threads = num_threads or os.cpu_count() or 1
+            with _gc_paused():  # millions of new small objects: no cycles among them to look for
+                results = self._one_call_encoder().encode_batch(texts, char_classes(), threads)
+                encodings = [Encoding(ids, self, t, w) for t, (ids, w) in zip(texts, results)]
+        elif num_threads and num_threads > 1 and len(texts) > 1:
             with ThreadPoolExecutor(num_threads) as pool:
                 encodings = list(pool.map(self.encode, texts, chunksize=max(1, len(texts) // (8 * num_threads))))
         else:
@@ -303,6 +347,8 @@ class Tokenizer:
                 if len(e) < target:
                     e._resize(target, pad_id)
         if return_tensors == "np":
+            import numpy as np
+
             width = max((len(e) for e in encodings), default=0)
             return {
                 "input_ids": np.array([e.ids for e in encodings], dtype=np.int64).reshape(len(encodings), width),

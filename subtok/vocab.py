@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Optional
-
-import numpy as np
+from typing import TYPE_CHECKING, Optional
 
 from ._io import PathLike, atomic_write_json
 from .errors import SubtokError, TokenizerFileError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 VOCAB_FORMAT = "subtok-vocab"
 VOCAB_VERSION = 1
@@ -108,6 +109,8 @@ class Vocab:
         return self._id_to_word[i]
 
     def lookup_ids(self, tokens: Iterable[str]) -> np.ndarray:
+        import numpy as np
+
         return np.fromiter((self[t] for t in tokens), dtype=np.int64)
 
     def lookup_tokens(self, ids: Iterable[int]) -> list[str]:

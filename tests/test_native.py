@@ -83,13 +83,14 @@ def test_malformed_input_raises_instead_of_crashing():
 
 
 # text that stresses GPT-2's pattern: contractions, runs of spaces before letters, digits, marks, new letters
-tricky = st.text(
+tricky = st.lists(
     st.one_of(
         st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u3000'sStrevlmd0123٣!?.,-_@#😀한国\u0301\u088f\u1c89")),
+        st.sampled_from(["<eos>", "<eo", "s>", "<unk>", "<<eos>>"]),
         st.characters(codec="utf-8"),
     ),
     max_size=80,
-)
+).map("".join)
 
 
 @given(text=tricky)
@@ -103,10 +104,13 @@ def test_byte_level_encoder_identical(text):
     tok = _trained_byte_tok()
     model = tok.model
     classes = bpe_core.char_classes()
-    py = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results))
-    c = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results))
+    specials = [("<unk>", 0), ("<eos>", 3), ("<", 2)]  # longest first, as the Tokenizer passes them
+    py = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results), specials)
+    c = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results), specials)
     assert c.encode_text(text, classes) == py.encode_text(text, classes)
     assert c.encode_word(text) == py.encode_word(text)
+    texts = [text, text[::-1], "", text * 3]
+    assert c.encode_batch(texts, classes, 3) == py.encode_batch(texts, classes, 3)
 
 
 _TOK = []
@@ -129,6 +133,12 @@ def test_encoder_rejects_bad_construction_and_classes():
         enc.encode_text("abc", b"short")
     with pytest.raises(ValueError, match="classes"):
         native.split_gpt2("abc", b"")
+    with pytest.raises(ValueError, match="specials"):
+        native.ByteLevelEncoder(list(range(256)), table, [("", 1)])
+    with pytest.raises(ValueError, match="specials"):
+        native.ByteLevelEncoder(list(range(256)), table, [("<s>", -1)])
+    with pytest.raises(TypeError, match="str"):
+        enc.encode_batch(["ok", 3], bpe_core.char_classes(), 2)
 
 
 def test_threads_share_the_encoder_safely():

@@ -11,8 +11,9 @@
  *   make_merge_table   <-> make_merge_table
  *   encode_symbols     <-> encode_symbols
  *   split_gpt2         <-> split_gpt2 (the reference is the regex; this scans a class table by hand)
- *   ByteLevelEncoder   <-> ByteLevelEncoder (encode_word, encode_text; the cache is sharded and locked
- *                          so threads share it with the GIL released)
+ *   ByteLevelEncoder   <-> ByteLevelEncoder (encode_word, encode_text, encode_batch; a call takes the
+ *                          shared word cache when it is free and a private one when it is not, so
+ *                          threads never wait on each other)
  *
  * Written against the CPython C API (no Cython) so the build needs nothing but a C11 compiler and the
  * Python headers, and so the hot loops use plain arrays and open-addressing hash tables. Every Python
@@ -20,6 +21,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -837,8 +839,7 @@ static PyObject *encode_symbols(PyObject *self, PyObject *args) {
 #define CLASS_NUMBER 2
 #define CLASS_SPACE 4
 #define N_CODEPOINTS 0x110000
-#define CACHE_SIZE (1 << 16) /* as bpe_core.CACHE_SIZE, split over the shards */
-#define N_SHARDS 64
+#define CACHE_SIZE (1 << 16) /* as bpe_core.CACHE_SIZE */
 
 /* The text being scanned: a str's code points, read without the GIL (the str is immutable and held). */
 typedef struct {
@@ -934,96 +935,190 @@ static int buf_reserve(Buf *b, Py_ssize_t extra) {
     return 0;
 }
 
-/* One cached word: its UTF-8 bytes and ids, in one allocation. */
+/* One cached word: its ids then its UTF-8 bytes, in one allocation (starting at ids). */
 typedef struct {
     uint64_t hash;
     int32_t nbytes, nids;
-    int32_t *ids; /* points into the same block, after the bytes */
+    int32_t *ids;
     char *bytes;
 } CacheEntry;
 
+/* A word cache for one thread at a time: open addressing, emptied when half full (as the reference empties
+ * its dict). */
 typedef struct {
-    PyThread_type_lock lock;
-    CacheEntry *slots; /* open addressing, bytes == NULL: empty */
+    CacheEntry *slots;
     size_t cap, n;
-} Shard;
+} WordCache;
+
+static int cache_init(WordCache *c) {
+    c->cap = 2 * CACHE_SIZE;
+    c->n = 0;
+    c->slots = calloc(c->cap, sizeof(CacheEntry));
+    return c->slots ? 0 : -1;
+}
+
+static void cache_clear(WordCache *c) {
+    for (size_t i = 0; c->n && i < c->cap; i++) {
+        free(c->slots[i].ids);
+        c->slots[i] = (CacheEntry){0};
+    }
+    c->n = 0;
+}
+
+static void cache_free(WordCache *c) {
+    if (c->slots) cache_clear(c);
+    free(c->slots);
+    c->slots = NULL;
+}
+
+/* Append the cached ids of a word to out: 1 if found, 0 if not, -1 on allocation failure. */
+static int cache_get(const WordCache *c, const char *bytes, int32_t nbytes, uint64_t h, Buf *out) {
+    size_t j = h & (c->cap - 1);
+    while (c->slots[j].ids) {
+        const CacheEntry *e = &c->slots[j];
+        if (e->hash == h && e->nbytes == nbytes && memcmp(e->bytes, bytes, (size_t)nbytes) == 0) {
+            if (buf_reserve(out, e->nids) < 0) return -1;
+            memcpy(out->v + out->n, e->ids, (size_t)e->nids * sizeof(int32_t));
+            out->n += e->nids;
+            return 1;
+        }
+        j = (j + 1) & (c->cap - 1);
+    }
+    return 0;
+}
+
+static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids, int32_t nids) {
+    /* ids first (aligned), then the bytes; nids + 1 keeps the block non-empty */
+    char *block = malloc((size_t)(nids + 1) * sizeof(int32_t) + (size_t)nbytes);
+    if (!block) return; /* the cache is an optimisation: skip it when memory is short */
+    if (c->n * 2 >= c->cap) cache_clear(c);
+    size_t j = h & (c->cap - 1);
+    while (c->slots[j].ids) j = (j + 1) & (c->cap - 1);
+    int32_t *idp = (int32_t *)block;
+    memcpy(idp, ids, (size_t)nids * sizeof(int32_t));
+    char *bp = block + (size_t)(nids + 1) * sizeof(int32_t);
+    memcpy(bp, bytes, (size_t)nbytes);
+    c->slots[j] = (CacheEntry){h, nbytes, nids, idp, bp};
+    c->n++;
+}
+
+/* Move an entry into a cache (the cache takes its block); duplicates are dropped. */
+static void cache_adopt(WordCache *c, CacheEntry e) {
+    size_t j = e.hash & (c->cap - 1);
+    while (c->slots[j].ids) {
+        const CacheEntry *x = &c->slots[j];
+        if (x->hash == e.hash && x->nbytes == e.nbytes && memcmp(x->bytes, e.bytes, (size_t)e.nbytes) == 0) {
+            free(e.ids);
+            return;
+        }
+        j = (j + 1) & (c->cap - 1);
+    }
+    if (c->n * 2 >= c->cap) {
+        cache_clear(c);
+        j = e.hash & (c->cap - 1);
+    }
+    c->slots[j] = e;
+    c->n++;
+}
+
+/* A read-write lock guarding the encoder's shared cache: calls read it together and write it one at a time. */
+#ifndef _WIN32
+#include <pthread.h>
+typedef pthread_rwlock_t RWLock;
+static int rwlock_init(RWLock *l) { return pthread_rwlock_init(l, NULL) == 0 ? 0 : -1; }
+#define rwlock_tryread(l) (pthread_rwlock_tryrdlock(l) == 0)
+#define rwlock_trywrite(l) (pthread_rwlock_trywrlock(l) == 0)
+#define rwlock_unlock(l) pthread_rwlock_unlock(l)
+#define rwlock_destroy(l) pthread_rwlock_destroy(l)
+#else /* without POSIX threads: one holder at a time */
+typedef PyThread_type_lock RWLock;
+static int rwlock_init(RWLock *l) { return (*l = PyThread_allocate_lock()) ? 0 : -1; }
+#define rwlock_tryread(l) PyThread_acquire_lock(*(l), NOWAIT_LOCK)
+#define rwlock_trywrite(l) PyThread_acquire_lock(*(l), NOWAIT_LOCK)
+#define rwlock_unlock(l) PyThread_release_lock(*(l))
+#define rwlock_destroy(l) PyThread_free_lock(*(l))
+#endif
 
 typedef struct {
     PyObject_HEAD int32_t byte_ids[256];
     MergeTable *table;
-    Shard shards[N_SHARDS];
+    WordCache shared;
+    RWLock lock;
+    int lock_ready;
+    Py_ssize_t n_specials; /* special tokens, longest first, as code points */
+    Py_UCS4 **special_cp;
+    Py_ssize_t *special_len;
+    int32_t *special_id;
+    PyObject **id_objects; /* an int object per id this encoder can emit: lists reference, never allocate */
+    int32_t n_id_objects;
 } ByteLevelEncoderObject;
 
-static void shard_clear(Shard *s) {
-    for (size_t i = 0; i < s->cap; i++) {
-        free(s->slots[i].ids); /* the block starts with the ids */
-        s->slots[i].ids = NULL;
-        s->slots[i].bytes = NULL;
-    }
-    s->n = 0;
+/* What one call (or one batch thread) sees of the caches: the shared cache when it could lock it (to write
+ * into when it holds it alone, else only to read), and a private cache for what it learns otherwise.
+ * Words are never locked one by one, so threads never wait on each other. */
+enum { SHARED_NONE, SHARED_READ, SHARED_WRITE };
+typedef struct {
+    WordCache *shared;
+    int mode;
+    WordCache local; /* allocated on first use */
+} CacheView;
+
+static void view_open(ByteLevelEncoderObject *enc, CacheView *v, int want_write) {
+    memset(v, 0, sizeof *v);
+    if (want_write && rwlock_trywrite(&enc->lock))
+        v->mode = SHARED_WRITE;
+    else if (rwlock_tryread(&enc->lock))
+        v->mode = SHARED_READ;
+    v->shared = v->mode == SHARED_NONE ? NULL : &enc->shared;
 }
 
-/* Copy the cached ids of a word into out; 1 if found, 0 if not, -1 on allocation failure. */
-static int cache_get(ByteLevelEncoderObject *enc, const char *bytes, int32_t nbytes, uint64_t h, Buf *out) {
-    Shard *s = &enc->shards[h % N_SHARDS];
-    int found = 0;
-    PyThread_acquire_lock(s->lock, WAIT_LOCK);
-    size_t j = (h / N_SHARDS) & (s->cap - 1);
-    while (s->slots[j].bytes) {
-        CacheEntry *e = &s->slots[j];
-        if (e->hash == h && e->nbytes == nbytes && memcmp(e->bytes, bytes, (size_t)nbytes) == 0) {
-            if (buf_reserve(out, e->nids) < 0) {
-                found = -1;
-            } else {
-                memcpy(out->v + out->n, e->ids, (size_t)e->nids * sizeof(int32_t));
-                out->n += e->nids;
-                found = 1;
+static void view_close(ByteLevelEncoderObject *enc, CacheView *v) {
+    if (v->mode != SHARED_NONE) rwlock_unlock(&enc->lock);
+    v->mode = SHARED_NONE;
+    v->shared = NULL;
+}
+
+static int view_get(const CacheView *v, const char *bytes, int32_t nbytes, uint64_t h, Buf *out) {
+    int r = v->shared ? cache_get(v->shared, bytes, nbytes, h, out) : 0;
+    if (r == 0 && v->local.slots) r = cache_get(&v->local, bytes, nbytes, h, out);
+    return r;
+}
+
+static void view_put(CacheView *v, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids, int32_t nids) {
+    if (v->mode == SHARED_WRITE) {
+        cache_put(v->shared, bytes, nbytes, h, ids, nids);
+        return;
+    }
+    if (!v->local.slots && cache_init(&v->local) < 0) return; /* no room to cache: encode without */
+    cache_put(&v->local, bytes, nbytes, h, ids, nids);
+}
+
+/* Hand what a view learnt privately to the shared cache when it can be had, else drop it. */
+static void view_merge(ByteLevelEncoderObject *enc, CacheView *v) {
+    if (v->local.slots && rwlock_trywrite(&enc->lock)) {
+        for (size_t i = 0; i < v->local.cap; i++)
+            if (v->local.slots[i].ids) {
+                cache_adopt(&enc->shared, v->local.slots[i]);
+                v->local.slots[i] = (CacheEntry){0};
             }
-            break;
-        }
-        j = (j + 1) & (s->cap - 1);
+        v->local.n = 0;
+        rwlock_unlock(&enc->lock);
     }
-    PyThread_release_lock(s->lock);
-    return found;
-}
-
-static void cache_put(ByteLevelEncoderObject *enc, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids,
-                      int32_t nids) {
-    char *block = malloc((size_t)nbytes + (size_t)nids * sizeof(int32_t) + sizeof(int32_t));
-    if (!block) return; /* the cache is an optimisation: skip it when memory is short */
-    Shard *s = &enc->shards[h % N_SHARDS];
-    PyThread_acquire_lock(s->lock, WAIT_LOCK);
-    if (s->n * 2 >= s->cap) shard_clear(s); /* full: start again, as the reference empties its dict */
-    size_t j = (h / N_SHARDS) & (s->cap - 1);
-    while (s->slots[j].bytes) {
-        if (s->slots[j].hash == h && s->slots[j].nbytes == nbytes && !memcmp(s->slots[j].bytes, bytes, (size_t)nbytes)) {
-            PyThread_release_lock(s->lock); /* another thread cached it meanwhile */
-            free(block);
-            return;
-        }
-        j = (j + 1) & (s->cap - 1);
-    }
-    /* ids first (aligned), then the bytes */
-    int32_t *idp = (int32_t *)block;
-    memcpy(idp, ids, (size_t)nids * sizeof(int32_t));
-    char *bp = block + (size_t)nids * sizeof(int32_t);
-    memcpy(bp, bytes, (size_t)nbytes);
-    s->slots[j] = (CacheEntry){h, nbytes, nids, idp, bp};
-    s->n++;
-    PyThread_release_lock(s->lock);
+    cache_free(&v->local);
 }
 
 /* encode_word_bytes: append the ids of one word (its UTF-8 bytes) to out, through the cache. */
-static int encode_word_bytes(ByteLevelEncoderObject *enc, const char *bytes, int32_t nbytes, Buf *out) {
+static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache, const char *bytes, int32_t nbytes,
+                             Buf *out) {
     uint64_t h = hash_bytes(bytes, nbytes);
-    int r = cache_get(enc, bytes, nbytes, h, out);
+    int r = view_get(cache, bytes, nbytes, h, out);
     if (r) return r < 0 ? -1 : 0;
     if (buf_reserve(out, nbytes) < 0) return -1;
     int32_t *sym = out->v + out->n;
     for (int32_t i = 0; i < nbytes; i++) sym[i] = enc->byte_ids[(unsigned char)bytes[i]];
     Py_ssize_t m = nbytes < HEAP_MIN_SYMBOLS ? encode_scan(enc->table, sym, nbytes) : encode_heap(enc->table, sym, nbytes);
     if (m < 0) return -1;
-    cache_put(enc, bytes, nbytes, h, sym, (int32_t)m);
+    view_put(cache, bytes, nbytes, h, sym, (int32_t)m);
     out->n += m;
     return 0;
 }
@@ -1060,24 +1155,67 @@ static Py_ssize_t utf8_of(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst,
     return n;
 }
 
-static PyObject *list_of_ids(const Buf *b) {
+/* A list of ids from the encoder's shared int objects (every id it emits is below n_id_objects). */
+static PyObject *encoder_list_of_ids(const ByteLevelEncoderObject *enc, const Buf *b) {
     PyObject *out = PyList_New(b->n);
-    for (Py_ssize_t i = 0; out && i < b->n; i++) {
-        PyObject *v = PyLong_FromLong(b->v[i]);
-        if (!v) {
-            Py_CLEAR(out);
-            break;
-        }
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < b->n; i++) {
+        PyObject *v = enc->id_objects[b->v[i]];
+        Py_INCREF(v);
         PyList_SET_ITEM(out, i, v);
     }
     return out;
 }
 
-/* ByteLevelEncoder(byte_ids: list of 256 ids, table: MergeTable) */
+static int encoder_make_id_objects(ByteLevelEncoderObject *enc) {
+    int32_t top = 0;
+    for (int b = 0; b < 256; b++) top = enc->byte_ids[b] > top ? enc->byte_ids[b] : top;
+    for (Py_ssize_t r = 0; r < enc->table->nranks; r++) top = enc->table->results[r] > top ? enc->table->results[r] : top;
+    for (Py_ssize_t k = 0; k < enc->n_specials; k++) top = enc->special_id[k] > top ? enc->special_id[k] : top;
+    enc->id_objects = calloc((size_t)top + 1, sizeof(PyObject *));
+    if (!enc->id_objects) return -1;
+    for (int32_t i = 0; i <= top; i++) {
+        enc->id_objects[i] = PyLong_FromLong(i);
+        if (!enc->id_objects[i]) return -1;
+        enc->n_id_objects = i + 1;
+    }
+    return 0;
+}
+
+/* Special tokens from a list of (str, id), kept in the given order (longest first). */
+static int encoder_load_specials(ByteLevelEncoderObject *enc, PyObject *specials) {
+    Py_ssize_t n = PyList_GET_SIZE(specials);
+    enc->special_cp = calloc((size_t)(n ? n : 1), sizeof(Py_UCS4 *));
+    enc->special_len = calloc((size_t)(n ? n : 1), sizeof(Py_ssize_t));
+    enc->special_id = calloc((size_t)(n ? n : 1), sizeof(int32_t));
+    if (!enc->special_cp || !enc->special_len || !enc->special_id) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PyList_GET_ITEM(specials, k), *tok;
+        long id;
+        if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "Ul", &tok, &id) || id < 0 || id > INT32_MAX ||
+            PyUnicode_GET_LENGTH(tok) == 0) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "specials must be (non-empty str, id >= 0) pairs");
+            return -1;
+        }
+        enc->special_cp[k] = PyUnicode_AsUCS4Copy(tok);
+        if (!enc->special_cp[k]) return -1;
+        enc->special_len[k] = PyUnicode_GET_LENGTH(tok);
+        enc->special_id[k] = (int32_t)id;
+        enc->n_specials = k + 1;
+    }
+    return 0;
+}
+
+/* ByteLevelEncoder(byte_ids: list of 256 ids, table: MergeTable, specials: list of (str, id) = []) */
 static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-    PyObject *byte_ids;
+    PyObject *byte_ids, *specials = NULL;
     MergeTable *table;
-    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &byte_ids, &MergeTableType, &table)) return NULL;
+    if (!PyArg_ParseTuple(args, "O!O!|O!", &PyList_Type, &byte_ids, &MergeTableType, &table, &PyList_Type, &specials))
+        return NULL;
     if (PyList_GET_SIZE(byte_ids) != 256) {
         PyErr_SetString(PyExc_ValueError, "byte_ids must list 256 ids");
         return NULL;
@@ -1095,26 +1233,27 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     }
     Py_INCREF(table);
     enc->table = table;
-    for (int k = 0; k < N_SHARDS; k++) {
-        Shard *s = &enc->shards[k];
-        s->cap = 2 * CACHE_SIZE / N_SHARDS;
-        s->slots = calloc(s->cap, sizeof(CacheEntry));
-        s->lock = PyThread_allocate_lock();
-        if (!s->slots || !s->lock) {
-            Py_DECREF(enc);
-            return PyErr_NoMemory();
-        }
+    if (specials && encoder_load_specials(enc, specials) < 0) {
+        Py_DECREF(enc);
+        return NULL;
+    }
+    enc->lock_ready = rwlock_init(&enc->lock) == 0;
+    if (!enc->lock_ready || cache_init(&enc->shared) < 0 || encoder_make_id_objects(enc) < 0) {
+        Py_DECREF(enc);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
     return (PyObject *)enc;
 }
 
 static void encoder_dealloc(ByteLevelEncoderObject *enc) {
-    for (int k = 0; k < N_SHARDS; k++) {
-        Shard *s = &enc->shards[k];
-        if (s->slots) shard_clear(s);
-        free(s->slots);
-        if (s->lock) PyThread_free_lock(s->lock);
-    }
+    cache_free(&enc->shared);
+    if (enc->lock_ready) rwlock_destroy(&enc->lock);
+    for (int32_t i = 0; i < enc->n_id_objects; i++) Py_DECREF(enc->id_objects[i]);
+    free(enc->id_objects);
+    for (Py_ssize_t k = 0; k < enc->n_specials; k++) PyMem_Free(enc->special_cp[k]);
+    free(enc->special_cp);
+    free(enc->special_len);
+    free(enc->special_id);
     Py_XDECREF(enc->table);
     Py_TYPE(enc)->tp_free((PyObject *)enc);
 }
@@ -1126,66 +1265,232 @@ static PyObject *encoder_encode_word(ByteLevelEncoderObject *enc, PyObject *args
     PyObject *bytes = PyUnicode_AsEncodedString(word, "utf-8", "surrogatepass");
     if (!bytes) return NULL;
     Buf out = {0};
+    CacheView view;
     int r;
     Py_BEGIN_ALLOW_THREADS
-    r = encode_word_bytes(enc, PyBytes_AS_STRING(bytes), (int32_t)PyBytes_GET_SIZE(bytes), &out);
+    view_open(enc, &view, 1);
+    r = encode_word_bytes(enc, &view, PyBytes_AS_STRING(bytes), (int32_t)PyBytes_GET_SIZE(bytes), &out);
+    view_close(enc, &view);
+    view_merge(enc, &view);
     Py_END_ALLOW_THREADS
     Py_DECREF(bytes);
-    PyObject *res = r < 0 ? PyErr_NoMemory() : list_of_ids(&out);
+    PyObject *res = r < 0 ? PyErr_NoMemory() : encoder_list_of_ids(enc, &out);
     free(out.v);
     return res;
 }
 
+/* The special token that starts at i (its index), or -1: the first listed that matches, as the regex does. */
+static Py_ssize_t special_at(const ByteLevelEncoderObject *enc, const Text *t, Py_ssize_t i) {
+    for (Py_ssize_t k = 0; k < enc->n_specials; k++) {
+        Py_ssize_t len = enc->special_len[k];
+        if (i + len > t->n || CP(t, i) != enc->special_cp[k][0]) continue;
+        Py_ssize_t j = 1;
+        while (j < len && CP(t, i + j) == enc->special_cp[k][j]) j++;
+        if (j == len) return k;
+    }
+    return -1;
+}
+
+/* encode_segment: GPT-2 words of t[start, end) appended to ids, with (start, end, n_ids) records. */
+static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, const Text *t, Py_ssize_t start,
+                          Py_ssize_t end, Buf *ids, Buf *words, char **utf8, Py_ssize_t *utf8_cap) {
+    Text seg = *t;
+    seg.n = end; /* the pattern must not see past the next special token */
+    for (Py_ssize_t i = start; i < end;) {
+        Py_ssize_t e = gpt2_token_end(&seg, i);
+        Py_ssize_t nb = utf8_of(t, i, e, utf8, utf8_cap);
+        Py_ssize_t before = ids->n;
+        if (nb < 0 || encode_word_bytes(enc, cache, *utf8, (int32_t)nb, ids) < 0 || buf_reserve(words, 3) < 0)
+            return -1;
+        words->v[words->n++] = (int32_t)i;
+        words->v[words->n++] = (int32_t)e;
+        words->v[words->n++] = (int32_t)(ids->n - before);
+        i = e;
+    }
+    return 0;
+}
+
+/* encode_text_core: the whole of one text, specials first; runs without the GIL. */
+static int encode_text_core(const ByteLevelEncoderObject *enc, CacheView *cache, const Text *t, Buf *ids, Buf *words) {
+    char *utf8 = NULL;
+    Py_ssize_t utf8_cap = 0, pos = 0;
+    int r = 0;
+    for (Py_ssize_t i = 0; i < t->n && enc->n_specials; i++) {
+        Py_ssize_t k = special_at(enc, t, i);
+        if (k < 0) continue;
+        if (encode_segment(enc, cache, t, pos, i, ids, words, &utf8, &utf8_cap) < 0 || buf_reserve(ids, 1) < 0 ||
+            buf_reserve(words, 3) < 0) {
+            r = -1;
+            break;
+        }
+        ids->v[ids->n++] = enc->special_id[k];
+        words->v[words->n++] = (int32_t)i;
+        words->v[words->n++] = (int32_t)(i + enc->special_len[k]);
+        words->v[words->n++] = -1;
+        pos = i + enc->special_len[k];
+        i = pos - 1;
+    }
+    if (r == 0) r = encode_segment(enc, cache, t, pos, t->n, ids, words, &utf8, &utf8_cap);
+    free(utf8);
+    return r;
+}
+
+static int check_text(PyObject *str) {
+    if (!PyUnicode_Check(str)) {
+        PyErr_Format(PyExc_TypeError, "texts must be str, not %.100s", Py_TYPE(str)->tp_name);
+        return -1;
+    }
+    if (PyUnicode_GET_LENGTH(str) > INT32_MAX / 4) {
+        PyErr_SetString(PyExc_ValueError, "text too long for one call (over 500M characters): split it");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *result_pair(const ByteLevelEncoderObject *enc, const Buf *ids, const Buf *words) {
+    PyObject *id_list = encoder_list_of_ids(enc, ids);
+    PyObject *word_bytes =
+        id_list ? PyBytes_FromStringAndSize((const char *)words->v, words->n * (Py_ssize_t)sizeof(int32_t)) : NULL;
+    PyObject *res = (id_list && word_bytes) ? PyTuple_Pack(2, id_list, word_bytes) : NULL;
+    Py_XDECREF(id_list);
+    Py_XDECREF(word_bytes);
+    return res;
+}
+
 /* encode_text(text: str, classes: bytes) -> (ids, words): words holds (start, end, n_ids) per word as int32
- * bytes. Splits with GPT-2's pattern and encodes every word with the GIL released. */
+ * bytes, n_ids -1 for a special token. Runs with the GIL released. */
 static PyObject *encoder_encode_text(ByteLevelEncoderObject *enc, PyObject *args) {
     PyObject *str, *classes;
-    if (!PyArg_ParseTuple(args, "UO", &str, &classes) || check_classes(classes) < 0) return NULL;
-    if (PyUnicode_GET_LENGTH(str) > INT32_MAX / 4) {
-        PyErr_SetString(PyExc_ValueError, "text too long for one call: split it");
+    if (!PyArg_ParseTuple(args, "UO", &str, &classes) || check_classes(classes) < 0 || check_text(str) < 0)
         return NULL;
-    }
     Text t;
     text_init(&t, str, classes);
     Buf ids = {0}, words = {0};
-    char *utf8 = NULL;
-    Py_ssize_t utf8_cap = 0;
-    int failed = 0;
+    CacheView view;
+    int r;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < t.n;) {
-        Py_ssize_t e = gpt2_token_end(&t, i);
-        Py_ssize_t nb = utf8_of(&t, i, e, &utf8, &utf8_cap);
-        Py_ssize_t before = ids.n;
-        if (nb < 0 || encode_word_bytes(enc, utf8, (int32_t)nb, &ids) < 0 || buf_reserve(&words, 3) < 0) {
-            failed = 1;
-            break;
-        }
-        words.v[words.n++] = (int32_t)i;
-        words.v[words.n++] = (int32_t)e;
-        words.v[words.n++] = (int32_t)(ids.n - before);
-        i = e;
-    }
+    view_open(enc, &view, 1);
+    r = encode_text_core(enc, &view, &t, &ids, &words);
+    view_close(enc, &view);
+    view_merge(enc, &view);
     Py_END_ALLOW_THREADS
-    free(utf8);
-    PyObject *res = NULL;
-    if (failed) {
-        PyErr_NoMemory();
-    } else {
-        PyObject *id_list = list_of_ids(&ids);
-        PyObject *word_bytes = id_list ? PyBytes_FromStringAndSize((const char *)words.v, words.n * (Py_ssize_t)sizeof(int32_t)) : NULL;
-        if (id_list && word_bytes) res = PyTuple_Pack(2, id_list, word_bytes);
-        Py_XDECREF(id_list);
-        Py_XDECREF(word_bytes);
-    }
+    PyObject *res = r < 0 ? PyErr_NoMemory() : result_pair(enc, &ids, &words);
     free(ids.v);
     free(words.v);
     return res;
+}
+
+/* A batch shared by worker threads: each takes the next text until none is left. */
+typedef struct {
+    ByteLevelEncoderObject *enc;
+    Text *texts;
+    Buf *ids, *words;
+    Py_ssize_t n;
+    atomic_size_t next;
+    atomic_int failed;
+} Batch;
+
+typedef struct {
+    Batch *batch;
+    CacheView view;
+} Worker;
+
+/* One batch thread: reads the shared cache alongside the others, keeps what it learns in its own view. */
+static void batch_work(Batch *b, CacheView *view) {
+    view_open(b->enc, view, 0);
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if ((Py_ssize_t)i >= b->n || atomic_load(&b->failed)) break;
+        if (encode_text_core(b->enc, view, &b->texts[i], &b->ids[i], &b->words[i]) < 0) atomic_store(&b->failed, 1);
+    }
+    view_close(b->enc, view);
+}
+
+#ifndef _WIN32
+static void *batch_thread(void *arg) {
+    Worker *w = arg;
+    batch_work(w->batch, &w->view);
+    return NULL;
+}
+#endif
+
+/* encode_batch(texts: list[str], classes: bytes, num_threads: int) -> list of (ids, words) */
+static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *args) {
+    PyObject *list, *classes;
+    int num_threads = 1;
+    if (!PyArg_ParseTuple(args, "O!O|i", &PyList_Type, &list, &classes, &num_threads) || check_classes(classes) < 0)
+        return NULL;
+    /* hold every text: another Python thread may change the list while the GIL is released */
+    PyObject *items = PySequence_Tuple(list);
+    if (!items) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    Batch b = {enc, NULL, NULL, NULL, n, 0, 0};
+    PyObject *out = NULL;
+    b.texts = calloc((size_t)(n ? n : 1), sizeof(Text));
+    b.ids = calloc((size_t)(n ? n : 1), sizeof(Buf));
+    b.words = calloc((size_t)(n ? n : 1), sizeof(Buf));
+    if (!b.texts || !b.ids || !b.words) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (check_text(PyTuple_GET_ITEM(items, i)) < 0) goto done;
+        text_init(&b.texts[i], PyTuple_GET_ITEM(items, i), classes);
+    }
+    if (num_threads < 1) num_threads = 1;
+    if (num_threads > n) num_threads = n > 0 ? (int)n : 1;
+    Worker *workers = calloc((size_t)num_threads, sizeof(Worker));
+    if (!workers) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    int started = 0;
+    for (int k = 0; k < num_threads; k++) workers[k].batch = &b;
+#ifndef _WIN32
+    pthread_t *tids = num_threads > 1 ? malloc((size_t)(num_threads - 1) * sizeof(pthread_t)) : NULL;
+    for (int k = 1; tids && k < num_threads; k++, started++)
+        if (pthread_create(&tids[k - 1], NULL, batch_thread, &workers[k]) != 0) break; /* fewer: still correct */
+#endif
+    batch_work(&b, &workers[0].view);
+#ifndef _WIN32
+    for (int k = 0; k < started; k++) pthread_join(tids[k], NULL);
+    free(tids);
+#endif
+    for (int k = 0; k <= started; k++) view_merge(enc, &workers[k].view); /* all readers are done now */
+    Py_END_ALLOW_THREADS
+    free(workers);
+    if (atomic_load(&b.failed)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        PyObject *pair = result_pair(enc, &b.ids[i], &b.words[i]);
+        if (!pair) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, pair);
+    }
+done:
+    for (Py_ssize_t i = 0; i < n && b.ids && b.words; i++) {
+        free(b.ids[i].v);
+        free(b.words[i].v);
+    }
+    free(b.texts);
+    free(b.ids);
+    free(b.words);
+    Py_DECREF(items);
+    return out;
 }
 
 static PyMethodDef encoder_methods[] = {
     {"encode_word", (PyCFunction)encoder_encode_word, METH_VARARGS, "Ids of one word (cached)."},
     {"encode_text", (PyCFunction)encoder_encode_text, METH_VARARGS,
      "Split with GPT-2's pattern and encode: (ids, per-word (start, end, n_ids) as int32 bytes)."},
+    {"encode_batch", (PyCFunction)encoder_encode_batch, METH_VARARGS,
+     "encode_text of each text, spread over num_threads threads without the GIL."},
     {NULL, NULL, 0, NULL},
 };
 

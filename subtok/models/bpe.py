@@ -18,7 +18,7 @@ from .. import _backend
 from ..errors import TokenizerFileError, TrainingError
 from ..progress import progress_bar
 from ..text import bytes_to_token, token_to_bytes
-from .bpe_core import CACHE_SIZE, char_classes
+from .bpe_core import CACHE_SIZE
 
 
 def _byte_fallback_token(b: int) -> str:
@@ -134,6 +134,7 @@ class BPE:
         if self._table_backend != _backend.name:
             self._table = _backend.make_merge_table(self.ranks, self.results)
             self._encoder = _backend.ByteLevelEncoder(self.byte_ids, self._table) if self.byte_level else None
+            self._text_encoders: dict = {}
             self._cache.clear()
             self._table_backend = _backend.name
 
@@ -150,10 +151,15 @@ class BPE:
             self._cache[word] = ids
         return ids
 
-    def encode_text(self, text: str) -> tuple[list[int], bytes]:
-        """Byte-level BPE with GPT-2's pre-tokenizer, in one call: ids, and (start, end, n_ids) per word."""
+    def text_encoder(self, specials: list[tuple[str, int]]):
+        """Byte-level BPE with GPT-2's pre-tokenizer and these special tokens, as one encoder that splits
+        and encodes whole texts (``bpe_core.ByteLevelEncoder`` or its native twin)."""
         self._compile()
-        return self._encoder.encode_text(text, char_classes())
+        key = tuple(specials)
+        enc = self._text_encoders.get(key)
+        if enc is None:
+            enc = self._text_encoders[key] = _backend.ByteLevelEncoder(self.byte_ids, self._table, list(specials))
+        return enc
 
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
         """Character span within ``word`` of each token in ``ids`` (a token that covers part of a

@@ -240,15 +240,19 @@ def split_gpt2(text: str, classes: bytes) -> list[tuple[int, int]]:
 
 
 class ByteLevelEncoder:
-    """Byte-level words -> ids, with a cache of recent words (the native core has the same type).
+    """Byte-level text -> ids, with a cache of recent words (the native core has the same type).
 
-    ``encode_text`` splits with GPT-2's pattern and returns the ids and, per word, (start, end, number of
-    ids) as int32 ``bytes``, from which offsets are computed only when asked for.
+    ``specials`` are (token, id) pairs, longest first: in ``encode_text`` they are matched before anything
+    else (leftmost, then the first listed) and never split. Between them the text is split with GPT-2's
+    pattern. Besides the ids, ``encode_text`` returns per word (start, end, number of ids) as int32 bytes,
+    with -1 ids for a special token, from which offsets are computed only when asked for.
     """
 
-    def __init__(self, byte_ids: list[int], table) -> None:
+    def __init__(self, byte_ids: list[int], table, specials: list[tuple[str, int]] = ()) -> None:
         self.byte_ids = list(byte_ids)
         self.table = table
+        self.special_ids = dict(specials)
+        self.special_re = regex.compile("|".join(regex.escape(t) for t, _ in specials)) if specials else None
         self.cache: dict[str, list[int]] = {}
 
     def encode_word(self, word: str) -> list[int]:
@@ -262,11 +266,24 @@ class ByteLevelEncoder:
             self.cache[word] = ids
         return ids
 
+    def _encode_segment(self, text: str, start: int, end: int, classes: bytes, ids: list[int], words) -> None:
+        for s, e in split_gpt2(text[start:end], classes):
+            word_ids = self.encode_word(text[start + s : start + e])
+            ids.extend(word_ids)
+            words.extend((start + s, start + e, len(word_ids)))
+
     def encode_text(self, text: str, classes: bytes) -> tuple[list[int], bytes]:
         ids: list[int] = []
         words = array("i")
-        for start, end in split_gpt2(text, classes):
-            word_ids = self.encode_word(text[start:end])
-            ids.extend(word_ids)
-            words.extend((start, end, len(word_ids)))
+        pos = 0
+        for m in self.special_re.finditer(text) if self.special_re is not None else ():
+            self._encode_segment(text, pos, m.start(), classes, ids, words)
+            ids.append(self.special_ids[m.group()])
+            words.extend((m.start(), m.end(), -1))
+            pos = m.end()
+        self._encode_segment(text, pos, len(text), classes, ids, words)
         return ids, words.tobytes()
+
+    def encode_batch(self, texts: list[str], classes: bytes, num_threads: int = 1) -> list[tuple[list[int], bytes]]:
+        """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
+        return [self.encode_text(t, classes) for t in texts]
