@@ -41,9 +41,11 @@ def mixed_corpus() -> Path:
     return out
 
 
+# VmHWM is this process's own peak: ru_maxrss survives exec on Linux and would report the parent's
 _REPORT = """
-import json, resource
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+import json
+with open("/proc/self/status") as _f:
+    out["peak_mb"] = next(int(l.split()[1]) for l in _f if l.startswith("VmHWM")) / 1024
 print(json.dumps(out))
 """
 

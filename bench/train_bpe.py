@@ -1,9 +1,12 @@
-"""Byte-level BPE training: subtok (pure Python, and native when built) against HF tokenizers.
+"""BPE training: subtok (native, and pure Python) against HF tokenizers, sentencepiece and YouTokenToMe.
 
-Usage: python bench/train_bpe.py [--vocab 8000 32000]
+Usage: python bench/train_bpe.py [--vocab 8000 32000] [--big]
 Trains on the 11.7 MB mixed corpus (PTB train + Tiny Shakespeare + WikiText-2 test + NSMC text), each
-contender in its own process (so peak memory is its own), both allowed all cores, and prints seconds,
-MB/s, peak memory and the ratio to HF.
+contender in its own process (so peak memory is its own), all allowed every core, and prints seconds,
+MB/s, peak memory and the ratio to HF. subtok and HF train byte-level BPE with the same options;
+sentencepiece (BPE, character coverage 0.9995) and YouTokenToMe (BPE) are character-level, for reference.
+--big also trains on a 100 MB corpus made from the mixed one (each copy's words varied so the vocabulary
+grows) to show that training keeps word counts, not text.
 """
 
 from __future__ import annotations
@@ -39,27 +42,94 @@ out = dict(seconds=time.perf_counter() - t, vocab=tok.get_vocab_size(), backend=
 """
 
 
+SENTENCEPIECE = """
+import time, os, tempfile, sentencepiece as spm
+t = time.perf_counter()
+with tempfile.TemporaryDirectory() as d:
+    spm.SentencePieceTrainer.train(input={path!r}, model_prefix=os.path.join(d, 'm'), vocab_size={vocab},
+                                   model_type='bpe', num_threads=os.cpu_count(), minloglevel=2,
+                                   character_coverage=0.9995, train_extremely_large_corpus=False)
+out = dict(seconds=time.perf_counter() - t)
+"""
+
+YTTM = """
+import time, os, tempfile, youtokentome as yttm
+t = time.perf_counter()
+with tempfile.TemporaryDirectory() as d:
+    yttm.BPE.train(data={path!r}, model=os.path.join(d, 'm.yttm'), vocab_size={vocab}, n_threads=-1)
+out = dict(seconds=time.perf_counter() - t)
+"""
+
+
+def big_corpus(path: str, target_mb: int = 100) -> str:
+    """The mixed corpus repeated to ``target_mb``, copy k varying every 5th word (suffix k), so that each
+    copy adds word types and the counts differ."""
+    out = os.path.join(os.path.dirname(path), f"bench-big-{target_mb}mb.txt")
+    if os.path.exists(out):
+        return out
+    text = open(path, encoding="utf-8").read()
+    tmp = out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        k, written = 0, 0
+        while written < target_mb * 1_000_000:
+            if k == 0:
+                chunk = text
+            else:
+                words = text.split(" ")
+                words[k % 5 :: 5] = [w + str(k) if w and w[-1] != "\n" else w for w in words[k % 5 :: 5]]
+                chunk = " ".join(words)
+            f.write(chunk)
+            written += len(chunk.encode("utf-8"))
+            k += 1
+    os.replace(tmp, out)
+    return out
+
+
+def peers(fmt: dict, only_hf: bool = False) -> list[tuple[str, str]]:
+    out = [("HF tokenizers (byte-level)", HF)]
+    if only_hf:
+        return out
+    for module, name, code in (
+        ("sentencepiece", "sentencepiece (char BPE)", SENTENCEPIECE),
+        ("youtokentome", "YouTokenToMe (char BPE)", YTTM),
+    ):
+        try:
+            __import__(module)
+            out.append((name, code))
+        except ImportError:
+            print(f"{module} not installed: skipped")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--vocab", type=int, nargs="+", default=[8000, 32000])
-    ap.add_argument("--no-native", action="store_true", help="skip the native backend")
+    ap.add_argument("--no-native", action="store_true", help="pure Python only")
+    ap.add_argument("--big", action="store_true", help="also the 100 MB corpus (memory)")
     args = ap.parse_args()
     path = str(mixed_corpus())
-    mb = os.path.getsize(path) / 1e6
-    print(f"corpus: {path} ({mb:.1f} MB); machine: {machine()}\n")
+    print(f"machine: {machine()}\n")
     rows = []
-    for vocab in args.vocab:
-        fmt = dict(path=path, vocab=vocab, specials=SPECIALS)
-        hf = run_measured(HF.format(**fmt))
-        contenders = [("subtok pure Python", {"SUBTOK_NO_NATIVE": "1"})]
-        if not args.no_native:
-            contenders.append(("subtok native", {}))
+    runs = [(path, vocab, False) for vocab in args.vocab]
+    if args.big:
+        runs.append((big_corpus(path), 32000, True))
+    for corpus, vocab, big in runs:
+        mb = os.path.getsize(corpus) / 1e6
+        fmt = dict(path=corpus, vocab=vocab, specials=SPECIALS)
+        results = [(name, run_measured(code.format(**fmt))) for name, code in peers(fmt, only_hf=big)]
+        hf = results[0][1]
+        contenders = [("subtok native", {})]
+        if not args.no_native and not big:
+            contenders.append(("subtok pure Python", {"SUBTOK_NO_NATIVE": "1"}))
+        if args.no_native:
+            contenders = [("subtok pure Python", {"SUBTOK_NO_NATIVE": "1"})]
         for name, env in contenders:
             r = run_measured(SUBTOK.format(**fmt), env)
-            if name == "subtok native" and r["backend"] != "native":
-                continue
+            results.insert(0, (f"{name} ({r['backend']})" if r["backend"] not in name else name, r))
+        for name, r in results:
             rows.append(
                 [
+                    f"{mb:.1f} MB",
                     vocab,
                     name,
                     f"{r['seconds']:.2f}",
@@ -68,17 +138,7 @@ def main() -> None:
                     f"{r['seconds'] / hf['seconds']:.2f}x",
                 ]
             )
-        rows.append(
-            [
-                vocab,
-                "HF tokenizers",
-                f"{hf['seconds']:.2f}",
-                f"{mb / hf['seconds']:.2f}",
-                f"{hf['peak_mb']:.0f}",
-                "1.00x",
-            ]
-        )
-    print_table(rows, ["vocab", "trainer", "seconds", "MB/s", "peak MB", "time / HF"])
+    print_table(rows, ["corpus", "vocab", "trainer", "seconds", "MB/s", "peak MB", "time / HF"])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ if os.environ.get("SUBTOK_NO_NATIVE", "") in ("", "0"):
     except ImportError:
         _native = None
 
-FUNCTIONS = ("train_merges", "make_merge_table", "encode_symbols", "split_gpt2", "ByteLevelEncoder")
+FUNCTIONS = ("train_merges", "make_merge_table", "encode_symbols", "split_gpt2", "count_gpt2", "ByteLevelEncoder")
 name = "python"
 
 

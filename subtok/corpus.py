@@ -1,9 +1,9 @@
 """Reading text: paths, lists of paths or iterables of str, streamed; parallel word counting; named corpora.
 
-A corpus is never held in memory whole. Files are read in binary blocks and split into lines; each line
-(with its newline) is one text for the pre-tokenizer, as HF tokenizers does when training from files, so
-a file can be cut into chunks at newlines and counted on all cores with exactly the counts of a serial
-pass. Items of an iterable of str are texts as they come (documents or lines).
+A corpus is never held in memory whole. Files are read in binary blocks and split into lines at "\n";
+each line (with its newline) is one text for the pre-tokenizer, as HF tokenizers does when training from
+files, so a file can be cut into chunks at newlines and counted on all cores with exactly the counts of a
+serial pass. Items of an iterable of str are texts as they come (documents or lines).
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from typing import Optional, Union
 
 import regex
 
+from . import _backend
 from ._io import atomic_write_text
 from .errors import CorpusError
+from .models.bpe_core import char_classes
 from .progress import progress_bar
-from .text import PreTokenizer, make_normalizers, normalize_str
+from .text import GPT2_PATTERN, PreTokenizer, make_normalizers, normalize_str
 
 Corpus = Union[str, "os.PathLike[str]", Iterable[str]]
 
@@ -75,14 +77,22 @@ def _decode(data: bytes, path: Path, offset: int, errors: str) -> str:
         ) from None
 
 
-def read_lines(path: Path, start: int = 0, end: Optional[int] = None, errors: str = "strict") -> Iterator[str]:
-    """The lines of ``path[start:end]`` (byte offsets on line boundaries), newline kept, streamed."""
+def split_lines(text: str) -> list[str]:
+    """``text`` cut after each "\n" (kept); only "\n" ends a line, as in HF tokenizers' file reading."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def read_lines(path: Path, errors: str = "strict") -> Iterator[str]:
+    """The lines of a file, newline kept, streamed a block at a time."""
     with open(path, "rb") as f:
-        f.seek(start)
-        pos = start
+        pos = 0
         rest = b""
-        while end is None or pos < end:
-            block = f.read(BLOCK_SIZE if end is None else min(BLOCK_SIZE, end - pos))
+        while True:
+            block = f.read(BLOCK_SIZE)
             if not block:
                 break
             pos += len(block)
@@ -92,7 +102,7 @@ def read_lines(path: Path, start: int = 0, end: Optional[int] = None, errors: st
                 rest = data
                 continue
             rest = data[cut:]
-            yield from _decode(data[:cut], path, pos - len(data), errors).splitlines(keepends=True)
+            yield from split_lines(_decode(data[:cut], path, pos - len(data), errors))
         if rest:
             yield _decode(rest, path, pos - len(rest), errors)
 
@@ -149,9 +159,25 @@ class WordSplitter:
     def __reduce__(self):
         return (WordSplitter, self.spec)
 
+    @property
+    def gpt2_only(self) -> bool:
+        """True when words come from GPT-2's pattern alone, which the core counts in one call."""
+        return not self.normalizers and self.pre_tokenizer.pattern == GPT2_PATTERN
+
     def count(self, texts: Iterable[str], counts: Counter) -> None:
+        """Add the words of ``texts`` to ``counts``."""
+        if self.gpt2_only:
+            specials = sorted(self.spec[2], key=len, reverse=True)
+            batch: list[str] = []
+            for text in texts:
+                batch.append(text)
+                if len(batch) >= 10_000:
+                    counts.update(_backend.count_gpt2(batch, char_classes(), specials))
+                    batch.clear()
+            counts.update(_backend.count_gpt2(batch, char_classes(), specials))
+            return
         words = self.pre_tokenizer.words
-        batch: list[str] = []
+        batch = []
         for text in texts:
             pieces = self.special_re.split(text) if self.special_re is not None else (text,)
             for piece in pieces:
@@ -167,7 +193,10 @@ class WordSplitter:
 def _count_chunk(args) -> Counter:
     splitter, path, start, end, errors = args
     counts: Counter = Counter()
-    splitter.count(read_lines(path, start, end, errors), counts)
+    with open(path, "rb") as f:
+        f.seek(start)
+        text = _decode(f.read(end - start), path, start, errors)
+    splitter.count(split_lines(text), counts)
     return counts
 
 

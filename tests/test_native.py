@@ -147,3 +147,11 @@ def test_threads_share_the_encoder_safely():
     expected = [tok.encode(t).ids for t in texts]
     for _ in range(3):
         assert [e.ids for e in tok.encode_batch(texts, num_threads=4)] == expected
+
+
+@given(texts=st.lists(tricky, max_size=5))
+def test_count_gpt2_identical(texts):
+    classes = bpe_core.char_classes()
+    specials = ["<unk>", "<eos>", "<"]
+    assert native.count_gpt2(texts, classes, specials) == bpe_core.count_gpt2(texts, classes, specials)
+    assert native.count_gpt2(texts, classes, []) == bpe_core.count_gpt2(texts, classes, [])

@@ -11,6 +11,7 @@
  *   make_merge_table   <-> make_merge_table
  *   encode_symbols     <-> encode_symbols
  *   split_gpt2         <-> split_gpt2 (the reference is the regex; this scans a class table by hand)
+ *   count_gpt2         <-> count_gpt2
  *   ByteLevelEncoder   <-> ByteLevelEncoder (encode_word, encode_text, encode_batch; a call takes the
  *                          shared word cache when it is free and a private one when it is not, so
  *                          threads never wait on each other)
@@ -1002,6 +1003,63 @@ static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t 
     c->n++;
 }
 
+/* Special tokens as code points, in the order given (longest first), each with its id. */
+typedef struct {
+    Py_ssize_t n;
+    Py_UCS4 **cp;
+    Py_ssize_t *len;
+    int32_t *id;
+} Specials;
+
+static void specials_free(Specials *sp) {
+    for (Py_ssize_t k = 0; k < sp->n; k++) PyMem_Free(sp->cp[k]);
+    free(sp->cp);
+    free(sp->len);
+    free(sp->id);
+    memset(sp, 0, sizeof *sp);
+}
+
+/* From a list of (str, id) pairs, or of str when with_ids is 0. */
+static int specials_load(Specials *sp, PyObject *list, int with_ids) {
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    sp->cp = calloc((size_t)(n ? n : 1), sizeof(Py_UCS4 *));
+    sp->len = calloc((size_t)(n ? n : 1), sizeof(Py_ssize_t));
+    sp->id = calloc((size_t)(n ? n : 1), sizeof(int32_t));
+    if (!sp->cp || !sp->len || !sp->id) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PyList_GET_ITEM(list, k), *tok = item;
+        long id = 0;
+        if (with_ids && (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "Ul", &tok, &id))) tok = NULL;
+        if (!tok || !PyUnicode_Check(tok) || PyUnicode_GET_LENGTH(tok) == 0 || id < 0 || id > INT32_MAX) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, with_ids ? "specials must be (non-empty str, id >= 0) pairs"
+                                                       : "specials must be non-empty str");
+            return -1;
+        }
+        sp->cp[k] = PyUnicode_AsUCS4Copy(tok);
+        if (!sp->cp[k]) return -1;
+        sp->len[k] = PyUnicode_GET_LENGTH(tok);
+        sp->id[k] = (int32_t)id;
+        sp->n = k + 1;
+    }
+    return 0;
+}
+
+/* The special token that starts at i (its index), or -1: the first listed that matches, as the regex does. */
+static Py_ssize_t special_at(const Specials *sp, const Text *t, Py_ssize_t i) {
+    for (Py_ssize_t k = 0; k < sp->n; k++) {
+        Py_ssize_t len = sp->len[k];
+        if (i + len > t->n || CP(t, i) != sp->cp[k][0]) continue;
+        Py_ssize_t j = 1;
+        while (j < len && CP(t, i + j) == sp->cp[k][j]) j++;
+        if (j == len) return k;
+    }
+    return -1;
+}
+
 /* Move an entry into a cache (the cache takes its block); duplicates are dropped. */
 static void cache_adopt(WordCache *c, CacheEntry e) {
     size_t j = e.hash & (c->cap - 1);
@@ -1045,10 +1103,7 @@ typedef struct {
     WordCache shared;
     RWLock lock;
     int lock_ready;
-    Py_ssize_t n_specials; /* special tokens, longest first, as code points */
-    Py_UCS4 **special_cp;
-    Py_ssize_t *special_len;
-    int32_t *special_id;
+    Specials specials;
     PyObject **id_objects; /* an int object per id this encoder can emit: lists reference, never allocate */
     int32_t n_id_objects;
 } ByteLevelEncoderObject;
@@ -1171,41 +1226,13 @@ static int encoder_make_id_objects(ByteLevelEncoderObject *enc) {
     int32_t top = 0;
     for (int b = 0; b < 256; b++) top = enc->byte_ids[b] > top ? enc->byte_ids[b] : top;
     for (Py_ssize_t r = 0; r < enc->table->nranks; r++) top = enc->table->results[r] > top ? enc->table->results[r] : top;
-    for (Py_ssize_t k = 0; k < enc->n_specials; k++) top = enc->special_id[k] > top ? enc->special_id[k] : top;
+    for (Py_ssize_t k = 0; k < enc->specials.n; k++) top = enc->specials.id[k] > top ? enc->specials.id[k] : top;
     enc->id_objects = calloc((size_t)top + 1, sizeof(PyObject *));
     if (!enc->id_objects) return -1;
     for (int32_t i = 0; i <= top; i++) {
         enc->id_objects[i] = PyLong_FromLong(i);
         if (!enc->id_objects[i]) return -1;
         enc->n_id_objects = i + 1;
-    }
-    return 0;
-}
-
-/* Special tokens from a list of (str, id), kept in the given order (longest first). */
-static int encoder_load_specials(ByteLevelEncoderObject *enc, PyObject *specials) {
-    Py_ssize_t n = PyList_GET_SIZE(specials);
-    enc->special_cp = calloc((size_t)(n ? n : 1), sizeof(Py_UCS4 *));
-    enc->special_len = calloc((size_t)(n ? n : 1), sizeof(Py_ssize_t));
-    enc->special_id = calloc((size_t)(n ? n : 1), sizeof(int32_t));
-    if (!enc->special_cp || !enc->special_len || !enc->special_id) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *item = PyList_GET_ITEM(specials, k), *tok;
-        long id;
-        if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "Ul", &tok, &id) || id < 0 || id > INT32_MAX ||
-            PyUnicode_GET_LENGTH(tok) == 0) {
-            PyErr_Clear();
-            PyErr_SetString(PyExc_ValueError, "specials must be (non-empty str, id >= 0) pairs");
-            return -1;
-        }
-        enc->special_cp[k] = PyUnicode_AsUCS4Copy(tok);
-        if (!enc->special_cp[k]) return -1;
-        enc->special_len[k] = PyUnicode_GET_LENGTH(tok);
-        enc->special_id[k] = (int32_t)id;
-        enc->n_specials = k + 1;
     }
     return 0;
 }
@@ -1233,7 +1260,7 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     }
     Py_INCREF(table);
     enc->table = table;
-    if (specials && encoder_load_specials(enc, specials) < 0) {
+    if (specials && specials_load(&enc->specials, specials, 1) < 0) {
         Py_DECREF(enc);
         return NULL;
     }
@@ -1250,10 +1277,7 @@ static void encoder_dealloc(ByteLevelEncoderObject *enc) {
     if (enc->lock_ready) rwlock_destroy(&enc->lock);
     for (int32_t i = 0; i < enc->n_id_objects; i++) Py_DECREF(enc->id_objects[i]);
     free(enc->id_objects);
-    for (Py_ssize_t k = 0; k < enc->n_specials; k++) PyMem_Free(enc->special_cp[k]);
-    free(enc->special_cp);
-    free(enc->special_len);
-    free(enc->special_id);
+    specials_free(&enc->specials);
     Py_XDECREF(enc->table);
     Py_TYPE(enc)->tp_free((PyObject *)enc);
 }
@@ -1277,18 +1301,6 @@ static PyObject *encoder_encode_word(ByteLevelEncoderObject *enc, PyObject *args
     PyObject *res = r < 0 ? PyErr_NoMemory() : encoder_list_of_ids(enc, &out);
     free(out.v);
     return res;
-}
-
-/* The special token that starts at i (its index), or -1: the first listed that matches, as the regex does. */
-static Py_ssize_t special_at(const ByteLevelEncoderObject *enc, const Text *t, Py_ssize_t i) {
-    for (Py_ssize_t k = 0; k < enc->n_specials; k++) {
-        Py_ssize_t len = enc->special_len[k];
-        if (i + len > t->n || CP(t, i) != enc->special_cp[k][0]) continue;
-        Py_ssize_t j = 1;
-        while (j < len && CP(t, i + j) == enc->special_cp[k][j]) j++;
-        if (j == len) return k;
-    }
-    return -1;
 }
 
 /* encode_segment: GPT-2 words of t[start, end) appended to ids, with (start, end, n_ids) records. */
@@ -1315,19 +1327,20 @@ static int encode_text_core(const ByteLevelEncoderObject *enc, CacheView *cache,
     char *utf8 = NULL;
     Py_ssize_t utf8_cap = 0, pos = 0;
     int r = 0;
-    for (Py_ssize_t i = 0; i < t->n && enc->n_specials; i++) {
-        Py_ssize_t k = special_at(enc, t, i);
+    const Specials *sp = &enc->specials;
+    for (Py_ssize_t i = 0; i < t->n && sp->n; i++) {
+        Py_ssize_t k = special_at(sp, t, i);
         if (k < 0) continue;
         if (encode_segment(enc, cache, t, pos, i, ids, words, &utf8, &utf8_cap) < 0 || buf_reserve(ids, 1) < 0 ||
             buf_reserve(words, 3) < 0) {
             r = -1;
             break;
         }
-        ids->v[ids->n++] = enc->special_id[k];
+        ids->v[ids->n++] = sp->id[k];
         words->v[words->n++] = (int32_t)i;
-        words->v[words->n++] = (int32_t)(i + enc->special_len[k]);
+        words->v[words->n++] = (int32_t)(i + sp->len[k]);
         words->v[words->n++] = -1;
-        pos = i + enc->special_len[k];
+        pos = i + sp->len[k];
         i = pos - 1;
     }
     if (r == 0) r = encode_segment(enc, cache, t, pos, t->n, ids, words, &utf8, &utf8_cap);
@@ -1505,12 +1518,146 @@ static PyTypeObject ByteLevelEncoderType = {
 };
 
 /* ------------------------------------------------------------------------------------------------ */
+/* Training's counting step for byte-level BPE                                                      */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    uint64_t hash;
+    int64_t count;
+    char *bytes; /* NULL: empty slot */
+    int32_t nbytes;
+} CountSlot;
+
+typedef struct {
+    CountSlot *slots;
+    size_t cap, n;
+} WordCounts;
+
+static int counts_add(WordCounts *c, const char *bytes, int32_t nbytes) {
+    uint64_t h = hash_bytes(bytes, nbytes);
+    size_t j = h & (c->cap - 1);
+    while (c->slots[j].bytes) {
+        CountSlot *e = &c->slots[j];
+        if (e->hash == h && e->nbytes == nbytes && memcmp(e->bytes, bytes, (size_t)nbytes) == 0) {
+            e->count++;
+            return 0;
+        }
+        j = (j + 1) & (c->cap - 1);
+    }
+    if ((c->n + 1) * 2 > c->cap) {
+        size_t cap = c->cap * 2;
+        CountSlot *slots = calloc(cap, sizeof(CountSlot));
+        if (!slots) return -1;
+        for (size_t i = 0; i < c->cap; i++) {
+            if (!c->slots[i].bytes) continue;
+            size_t k = c->slots[i].hash & (cap - 1);
+            while (slots[k].bytes) k = (k + 1) & (cap - 1);
+            slots[k] = c->slots[i];
+        }
+        free(c->slots);
+        c->slots = slots;
+        c->cap = cap;
+        j = h & (cap - 1);
+        while (c->slots[j].bytes) j = (j + 1) & (cap - 1);
+    }
+    char *copy = malloc((size_t)nbytes + 1);
+    if (!copy) return -1;
+    memcpy(copy, bytes, (size_t)nbytes);
+    c->slots[j] = (CountSlot){h, 1, copy, nbytes};
+    c->n++;
+    return 0;
+}
+
+static void counts_free(WordCounts *c) {
+    for (size_t i = 0; c->slots && i < c->cap; i++) free(c->slots[i].bytes);
+    free(c->slots);
+}
+
+/* count_segment: the GPT-2 words of t[start, end) into counts. */
+static int count_segment(const Text *t, Py_ssize_t start, Py_ssize_t end, WordCounts *counts, char **utf8,
+                         Py_ssize_t *utf8_cap) {
+    Text seg = *t;
+    seg.n = end;
+    for (Py_ssize_t i = start; i < end;) {
+        Py_ssize_t e = gpt2_token_end(&seg, i);
+        Py_ssize_t nb = utf8_of(t, i, e, utf8, utf8_cap);
+        if (nb < 0 || counts_add(counts, *utf8, (int32_t)nb) < 0) return -1;
+        i = e;
+    }
+    return 0;
+}
+
+/* count_text: one text's words, special tokens cut out first. */
+static int count_text(const Specials *sp, const Text *t, WordCounts *counts, char **utf8, Py_ssize_t *utf8_cap) {
+    Py_ssize_t pos = 0;
+    for (Py_ssize_t i = 0; i < t->n && sp->n; i++) {
+        Py_ssize_t k = special_at(sp, t, i);
+        if (k < 0) continue;
+        if (count_segment(t, pos, i, counts, utf8, utf8_cap) < 0) return -1;
+        pos = i + sp->len[k];
+        i = pos - 1;
+    }
+    return count_segment(t, pos, t->n, counts, utf8, utf8_cap);
+}
+
+/* count_gpt2(texts: list[str], classes: bytes, specials: list[str]) -> dict[str, int] */
+static PyObject *count_gpt2(PyObject *self, PyObject *args) {
+    PyObject *list, *classes, *specials_list;
+    if (!PyArg_ParseTuple(args, "O!OO!", &PyList_Type, &list, &classes, &PyList_Type, &specials_list) ||
+        check_classes(classes) < 0)
+        return NULL;
+    PyObject *items = PySequence_Tuple(list); /* held while the GIL is released */
+    if (!items) return NULL;
+    Specials sp = {0};
+    WordCounts counts = {calloc(1024, sizeof(CountSlot)), 1024, 0};
+    PyObject *out = NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    Text *texts = calloc((size_t)(n ? n : 1), sizeof(Text));
+    if (!counts.slots || !texts) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (specials_load(&sp, specials_list, 0) < 0) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (check_text(PyTuple_GET_ITEM(items, i)) < 0) goto done;
+        text_init(&texts[i], PyTuple_GET_ITEM(items, i), classes);
+    }
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    char *utf8 = NULL;
+    Py_ssize_t utf8_cap = 0;
+    for (Py_ssize_t i = 0; i < n && !failed; i++) failed = count_text(&sp, &texts[i], &counts, &utf8, &utf8_cap) < 0;
+    free(utf8);
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out = PyDict_New();
+    for (size_t j = 0; out && j < counts.cap; j++) {
+        const CountSlot *e = &counts.slots[j];
+        if (!e->bytes) continue;
+        PyObject *word = PyUnicode_DecodeUTF8(e->bytes, e->nbytes, "surrogatepass");
+        PyObject *c = word ? PyLong_FromLongLong(e->count) : NULL;
+        if (!c || PyDict_SetItem(out, word, c) < 0) Py_CLEAR(out);
+        Py_XDECREF(word);
+        Py_XDECREF(c);
+    }
+done:
+    counts_free(&counts);
+    specials_free(&sp);
+    free(texts);
+    Py_DECREF(items);
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 static PyMethodDef methods[] = {
     {"train_merges", (PyCFunction)(void (*)(void))train_merges, METH_VARARGS | METH_KEYWORDS,
      "Learn BPE merges from word symbol lists (mirrors bpe_core.train_merges)."},
     {"make_merge_table", make_merge_table, METH_VARARGS, "Compile ranks and results for encode_symbols."},
     {"encode_symbols", encode_symbols, METH_VARARGS, "Apply merges to one word's symbols."},
     {"split_gpt2", split_gpt2, METH_VARARGS, "Spans of GPT-2's pre-tokenizer pattern (mirrors bpe_core.split_gpt2)."},
+    {"count_gpt2", count_gpt2, METH_VARARGS, "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -315,9 +315,8 @@ def train_bpe(
     prefix, suffix = continuing_subword_prefix or "", end_of_word_suffix or ""
     specials = list(dict.fromkeys(special_tokens))
     if byte_level:
-        keys = [bytes([b]) for b in range(256)]
-        key_id = {k: i for i, k in enumerate(keys)}
-        word_list = [[key_id[bytes([b])] for b in w.encode("utf-8", "surrogatepass")] for w in word_counts]
+        keys = [bytes([b]) for b in range(256)]  # symbol id == byte value
+        word_list = [list(w.encode("utf-8", "surrogatepass")) for w in word_counts]
         counts = list(word_counts.values())
         fallback: list[str] = []
         strip = 0

@@ -239,6 +239,18 @@ def split_gpt2(text: str, classes: bytes) -> list[tuple[int, int]]:
     return [m.span() for m in _GPT2_RE.finditer(text)]
 
 
+def count_gpt2(texts: list[str], classes: bytes, specials: list[str]) -> dict[str, int]:
+    """Word -> count over ``texts`` split with GPT-2's pattern, each special token cut out first (leftmost,
+    then the first listed; pass them longest first). Training's counting step for byte-level BPE."""
+    special_re = regex.compile("|".join(regex.escape(t) for t in specials)) if specials else None
+    counts: dict[str, int] = defaultdict(int)
+    for text in texts:
+        for piece in special_re.split(text) if special_re is not None else (text,):
+            for s, e in split_gpt2(piece, classes):
+                counts[piece[s:e]] += 1
+    return dict(counts)
+
+
 class ByteLevelEncoder:
     """Byte-level text -> ids, with a cache of recent words (the native core has the same type).
 

@@ -1,0 +1,141 @@
+"""Byte-level BPE encoding: subtok against tiktoken and HF tokenizers on subtok's own 32k vocabulary,
+plus sentencepiece (its own BPE model, for speed only), with an identity check of the ids on every line.
+
+Usage: python bench/encode_bpe.py [--vocab 32000]
+The tokenizer is trained by subtok on the 11.7 MB mixed corpus; encoding runs on its English part
+(PTB train + Tiny Shakespeare + WikiText-2 test, 7.5 MB): whole text on one thread, and one line per item
+in batches on 1 and 2 threads. Also times 1 MB of one repeated character and of random bytes at three sizes
+to show the encoder is linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import MIXED_PARTS, machine, mixed_corpus, print_table, require_data  # noqa: E402
+
+import subtok  # noqa: E402
+from subtok import Tokenizer  # noqa: E402
+
+
+def best_of(fn, repeat=3):
+    """Best wall time of ``repeat`` runs (the first also warms caches), and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--vocab", type=int, default=32000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    data = require_data()
+    corpus = mixed_corpus()
+    tok_path = corpus.parent / f"bench-bpe-{args.vocab}.json"
+    if not tok_path.exists():
+        Tokenizer.train(corpus, vocab_size=args.vocab, show_progress=False).save(tok_path)
+    tok = Tokenizer.load(tok_path)
+    text = "".join((data / p).read_text(encoding="utf-8") for p in MIXED_PARTS)
+    lines = text.splitlines(keepends=True)
+    mb = len(text.encode("utf-8")) / 1e6
+    print(
+        f"text: {mb:.1f} MB, {len(lines)} lines; vocab {tok.vocab_size}; backend "
+        f"{'native' if subtok.native_available() else 'pure Python'}; machine: {machine()}\n"
+    )
+
+    rows = []
+
+    def row(name, seconds, ref=None):
+        rows.append([name, f"{seconds:.3f}", f"{mb / seconds:.1f}", f"{ref / seconds:.2f}x" if ref else ""])
+
+    import tiktoken  # noqa: F401
+    import tokenizers
+
+    enc_tt = tok.to_tiktoken()
+    with tempfile.TemporaryDirectory() as tmp:
+        tok.save_huggingface(os.path.join(tmp, "tokenizer.json"))
+        hf = tokenizers.Tokenizer.from_file(os.path.join(tmp, "tokenizer.json"))
+
+    # subtok's batches first: the peers leave worker threads behind that compete for the cores
+    t_s1, st1 = best_of(lambda: tok.encode_batch(lines, num_threads=1), args.repeat)
+    t_s2, st2 = best_of(lambda: tok.encode_batch(lines, num_threads=2), args.repeat)
+    docs = [text[i : i + 100_000] for i in range(0, len(text), 100_000)]
+    t_d1, _ = best_of(lambda: tok.encode_batch(docs, num_threads=1), args.repeat)
+    t_d2, _ = best_of(lambda: tok.encode_batch(docs, num_threads=2), args.repeat)
+    t_st, ids_st = best_of(lambda: tok.encode(text).ids, args.repeat)
+    t_tt, ids_tt = best_of(lambda: enc_tt.encode(text, allowed_special="all"), args.repeat)
+    t_tt1, _ = best_of(lambda: enc_tt.encode_batch(lines, num_threads=1, allowed_special="all"), args.repeat)
+    t_tt2, _ = best_of(lambda: enc_tt.encode_batch(lines, num_threads=2, allowed_special="all"), args.repeat)
+    t_hf, hf_out = best_of(lambda: hf.encode_batch(lines, add_special_tokens=False), args.repeat)
+    whole_same = ids_tt == ids_st
+    row("tiktoken encode (whole text, 1 thread)", t_tt)
+    row("subtok encode (whole text, 1 thread)", t_st, t_tt)
+    row("tiktoken encode_batch (lines, 1 thread)", t_tt1)
+    row("tiktoken encode_batch (lines, 2 threads)", t_tt2)
+    row("HF encode_batch (lines, all cores)", t_hf)
+    row("subtok encode_batch (lines, 1 thread)", t_s1, t_tt1)
+    row("subtok encode_batch (lines, 2 threads)", t_s2, t_tt2)
+    row("subtok encode_batch (100k-char docs, 1 thread)", t_d1)
+    row("subtok encode_batch (100k-char docs, 2 threads)", t_d2, t_d1)
+
+    try:
+        import sentencepiece as spm
+
+        sp_prefix = corpus.parent / f"bench-sp-bpe-{args.vocab}"
+        if not os.path.exists(f"{sp_prefix}.model"):
+            spm.SentencePieceTrainer.train(
+                input=str(corpus),
+                model_prefix=str(sp_prefix),
+                vocab_size=args.vocab,
+                model_type="bpe",
+                num_threads=os.cpu_count(),
+                minloglevel=2,
+                input_sentence_size=2_000_000,
+                shuffle_input_sentence=True,
+            )
+        sp = spm.SentencePieceProcessor(model_file=f"{sp_prefix}.model")
+        t_sp, _ = best_of(lambda: sp.encode(lines), args.repeat)
+        row("sentencepiece encode (lines, own BPE model)", t_sp)
+    except ImportError:
+        print("sentencepiece not installed: skipped")
+
+    print_table(rows, ["run", "seconds", "MB/s", "speed vs peer above"])
+    st_lines = [e.ids for e in st1]
+    mism_tt = sum(a != b for a, b in zip(st_lines, enc_tt.encode_batch(lines, allowed_special="all")))
+    mism_hf = sum(a != e.ids for a, e in zip(st_lines, hf_out))
+    same_threads = st_lines == [e.ids for e in st2]
+    print(
+        f"\nidentity: whole text subtok == tiktoken: {whole_same}; per line: {mism_tt} lines differ from "
+        f"tiktoken, {mism_hf} from HF, of {len(lines)}; 2 threads == 1 thread: {same_threads}"
+    )
+    print(f"encode_batch scaling, 2 threads / 1 thread: lines {t_s1 / t_s2:.2f}x, documents {t_d1 / t_d2:.2f}x")
+
+    print("\nlinear time: one pre-token of n bytes (seconds; a quadratic encoder quadruples per doubling)")
+    rng = random.Random(0)
+    lin = []
+    for name, make in (
+        ("repeated 'a'", lambda n: "a" * n),
+        ("random bytes", lambda n: bytes(rng.randrange(256) for _ in range(n)).decode("latin-1")),
+    ):
+        times = []
+        for n in (250_000, 500_000, 1_000_000):
+            s = make(n)
+            t, ids = best_of(lambda s=s: tok.encode(s).ids, 1)
+            assert tok.decode(ids) == s
+            times.append(t)
+        lin.append([name, *(f"{t:.3f}" for t in times), f"{times[2] / times[0]:.2f}"])
+    print_table(lin, ["input", "0.25 MB", "0.5 MB", "1 MB", "1 MB / 0.25 MB"])
+
+
+if __name__ == "__main__":
+    main()
