@@ -71,6 +71,8 @@ def test_malformed_input_raises_instead_of_crashing():
         native.train_merges([[0, 1]], [1], ["a", "b"], 0, 10, 1)
     with pytest.raises(ValueError):
         native.train_merges([[0, 1]], [-1], [b"a", b"b"], 0, 10, 1)
+    with pytest.raises(ValueError, match="empty"):
+        native.train_merges([[0, 1]], [1], [b"", b"b"], 0, 10, 1)
     with pytest.raises(ValueError):
         native.make_merge_table({(0, 1): 5}, [2])
     with pytest.raises(ValueError):
@@ -80,6 +82,7 @@ def test_malformed_input_raises_instead_of_crashing():
     with pytest.raises(TypeError):
         native.encode_symbols([0, 1], {(0, 1): 0})
     assert native.encode_symbols([0, 1, 0, 1], table) == [2, 2]
+    assert native.encode_symbols([], table) == []
 
 
 # text that stresses GPT-2's pattern: contractions, runs of spaces before letters, digits, marks, new letters

@@ -425,6 +425,10 @@ static int trainer_load(Trainer *t, PyObject *words, PyObject *counts, PyObject 
             PyErr_SetString(PyExc_TypeError, "keys must be bytes");
             return -1;
         }
+        if (PyBytes_GET_SIZE(k) == 0) {
+            PyErr_SetString(PyExc_ValueError, "keys must not be empty");
+            return -1;
+        }
         if (keys_append(&t->keys, PyBytes_AS_STRING(k), PyBytes_GET_SIZE(k)) < 0) goto nomem;
     }
     for (Py_ssize_t w = 0; w < nw; w++) {
@@ -979,7 +983,7 @@ static int cache_get(const WordCache *c, const char *bytes, int32_t nbytes, uint
         const CacheEntry *e = &c->slots[j];
         if (e->hash == h && e->nbytes == nbytes && memcmp(e->bytes, bytes, (size_t)nbytes) == 0) {
             if (buf_reserve(out, e->nids) < 0) return -1;
-            memcpy(out->v + out->n, e->ids, (size_t)e->nids * sizeof(int32_t));
+            if (e->nids) memcpy(out->v + out->n, e->ids, (size_t)e->nids * sizeof(int32_t));
             out->n += e->nids;
             return 1;
         }
@@ -996,9 +1000,9 @@ static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t 
     size_t j = h & (c->cap - 1);
     while (c->slots[j].ids) j = (j + 1) & (c->cap - 1);
     int32_t *idp = (int32_t *)block;
-    memcpy(idp, ids, (size_t)nids * sizeof(int32_t));
+    if (nids) memcpy(idp, ids, (size_t)nids * sizeof(int32_t));
     char *bp = block + (size_t)(nids + 1) * sizeof(int32_t);
-    memcpy(bp, bytes, (size_t)nbytes);
+    if (nbytes) memcpy(bp, bytes, (size_t)nbytes);
     c->slots[j] = (CacheEntry){h, nbytes, nids, idp, bp};
     c->n++;
 }
@@ -1009,6 +1013,8 @@ typedef struct {
     Py_UCS4 **cp;
     Py_ssize_t *len;
     int32_t *id;
+    uint8_t first[128]; /* ASCII first characters of the tokens: most positions are rejected here */
+    int non_ascii_first; /* some token starts with a non-ASCII character */
 } Specials;
 
 static void specials_free(Specials *sp) {
@@ -1043,6 +1049,10 @@ static int specials_load(Specials *sp, PyObject *list, int with_ids) {
         if (!sp->cp[k]) return -1;
         sp->len[k] = PyUnicode_GET_LENGTH(tok);
         sp->id[k] = (int32_t)id;
+        if (sp->cp[k][0] < 128)
+            sp->first[sp->cp[k][0]] = 1;
+        else
+            sp->non_ascii_first = 1;
         sp->n = k + 1;
     }
     return 0;
@@ -1050,6 +1060,8 @@ static int specials_load(Specials *sp, PyObject *list, int with_ids) {
 
 /* The special token that starts at i (its index), or -1: the first listed that matches, as the regex does. */
 static Py_ssize_t special_at(const Specials *sp, const Text *t, Py_ssize_t i) {
+    Py_UCS4 c = CP(t, i);
+    if (c < 128 ? !sp->first[c] : !sp->non_ascii_first) return -1;
     for (Py_ssize_t k = 0; k < sp->n; k++) {
         Py_ssize_t len = sp->len[k];
         if (i + len > t->n || CP(t, i) != sp->cp[k][0]) continue;
@@ -1165,6 +1177,7 @@ static void view_merge(ByteLevelEncoderObject *enc, CacheView *v) {
 /* encode_word_bytes: append the ids of one word (its UTF-8 bytes) to out, through the cache. */
 static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache, const char *bytes, int32_t nbytes,
                              Buf *out) {
+    if (nbytes == 0) return 0; /* an empty word has no ids */
     uint64_t h = hash_bytes(bytes, nbytes);
     int r = view_get(cache, bytes, nbytes, h, out);
     if (r) return r < 0 ? -1 : 0;
@@ -1414,7 +1427,11 @@ static void batch_work(Batch *b, CacheView *view) {
     for (;;) {
         size_t i = atomic_fetch_add(&b->next, 1);
         if ((Py_ssize_t)i >= b->n || atomic_load(&b->failed)) break;
-        if (encode_text_core(b->enc, view, &b->texts[i], &b->ids[i], &b->words[i]) < 0) atomic_store(&b->failed, 1);
+        Buf ids = {0}, words = {0}; /* thread-local while filled: neighbouring slots belong to other threads */
+        int r = encode_text_core(b->enc, view, &b->texts[i], &ids, &words);
+        b->ids[i] = ids;
+        b->words[i] = words;
+        if (r < 0) atomic_store(&b->failed, 1);
     }
     view_close(b->enc, view);
 }

@@ -1,0 +1,106 @@
+"""A short random-input run against the native core (used by tests/sanitize.sh under ASan/UBSan).
+
+Throws random word lists, merge tables, texts, special tokens and truncated or mutated tokenizer files at
+the C entry points, and checks them against the pure-Python reference. Any crash, sanitizer report or
+mismatch fails. Usage: python tests/fuzz_native.py [SECONDS]
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from subtok import SubtokError, Tokenizer, _backend
+from subtok.models import bpe_core
+
+native = _backend._native
+if native is None:
+    sys.exit("native extension not built")
+
+ALPHABET = " \t\n\r'sSt0123٣!?.-😀한国\u0301abc<>eos" + "".join(chr(i) for i in range(0x20, 0x7F))
+
+
+def random_text(rng: random.Random) -> str:
+    n = rng.randrange(0, 200)
+    if rng.random() < 0.1:
+        return rng.choice("a ") * rng.randrange(0, 5000)
+    return "".join(rng.choice(ALPHABET) if rng.random() < 0.9 else chr(rng.randrange(0x110000)) for _ in range(n))
+
+
+def fuzz_training(rng: random.Random) -> None:
+    nsym = rng.randrange(1, 8)
+    words = [[rng.randrange(nsym) for _ in range(rng.randrange(1, 15))] for _ in range(rng.randrange(1, 30))]
+    counts = [rng.randrange(1, 1 << 40) for _ in words]
+    keys = [bytes([97 + i]) for i in range(nsym)]
+    args = (counts, rng.randrange(0, 2), rng.randrange(nsym, 80), rng.randrange(1, 4), frozenset({b"ab"}))
+    py_w, c_w = [list(w) for w in words], [list(w) for w in words]
+    py_k, c_k = list(keys), list(keys)
+    py = bpe_core.train_merges(py_w, args[0], py_k, *args[1:])
+    c = native.train_merges(c_w, args[0], c_k, *args[1:])
+    assert [tuple(m) for m in c] == py and c_k == py_k and c_w == py_w
+
+
+def fuzz_bad_calls(rng: random.Random) -> None:
+    bad_inputs = [
+        lambda: native.train_merges([[0, rng.randrange(-5, 50)]], [1], [b"a", b"b"], 0, 10, 1),
+        lambda: native.train_merges([[0, 1]], [rng.randrange(-5, 5)], [b"a", b"b"], rng.randrange(-2, 3), 10, 1),
+        lambda: native.make_merge_table({(rng.randrange(-3, 3), 1): rng.randrange(-2, 3)}, [2]),
+        lambda: native.encode_symbols([rng.randrange(-3, 3)], native.make_merge_table({}, [])),
+        lambda: native.split_gpt2("x", bytes(rng.randrange(0, 10))),
+        lambda: native.ByteLevelEncoder([0] * rng.randrange(250, 260), native.make_merge_table({}, [])),
+        lambda: native.count_gpt2(["ok", rng.choice([None, 3, b"x"])], bpe_core.char_classes(), []),
+    ]
+    try:
+        rng.choice(bad_inputs)()
+    except (ValueError, TypeError, OverflowError):
+        pass
+
+
+def fuzz_tokenizer_files(rng: random.Random, tok: Tokenizer, tmp: Path) -> None:
+    text = json.dumps(tok.to_dict())
+    if rng.random() < 0.5:
+        text = text[: rng.randrange(len(text))]
+    else:
+        pos = rng.randrange(len(text))
+        text = text[:pos] + rng.choice(['"', "]", "1", "-1", "{}", "null", "x"]) + text[pos + 1 :]
+    path = tmp / "t.json"
+    path.write_text(text)
+    try:
+        loaded = Tokenizer.load(path)
+        loaded.encode(random_text(rng))
+    except SubtokError:
+        pass
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30
+    rng = random.Random(0)
+    texts = [random_text(rng) for _ in range(300)]
+    tok = Tokenizer.train(texts, vocab_size=500, min_frequency=1)
+    model = tok.model
+    classes = bpe_core.char_classes()
+    specials = [("<eos>", 3), ("<", 2)]
+    c_enc = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results), specials)
+    py_enc = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results), specials)
+    deadline, rounds = time.monotonic() + seconds, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        while time.monotonic() < deadline:
+            text = random_text(rng)
+            assert native.split_gpt2(text, classes) == bpe_core.split_gpt2(text, classes)
+            assert c_enc.encode_text(text, classes) == py_enc.encode_text(text, classes)
+            batch = [random_text(rng) for _ in range(rng.randrange(1, 6))]
+            assert c_enc.encode_batch(batch, classes, 2) == py_enc.encode_batch(batch, classes, 2)
+            assert native.count_gpt2(batch, classes, ["<eos>"]) == bpe_core.count_gpt2(batch, classes, ["<eos>"])
+            fuzz_training(rng)
+            fuzz_bad_calls(rng)
+            fuzz_tokenizer_files(rng, tok, Path(tmp))
+            rounds += 1
+    print(f"fuzz: {rounds} rounds in {seconds:.0f} s, no mismatch")
+
+
+if __name__ == "__main__":
+    main()
