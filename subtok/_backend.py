@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from .models import bpe_core
+from .models import bpe_core, wordpiece_core
 
 _native = None
 if os.environ.get("SUBTOK_NO_NATIVE", "") in ("", "0"):
@@ -15,23 +15,24 @@ if os.environ.get("SUBTOK_NO_NATIVE", "") in ("", "0"):
     except ImportError:
         _native = None
 
-FUNCTIONS = ("train_merges", "make_merge_table", "encode_symbols", "split_gpt2", "count_gpt2", "ByteLevelEncoder")
+FUNCTIONS = {
+    bpe_core: ("train_merges", "make_merge_table", "encode_symbols", "split_gpt2", "count_gpt2", "ByteLevelEncoder"),
+    wordpiece_core: ("train_likelihood", "make_trie", "encode_longest_match"),
+}
 name = "python"
 
 
 def use(backend: str) -> None:
     """Route the hot loops to "native" or "python" (ValueError when native is not built)."""
     global name
-    if backend == "native":
-        if _native is None:
-            raise ValueError("the native extension is not built (pip install . with a C compiler)")
-        impl = _native
-    elif backend == "python":
-        impl = bpe_core
-    else:
+    if backend == "native" and _native is None:
+        raise ValueError("the native extension is not built (pip install . with a C compiler)")
+    if backend not in ("native", "python"):
         raise ValueError(f"unknown backend {backend!r}")
-    for fn in FUNCTIONS:
-        globals()[fn] = getattr(impl, fn)
+    for module, names in FUNCTIONS.items():
+        for fn in names:
+            impl = _native if backend == "native" and hasattr(_native, fn) else module
+            globals()[fn] = getattr(impl, fn)
     name = backend
 
 

@@ -202,8 +202,61 @@ class StripAccents(Normalizer):
         return norm.remap([(i, i + 1, _strip_char(c)) for i, c in enumerate(text)])
 
 
+def _is_cjk(cp: int) -> bool:
+    """BERT's "Chinese character": the CJK Unified Ideographs blocks (not Hangul, Hiragana or Katakana)."""
+    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
+            or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF
+            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
+
+
+class BertNormalizer(Normalizer):
+    """BERT's normalizer, step by step as HF's BertNormalizer: clean_text (drop NUL, U+FFFD and control
+    characters other than tab/newline/return; every whitespace becomes a space), handle_chinese_chars (a
+    space on both sides of each CJK ideograph), strip_accents (NFD, drop nonspacing marks; None follows
+    ``lowercase``), lowercase (character by character). Each step maps one character to a string, so the
+    alignment to the original text is kept exactly."""
+
+    name = "bert"
+
+    def __init__(self, clean_text: bool = True, handle_chinese_chars: bool = True,
+                 strip_accents: Optional[bool] = None, lowercase: bool = True) -> None:
+        self.clean_text = clean_text
+        self.handle_chinese_chars = handle_chinese_chars
+        self.strip_accents = strip_accents
+        self.lowercase = lowercase
+        self._map = lru_cache(maxsize=65536)(self._map_char)
+
+    def _map_char(self, ch: str) -> str:
+        out = ch
+        if self.clean_text:
+            if ch in "\x00\ufffd" or (ch not in "\t\n\r" and unicodedata.category(ch).startswith("C")):
+                return ""
+            if ch in " \t\n\r" or unicodedata.category(ch) == "Zs":
+                out = " "
+        if self.handle_chinese_chars and _is_cjk(ord(ch)):
+            out = " " + out + " "
+        if self.strip_accents if self.strip_accents is not None else self.lowercase:
+            out = "".join(c for c in unicodedata.normalize("NFD", out) if unicodedata.category(c) != "Mn")
+        if self.lowercase:
+            out = "".join(c.lower() for c in out)
+        return out
+
+    def normalize_str(self, text: str) -> str:
+        return "".join(map(self._map, text))
+
+    def normalize(self, norm: Normalized) -> Normalized:
+        return norm.remap([(i, i + 1, self._map(c)) for i, c in enumerate(norm.text)])
+
+    def to_dict(self) -> dict:
+        return {"type": self.name, "clean_text": self.clean_text, "handle_chinese_chars": self.handle_chinese_chars,
+                "strip_accents": self.strip_accents, "lowercase": self.lowercase}
+
+
 def normalizer_from_dict(d: dict) -> Normalizer:
     kind = d.get("type") if isinstance(d, dict) else None
+    if kind == "bert":
+        opts = {k: d[k] for k in ("clean_text", "handle_chinese_chars", "strip_accents", "lowercase") if k in d}
+        return BertNormalizer(**opts)
     if kind in ("NFC", "NFKC", "NFD", "NFKD"):
         return UnicodeForm(kind)
     if kind == "lowercase":

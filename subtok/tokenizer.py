@@ -23,15 +23,17 @@ from .errors import SubtokError, TokenizerFileError, TrainingError
 from .models.bpe import BPE, train_bpe
 from .models.bpe_core import char_classes
 from .models.word import WordLevel, train_word
+from .models.wordpiece import WordPiece, train_wordpiece
 from .text import GPT2_PATTERN, Normalized, Normalizer, PreTokenizer, make_normalizers, normalize
 from .vocab import Vocab
 
 FORMAT = "subtok-tokenizer"
 FORMAT_VERSION = 1
 DEFAULT_SPECIAL_TOKENS = ("<unk>", "<pad>", "<bos>", "<eos>")
-MODELS = {"bpe": BPE, "word": WordLevel}
+WORDPIECE_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+MODELS = {"bpe": BPE, "wordpiece": WordPiece, "word": WordLevel}
 
-Model = Union[BPE, WordLevel]
+Model = Union[BPE, WordPiece, WordLevel]
 
 
 @contextmanager
@@ -50,7 +52,7 @@ class Encoding:
     """The result of encoding one text: ``ids`` at once; ``tokens`` and character ``offsets`` into the
     text on first use (so ``tok.encode(text).ids`` costs about what the ids alone cost)."""
 
-    __slots__ = ("ids", "_tokenizer", "_text", "_parts", "_n_real", "_offsets")
+    __slots__ = ("ids", "_tokenizer", "_text", "_parts", "_n_real", "_offsets", "type_ids", "special_tokens_mask")
 
     def __init__(self, ids: list[int], tokenizer: Tokenizer, text: str, parts) -> None:
         self.ids = ids
@@ -62,6 +64,8 @@ class Encoding:
         self._parts = parts
         self._n_real = -1  # ids past this are padding; -1: none
         self._offsets: Optional[list[tuple[int, int]]] = None
+        self.type_ids: list[int] = [0] * len(ids)  # 1 for the second sequence of a pair
+        self.special_tokens_mask: list[int] = [0] * len(ids)  # 1 for tokens the post-processor added
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -96,6 +100,10 @@ class Encoding:
         parts = self._parts
         if isinstance(parts, bytes):
             parts = [(0, len(self._text), None, parts)]
+        elif isinstance(parts, tuple):  # post-processed: the sequences' encodings and added specials (None)
+            for item in parts[1]:
+                spans.extend(item.offsets if item is not None else [(0, 0)])
+            parts = []
         for start, end, norm, words in parts:
             if words is None:  # a special token
                 spans.append((start, end))
@@ -128,15 +136,69 @@ class Encoding:
             self.ids = self.ids[:length]
             self._n_real = min(n_real, length)
             self._offsets = offsets[:length]
+            self.type_ids = self.type_ids[:length]
+            self.special_tokens_mask = self.special_tokens_mask[:length]
         elif len(self.ids) < length:
             extra = length - len(self.ids)
             self.ids = self.ids + [pad_id] * extra
             self._n_real = n_real
             self._offsets = offsets + [(0, 0)] * extra
+            self.type_ids = self.type_ids + [0] * extra
+            self.special_tokens_mask = self.special_tokens_mask + [1] * extra
+
+
+class BertPostProcessor:
+    """BERT's template: [CLS] A [SEP] for one sequence, [CLS] A [SEP] B [SEP] for a pair, with type id 0
+    for the first part and 1 for B and its [SEP]. Added tokens have offsets (0, 0)."""
+
+    type = "bert"
+
+    def __init__(self, cls_token: str = "[CLS]", sep_token: str = "[SEP]") -> None:
+        self.cls_token, self.sep_token = cls_token, sep_token
+
+    def added(self, pair: bool) -> int:
+        return 3 if pair else 2
+
+    def apply(self, tok: Tokenizer, first: Encoding, second: Optional[Encoding]) -> Encoding:
+        cls_id, sep_id = tok.model.token_to_id[self.cls_token], tok.model.token_to_id[self.sep_token]
+        ids = [cls_id, *first.ids, sep_id]
+        items: list = [None, first, None]
+        type_ids = [0] * len(ids)
+        if second is not None:
+            ids += [*second.ids, sep_id]
+            items += [second, None]
+            type_ids += [1] * (len(second.ids) + 1)
+        enc = Encoding(ids, tok, first._text, ("post", items))
+        enc.type_ids = type_ids
+        mask = [1] + [0] * len(first.ids) + [1]
+        enc.special_tokens_mask = mask + ([0] * len(second.ids) + [1] if second is not None else [])
+        return enc
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "cls": self.cls_token, "sep": self.sep_token}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> BertPostProcessor:
+        if not isinstance(d, dict) or d.get("type") != "bert":
+            raise TokenizerFileError(f"unknown post_processor {d!r}")
+        return cls(d.get("cls", "[CLS]"), d.get("sep", "[SEP]"))
+
+
+def _truncate_longest_first(first: Encoding, second: Optional[Encoding], budget: int) -> None:
+    """Cut tokens from the longer sequence until both fit ``budget`` (HF's "longest_first")."""
+    budget = max(budget, 0)
+    if second is None:
+        if len(first) > budget:
+            first._resize(budget, None)
+        return
+    while len(first) + len(second) > budget:
+        longer = first if len(first) >= len(second) else second
+        longer._resize(len(longer) - 1, None)
 
 
 class Tokenizer:
-    """A trained tokenizer: normalizers, a pre-tokenizer, a model (BPE or word-level) and special tokens."""
+    """A trained tokenizer: normalizers, a pre-tokenizer, a model (BPE, WordPiece or word-level), special
+    tokens and an optional post-processor (BERT's [CLS] ... [SEP])."""
 
     def __init__(
         self,
@@ -144,14 +206,20 @@ class Tokenizer:
         normalizers: Sequence[Union[str, dict, Normalizer]] = (),
         pre_tokenizer: Optional[PreTokenizer] = None,
         special_tokens: Sequence[str] = (),
+        post_processor: Optional[BertPostProcessor] = None,
     ) -> None:
         self.model = model
+        self.post_processor = post_processor
         self.normalizers = make_normalizers(normalizers)
         self.pre_tokenizer = pre_tokenizer or PreTokenizer("gpt2")
         self.special_tokens = list(special_tokens)
         missing = [t for t in self.special_tokens if t not in model.token_to_id]
         if missing:
             raise TokenizerFileError(f"special tokens {missing} are not in the model's vocabulary")
+        if post_processor is not None:
+            absent = [t for t in (post_processor.cls_token, post_processor.sep_token) if t not in model.token_to_id]
+            if absent:
+                raise TokenizerFileError(f"post-processor tokens {absent} are not in the model's vocabulary")
         self._special_ids = {model.token_to_id[t] for t in self.special_tokens}
         self._special_re = (
             regex.compile("|".join(regex.escape(t) for t in sorted(self.special_tokens, key=len, reverse=True)))
@@ -173,25 +241,31 @@ class Tokenizer:
         vocab_size: int = 8000,
         min_frequency: int = 2,
         byte_level: bool = True,
-        special_tokens: Sequence[str] = DEFAULT_SPECIAL_TOKENS,
+        special_tokens: Optional[Sequence[str]] = None,
         show_progress: Optional[bool] = None,
         normalizers: Optional[Sequence[Union[str, dict, Normalizer]]] = None,
         pre_tokenizer: Union[str, PreTokenizer, None] = None,
-        unk_token: Optional[str] = "<unk>",
+        unk_token: Optional[str] = "<model default>",
         limit_alphabet: Optional[int] = None,
         byte_fallback: bool = False,
         continuing_subword_prefix: Optional[str] = None,
         end_of_word_suffix: Optional[str] = "</w>",
+        scoring: str = "likelihood",
+        max_input_chars_per_word: int = 100,
         num_workers: Optional[int] = None,
         errors: str = "strict",
     ) -> Tokenizer:
         """Learn a tokenizer from a corpus: a path, a list of paths, or any iterable of str.
 
-        ``model``: "bpe" (byte-level by default; ``byte_level=False`` for characters, which uses
+        ``unk_token`` defaults to "[UNK]" for WordPiece and "<unk>" otherwise (None: no unknown token,
+        for character BPE with ``byte_fallback``). ``model``: "bpe" (byte-level by default; ``byte_level=False`` for characters, which uses
         ``unk_token`` or ``byte_fallback`` for unseen characters and ``end_of_word_suffix`` "</w>" by
-        default) or "word" (whole words, the rest ``unk_token``). Byte-level BPE splits text with GPT-2's
-        pattern, the others on whitespace. The corpus is streamed into word counts (in parallel for
-        large files); the vocabulary is exactly ``vocab_size`` unless the corpus runs out of pairs.
+        default), "wordpiece" (BERT: the BERT normalizer and pre-tokenizer, "##" continuation pieces,
+        ``scoring`` "likelihood" or "frequency", [CLS] A [SEP] post-processing) or "word" (whole words,
+        the rest ``unk_token``). Byte-level BPE splits text with GPT-2's pattern, character BPE and word
+        models on whitespace. Special tokens default to <unk> <pad> <bos> <eos>, and to [PAD] [UNK] [CLS]
+        [SEP] [MASK] for WordPiece. The corpus is streamed into word counts (in parallel for large files);
+        the vocabulary is exactly ``vocab_size`` unless the corpus runs out of pairs.
         """
         if model not in MODELS:
             raise TrainingError(f"unknown model {model!r}; choose from {sorted(MODELS)}")
@@ -199,12 +273,20 @@ class Tokenizer:
             raise TrainingError(f"vocab_size must be a positive integer, not {vocab_size!r}")
         if min_frequency < 1:
             raise TrainingError(f"min_frequency must be at least 1, not {min_frequency!r}")
+        wordpiece = model == "wordpiece"
         if isinstance(pre_tokenizer, str):
             pre_tokenizer = PreTokenizer(pre_tokenizer)
         if pre_tokenizer is None:
-            pre_tokenizer = PreTokenizer("gpt2" if model == "bpe" and byte_level else "whitespace")
+            default_pre = "bert" if wordpiece else "gpt2" if model == "bpe" and byte_level else "whitespace"
+            pre_tokenizer = PreTokenizer(default_pre)
+        if special_tokens is None:
+            special_tokens = WORDPIECE_SPECIAL_TOKENS if wordpiece else DEFAULT_SPECIAL_TOKENS
+        if unk_token == "<model default>":
+            unk_token = "[UNK]" if wordpiece else "<unk>"
+        if unk_token is None and model != "bpe":
+            raise TrainingError(f"the {model} model needs an unk_token")
         specials = list(dict.fromkeys(special_tokens))
-        norms = make_normalizers(normalizers or ())
+        norms = make_normalizers(normalizers if normalizers is not None else (["bert"] if wordpiece else ()))
         splitter = WordSplitter([n.to_dict() for n in norms], pre_tokenizer.to_dict(), specials)
         counts = count_words(corpus, splitter, num_workers=num_workers, errors=errors, show_progress=show_progress)
         trained: Model
@@ -222,12 +304,26 @@ class Tokenizer:
                 end_of_word_suffix=end_of_word_suffix,
                 show_progress=show_progress,
             )
+        elif wordpiece:
+            trained = train_wordpiece(
+                counts,
+                vocab_size,
+                special_tokens=specials,
+                unk_token=unk_token,
+                min_frequency=min_frequency,
+                limit_alphabet=limit_alphabet,
+                continuing_subword_prefix=continuing_subword_prefix or "##",
+                scoring=scoring,
+                max_input_chars_per_word=max_input_chars_per_word,
+                show_progress=show_progress,
+            )
         else:
-            if unk_token is None:
-                raise TrainingError("the word-level model needs an unk_token")
             trained = train_word(counts, vocab_size, specials, unk_token, min_frequency)
         specials = [t for t in trained.vocab if t in set(specials) or t == unk_token]
-        return cls(trained, norms, pre_tokenizer, specials)
+        post = None
+        if wordpiece and "[CLS]" in trained.token_to_id and "[SEP]" in trained.token_to_id:
+            post = BertPostProcessor()
+        return cls(trained, norms, pre_tokenizer, specials, post)
 
     # -- lookups -----------------------------------------------------------------------------------------
     @property
@@ -267,10 +363,16 @@ class Tokenizer:
         specials = [(t, tid[t]) for t in sorted(self.special_tokens, key=len, reverse=True)]
         return self.model.text_encoder(specials)
 
-    def encode(self, text: str) -> Encoding:
-        """Ids of ``text``, with tokens and character offsets into ``text`` available on the result."""
-        if not isinstance(text, str):
-            raise SubtokError(f"encode takes a str, not {type(text).__name__}")
+    def encode(self, text: str, pair: Optional[str] = None, add_special_tokens: bool = True) -> Encoding:
+        """Ids of ``text`` (and of ``pair``, the second sequence, when given), with tokens and character
+        offsets into each text available on the result. The post-processor, if any, adds its tokens
+        ([CLS] ... [SEP]) unless ``add_special_tokens`` is False."""
+        for arg in (text, pair) if pair is not None else (text,):
+            if not isinstance(arg, str):
+                raise SubtokError(f"encode takes a str, not {type(arg).__name__}")
+        return self._encode_item(text if pair is None else (text, pair), add_special_tokens, None)
+
+    def _encode_one(self, text: str) -> Encoding:
         if self._one_call:
             ids, words = self._one_call_encoder().encode_text(text, char_classes())
             return Encoding(ids, self, text, words)
@@ -297,20 +399,24 @@ class Tokenizer:
 
     def encode_batch(
         self,
-        texts: Iterable[str],
+        texts: Iterable[Union[str, tuple[str, str]]],
         num_threads: Optional[int] = None,
         padding: Union[bool, str] = False,
         truncation: bool = False,
         max_length: Optional[int] = None,
         return_tensors: Optional[str] = None,
+        add_special_tokens: bool = True,
     ):
-        """Encode many texts; ``num_threads`` > 1 spreads them over threads (useful with the native core).
+        """Encode many texts (or (text, pair) tuples).
 
-        padding: True/"longest" pads to the longest, "max_length" to ``max_length``; truncation cuts to
-        ``max_length``. ``return_tensors="np"`` returns a dict of int64 arrays ``input_ids`` and
-        ``attention_mask`` (padding to the longest when the lengths differ).
+        Byte-level BPE runs the whole batch in the native core over ``num_threads`` threads (default: all
+        cores); other models use ``num_threads`` > 1 as a thread pool. padding: True/"longest" pads to the
+        longest, "max_length" to ``max_length``; truncation cuts to ``max_length``, from the longer sequence
+        of a pair first and keeping the post-processor's tokens. ``return_tensors="np"`` returns a dict of
+        int64 arrays ``input_ids``, ``attention_mask`` and ``token_type_ids`` (padding to the longest when
+        the lengths differ).
         """
-        texts = list(texts)
+        items = list(texts)
         if truncation and max_length is None:
             raise SubtokError("truncation=True needs max_length")
         if padding == "max_length" and max_length is None:
@@ -319,23 +425,28 @@ class Tokenizer:
             raise SubtokError(f"padding must be True, 'longest' or 'max_length', not {padding!r}")
         if return_tensors not in (None, "np"):
             raise SubtokError(f"return_tensors must be None or 'np', not {return_tensors!r}")
-        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
-        if bad is not None:
-            raise SubtokError(f"encode_batch takes str items; item {bad} is {type(texts[bad]).__name__}")
-        if self._one_call:  # split and encode in the core, over num_threads threads (default: all cores)
+        for i, item in enumerate(items):
+            ok = isinstance(item, str) or (
+                isinstance(item, tuple) and len(item) == 2 and all(isinstance(x, str) for x in item)
+            )
+            if not ok:
+                raise SubtokError(f"encode_batch takes str or (str, str) items; item {i} is {type(item).__name__}")
+        if self._one_call and (self.post_processor is None or not add_special_tokens) and not truncation and all(
+            isinstance(item, str) for item in items
+        ):  # split and encode in the core, over num_threads threads (default: all cores)
             threads = num_threads or os.cpu_count() or 1
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
-                results = self._one_call_encoder().encode_batch(texts, char_classes(), threads)
-                encodings = [Encoding(ids, self, t, w) for t, (ids, w) in zip(texts, results)]
-        elif num_threads and num_threads > 1 and len(texts) > 1:
-            with ThreadPoolExecutor(num_threads) as pool:
-                encodings = list(pool.map(self.encode, texts, chunksize=max(1, len(texts) // (8 * num_threads))))
+                results = self._one_call_encoder().encode_batch(items, char_classes(), threads)
+                encodings = [Encoding(ids, self, t, w) for t, (ids, w) in zip(items, results)]
         else:
-            encodings = [self.encode(t) for t in texts]
-        if truncation:
-            for e in encodings:
-                if len(e) > max_length:
-                    e._resize(max_length, None)
+            def one(item):
+                return self._encode_item(item, add_special_tokens, max_length if truncation else None)
+
+            if num_threads and num_threads > 1 and len(items) > 1:
+                with ThreadPoolExecutor(num_threads) as pool:
+                    encodings = list(pool.map(one, items, chunksize=max(1, len(items) // (8 * num_threads))))
+            else:
+                encodings = [one(item) for item in items]
         if padding == "do_not_pad":
             padding = False
         if return_tensors and not padding and len({len(e) for e in encodings}) > 1:
@@ -349,14 +460,29 @@ class Tokenizer:
         if return_tensors == "np":
             import numpy as np
 
-            width = max((len(e) for e in encodings), default=0)
+            n, width = len(encodings), max((len(e) for e in encodings), default=0)
             return {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64).reshape(len(encodings), width),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64).reshape(
-                    len(encodings), width
-                ),
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64).reshape(n, width),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64).reshape(n, width),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64).reshape(n, width),
             }
         return encodings
+
+    def _encode_item(self, item, add_special_tokens: bool, max_length: Optional[int]) -> Encoding:
+        text, pair = (item, None) if isinstance(item, str) else item
+        first = self._encode_one(text)
+        second = self._encode_one(pair) if pair is not None else None
+        post = self.post_processor if add_special_tokens else None
+        if max_length is not None:
+            added = post.added(second is not None) if post is not None else 0
+            _truncate_longest_first(first, second, max_length - added)
+        if post is not None:
+            return post.apply(self, first, second)
+        if second is None:
+            return first
+        joined = Encoding(first.ids + second.ids, self, text, ("post", [first, second]))
+        joined.type_ids = [0] * len(first.ids) + [1] * len(second.ids)
+        return joined
 
     @property
     def pad_id(self) -> int:
@@ -395,6 +521,7 @@ class Tokenizer:
             "normalizers": [n.to_dict() for n in self.normalizers],
             "pre_tokenizer": self.pre_tokenizer.to_dict(),
             "special_tokens": self.special_tokens,
+            "post_processor": self.post_processor.to_dict() if self.post_processor is not None else None,
             "model": self.model.to_dict(),
         }
 
@@ -420,7 +547,8 @@ class Tokenizer:
             model = MODELS[model_d["type"]].from_dict(model_d, source)
             norms = make_normalizers(d.get("normalizers") or [])
             pre = PreTokenizer.from_dict(d.get("pre_tokenizer") or {"type": "gpt2"})
-            return cls(model, norms, pre, specials)
+            post = d.get("post_processor")
+            return cls(model, norms, pre, specials, BertPostProcessor.from_dict(post) if post is not None else None)
         except TokenizerFileError:
             raise
         except (SubtokError, TypeError, KeyError, AttributeError) as e:

@@ -1,0 +1,175 @@
+"""WordPiece's hot loops, pure Python: the likelihood-scored merge loop and the longest-match encoder.
+
+Training scores a pair by count(ab) / (count(a) * count(b)): how much more often a and b occur together
+than their own frequencies predict. Scores are compared exactly, as fractions (by cross-multiplying the
+integer counts), never as floats. Ties: the higher pair count, then the pair whose left token's key
+(UTF-8 bytes) sorts first, then the right token's.
+
+Merging (a, b) lowers count(a) and count(b), which raises the score of every other pair holding a or b.
+A lazy heap only notices scores that fell, so those pairs are pushed again with their new scores (an
+index token -> pairs finds them); pairs whose scores fell are re-queued when popped.
+
+Encoding is BERT's greedy longest-match-first: from the start of the word take the longest vocabulary
+token that matches (continuation tokens carry the "##" prefix), then go on from its end; if some position
+matches nothing, the whole word is the unknown token. A trie walk makes each step cost at most the
+longest token's length, so a word costs O(length x longest token), linear in its length.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Optional
+
+from .bpe_core import Pair, count_pairs, merge_word
+
+
+class _Score:
+    """A heap key: max score (a fraction compared by cross-multiplying), then max pair count, then min keys."""
+
+    __slots__ = ("pair_count", "denominator", "left", "right")
+
+    def __init__(self, pair_count: int, denominator: int, left: bytes, right: bytes) -> None:
+        self.pair_count = pair_count
+        self.denominator = denominator
+        self.left = left
+        self.right = right
+
+    def __lt__(self, other: _Score) -> bool:  # "pops first"
+        lhs = self.pair_count * other.denominator
+        rhs = other.pair_count * self.denominator
+        if lhs != rhs:
+            return lhs > rhs
+        if self.pair_count != other.pair_count:
+            return self.pair_count > other.pair_count
+        return (self.left, self.right) < (other.left, other.right)
+
+
+def token_counts(words: list[list[int]], counts: list[int]) -> dict[int, int]:
+    """How often each symbol occurs over all words (weighted by word count)."""
+    out: dict[int, int] = defaultdict(int)
+    for symbols, c in zip(words, counts):
+        for s in symbols:
+            out[s] += c
+    return out
+
+
+def train_likelihood(
+    words: list[list[int]],
+    counts: list[int],
+    keys: list[bytes],
+    strip: int,
+    max_tokens: int,
+    min_frequency: int,
+    blocked: frozenset = frozenset(),
+    on_merge: Optional[Callable[[int], None]] = None,
+) -> list[tuple[int, int, int]]:
+    """Learn merges by likelihood until there are ``max_tokens`` tokens or no pair with at least
+    ``min_frequency`` occurrences is left. Same inputs and outputs as ``bpe_core.train_merges``."""
+    key_to_id = {k: i for i, k in enumerate(keys)}
+    pair_counts, where = count_pairs(words, counts)
+    unigram = token_counts(words, counts)
+    token_pairs: dict[int, set[Pair]] = defaultdict(set)
+    for a, b in pair_counts:
+        token_pairs[a].add((a, b))
+        token_pairs[b].add((a, b))
+
+    def entry(pair: Pair):
+        a, b = pair
+        return (_Score(pair_counts[pair], unigram[a] * unigram[b], keys[a], keys[b]), a, b)
+
+    heap = [entry(p) for p, c in pair_counts.items() if c >= min_frequency]
+    heapq.heapify(heap)
+    merges: list[tuple[int, int, int]] = []
+    while len(keys) < max_tokens and heap:
+        score, a, b = heapq.heappop(heap)
+        live = pair_counts.get((a, b), 0)
+        if live < min_frequency:
+            continue  # a pair's count never grows back: drop it for good
+        if live != score.pair_count or unigram[a] * unigram[b] != score.denominator:
+            heapq.heappush(heap, entry((a, b)))  # stale: its score changed since it was pushed
+            continue
+        key = keys[a] + keys[b][strip:]
+        if key in blocked:
+            continue
+        z = key_to_id.get(key)
+        if z is None:
+            z = len(keys)
+            keys.append(key)
+            key_to_id[key] = z
+        merges.append((a, b, z))
+        changes: dict[Pair, int] = defaultdict(int)
+        merged = 0
+        for w in where.pop((a, b)):
+            before = len(words[w])
+            words[w] = merge_word(words[w], a, b, z, counts[w], w, changes, where)
+            merged += (before - len(words[w])) * counts[w]
+        del pair_counts[(a, b)]
+        unigram[a] -= merged
+        unigram[b] -= merged
+        unigram[z] += merged
+        rescore: set[Pair] = set()
+        for pair, d in changes.items():
+            if d == 0:
+                continue
+            new = pair_counts.get(pair, 0) + d
+            if new:
+                pair_counts[pair] = new
+            else:
+                pair_counts.pop(pair, None)
+            if d > 0:
+                token_pairs[pair[0]].add(pair)
+                token_pairs[pair[1]].add(pair)
+                rescore.add(pair)
+        for t in (a, b, z):  # their counts changed: so did the score of every pair holding them
+            alive = {p for p in token_pairs[t] if pair_counts.get(p, 0) >= min_frequency}
+            token_pairs[t] = alive
+            rescore |= alive
+        for pair in rescore:
+            if pair_counts.get(pair, 0) >= min_frequency:
+                heapq.heappush(heap, entry(pair))
+        if on_merge is not None:
+            on_merge(len(keys))
+    return merges
+
+
+def make_trie(vocab: list[str], prefix: str) -> tuple[dict, dict]:
+    """Two character tries of the vocabulary: word-initial tokens, and continuation tokens without their
+    prefix. A node is a dict char -> node; the key "" holds the id of the token ending there."""
+    roots: tuple[dict, dict] = ({}, {})
+    for i, token in enumerate(vocab):
+        if prefix and token.startswith(prefix) and len(token) > len(prefix):
+            node, text = roots[1], token[len(prefix):]
+        else:
+            node, text = roots[0], token
+        for ch in text:
+            node = node.setdefault(ch, {})
+        node.setdefault("", i)
+    return roots
+
+
+def encode_longest_match(word: str, tries: tuple[dict, dict], unk_id: int, max_chars: int) -> list[int]:
+    """BERT's greedy longest-match-first: ids of the longest tokens from left to right, or [unk_id] when the
+    word is longer than ``max_chars`` characters or some position matches no token."""
+    if len(word) > max_chars:
+        return [unk_id]
+    ids: list[int] = []
+    start, n = 0, len(word)
+    while start < n:
+        node = tries[0] if start == 0 else tries[1]
+        best_id, best_end = -1, start
+        i = start
+        while i < n:
+            node = node.get(word[i])
+            if node is None:
+                break
+            i += 1
+            tid = node.get("")
+            if tid is not None:
+                best_id, best_end = tid, i
+        if best_id < 0:
+            return [unk_id]
+        ids.append(best_id)
+        start = best_end
+    return ids
