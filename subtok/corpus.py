@@ -48,22 +48,17 @@ def _check_file(path: Path) -> Path:
 def corpus_files(corpus: Corpus) -> Optional[list[Path]]:
     """The files a corpus names, or None when it is an iterable of texts.
 
-    A str or PathLike is one file. A list or tuple is a list of files when every item is a PathLike,
-    or a str naming an existing file; a list of strs none of which is a file is a list of texts; a list
-    mixing the two is an error (it is most likely a misspelled path).
+    A str or PathLike is one file. A list or tuple of PathLike is a list of files (each must exist). A
+    list or tuple of str is a list of files when every item names an existing regular file, and texts
+    otherwise; pass ``pathlib.Path`` objects to make a missing file an error rather than a text.
     """
     if isinstance(corpus, (str, os.PathLike)):
         return [_check_file(Path(corpus))]
-    if isinstance(corpus, (list, tuple)):
-        if corpus and all(isinstance(p, os.PathLike) for p in corpus):
+    if isinstance(corpus, (list, tuple)) and corpus:
+        if all(isinstance(p, os.PathLike) for p in corpus):
             return [_check_file(Path(p)) for p in corpus]
-        if corpus and all(isinstance(p, str) for p in corpus):
-            looks_like_file = [("\n" not in p and len(p) < 4096 and os.path.exists(p)) for p in corpus]
-            if all(looks_like_file):
-                return [_check_file(Path(p)) for p in corpus]
-            if any(looks_like_file):
-                missing = [p for p, ok in zip(corpus, looks_like_file) if not ok][:3]
-                raise CorpusError(f"corpus mixes existing files with strings that are not files: {missing}")
+        if all(isinstance(p, str) and "\n" not in p and len(p) < 4096 and os.path.isfile(p) for p in corpus):
+            return [Path(p) for p in corpus]
     return None
 
 

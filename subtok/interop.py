@@ -39,6 +39,8 @@ def _hf_pre_tokenizer(tok: Tokenizer) -> dict:
     split = {"type": "Split", "pattern": {"Regex": pre.pattern}, "behavior": "Removed", "invert": True}
     if pre.kind == "whitespace":
         split = {"type": "WhitespaceSplit"}
+    if pre.kind == "bert":
+        split = {"type": "BertPreTokenizer"}
     if byte_level:
         byte = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
         return {"type": "Sequence", "pretokenizers": [split, byte]}
@@ -48,6 +50,8 @@ def _hf_pre_tokenizer(tok: Tokenizer) -> dict:
 def _hf_decoder(model) -> Optional[dict]:
     if model.type == "word":
         return None
+    if model.type == "wordpiece":
+        return {"type": "WordPiece", "prefix": model.prefix, "cleanup": model.cleanup}
     if model.byte_level:
         return {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
     steps = [{"type": "ByteFallback"}] if model.byte_fallback else []
@@ -58,6 +62,18 @@ def _hf_decoder(model) -> Optional[dict]:
     if not steps:
         return None
     return steps[0] if len(steps) == 1 else {"type": "Sequence", "decoders": steps}
+
+
+def _hf_normalizer(n) -> dict:
+    if n.name == "bert":
+        return {
+            "type": "BertNormalizer",
+            "clean_text": n.clean_text,
+            "handle_chinese_chars": n.handle_chinese_chars,
+            "strip_accents": n.strip_accents,
+            "lowercase": n.lowercase,
+        }
+    return {"type": _NORMALIZERS_TO_HF[n.name]}
 
 
 def to_huggingface(tok: Tokenizer) -> dict:
@@ -77,11 +93,29 @@ def to_huggingface(tok: Tokenizer) -> dict:
             "vocab": vocab,
             "merges": [list(m) for m in model.merges],
         }
+    elif model.type == "wordpiece":
+        hf_model = {
+            "type": "WordPiece",
+            "unk_token": model.unk_token,
+            "continuing_subword_prefix": model.prefix,
+            "max_input_chars_per_word": model.max_input_chars_per_word,
+            "vocab": vocab,
+        }
     elif model.type == "word":
         hf_model = {"type": "WordLevel", "vocab": vocab, "unk_token": model.unk_token}
     else:
         raise SubtokError(f"no HF export for model {model.type!r}")
-    normalizers = [{"type": _NORMALIZERS_TO_HF[n.name]} for n in tok.normalizers]
+    normalizers = [_hf_normalizer(n) for n in tok.normalizers]
+    post = tok.post_processor
+    post_d = (
+        None
+        if post is None
+        else {
+            "type": "BertProcessing",
+            "sep": [post.sep_token, vocab[post.sep_token]],
+            "cls": [post.cls_token, vocab[post.cls_token]],
+        }
+    )
     return {
         "version": "1.0",
         "truncation": None,
@@ -102,7 +136,7 @@ def to_huggingface(tok: Tokenizer) -> dict:
         if not normalizers
         else (normalizers[0] if len(normalizers) == 1 else {"type": "Sequence", "normalizers": normalizers}),
         "pre_tokenizer": _hf_pre_tokenizer(tok),
-        "post_processor": None,
+        "post_processor": post_d,
         "decoder": _hf_decoder(model),
         "model": hf_model,
     }
@@ -178,12 +212,24 @@ def _pre_tokenizer_from_hf(pre: Optional[dict], source: str) -> tuple[PreTokeniz
     raise TokenizerFileError(f"{source}: unsupported pre_tokenizer {kind!r}")
 
 
-def _normalizers_from_hf(norm: Optional[dict], source: str) -> list[str]:
+def _normalizers_from_hf(norm: Optional[dict], source: str) -> list:
     if norm is None:
         return []
     steps = norm.get("normalizers", []) if norm.get("type") == "Sequence" else [norm]
-    out = []
+    out: list = []
     for step in steps:
+        if step.get("type") == "BertNormalizer":
+            out.append(
+                {
+                    "type": "bert",
+                    **{
+                        k: step[k]
+                        for k in ("clean_text", "handle_chinese_chars", "strip_accents", "lowercase")
+                        if k in step
+                    },
+                }
+            )
+            continue
         name = _NORMALIZERS_FROM_HF.get(step.get("type"))
         if name is None:
             raise TokenizerFileError(f"{source}: unsupported normalizer {step.get('type')!r}")
@@ -193,6 +239,7 @@ def _normalizers_from_hf(norm: Optional[dict], source: str) -> list[str]:
 
 def from_huggingface_dict(d: dict, source: str = "tokenizer.json") -> Tokenizer:
     from .models.word import WordLevel
+    from .models.wordpiece import WordPiece
     from .tokenizer import Tokenizer
 
     if not isinstance(d, dict) or not isinstance(d.get("model"), dict):
@@ -219,12 +266,37 @@ def from_huggingface_dict(d: dict, source: str = "tokenizer.json") -> Tokenizer:
             end_of_word_suffix=model_d.get("end_of_word_suffix"),
             source=source,
         )
+    elif kind == "WordPiece":
+        pre = _pre_tokenizer_from_hf(d.get("pre_tokenizer"), source)[0]
+        decoder = d.get("decoder") or {}
+        model = WordPiece(
+            vocab,
+            unk_token=model_d.get("unk_token", "[UNK]"),
+            continuing_subword_prefix=model_d.get("continuing_subword_prefix", "##"),
+            max_input_chars_per_word=model_d.get("max_input_chars_per_word", 100),
+            cleanup=bool(decoder.get("cleanup", True)),
+            source=source,
+        )
     elif kind == "WordLevel":
         pre = _pre_tokenizer_from_hf(d.get("pre_tokenizer"), source)[0]
         model = WordLevel(vocab, model_d.get("unk_token"), source=source)
     else:
         raise TokenizerFileError(f"{source}: unsupported model type {kind!r}")
-    return Tokenizer(model, normalizers, pre, specials)
+    return Tokenizer(model, normalizers, pre, specials, _post_processor_from_hf(d.get("post_processor"), source))
+
+
+def _post_processor_from_hf(post: Optional[dict], source: str):
+    from .tokenizer import BertPostProcessor
+
+    if post is None:
+        return None
+    if post.get("type") == "BertProcessing":
+        return BertPostProcessor(post["cls"][0], post["sep"][0])
+    if post.get("type") == "TemplateProcessing":
+        single = [next(iter(x.values())).get("id") for x in post.get("single", [])]
+        if len(single) == 3 and single[1] == "A":
+            return BertPostProcessor(single[0], single[2])
+    raise TokenizerFileError(f"{source}: unsupported post_processor {post.get('type')!r}")
 
 
 def from_huggingface(path: PathLike) -> Tokenizer:
@@ -250,6 +322,69 @@ def from_gpt2_files(vocab_json: PathLike, merges_txt: PathLike, special_tokens: 
     specials = [t for t in special_tokens if t in vocab_d]
     model = BPE(vocab, merges, byte_level=True, source=str(vocab_json))
     return Tokenizer(model, [], PreTokenizer("gpt2"), specials)
+
+
+def from_bert_vocab(
+    vocab_txt: PathLike,
+    lowercase: bool = True,
+    strip_accents: Optional[bool] = None,
+    clean_text: bool = True,
+    handle_chinese_chars: bool = True,
+    unk_token: str = "[UNK]",
+    cls_token: str = "[CLS]",
+    sep_token: str = "[SEP]",
+    max_input_chars_per_word: int = 100,
+) -> Tokenizer:
+    """BERT's WordPiece tokenizer from a vocab.txt (one token per line, id = line number) and its options."""
+    from .models.wordpiece import WordPiece
+    from .tokenizer import BertPostProcessor, Tokenizer
+
+    try:
+        data = open(vocab_txt, "rb").read()
+    except OSError as e:
+        raise TokenizerFileError(f"cannot read {vocab_txt}: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TokenizerFileError(f"{vocab_txt}: not UTF-8 (byte offset {e.start})") from None
+    tokens = text.split("\n")
+    if tokens and tokens[-1] == "":
+        tokens.pop()
+    tokens = [t.rstrip("\r") for t in tokens]
+    if not tokens:
+        raise TokenizerFileError(f"{vocab_txt}: the vocabulary is empty")
+    seen: dict[str, int] = {}
+    for line, t in enumerate(tokens, 1):
+        if t in seen:
+            raise TokenizerFileError(f"{vocab_txt}: line {line} repeats {t!r} (first on line {seen[t]})")
+        seen[t] = line
+    if unk_token not in seen:
+        raise TokenizerFileError(f"{vocab_txt}: the unknown token {unk_token!r} is not in the vocabulary")
+    model = WordPiece(
+        tokens, unk_token=unk_token, max_input_chars_per_word=max_input_chars_per_word, source=str(vocab_txt)
+    )
+    norm = {
+        "type": "bert",
+        "clean_text": clean_text,
+        "handle_chinese_chars": handle_chinese_chars,
+        "strip_accents": strip_accents,
+        "lowercase": lowercase,
+    }
+    specials = [t for t in tokens if t.startswith("[") and t.endswith("]") and len(t) > 2 and t[1:-1].isupper()]
+    post = BertPostProcessor(cls_token, sep_token) if cls_token in seen and sep_token in seen else None
+    return Tokenizer(model, [norm], PreTokenizer("bert"), specials, post)
+
+
+def save_bert_vocab(tok: Tokenizer, path: PathLike) -> None:
+    """A WordPiece vocabulary as BERT's vocab.txt."""
+    if tok.model.type != "wordpiece":
+        raise SubtokError("save_bert_vocab needs a WordPiece tokenizer")
+    bad = [t for t in tok.model.vocab if "\n" in t or "\r" in t]
+    if bad:
+        raise SubtokError(f"tokens with line breaks cannot be written to vocab.txt: {bad[:3]}")
+    from ._io import atomic_write_text
+
+    atomic_write_text(path, "".join(t + "\n" for t in tok.model.vocab))
 
 
 # ---------------------------------------------------------------------------------------------------------

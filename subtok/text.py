@@ -204,9 +204,16 @@ class StripAccents(Normalizer):
 
 def _is_cjk(cp: int) -> bool:
     """BERT's "Chinese character": the CJK Unified Ideographs blocks (not Hangul, Hiragana or Katakana)."""
-    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
-            or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF
-            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
+    return (
+        0x4E00 <= cp <= 0x9FFF
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x20000 <= cp <= 0x2A6DF
+        or 0x2A700 <= cp <= 0x2B73F
+        or 0x2B740 <= cp <= 0x2B81F
+        or 0x2B820 <= cp <= 0x2CEAF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x2F800 <= cp <= 0x2FA1F
+    )
 
 
 class BertNormalizer(Normalizer):
@@ -218,8 +225,13 @@ class BertNormalizer(Normalizer):
 
     name = "bert"
 
-    def __init__(self, clean_text: bool = True, handle_chinese_chars: bool = True,
-                 strip_accents: Optional[bool] = None, lowercase: bool = True) -> None:
+    def __init__(
+        self,
+        clean_text: bool = True,
+        handle_chinese_chars: bool = True,
+        strip_accents: Optional[bool] = None,
+        lowercase: bool = True,
+    ) -> None:
         self.clean_text = clean_text
         self.handle_chinese_chars = handle_chinese_chars
         self.strip_accents = strip_accents
@@ -231,7 +243,7 @@ class BertNormalizer(Normalizer):
         if self.clean_text:
             if ch in "\x00\ufffd" or (ch not in "\t\n\r" and unicodedata.category(ch).startswith("C")):
                 return ""
-            if ch in " \t\n\r" or unicodedata.category(ch) == "Zs":
+            if ch in " \t\n\r" or unicodedata.category(ch) in ("Zs", "Zl", "Zp"):  # White_Space
                 out = " "
         if self.handle_chinese_chars and _is_cjk(ord(ch)):
             out = " " + out + " "
@@ -248,8 +260,13 @@ class BertNormalizer(Normalizer):
         return norm.remap([(i, i + 1, self._map(c)) for i, c in enumerate(norm.text)])
 
     def to_dict(self) -> dict:
-        return {"type": self.name, "clean_text": self.clean_text, "handle_chinese_chars": self.handle_chinese_chars,
-                "strip_accents": self.strip_accents, "lowercase": self.lowercase}
+        return {
+            "type": self.name,
+            "clean_text": self.clean_text,
+            "handle_chinese_chars": self.handle_chinese_chars,
+            "strip_accents": self.strip_accents,
+            "lowercase": self.lowercase,
+        }
 
 
 def normalizer_from_dict(d: dict) -> Normalizer:

@@ -431,14 +431,18 @@ class Tokenizer:
             )
             if not ok:
                 raise SubtokError(f"encode_batch takes str or (str, str) items; item {i} is {type(item).__name__}")
-        if self._one_call and (self.post_processor is None or not add_special_tokens) and not truncation and all(
-            isinstance(item, str) for item in items
+        if (
+            self._one_call
+            and (self.post_processor is None or not add_special_tokens)
+            and not truncation
+            and all(isinstance(item, str) for item in items)
         ):  # split and encode in the core, over num_threads threads (default: all cores)
             threads = num_threads or os.cpu_count() or 1
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
                 results = self._one_call_encoder().encode_batch(items, char_classes(), threads)
                 encodings = [Encoding(ids, self, t, w) for t, (ids, w) in zip(items, results)]
         else:
+
             def one(item):
                 return self._encode_item(item, add_special_tokens, max_length if truncation else None)
 
@@ -572,6 +576,16 @@ class Tokenizer:
     def from_gpt2_files(cls, vocab_json: PathLike, merges_txt: PathLike, special_tokens=()) -> Tokenizer:
         """Read GPT-2-style vocab.json + merges.txt (byte-level BPE)."""
         return interop.from_gpt2_files(vocab_json, merges_txt, special_tokens)
+
+    @classmethod
+    def from_bert_vocab(cls, vocab_txt: PathLike, **options) -> Tokenizer:
+        """BERT's WordPiece tokenizer from a vocab.txt; options: lowercase, strip_accents, clean_text,
+        handle_chinese_chars, unk_token, cls_token, sep_token, max_input_chars_per_word."""
+        return interop.from_bert_vocab(vocab_txt, **options)
+
+    def save_bert_vocab(self, path: PathLike) -> None:
+        """A WordPiece vocabulary as BERT's vocab.txt (one token per line)."""
+        interop.save_bert_vocab(self, path)
 
     def mergeable_ranks(self) -> dict[bytes, int]:
         """Byte-level BPE: token bytes -> id, as tiktoken.Encoding takes them (same ids)."""

@@ -28,8 +28,10 @@ def test_missing_path_and_directory(tmp_path):
     with pytest.raises(CorpusError, match="directory"):
         list(iter_texts(tmp_path))
     (tmp_path / "a.txt").write_text("x")
-    with pytest.raises(CorpusError, match="not files"):
-        corpus_files([str(tmp_path / "a.txt"), "no-such-file.txt"])
+    with pytest.raises(CorpusError, match="not found"):
+        corpus_files([tmp_path / "a.txt", tmp_path / "no-such-file.txt"])
+    # strings are files only when every one is a file: "/" alone is a (Korean review's) text
+    assert corpus_files([str(tmp_path / "a.txt"), "/"]) is None
 
 
 def test_non_utf8_names_file_and_byte_offset(tmp_path):

@@ -17,13 +17,22 @@ from typing import Optional
 from .. import _backend
 from ..errors import TokenizerFileError, TrainingError
 from ..progress import progress_bar
-from . import wordpiece_core
 from .bpe import _char_alphabet, _char_symbol_words
 from .bpe_core import CACHE_SIZE
 
 DEFAULT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-CLEANUP = ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
-           (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"))
+CLEANUP = (
+    (" .", "."),
+    (" ?", "?"),
+    (" !", "!"),
+    (" ,", ","),
+    (" ' ", "'"),
+    (" n't", "n't"),
+    (" 'm", "'m"),
+    (" 's", "'s"),
+    (" 've", "'ve"),
+    (" 're", "'re"),
+)
 
 
 class WordPiece:
@@ -91,7 +100,7 @@ class WordPiece:
         out = []
         for i, t in enumerate(tokens):
             if self.prefix and t.startswith(self.prefix) and i:
-                out.append(t[len(self.prefix):])
+                out.append(t[len(self.prefix) :])
             else:
                 out.append(" " + t if i else t)
         text = "".join(out)
@@ -102,19 +111,28 @@ class WordPiece:
 
     # -- persistence -------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"type": self.type, "unk_token": self.unk_token, "continuing_subword_prefix": self.prefix,
-                "max_input_chars_per_word": self.max_input_chars_per_word, "cleanup": self.cleanup,
-                "vocab": self.vocab}
+        return {
+            "type": self.type,
+            "unk_token": self.unk_token,
+            "continuing_subword_prefix": self.prefix,
+            "max_input_chars_per_word": self.max_input_chars_per_word,
+            "cleanup": self.cleanup,
+            "vocab": self.vocab,
+        }
 
     @classmethod
     def from_dict(cls, d: dict, source: str) -> WordPiece:
         vocab = d.get("vocab")
         if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
             raise TokenizerFileError(f"{source}: model.vocab must be a list of strings")
-        return cls(vocab, unk_token=d.get("unk_token", "[UNK]"),
-                   continuing_subword_prefix=d.get("continuing_subword_prefix", "##"),
-                   max_input_chars_per_word=d.get("max_input_chars_per_word", 100),
-                   cleanup=bool(d.get("cleanup", True)), source=source)
+        return cls(
+            vocab,
+            unk_token=d.get("unk_token", "[UNK]"),
+            continuing_subword_prefix=d.get("continuing_subword_prefix", "##"),
+            max_input_chars_per_word=d.get("max_input_chars_per_word", 100),
+            cleanup=bool(d.get("cleanup", True)),
+            source=source,
+        )
 
 
 def train_wordpiece(
@@ -157,13 +175,25 @@ def train_wordpiece(
     loop = _backend.train_likelihood if scoring == "likelihood" else _backend.train_merges
     with progress_bar(total=max_tokens - len(keys), desc="WordPiece merges", enabled=show_progress) as bar:
         start = len(keys)
-        loop(word_list, counts, keys, len(prefix.encode("utf-8")), max_tokens, min_frequency, blocked,
-             lambda n: bar.update(1) if n > start else None)
+        loop(
+            word_list,
+            counts,
+            keys,
+            len(prefix.encode("utf-8")),
+            max_tokens,
+            min_frequency,
+            blocked,
+            lambda n: bar.update(1) if n > start else None,
+        )
     if len(keys) < max_tokens:
         warnings.warn(
             f"WordPiece training ran out of pairs with min_frequency={min_frequency}: the vocabulary has "
             f"{len(specials) + len(keys)} tokens, not the vocab_size={vocab_size} asked for",
             stacklevel=3,
         )
-    return WordPiece(specials + [k.decode("utf-8") for k in keys], unk_token=unk_token,
-                     continuing_subword_prefix=prefix, max_input_chars_per_word=max_input_chars_per_word)
+    return WordPiece(
+        specials + [k.decode("utf-8") for k in keys],
+        unk_token=unk_token,
+        continuing_subword_prefix=prefix,
+        max_input_chars_per_word=max_input_chars_per_word,
+    )

@@ -140,7 +140,7 @@ def make_trie(vocab: list[str], prefix: str) -> tuple[dict, dict]:
     roots: tuple[dict, dict] = ({}, {})
     for i, token in enumerate(vocab):
         if prefix and token.startswith(prefix) and len(token) > len(prefix):
-            node, text = roots[1], token[len(prefix):]
+            node, text = roots[1], token[len(prefix) :]
         else:
             node, text = roots[0], token
         for ch in text:
