@@ -1,7 +1,7 @@
-/* subtok._native: the BPE merge loop and word encoder in C.
+/* subtok._native: the BPE merge loop and word encoder, and WordPiece's longest-match encoder, in C.
  *
- * This file mirrors subtok/models/bpe_core.py function by function, with the same inputs, outputs and
- * tie-breaks, so the two can be read side by side:
+ * This file mirrors subtok/models/bpe_core.py and wordpiece_core.py function by function, with the same
+ * inputs, outputs and tie-breaks, so they can be read side by side:
  *
  *   count_pairs        <-> count_pairs
  *   merge_word         <-> merge_word
@@ -12,6 +12,9 @@
  *   encode_symbols     <-> encode_symbols
  *   split_gpt2         <-> split_gpt2 (the reference is the regex; this scans a class table by hand)
  *   count_gpt2         <-> count_gpt2
+ *   make_trie          <-> wordpiece_core.make_trie (a hash table of (node, code point) edges)
+ *   longest_match      <-> wordpiece_core.encode_longest_match (the walk; the entry point adds the unknown
+ *                          token and the length limit)
  *   ByteLevelEncoder   <-> ByteLevelEncoder (encode_word, encode_text, encode_batch; a call takes the
  *                          shared word cache when it is free and a private one when it is not, so
  *                          threads never wait on each other)
@@ -1668,6 +1671,164 @@ done:
 }
 
 /* ------------------------------------------------------------------------------------------------ */
+/* WordPiece: the longest-match encoder (mirrors models/wordpiece_core.py)                          */
+/* ------------------------------------------------------------------------------------------------ */
+/* A character trie: node 0 is the root of word-initial tokens, node 1 of continuation tokens (prefix
+ * stripped). Edges live in one hash table keyed by (node, code point). */
+typedef struct {
+    PyObject_HEAD uint64_t *edge_key; /* (node + 1) << 21 | code point; 0 = empty */
+    int32_t *edge_child;
+    size_t edge_cap;
+    int32_t *token; /* token id ending at each node, -1 for none */
+    int32_t n_nodes;
+} Trie;
+
+static void trie_dealloc(Trie *t) {
+    free(t->edge_key);
+    free(t->edge_child);
+    free(t->token);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static PyTypeObject TrieType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "subtok._native.Trie",
+    .tp_basicsize = sizeof(Trie),
+    .tp_dealloc = (destructor)trie_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A WordPiece vocabulary as a character trie.",
+};
+
+static inline int32_t trie_child(const Trie *t, int32_t node, Py_UCS4 c) {
+    uint64_t key = ((uint64_t)(node + 1) << 21) | c; /* never 0, the empty mark */
+    size_t j = mix64(key) & (t->edge_cap - 1);
+    while (t->edge_key[j]) {
+        if (t->edge_key[j] == key) return t->edge_child[j];
+        j = (j + 1) & (t->edge_cap - 1);
+    }
+    return -1;
+}
+
+/* make_trie(vocab: list[str], prefix: str) -> Trie */
+static PyObject *make_trie(PyObject *self, PyObject *args) {
+    PyObject *vocab, *prefix;
+    if (!PyArg_ParseTuple(args, "O!U", &PyList_Type, &vocab, &prefix)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(vocab), total = 2, plen = PyUnicode_GET_LENGTH(prefix);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *tok = PyList_GET_ITEM(vocab, i);
+        if (!PyUnicode_Check(tok)) {
+            PyErr_SetString(PyExc_TypeError, "the vocabulary must be a list of str");
+            return NULL;
+        }
+        total += PyUnicode_GET_LENGTH(tok);
+    }
+    if (total > INT32_MAX / 2) {
+        PyErr_SetString(PyExc_ValueError, "vocabulary too large for the trie");
+        return NULL;
+    }
+    Trie *t = PyObject_New(Trie, &TrieType);
+    if (!t) return NULL;
+    t->edge_cap = 64;
+    while (t->edge_cap < (size_t)total * 2) t->edge_cap <<= 1;
+    t->edge_key = calloc(t->edge_cap, sizeof(uint64_t));
+    t->edge_child = malloc(t->edge_cap * sizeof(int32_t));
+    t->token = malloc((size_t)total * sizeof(int32_t));
+    t->n_nodes = 2;
+    if (!t->edge_key || !t->edge_child || !t->token) {
+        Py_DECREF(t);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < total; i++) t->token[i] = -1;
+    Py_UCS4 *pre = PyUnicode_AsUCS4Copy(prefix);
+    if (!pre) {
+        Py_DECREF(t);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *tok = PyList_GET_ITEM(vocab, i);
+        int kind = PyUnicode_KIND(tok);
+        const void *data = PyUnicode_DATA(tok);
+        Py_ssize_t len = PyUnicode_GET_LENGTH(tok), start = 0;
+        int32_t node = 0;
+        if (plen && len > plen) { /* a continuation token: its prefix is stripped, under root 1 */
+            Py_ssize_t k = 0;
+            while (k < plen && PyUnicode_READ(kind, data, k) == pre[k]) k++;
+            if (k == plen) {
+                node = 1;
+                start = plen;
+            }
+        }
+        for (Py_ssize_t k = start; k < len; k++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, k);
+            int32_t child = trie_child(t, node, c);
+            if (child < 0) {
+                child = t->n_nodes++;
+                uint64_t key = ((uint64_t)(node + 1) << 21) | c; /* never 0, the empty mark */
+                size_t j = mix64(key) & (t->edge_cap - 1);
+                while (t->edge_key[j]) j = (j + 1) & (t->edge_cap - 1);
+                t->edge_key[j] = key;
+                t->edge_child[j] = child;
+            }
+            node = child;
+        }
+        if (t->token[node] < 0) t->token[node] = (int32_t)i; /* the first of duplicate spellings, as setdefault */
+    }
+    PyMem_Free(pre);
+    return (PyObject *)t;
+}
+
+/* longest_match: BERT's greedy longest-match-first over t[0, n); returns the number of ids written to out
+ * (at most n), or 0 when some position matches no token. */
+static Py_ssize_t longest_match(const Trie *trie, const Text *t, int32_t *out) {
+    Py_ssize_t start = 0, m = 0;
+    while (start < t->n) {
+        int32_t node = start == 0 ? 0 : 1, best_id = -1;
+        Py_ssize_t best_end = start;
+        for (Py_ssize_t i = start; i < t->n; i++) {
+            node = trie_child(trie, node, CP(t, i));
+            if (node < 0) break;
+            if (trie->token[node] >= 0) {
+                best_id = trie->token[node];
+                best_end = i + 1;
+            }
+        }
+        if (best_id < 0) return 0;
+        out[m++] = best_id;
+        start = best_end;
+    }
+    return m;
+}
+
+/* encode_longest_match(word: str, trie: Trie, unk_id: int, max_chars: int) -> list[int] */
+static PyObject *encode_longest_match(PyObject *self, PyObject *args) {
+    PyObject *word;
+    Trie *trie;
+    long unk_id;
+    Py_ssize_t max_chars;
+    if (!PyArg_ParseTuple(args, "UO!ln", &word, &TrieType, &trie, &unk_id, &max_chars)) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    if (n > max_chars) return Py_BuildValue("[l]", unk_id);
+    Text t = {PyUnicode_KIND(word), PyUnicode_DATA(word), n, NULL};
+    int32_t stackbuf[64];
+    int32_t *ids = n <= 64 ? stackbuf : malloc((size_t)n * sizeof(int32_t));
+    if (!ids) return PyErr_NoMemory();
+    Py_ssize_t m;
+    Py_BEGIN_ALLOW_THREADS
+    m = longest_match(trie, &t, ids);
+    Py_END_ALLOW_THREADS
+    PyObject *out = m == 0 && n > 0 ? Py_BuildValue("[l]", unk_id) : PyList_New(m);
+    for (Py_ssize_t i = 0; out && n > 0 && m > 0 && i < m; i++) {
+        PyObject *v = PyLong_FromLong(ids[i]);
+        if (!v) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    if (ids != stackbuf) free(ids);
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 static PyMethodDef methods[] = {
     {"train_merges", (PyCFunction)(void (*)(void))train_merges, METH_VARARGS | METH_KEYWORDS,
      "Learn BPE merges from word symbol lists (mirrors bpe_core.train_merges)."},
@@ -1675,13 +1836,17 @@ static PyMethodDef methods[] = {
     {"encode_symbols", encode_symbols, METH_VARARGS, "Apply merges to one word's symbols."},
     {"split_gpt2", split_gpt2, METH_VARARGS, "Spans of GPT-2's pre-tokenizer pattern (mirrors bpe_core.split_gpt2)."},
     {"count_gpt2", count_gpt2, METH_VARARGS, "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
+    {"make_trie", make_trie, METH_VARARGS, "A WordPiece vocabulary as a trie (mirrors wordpiece_core.make_trie)."},
+    {"encode_longest_match", encode_longest_match, METH_VARARGS,
+     "BERT's greedy longest-match-first (mirrors wordpiece_core.encode_longest_match)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_native", "subtok's compiled BPE core.", -1, methods};
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0) return NULL;
+    if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0 || PyType_Ready(&TrieType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (!m) return NULL;
     Py_INCREF(&ByteLevelEncoderType);
