@@ -257,15 +257,16 @@ class Tokenizer:
     ) -> Tokenizer:
         """Learn a tokenizer from a corpus: a path, a list of paths, or any iterable of str.
 
-        ``unk_token`` defaults to "[UNK]" for WordPiece and "<unk>" otherwise (None: no unknown token,
-        for character BPE with ``byte_fallback``). ``model``: "bpe" (byte-level by default; ``byte_level=False`` for characters, which uses
+        ``model``: "bpe" (byte-level by default; ``byte_level=False`` for characters, which uses
         ``unk_token`` or ``byte_fallback`` for unseen characters and ``end_of_word_suffix`` "</w>" by
         default), "wordpiece" (BERT: the BERT normalizer and pre-tokenizer, "##" continuation pieces,
         ``scoring`` "likelihood" or "frequency", [CLS] A [SEP] post-processing) or "word" (whole words,
         the rest ``unk_token``). Byte-level BPE splits text with GPT-2's pattern, character BPE and word
         models on whitespace. Special tokens default to <unk> <pad> <bos> <eos>, and to [PAD] [UNK] [CLS]
         [SEP] [MASK] for WordPiece. The corpus is streamed into word counts (in parallel for large files);
-        the vocabulary is exactly ``vocab_size`` unless the corpus runs out of pairs.
+        the vocabulary is exactly ``vocab_size`` unless the corpus runs out of pairs. ``unk_token``
+        defaults to "[UNK]" for WordPiece and "<unk>" otherwise (None: no unknown token, for character BPE
+        with ``byte_fallback``).
         """
         if model not in MODELS:
             raise TrainingError(f"unknown model {model!r}; choose from {sorted(MODELS)}")
