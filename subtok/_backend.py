@@ -17,7 +17,7 @@ if os.environ.get("SUBTOK_NO_NATIVE", "") in ("", "0"):
 
 FUNCTIONS = {
     bpe_core: ("train_merges", "make_merge_table", "encode_symbols", "split_gpt2", "count_gpt2", "ByteLevelEncoder"),
-    wordpiece_core: ("train_likelihood", "make_trie", "encode_longest_match"),
+    wordpiece_core: ("train_likelihood", "make_trie", "encode_longest_match", "BertEncoder"),
 }
 name = "python"
 

@@ -23,8 +23,8 @@ from .errors import SubtokError
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 # BERT treats every ASCII symbol that is not a letter, digit or space as punctuation, plus Unicode P*.
-_BERT_PUNCT = r"[!-/:-@\[-`{-~\p{P}]"
-BERT_PATTERN = rf"(?:(?!{_BERT_PUNCT})[^\s])+|{_BERT_PUNCT}"
+BERT_PUNCT = r"[!-/:-@\[-`{-~\p{P}]"
+BERT_PATTERN = rf"(?:(?!{BERT_PUNCT})[^\s])+|{BERT_PUNCT}"
 WHITESPACE_PATTERN = r"\S+"
 
 
@@ -259,6 +259,14 @@ class BertNormalizer(Normalizer):
     def normalize(self, norm: Normalized) -> Normalized:
         return norm.remap([(i, i + 1, self._map(c)) for i, c in enumerate(norm.text)])
 
+    def table(self) -> tuple[bytes, bytes]:
+        """This normalizer as a per-code-point table, for the native core: int32 per code point, -1 for
+        unchanged, -2 for dropped, else (offset << 4 | length) into the second array of int32 code points."""
+        key = (self.clean_text, self.handle_chinese_chars, self.strip_accents, self.lowercase)
+        if key not in _BERT_TABLES:
+            _BERT_TABLES[key] = _build_bert_table(self)
+        return _BERT_TABLES[key]
+
     def to_dict(self) -> dict:
         return {
             "type": self.name,
@@ -267,6 +275,31 @@ class BertNormalizer(Normalizer):
             "strip_accents": self.strip_accents,
             "lowercase": self.lowercase,
         }
+
+
+_BERT_TABLES: dict = {}
+
+
+def _build_bert_table(normalizer: BertNormalizer) -> tuple[bytes, bytes]:
+    from array import array
+
+    table = array("i", [-1]) * 0x110000
+    repl = array("i")
+    categories = list(map(unicodedata.category, map(chr, range(0x110000))))
+    for cp, cat in enumerate(categories):
+        if normalizer.clean_text and cat[0] == "C" and cp not in (9, 10, 13):
+            table[cp] = -2  # what _map_char returns for it: dropped
+            continue
+        ch = chr(cp)
+        out = normalizer._map_char(ch)
+        if out == ch:
+            continue
+        if not out:
+            table[cp] = -2
+        else:
+            table[cp] = (len(repl) << 4) | len(out)
+            repl.extend(ord(c) for c in out)
+    return table.tobytes(), repl.tobytes()
 
 
 def normalizer_from_dict(d: dict) -> Normalizer:

@@ -24,7 +24,7 @@ from .models.bpe import BPE, train_bpe
 from .models.bpe_core import char_classes
 from .models.word import WordLevel, train_word
 from .models.wordpiece import WordPiece, train_wordpiece
-from .text import GPT2_PATTERN, Normalized, Normalizer, PreTokenizer, make_normalizers, normalize
+from .text import GPT2_PATTERN, BertNormalizer, Normalized, Normalizer, PreTokenizer, make_normalizers, normalize
 from .vocab import Vocab
 
 FORMAT = "subtok-tokenizer"
@@ -98,7 +98,11 @@ class Encoding:
         spans: list[tuple[int, int]] = []
         pos = 0
         parts = self._parts
-        if isinstance(parts, bytes):
+        if isinstance(parts, bytes) and model.type == "wordpiece":  # the one-call encoder's (start, end) pairs
+            flat = memoryview(parts).cast("i")
+            spans = list(zip(flat[0::2], flat[1::2]))
+            parts = []
+        elif isinstance(parts, bytes):
             parts = [(0, len(self._text), None, parts)]
         elif isinstance(parts, tuple):  # post-processed: the sequences' encodings and added specials (None)
             for item in parts[1]:
@@ -227,9 +231,15 @@ class Tokenizer:
             else None
         )
         self._vocab: Optional[Vocab] = None
-        # byte-level BPE with GPT-2's pattern and no normalizer: split and encode text in one call
+        # byte-level BPE with GPT-2's pattern and no normalizer, or WordPiece with BERT's pre-tokenizer and
+        # at most the BERT normalizer: split and encode whole texts in one call (in the native core)
         self._one_call = (
             getattr(model, "byte_level", False) and not self.normalizers and self.pre_tokenizer.pattern == GPT2_PATTERN
+        ) or (
+            model.type == "wordpiece"
+            and self.pre_tokenizer.kind == "bert"
+            and all(isinstance(n, BertNormalizer) for n in self.normalizers)
+            and len(self.normalizers) <= 1
         )
 
     # -- training ----------------------------------------------------------------------------------------
@@ -359,9 +369,11 @@ class Tokenizer:
         return out
 
     def _one_call_encoder(self):
-        """The encoder that splits and encodes whole texts, specials included (byte-level GPT-2 BPE only)."""
+        """The encoder that splits and encodes whole texts, specials included."""
         tid = self.model.token_to_id
         specials = [(t, tid[t]) for t in sorted(self.special_tokens, key=len, reverse=True)]
+        if self.model.type == "wordpiece":
+            return self.model.text_encoder(self.normalizers[0] if self.normalizers else None, specials)
         return self.model.text_encoder(specials)
 
     def encode(self, text: str, pair: Optional[str] = None, add_special_tokens: bool = True) -> Encoding:
@@ -432,16 +444,15 @@ class Tokenizer:
             )
             if not ok:
                 raise SubtokError(f"encode_batch takes str or (str, str) items; item {i} is {type(item).__name__}")
-        if (
-            self._one_call
-            and (self.post_processor is None or not add_special_tokens)
-            and not truncation
-            and all(isinstance(item, str) for item in items)
-        ):  # split and encode in the core, over num_threads threads (default: all cores)
+        if self._one_call and not truncation and all(isinstance(item, str) for item in items):
+            # split and encode in the core, over num_threads threads (default: all cores)
             threads = num_threads or os.cpu_count() or 1
+            post = self.post_processor if add_special_tokens else None
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
                 results = self._one_call_encoder().encode_batch(items, char_classes(), threads)
                 encodings = [Encoding(ids, self, t, w) for t, (ids, w) in zip(items, results)]
+                if post is not None:
+                    encodings = [post.apply(self, e, None) for e in encodings]
         else:
 
             def one(item):

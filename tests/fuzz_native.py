@@ -86,6 +86,13 @@ def main() -> None:
     specials = [("<eos>", 3), ("<", 2)]
     c_enc = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results), specials)
     py_enc = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results), specials)
+    from subtok.models import wordpiece_core
+    from subtok.text import BertNormalizer
+
+    wp = Tokenizer.train(texts, model="wordpiece", vocab_size=400, min_frequency=1).model
+    bert_args = (wp.unk_id, 20, BertNormalizer(), [("[CLS]", 2), ("[SEP]", 3)])
+    c_bert = native.BertEncoder(native.make_trie(wp.vocab, "##"), *bert_args)
+    py_bert = wordpiece_core.BertEncoder(wordpiece_core.make_trie(wp.vocab, "##"), *bert_args)
     deadline, rounds = time.monotonic() + seconds, 0
     with tempfile.TemporaryDirectory() as tmp:
         while time.monotonic() < deadline:
@@ -95,6 +102,7 @@ def main() -> None:
             batch = [random_text(rng) for _ in range(rng.randrange(1, 6))]
             assert c_enc.encode_batch(batch, classes, 2) == py_enc.encode_batch(batch, classes, 2)
             assert native.count_gpt2(batch, classes, ["<eos>"]) == bpe_core.count_gpt2(batch, classes, ["<eos>"])
+            assert c_bert.encode_batch(batch, classes, 2) == py_bert.encode_batch(batch, classes, 2)
             fuzz_training(rng)
             fuzz_bad_calls(rng)
             fuzz_tokenizer_files(rng, tok, Path(tmp))

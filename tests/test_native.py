@@ -158,3 +158,63 @@ def test_count_gpt2_identical(texts):
     specials = ["<unk>", "<eos>", "<"]
     assert native.count_gpt2(texts, classes, specials) == bpe_core.count_gpt2(texts, classes, specials)
     assert native.count_gpt2(texts, classes, []) == bpe_core.count_gpt2(texts, classes, [])
+
+
+bert_text = st.lists(
+    st.one_of(
+        st.sampled_from(
+            list(" \t\n\x00\u200b\u2028\xa0.,!?-'\"()[]東京한국ÉéAaZz0🙂\u0301") + ["[CLS]", "[SEP]", "##"]
+        ),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=60,
+).map("".join)
+
+
+@given(text=bert_text, lowercase=st.booleans())
+def test_bert_encoder_identical(text, lowercase):
+    from subtok.models import wordpiece_core
+    from subtok.text import BertNormalizer
+
+    model = _trained_wordpiece().model
+    classes = bpe_core.char_classes()
+    normalizer = BertNormalizer(lowercase=lowercase)
+    specials = [("[CLS]", 2), ("[SEP]", 3)]
+    py = wordpiece_core.BertEncoder(wordpiece_core.make_trie(model.vocab, "##"), model.unk_id, 12, normalizer, specials)
+    c = native.BertEncoder(native.make_trie(model.vocab, "##"), model.unk_id, 12, normalizer, specials)
+    assert c.encode_text(text, classes) == py.encode_text(text, classes)
+    assert c.encode_batch([text, "", text[::-1]], classes, 2) == py.encode_batch([text, "", text[::-1]], classes, 2)
+    bare_py = wordpiece_core.BertEncoder(wordpiece_core.make_trie(model.vocab, "##"), model.unk_id, 100, None, [])
+    bare_c = native.BertEncoder(native.make_trie(model.vocab, "##"), model.unk_id, 100, None, [])
+    assert bare_c.encode_text(text, classes) == bare_py.encode_text(text, classes)
+
+
+_WP = []
+
+
+def _trained_wordpiece():
+    if not _WP:
+        _WP.append(Tokenizer.train(SAMPLE_TEXTS, model="wordpiece", vocab_size=300, min_frequency=1))
+    return _WP[0]
+
+
+def test_bert_encoder_checks_its_table():
+    trie = native.make_trie(["[UNK]", "a"], "##")
+
+    class BadTable:
+        def __init__(self, table, repl):
+            self.tables = (table, repl)
+
+        def table(self):
+            return self.tables
+
+    import array
+
+    bad = array.array("i", [-1]) * 0x110000
+    bad[65] = (5 << 4) | 2  # points past the end of repl
+    with pytest.raises(ValueError, match="outside repl"):
+        native.BertEncoder(trie, 0, 100, BadTable(bad.tobytes(), b""), [])
+    with pytest.raises(ValueError, match="0x110000"):
+        native.BertEncoder(trie, 0, 100, BadTable(b"short", b""), [])
+    with pytest.raises(ValueError, match="code point"):
+        native.BertEncoder(trie, 0, 100, BadTable(bad.tobytes(), array.array("i", [0x110000]).tobytes()), [])

@@ -13,8 +13,9 @@
  *   split_gpt2         <-> split_gpt2 (the reference is the regex; this scans a class table by hand)
  *   count_gpt2         <-> count_gpt2
  *   make_trie          <-> wordpiece_core.make_trie (a hash table of (node, code point) edges)
- *   longest_match      <-> wordpiece_core.encode_longest_match (the walk; the entry point adds the unknown
- *                          token and the length limit)
+ *   longest_match      <-> wordpiece_core.longest_match (encode_longest_match adds the unknown token and
+ *                          the length limit)
+ *   BertEncoder        <-> wordpiece_core.BertEncoder (the normalizer comes as BertNormalizer.table())
  *   ByteLevelEncoder   <-> ByteLevelEncoder (encode_word, encode_text, encode_batch; a call takes the
  *                          shared word cache when it is free and a private one when it is not, so
  *                          threads never wait on each other)
@@ -846,6 +847,7 @@ static PyObject *encode_symbols(PyObject *self, PyObject *args) {
 #define CLASS_LETTER 1 /* as bpe_core.CLASS_* */
 #define CLASS_NUMBER 2
 #define CLASS_SPACE 4
+#define CLASS_PUNCT 8 /* BERT's punctuation */
 #define N_CODEPOINTS 0x110000
 #define CACHE_SIZE (1 << 16) /* as bpe_core.CACHE_SIZE */
 
@@ -1075,6 +1077,30 @@ static Py_ssize_t special_at(const Specials *sp, const Text *t, Py_ssize_t i) {
     return -1;
 }
 
+/* An int object per id an encoder can emit: result lists reference them instead of allocating. */
+typedef struct {
+    PyObject **obj;
+    int32_t n;
+} IdObjects;
+
+static int id_objects_make(IdObjects *io, int32_t top) {
+    io->obj = calloc((size_t)top + 1, sizeof(PyObject *));
+    if (!io->obj) return -1;
+    for (int32_t i = 0; i <= top; i++) {
+        io->obj[i] = PyLong_FromLong(i);
+        if (!io->obj[i]) return -1;
+        io->n = i + 1;
+    }
+    return 0;
+}
+
+static void id_objects_free(IdObjects *io) {
+    for (int32_t i = 0; i < io->n; i++) Py_DECREF(io->obj[i]);
+    free(io->obj);
+    io->obj = NULL;
+    io->n = 0;
+}
+
 /* Move an entry into a cache (the cache takes its block); duplicates are dropped. */
 static void cache_adopt(WordCache *c, CacheEntry e) {
     size_t j = e.hash & (c->cap - 1);
@@ -1119,8 +1145,7 @@ typedef struct {
     RWLock lock;
     int lock_ready;
     Specials specials;
-    PyObject **id_objects; /* an int object per id this encoder can emit: lists reference, never allocate */
-    int32_t n_id_objects;
+    IdObjects ids;
 } ByteLevelEncoderObject;
 
 /* What one call (or one batch thread) sees of the caches: the shared cache when it could lock it (to write
@@ -1226,31 +1251,24 @@ static Py_ssize_t utf8_of(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst,
     return n;
 }
 
-/* A list of ids from the encoder's shared int objects (every id it emits is below n_id_objects). */
-static PyObject *encoder_list_of_ids(const ByteLevelEncoderObject *enc, const Buf *b) {
+/* A list of ids from shared int objects (every id is below io->n). */
+static PyObject *list_of_ids(const IdObjects *io, const Buf *b) {
     PyObject *out = PyList_New(b->n);
     if (!out) return NULL;
     for (Py_ssize_t i = 0; i < b->n; i++) {
-        PyObject *v = enc->id_objects[b->v[i]];
+        PyObject *v = io->obj[b->v[i]];
         Py_INCREF(v);
         PyList_SET_ITEM(out, i, v);
     }
     return out;
 }
 
-static int encoder_make_id_objects(ByteLevelEncoderObject *enc) {
+static int32_t encoder_top_id(const ByteLevelEncoderObject *enc) {
     int32_t top = 0;
     for (int b = 0; b < 256; b++) top = enc->byte_ids[b] > top ? enc->byte_ids[b] : top;
     for (Py_ssize_t r = 0; r < enc->table->nranks; r++) top = enc->table->results[r] > top ? enc->table->results[r] : top;
     for (Py_ssize_t k = 0; k < enc->specials.n; k++) top = enc->specials.id[k] > top ? enc->specials.id[k] : top;
-    enc->id_objects = calloc((size_t)top + 1, sizeof(PyObject *));
-    if (!enc->id_objects) return -1;
-    for (int32_t i = 0; i <= top; i++) {
-        enc->id_objects[i] = PyLong_FromLong(i);
-        if (!enc->id_objects[i]) return -1;
-        enc->n_id_objects = i + 1;
-    }
-    return 0;
+    return top;
 }
 
 /* ByteLevelEncoder(byte_ids: list of 256 ids, table: MergeTable, specials: list of (str, id) = []) */
@@ -1281,7 +1299,7 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         return NULL;
     }
     enc->lock_ready = rwlock_init(&enc->lock) == 0;
-    if (!enc->lock_ready || cache_init(&enc->shared) < 0 || encoder_make_id_objects(enc) < 0) {
+    if (!enc->lock_ready || cache_init(&enc->shared) < 0 || id_objects_make(&enc->ids, encoder_top_id(enc)) < 0) {
         Py_DECREF(enc);
         return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
@@ -1291,8 +1309,7 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 static void encoder_dealloc(ByteLevelEncoderObject *enc) {
     cache_free(&enc->shared);
     if (enc->lock_ready) rwlock_destroy(&enc->lock);
-    for (int32_t i = 0; i < enc->n_id_objects; i++) Py_DECREF(enc->id_objects[i]);
-    free(enc->id_objects);
+    id_objects_free(&enc->ids);
     specials_free(&enc->specials);
     Py_XDECREF(enc->table);
     Py_TYPE(enc)->tp_free((PyObject *)enc);
@@ -1314,7 +1331,7 @@ static PyObject *encoder_encode_word(ByteLevelEncoderObject *enc, PyObject *args
     view_merge(enc, &view);
     Py_END_ALLOW_THREADS
     Py_DECREF(bytes);
-    PyObject *res = r < 0 ? PyErr_NoMemory() : encoder_list_of_ids(enc, &out);
+    PyObject *res = r < 0 ? PyErr_NoMemory() : list_of_ids(&enc->ids, &out);
     free(out.v);
     return res;
 }
@@ -1376,8 +1393,8 @@ static int check_text(PyObject *str) {
     return 0;
 }
 
-static PyObject *result_pair(const ByteLevelEncoderObject *enc, const Buf *ids, const Buf *words) {
-    PyObject *id_list = encoder_list_of_ids(enc, ids);
+static PyObject *result_pair(const IdObjects *io, const Buf *ids, const Buf *words) {
+    PyObject *id_list = list_of_ids(io, ids);
     PyObject *word_bytes =
         id_list ? PyBytes_FromStringAndSize((const char *)words->v, words->n * (Py_ssize_t)sizeof(int32_t)) : NULL;
     PyObject *res = (id_list && word_bytes) ? PyTuple_Pack(2, id_list, word_bytes) : NULL;
@@ -1403,52 +1420,62 @@ static PyObject *encoder_encode_text(ByteLevelEncoderObject *enc, PyObject *args
     view_close(enc, &view);
     view_merge(enc, &view);
     Py_END_ALLOW_THREADS
-    PyObject *res = r < 0 ? PyErr_NoMemory() : result_pair(enc, &ids, &words);
+    PyObject *res = r < 0 ? PyErr_NoMemory() : result_pair(&enc->ids, &ids, &words);
     free(ids.v);
     free(words.v);
     return res;
 }
 
-/* A batch shared by worker threads: each takes the next text until none is left. */
+/* A batch shared by worker threads: each takes the next text until none is left. What a worker keeps
+ * (a cache view, scratch buffers) and how a text is encoded come from the encoder's BatchOps. */
+typedef struct Batch Batch;
 typedef struct {
-    ByteLevelEncoderObject *enc;
+    void (*begin)(Batch *b, void *state);
+    int (*encode)(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux);
+    void (*end)(Batch *b, void *state);
+    void (*finish)(Batch *b, void *state); /* once every worker has ended */
+    size_t state_size;
+} BatchOps;
+
+struct Batch {
+    void *enc;
+    const BatchOps *ops;
     Text *texts;
-    Buf *ids, *words;
+    Buf *ids, *aux;
     Py_ssize_t n;
     atomic_size_t next;
     atomic_int failed;
-} Batch;
+};
 
 typedef struct {
     Batch *batch;
-    CacheView view;
+    void *state;
 } Worker;
 
-/* One batch thread: reads the shared cache alongside the others, keeps what it learns in its own view. */
-static void batch_work(Batch *b, CacheView *view) {
-    view_open(b->enc, view, 0);
+static void batch_work(Batch *b, void *state) {
+    b->ops->begin(b, state);
     for (;;) {
         size_t i = atomic_fetch_add(&b->next, 1);
         if ((Py_ssize_t)i >= b->n || atomic_load(&b->failed)) break;
-        Buf ids = {0}, words = {0}; /* thread-local while filled: neighbouring slots belong to other threads */
-        int r = encode_text_core(b->enc, view, &b->texts[i], &ids, &words);
+        Buf ids = {0}, aux = {0}; /* thread-local while filled: neighbouring slots belong to other threads */
+        int r = b->ops->encode(b, state, &b->texts[i], &ids, &aux);
         b->ids[i] = ids;
-        b->words[i] = words;
+        b->aux[i] = aux;
         if (r < 0) atomic_store(&b->failed, 1);
     }
-    view_close(b->enc, view);
+    b->ops->end(b, state);
 }
 
 #ifndef _WIN32
 static void *batch_thread(void *arg) {
     Worker *w = arg;
-    batch_work(w->batch, &w->view);
+    batch_work(w->batch, w->state);
     return NULL;
 }
 #endif
 
-/* encode_batch(texts: list[str], classes: bytes, num_threads: int) -> list of (ids, words) */
-static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *args) {
+/* encode_batch for any encoder: texts -> list of (ids, aux bytes), over num_threads threads. */
+static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, PyObject *args) {
     PyObject *list, *classes;
     int num_threads = 1;
     if (!PyArg_ParseTuple(args, "O!O|i", &PyList_Type, &list, &classes, &num_threads) || check_classes(classes) < 0)
@@ -1457,12 +1484,18 @@ static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *arg
     PyObject *items = PySequence_Tuple(list);
     if (!items) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
-    Batch b = {enc, NULL, NULL, NULL, n, 0, 0};
+    Batch b = {enc, ops, NULL, NULL, NULL, n, 0, 0};
     PyObject *out = NULL;
+    Worker *workers = NULL;
+    char *states = NULL;
     b.texts = calloc((size_t)(n ? n : 1), sizeof(Text));
     b.ids = calloc((size_t)(n ? n : 1), sizeof(Buf));
-    b.words = calloc((size_t)(n ? n : 1), sizeof(Buf));
-    if (!b.texts || !b.ids || !b.words) {
+    b.aux = calloc((size_t)(n ? n : 1), sizeof(Buf));
+    if (num_threads < 1) num_threads = 1;
+    if (num_threads > n) num_threads = n > 0 ? (int)n : 1;
+    workers = calloc((size_t)num_threads, sizeof(Worker));
+    states = calloc((size_t)num_threads, ops->state_size);
+    if (!b.texts || !b.ids || !b.aux || !workers || !states) {
         PyErr_NoMemory();
         goto done;
     }
@@ -1470,36 +1503,28 @@ static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *arg
         if (check_text(PyTuple_GET_ITEM(items, i)) < 0) goto done;
         text_init(&b.texts[i], PyTuple_GET_ITEM(items, i), classes);
     }
-    if (num_threads < 1) num_threads = 1;
-    if (num_threads > n) num_threads = n > 0 ? (int)n : 1;
-    Worker *workers = calloc((size_t)num_threads, sizeof(Worker));
-    if (!workers) {
-        PyErr_NoMemory();
-        goto done;
-    }
     Py_BEGIN_ALLOW_THREADS
     int started = 0;
-    for (int k = 0; k < num_threads; k++) workers[k].batch = &b;
+    for (int k = 0; k < num_threads; k++) workers[k] = (Worker){&b, states + (size_t)k * ops->state_size};
 #ifndef _WIN32
     pthread_t *tids = num_threads > 1 ? malloc((size_t)(num_threads - 1) * sizeof(pthread_t)) : NULL;
     for (int k = 1; tids && k < num_threads; k++, started++)
         if (pthread_create(&tids[k - 1], NULL, batch_thread, &workers[k]) != 0) break; /* fewer: still correct */
 #endif
-    batch_work(&b, &workers[0].view);
+    batch_work(&b, workers[0].state);
 #ifndef _WIN32
     for (int k = 0; k < started; k++) pthread_join(tids[k], NULL);
     free(tids);
 #endif
-    for (int k = 0; k <= started; k++) view_merge(enc, &workers[k].view); /* all readers are done now */
+    for (int k = 0; k <= started; k++) ops->finish(&b, workers[k].state);
     Py_END_ALLOW_THREADS
-    free(workers);
     if (atomic_load(&b.failed)) {
         PyErr_NoMemory();
         goto done;
     }
     out = PyList_New(n);
     for (Py_ssize_t i = 0; out && i < n; i++) {
-        PyObject *pair = result_pair(enc, &b.ids[i], &b.words[i]);
+        PyObject *pair = result_pair(io, &b.ids[i], &b.aux[i]);
         if (!pair) {
             Py_CLEAR(out);
             break;
@@ -1507,15 +1532,32 @@ static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *arg
         PyList_SET_ITEM(out, i, pair);
     }
 done:
-    for (Py_ssize_t i = 0; i < n && b.ids && b.words; i++) {
+    for (Py_ssize_t i = 0; i < n && b.ids && b.aux; i++) {
         free(b.ids[i].v);
-        free(b.words[i].v);
+        free(b.aux[i].v);
     }
     free(b.texts);
     free(b.ids);
-    free(b.words);
+    free(b.aux);
+    free(workers);
+    free(states);
     Py_DECREF(items);
     return out;
+}
+
+/* The byte-level encoder's batch: workers read the shared cache together and keep new words apart. */
+static void bpe_batch_begin(Batch *b, void *state) { view_open(b->enc, state, 0); }
+static int bpe_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux) {
+    return encode_text_core(b->enc, state, t, ids, aux);
+}
+static void bpe_batch_end(Batch *b, void *state) { view_close(b->enc, state); }
+static void bpe_batch_finish(Batch *b, void *state) { view_merge(b->enc, state); }
+static const BatchOps BPE_BATCH = {bpe_batch_begin, bpe_batch_encode, bpe_batch_end, bpe_batch_finish,
+                                   sizeof(CacheView)};
+
+/* encode_batch(texts: list[str], classes: bytes, num_threads: int) -> list of (ids, words) */
+static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *args) {
+    return run_batch(enc, &BPE_BATCH, &enc->ids, args);
 }
 
 static PyMethodDef encoder_methods[] = {
@@ -1776,15 +1818,15 @@ static PyObject *make_trie(PyObject *self, PyObject *args) {
     return (PyObject *)t;
 }
 
-/* longest_match: BERT's greedy longest-match-first over t[0, n); returns the number of ids written to out
- * (at most n), or 0 when some position matches no token. */
-static Py_ssize_t longest_match(const Trie *trie, const Text *t, int32_t *out) {
+/* longest_match: BERT's greedy longest-match-first over cp[0, n): the id and end of each token, written to
+ * ids and ends (at most n each); returns their number, or 0 when some position matches no token. */
+static Py_ssize_t longest_match(const Trie *trie, const Py_UCS4 *cp, Py_ssize_t n, int32_t *ids, int32_t *ends) {
     Py_ssize_t start = 0, m = 0;
-    while (start < t->n) {
+    while (start < n) {
         int32_t node = start == 0 ? 0 : 1, best_id = -1;
         Py_ssize_t best_end = start;
-        for (Py_ssize_t i = start; i < t->n; i++) {
-            node = trie_child(trie, node, CP(t, i));
+        for (Py_ssize_t i = start; i < n; i++) {
+            node = trie_child(trie, node, cp[i]);
             if (node < 0) break;
             if (trie->token[node] >= 0) {
                 best_id = trie->token[node];
@@ -1792,7 +1834,8 @@ static Py_ssize_t longest_match(const Trie *trie, const Text *t, int32_t *out) {
             }
         }
         if (best_id < 0) return 0;
-        out[m++] = best_id;
+        ids[m] = best_id;
+        ends[m++] = (int32_t)best_end;
         start = best_end;
     }
     return m;
@@ -1807,26 +1850,260 @@ static PyObject *encode_longest_match(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "UO!ln", &word, &TrieType, &trie, &unk_id, &max_chars)) return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(word);
     if (n > max_chars) return Py_BuildValue("[l]", unk_id);
-    Text t = {PyUnicode_KIND(word), PyUnicode_DATA(word), n, NULL};
-    int32_t stackbuf[64];
-    int32_t *ids = n <= 64 ? stackbuf : malloc((size_t)n * sizeof(int32_t));
-    if (!ids) return PyErr_NoMemory();
+    Py_UCS4 *cp = PyUnicode_AsUCS4Copy(word);
+    int32_t *buf = malloc((size_t)(2 * n + 1) * sizeof(int32_t));
+    if (!cp || !buf) {
+        PyMem_Free(cp);
+        free(buf);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
     Py_ssize_t m;
     Py_BEGIN_ALLOW_THREADS
-    m = longest_match(trie, &t, ids);
+    m = longest_match(trie, cp, n, buf, buf + n);
     Py_END_ALLOW_THREADS
-    PyObject *out = m == 0 && n > 0 ? Py_BuildValue("[l]", unk_id) : PyList_New(m);
-    for (Py_ssize_t i = 0; out && n > 0 && m > 0 && i < m; i++) {
-        PyObject *v = PyLong_FromLong(ids[i]);
+    PyObject *out = (m == 0 && n > 0) ? Py_BuildValue("[l]", unk_id) : PyList_New(m);
+    for (Py_ssize_t i = 0; out && n > 0 && i < m; i++) {
+        PyObject *v = PyLong_FromLong(buf[i]);
         if (!v) {
             Py_CLEAR(out);
             break;
         }
         PyList_SET_ITEM(out, i, v);
     }
-    if (ids != stackbuf) free(ids);
+    PyMem_Free(cp);
+    free(buf);
     return out;
 }
+
+/* BERT's pipeline in one call (mirrors wordpiece_core.BertEncoder): specials, the normalizer as a
+ * per-code-point table, the BERT pre-tokenizer over the class table, longest match, offsets. */
+typedef struct {
+    PyObject_HEAD Trie *trie;
+    int32_t unk_id;
+    Py_ssize_t max_chars;
+    PyObject *table_obj, *repl_obj; /* bytes, or NULL for no normalizer */
+    const int32_t *table, *repl;
+    Specials specials;
+    IdObjects ids;
+} BertEncoderObject;
+
+typedef struct {
+    Buf norm, orig, match; /* normalized code points, their original index, longest_match's ids and ends */
+} BertScratch;
+
+static int buf_push(Buf *b, int32_t v) {
+    if (buf_reserve(b, 1) < 0) return -1;
+    b->v[b->n++] = v;
+    return 0;
+}
+
+/* bert_segment: t[start, end) normalized, split and encoded; ids and per-token (start, end) appended. */
+static int bert_segment(const BertEncoderObject *enc, BertScratch *s, const Text *t, Py_ssize_t start,
+                        Py_ssize_t end, Buf *ids, Buf *offs) {
+    s->norm.n = s->orig.n = 0;
+    for (Py_ssize_t i = start; i < end; i++) {
+        Py_UCS4 c = CP(t, i);
+        int32_t v = enc->table ? enc->table[c] : -1;
+        if (v == -2) continue;
+        int32_t len = v == -1 ? 1 : (v & 15), off = v >> 4;
+        if (buf_reserve(&s->norm, len) < 0 || buf_reserve(&s->orig, len) < 0) return -1;
+        for (int32_t k = 0; k < len; k++) {
+            s->norm.v[s->norm.n++] = v == -1 ? (int32_t)c : enc->repl[off + k];
+            s->orig.v[s->orig.n++] = (int32_t)i;
+        }
+    }
+    const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
+    const int32_t *orig = s->orig.v;
+    Py_ssize_t n = s->norm.n;
+    for (Py_ssize_t j = 0; j < n;) {
+        int cls = t->classes[cp[j]];
+        if (cls & CLASS_SPACE) {
+            j++;
+            continue;
+        }
+        Py_ssize_t we = j + 1;
+        if (!(cls & CLASS_PUNCT))
+            while (we < n && !(t->classes[cp[we]] & (CLASS_SPACE | CLASS_PUNCT))) we++;
+        Py_ssize_t len = we - j, m = 0;
+        if (len <= enc->max_chars) {
+            if (buf_reserve(&s->match, 2 * len) < 0) return -1;
+            m = longest_match(enc->trie, cp + j, len, s->match.v, s->match.v + len);
+        }
+        if (buf_reserve(ids, m ? m : 1) < 0 || buf_reserve(offs, 2 * (m ? m : 1)) < 0) return -1;
+        if (m == 0) {
+            ids->v[ids->n++] = enc->unk_id;
+            offs->v[offs->n++] = orig[j];
+            offs->v[offs->n++] = orig[we - 1] + 1;
+        }
+        for (Py_ssize_t k = 0; k < m; k++) {
+            Py_ssize_t s0 = j + (k ? s->match.v[len + k - 1] : 0), e0 = j + s->match.v[len + k];
+            ids->v[ids->n++] = s->match.v[k];
+            offs->v[offs->n++] = orig[s0];
+            offs->v[offs->n++] = orig[e0 - 1] + 1;
+        }
+        j = we;
+    }
+    return 0;
+}
+
+/* bert_text_core: one text, special tokens first; runs without the GIL. */
+static int bert_text_core(const BertEncoderObject *enc, BertScratch *s, const Text *t, Buf *ids, Buf *offs) {
+    const Specials *sp = &enc->specials;
+    Py_ssize_t pos = 0;
+    for (Py_ssize_t i = 0; i < t->n && sp->n; i++) {
+        Py_ssize_t k = special_at(sp, t, i);
+        if (k < 0) continue;
+        if (bert_segment(enc, s, t, pos, i, ids, offs) < 0 || buf_push(ids, sp->id[k]) < 0 ||
+            buf_push(offs, (int32_t)i) < 0 || buf_push(offs, (int32_t)(i + sp->len[k])) < 0)
+            return -1;
+        pos = i + sp->len[k];
+        i = pos - 1;
+    }
+    return bert_segment(enc, s, t, pos, t->n, ids, offs);
+}
+
+static void bert_scratch_free(BertScratch *s) {
+    free(s->norm.v);
+    free(s->orig.v);
+    free(s->match.v);
+    memset(s, 0, sizeof *s);
+}
+
+static PyObject *bert_make(PyTypeObject *type, Trie *trie, long unk_id, Py_ssize_t max_chars, PyObject *table,
+                           PyObject *repl, PyObject *specials);
+
+/* BertEncoder(trie, unk_id, max_chars, normalizer: BertNormalizer | None, specials: list of (str, id));
+ * the normalizer is read through its table() */
+static PyObject *bert_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    Trie *trie;
+    long unk_id;
+    Py_ssize_t max_chars;
+    PyObject *normalizer, *specials, *table = Py_None, *repl = Py_None;
+    if (!PyArg_ParseTuple(args, "O!lnOO!", &TrieType, &trie, &unk_id, &max_chars, &normalizer, &PyList_Type,
+                          &specials))
+        return NULL;
+    PyObject *tables = normalizer == Py_None ? NULL : PyObject_CallMethod(normalizer, "table", NULL);
+    if (normalizer != Py_None && (!tables || !PyArg_ParseTuple(tables, "SS", &table, &repl))) {
+        Py_XDECREF(tables);
+        return NULL;
+    }
+    PyObject *res = bert_make(type, trie, unk_id, max_chars, table, repl, specials);
+    Py_XDECREF(tables);
+    return res;
+}
+
+static PyObject *bert_make(PyTypeObject *type, Trie *trie, long unk_id, Py_ssize_t max_chars, PyObject *table,
+                           PyObject *repl, PyObject *specials) {
+    if (unk_id < 0 || unk_id > INT32_MAX || max_chars < 0) {
+        PyErr_SetString(PyExc_ValueError, "unk_id and max_chars must be >= 0");
+        return NULL;
+    }
+    Py_ssize_t n_repl = 0;
+    if (table != Py_None) { /* check every entry once, so the hot loop can trust the table */
+        if (!PyBytes_Check(table) || PyBytes_GET_SIZE(table) != N_CODEPOINTS * 4 || !PyBytes_Check(repl) ||
+            PyBytes_GET_SIZE(repl) % 4) {
+            PyErr_SetString(PyExc_ValueError, "table must be 0x110000 int32 and repl int32 code points (BertNormalizer.table())");
+            return NULL;
+        }
+        n_repl = PyBytes_GET_SIZE(repl) / 4;
+        const int32_t *tb = (const int32_t *)PyBytes_AS_STRING(table), *rp = (const int32_t *)PyBytes_AS_STRING(repl);
+        for (Py_ssize_t k = 0; k < n_repl; k++)
+            if (rp[k] < 0 || rp[k] >= N_CODEPOINTS) {
+                PyErr_SetString(PyExc_ValueError, "repl holds a value that is not a code point");
+                return NULL;
+            }
+        for (Py_ssize_t c = 0; c < N_CODEPOINTS; c++)
+            if (tb[c] < -2 || (tb[c] >= 0 && ((tb[c] & 15) == 0 || (tb[c] >> 4) + (tb[c] & 15) > n_repl))) {
+                PyErr_Format(PyExc_ValueError, "table entry for U+%04zX points outside repl", c);
+                return NULL;
+            }
+    }
+    BertEncoderObject *enc = (BertEncoderObject *)type->tp_alloc(type, 0);
+    if (!enc) return NULL;
+    Py_INCREF(trie);
+    enc->trie = trie;
+    enc->unk_id = (int32_t)unk_id;
+    enc->max_chars = max_chars;
+    if (table != Py_None) {
+        Py_INCREF(table);
+        Py_INCREF(repl);
+        enc->table_obj = table;
+        enc->repl_obj = repl;
+        enc->table = (const int32_t *)PyBytes_AS_STRING(table);
+        enc->repl = (const int32_t *)PyBytes_AS_STRING(repl);
+    }
+    if (specials_load(&enc->specials, specials, 1) < 0) {
+        Py_DECREF(enc);
+        return NULL;
+    }
+    int32_t top = enc->unk_id;
+    for (int32_t i = 0; i < trie->n_nodes; i++) top = trie->token[i] > top ? trie->token[i] : top;
+    for (Py_ssize_t k = 0; k < enc->specials.n; k++) top = enc->specials.id[k] > top ? enc->specials.id[k] : top;
+    if (id_objects_make(&enc->ids, top) < 0) {
+        Py_DECREF(enc);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    return (PyObject *)enc;
+}
+
+static void bert_dealloc(BertEncoderObject *enc) {
+    id_objects_free(&enc->ids);
+    specials_free(&enc->specials);
+    Py_XDECREF(enc->trie);
+    Py_XDECREF(enc->table_obj);
+    Py_XDECREF(enc->repl_obj);
+    Py_TYPE(enc)->tp_free((PyObject *)enc);
+}
+
+/* encode_text(text: str, classes: bytes) -> (ids, offsets as int32 (start, end) pairs) */
+static PyObject *bert_encode_text(BertEncoderObject *enc, PyObject *args) {
+    PyObject *str, *classes;
+    if (!PyArg_ParseTuple(args, "UO", &str, &classes) || check_classes(classes) < 0 || check_text(str) < 0)
+        return NULL;
+    Text t;
+    text_init(&t, str, classes);
+    Buf ids = {0}, offs = {0};
+    BertScratch scratch = {0};
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    r = bert_text_core(enc, &scratch, &t, &ids, &offs);
+    Py_END_ALLOW_THREADS
+    bert_scratch_free(&scratch);
+    PyObject *res = r < 0 ? PyErr_NoMemory() : result_pair(&enc->ids, &ids, &offs);
+    free(ids.v);
+    free(offs.v);
+    return res;
+}
+
+static void bert_batch_begin(Batch *b, void *state) { memset(state, 0, sizeof(BertScratch)); }
+static int bert_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux) {
+    return bert_text_core(b->enc, state, t, ids, aux);
+}
+static void bert_batch_end(Batch *b, void *state) { bert_scratch_free(state); }
+static void bert_batch_finish(Batch *b, void *state) {}
+static const BatchOps BERT_BATCH = {bert_batch_begin, bert_batch_encode, bert_batch_end, bert_batch_finish,
+                                    sizeof(BertScratch)};
+
+static PyObject *bert_encode_batch(BertEncoderObject *enc, PyObject *args) {
+    return run_batch(enc, &BERT_BATCH, &enc->ids, args);
+}
+
+static PyMethodDef bert_methods[] = {
+    {"encode_text", (PyCFunction)bert_encode_text, METH_VARARGS, "BERT's pipeline: (ids, (start, end) per token)."},
+    {"encode_batch", (PyCFunction)bert_encode_batch, METH_VARARGS,
+     "encode_text of each text, spread over num_threads threads without the GIL."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject BertEncoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "subtok._native.BertEncoder",
+    .tp_basicsize = sizeof(BertEncoderObject),
+    .tp_dealloc = (destructor)bert_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "BERT's normalizer, pre-tokenizer and WordPiece in one call (mirrors wordpiece_core.BertEncoder).",
+    .tp_methods = bert_methods,
+    .tp_new = bert_new,
+};
 
 /* ------------------------------------------------------------------------------------------------ */
 static PyMethodDef methods[] = {
@@ -1845,13 +2122,15 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_native", "subtok's compiled BPE core.", -1, methods};
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0 || PyType_Ready(&TrieType) < 0)
+    if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0 || PyType_Ready(&TrieType) < 0 ||
+        PyType_Ready(&BertEncoderType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (!m) return NULL;
     Py_INCREF(&ByteLevelEncoderType);
-    if (PyModule_AddObject(m, "ByteLevelEncoder", (PyObject *)&ByteLevelEncoderType) < 0) {
-        Py_DECREF(&ByteLevelEncoderType);
+    Py_INCREF(&BertEncoderType);
+    if (PyModule_AddObject(m, "ByteLevelEncoder", (PyObject *)&ByteLevelEncoderType) < 0 ||
+        PyModule_AddObject(m, "BertEncoder", (PyObject *)&BertEncoderType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

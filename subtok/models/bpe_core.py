@@ -24,7 +24,7 @@ from typing import Optional
 
 import regex
 
-from ..text import GPT2_PATTERN
+from ..text import BERT_PUNCT, GPT2_PATTERN
 
 Pair = tuple[int, int]
 
@@ -213,17 +213,23 @@ def encode_symbols(symbols: list[int], table: tuple[dict[Pair, int], list[int]])
 # ---------------------------------------------------------------------------------------------------------
 # Byte-level text encoding: GPT-2 pre-tokenization and a cached word encoder
 # ---------------------------------------------------------------------------------------------------------
-CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE = 1, 2, 4
+CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_PUNCT = 1, 2, 4, 8
 
 
 @lru_cache(maxsize=1)
 def char_classes() -> bytes:
-    """One byte per code point: CLASS_LETTER for \\p{L}, CLASS_NUMBER for \\p{N}, CLASS_SPACE for \\s, as the
-    installed ``regex`` module defines them (its Unicode version, not Python's), so the native
-    pre-tokenizer and the regex agree on every character."""
+    """One byte per code point: CLASS_LETTER for \\p{L}, CLASS_NUMBER for \\p{N}, CLASS_SPACE for \\s and
+    CLASS_PUNCT for BERT's punctuation, as the installed ``regex`` module defines them (its Unicode
+    version, not Python's), so the native pre-tokenizers and the regexes agree on every character."""
     every = "".join(map(chr, range(0x110000)))
     table = bytearray(0x110000)
-    for bit, pattern in ((CLASS_LETTER, r"\p{L}+"), (CLASS_NUMBER, r"\p{N}+"), (CLASS_SPACE, r"\s+")):
+    classes = (
+        (CLASS_LETTER, r"\p{L}+"),
+        (CLASS_NUMBER, r"\p{N}+"),
+        (CLASS_SPACE, r"\s+"),
+        (CLASS_PUNCT, BERT_PUNCT + "+"),
+    )
+    for bit, pattern in classes:
         for m in regex.finditer(pattern, every):
             s, e = m.span()
             table[s:e] = bytes(b | bit for b in table[s:e])

@@ -69,6 +69,8 @@ class WordPiece:
         self._cache: dict[str, list[int]] = {}
         self._tries = None
         self._tries_backend = ""
+        self._text_encoder = None
+        self._text_encoder_key = None
 
     # -- encoding ----------------------------------------------------------------------------------------
     def encode_word(self, word: str) -> list[int]:
@@ -84,6 +86,17 @@ class WordPiece:
                 self._cache.clear()
             self._cache[word] = ids
         return ids
+
+    def text_encoder(self, normalizer, specials: list[tuple[str, int]]):
+        """BERT's whole pipeline as one encoder (``wordpiece_core.BertEncoder`` or its native twin)."""
+        self.encode_word("")  # builds the tries for the backend in use
+        key = (_backend.name, id(normalizer), tuple(specials))
+        if self._text_encoder_key != key:
+            self._text_encoder = _backend.BertEncoder(
+                self._tries, self.unk_id, self.max_input_chars_per_word, normalizer, list(specials)
+            )
+            self._text_encoder_key = key
+        return self._text_encoder
 
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
         if len(ids) == 1 and ids[0] == self.unk_id:

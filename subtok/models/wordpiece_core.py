@@ -18,9 +18,12 @@ longest token's length, so a word costs O(length x longest token), linear in its
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Optional
+
+import regex
 
 from .bpe_core import Pair, count_pairs, merge_word
 
@@ -149,12 +152,10 @@ def make_trie(vocab: list[str], prefix: str) -> tuple[dict, dict]:
     return roots
 
 
-def encode_longest_match(word: str, tries: tuple[dict, dict], unk_id: int, max_chars: int) -> list[int]:
-    """BERT's greedy longest-match-first: ids of the longest tokens from left to right, or [unk_id] when the
-    word is longer than ``max_chars`` characters or some position matches no token."""
-    if len(word) > max_chars:
-        return [unk_id]
-    ids: list[int] = []
+def longest_match(word: str, tries: tuple[dict, dict]) -> Optional[list[tuple[int, int]]]:
+    """BERT's greedy longest-match-first: (id, end) of each token from left to right, or None when some
+    position matches no token."""
+    out: list[tuple[int, int]] = []
     start, n = 0, len(word)
     while start < n:
         node = tries[0] if start == 0 else tries[1]
@@ -169,7 +170,72 @@ def encode_longest_match(word: str, tries: tuple[dict, dict], unk_id: int, max_c
             if tid is not None:
                 best_id, best_end = tid, i
         if best_id < 0:
-            return [unk_id]
-        ids.append(best_id)
+            return None
+        out.append((best_id, best_end))
         start = best_end
-    return ids
+    return out
+
+
+def encode_longest_match(word: str, tries: tuple[dict, dict], unk_id: int, max_chars: int) -> list[int]:
+    """Ids of a word by ``longest_match``, or [unk_id] when the word is longer than ``max_chars``
+    characters or cannot be covered."""
+    if len(word) > max_chars:
+        return [unk_id]
+    spans = longest_match(word, tries)
+    return [unk_id] if spans is None else [t for t, _ in spans]
+
+
+class BertEncoder:
+    """BERT's whole pipeline for one text, in one call: special tokens matched first (leftmost, then the
+    first listed: pass them longest first), the BERT normalizer (or none), the BERT pre-tokenizer
+    (whitespace, and each punctuation character alone) and the longest-match encoder. Returns the ids and,
+    per token, its (start, end) in the original text as int32 bytes. The native core has the same type,
+    driven by the normalizer's per-character table and the regex-derived character classes."""
+
+    def __init__(self, tries, unk_id: int, max_chars: int, normalizer, specials: list[tuple[str, int]] = ()):
+        from ..text import PreTokenizer
+
+        self.tries = tries
+        self.unk_id = unk_id
+        self.max_chars = max_chars
+        self.normalizer = normalizer
+        self.split = PreTokenizer("bert").regex.finditer
+        self.special_ids = dict(specials)
+        self.special_re = regex.compile("|".join(regex.escape(t) for t, _ in specials)) if specials else None
+
+    def _encode_segment(self, text: str, start: int, end: int, ids: list[int], offsets) -> None:
+        from ..text import Normalized
+
+        norm = Normalized(text[start:end])
+        if self.normalizer is not None:
+            norm = self.normalizer.normalize(norm)
+        for m in self.split(norm.text):
+            word = m.group()
+            spans = longest_match(word, self.tries) if len(word) <= self.max_chars else None
+            if spans is None:
+                ids.append(self.unk_id)
+                s, e = norm.original_span(m.start(), m.end())
+                offsets.extend((start + s, start + e))
+                continue
+            pos = m.start()
+            for tid, end_in_word in spans:
+                s, e = norm.original_span(pos, m.start() + end_in_word)
+                ids.append(tid)
+                offsets.extend((start + s, start + e))
+                pos = m.start() + end_in_word
+
+    def encode_text(self, text: str, classes: bytes) -> tuple[list[int], bytes]:
+        ids: list[int] = []
+        offsets = array("i")
+        pos = 0
+        for m in self.special_re.finditer(text) if self.special_re is not None else ():
+            self._encode_segment(text, pos, m.start(), ids, offsets)
+            ids.append(self.special_ids[m.group()])
+            offsets.extend((m.start(), m.end()))
+            pos = m.end()
+        self._encode_segment(text, pos, len(text), ids, offsets)
+        return ids, offsets.tobytes()
+
+    def encode_batch(self, texts: list[str], classes: bytes, num_threads: int = 1) -> list[tuple[list[int], bytes]]:
+        """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
+        return [self.encode_text(t, classes) for t in texts]
