@@ -89,7 +89,7 @@ def main() -> None:
     from subtok.models import wordpiece_core
     from subtok.text import BertNormalizer
 
-    wp = Tokenizer.train(texts, model="wordpiece", vocab_size=400, min_frequency=1).model
+    wp = Tokenizer.train(texts, model="wordpiece", vocab_size=1000, min_frequency=1, limit_alphabet=200).model
     bert_args = (wp.unk_id, 20, BertNormalizer(), [("[CLS]", 2), ("[SEP]", 3)])
     c_bert = native.BertEncoder(native.make_trie(wp.vocab, "##"), *bert_args)
     py_bert = wordpiece_core.BertEncoder(wordpiece_core.make_trie(wp.vocab, "##"), *bert_args)
