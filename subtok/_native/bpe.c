@@ -12,6 +12,7 @@
  *   encode_symbols     <-> encode_symbols
  *   split_gpt2         <-> split_gpt2 (the reference is the regex; this scans a class table by hand)
  *   count_gpt2         <-> count_gpt2
+ *   train_likelihood   <-> wordpiece_core.train_likelihood (exact scores in 128-bit integers: counts < 2**42)
  *   make_trie          <-> wordpiece_core.make_trie (a hash table of (node, code point) edges)
  *   longest_match      <-> wordpiece_core.longest_match (encode_longest_match adds the unknown token and
  *                          the length limit)
@@ -615,6 +616,295 @@ nomem:
     PyErr_NoMemory();
 fail:
     trainer_free(&t);
+    free(buf);
+    free(stamp);
+    Py_DECREF(blocked_set);
+    Py_XDECREF(merges);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* WordPiece training by likelihood (mirrors wordpiece_core.train_likelihood)                       */
+/* ------------------------------------------------------------------------------------------------ */
+#define MAX_LIKELIHOOD_COUNT ((int64_t)1 << 42) /* so count(ab) * count(a) * count(b) fits 128 bits */
+
+typedef struct {
+    int64_t pair_count, count_a, count_b;
+    int32_t a, b;
+} LEntry;
+
+typedef struct {
+    LEntry *e;
+    Py_ssize_t n, cap;
+    const Keys *keys;
+} LHeap;
+
+/* 1 when x pops before y: the higher score count(ab) / (count(a) count(b)), compared exactly by
+ * cross-multiplying, then the higher pair count, then the smaller keys. */
+static int lentry_before(const LHeap *h, const LEntry *x, const LEntry *y) {
+    unsigned __int128 lhs = (unsigned __int128)x->pair_count * ((unsigned __int128)y->count_a * (uint64_t)y->count_b);
+    unsigned __int128 rhs = (unsigned __int128)y->pair_count * ((unsigned __int128)x->count_a * (uint64_t)x->count_b);
+    if (lhs != rhs) return lhs > rhs;
+    if (x->pair_count != y->pair_count) return x->pair_count > y->pair_count;
+    int r = keys_cmp(h->keys, x->a, y->a);
+    if (r) return r < 0;
+    return keys_cmp(h->keys, x->b, y->b) < 0;
+}
+
+static int lheap_push(LHeap *h, LEntry x) {
+    if (h->n == h->cap) {
+        Py_ssize_t cap = h->cap ? h->cap * 2 : 1024;
+        LEntry *p = realloc(h->e, (size_t)cap * sizeof(LEntry));
+        if (!p) return -1;
+        h->e = p;
+        h->cap = cap;
+    }
+    Py_ssize_t i = h->n++;
+    while (i > 0 && lentry_before(h, &x, &h->e[(i - 1) / 2])) {
+        h->e[i] = h->e[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->e[i] = x;
+    return 0;
+}
+
+static LEntry lheap_pop(LHeap *h) {
+    LEntry top = h->e[0], x = h->e[--h->n];
+    Py_ssize_t i = 0;
+    for (;;) {
+        Py_ssize_t c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && lentry_before(h, &h->e[c + 1], &h->e[c])) c++;
+        if (!lentry_before(h, &h->e[c], &x)) break;
+        h->e[i] = h->e[c];
+        i = c;
+    }
+    if (h->n) h->e[i] = x;
+    return top;
+}
+
+/* Per token: its count over all words, and the pairs it is part of (pruned as they die). */
+typedef struct {
+    int64_t *count;
+    uint64_t **pairs;
+    Py_ssize_t *npairs, *cap_pairs;
+    Py_ssize_t cap;
+} Tokens;
+
+static int tokens_reserve(Tokens *tk, Py_ssize_t n) {
+    if (n <= tk->cap) return 0;
+    Py_ssize_t cap = tk->cap ? tk->cap : 1024;
+    while (cap < n) cap *= 2;
+    int64_t *c = realloc(tk->count, (size_t)cap * sizeof(int64_t));
+    if (c) tk->count = c;
+    uint64_t **p = realloc(tk->pairs, (size_t)cap * sizeof(uint64_t *));
+    if (p) tk->pairs = p;
+    Py_ssize_t *np = realloc(tk->npairs, (size_t)cap * sizeof(Py_ssize_t));
+    if (np) tk->npairs = np;
+    Py_ssize_t *cp = realloc(tk->cap_pairs, (size_t)cap * sizeof(Py_ssize_t));
+    if (cp) tk->cap_pairs = cp;
+    if (!c || !p || !np || !cp) return -1;
+    for (Py_ssize_t i = tk->cap; i < cap; i++) {
+        tk->count[i] = 0;
+        tk->pairs[i] = NULL;
+        tk->npairs[i] = tk->cap_pairs[i] = 0;
+    }
+    tk->cap = cap;
+    return 0;
+}
+
+static int tokens_add_pair(Tokens *tk, int32_t t, uint64_t key) {
+    if (tk->npairs[t] == tk->cap_pairs[t]) {
+        Py_ssize_t cap = tk->cap_pairs[t] ? tk->cap_pairs[t] * 2 : 4;
+        uint64_t *p = realloc(tk->pairs[t], (size_t)cap * sizeof(uint64_t));
+        if (!p) return -1;
+        tk->pairs[t] = p;
+        tk->cap_pairs[t] = cap;
+    }
+    tk->pairs[t][tk->npairs[t]++] = key;
+    return 0;
+}
+
+static void tokens_free(Tokens *tk) {
+    for (Py_ssize_t i = 0; i < tk->cap; i++) free(tk->pairs ? tk->pairs[i] : NULL);
+    free(tk->count);
+    free(tk->pairs);
+    free(tk->npairs);
+    free(tk->cap_pairs);
+}
+
+static int64_t live_count(Trainer *t, uint64_t key) {
+    PairSlot *s = pmap_get(&t->pairs, key, 0);
+    return s ? s->count : 0;
+}
+
+static int lpush(Trainer *t, LHeap *h, const Tokens *tk, uint64_t key) {
+    int32_t a = (int32_t)(key >> 32), b = (int32_t)(key & 0xffffffffu);
+    return lheap_push(h, (LEntry){live_count(t, key), tk->count[a], tk->count[b], a, b});
+}
+
+/* train_likelihood(words, counts, keys, strip, max_tokens, min_frequency, blocked=frozenset(), on_merge=None) */
+static PyObject *train_likelihood(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"words", "counts", "keys", "strip", "max_tokens", "min_frequency", "blocked",
+                             "on_merge", NULL};
+    PyObject *words, *counts, *keys, *blocked = NULL, *on_merge = Py_None;
+    Py_ssize_t strip, max_tokens;
+    long long min_frequency;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!nnL|OO", kwlist, &PyList_Type, &words, &PyList_Type,
+                                     &counts, &PyList_Type, &keys, &strip, &max_tokens, &min_frequency, &blocked,
+                                     &on_merge))
+        return NULL;
+    if (strip < 0) {
+        PyErr_SetString(PyExc_ValueError, "strip must be >= 0");
+        return NULL;
+    }
+    PyObject *blocked_set = blocked ? PyFrozenSet_New(blocked) : PyFrozenSet_New(NULL);
+    if (!blocked_set) return NULL;
+    PyObject *merges = PyList_New(0);
+    Trainer t;
+    memset(&t, 0, sizeof t);
+    LHeap heap = {NULL, 0, 0, &t.keys};
+    Tokens tk = {0};
+    char *buf = NULL;
+    Py_ssize_t bufcap = 0;
+    int32_t *stamp = NULL;
+    if (!merges || trainer_load(&t, words, counts, keys) < 0) goto fail;
+    int64_t total = 0;
+    for (Py_ssize_t w = 0; w < t.nwords; w++) {
+        total += t.count[w] * t.len[w];
+        if (t.count[w] >= MAX_LIKELIHOOD_COUNT || total >= MAX_LIKELIHOOD_COUNT) {
+            PyErr_SetString(PyExc_OverflowError, "counts too large for the native likelihood trainer (2**42)");
+            goto fail;
+        }
+    }
+    if (pmap_init(&t.pairs, 1024) < 0 || dmap_init(&t.changes, 1024) < 0 || tokens_reserve(&tk, t.keys.n + 1) < 0)
+        goto nomem;
+    stamp = malloc((size_t)(t.nwords ? t.nwords : 1) * sizeof(int32_t));
+    if (!stamp) goto nomem;
+    for (Py_ssize_t w = 0; w < t.nwords; w++) {
+        stamp[w] = -1;
+        for (Py_ssize_t i = 0; i < t.len[w]; i++) tk.count[t.sym[t.start[w] + i]] += t.count[w];
+    }
+    if (count_pairs(&t) < 0) goto nomem;
+    for (size_t i = 0; i < t.pairs.cap; i++) {
+        PairSlot *sl = &t.pairs.slots[i];
+        if (!sl->used || sl->count <= 0) continue;
+        int32_t a = (int32_t)(sl->key >> 32), b = (int32_t)(sl->key & 0xffffffffu);
+        if (tokens_add_pair(&tk, a, sl->key) < 0 || tokens_add_pair(&tk, b, sl->key) < 0) goto nomem;
+        if (sl->count >= min_frequency && lheap_push(&heap, (LEntry){sl->count, tk.count[a], tk.count[b], a, b}) < 0)
+            goto nomem;
+    }
+    int32_t n_merges = 0;
+    while (t.keys.n < max_tokens && heap.n) {
+        LEntry top = lheap_pop(&heap);
+        uint64_t pkey = pair_key(top.a, top.b);
+        int64_t live = live_count(&t, pkey);
+        if (live < min_frequency) continue; /* a pair's count never grows back */
+        if (live != top.pair_count || tk.count[top.a] != top.count_a || tk.count[top.b] != top.count_b) {
+            if (lpush(&t, &heap, &tk, pkey) < 0) goto nomem; /* stale: re-queue at its score now */
+            continue;
+        }
+        Py_ssize_t la = t.keys.len[top.a], lb = t.keys.len[top.b];
+        Py_ssize_t cut = strip < lb ? strip : lb;
+        Py_ssize_t klen = la + lb - cut;
+        if (klen > bufcap) {
+            char *nb = realloc(buf, (size_t)klen);
+            if (!nb) goto nomem;
+            buf = nb;
+            bufcap = klen;
+        }
+        memcpy(buf, t.keys.p[top.a], (size_t)la);
+        memcpy(buf + la, t.keys.p[top.b] + cut, (size_t)(lb - cut));
+        int err = 0;
+        if (is_blocked(blocked_set, buf, klen, &err)) continue;
+        if (err) goto fail;
+        int32_t z = keys_find(&t.keys, buf, klen);
+        if (z < 0) {
+            z = (int32_t)t.keys.n;
+            if (keys_append(&t.keys, buf, klen) < 0 || tokens_reserve(&tk, t.keys.n) < 0) goto nomem;
+        }
+        PyObject *m = Py_BuildValue("(iii)", top.a, top.b, z);
+        if (!m || PyList_Append(merges, m) < 0) {
+            Py_XDECREF(m);
+            goto fail;
+        }
+        Py_DECREF(m);
+        PairSlot *slot = pmap_get(&t.pairs, pkey, 0);
+        IntVec where = slot->where;
+        slot->where = (IntVec){0};
+        int64_t merged = 0;
+        for (Py_ssize_t k = 0; k < where.n; k++) {
+            int32_t w = where.v[k];
+            if (stamp[w] == n_merges) continue;
+            stamp[w] = n_merges;
+            Py_ssize_t before = t.len[w];
+            if (merge_word(&t, w, top.a, top.b, z) < 0) {
+                free(where.v);
+                goto nomem;
+            }
+            merged += (before - t.len[w]) * t.count[w];
+        }
+        free(where.v);
+        pmap_get(&t.pairs, pkey, 0)->count = 0;
+        tk.count[top.a] -= merged;
+        tk.count[top.b] -= merged;
+        tk.count[z] += merged;
+        for (size_t k = 0; k < t.changes.n; k++) {
+            uint64_t key = t.changes.keys[t.changes.order[k]];
+            int64_t d = t.changes.deltas[t.changes.order[k]];
+            if (d == 0) continue;
+            PairSlot *ps = pmap_get(&t.pairs, key, 1);
+            if (!ps) goto nomem;
+            ps->count += d;
+            if (d > 0) {
+                if (tokens_add_pair(&tk, (int32_t)(key >> 32), key) < 0 ||
+                    tokens_add_pair(&tk, (int32_t)(key & 0xffffffffu), key) < 0)
+                    goto nomem;
+                if (ps->count >= min_frequency && lpush(&t, &heap, &tk, key) < 0) goto nomem;
+            }
+        }
+        dmap_clear(&t.changes);
+        int32_t touched[3] = {top.a, top.b, z}; /* their counts changed: so did the scores of their pairs */
+        for (int q = 0; q < 3; q++) {
+            int32_t tok = touched[q];
+            Py_ssize_t kept = 0;
+            for (Py_ssize_t k = 0; k < tk.npairs[tok]; k++) {
+                uint64_t key = tk.pairs[tok][k];
+                if (live_count(&t, key) < min_frequency) continue; /* dead for good: prune */
+                tk.pairs[tok][kept++] = key;
+                if (lpush(&t, &heap, &tk, key) < 0) goto nomem;
+            }
+            tk.npairs[tok] = kept;
+        }
+        n_merges++;
+        if (on_merge != Py_None) {
+            PyObject *r = PyObject_CallFunction(on_merge, "n", t.keys.n);
+            if (!r) goto fail;
+            Py_DECREF(r);
+        }
+    }
+    for (Py_ssize_t i = PyList_GET_SIZE(keys); i < t.keys.n; i++) {
+        PyObject *k = PyBytes_FromStringAndSize(t.keys.p[i], t.keys.len[i]);
+        if (!k || PyList_Append(keys, k) < 0) {
+            Py_XDECREF(k);
+            goto fail;
+        }
+        Py_DECREF(k);
+    }
+    if (trainer_store_words(&t, words) < 0) goto fail;
+    trainer_free(&t);
+    tokens_free(&tk);
+    free(heap.e);
+    free(buf);
+    free(stamp);
+    Py_DECREF(blocked_set);
+    return merges;
+nomem:
+    PyErr_NoMemory();
+fail:
+    trainer_free(&t);
+    tokens_free(&tk);
+    free(heap.e);
     free(buf);
     free(stamp);
     Py_DECREF(blocked_set);
@@ -2109,6 +2399,8 @@ static PyTypeObject BertEncoderType = {
 static PyMethodDef methods[] = {
     {"train_merges", (PyCFunction)(void (*)(void))train_merges, METH_VARARGS | METH_KEYWORDS,
      "Learn BPE merges from word symbol lists (mirrors bpe_core.train_merges)."},
+    {"train_likelihood", (PyCFunction)(void (*)(void))train_likelihood, METH_VARARGS | METH_KEYWORDS,
+     "Learn WordPiece merges by likelihood (mirrors wordpiece_core.train_likelihood)."},
     {"make_merge_table", make_merge_table, METH_VARARGS, "Compile ranks and results for encode_symbols."},
     {"encode_symbols", encode_symbols, METH_VARARGS, "Apply merges to one word's symbols."},
     {"split_gpt2", split_gpt2, METH_VARARGS, "Spans of GPT-2's pre-tokenizer pattern (mirrors bpe_core.split_gpt2)."},

@@ -188,7 +188,7 @@ def train_wordpiece(
     loop = _backend.train_likelihood if scoring == "likelihood" else _backend.train_merges
     with progress_bar(total=max_tokens - len(keys), desc="WordPiece merges", enabled=show_progress) as bar:
         start = len(keys)
-        loop(
+        args = (
             word_list,
             counts,
             keys,
@@ -198,6 +198,10 @@ def train_wordpiece(
             blocked,
             lambda n: bar.update(1) if n > start else None,
         )
+        try:
+            loop(*args)
+        except OverflowError:  # the native scores need counts below 2**42: the reference has no limit
+            wordpiece_core.train_likelihood(*args)
     if len(keys) < max_tokens:
         warnings.warn(
             f"WordPiece training ran out of pairs with min_frequency={min_frequency}: the vocabulary has "
