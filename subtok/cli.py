@@ -18,7 +18,7 @@ from . import __version__, corpus
 from ._backend import native_available
 from ._io import atomic_write_text
 from .errors import SubtokError
-from .tokenizer import DEFAULT_SPECIAL_TOKENS, Tokenizer
+from .tokenizer import Tokenizer
 
 
 def _progress(args) -> Optional[bool]:
@@ -52,9 +52,7 @@ def _write_output(path: Optional[str], text: str) -> None:
 
 
 def cmd_train(args) -> None:
-    specials = args.special_tokens.split(",") if args.special_tokens else list(DEFAULT_SPECIAL_TOKENS)
-    if args.model == "word" and "<unk>" not in specials:
-        specials.insert(0, "<unk>")
+    specials = args.special_tokens.split(",") if args.special_tokens else None  # None: the model's defaults
     t0 = time.perf_counter()
     tok = Tokenizer.train(
         [Path(p) for p in args.corpus],  # Paths: the CLI's arguments are always files
@@ -65,6 +63,7 @@ def cmd_train(args) -> None:
         special_tokens=specials,
         show_progress=_progress(args),
         limit_alphabet=args.limit_alphabet,
+        scoring=args.scoring,
         num_workers=args.workers,
         errors=args.errors,
     )
@@ -136,12 +135,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = common(sub.add_parser("train", help="train a tokenizer from text files"))
     t.add_argument("corpus", nargs="+", help="UTF-8 text files (each line is one text)")
-    t.add_argument("--model", choices=["bpe", "word"], default="bpe")
+    t.add_argument("--model", choices=["bpe", "wordpiece", "word"], default="bpe")
     t.add_argument("--vocab-size", type=int, default=8000)
     t.add_argument("--byte-level", dest="byte_level", action="store_true", default=True)
     t.add_argument("--no-byte-level", dest="byte_level", action="store_false")
     t.add_argument("--min-frequency", type=int, default=2)
-    t.add_argument("--special-tokens", help="comma-separated (default: <unk>,<pad>,<bos>,<eos>)")
+    t.add_argument(
+        "--special-tokens",
+        help="comma-separated (default: <unk>,<pad>,<bos>,<eos>; for WordPiece [PAD],[UNK],[CLS],[SEP],[MASK])",
+    )
+    t.add_argument(
+        "--scoring",
+        choices=["likelihood", "frequency"],
+        default="likelihood",
+        help="WordPiece: merge by likelihood (default) or by frequency (as HF)",
+    )
     t.add_argument("--limit-alphabet", type=int, help="character-level BPE: keep this many characters")
     t.add_argument("--workers", type=int, help="processes for word counting (default: all cores)")
     t.add_argument("--errors", choices=["strict", "replace"], default="strict", help="on invalid UTF-8")

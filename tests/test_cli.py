@@ -32,7 +32,15 @@ def test_train_encode_decode_roundtrip(backend, tmp_path, corpus_file, capsys):
     assert "Ġbrown" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("model_args", [["--model", "word"], ["--no-byte-level"]])
+@pytest.mark.parametrize(
+    "model_args",
+    [
+        ["--model", "word"],
+        ["--no-byte-level"],
+        ["--model", "wordpiece"],
+        ["--model", "wordpiece", "--scoring", "frequency"],
+    ],
+)
 def test_train_other_models(tmp_path, corpus_file, model_args):
     tok = tmp_path / "tok.json"
     assert (

@@ -17,6 +17,7 @@ from typing import Optional
 from .. import _backend
 from ..errors import TokenizerFileError, TrainingError
 from ..progress import progress_bar
+from . import wordpiece_core
 from .bpe import _char_alphabet, _char_symbol_words
 from .bpe_core import CACHE_SIZE
 
