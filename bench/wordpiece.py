@@ -24,7 +24,7 @@ SUBTOK = """
 import time, subtok
 t = time.perf_counter()
 tok = subtok.Tokenizer.train({path!r}, model='wordpiece', vocab_size={vocab}, scoring={scoring!r},
-                             limit_alphabet=1000, show_progress=False)
+                             min_frequency={min_frequency}, limit_alphabet=1000, show_progress=False)
 out = dict(seconds=time.perf_counter() - t)
 tok.save({out!r})
 """
@@ -53,6 +53,7 @@ json.dump([[e.ids, e.offsets] for e in enc], open({result_json!r}, 'w'))
 out = dict(seconds=best)
 """
 
+VARIANTS = (("frequency", 2), ("likelihood", 2), ("likelihood", 20))
 EXTRA = [
     "東京都は日本の首都であり、最大の都市です。北京是中华人民共和国的首都。",
     "Москва — столица России, крупнейший по численности населения город страны.",
@@ -75,12 +76,16 @@ def main() -> None:
     rows = []
     hf = run_measured(HF_TRAIN.format(path=corpus, vocab=args.vocab))
     paths = {}
-    for scoring in ("frequency", "likelihood"):
-        paths[scoring] = os.path.join(work, f"wp-{scoring}-{args.vocab}.json")
-        r = run_measured(SUBTOK.format(path=corpus, vocab=args.vocab, scoring=scoring, out=paths[scoring]))
+    for scoring, min_frequency in VARIANTS:
+        name = f"{scoring}, min_frequency {min_frequency}"
+        paths[name] = os.path.join(work, f"wp-{scoring}-{min_frequency}-{args.vocab}.json")
+        code = SUBTOK.format(
+            path=corpus, vocab=args.vocab, scoring=scoring, min_frequency=min_frequency, out=paths[name]
+        )
+        r = run_measured(code)
         rows.append(
             [
-                f"subtok WordPiece ({scoring})",
+                f"subtok WordPiece ({name})",
                 f"{r['seconds']:.2f}",
                 f"{r['peak_mb']:.0f}",
                 f"{r['seconds'] / hf['seconds']:.2f}x",
@@ -103,7 +108,7 @@ def main() -> None:
     mb = sum(len(line.encode("utf-8")) for line in lines) / 1e6
     lines_json, hf_json, result_json = (os.path.join(work, n) for n in ("lines.json", "hf.json", "hf-out.json"))
     json.dump(lines, open(lines_json, "w"))
-    tok = Tokenizer.load(paths["likelihood"])
+    tok = Tokenizer.load(paths["likelihood, min_frequency 2"])
     tok.save_huggingface(hf_json)
     tok.encode("warm up")
 
@@ -138,10 +143,12 @@ def main() -> None:
     print_table(rows, ["run", "seconds", "MB/s", "speed vs HF"])
     print(f"identity with HF: {bad_ids} lines with other ids, {bad_off} with other offsets, of {len(lines)}")
 
-    print("\na long word without spaces (max_input_chars_per_word raised so it is not [UNK]):")
+    print("\na long word without spaces, frequency vocabulary (max_input_chars_per_word raised so it is not [UNK]):")
     from subtok.models.wordpiece import WordPiece
 
-    long_model = WordPiece(tok.model.vocab, max_input_chars_per_word=10**8)
+    long_model = WordPiece(
+        Tokenizer.load(paths["frequency, min_frequency 2"]).model.vocab, max_input_chars_per_word=10**8
+    )
     lin = []
     for n in (250_000, 500_000, 1_000_000):
         word = ("unbelievable" * (n // 12 + 1))[:n]
@@ -156,7 +163,7 @@ def main() -> None:
     )
     held_lines = held.splitlines()
     rows = []
-    for scoring in ("frequency", "likelihood"):
+    for scoring in paths:
         t = Tokenizer.load(paths[scoring])
         encs = t.encode_batch(held_lines, add_special_tokens=False)
         n_tokens = sum(len(e) for e in encs)
@@ -165,6 +172,8 @@ def main() -> None:
         rows.append([scoring, n_words, n_tokens, f"{n_tokens / n_words:.4f}", f"{n_unk / n_words:.5f}"])
     print(f"\nheld-out text (Lee news + PTB test, not in the training corpus), vocab {args.vocab}")
     print_table(rows, ["scoring", "words", "tokens", "tokens per word", "[UNK] per word"])
+    base = rows[0][2]
+    print("ratio of tokens to the frequency trainer's: " + ", ".join(f"{r[0]}: {r[2] / base:.3f}" for r in rows[1:]))
 
 
 if __name__ == "__main__":
