@@ -1,0 +1,179 @@
+"""Count-based word vectors (the book's chapter 2), sparse: co-occurrence counts, PPMI, truncated SVD,
+cosine similarity, nearest words and analogies.
+
+Everything works on ids from any tokenizer (words from ``preprocess`` or a word-level Tokenizer, or
+subword ids) and on the nonzeros only, so a vocabulary of 100,000 fits in memory. ``subtok.book`` has the
+book's own function names on top of these.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import numpy as np
+
+from .errors import SubtokError
+from .sparse import CSR, top_k
+from .vocab import Vocab
+
+
+def _check_ids(ids, vocab_size: int) -> np.ndarray:
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
+        raise SubtokError(f"ids must be a 1-D array of integers, not shape {ids.shape} of {ids.dtype}")
+    ids = ids.astype(np.int64, copy=False)
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        bad = int(ids[(ids < 0) | (ids >= vocab_size)][0])
+        raise SubtokError(f"id {bad} is outside the vocabulary of size {vocab_size}")
+    return ids
+
+
+def co_matrix(
+    ids,
+    vocab_size: int,
+    window_size: int = 1,
+    weighting: Optional[str] = None,
+    segments=None,
+    direction: str = "both",
+) -> CSR:
+    """Co-occurrence counts: C[w, c] = how often c occurs within ``window_size`` tokens of w.
+
+    Counted with array operations, one pass per distance. ``weighting="harmonic"`` counts a pair at
+    distance d as 1/d (as GloVe). ``segments`` (one label per token, e.g. sentence or document numbers)
+    keeps windows inside a segment. ``direction``: "both" (symmetric, the default), "left" or "right".
+    With the defaults it equals the book's ``create_co_matrix`` exactly.
+    """
+    ids = _check_ids(ids, vocab_size)
+    if not isinstance(window_size, (int, np.integer)) or window_size < 1:
+        raise SubtokError(f"window_size must be a positive integer, not {window_size!r}")
+    if weighting not in (None, "harmonic"):
+        raise SubtokError(f"weighting must be None or 'harmonic', not {weighting!r}")
+    if direction not in ("both", "left", "right"):
+        raise SubtokError(f"direction must be 'both', 'left' or 'right', not {direction!r}")
+    if segments is not None:
+        segments = np.asarray(segments)
+        if segments.shape != ids.shape:
+            raise SubtokError(f"segments has shape {segments.shape}; ids have {ids.shape}")
+    rows, cols, vals = [], [], []
+    for d in range(1, window_size + 1):
+        if d >= len(ids):
+            break
+        left, right = ids[:-d], ids[d:]
+        if segments is not None:
+            same = segments[:-d] == segments[d:]
+            left, right = left[same], right[same]
+        pairs = {"right": [(left, right)], "left": [(right, left)], "both": [(left, right), (right, left)]}
+        for w, c in pairs[direction]:  # (word, its context at distance d)
+            rows.append(w)
+            cols.append(c)
+            vals.append(np.full(len(w), 1.0 / d if weighting == "harmonic" else 1.0))
+    if not rows:
+        return CSR(np.zeros(0), np.zeros(0, np.int64), np.zeros(vocab_size + 1, np.int64), (vocab_size, vocab_size))
+    values = np.concatenate(vals)
+    if weighting is None:
+        values = values.astype(np.int64)
+    return CSR.from_coo(np.concatenate(rows), np.concatenate(cols), values, (vocab_size, vocab_size))
+
+
+def ppmi(C: Union[CSR, np.ndarray], eps: float = 1e-8, alpha: float = 1.0, shift: float = 1.0) -> CSR:
+    """Positive pointwise mutual information of a co-occurrence matrix, on its nonzeros only (the PPMI of a
+    zero count is zero): max(0, log2(C[w,c] N / (rows[w] cols[c]) + eps) - log2(shift)).
+
+    ``alpha`` < 1 smooths the context distribution (cols[c] ** alpha, rescaled to the same total; Levy et
+    al. 2015 use 0.75); ``shift`` = k gives shifted PPMI (log k subtracted, as word2vec with k negative
+    samples). With the defaults it equals the book's ``ppmi`` on a symmetric matrix, in float32.
+    """
+    if not isinstance(C, CSR):
+        C = CSR.from_dense(np.asarray(C))
+    if C.shape[0] != C.shape[1]:
+        raise SubtokError(f"a co-occurrence matrix is square, not {C.shape}")
+    if shift <= 0:
+        raise SubtokError(f"shift must be positive, not {shift}")
+    total = C.sum()
+    rows = C.row_sums()
+    cols = C.col_sums()
+    if alpha != 1.0:
+        smoothed = cols**alpha
+        cols = smoothed * (cols.sum() / smoothed.sum()) if smoothed.sum() else smoothed
+    r = C.row_indices()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log2(C.data * total / (cols[C.indices] * rows[r]) + eps) - np.log2(shift)
+    values = np.maximum(pmi, 0).astype(np.float32)
+    keep = values > 0
+    kept = CSR.from_coo(r[keep], C.indices[keep], values[keep], C.shape)
+    return kept
+
+
+def svd(
+    M: Union[CSR, np.ndarray],
+    k: int = 100,
+    seed: int = 0,
+    n_iter: int = 5,
+    oversample: int = 10,
+    return_components: bool = False,
+):
+    """Truncated SVD by randomized range finding (Halko, Martinsson and Tropp 2011): M ~ U S Vt.
+
+    Returns U (rows x k), the word vectors, as the book uses them; with ``return_components``,
+    (U, S, Vt). Deterministic for a seed: the random test matrix comes from it and each singular vector's
+    sign is fixed (its largest entry in U positive).
+    """
+    if not isinstance(M, CSR):
+        M = np.asarray(M, dtype=np.float64)
+    n_rows, n_cols = M.shape
+    if not isinstance(k, (int, np.integer)) or k < 1 or k > min(n_rows, n_cols):
+        raise SubtokError(f"k must be between 1 and {min(n_rows, n_cols)} for a {n_rows} x {n_cols} matrix, not {k}")
+    rng = np.random.default_rng(seed)
+    width = min(k + oversample, min(n_rows, n_cols))
+    Mt = M.T
+    Q = np.linalg.qr(M @ rng.standard_normal((n_cols, width)))[0]
+    for _ in range(n_iter):  # power iterations sharpen the spectrum
+        Q = np.linalg.qr(Mt @ Q)[0]
+        Q = np.linalg.qr(M @ Q)[0]
+    B = (Mt @ Q).T  # (width, n_cols) = Q^T M
+    Ub, S, Vt = np.linalg.svd(B, full_matrices=False)
+    U = Q @ Ub[:, :k]
+    S, Vt = S[:k], Vt[:k]
+    flip = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(k)])
+    flip[flip == 0] = 1
+    U, Vt = U * flip, Vt * flip[:, None]
+    return (U, S, Vt) if return_components else U
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Similarity
+# ---------------------------------------------------------------------------------------------------------
+def cos_similarity(x: np.ndarray, y: np.ndarray, eps: float = 1e-8) -> float:
+    """Cosine similarity of two vectors (the book's definition, eps guarding zero vectors)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(np.dot(x / (np.sqrt(np.sum(x**2)) + eps), y / (np.sqrt(np.sum(y**2)) + eps)))
+
+
+def normalize_rows(W: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+    W = np.asarray(W, dtype=np.float64)
+    return W / (np.linalg.norm(W, axis=1, keepdims=True) + eps)
+
+
+def _word_id(word: str, vocab: Vocab) -> int:
+    i = vocab.word_to_id.get(word)
+    if i is None:
+        raise SubtokError(f"{word!r} is not in the vocabulary")
+    return i
+
+
+def most_similar(word: str, vocab: Vocab, W: np.ndarray, top: int = 5) -> list[tuple[str, float]]:
+    """The ``top`` words whose vectors have the highest cosine similarity to ``word``'s (itself excluded);
+    ties by the smaller id."""
+    i = _word_id(word, vocab)
+    scores = normalize_rows(W) @ normalize_rows(W[i : i + 1])[0]
+    return [(vocab.token(int(j)), float(scores[j])) for j in top_k(scores, top, exclude=np.array([i]))]
+
+
+def analogy(a: str, b: str, c: str, vocab: Vocab, W: np.ndarray, top: int = 5) -> list[tuple[str, float]]:
+    """a : b = c : ?, the words closest (cosine) to b - a + c, a, b and c excluded (3CosAdd)."""
+    ia, ib, ic = (_word_id(w, vocab) for w in (a, b, c))
+    Wn = normalize_rows(W)
+    query = Wn[ib] - Wn[ia] + Wn[ic]
+    query = query / (np.linalg.norm(query) + 1e-8)
+    scores = Wn @ query
+    return [(vocab.token(int(j)), float(scores[j])) for j in top_k(scores, top, exclude=np.array([ia, ib, ic]))]
