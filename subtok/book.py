@@ -33,12 +33,12 @@ def cos_similarity(x, y, eps: float = 1e-8) -> float:
 def most_similar(query: str, word_to_id: dict, id_to_word: dict, word_matrix, top: int = 5):
     """Prints the words most similar to ``query`` as the book does (and returns them)."""
     if query not in word_to_id:
-        print("%s is not found" % query)
+        print(f"{query} is not found")
         return None
     print("\n[query] " + query)
     result = cooc.most_similar(query, _vocab(word_to_id, id_to_word), word_matrix, top)
     for word, score in result:
-        print(" %s: %s" % (word, score))
+        print(f" {word}: {score}")
     return result
 
 
@@ -47,7 +47,7 @@ def analogy(a: str, b: str, c: str, word_to_id: dict, id_to_word: dict, word_mat
     of ``word_matrix`` with the normalized b - a + c, as in the book."""
     for word in (a, b, c):
         if word not in word_to_id:
-            print("%s is not found" % word)
+            print(f"{word} is not found")
             return None
     print("\n[analogy] " + a + ":" + b + " = " + c + ":?")
     vecs = [np.asarray(word_matrix[word_to_id[w]], dtype=np.float64) for w in (a, b, c)]
