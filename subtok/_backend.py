@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from . import sparse
 from .models import bpe_core, wordpiece_core
 
 _native = None
@@ -18,6 +19,7 @@ if os.environ.get("SUBTOK_NO_NATIVE", "") in ("", "0"):
 FUNCTIONS = {
     bpe_core: ("train_merges", "make_merge_table", "encode_symbols", "split_gpt2", "count_gpt2", "ByteLevelEncoder"),
     wordpiece_core: ("train_likelihood", "make_trie", "encode_longest_match", "BertEncoder"),
+    sparse: ("csr_dot",),
 }
 name = "python"
 

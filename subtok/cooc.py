@@ -13,7 +13,7 @@ from typing import Optional, Union
 import numpy as np
 
 from .errors import SubtokError
-from .sparse import CSR, top_k
+from .sparse import CSR, group_by_row, top_k
 from .vocab import Vocab
 
 
@@ -67,12 +67,23 @@ def co_matrix(
             rows.append(w)
             cols.append(c)
             vals.append(np.full(len(w), 1.0 / d if weighting == "harmonic" else 1.0))
-    if not rows:
-        return CSR(np.zeros(0), np.zeros(0, np.int64), np.zeros(vocab_size + 1, np.int64), (vocab_size, vocab_size))
-    values = np.concatenate(vals)
-    if weighting is None:
-        values = values.astype(np.int64)
-    return CSR.from_coo(np.concatenate(rows), np.concatenate(cols), values, (vocab_size, vocab_size))
+    n = vocab_size
+    if not rows or not any(len(w) for w in rows):
+        return CSR(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(n + 1, np.int64), (n, n))
+    if weighting is None:  # every pair counts 1: sort the cell keys and count runs, no values to carry
+        keys = np.empty(sum(len(w) for w in rows), dtype=np.int64)
+        pos = 0
+        for w, c in zip(rows, cols):  # key = w * n + c, written in place: no per-distance temporaries
+            part = keys[pos : pos + len(w)]
+            np.multiply(w, n, out=part)
+            part += c
+            pos += len(w)
+        keys.sort()
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        counts = np.diff(np.r_[starts, len(keys)])
+        r, c = np.divmod(keys[starts], n)
+        return CSR(counts, c, group_by_row(r, n), (n, n))
+    return CSR.from_coo(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), (n, n))
 
 
 def ppmi(C: Union[CSR, np.ndarray], eps: float = 1e-8, alpha: float = 1.0, shift: float = 1.0) -> CSR:
@@ -104,6 +115,18 @@ def ppmi(C: Union[CSR, np.ndarray], eps: float = 1e-8, alpha: float = 1.0, shift
     return kept
 
 
+def _orthonormal(Y: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of Y's columns by Cholesky QR, twice (CholQR2: cheap for tall, thin Y and as
+    accurate as Householder QR once repeated); Householder QR when Y is too ill-conditioned for it."""
+    try:
+        for _ in range(2):
+            L = np.linalg.cholesky(Y.T @ Y)
+            Y = Y @ np.linalg.inv(L).T
+        return Y
+    except np.linalg.LinAlgError:
+        return np.linalg.qr(Y)[0]
+
+
 def svd(
     M: Union[CSR, np.ndarray],
     k: int = 100,
@@ -126,10 +149,11 @@ def svd(
     rng = np.random.default_rng(seed)
     width = min(k + oversample, min(n_rows, n_cols))
     Mt = M.T
-    Q = np.linalg.qr(M @ rng.standard_normal((n_cols, width)))[0]
+    Q = _orthonormal(M @ rng.standard_normal((n_cols, width)))
     for _ in range(n_iter):  # power iterations sharpen the spectrum
-        Q = np.linalg.qr(Mt @ Q)[0]
-        Q = np.linalg.qr(M @ Q)[0]
+        Q = _orthonormal(Mt @ Q)
+        Q = _orthonormal(M @ Q)
+    Q = np.linalg.qr(Q)[0]
     B = (Mt @ Q).T  # (width, n_cols) = Q^T M
     Ub, S, Vt = np.linalg.svd(B, full_matrices=False)
     U = Q @ Ub[:, :k]

@@ -7,14 +7,16 @@ nonzeros only and needs nothing beyond numpy (``to_scipy`` converts when scipy i
 
 from __future__ import annotations
 
+import os
 from typing import Optional, Union
 
 import numpy as np
 
+from . import _backend
 from .errors import SubtokError
 
-# rows of a product are computed this many nonzeros at a time, bounding the temporary memory
-_CHUNK_NNZ = 1 << 20
+# the reference product works this many nonzeros at a time, bounding its temporary memory
+_CHUNK_NNZ = 1 << 16
 
 
 class CSR:
@@ -125,25 +127,15 @@ class CSR:
         return self.dot(other)
 
     def dot(self, x: np.ndarray) -> np.ndarray:
-        """This matrix times a dense vector or matrix, a chunk of rows at a time."""
+        """This matrix times a dense vector or matrix (float64), in the native core when it is built."""
         x = np.asarray(x)
         if x.shape[0] != self.shape[1]:
             raise SubtokError(f"cannot multiply a {self.shape} matrix by one of shape {x.shape}")
         vector = x.ndim == 1
-        x2 = x[:, None] if vector else x
-        out = np.zeros((self.shape[0], x2.shape[1]), dtype=np.result_type(self.data.dtype, x2.dtype))
-        row = 0
-        while row < self.shape[0]:
-            end = int(np.searchsorted(self.indptr, self.indptr[row] + _CHUNK_NNZ, side="right")) - 1
-            end = min(max(end, row + 1), self.shape[0])
-            lo, hi = self.indptr[row], self.indptr[end]
-            if hi > lo:
-                products = self.data[lo:hi, None] * x2[self.indices[lo:hi]]
-                counts = np.diff(self.indptr[row : end + 1])
-                nonempty = counts > 0
-                sums = np.add.reduceat(products, (self.indptr[row:end] - lo)[nonempty], axis=0)
-                out[row:end][nonempty] = sums
-            row = end
+        x2 = np.ascontiguousarray(x[:, None] if vector else x, dtype=np.float64)
+        out = np.empty((self.shape[0], x2.shape[1]), dtype=np.float64)
+        data = np.ascontiguousarray(self.data, dtype=np.float64)
+        _backend.csr_dot(self.indptr, self.indices, data, x2, out, os.cpu_count() or 1)
         return out[:, 0] if vector else out
 
     def to_scipy(self):
@@ -153,6 +145,26 @@ class CSR:
         except ImportError:
             raise SubtokError("to_scipy needs scipy: pip install scipy") from None
         return csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
+def csr_dot(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray, out: np.ndarray, num_threads: int = 1
+) -> None:
+    """out = M @ x for M = (data, indices, indptr): the reference for the native kernel (which splits the
+    rows over ``num_threads`` threads). Works a chunk of rows at a time so the (nonzeros x columns)
+    temporary stays bounded."""
+    out[:] = 0
+    n_rows = len(indptr) - 1
+    row = 0
+    while row < n_rows:
+        end = int(np.searchsorted(indptr, indptr[row] + _CHUNK_NNZ, side="right")) - 1
+        end = min(max(end, row + 1), n_rows)
+        lo, hi = indptr[row], indptr[end]
+        if hi > lo:
+            products = data[lo:hi, None] * x[indices[lo:hi]]
+            nonempty = np.diff(indptr[row : end + 1]) > 0
+            out[row:end][nonempty] = np.add.reduceat(products, (indptr[row:end] - lo)[nonempty], axis=0)
+        row = end
 
 
 # ---------------------------------------------------------------------------------------------------------

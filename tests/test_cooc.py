@@ -125,13 +125,34 @@ def test_csr_operations():
     assert np.array_equal(M.to_scipy().toarray(), A)
 
 
-def test_csr_chunked_product(monkeypatch):
-    monkeypatch.setattr(sparse, "_CHUNK_NNZ", 3)
+def test_csr_products_on_both_backends(backend, monkeypatch):
+    monkeypatch.setattr(sparse, "_CHUNK_NNZ", 3)  # the reference works in chunks: make them tiny
     rng = np.random.default_rng(2)
     A = rng.standard_normal((30, 20)) * (rng.random((30, 20)) < 0.2)
     A[5] = 0
     x = rng.standard_normal((20, 4))
-    assert np.allclose(sparse.CSR.from_dense(A) @ x, A @ x)
+    M = sparse.CSR.from_dense(A)
+    y = rng.standard_normal((30, 3))
+    assert np.allclose(M @ x, A @ x) and np.allclose(M.T @ y, A.T @ y) and np.allclose(M @ x[:, 0], A @ x[:, 0])
+    assert np.allclose(sparse.CSR.from_dense(np.zeros((3, 20))) @ x, 0)
+
+
+def test_native_csr_dot_checks_its_arrays():
+    from subtok import _backend
+
+    if _backend._native is None:
+        pytest.skip("native extension not built")
+    csr_dot = _backend._native.csr_dot
+    out = np.zeros((2, 1))
+    x = np.ones((3, 1))
+    with pytest.raises(ValueError, match="inconsistent"):
+        csr_dot(np.array([0, 1, 2]), np.array([0, 7]), np.array([1.0, 2.0]), x, out)  # column 7 of 3
+    with pytest.raises(ValueError, match="inconsistent"):
+        csr_dot(np.array([0, 2, 1]), np.array([0, 1]), np.array([1.0, 2.0]), x, out)  # indptr goes back
+    with pytest.raises(ValueError, match="float64"):
+        csr_dot(np.array([0, 1, 2]), np.array([0, 1]), np.array([1, 2]), x, out)
+    with pytest.raises(ValueError, match="int64"):
+        csr_dot(np.array([0, 1, 2], dtype=np.int32), np.array([0, 1]), np.array([1.0, 2.0]), x, out)
 
 
 def test_analogy_on_constructed_vectors():

@@ -17,6 +17,7 @@
  *   longest_match      <-> wordpiece_core.longest_match (encode_longest_match adds the unknown token and
  *                          the length limit)
  *   BertEncoder        <-> wordpiece_core.BertEncoder (the normalizer comes as BertNormalizer.table())
+ *   csr_dot            <-> sparse.csr_dot (a sparse matrix times a dense one, for the randomized SVD)
  *   ByteLevelEncoder   <-> ByteLevelEncoder (encode_word, encode_text, encode_batch; a call takes the
  *                          shared word cache when it is free and a private one when it is not, so
  *                          threads never wait on each other)
@@ -2396,6 +2397,103 @@ static PyTypeObject BertEncoderType = {
 };
 
 /* ------------------------------------------------------------------------------------------------ */
+/* Sparse matrix times dense matrix (mirrors sparse.csr_dot)                                        */
+/* ------------------------------------------------------------------------------------------------ */
+static int get_buffer(PyObject *obj, Py_buffer *view, const char *name, char kind, int ndim, int writable) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    const char *fmt = view->format ? view->format : "B";
+    if (*fmt == '<' || *fmt == '=' || *fmt == '@') fmt++;
+    int ok = view->itemsize == 8 && view->ndim == ndim &&
+             (kind == 'd' ? strcmp(fmt, "d") == 0 : (strcmp(fmt, "q") == 0 || strcmp(fmt, "l") == 0));
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "%s must be a C-contiguous %d-D array of %s", name, ndim,
+                     kind == 'd' ? "float64" : "int64");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* Rows [row0, row1) of out = M @ x. */
+typedef struct {
+    const int64_t *indptr, *indices;
+    const double *data, *x;
+    double *out;
+    Py_ssize_t row0, row1, k;
+} DotPart;
+
+static void *csr_dot_rows(void *arg) {
+    const DotPart *p = arg;
+    for (Py_ssize_t r = p->row0; r < p->row1; r++) {
+        double *o_row = p->out + r * p->k;
+        for (Py_ssize_t c = 0; c < p->k; c++) o_row[c] = 0.0;
+        for (int64_t j = p->indptr[r]; j < p->indptr[r + 1]; j++) {
+            const double v = p->data[j], *x_row = p->x + p->indices[j] * p->k;
+            for (Py_ssize_t c = 0; c < p->k; c++) o_row[c] += v * x_row[c];
+        }
+    }
+    return NULL;
+}
+
+/* csr_dot(indptr, indices, data, x, out, num_threads=1): out = M @ x for M in CSR form (int64 indptr and
+ * indices, float64 data), x (n_cols, k) and out (n_rows, k) float64. Every index is checked before the GIL
+ * is released; threads take contiguous row ranges of equal nonzeros, each row summed in the same order. */
+static PyObject *csr_dot(PyObject *self, PyObject *args) {
+    PyObject *o[5];
+    int num_threads = 1;
+    if (!PyArg_ParseTuple(args, "OOOOO|i", &o[0], &o[1], &o[2], &o[3], &o[4], &num_threads)) return NULL;
+    Py_buffer b[5];
+    const char *names[5] = {"indptr", "indices", "data", "x", "out"};
+    const char kinds[5] = {'q', 'q', 'd', 'd', 'd'};
+    const int dims[5] = {1, 1, 1, 2, 2};
+    int got = 0;
+    for (; got < 5; got++)
+        if (get_buffer(o[got], &b[got], names[got], kinds[got], dims[got], got == 4) < 0) break;
+    PyObject *res = NULL;
+    if (got == 5) {
+        const int64_t *indptr = b[0].buf, *indices = b[1].buf;
+        Py_ssize_t n_rows = b[0].shape[0] - 1, nnz = b[1].shape[0], n_cols = b[3].shape[0], k = b[3].shape[1];
+        int ok = n_rows >= 0 && b[2].shape[0] == nnz && b[4].shape[0] == n_rows && b[4].shape[1] == k &&
+                 indptr[0] == 0 && indptr[n_rows] == nnz;
+        for (Py_ssize_t r = 0; ok && r < n_rows; r++) ok = indptr[r] <= indptr[r + 1];
+        for (Py_ssize_t j = 0; ok && j < nnz; j++) ok = indices[j] >= 0 && indices[j] < n_cols;
+        if (!ok) {
+            PyErr_SetString(PyExc_ValueError, "csr_dot: inconsistent CSR arrays or shapes");
+        } else {
+            if (num_threads < 1 || (double)nnz * (double)k < 4e6) num_threads = 1; /* small: not worth threads */
+            if (num_threads > 16) num_threads = 16;
+            DotPart parts[16];
+            Py_BEGIN_ALLOW_THREADS
+            Py_ssize_t row = 0;
+            for (int t = 0; t < num_threads; t++) { /* split where the nonzeros reach t+1 shares */
+                int64_t goal = (int64_t)((double)nnz * (t + 1) / num_threads);
+                Py_ssize_t end = row;
+                while (end < n_rows && (t == num_threads - 1 || indptr[end] < goal)) end++;
+                parts[t] = (DotPart){indptr, indices, b[2].buf, b[3].buf, b[4].buf, row, end, k};
+                row = end;
+            }
+            int started = 0;
+#ifndef _WIN32
+            pthread_t tids[16];
+            for (int t = 1; t < num_threads; t++, started++)
+                if (pthread_create(&tids[t - 1], NULL, csr_dot_rows, &parts[t]) != 0) break;
+#endif
+            csr_dot_rows(&parts[0]);
+            for (int t = started + 1; t < num_threads; t++) csr_dot_rows(&parts[t]); /* threads that did not start */
+#ifndef _WIN32
+            for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
+#endif
+            Py_END_ALLOW_THREADS
+            res = Py_None;
+            Py_INCREF(res);
+        }
+    }
+    for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]);
+    return res;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 static PyMethodDef methods[] = {
     {"train_merges", (PyCFunction)(void (*)(void))train_merges, METH_VARARGS | METH_KEYWORDS,
      "Learn BPE merges from word symbol lists (mirrors bpe_core.train_merges)."},
@@ -2405,6 +2503,7 @@ static PyMethodDef methods[] = {
     {"encode_symbols", encode_symbols, METH_VARARGS, "Apply merges to one word's symbols."},
     {"split_gpt2", split_gpt2, METH_VARARGS, "Spans of GPT-2's pre-tokenizer pattern (mirrors bpe_core.split_gpt2)."},
     {"count_gpt2", count_gpt2, METH_VARARGS, "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
+    {"csr_dot", csr_dot, METH_VARARGS, "out = M @ x for a CSR matrix M (mirrors sparse.csr_dot)."},
     {"make_trie", make_trie, METH_VARARGS, "A WordPiece vocabulary as a trie (mirrors wordpiece_core.make_trie)."},
     {"encode_longest_match", encode_longest_match, METH_VARARGS,
      "BERT's greedy longest-match-first (mirrors wordpiece_core.encode_longest_match)."},
