@@ -18,6 +18,8 @@
  *                          the length limit)
  *   BertEncoder        <-> wordpiece_core.BertEncoder (the normalizer comes as BertNormalizer.table())
  *   csr_dot            <-> sparse.csr_dot (a sparse matrix times a dense one, for the randomized SVD)
+ *   sgns_train         <-> Word2Vec._epoch_numpy (word2vec: the same algorithm, a word at a time here and a
+ *                          minibatch at a time there, so equal in distribution, not bit for bit)
  *   ByteLevelEncoder   <-> ByteLevelEncoder (encode_word, encode_text, encode_batch; a call takes the
  *                          shared word cache when it is free and a private one when it is not, so
  *                          threads never wait on each other)
@@ -32,6 +34,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 #define HEAP_MIN_SYMBOLS 48 /* as bpe_core.HEAP_MIN_SYMBOLS */
 
@@ -2494,6 +2497,135 @@ static PyObject *csr_dot(PyObject *self, PyObject *args) {
 }
 
 /* ------------------------------------------------------------------------------------------------ */
+/* word2vec: skip-gram and CBOW with negative sampling, one word at a time as word2vec.c            */
+/* (the numpy engine in word2vec.py runs the same algorithm a minibatch at a time)                  */
+/* ------------------------------------------------------------------------------------------------ */
+static inline uint64_t rng_next(uint64_t *s) { /* splitmix64 */
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static inline double rng_uniform(uint64_t *s) { return (rng_next(s) >> 11) * (1.0 / 9007199254740992.0); }
+
+static inline int64_t draw_negative(const double *cdf, int64_t V, uint64_t *s) {
+    double u = rng_uniform(s) * cdf[V - 1];
+    int64_t lo = 0, hi = V - 1; /* first index whose cdf exceeds u */
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (cdf[mid] > u) hi = mid; else lo = mid + 1;
+    }
+    return lo;
+}
+
+/* One (input vector h, output word) update with negatives: grad accumulates the input's gradient. */
+static void sgns_step(float *syn1, int64_t D, const float *h, int64_t out_word, int negative, const double *cdf,
+                      int64_t V, double lr, float *grad, uint64_t *rng) {
+    for (int d = 0; d <= negative; d++) {
+        int64_t target = d == 0 ? out_word : draw_negative(cdf, V, rng);
+        if (d > 0 && target == out_word) continue;
+        float *o = syn1 + target * D;
+        double f = 0;
+        for (int64_t j = 0; j < D; j++) f += (double)h[j] * o[j];
+        double label = d == 0 ? 1.0 : 0.0;
+        double sig = f > 30 ? 1.0 : f < -30 ? 0.0 : 1.0 / (1.0 + exp(-f));
+        float g = (float)((label - sig) * lr);
+        for (int64_t j = 0; j < D; j++) grad[j] += g * o[j];
+        for (int64_t j = 0; j < D; j++) o[j] += g * h[j];
+    }
+}
+
+/* sgns_train(syn0, syn1neg, stream, segments, cdf, window, negative, sg, lr_start, lr_end, seed) */
+static PyObject *sgns_train(PyObject *self, PyObject *args) {
+    PyObject *o[5];
+    int window, negative, sg;
+    double lr0, lr1;
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "OOOOOiiiddK", &o[0], &o[1], &o[2], &o[3], &o[4], &window, &negative, &sg, &lr0,
+                          &lr1, &seed))
+        return NULL;
+    Py_buffer b[5];
+    int got = 0, ok = 1;
+    for (; got < 5 && ok; got++) {
+        int writable = got < 2;
+        if (PyObject_GetBuffer(o[got], &b[got], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0) {
+            ok = 0;
+            break;
+        }
+        const char *fmt = b[got].format ? b[got].format : "B";
+        if (*fmt == '<' || *fmt == '=' || *fmt == '@') fmt++;
+        const char *want = got < 2 ? "f" : got == 4 ? "d" : "q";
+        int ndim = got < 2 ? 2 : 1;
+        if (strcmp(fmt, want) && !(want[0] == 'q' && !strcmp(fmt, "l"))) ok = 0;
+        if (b[got].ndim != ndim) ok = 0;
+        if (!ok) {
+            PyErr_Format(PyExc_ValueError, "sgns_train: argument %d has the wrong type or shape", got + 1);
+            got++;
+        }
+    }
+    PyObject *res = NULL;
+    if (ok && got == 5) {
+        float *syn0 = b[0].buf, *syn1 = b[1].buf;
+        const int64_t *stream = b[2].buf, *segs = b[3].buf;
+        const double *cdf = b[4].buf;
+        int64_t V = b[0].shape[0], D = b[0].shape[1], n = b[2].shape[0];
+        int valid = b[1].shape[0] == V && b[1].shape[1] == D && b[3].shape[0] == n && b[4].shape[0] == V &&
+                    window >= 1 && negative >= 0 && V > 0;
+        for (int64_t i = 0; valid && i < n; i++) valid = stream[i] >= 0 && stream[i] < V;
+        float *h = valid ? malloc((size_t)D * 2 * sizeof(float)) : NULL;
+        if (!valid) {
+            PyErr_SetString(PyExc_ValueError, "sgns_train: inconsistent shapes or ids outside the vocabulary");
+        } else if (!h) {
+            PyErr_NoMemory();
+        } else {
+            float *grad = h + D;
+            uint64_t rng = seed;
+            Py_BEGIN_ALLOW_THREADS
+            for (int64_t i = 0; i < n; i++) {
+                double lr = lr0 + (lr1 - lr0) * (double)i / (double)n;
+                int reach = window - (int)(rng_next(&rng) % (uint64_t)window);
+                int64_t lo = i - reach < 0 ? 0 : i - reach, hi = i + reach >= n ? n - 1 : i + reach;
+                if (sg) { /* each context word's vector predicts the centre, as word2vec.c and gensim */
+                    for (int64_t c = lo; c <= hi; c++) {
+                        if (c == i || segs[c] != segs[i]) continue;
+                        float *in = syn0 + stream[c] * D;
+                        memset(grad, 0, (size_t)D * sizeof(float));
+                        sgns_step(syn1, D, in, stream[i], negative, cdf, V, lr, grad, &rng);
+                        for (int64_t j = 0; j < D; j++) in[j] += grad[j];
+                    }
+                } else { /* the mean of the context vectors predicts the centre */
+                    int count = 0;
+                    memset(h, 0, (size_t)D * sizeof(float));
+                    for (int64_t c = lo; c <= hi; c++) {
+                        if (c == i || segs[c] != segs[i]) continue;
+                        const float *in = syn0 + stream[c] * D;
+                        for (int64_t j = 0; j < D; j++) h[j] += in[j];
+                        count++;
+                    }
+                    if (!count) continue;
+                    for (int64_t j = 0; j < D; j++) h[j] /= (float)count;
+                    memset(grad, 0, (size_t)D * sizeof(float));
+                    sgns_step(syn1, D, h, stream[i], negative, cdf, V, lr, grad, &rng);
+                    for (int64_t c = lo; c <= hi; c++) {
+                        if (c == i || segs[c] != segs[i]) continue;
+                        float *in = syn0 + stream[c] * D;
+                        for (int64_t j = 0; j < D; j++) in[j] += grad[j];
+                    }
+                }
+            }
+            Py_END_ALLOW_THREADS
+            free(h);
+            res = Py_None;
+            Py_INCREF(res);
+        }
+    }
+    for (int i = 0; i < got; i++)
+        if (i < 5 && b[i].obj) PyBuffer_Release(&b[i]);
+    return res;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 static PyMethodDef methods[] = {
     {"train_merges", (PyCFunction)(void (*)(void))train_merges, METH_VARARGS | METH_KEYWORDS,
      "Learn BPE merges from word symbol lists (mirrors bpe_core.train_merges)."},
@@ -2503,6 +2635,7 @@ static PyMethodDef methods[] = {
     {"encode_symbols", encode_symbols, METH_VARARGS, "Apply merges to one word's symbols."},
     {"split_gpt2", split_gpt2, METH_VARARGS, "Spans of GPT-2's pre-tokenizer pattern (mirrors bpe_core.split_gpt2)."},
     {"count_gpt2", count_gpt2, METH_VARARGS, "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
+    {"sgns_train", sgns_train, METH_VARARGS, "One epoch of word2vec with negative sampling (see word2vec.py)."},
     {"csr_dot", csr_dot, METH_VARARGS, "out = M @ x for a CSR matrix M (mirrors sparse.csr_dot)."},
     {"make_trie", make_trie, METH_VARARGS, "A WordPiece vocabulary as a trie (mirrors wordpiece_core.make_trie)."},
     {"encode_longest_match", encode_longest_match, METH_VARARGS,

@@ -1,0 +1,390 @@
+"""word2vec (the book's chapters 3-4): CBOW and skip-gram with negative sampling, and KeyedVectors.
+
+Training follows word2vec.c and gensim: frequent-word subsampling (``sample``), a window shrunk at random
+for each centre word, negatives from the unigram distribution to the power 0.75, and a learning rate
+decaying linearly to ``min_lr`` over all epochs. Two engines run it: a compiled kernel in the native core
+(one word at a time, as word2vec.c; the default when built) and a numpy engine that updates a minibatch of
+words at once (vectorized, with sparse scatter-adds, ``engine="numpy"``). The numpy engine's minibatch
+updates are not word2vec's sequential ones: it separates clear-cut structure but learns much weaker
+vectors on real text (see bench/RESULTS.md). ``Word2Vec.engine_used`` says which ran.
+
+Vectors for any string: trained on a subword tokenizer's ids, ``w2v.vector(text, tokenizer=tok)`` is the
+mean of the vectors of the text's pieces, so words never seen in training still get a vector.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from . import _backend
+from ._io import PathLike, atomic_write_bytes, atomic_write_json
+from .cooc import analogy as _analogy
+from .cooc import normalize_rows
+from .errors import SubtokError, TokenizerFileError
+from .evaluate import pearson, read_analogies, read_word_pairs, spearman
+from .nn.layers import sigmoid
+from .progress import progress_bar
+from .sparse import top_k
+from .vocab import Vocab
+
+
+def _apply_updates(target: np.ndarray, index: np.ndarray, updates: np.ndarray) -> None:
+    """Add a minibatch's updates to the rows they belong to, a row's sum divided by the square root of how
+    many updates it got. Summed as they are, the updates of a word used n times in the batch multiply its
+    step by n and training diverges (word2vec.c applies them one by one, each on fresh values); averaged,
+    frequent words barely learn. The square root sits between the two."""
+    index = np.asarray(index).ravel()
+    if index.size == 0:
+        return
+    updates = updates.reshape(index.size, target.shape[1])
+    order = np.argsort(index, kind="stable")
+    rows = index[order]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    sums = np.add.reduceat(updates[order], starts, axis=0)
+    sums /= np.sqrt(np.diff(np.r_[starts, index.size]))[:, None]
+    target[rows[starts]] += sums.astype(target.dtype, copy=False)
+
+
+class KeyedVectors:
+    """Word vectors with their vocabulary: similarity queries and evaluations (as gensim's KeyedVectors)."""
+
+    def __init__(self, vectors: np.ndarray, vocab: Vocab) -> None:
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2 or vectors.shape[0] != len(vocab):
+            raise SubtokError(f"vectors of shape {vectors.shape} do not match a vocabulary of {len(vocab)}")
+        self.vectors = vectors
+        self.vocab = vocab
+        self._normed: Optional[np.ndarray] = None
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.vocab
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        i = self.vocab.word_to_id.get(word)
+        if i is None:
+            raise KeyError(f"{word!r} is not in the vocabulary")
+        return self.vectors[i]
+
+    @property
+    def normed(self) -> np.ndarray:
+        if self._normed is None:
+            self._normed = normalize_rows(self.vectors)
+        return self._normed
+
+    def similarity(self, a: str, b: str) -> float:
+        return float(self.normed[self.vocab.word_to_id[a]] @ self.normed[self.vocab.word_to_id[b]])
+
+    def most_similar(self, word: Union[str, np.ndarray], topn: int = 5) -> list[tuple[str, float]]:
+        """The ``topn`` nearest words by cosine to a word (itself excluded) or to a vector."""
+        if isinstance(word, str):
+            if word not in self.vocab:
+                raise SubtokError(f"{word!r} is not in the vocabulary")
+            i = self.vocab.word_to_id[word]
+            query, exclude = self.normed[i], np.array([i])
+        else:
+            query, exclude = np.asarray(word, dtype=np.float64), None
+            query = query / (np.linalg.norm(query) + 1e-8)
+        scores = self.normed @ query
+        return [(self.vocab.token(int(j)), float(scores[j])) for j in top_k(scores, topn, exclude=exclude)]
+
+    def analogy(self, a: str, b: str, c: str, top: int = 5, normalized: bool = True) -> list[tuple[str, float]]:
+        """a : b = c : ?, a, b and c excluded: by 3CosAdd (cosine to b - a + c), or with ``normalized=False``
+        as the book scores it (the raw vectors' dot product with the normalized b - a + c, which favours
+        words with long vectors)."""
+        if normalized:
+            return _analogy(a, b, c, self.vocab, self.vectors, top)
+        ids = []
+        for word in (a, b, c):
+            if word not in self.vocab:
+                raise SubtokError(f"{word!r} is not in the vocabulary")
+            ids.append(self.vocab.word_to_id[word])
+        vecs = self.vectors.astype(np.float64)
+        query = vecs[ids[1]] - vecs[ids[0]] + vecs[ids[2]]
+        scores = vecs @ (query / np.linalg.norm(query))
+        return [(self.vocab.token(int(j)), float(scores[j])) for j in top_k(scores, top, exclude=np.array(ids))]
+
+    def evaluate_word_pairs(self, path: PathLike) -> tuple[float, float, float]:
+        """(Pearson, Spearman, out-of-vocabulary ratio) of cosine similarity against human scores in a
+        WordSim-353-style file; pairs with a word outside the vocabulary are skipped (case-insensitive)."""
+        pairs = read_word_pairs(path)
+        known, human = [], []
+        for a, b, score in pairs:
+            a2, b2 = self._find(a), self._find(b)
+            if a2 is not None and b2 is not None:
+                known.append(float(self.normed[a2] @ self.normed[b2]))
+                human.append(score)
+        oov = 1 - len(known) / len(pairs) if pairs else 0.0
+        return pearson(human, known), spearman(human, known), oov
+
+    def evaluate_analogies(self, path: PathLike, restrict_vocab: int = 300_000) -> tuple[float, list[dict]]:
+        """Accuracy on a questions-words file, over the questions whose four words are all among the first
+        ``restrict_vocab`` words (case-insensitive); per section: correct, total asked and skipped."""
+        limit = min(restrict_vocab, len(self.vocab))
+        normed = self.normed[:limit]
+        sections, correct_all, asked_all = [], 0, 0
+        for name, questions in read_analogies(path):
+            ids = [[self._find(w, limit) for w in q] for q in questions]
+            usable = np.array([q for q in ids if None not in q], dtype=np.int64).reshape(-1, 4)
+            correct = 0
+            for start in range(0, len(usable), 512):
+                chunk = usable[start : start + 512]
+                query = normed[chunk[:, 1]] - normed[chunk[:, 0]] + normed[chunk[:, 2]]
+                scores = query @ normed.T
+                rows = np.arange(len(chunk))
+                for col in range(3):
+                    scores[rows, chunk[:, col]] = -np.inf
+                correct += int(np.sum(np.argmax(scores, axis=1) == chunk[:, 3]))
+            sections.append(
+                {"section": name, "correct": correct, "total": len(usable), "skipped": len(questions) - len(usable)}
+            )
+            correct_all += correct
+            asked_all += len(usable)
+        return (correct_all / asked_all if asked_all else 0.0), sections
+
+    def _find(self, word: str, limit: Optional[int] = None) -> Optional[int]:
+        for w in (word, word.lower()):
+            i = self.vocab.word_to_id.get(w)
+            if i is not None and (limit is None or i < limit):
+                return i
+        return None
+
+    def save(self, path: PathLike) -> None:
+        """``path`` (npz: the vectors) and ``path.json`` (the vocabulary), each written atomically."""
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, vectors=self.vectors)
+        atomic_write_bytes(path, buf.getvalue())
+        atomic_write_json(str(path) + ".json", self.vocab.to_dict())
+
+    @classmethod
+    def load(cls, path: PathLike) -> KeyedVectors:
+        from .tokenizer import read_json_file
+
+        vocab = Vocab.from_dict(read_json_file(str(path) + ".json"), source=str(path) + ".json")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                vectors = data["vectors"]
+        except (OSError, KeyError, ValueError) as e:
+            raise TokenizerFileError(f"{path}: not a KeyedVectors npz file ({e})") from None
+        return cls(vectors, vocab)
+
+    @classmethod
+    def load_book_params(cls, path: PathLike) -> KeyedVectors:
+        """The book's CBOW vectors (cbow_params.npz: word_vecs and vocab)."""
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["word_vecs"].astype(np.float32), Vocab([str(w) for w in data["vocab"]]))
+
+
+class Word2Vec:
+    """CBOW (``sg=False``) or skip-gram (``sg=True``) with negative sampling; gensim's parameter names."""
+
+    def __init__(
+        self,
+        vector_size: int = 100,
+        window: int = 5,
+        sg: bool = False,
+        negative: int = 5,
+        ns_exponent: float = 0.75,
+        sample: float = 1e-3,
+        min_count: int = 1,
+        epochs: int = 5,
+        batch_size: int = 256,
+        lr: float = 0.025,
+        min_lr: float = 0.0001,
+        seed: int = 0,
+        engine: str = "auto",
+        show_progress: Optional[bool] = None,
+    ) -> None:
+        if window < 1:
+            raise SubtokError(f"window must be at least 1, not {window}")
+        if vector_size < 1 or negative < 1 or epochs < 1 or batch_size < 1 or min_count < 1:
+            raise SubtokError("vector_size, negative, epochs, batch_size and min_count must be positive")
+        if engine not in ("auto", "native", "numpy"):
+            raise SubtokError(f"engine must be 'auto', 'native' or 'numpy', not {engine!r}")
+        self.vector_size, self.window, self.sg, self.negative = vector_size, window, sg, negative
+        self.ns_exponent, self.sample, self.min_count, self.epochs = ns_exponent, sample, min_count, epochs
+        self.batch_size, self.lr, self.min_lr, self.seed = batch_size, lr, min_lr, seed
+        self.engine, self.show_progress = engine, show_progress
+        self.wv: Optional[KeyedVectors] = None
+        self.syn1neg: Optional[np.ndarray] = None
+        self.words_per_second = 0.0
+        self.loss_history: list[float] = []
+
+    # -- training -------------------------------------------------------------------------------------
+    def fit(self, corpus_ids: Union[np.ndarray, Sequence[np.ndarray]], vocab: Vocab) -> Word2Vec:
+        """Train on ids (one array, or one array per sentence: windows stay inside a sentence)."""
+        parts = [np.asarray(corpus_ids)] if isinstance(corpus_ids, np.ndarray) else [np.asarray(p) for p in corpus_ids]
+        ids = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+        if ids.size == 0:
+            raise SubtokError("the corpus is empty: nothing to train on")
+        if ids.min() < 0 or ids.max() >= len(vocab):
+            bad = int(ids[(ids < 0) | (ids >= len(vocab))][0])
+            raise SubtokError(f"id {bad} is outside the vocabulary of size {len(vocab)}")
+        segments = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+        counts = np.bincount(ids, minlength=len(vocab))
+        keep = counts >= self.min_count
+        if not keep.any():
+            raise SubtokError(f"no word occurs min_count={self.min_count} times")
+        new_id = np.cumsum(keep) - 1  # words kept in their original order
+        kept_vocab = Vocab(
+            [vocab.token(i) for i in np.flatnonzero(keep)],
+            counts={vocab.token(i): int(counts[i]) for i in np.flatnonzero(keep)},
+        )
+        mask = keep[ids]
+        ids, segments, counts = new_id[ids[mask]], segments[mask], counts[keep]
+        V, D = len(kept_vocab), self.vector_size
+        rng = np.random.default_rng(self.seed)
+        syn0 = ((rng.random((V, D)) - 0.5) / D).astype(np.float32)
+        syn1neg = np.zeros((V, D), dtype=np.float32)
+        noise = counts.astype(np.float64) ** self.ns_exponent
+        cdf = np.cumsum(noise / noise.sum())
+        total = len(ids)
+        threshold = self.sample * total
+        keep_prob = (
+            np.ones(V) if self.sample <= 0 else np.minimum(1.0, (np.sqrt(counts / threshold) + 1) * threshold / counts)
+        )
+        native = _backend._native is not None and _backend.name == "native" and hasattr(_backend._native, "sgns_train")
+        engine = "native" if (self.engine == "native" or (self.engine == "auto" and native)) else "numpy"
+        if engine == "native" and not native:
+            raise SubtokError("engine='native' needs the compiled extension")
+        self.engine_used = engine
+        span = self.lr - self.min_lr
+        start = time.perf_counter()
+        with progress_bar(total=self.epochs * total, desc="word2vec", unit="word", enabled=self.show_progress) as bar:
+            for epoch in range(self.epochs):
+                kept = rng.random(total) < keep_prob[ids]  # frequent words dropped at random, per epoch
+                lr0 = self.min_lr + span * (1 - epoch / self.epochs)
+                lr1 = self.min_lr + span * (1 - (epoch + 1) / self.epochs)
+                stream, segs = ids[kept], segments[kept]
+                if engine == "native":
+                    _backend._native.sgns_train(
+                        syn0,
+                        syn1neg,
+                        stream,
+                        segs,
+                        cdf,
+                        self.window,
+                        self.negative,
+                        int(self.sg),
+                        lr0,
+                        lr1,
+                        int(rng.integers(1 << 62)),
+                    )
+                else:
+                    self._epoch_numpy(syn0, syn1neg, stream, segs, cdf, lr0, lr1, rng)
+                bar.update(total)
+                bar.set_postfix_str(f"{(epoch + 1) * total / (time.perf_counter() - start):,.0f} words/s")
+        self.words_per_second = self.epochs * total / (time.perf_counter() - start)
+        self.syn1neg = syn1neg
+        self.wv = KeyedVectors(syn0, kept_vocab)
+        return self
+
+    def _epoch_numpy(self, syn0, syn1neg, stream, segs, cdf, lr0, lr1, rng) -> None:
+        """One epoch, a minibatch of centre words at a time: gather, score, scatter-add the updates."""
+        n, w, K = len(stream), self.window, self.negative
+        if n < 2:
+            return
+        offsets = np.array([o for o in range(-w, w + 1) if o])
+        for begin in range(0, n, self.batch_size):
+            centre = np.arange(begin, min(begin + self.batch_size, n))
+            lr = lr0 + (lr1 - lr0) * begin / n
+            reach = w - rng.integers(0, w, len(centre))  # each centre's shrunk window
+            pos = centre[:, None] + offsets[None, :]
+            ok = (np.abs(offsets)[None, :] <= reach[:, None]) & (pos >= 0) & (pos < n)
+            pos = np.clip(pos, 0, n - 1)
+            ok &= segs[pos] == segs[centre][:, None]
+            if self.sg:  # pairs: the context word's vector predicts the centre
+                rows, cols = np.nonzero(ok)
+                inputs, outputs = stream[pos[rows, cols]], stream[centre[rows]]
+                h = syn0[inputs]
+            else:
+                has = ok.any(axis=1)
+                centre, ok, pos = centre[has], ok[has], pos[has]
+                ctx = stream[pos]
+                count = ok.sum(axis=1, keepdims=True)
+                h = (syn0[ctx] * ok[..., None]).sum(axis=1) / count
+                outputs = stream[centre]
+            if len(outputs) == 0:
+                continue
+            negatives = np.minimum(
+                np.searchsorted(cdf, rng.random((len(outputs), K)) * cdf[-1], side="right"), len(cdf) - 1
+            )
+            targets = np.concatenate([outputs[:, None], negatives], axis=1)
+            labels = np.zeros(targets.shape, dtype=np.float32)
+            labels[:, 0] = 1
+            out_vecs = syn1neg[targets]
+            g = (labels - sigmoid(np.einsum("bkd,bd->bk", out_vecs, h))) * lr
+            g[:, 1:][negatives == outputs[:, None]] = 0  # a negative equal to the target is skipped
+            dh = np.einsum("bk,bkd->bd", g, out_vecs)
+            _apply_updates(syn1neg, targets, g[..., None] * h[:, None, :])
+            if self.sg:
+                _apply_updates(syn0, inputs, dh)
+            else:
+                _apply_updates(syn0, ctx[ok], np.repeat(dh, ok.sum(axis=1), axis=0))
+
+    # -- queries --------------------------------------------------------------------------------------
+    def _require(self) -> KeyedVectors:
+        if self.wv is None:
+            raise SubtokError("the model is not trained yet: call fit first")
+        return self.wv
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._require().vectors
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        return self._require()[word]
+
+    def most_similar(self, word, topn: int = 5):
+        return self._require().most_similar(word, topn)
+
+    def evaluate_word_pairs(self, path: PathLike):
+        return self._require().evaluate_word_pairs(path)
+
+    def evaluate_analogies(self, path: PathLike):
+        return self._require().evaluate_analogies(path)
+
+    def vector(self, text: str, tokenizer=None) -> np.ndarray:
+        """A vector for any string: its own when it is in the vocabulary, else (with ``tokenizer``, whose
+        ids the model was trained on) the mean of its pieces' vectors."""
+        wv = self._require()
+        if text in wv.vocab and tokenizer is None:
+            return wv[text]
+        if tokenizer is None:
+            raise SubtokError(f"{text!r} is not in the vocabulary; pass the tokenizer the model was trained with")
+        enc = tokenizer.encode(text, add_special_tokens=False)
+        pieces = [wv.vocab.word_to_id.get(tokenizer.id_to_token(i)) for i in enc.ids]
+        pieces = [p for p in pieces if p is not None]
+        if not pieces:
+            raise SubtokError(f"none of the pieces of {text!r} has a vector")
+        return wv.vectors[pieces].mean(axis=0)
+
+    def save(self, path: PathLike) -> None:
+        self._require().save(path)
+        meta = {
+            k: getattr(self, k)
+            for k in (
+                "vector_size",
+                "window",
+                "sg",
+                "negative",
+                "ns_exponent",
+                "sample",
+                "min_count",
+                "epochs",
+                "lr",
+                "min_lr",
+                "seed",
+            )
+        }
+        atomic_write_json(Path(str(path) + ".params.json"), json.loads(json.dumps(meta)))
