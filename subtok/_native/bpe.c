@@ -2509,28 +2509,86 @@ static inline uint64_t rng_next(uint64_t *s) { /* splitmix64 */
 
 static inline double rng_uniform(uint64_t *s) { return (rng_next(s) >> 11) * (1.0 / 9007199254740992.0); }
 
-static inline int64_t draw_negative(const double *cdf, int64_t V, uint64_t *s) {
-    double u = rng_uniform(s) * cdf[V - 1];
-    int64_t lo = 0, hi = V - 1; /* first index whose cdf exceeds u */
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (cdf[mid] > u) hi = mid; else lo = mid + 1;
+/* Walker's alias table: a negative in O(1) from the noise distribution (the differences of cdf). */
+typedef struct {
+    double *prob;
+    int64_t *alias;
+    int64_t n;
+} Alias;
+
+static int alias_build(Alias *a, const double *cdf, int64_t V) {
+    a->n = V;
+    a->prob = malloc((size_t)V * sizeof(double));
+    a->alias = malloc((size_t)V * sizeof(int64_t));
+    int64_t *small = malloc((size_t)V * sizeof(int64_t)), *large = malloc((size_t)V * sizeof(int64_t));
+    if (!a->prob || !a->alias || !small || !large) {
+        free(small);
+        free(large);
+        return -1;
     }
-    return lo;
+    int64_t ns = 0, nl = 0;
+    for (int64_t i = 0; i < V; i++) {
+        double p = (cdf[i] - (i ? cdf[i - 1] : 0.0)) / cdf[V - 1] * (double)V;
+        a->prob[i] = p;
+        a->alias[i] = i;
+        if (p < 1.0) small[ns++] = i; else large[nl++] = i;
+    }
+    while (ns && nl) {
+        int64_t s_ = small[--ns], l = large[nl - 1];
+        a->alias[s_] = l;
+        a->prob[l] -= 1.0 - a->prob[s_];
+        if (a->prob[l] < 1.0) {
+            nl--;
+            small[ns++] = l;
+        }
+    }
+    while (nl) a->prob[large[--nl]] = 1.0;
+    while (ns) a->prob[small[--ns]] = 1.0;
+    free(small);
+    free(large);
+    return 0;
+}
+
+static inline int64_t draw_negative(const Alias *a, uint64_t *s) {
+    uint64_t r = rng_next(s);
+    int64_t i = (int64_t)((r >> 32) % (uint64_t)a->n);
+    return ((double)(uint32_t)r / 4294967296.0) < a->prob[i] ? i : a->alias[i];
+}
+
+#define EXP_TABLE 1000
+#define MAX_EXP 6 /* sigmoid beyond +-6 is taken as 1 or 0, as word2vec.c and gensim do */
+static float sigmoid_table[EXP_TABLE];
+
+static void sigmoid_table_init(void) {
+    for (int i = 0; i < EXP_TABLE; i++) {
+        double x = (i / (double)EXP_TABLE * 2 - 1) * MAX_EXP;
+        sigmoid_table[i] = (float)(1.0 / (1.0 + exp(-x)));
+    }
+}
+
+static inline float dot8(const float *a, const float *b, int64_t n) { /* 8 partial sums: vectorizes */
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) acc[k] += a[j + k] * b[j + k];
+    float f = 0;
+    for (; j < n; j++) f += a[j] * b[j];
+    for (int k = 0; k < 8; k++) f += acc[k];
+    return f;
 }
 
 /* One (input vector h, output word) update with negatives: grad accumulates the input's gradient. */
-static void sgns_step(float *syn1, int64_t D, const float *h, int64_t out_word, int negative, const double *cdf,
-                      int64_t V, double lr, float *grad, uint64_t *rng) {
+static void sgns_step(float *syn1, int64_t D, const float *h, int64_t out_word, int negative, const Alias *noise,
+                      float lr, float *grad, uint64_t *rng) {
     for (int d = 0; d <= negative; d++) {
-        int64_t target = d == 0 ? out_word : draw_negative(cdf, V, rng);
+        int64_t target = d == 0 ? out_word : draw_negative(noise, rng);
         if (d > 0 && target == out_word) continue;
         float *o = syn1 + target * D;
-        double f = 0;
-        for (int64_t j = 0; j < D; j++) f += (double)h[j] * o[j];
-        double label = d == 0 ? 1.0 : 0.0;
-        double sig = f > 30 ? 1.0 : f < -30 ? 0.0 : 1.0 / (1.0 + exp(-f));
-        float g = (float)((label - sig) * lr);
+        float f = dot8(h, o, D), label = d == 0 ? 1.0f : 0.0f, sig;
+        if (f > MAX_EXP) sig = 1.0f;
+        else if (f < -MAX_EXP) sig = 0.0f;
+        else sig = sigmoid_table[(int)((f + MAX_EXP) * (EXP_TABLE / MAX_EXP / 2))];
+        float g = (label - sig) * lr;
         for (int64_t j = 0; j < D; j++) grad[j] += g * o[j];
         for (int64_t j = 0; j < D; j++) o[j] += g * h[j];
     }
@@ -2565,6 +2623,8 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
         }
     }
     PyObject *res = NULL;
+    float *h = NULL;
+    Alias noise = {0};
     if (ok && got == 5) {
         float *syn0 = b[0].buf, *syn1 = b[1].buf;
         const int64_t *stream = b[2].buf, *segs = b[3].buf;
@@ -2573,17 +2633,17 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
         int valid = b[1].shape[0] == V && b[1].shape[1] == D && b[3].shape[0] == n && b[4].shape[0] == V &&
                     window >= 1 && negative >= 0 && V > 0;
         for (int64_t i = 0; valid && i < n; i++) valid = stream[i] >= 0 && stream[i] < V;
-        float *h = valid ? malloc((size_t)D * 2 * sizeof(float)) : NULL;
+        h = valid ? malloc((size_t)D * 2 * sizeof(float)) : NULL;
         if (!valid) {
             PyErr_SetString(PyExc_ValueError, "sgns_train: inconsistent shapes or ids outside the vocabulary");
-        } else if (!h) {
+        } else if (!h || alias_build(&noise, cdf, V) < 0) {
             PyErr_NoMemory();
         } else {
             float *grad = h + D;
             uint64_t rng = seed;
             Py_BEGIN_ALLOW_THREADS
             for (int64_t i = 0; i < n; i++) {
-                double lr = lr0 + (lr1 - lr0) * (double)i / (double)n;
+                float lr = (float)(lr0 + (lr1 - lr0) * (double)i / (double)n);
                 int reach = window - (int)(rng_next(&rng) % (uint64_t)window);
                 int64_t lo = i - reach < 0 ? 0 : i - reach, hi = i + reach >= n ? n - 1 : i + reach;
                 if (sg) { /* each context word's vector predicts the centre, as word2vec.c and gensim */
@@ -2591,7 +2651,7 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
                         if (c == i || segs[c] != segs[i]) continue;
                         float *in = syn0 + stream[c] * D;
                         memset(grad, 0, (size_t)D * sizeof(float));
-                        sgns_step(syn1, D, in, stream[i], negative, cdf, V, lr, grad, &rng);
+                        sgns_step(syn1, D, in, stream[i], negative, &noise, lr, grad, &rng);
                         for (int64_t j = 0; j < D; j++) in[j] += grad[j];
                     }
                 } else { /* the mean of the context vectors predicts the centre */
@@ -2606,7 +2666,7 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
                     if (!count) continue;
                     for (int64_t j = 0; j < D; j++) h[j] /= (float)count;
                     memset(grad, 0, (size_t)D * sizeof(float));
-                    sgns_step(syn1, D, h, stream[i], negative, cdf, V, lr, grad, &rng);
+                    sgns_step(syn1, D, h, stream[i], negative, &noise, lr, grad, &rng);
                     for (int64_t c = lo; c <= hi; c++) {
                         if (c == i || segs[c] != segs[i]) continue;
                         float *in = syn0 + stream[c] * D;
@@ -2615,11 +2675,13 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
                 }
             }
             Py_END_ALLOW_THREADS
-            free(h);
             res = Py_None;
             Py_INCREF(res);
         }
     }
+    free(h);
+    free(noise.prob);
+    free(noise.alias);
     for (int i = 0; i < got; i++)
         if (i < 5 && b[i].obj) PyBuffer_Release(&b[i]);
     return res;
@@ -2646,6 +2708,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_native", "subtok's compiled BPE core.", -1, methods};
 
 PyMODINIT_FUNC PyInit__native(void) {
+    sigmoid_table_init();
     if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0 || PyType_Ready(&TrieType) < 0 ||
         PyType_Ready(&BertEncoderType) < 0)
         return NULL;
