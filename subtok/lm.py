@@ -1,0 +1,336 @@
+"""RNN language models (the book's chapters 5-6): the book's Rnnlm and BetterRnnlm as one configurable
+class, perplexity as the book measures it, and a trainer with truncated backpropagation through time.
+
+``RNNLM`` stacks TimeEmbedding -> (TimeDropout -> recurrent layer) x num_layers -> TimeDropout ->
+TimeAffine -> TimeSoftmaxWithLoss; ``tie_weights`` shares the embedding with the output layer (its
+transpose). It runs on numpy or, with ``backend="cupy"``, on an NVIDIA GPU (same code).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import time
+from typing import Optional
+
+import numpy as np
+
+from ._io import PathLike, atomic_write_bytes
+from .errors import SubtokError, TokenizerFileError
+from .nn.backend import get_xp, to_numpy
+from .nn.time_layers import TimeAffine, TimeDropout, TimeEmbedding, TimeGRU, TimeLSTM, TimeRNN, TimeSoftmaxWithLoss
+from .progress import progress_bar
+
+CELLS = {"rnn": (TimeRNN, 1), "lstm": (TimeLSTM, 4), "gru": (TimeGRU, 3)}
+
+
+class RNNLM:
+    def __init__(
+        self,
+        vocab_size: int,
+        wordvec_size: int = 100,
+        hidden_size: int = 100,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        dropout: float = 0.0,
+        tie_weights: bool = False,
+        backend: str = "numpy",
+        seed: int = 0,
+        dtype=np.float32,
+    ) -> None:
+        if cell not in CELLS:
+            raise SubtokError(f"cell must be one of {sorted(CELLS)}, not {cell!r}")
+        if tie_weights and wordvec_size != hidden_size:
+            raise SubtokError("tie_weights needs wordvec_size == hidden_size")
+        if vocab_size < 2 or num_layers < 1 or not 0 <= dropout < 1:
+            raise SubtokError("vocab_size >= 2, num_layers >= 1 and 0 <= dropout < 1 are needed")
+        self.config = dict(
+            vocab_size=vocab_size,
+            wordvec_size=wordvec_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            cell=cell,
+            dropout=dropout,
+            tie_weights=tie_weights,
+            seed=seed,
+        )
+        self.backend = backend
+        self.xp = xp = get_xp(backend)
+        rng = np.random.default_rng(seed)
+        V, D, H = vocab_size, wordvec_size, hidden_size
+        layer_cls, gates = CELLS[cell]
+
+        def init(shape, scale):  # the book's initialisation, made on the CPU then moved
+            return xp.asarray((rng.standard_normal(shape) * scale).astype(dtype))
+
+        self.embed = TimeEmbedding(init((V, D), 0.01))
+        self.rnns, self.dropouts = [], []
+        dropout_rng = xp.random.default_rng(seed + 1) if hasattr(xp.random, "default_rng") else None
+        for k in range(num_layers):
+            d_in = D if k == 0 else H
+            self.rnns.append(
+                layer_cls(
+                    init((d_in, gates * H), 1 / math.sqrt(d_in)),
+                    init((H, gates * H), 1 / math.sqrt(H)),
+                    xp.zeros(gates * H, dtype=dtype),
+                    stateful=True,
+                )
+            )
+            self.dropouts.append(TimeDropout(dropout, dropout_rng))
+        self.dropouts.append(TimeDropout(dropout, dropout_rng))
+        affine_W = self.embed.params[0].T if tie_weights else init((H, V), 1 / math.sqrt(H))
+        self.affine = TimeAffine(affine_W, xp.zeros(V, dtype=dtype))
+        self.loss_layer = TimeSoftmaxWithLoss()
+        self.layers = [self.embed]
+        for drop, rnn in zip(self.dropouts, self.rnns):
+            self.layers += [drop, rnn]
+        self.layers += [self.dropouts[-1], self.affine]
+
+    # -- the book's model protocol ------------------------------------------------------------------
+    @property
+    def params(self) -> list:
+        out = []
+        for layer in self.layers:
+            out += [
+                p
+                for p in layer.params
+                if not (self.config["tie_weights"] and layer is self.affine and p is layer.params[0])
+            ]
+        return out
+
+    @property
+    def grads(self) -> list:
+        out = []
+        for layer in self.layers:
+            if self.config["tie_weights"] and layer is self.affine:
+                out.append(layer.grads[1])
+            else:
+                out += layer.grads
+        return out
+
+    def _check_ids(self, ids):
+        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= self.config["vocab_size"]):
+            bad = int(ids[(ids < 0) | (ids >= self.config["vocab_size"])].ravel()[0])
+            raise SubtokError(f"id {bad} is outside the vocabulary of size {self.config['vocab_size']}")
+
+    def predict(self, xs, train_flg: bool = False):
+        for drop in self.dropouts:
+            drop.train_flg = train_flg
+        x = xs
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def forward(self, xs, ts, train_flg: bool = True) -> float:
+        xs, ts = self.xp.asarray(xs), self.xp.asarray(ts)
+        return self.loss_layer.forward(self.predict(xs, train_flg), ts)
+
+    def backward(self, dout: float = 1.0):
+        d = self.loss_layer.backward(dout)
+        for layer in reversed(self.layers):
+            d = layer.backward(d)
+        if self.config["tie_weights"]:  # the output layer's W is the embedding's transpose: add its gradient
+            self.embed.grads[0] += self.affine.grads[0].T
+        return d
+
+    def reset_state(self) -> None:
+        for rnn in self.rnns:
+            rnn.reset_state()
+
+    # -- evaluation -----------------------------------------------------------------------------------
+    def perplexity(self, ids, batch_size: int = 10, time_size: int = 35) -> float:
+        """exp(mean cross-entropy), as the book's eval_perplexity: ``batch_size`` streams over the ids,
+        ``time_size`` steps at a time, the state carried from one batch to the next."""
+        ids = np.asarray(ids)
+        self._check_ids(ids)
+        n = len(ids)
+        iters = (n - 1) // (batch_size * time_size)
+        if iters < 1:
+            raise SubtokError(f"{n} ids are fewer than one batch of {batch_size} x {time_size} (+1)")
+        jump = (n - 1) // batch_size
+        starts = np.arange(batch_size) * jump
+        self.reset_state()
+        total = 0.0
+        for it in range(iters):
+            pos = starts[:, None] + it * time_size + np.arange(time_size)[None, :]
+            total += self.forward(ids[pos % n], ids[(pos + 1) % n], train_flg=False)
+        self.reset_state()
+        return float(math.exp(total / iters))
+
+    def generate(self, start_ids, length: int, temperature: float = 1.0, seed: Optional[int] = None) -> list[int]:
+        """Sample ``length`` ids after ``start_ids`` (softmax with ``temperature``)."""
+        rng = np.random.default_rng(seed)
+        self.reset_state()
+        out = list(start_ids)
+        logits = None
+        for i in out:
+            logits = to_numpy(self.predict(self.xp.asarray([[i]]), train_flg=False))[0, -1]
+        for _ in range(length):
+            z = logits.astype(np.float64) / max(temperature, 1e-8)
+            p = np.exp(z - z.max())
+            nxt = int(rng.choice(len(p), p=p / p.sum()))
+            out.append(nxt)
+            logits = to_numpy(self.predict(self.xp.asarray([[nxt]]), train_flg=False))[0, -1]
+        self.reset_state()
+        return out
+
+    # -- weights ----------------------------------------------------------------------------------------
+    def load_book_params(self, path: PathLike) -> RNNLM:
+        """The book's Rnnlm weights (rnnlm_params.npz: embed_W, lstm_Wx, lstm_Wh, lstm_b, affine_W, affine_b;
+        gates f, g, i, o) into a 1-layer LSTM model of the same shape."""
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        names = [
+            ("embed_W", self.embed.params[0]),
+            ("lstm_Wx", self.rnns[0].params[0]),
+            ("lstm_Wh", self.rnns[0].params[1]),
+            ("lstm_b", self.rnns[0].params[2]),
+            ("affine_W", self.affine.params[0]),
+            ("affine_b", self.affine.params[1]),
+        ]
+        if self.config["cell"] != "lstm" or self.config["num_layers"] != 1 or self.config["tie_weights"]:
+            raise SubtokError("the book's Rnnlm is a 1-layer LSTM without tied weights")
+        for name, target in names:
+            if name not in arrays or arrays[name].shape != target.shape:
+                raise SubtokError(
+                    f"{path}: {name} missing or of shape {arrays.get(name, np.zeros(0)).shape}, not {target.shape}"
+                )
+            target[...] = self.xp.asarray(arrays[name].astype(target.dtype))
+        return self
+
+    def save(self, path: PathLike) -> None:
+        """Weights and configuration as one npz (no pickle), written atomically."""
+        buf = io.BytesIO()
+        arrays = {f"p{i}": to_numpy(p) for i, p in enumerate(self.params)}
+        np.savez(buf, config=np.array(repr(sorted(self.config.items()))), **arrays)
+        atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path: PathLike, backend: str = "numpy") -> RNNLM:
+        import ast
+
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                config = dict(ast.literal_eval(str(data["config"])))
+                arrays = [data[f"p{i}"] for i in range(len(data.files) - 1)]
+        except (OSError, KeyError, ValueError, SyntaxError) as e:
+            raise TokenizerFileError(f"{path}: not an RNNLM file ({e})") from None
+        model = cls(backend=backend, **config)
+        model.set_params(arrays, source=str(path))
+        return model
+
+    def set_params(self, arrays, source: str = "checkpoint") -> None:
+        params = self.params
+        if len(arrays) != len(params) or any(a.shape != p.shape for a, p in zip(arrays, params)):
+            raise SubtokError(f"{source}: the weights are for a model of another shape")
+        for p, a in zip(params, arrays):
+            p[...] = self.xp.asarray(a)
+
+
+class LMTrainer:
+    """Truncated BPTT over ``batch_size`` parallel streams, gradient clipping by global norm, the learning
+    rate divided by 4 when validation perplexity stops improving, a checkpoint per epoch."""
+
+    def __init__(
+        self,
+        model: RNNLM,
+        optimizer: str = "sgd",
+        lr: float = 20.0,
+        max_grad: Optional[float] = 0.25,
+        show_progress: Optional[bool] = None,
+    ) -> None:
+        from .nn.optim import SGD, Adam
+
+        if optimizer not in ("sgd", "adam"):
+            raise SubtokError(f"optimizer must be 'sgd' or 'adam', not {optimizer!r}")
+        self.model = model
+        self.optimizer = SGD(lr) if optimizer == "sgd" else Adam(lr)
+        self.max_grad = max_grad
+        self.show_progress = show_progress
+        self.history: list[dict] = []
+
+    def _clip(self, grads) -> None:
+        xp = self.model.xp
+        total = float(xp.sqrt(sum((g * g).sum() for g in grads)))
+        if self.max_grad is not None and total > self.max_grad:
+            rate = self.max_grad / (total + 1e-6)
+            for g in grads:
+                g *= rate
+
+    def fit(
+        self,
+        train_ids,
+        valid_ids=None,
+        epochs: int = 4,
+        batch_size: int = 20,
+        time_size: int = 35,
+        checkpoint: Optional[PathLike] = None,
+        max_iters: Optional[int] = None,
+    ) -> list[dict]:
+        """Train; with ``checkpoint``, resume from it when it exists and write it after every epoch."""
+        model, xp = self.model, self.model.xp
+        ids = np.asarray(train_ids)
+        model._check_ids(ids)
+        n = len(ids)
+        jump = (n - 1) // batch_size
+        iters = jump // time_size
+        if iters < 1:
+            raise SubtokError(f"{n} ids are fewer than one batch of {batch_size} x {time_size} (+1)")
+        if max_iters:
+            iters = min(iters, max_iters)
+        start_epoch, best = 0, float("inf")
+        if checkpoint and os.path.exists(checkpoint):
+            start_epoch, best = self._resume(checkpoint)
+        starts = np.arange(batch_size) * jump
+        for epoch in range(start_epoch, epochs):
+            model.reset_state()
+            t0, total_loss = time.perf_counter(), 0.0
+            with progress_bar(total=iters, desc=f"epoch {epoch + 1}", enabled=self.show_progress) as bar:
+                for it in range(iters):
+                    pos = starts[:, None] + it * time_size + np.arange(time_size)[None, :]
+                    loss = model.forward(ids[pos], ids[pos + 1], train_flg=True)
+                    model.backward()
+                    self._clip(model.grads)
+                    self.optimizer.update(model.params, model.grads)
+                    total_loss += loss
+                    bar.update(1)
+                    if it % 20 == 0:
+                        bar.set_postfix_str(
+                            f"ppl {math.exp(total_loss / (it + 1)):.1f}, "
+                            f"{(it + 1) * batch_size * time_size / (time.perf_counter() - t0):,.0f} tok/s"
+                        )
+            record = {
+                "epoch": epoch + 1,
+                "train_ppl": math.exp(total_loss / iters),
+                "seconds": time.perf_counter() - t0,
+                "ms_per_iter": 1000 * (time.perf_counter() - t0) / iters,
+                "lr": self.optimizer.lr,
+            }
+            if valid_ids is not None:
+                record["valid_ppl"] = model.perplexity(valid_ids)
+                if record["valid_ppl"] >= best and isinstance(self.optimizer.lr, float):
+                    self.optimizer.lr /= 4.0  # no improvement: a smaller step, as the book and PyTorch do
+                best = min(best, record["valid_ppl"])
+            self.history.append(record)
+            if checkpoint:
+                self._save(checkpoint, epoch + 1, best)
+        del xp
+        return self.history
+
+    def _save(self, path: PathLike, epoch: int, best: float) -> None:
+        buf = io.BytesIO()
+        arrays = {f"p{i}": to_numpy(p) for i, p in enumerate(self.model.params)}
+        np.savez(buf, epoch=epoch, best=best, lr=self.optimizer.lr, **arrays)
+        atomic_write_bytes(path, buf.getvalue())
+
+    def _resume(self, path: PathLike) -> tuple[int, float]:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = [data[f"p{i}"] for i in range(len(self.model.params))]
+                epoch, best, lr = int(data["epoch"]), float(data["best"]), float(data["lr"])
+        except (OSError, KeyError, ValueError) as e:
+            raise TokenizerFileError(f"{path}: not a training checkpoint ({e})") from None
+        self.model.set_params(arrays, source=str(path))
+        self.optimizer.lr = lr
+        return epoch, best
