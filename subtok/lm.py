@@ -269,7 +269,7 @@ class LMTrainer:
         max_iters: Optional[int] = None,
     ) -> list[dict]:
         """Train; with ``checkpoint``, resume from it when it exists and write it after every epoch."""
-        model, xp = self.model, self.model.xp
+        model = self.model
         ids = np.asarray(train_ids)
         model._check_ids(ids)
         n = len(ids)
@@ -315,7 +315,6 @@ class LMTrainer:
             self.history.append(record)
             if checkpoint:
                 self._save(checkpoint, epoch + 1, best)
-        del xp
         return self.history
 
     def _save(self, path: PathLike, epoch: int, best: float) -> None:

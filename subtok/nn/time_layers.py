@@ -135,7 +135,6 @@ class _TimeRecurrent:
 
     def _finish_backward(self, dA_all):
         """Weight gradients from all steps' pre-activation gradients at once; returns dxs."""
-        xp = xp_of(dA_all)
         N, T, G = dA_all.shape
         Wx, Wh, b = self.params
         dA2 = dA_all.reshape(N * T, G)
