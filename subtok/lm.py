@@ -248,7 +248,8 @@ class LMTrainer:
         self.optimizer = SGD(lr) if optimizer == "sgd" else Adam(lr)
         self.max_grad = max_grad
         self.show_progress = show_progress
-        self.history: list[dict] = []
+        self.history: list[dict] = []  # one record per epoch trained; fit continues after the last
+        self.best = float("inf")
 
     def _clip(self, grads) -> None:
         xp = self.model.xp
@@ -268,7 +269,8 @@ class LMTrainer:
         checkpoint: Optional[PathLike] = None,
         max_iters: Optional[int] = None,
     ) -> list[dict]:
-        """Train; with ``checkpoint``, resume from it when it exists and write it after every epoch."""
+        """Train up to ``epochs`` epochs in all (a second call continues where the first stopped); with
+        ``checkpoint``, resume from it when it exists and write it after every epoch."""
         model = self.model
         ids = np.asarray(train_ids)
         model._check_ids(ids)
@@ -279,7 +281,7 @@ class LMTrainer:
             raise SubtokError(f"{n} ids are fewer than one batch of {batch_size} x {time_size} (+1)")
         if max_iters:
             iters = min(iters, max_iters)
-        start_epoch, best = 0, float("inf")
+        start_epoch, best = len(self.history), self.best
         if checkpoint and os.path.exists(checkpoint):
             start_epoch, best = self._resume(checkpoint)
         starts = np.arange(batch_size) * jump
@@ -312,6 +314,7 @@ class LMTrainer:
                 if record["valid_ppl"] >= best and isinstance(self.optimizer.lr, float):
                     self.optimizer.lr /= 4.0  # no improvement: a smaller step, as the book and PyTorch do
                 best = min(best, record["valid_ppl"])
+            self.best = best
             self.history.append(record)
             if checkpoint:
                 self._save(checkpoint, epoch + 1, best)
