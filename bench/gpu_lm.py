@@ -3,8 +3,8 @@
 Usage: python bench/gpu_lm.py PTB_DIR TRAIN_SECONDS TORCH_SECONDS [OUT_JSON]
 2 x 650 LSTM, dropout 0.5, tied weights, batch 20, 35 steps, SGD lr 20, clip 0.25, lr / 4 when validation
 perplexity does not improve. Times PyTorch's cuDNN LSTM of the same size for TORCH_SECONDS, then trains
-subtok's model for as many whole epochs as TRAIN_SECONDS allow (ms per iteration and validation perplexity per epoch). Results go to
-OUT_JSON after every step.
+subtok's model for as many whole epochs as TRAIN_SECONDS allow (ms per iteration and validation
+perplexity per epoch). Results go to OUT_JSON after every step.
 """
 
 from __future__ import annotations
