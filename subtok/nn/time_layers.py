@@ -5,6 +5,8 @@ recurrence loops over time."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .backend import index_add, xp_of
 
 
@@ -188,6 +190,8 @@ class TimeLSTM(_TimeRecurrent):
         self.h = self.c = None
 
     def forward(self, xs):
+        if xp_of(xs) is not np:
+            return self._forward_fused(xs)
         xp, N, T, D, H, xW = self._start(xs)
         Wh = self.params[1]
         if not self.stateful or self.c is None:
@@ -215,6 +219,8 @@ class TimeLSTM(_TimeRecurrent):
         return hs
 
     def backward(self, dhs):
+        if xp_of(dhs) is not np:
+            return self._backward_fused(dhs)
         xp = xp_of(dhs)
         N, T, H = dhs.shape
         Wh = self.params[1]
@@ -237,6 +243,96 @@ class TimeLSTM(_TimeRecurrent):
             dh = dA @ Wh.T
         self.dh, self.dc = dh, dc
         return self._finish_backward(dA_all)
+
+    # -- on a GPU: the same arithmetic, one fused elementwise kernel per time step (time-major buffers) ---
+    def _forward_fused(self, xs):
+        xp = xp_of(xs)
+        N, T, D = xs.shape
+        Wx, Wh, b = self.params
+        H = Wh.shape[0]
+        if not self.stateful or self.h is None:
+            self.h = xp.zeros((N, H), dtype=xs.dtype)
+        if not self.stateful or self.c is None:
+            self.c = xp.zeros((N, H), dtype=xs.dtype)
+        xs_tm = xp.ascontiguousarray(xs.transpose(1, 0, 2))
+        xW = (xs_tm.reshape(T * N, D) @ Wx + b).reshape(T, N, 4 * H)
+        hs = xp.empty((T + 1, N, H), dtype=xs.dtype)  # hs[t] is the state before step t
+        cs = xp.empty((T + 1, N, H), dtype=xs.dtype)
+        gates = xp.empty((T, N, 4 * H), dtype=xs.dtype)
+        hs[0], cs[0] = self.h, self.c
+        step = _cupy_kernels()[0]
+        for t in range(T):
+            step(xW[t], hs[t] @ Wh, cs[t], H, cs[t + 1], hs[t + 1], gates[t])
+        self.h, self.c = hs[T].copy(), cs[T].copy()
+        self.fused = (xs_tm, hs, cs, gates)
+        return xp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+
+    def _backward_fused(self, dhs):
+        xp = xp_of(dhs)
+        N, T, H = dhs.shape
+        Wx, Wh, _ = self.params
+        xs_tm, hs, cs, gates = self.fused
+        dhs_tm = xp.ascontiguousarray(dhs.transpose(1, 0, 2))
+        dA = xp.empty((T, N, 4 * H), dtype=dhs.dtype)
+        dh = xp.zeros((N, H), dtype=dhs.dtype)
+        dc = xp.zeros((N, H), dtype=dhs.dtype)
+        step = _cupy_kernels()[1]
+        for t in reversed(range(T)):
+            dc_prev = xp.empty_like(dc)
+            step(gates[t], cs[t], cs[t + 1], dhs_tm[t] + dh, dc, H, dc_prev, dA[t])
+            dh, dc = dA[t] @ Wh.T, dc_prev
+        self.dh, self.dc = dh, dc
+        dA2 = dA.reshape(T * N, 4 * H)
+        self.grads[0][...] = xs_tm.reshape(T * N, -1).T @ dA2
+        self.grads[1][...] = hs[:T].reshape(T * N, H).T @ dA2
+        self.grads[2][...] = dA2.sum(axis=0)
+        return xp.ascontiguousarray((dA2 @ Wx.T).reshape(T, N, -1).transpose(1, 0, 2))
+
+
+_KERNELS: list = []
+
+
+def _cupy_kernels():
+    """The LSTM step kernels (forward, backward), built once: gates f, g, i, o as in the numpy code."""
+    if not _KERNELS:
+        import cupy
+
+        _KERNELS.append(
+            cupy.ElementwiseKernel(
+                "raw T xw, raw T hw, T c_prev, int32 H",
+                "T c_next, T h_next, raw T gates",
+                """
+            int n = i / H, j = i % H, base = n * 4 * H;
+            T f = 1 / (1 + exp(-(xw[base + j] + hw[base + j])));
+            T g = tanh(xw[base + H + j] + hw[base + H + j]);
+            T in = 1 / (1 + exp(-(xw[base + 2 * H + j] + hw[base + 2 * H + j])));
+            T o = 1 / (1 + exp(-(xw[base + 3 * H + j] + hw[base + 3 * H + j])));
+            c_next = f * c_prev + g * in;
+            h_next = o * tanh(c_next);
+            gates[base + j] = f; gates[base + H + j] = g; gates[base + 2 * H + j] = in; gates[base + 3 * H + j] = o;
+            """,
+                "subtok_lstm_forward_step",
+            )
+        )
+        _KERNELS.append(
+            cupy.ElementwiseKernel(
+                "raw T gates, T c_prev, T c, T dh, T dc, int32 H",
+                "T dc_prev, raw T dA",
+                """
+            int n = i / H, j = i % H, base = n * 4 * H;
+            T f = gates[base + j], g = gates[base + H + j], in = gates[base + 2 * H + j], o = gates[base + 3 * H + j];
+            T tc = tanh(c);
+            T ds = dc + dh * o * (1 - tc * tc);
+            dA[base + j] = ds * c_prev * f * (1 - f);
+            dA[base + H + j] = ds * in * (1 - g * g);
+            dA[base + 2 * H + j] = ds * g * in * (1 - in);
+            dA[base + 3 * H + j] = dh * tc * o * (1 - o);
+            dc_prev = ds * f;
+            """,
+                "subtok_lstm_backward_step",
+            )
+        )
+    return _KERNELS
 
 
 class TimeGRU(_TimeRecurrent):
