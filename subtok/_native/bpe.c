@@ -500,131 +500,190 @@ static int trainer_store_words(Trainer *t, PyObject *words) {
     return 0;
 }
 
-/* train_merges(words, counts, keys, strip, max_tokens, min_frequency, blocked=frozenset(), on_merge=None) */
-static PyObject *train_merges(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *kwlist[] = {"words", "counts", "keys", "strip", "max_tokens", "min_frequency", "blocked",
-                             "on_merge", NULL};
-    PyObject *words, *counts, *keys, *blocked = NULL, *on_merge = Py_None;
+/* What both trainers take (train_merges and train_likelihood have the same signature), and the state of a
+ * run beyond the Trainer: the merges made, the blocked keys, a buffer for merged keys, per-word stamps. */
+typedef struct {
+    PyObject *words, *counts, *keys, *blocked, *on_merge;
     Py_ssize_t strip, max_tokens;
     long long min_frequency;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!nnL|OO", kwlist, &PyList_Type, &words, &PyList_Type,
-                                     &counts, &PyList_Type, &keys, &strip, &max_tokens, &min_frequency, &blocked,
-                                     &on_merge))
-        return NULL;
-    if (strip < 0) {
+    PyObject *merges;     /* list of (a, b, z), returned */
+    PyObject *blocked_set;
+    char *buf;            /* the merged key being built */
+    Py_ssize_t bufcap;
+    int32_t *stamp;       /* stamp[w] == n_merges: word w already merged in this step */
+    int32_t n_merges;
+} Run;
+
+/* Parse the arguments and load the words: 0, or -1 with an exception set (run_close cleans up). */
+static int run_open(Trainer *t, Run *r, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"words", "counts", "keys", "strip", "max_tokens", "min_frequency", "blocked",
+                             "on_merge", NULL};
+    memset(t, 0, sizeof *t);
+    memset(r, 0, sizeof *r);
+    t->heap.keys = &t->keys;
+    r->on_merge = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!nnL|OO", kwlist, &PyList_Type, &r->words, &PyList_Type,
+                                     &r->counts, &PyList_Type, &r->keys, &r->strip, &r->max_tokens, &r->min_frequency,
+                                     &r->blocked, &r->on_merge))
+        return -1;
+    if (r->strip < 0) {
         PyErr_SetString(PyExc_ValueError, "strip must be >= 0");
-        return NULL;
+        return -1;
     }
-    PyObject *blocked_set = blocked ? PyFrozenSet_New(blocked) : PyFrozenSet_New(NULL);
-    if (!blocked_set) return NULL;
-    PyObject *merges = PyList_New(0);
+    r->blocked_set = r->blocked ? PyFrozenSet_New(r->blocked) : PyFrozenSet_New(NULL);
+    r->merges = PyList_New(0);
+    if (!r->blocked_set || !r->merges || trainer_load(t, r->words, r->counts, r->keys) < 0) return -1;
+    r->stamp = malloc((size_t)(t->nwords ? t->nwords : 1) * sizeof(int32_t));
+    if (!r->stamp || pmap_init(&t->pairs, 1024) < 0 || dmap_init(&t->changes, 1024) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t w = 0; w < t->nwords; w++) r->stamp[w] = -1;
+    return 0;
+}
+
+/* Free the run; returns the merges when ok (the new keys and words written back), else NULL. */
+static PyObject *run_close(Trainer *t, Run *r, int ok) {
+    if (ok) {
+        for (Py_ssize_t i = PyList_GET_SIZE(r->keys); ok && i < t->keys.n; i++) {
+            PyObject *k = PyBytes_FromStringAndSize(t->keys.p[i], t->keys.len[i]);
+            ok = k && PyList_Append(r->keys, k) == 0;
+            Py_XDECREF(k);
+        }
+        ok = ok && trainer_store_words(t, r->words) == 0;
+    }
+    trainer_free(t);
+    free(r->buf);
+    free(r->stamp);
+    Py_XDECREF(r->blocked_set);
+    if (!ok) Py_CLEAR(r->merges);
+    return r->merges;
+}
+
+/* new_token: the id of the token that merging (a, b) makes (its key keys[a] + keys[b][strip:]), appended
+ * when new, and the merge recorded: 0; 1 when the key is blocked (nothing done); -1 on error. */
+static int new_token(Trainer *t, Run *r, int32_t a, int32_t b, int32_t *z_out) {
+    Py_ssize_t la = t->keys.len[a], lb = t->keys.len[b];
+    Py_ssize_t cut = r->strip < lb ? r->strip : lb;
+    Py_ssize_t klen = la + lb - cut;
+    if (klen > r->bufcap) {
+        char *nb = realloc(r->buf, (size_t)klen);
+        if (!nb) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        r->buf = nb;
+        r->bufcap = klen;
+    }
+    memcpy(r->buf, t->keys.p[a], (size_t)la);
+    memcpy(r->buf + la, t->keys.p[b] + cut, (size_t)(lb - cut));
+    int err = 0;
+    if (is_blocked(r->blocked_set, r->buf, klen, &err)) return 1;
+    if (err) return -1;
+    int32_t z = keys_find(&t->keys, r->buf, klen);
+    if (z < 0) {
+        z = (int32_t)t->keys.n;
+        if (keys_append(&t->keys, r->buf, klen) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    PyObject *m = Py_BuildValue("(iii)", a, b, z);
+    if (!m || PyList_Append(r->merges, m) < 0) {
+        Py_XDECREF(m);
+        return -1;
+    }
+    Py_DECREF(m);
+    *z_out = z;
+    return 0;
+}
+
+/* merge_everywhere: merge (a, b) into z in every word that holds it; the neighbouring pairs' count changes
+ * go to t->changes and the number of occurrences merged (weighted) to *merged. 0, or -1 on error. */
+static int merge_everywhere(Trainer *t, Run *r, int32_t a, int32_t b, int32_t z, int64_t *merged) {
+    PairSlot *slot = pmap_get(&t->pairs, pair_key(a, b), 0);
+    IntVec where = slot->where; /* taken out of the slot: merge_word may grow the map and move slots */
+    slot->where = (IntVec){0};
+    *merged = 0;
+    for (Py_ssize_t k = 0; k < where.n; k++) {
+        int32_t w = where.v[k];
+        if (r->stamp[w] == r->n_merges) continue; /* a word indexed twice is merged once */
+        r->stamp[w] = r->n_merges;
+        Py_ssize_t before = t->len[w];
+        if (merge_word(t, w, a, b, z) < 0) {
+            free(where.v);
+            PyErr_NoMemory();
+            return -1;
+        }
+        *merged += (before - t->len[w]) * t->count[w];
+    }
+    free(where.v);
+    return 0;
+}
+
+/* apply_changes: the merged pair's count drops to 0 and the changes are added; grew(ctx, key, count) hears
+ * of each pair that grew, the only ones a lazy heap must hear about. 0, or -1 on error. */
+static int apply_changes(Trainer *t, uint64_t merged_key, int (*grew)(void *, uint64_t, int64_t), void *ctx) {
+    pmap_get(&t->pairs, merged_key, 0)->count = 0;
+    for (size_t k = 0; k < t->changes.n; k++) {
+        uint64_t key = t->changes.keys[t->changes.order[k]];
+        int64_t d = t->changes.deltas[t->changes.order[k]];
+        if (d == 0) continue;
+        PairSlot *ps = pmap_get(&t->pairs, key, 1);
+        if (!ps) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        ps->count += d;
+        if (d > 0 && grew(ctx, key, ps->count) < 0) return -1;
+    }
+    dmap_clear(&t->changes);
+    return 0;
+}
+
+/* The end of a merge step: the stamps move on and the progress callback hears the token count. */
+static int step_done(Trainer *t, Run *r) {
+    r->n_merges++;
+    if (r->on_merge == Py_None) return 0;
+    PyObject *res = PyObject_CallFunction(r->on_merge, "n", t->keys.n);
+    Py_XDECREF(res);
+    return res ? 0 : -1;
+}
+
+static int bpe_grew(void *ctx, uint64_t key, int64_t count) {
+    Trainer *t = ctx;
+    if (heap_push(&t->heap, count, (int32_t)(key >> 32), (int32_t)(key & 0xffffffffu)) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* train_merges(words, counts, keys, strip, max_tokens, min_frequency, blocked=frozenset(), on_merge=None) */
+static PyObject *train_merges(PyObject *self, PyObject *args, PyObject *kwargs) {
     Trainer t;
-    memset(&t, 0, sizeof t);
-    t.heap.keys = &t.keys;
-    char *buf = NULL;
-    Py_ssize_t bufcap = 0;
-    int32_t *stamp = NULL;
-    if (!merges || trainer_load(&t, words, counts, keys) < 0) goto fail;
-    if (pmap_init(&t.pairs, 1024) < 0 || dmap_init(&t.changes, 1024) < 0) goto nomem;
-    stamp = malloc((size_t)(t.nwords ? t.nwords : 1) * sizeof(int32_t));
-    if (!stamp) goto nomem;
-    for (Py_ssize_t w = 0; w < t.nwords; w++) stamp[w] = -1;
-    if (count_pairs(&t) < 0) goto nomem;
-    for (size_t i = 0; i < t.pairs.cap; i++)
+    Run r;
+    int ok = run_open(&t, &r, args, kwargs) == 0 && count_pairs(&t) == 0;
+    if (!ok && !PyErr_Occurred()) PyErr_NoMemory();
+    for (size_t i = 0; ok && i < t.pairs.cap; i++)
         if (t.pairs.slots[i].used && t.pairs.slots[i].count > 0)
-            if (heap_push(&t.heap, t.pairs.slots[i].count, (int32_t)(t.pairs.slots[i].key >> 32),
-                          (int32_t)(t.pairs.slots[i].key & 0xffffffffu)) < 0)
-                goto nomem;
-    int32_t n_merges = 0;
-    while (t.keys.n < max_tokens && t.heap.n) {
+            ok = bpe_grew(&t, t.pairs.slots[i].key, t.pairs.slots[i].count) == 0;
+    while (ok && t.keys.n < r.max_tokens && t.heap.n) {
         Entry top = heap_pop(&t.heap);
         PairSlot *slot = pmap_get(&t.pairs, pair_key(top.a, top.b), 0);
-        int64_t live = slot ? slot->count : 0;
+        int64_t live = slot ? slot->count : 0, merged;
         if (live != top.count) { /* stale: re-queue at the live count */
-            if (live > 0 && heap_push(&t.heap, live, top.a, top.b) < 0) goto nomem;
+            ok = live <= 0 || bpe_grew(&t, pair_key(top.a, top.b), live) == 0;
             continue;
         }
-        if (live < min_frequency) break;
-        Py_ssize_t la = t.keys.len[top.a], lb = t.keys.len[top.b];
-        Py_ssize_t cut = strip < lb ? strip : lb;
-        Py_ssize_t klen = la + lb - cut;
-        if (klen > bufcap) {
-            char *nb = realloc(buf, (size_t)klen);
-            if (!nb) goto nomem;
-            buf = nb;
-            bufcap = klen;
-        }
-        memcpy(buf, t.keys.p[top.a], (size_t)la);
-        memcpy(buf + la, t.keys.p[top.b] + cut, (size_t)(lb - cut));
-        int err = 0;
-        if (is_blocked(blocked_set, buf, klen, &err)) continue;
-        if (err) goto fail;
-        int32_t z = keys_find(&t.keys, buf, klen);
-        if (z < 0) {
-            z = (int32_t)t.keys.n;
-            if (keys_append(&t.keys, buf, klen) < 0) goto nomem;
-        }
-        PyObject *m = Py_BuildValue("(iii)", top.a, top.b, z);
-        if (!m || PyList_Append(merges, m) < 0) {
-            Py_XDECREF(m);
-            goto fail;
-        }
-        Py_DECREF(m);
-        /* take the word list out of the slot: merge_word may grow the map and move slots */
-        IntVec where = slot->where;
-        slot->where = (IntVec){0};
-        for (Py_ssize_t k = 0; k < where.n; k++) {
-            int32_t w = where.v[k];
-            if (stamp[w] == n_merges) continue; /* a word indexed twice is merged once */
-            stamp[w] = n_merges;
-            if (merge_word(&t, w, top.a, top.b, z) < 0) {
-                free(where.v);
-                goto nomem;
-            }
-        }
-        free(where.v);
-        pmap_get(&t.pairs, pair_key(top.a, top.b), 0)->count = 0;
-        for (size_t k = 0; k < t.changes.n; k++) {
-            uint64_t key = t.changes.keys[t.changes.order[k]];
-            int64_t d = t.changes.deltas[t.changes.order[k]];
-            if (d == 0) continue;
-            PairSlot *s = pmap_get(&t.pairs, key, 1);
-            if (!s) goto nomem;
-            s->count += d;
-            if (d > 0 && heap_push(&t.heap, s->count, (int32_t)(key >> 32), (int32_t)(key & 0xffffffffu)) < 0)
-                goto nomem;
-        }
-        dmap_clear(&t.changes);
-        n_merges++;
-        if (on_merge != Py_None) {
-            PyObject *r = PyObject_CallFunction(on_merge, "n", t.keys.n);
-            if (!r) goto fail;
-            Py_DECREF(r);
-        }
+        if (live < r.min_frequency) break;
+        int32_t z;
+        int made = new_token(&t, &r, top.a, top.b, &z);
+        if (made == 1) continue;
+        ok = made == 0 && merge_everywhere(&t, &r, top.a, top.b, z, &merged) == 0 &&
+             apply_changes(&t, pair_key(top.a, top.b), bpe_grew, &t) == 0 && step_done(&t, &r) == 0;
     }
-    for (Py_ssize_t i = PyList_GET_SIZE(keys); i < t.keys.n; i++) {
-        PyObject *k = PyBytes_FromStringAndSize(t.keys.p[i], t.keys.len[i]);
-        if (!k || PyList_Append(keys, k) < 0) {
-            Py_XDECREF(k);
-            goto fail;
-        }
-        Py_DECREF(k);
-    }
-    if (trainer_store_words(&t, words) < 0) goto fail;
-    trainer_free(&t);
-    free(buf);
-    free(stamp);
-    Py_DECREF(blocked_set);
-    return merges;
-nomem:
-    PyErr_NoMemory();
-fail:
-    trainer_free(&t);
-    free(buf);
-    free(stamp);
-    Py_DECREF(blocked_set);
-    Py_XDECREF(merges);
-    return NULL;
+    return run_close(&t, &r, ok);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -747,173 +806,91 @@ static int lpush(Trainer *t, LHeap *h, const Tokens *tk, uint64_t key) {
     return lheap_push(h, (LEntry){live_count(t, key), tk->count[a], tk->count[b], a, b});
 }
 
+typedef struct {
+    Trainer *t;
+    LHeap *heap;
+    Tokens *tk;
+} LikelihoodCtx;
+
+/* A pair that grew joins its tokens' pair lists and is queued when it counts enough. */
+static int likelihood_grew(void *ctx, uint64_t key, int64_t count) {
+    LikelihoodCtx *c = ctx;
+    if (tokens_add_pair(c->tk, (int32_t)(key >> 32), key) < 0 ||
+        tokens_add_pair(c->tk, (int32_t)(key & 0xffffffffu), key) < 0 || lpush(c->t, c->heap, c->tk, key) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
 /* train_likelihood(words, counts, keys, strip, max_tokens, min_frequency, blocked=frozenset(), on_merge=None) */
 static PyObject *train_likelihood(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *kwlist[] = {"words", "counts", "keys", "strip", "max_tokens", "min_frequency", "blocked",
-                             "on_merge", NULL};
-    PyObject *words, *counts, *keys, *blocked = NULL, *on_merge = Py_None;
-    Py_ssize_t strip, max_tokens;
-    long long min_frequency;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!nnL|OO", kwlist, &PyList_Type, &words, &PyList_Type,
-                                     &counts, &PyList_Type, &keys, &strip, &max_tokens, &min_frequency, &blocked,
-                                     &on_merge))
-        return NULL;
-    if (strip < 0) {
-        PyErr_SetString(PyExc_ValueError, "strip must be >= 0");
-        return NULL;
-    }
-    PyObject *blocked_set = blocked ? PyFrozenSet_New(blocked) : PyFrozenSet_New(NULL);
-    if (!blocked_set) return NULL;
-    PyObject *merges = PyList_New(0);
     Trainer t;
-    memset(&t, 0, sizeof t);
-    LHeap heap = {NULL, 0, 0, &t.keys};
+    Run r;
+    LHeap heap = {NULL, 0, 0, NULL};
     Tokens tk = {0};
-    char *buf = NULL;
-    Py_ssize_t bufcap = 0;
-    int32_t *stamp = NULL;
-    if (!merges || trainer_load(&t, words, counts, keys) < 0) goto fail;
+    int ok = run_open(&t, &r, args, kwargs) == 0;
+    heap.keys = &t.keys;
     int64_t total = 0;
-    for (Py_ssize_t w = 0; w < t.nwords; w++) {
+    for (Py_ssize_t w = 0; ok && w < t.nwords; w++) {
         total += t.count[w] * t.len[w];
         if (t.count[w] >= MAX_LIKELIHOOD_COUNT || total >= MAX_LIKELIHOOD_COUNT) {
             PyErr_SetString(PyExc_OverflowError, "counts too large for the native likelihood trainer (2**42)");
-            goto fail;
+            ok = 0;
         }
     }
-    if (pmap_init(&t.pairs, 1024) < 0 || dmap_init(&t.changes, 1024) < 0 || tokens_reserve(&tk, t.keys.n + 1) < 0)
-        goto nomem;
-    stamp = malloc((size_t)(t.nwords ? t.nwords : 1) * sizeof(int32_t));
-    if (!stamp) goto nomem;
-    for (Py_ssize_t w = 0; w < t.nwords; w++) {
-        stamp[w] = -1;
+    ok = ok && tokens_reserve(&tk, t.keys.n + 1) == 0 && count_pairs(&t) == 0;
+    if (!ok && !PyErr_Occurred()) PyErr_NoMemory();
+    for (Py_ssize_t w = 0; ok && w < t.nwords; w++)
         for (Py_ssize_t i = 0; i < t.len[w]; i++) tk.count[t.sym[t.start[w] + i]] += t.count[w];
-    }
-    if (count_pairs(&t) < 0) goto nomem;
-    for (size_t i = 0; i < t.pairs.cap; i++) {
+    LikelihoodCtx ctx = {&t, &heap, &tk};
+    for (size_t i = 0; ok && i < t.pairs.cap; i++) {
         PairSlot *sl = &t.pairs.slots[i];
         if (!sl->used || sl->count <= 0) continue;
-        int32_t a = (int32_t)(sl->key >> 32), b = (int32_t)(sl->key & 0xffffffffu);
-        if (tokens_add_pair(&tk, a, sl->key) < 0 || tokens_add_pair(&tk, b, sl->key) < 0) goto nomem;
-        if (sl->count >= min_frequency && lheap_push(&heap, (LEntry){sl->count, tk.count[a], tk.count[b], a, b}) < 0)
-            goto nomem;
+        ok = tokens_add_pair(&tk, (int32_t)(sl->key >> 32), sl->key) == 0 &&
+             tokens_add_pair(&tk, (int32_t)(sl->key & 0xffffffffu), sl->key) == 0 &&
+             (sl->count < r.min_frequency || lpush(&t, &heap, &tk, sl->key) == 0);
+        if (!ok) PyErr_NoMemory();
     }
-    int32_t n_merges = 0;
-    while (t.keys.n < max_tokens && heap.n) {
+    while (ok && t.keys.n < r.max_tokens && heap.n) {
         LEntry top = lheap_pop(&heap);
         uint64_t pkey = pair_key(top.a, top.b);
-        int64_t live = live_count(&t, pkey);
-        if (live < min_frequency) continue; /* a pair's count never grows back */
+        int64_t live = live_count(&t, pkey), merged;
+        if (live < r.min_frequency) continue; /* a pair's count never grows back */
         if (live != top.pair_count || tk.count[top.a] != top.count_a || tk.count[top.b] != top.count_b) {
-            if (lpush(&t, &heap, &tk, pkey) < 0) goto nomem; /* stale: re-queue at its score now */
+            ok = lpush(&t, &heap, &tk, pkey) == 0; /* stale: re-queue at its score now */
+            if (!ok) PyErr_NoMemory();
             continue;
         }
-        Py_ssize_t la = t.keys.len[top.a], lb = t.keys.len[top.b];
-        Py_ssize_t cut = strip < lb ? strip : lb;
-        Py_ssize_t klen = la + lb - cut;
-        if (klen > bufcap) {
-            char *nb = realloc(buf, (size_t)klen);
-            if (!nb) goto nomem;
-            buf = nb;
-            bufcap = klen;
-        }
-        memcpy(buf, t.keys.p[top.a], (size_t)la);
-        memcpy(buf + la, t.keys.p[top.b] + cut, (size_t)(lb - cut));
-        int err = 0;
-        if (is_blocked(blocked_set, buf, klen, &err)) continue;
-        if (err) goto fail;
-        int32_t z = keys_find(&t.keys, buf, klen);
-        if (z < 0) {
-            z = (int32_t)t.keys.n;
-            if (keys_append(&t.keys, buf, klen) < 0 || tokens_reserve(&tk, t.keys.n) < 0) goto nomem;
-        }
-        PyObject *m = Py_BuildValue("(iii)", top.a, top.b, z);
-        if (!m || PyList_Append(merges, m) < 0) {
-            Py_XDECREF(m);
-            goto fail;
-        }
-        Py_DECREF(m);
-        PairSlot *slot = pmap_get(&t.pairs, pkey, 0);
-        IntVec where = slot->where;
-        slot->where = (IntVec){0};
-        int64_t merged = 0;
-        for (Py_ssize_t k = 0; k < where.n; k++) {
-            int32_t w = where.v[k];
-            if (stamp[w] == n_merges) continue;
-            stamp[w] = n_merges;
-            Py_ssize_t before = t.len[w];
-            if (merge_word(&t, w, top.a, top.b, z) < 0) {
-                free(where.v);
-                goto nomem;
-            }
-            merged += (before - t.len[w]) * t.count[w];
-        }
-        free(where.v);
-        pmap_get(&t.pairs, pkey, 0)->count = 0;
+        int32_t z;
+        int made = new_token(&t, &r, top.a, top.b, &z);
+        if (made == 1) continue;
+        ok = made == 0 && tokens_reserve(&tk, t.keys.n) == 0;
+        if (made == 0 && !ok) PyErr_NoMemory();
+        ok = ok && merge_everywhere(&t, &r, top.a, top.b, z, &merged) == 0;
+        if (!ok) break;
         tk.count[top.a] -= merged;
         tk.count[top.b] -= merged;
         tk.count[z] += merged;
-        for (size_t k = 0; k < t.changes.n; k++) {
-            uint64_t key = t.changes.keys[t.changes.order[k]];
-            int64_t d = t.changes.deltas[t.changes.order[k]];
-            if (d == 0) continue;
-            PairSlot *ps = pmap_get(&t.pairs, key, 1);
-            if (!ps) goto nomem;
-            ps->count += d;
-            if (d > 0) {
-                if (tokens_add_pair(&tk, (int32_t)(key >> 32), key) < 0 ||
-                    tokens_add_pair(&tk, (int32_t)(key & 0xffffffffu), key) < 0)
-                    goto nomem;
-                if (ps->count >= min_frequency && lpush(&t, &heap, &tk, key) < 0) goto nomem;
-            }
-        }
-        dmap_clear(&t.changes);
+        ok = apply_changes(&t, pkey, likelihood_grew, &ctx) == 0;
         int32_t touched[3] = {top.a, top.b, z}; /* their counts changed: so did the scores of their pairs */
-        for (int q = 0; q < 3; q++) {
+        for (int q = 0; ok && q < 3; q++) {
             int32_t tok = touched[q];
             Py_ssize_t kept = 0;
-            for (Py_ssize_t k = 0; k < tk.npairs[tok]; k++) {
+            for (Py_ssize_t k = 0; ok && k < tk.npairs[tok]; k++) {
                 uint64_t key = tk.pairs[tok][k];
-                if (live_count(&t, key) < min_frequency) continue; /* dead for good: prune */
+                if (live_count(&t, key) < r.min_frequency) continue; /* dead for good: prune */
                 tk.pairs[tok][kept++] = key;
-                if (lpush(&t, &heap, &tk, key) < 0) goto nomem;
+                ok = lpush(&t, &heap, &tk, key) == 0;
+                if (!ok) PyErr_NoMemory();
             }
             tk.npairs[tok] = kept;
         }
-        n_merges++;
-        if (on_merge != Py_None) {
-            PyObject *r = PyObject_CallFunction(on_merge, "n", t.keys.n);
-            if (!r) goto fail;
-            Py_DECREF(r);
-        }
+        ok = ok && step_done(&t, &r) == 0;
     }
-    for (Py_ssize_t i = PyList_GET_SIZE(keys); i < t.keys.n; i++) {
-        PyObject *k = PyBytes_FromStringAndSize(t.keys.p[i], t.keys.len[i]);
-        if (!k || PyList_Append(keys, k) < 0) {
-            Py_XDECREF(k);
-            goto fail;
-        }
-        Py_DECREF(k);
-    }
-    if (trainer_store_words(&t, words) < 0) goto fail;
-    trainer_free(&t);
     tokens_free(&tk);
     free(heap.e);
-    free(buf);
-    free(stamp);
-    Py_DECREF(blocked_set);
-    return merges;
-nomem:
-    PyErr_NoMemory();
-fail:
-    trainer_free(&t);
-    tokens_free(&tk);
-    free(heap.e);
-    free(buf);
-    free(stamp);
-    Py_DECREF(blocked_set);
-    Py_XDECREF(merges);
-    return NULL;
+    return run_close(&t, &r, ok);
 }
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -116,32 +116,64 @@ def train_merges(
             continue
         if live < min_frequency:
             break
-        key = keys[a] + keys[b][strip:]
-        if key in blocked:
-            continue
-        z = key_to_id.get(key)
+        z = new_token(keys, key_to_id, a, b, strip, blocked)
         if z is None:
-            z = len(keys)
-            keys.append(key)
-            key_to_id[key] = z
+            continue
         merges.append((a, b, z))
-        changes: dict[Pair, int] = defaultdict(int)
-        for w in where.pop((a, b)):
-            words[w] = merge_word(words[w], a, b, z, counts[w], w, changes, where)
-        del pair_counts[(a, b)]
-        for pair, d in changes.items():
-            if d == 0:
-                continue
-            new = pair_counts.get(pair, 0) + d
-            if new:
-                pair_counts[pair] = new
-            else:
-                pair_counts.pop(pair, None)
-            if d > 0:
-                heapq.heappush(heap, (-new, keys[pair[0]], keys[pair[1]], pair[0], pair[1]))
+        changes, _ = merge_everywhere(words, counts, where, a, b, z)
+        for pair, new in apply_changes(pair_counts, (a, b), changes):
+            heapq.heappush(heap, (-new, keys[pair[0]], keys[pair[1]], pair[0], pair[1]))
         if on_merge is not None:
             on_merge(len(keys))
     return merges
+
+
+def new_token(
+    keys: list[bytes], key_to_id: dict[bytes, int], a: int, b: int, strip: int, blocked: frozenset
+) -> Optional[int]:
+    """The id of the token that merging (a, b) makes: its key is ``keys[a] + keys[b][strip:]``; a new id
+    (appended to ``keys``) unless the key names a token already. None when the key is ``blocked``."""
+    key = keys[a] + keys[b][strip:]
+    if key in blocked:
+        return None
+    z = key_to_id.get(key)
+    if z is None:
+        z = len(keys)
+        keys.append(key)
+        key_to_id[key] = z
+    return z
+
+
+def merge_everywhere(
+    words: list[list[int]], counts: list[int], where: dict[Pair, set[int]], a: int, b: int, z: int
+) -> tuple[dict[Pair, int], int]:
+    """Merge (a, b) into z in every word that holds it: the neighbouring pairs' count changes, and how many
+    occurrences were merged (weighted by word count)."""
+    changes: dict[Pair, int] = defaultdict(int)
+    merged = 0
+    for w in where.pop((a, b)):
+        before = len(words[w])
+        words[w] = merge_word(words[w], a, b, z, counts[w], w, changes, where)
+        merged += (before - len(words[w])) * counts[w]
+    return changes, merged
+
+
+def apply_changes(pair_counts: dict[Pair, int], merged_pair: Pair, changes: dict[Pair, int]) -> list[tuple[Pair, int]]:
+    """Apply a merge's count changes (the merged pair is gone); returns (pair, new count) of the pairs that
+    grew, the only ones a lazy heap must hear about."""
+    del pair_counts[merged_pair]
+    grew = []
+    for pair, d in changes.items():
+        if d == 0:
+            continue
+        new = pair_counts.get(pair, 0) + d
+        if new:
+            pair_counts[pair] = new
+        else:
+            pair_counts.pop(pair, None)
+        if d > 0:
+            grew.append((pair, new))
+    return grew
 
 
 def _encode_scan(symbols: list[int], ranks: dict[Pair, int], results: list[int]) -> list[int]:

@@ -25,7 +25,7 @@ from typing import Optional
 
 import regex
 
-from .bpe_core import Pair, count_pairs, merge_word
+from .bpe_core import Pair, apply_changes, count_pairs, merge_everywhere, new_token
 
 
 class _Score:
@@ -93,38 +93,19 @@ def train_likelihood(
         if live != score.pair_count or unigram[a] * unigram[b] != score.denominator:
             heapq.heappush(heap, entry((a, b)))  # stale: its score changed since it was pushed
             continue
-        key = keys[a] + keys[b][strip:]
-        if key in blocked:
-            continue
-        z = key_to_id.get(key)
+        z = new_token(keys, key_to_id, a, b, strip, blocked)
         if z is None:
-            z = len(keys)
-            keys.append(key)
-            key_to_id[key] = z
+            continue
         merges.append((a, b, z))
-        changes: dict[Pair, int] = defaultdict(int)
-        merged = 0
-        for w in where.pop((a, b)):
-            before = len(words[w])
-            words[w] = merge_word(words[w], a, b, z, counts[w], w, changes, where)
-            merged += (before - len(words[w])) * counts[w]
-        del pair_counts[(a, b)]
+        changes, merged = merge_everywhere(words, counts, where, a, b, z)
         unigram[a] -= merged
         unigram[b] -= merged
         unigram[z] += merged
         rescore: set[Pair] = set()
-        for pair, d in changes.items():
-            if d == 0:
-                continue
-            new = pair_counts.get(pair, 0) + d
-            if new:
-                pair_counts[pair] = new
-            else:
-                pair_counts.pop(pair, None)
-            if d > 0:
-                token_pairs[pair[0]].add(pair)
-                token_pairs[pair[1]].add(pair)
-                rescore.add(pair)
+        for pair, _ in apply_changes(pair_counts, (a, b), changes):
+            token_pairs[pair[0]].add(pair)
+            token_pairs[pair[1]].add(pair)
+            rescore.add(pair)
         for t in (a, b, z):  # their counts changed: so did the score of every pair holding them
             alive = {p for p in token_pairs[t] if pair_counts.get(p, 0) >= min_frequency}
             token_pairs[t] = alive
