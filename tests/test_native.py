@@ -218,3 +218,16 @@ def test_bert_encoder_checks_its_table():
         native.BertEncoder(trie, 0, 100, BadTable(b"short", b""), [])
     with pytest.raises(ValueError, match="code point"):
         native.BertEncoder(trie, 0, 100, BadTable(bad.tobytes(), array.array("i", [0x110000]).tobytes()), [])
+
+
+def test_sgns_train_checks_its_arrays():
+    import numpy as np
+
+    syn = np.zeros((3, 2), np.float32)
+    ids, cdf = np.array([0, 1]), np.array([0.2, 0.6, 1.0])
+    with pytest.raises(ValueError, match="float32"):
+        native.sgns_train(np.zeros((3, 2)), syn.copy(), ids, ids, cdf, 2, 1, 0, 0.1, 0.1, 1)
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        native.sgns_train(syn, syn.copy(), np.array([0, 5]), ids, cdf, 2, 1, 0, 0.1, 0.1, 1)
+    with pytest.raises(ValueError, match="inconsistent"):
+        native.sgns_train(syn, np.zeros((4, 2), np.float32), ids, ids, cdf, 2, 1, 0, 0.1, 0.1, 1)

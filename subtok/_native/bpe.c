@@ -2384,11 +2384,12 @@ static int get_buffer(PyObject *obj, Py_buffer *view, const char *name, char kin
         return -1;
     const char *fmt = view->format ? view->format : "B";
     if (*fmt == '<' || *fmt == '=' || *fmt == '@') fmt++;
-    int ok = view->itemsize == 8 && view->ndim == ndim &&
-             (kind == 'd' ? strcmp(fmt, "d") == 0 : (strcmp(fmt, "q") == 0 || strcmp(fmt, "l") == 0));
+    int ok = view->ndim == ndim && (kind == 'f'   ? view->itemsize == 4 && strcmp(fmt, "f") == 0
+                                    : kind == 'd' ? view->itemsize == 8 && strcmp(fmt, "d") == 0
+                                                  : view->itemsize == 8 && (strcmp(fmt, "q") == 0 || strcmp(fmt, "l") == 0));
     if (!ok) {
         PyErr_Format(PyExc_ValueError, "%s must be a C-contiguous %d-D array of %s", name, ndim,
-                     kind == 'd' ? "float64" : "int64");
+                     kind == 'f' ? "float32" : kind == 'd' ? "float64" : "int64");
         PyBuffer_Release(view);
         return -1;
     }
@@ -2581,24 +2582,13 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
                           &lr1, &seed))
         return NULL;
     Py_buffer b[5];
-    int got = 0, ok = 1;
-    for (; got < 5 && ok; got++) {
-        int writable = got < 2;
-        if (PyObject_GetBuffer(o[got], &b[got], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0) {
-            ok = 0;
-            break;
-        }
-        const char *fmt = b[got].format ? b[got].format : "B";
-        if (*fmt == '<' || *fmt == '=' || *fmt == '@') fmt++;
-        const char *want = got < 2 ? "f" : got == 4 ? "d" : "q";
-        int ndim = got < 2 ? 2 : 1;
-        if (strcmp(fmt, want) && !(want[0] == 'q' && !strcmp(fmt, "l"))) ok = 0;
-        if (b[got].ndim != ndim) ok = 0;
-        if (!ok) {
-            PyErr_Format(PyExc_ValueError, "sgns_train: argument %d has the wrong type or shape", got + 1);
-            got++;
-        }
-    }
+    const char *names[5] = {"syn0", "syn1neg", "stream", "segments", "cdf"};
+    const char kinds[5] = {'f', 'f', 'q', 'q', 'd'};
+    const int dims[5] = {2, 2, 1, 1, 1};
+    int got = 0;
+    for (; got < 5; got++)
+        if (get_buffer(o[got], &b[got], names[got], kinds[got], dims[got], got < 2) < 0) break;
+    int ok = got == 5;
     PyObject *res = NULL;
     float *h = NULL;
     Alias noise = {0};
@@ -2659,8 +2649,7 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
     free(h);
     free(noise.prob);
     free(noise.alias);
-    for (int i = 0; i < got; i++)
-        if (i < 5 && b[i].obj) PyBuffer_Release(&b[i]);
+    for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]);
     return res;
 }
 
