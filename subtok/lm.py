@@ -150,13 +150,23 @@ class RNNLM:
             raise SubtokError(f"{n} ids are fewer than one batch of {batch_size} x {time_size} (+1)")
         jump = (n - 1) // batch_size
         starts = np.arange(batch_size) * jump
+        saved = self._get_state()  # evaluation starts fresh and leaves the caller's state as it was
         self.reset_state()
         total = 0.0
         for it in range(iters):
             pos = starts[:, None] + it * time_size + np.arange(time_size)[None, :]
             total += self.forward(ids[pos % n], ids[(pos + 1) % n], train_flg=False)
-        self.reset_state()
+        self._set_state(saved)
         return float(math.exp(total / iters))
+
+    def _get_state(self) -> list:
+        return [(rnn.h, getattr(rnn, "c", None)) for rnn in self.rnns]
+
+    def _set_state(self, state: list) -> None:
+        for rnn, (h, c) in zip(self.rnns, state):
+            rnn.h = h
+            if hasattr(rnn, "c"):
+                rnn.c = c
 
     def generate(self, start_ids, length: int, temperature: float = 1.0, seed: Optional[int] = None) -> list[int]:
         """Sample ``length`` ids after ``start_ids`` (softmax with ``temperature``)."""
@@ -230,7 +240,9 @@ class RNNLM:
 
 class LMTrainer:
     """Truncated BPTT over ``batch_size`` parallel streams, gradient clipping by global norm, the learning
-    rate divided by 4 when validation perplexity stops improving, a checkpoint per epoch."""
+    rate divided by 4 when validation perplexity stops improving, a checkpoint per epoch. As in the book's
+    trainer, the streams and the recurrent state run on from one epoch into the next (wrapping around the
+    corpus); evaluating validation perplexity leaves the training state untouched."""
 
     def __init__(
         self,
@@ -285,12 +297,15 @@ class LMTrainer:
         if checkpoint and os.path.exists(checkpoint):
             start_epoch, best = self._resume(checkpoint)
         starts = np.arange(batch_size) * jump
-        for epoch in range(start_epoch, epochs):
+        if start_epoch == 0:
             model.reset_state()
+        for epoch in range(start_epoch, epochs):
             t0, total_loss = time.perf_counter(), 0.0
             with progress_bar(total=iters, desc=f"epoch {epoch + 1}", enabled=self.show_progress) as bar:
                 for it in range(iters):
-                    pos = starts[:, None] + it * time_size + np.arange(time_size)[None, :]
+                    # as the book's trainer: the streams (and the state) run on across epochs, wrapping around
+                    step = epoch * iters + it
+                    pos = (starts[:, None] + step * time_size + np.arange(time_size)[None, :]) % (n - 1)
                     loss = model.forward(ids[pos], ids[pos + 1], train_flg=True)
                     model.backward()
                     self._clip(model.grads)

@@ -23,6 +23,7 @@ from .errors import SubtokError, TokenizerFileError, TrainingError
 from .models.bpe import BPE, train_bpe
 from .models.bpe_core import char_classes
 from .models.word import WordLevel, train_word
+from .models.wordpiece import DEFAULT_SPECIAL_TOKENS as WORDPIECE_SPECIAL_TOKENS
 from .models.wordpiece import WordPiece, train_wordpiece
 from .text import GPT2_PATTERN, BertNormalizer, Normalized, Normalizer, PreTokenizer, make_normalizers, normalize
 from .vocab import Vocab
@@ -30,7 +31,6 @@ from .vocab import Vocab
 FORMAT = "subtok-tokenizer"
 FORMAT_VERSION = 1
 DEFAULT_SPECIAL_TOKENS = ("<unk>", "<pad>", "<bos>", "<eos>")
-WORDPIECE_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 MODELS = {"bpe": BPE, "wordpiece": WordPiece, "word": WordLevel}
 
 Model = Union[BPE, WordPiece, WordLevel]
