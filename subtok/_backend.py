@@ -33,7 +33,7 @@ def use(backend: str) -> None:
         raise ValueError(f"unknown backend {backend!r}")
     for module, names in FUNCTIONS.items():
         for fn in names:
-            impl = _native if backend == "native" and hasattr(_native, fn) else module
+            impl = _native if backend == "native" else module
             globals()[fn] = getattr(impl, fn)
     name = backend
 

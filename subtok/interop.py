@@ -268,15 +268,8 @@ def from_huggingface_dict(d: dict, source: str = "tokenizer.json") -> Tokenizer:
         )
     elif kind == "WordPiece":
         pre = _pre_tokenizer_from_hf(d.get("pre_tokenizer"), source)[0]
-        decoder = d.get("decoder") or {}
-        model = WordPiece(
-            vocab,
-            unk_token=model_d.get("unk_token", "[UNK]"),
-            continuing_subword_prefix=model_d.get("continuing_subword_prefix", "##"),
-            max_input_chars_per_word=model_d.get("max_input_chars_per_word", 100),
-            cleanup=bool(decoder.get("cleanup", True)),
-            source=source,
-        )
+        cleanup = (d.get("decoder") or {}).get("cleanup", True)
+        model = WordPiece.from_dict({**model_d, "vocab": vocab, "cleanup": cleanup}, source)
     elif kind == "WordLevel":
         pre = _pre_tokenizer_from_hf(d.get("pre_tokenizer"), source)[0]
         model = WordLevel(vocab, model_d.get("unk_token"), source=source)

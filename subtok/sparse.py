@@ -108,10 +108,6 @@ class CSR:
     def sum(self) -> float:
         return float(self.data.sum(dtype=np.float64))
 
-    def with_data(self, data: np.ndarray) -> CSR:
-        """The same sparsity pattern with other values."""
-        return CSR(data, self.indices, self.indptr, self.shape)
-
     # -- arithmetic -----------------------------------------------------------------------------------
     @property
     def T(self) -> CSR:

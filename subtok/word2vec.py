@@ -253,7 +253,7 @@ class Word2Vec:
         keep_prob = (
             np.ones(V) if self.sample <= 0 else np.minimum(1.0, (np.sqrt(counts / threshold) + 1) * threshold / counts)
         )
-        native = _backend._native is not None and _backend.name == "native" and hasattr(_backend._native, "sgns_train")
+        native = _backend.name == "native"
         engine = "native" if (self.engine == "native" or (self.engine == "auto" and native)) else "numpy"
         if engine == "native" and not native:
             raise SubtokError("engine='native' needs the compiled extension")
