@@ -1,6 +1,7 @@
 """Picks the implementation of the hot loops: the compiled ``subtok._native`` when it is built and
 allowed, else the pure-Python references (``models.bpe_core``, ``models.wordpiece_core``, ``sparse``),
-every function as a whole set: never some of each. ``SUBTOK_NO_NATIVE=1`` forces pure Python. Both give identical output; the tests and benchmarks switch with :func:`use`."""
+every function as a whole set: never some of each. ``SUBTOK_NO_NATIVE=1`` forces pure Python. Both
+give identical output; the tests and benchmarks switch with :func:`use`."""
 
 from __future__ import annotations
 
