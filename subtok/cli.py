@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Optional
 
-from . import __version__, corpus
+from . import __version__
 from ._backend import native_available
 from ._io import atomic_write_text
 from .errors import SubtokError
@@ -100,28 +100,46 @@ def cmd_decode(args) -> None:
     _write_output(args.output, out.getvalue())
 
 
-def cmd_demo(args) -> None:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = corpus.load("default")
-    size = path.stat().st_size
-    print(f"default corpus: Python's own docstrings and pydoc topics, {size / 1e6:.1f} MB at {path}")
+def _run_compare(args, **budget) -> None:
+    from .experiments import compare, format_table
+
+    say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     backend = "native C" if native_available() else "pure Python"
-    for name, kwargs in (
-        ("word", dict(model="word")),
-        ("bpe", dict(model="bpe", byte_level=True)),
-    ):
-        t0 = time.perf_counter()
-        tok = Tokenizer.train(path, vocab_size=args.vocab_size, show_progress=_progress(args), **kwargs)
-        secs = time.perf_counter() - t0
-        tok.save(out / f"{name}.json")
-        sample = "Tokenizers split unfathomably rare words into pieces: 안녕하세요 🙂"
-        enc = tok.encode(sample)
-        unk = sum(1 for i in enc.ids if i == tok.vocab.unk_id) if tok.vocab.unk is not None else 0
-        print(f"\n{name}: {tok.vocab_size} tokens, trained in {secs:.1f} s ({backend}) -> {out / (name + '.json')}")
-        print(f"  {sample!r}")
-        print(f"  -> {len(enc.ids)} tokens, {unk} unknown: {enc.tokens}")
-        print(f"  decoded: {tok.decode(enc.ids)!r}")
+    say(f"subtok compare: tokenizers on the {backend} backend, LMs on numpy")
+    report = compare(out=args.out, show_progress=_progress(args), log=say, **budget)
+    print(format_table(report))
+    where = Path(args.out)
+    plot = f" and {where / report['plot']}" if report.get("plot") else " (no plot: matplotlib is not installed)"
+    print(f"\nreport: {where / 'report.json'}{plot}")
+    print(
+        "word ppl and bpc put every model on the same test text and denominator (the <unk> model pays to spell "
+        "each unknown word); token ppl is per model's own tokens and not comparable across models."
+    )
+
+
+def cmd_compare(args) -> None:
+    _run_compare(
+        args,
+        corpus=args.corpus,
+        vocab_size=args.vocab_size,
+        epochs=args.epochs,
+        hidden_size=args.hidden_size,
+        num_layers=args.num_layers,
+        dropout=args.dropout,
+        seed=args.seed,
+        unit=args.unit,
+        max_train_words=args.max_train_words,
+        max_eval_words=args.max_eval_words,
+    )
+
+
+DEMO_BUDGET = dict(
+    corpus="default", vocab_size=5000, epochs=3, hidden_size=128, max_train_words=200_000, max_eval_words=20_000
+)
+
+
+def cmd_demo(args) -> None:
+    _run_compare(args, **DEMO_BUDGET)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,9 +190,26 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output", help="output file (default: stdout)")
     d.set_defaults(func=cmd_decode)
 
-    m = common(sub.add_parser("demo", help="train word-level and BPE tokenizers on the embedded corpus"))
-    m.add_argument("--vocab-size", type=int, default=8000)
-    m.add_argument("--out", default="subtok-demo", help="directory for the outputs")
+    c = common(sub.add_parser("compare", help="word-level LM with <unk> against subword LMs on the same text"))
+    c.add_argument(
+        "--corpus",
+        default="default",
+        help="a named corpus (default, ptb, wikitext2, shakespeare, lee, nsmc) or a UTF-8 text file",
+    )
+    c.add_argument("--vocab-size", type=int, default=8000, help="the same for all three tokenizers")
+    c.add_argument("--epochs", type=int, default=4, help="LM training epochs, the same for each model")
+    c.add_argument("--hidden-size", type=int, default=128, help="LSTM width (embedding width too; tied)")
+    c.add_argument("--num-layers", type=int, default=1)
+    c.add_argument("--dropout", type=float, default=0.0)
+    c.add_argument("--seed", type=int, default=0, help="the split's shuffle and the LMs' initialisation")
+    c.add_argument("--unit", choices=["auto", "document", "line"], default="auto", help="what the split shuffles")
+    c.add_argument("--max-train-words", type=int, help="train on the first N words of the train split")
+    c.add_argument("--max-eval-words", type=int, help="validate and test on the first N words of each split")
+    c.add_argument("--out", default="subtok-compare", help="directory for report.json and compare.png")
+    c.set_defaults(func=cmd_compare)
+
+    m = common(sub.add_parser("demo", help="compare on the embedded default corpus in a few CPU minutes"))
+    m.add_argument("--out", default="subtok-demo", help="directory for report.json and compare.png")
     m.set_defaults(func=cmd_demo)
     return p
 

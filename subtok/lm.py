@@ -159,6 +159,34 @@ class RNNLM:
         self._set_state(saved)
         return float(math.exp(total / iters))
 
+    def token_nll(self, ids, start_id: int, batch_size: int = 20, time_size: int = 35) -> np.ndarray:
+        """The negative log-likelihood in nats of every token, -log p(ids[t] | start_id, ids[:t]), each
+        scored exactly once (``perplexity`` drops the tail and wraps around; this is what comparisons of
+        whole texts need). The ids are cut into ``batch_size`` contiguous rows run side by side; each row
+        starts from a fresh state, so its first tokens see only the token before them."""
+        ids = np.asarray(ids, dtype=np.int64)
+        self._check_ids(ids)
+        self._check_ids(np.asarray([start_id]))
+        n = len(ids)
+        if n == 0:
+            return np.zeros(0)
+        rows = min(batch_size, n)
+        width = -(-n // rows)
+        pad = rows * width - n
+        inputs = np.concatenate([[start_id], ids[:-1], np.zeros(pad, np.int64)]).reshape(rows, width)
+        targets = np.concatenate([ids, np.zeros(pad, np.int64)]).reshape(rows, width)
+        nll = np.empty((rows, width))
+        saved = self._get_state()
+        self.reset_state()
+        for s in range(0, width, time_size):
+            scores = to_numpy(self.predict(self.xp.asarray(inputs[:, s : s + time_size]))).astype(np.float64)
+            top = scores.max(axis=2, keepdims=True)
+            log_z = np.log(np.exp(scores - top).sum(axis=2)) + top[..., 0]
+            t = targets[:, s : s + time_size]
+            nll[:, s : s + time_size] = log_z - np.take_along_axis(scores, t[..., None], axis=2)[..., 0]
+        self._set_state(saved)
+        return nll.reshape(-1)[:n]
+
     def _get_state(self) -> list:
         return [(rnn.h, getattr(rnn, "c", None)) for rnn in self.rnns]
 

@@ -1,0 +1,380 @@
+"""The UNK-vs-subword experiment: a word-level LM with ``<unk>`` and subword LMs (byte-level BPE,
+WordPiece) trained on the same text with the same LSTM and budget, scored on the same test text by words
+and characters (see ``scoring``), the ``<unk>`` model paying to spell out each unknown word.
+
+Steps: read the corpus and render every line as its words joined by single spaces (the text every model
+is scored on; blank lines dropped); split it into train / valid / test by documents or lines with a seeded
+shuffle (PTB keeps its own split); train the three tokenizers on the train split with one vocabulary size;
+train one LSTM LM per tokenizer for the same number of epochs; score valid (per epoch) and test.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from .. import corpus as corpora
+from .._io import atomic_write_json
+from ..errors import CorpusError, SubtokError
+from ..lm import RNNLM, LMTrainer
+from ..progress import progress_bar
+from ..tokenizer import Tokenizer
+from . import scoring
+from .spelling import SpellingModel
+
+EOL = "<eos>"
+BANDS = ("frequent", "rare", "unseen")
+BAND_HELP = {
+    "frequent": "in the word model's vocabulary",
+    "rare": "seen in training but outside the word model's vocabulary (its <unk>)",
+    "unseen": "never seen in training",
+}
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Text and splits
+# ---------------------------------------------------------------------------------------------------------
+def render(line: str) -> str:
+    """The agreed form of a line: its whitespace-separated words joined by single spaces."""
+    return " ".join(line.split())
+
+
+def _units(lines: Sequence[str], unit: str) -> list[list[str]]:
+    """Rendered lines grouped into split units: a document is a run of lines between blank lines."""
+    if unit == "line":
+        return [[r] for r in map(render, lines) if r]
+    docs: list[list[str]] = [[]]
+    for line in lines:
+        r = render(line)
+        if r:
+            docs[-1].append(r)
+        elif docs[-1]:
+            docs.append([])
+    return [d for d in docs if d]
+
+
+def _take(units: list[list[str]], max_words: Optional[int]) -> list[str]:
+    """The lines of the units in order, stopping after the unit that reaches ``max_words``."""
+    out: list[str] = []
+    words = 0
+    for u in units:
+        if max_words is not None and words >= max_words:
+            break
+        out.extend(u)
+        words += sum(line.count(" ") + 1 for line in u)
+    return out
+
+
+def load_splits(
+    corpus: Union[str, os.PathLike],
+    seed: int = 0,
+    unit: str = "auto",
+    max_train_words: Optional[int] = None,
+    max_eval_words: Optional[int] = None,
+    show_progress: Optional[bool] = None,
+) -> tuple[dict[str, list[str]], dict]:
+    """Rendered train / valid / test lines of a named corpus or a UTF-8 file, and a description of the
+    split. ``unit`` "document" (runs of lines between blank lines), "line", or "auto" (documents when the
+    text has blank lines). Units are shuffled with ``seed`` and cut 80 / 10 / 10; a corpus with its own
+    splits (PTB) keeps them. The caps keep the first units of each split up to that many words."""
+    if isinstance(corpus, str) and corpus in corpora.CORPUS_NAMES:
+        texts = corpora.load_texts(corpus, show_progress)
+        name = corpus
+    else:
+        path = Path(corpus)
+        if not path.is_file():
+            raise CorpusError(
+                f"corpus {str(corpus)!r} is neither a file nor a named corpus ({', '.join(corpora.CORPUS_NAMES)})"
+            )
+        texts = {"all": [line.rstrip("\n") for line in corpora.read_lines(path)]}
+        name = str(path)
+    if unit not in ("auto", "document", "line"):
+        raise SubtokError(f"unit must be 'auto', 'document' or 'line', not {unit!r}")
+    rng = np.random.default_rng(seed)
+    if "all" in texts:
+        lines = texts["all"]
+        if unit == "auto":
+            unit = "document" if any(not line.strip() for line in lines) else "line"
+        units = _units(lines, unit)
+        order = rng.permutation(len(units))
+        n_train = int(len(units) * SPLIT_FRACTIONS[0])
+        n_valid = int(len(units) * SPLIT_FRACTIONS[1])
+        parts = {
+            "train": [units[i] for i in order[:n_train]],
+            "valid": [units[i] for i in order[n_train : n_train + n_valid]],
+            "test": [units[i] for i in order[n_train + n_valid :]],
+        }
+        how = f"{len(units)} {unit}s shuffled with seed {seed}, cut {SPLIT_FRACTIONS[0]:.0%} / 10% / 10%"
+    else:
+        parts = {split: _units(texts[split], "line") for split in ("train", "valid", "test")}
+        how = "the corpus's own train / valid / test files"
+    splits = {
+        split: _take(units, max_train_words if split == "train" else max_eval_words) for split, units in parts.items()
+    }
+    for split, lines in splits.items():
+        if not lines:
+            raise CorpusError(f"{name}: the {split} split is empty; the corpus is too small to split")
+    info = {
+        "corpus": name,
+        "split": how,
+        **{f"{split}_words": sum(line.count(" ") + 1 for line in lines) for split, lines in splits.items()},
+    }
+    return splits, info
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tokenizers
+# ---------------------------------------------------------------------------------------------------------
+def train_tokenizers(train: Sequence[str], vocab_size: int, show_progress: Optional[bool] = None) -> dict:
+    """The three tokenizers, each with an end-of-line token and ``vocab_size`` tokens in all. All split on
+    whitespace or GPT-2's pattern without normalizing, so each reproduces the rendered text exactly (the
+    WordPiece is cased, unlike BERT's, for that reason). WordPiece merges by frequency, as HF's trainer
+    does: likelihood scoring at this size spends the vocabulary on rare pairs (see the README)."""
+    common = dict(vocab_size=vocab_size, show_progress=show_progress, num_workers=1)
+    return {
+        "word": Tokenizer.train(
+            train, model="word", pre_tokenizer="whitespace", special_tokens=("<unk>", EOL), min_frequency=1, **common
+        ),
+        "bpe": Tokenizer.train(train, model="bpe", byte_level=True, special_tokens=(EOL,), **common),
+        "wordpiece": Tokenizer.train(
+            train,
+            model="wordpiece",
+            normalizers=[],
+            pre_tokenizer="whitespace",
+            special_tokens=("[UNK]", EOL),
+            scoring="frequency",
+            **common,
+        ),
+    }
+
+
+def _unk_id(tok: Tokenizer) -> Optional[int]:
+    unk = getattr(tok.model, "unk_token", None)
+    return tok.token_to_id(unk) if unk else None
+
+
+def segment_lines(tok: Tokenizer, lines: Sequence[str], layout: scoring.Layout) -> scoring.Segmentation:
+    encodings = tok.encode_batch(list(lines), add_special_tokens=False)
+    return scoring.segment(encodings, layout, tok.token_to_id(EOL), _unk_id(tok), lines)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Scoring one model
+# ---------------------------------------------------------------------------------------------------------
+def score_text(
+    model: RNNLM,
+    seg: scoring.Segmentation,
+    layout: scoring.Layout,
+    spelling: SpellingModel,
+    eol_id: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token NLLs (the LM alone; the text starts after an end-of-line) and word NLLs (with spelling)."""
+    token_nll = model.token_nll(seg.ids, start_id=eol_id)
+    return token_nll, scoring.word_nll(token_nll, seg, layout, spelling.log_prob)
+
+
+def _bands(layout: scoring.Layout, train_counts: Counter, in_vocab: set) -> dict[str, np.ndarray]:
+    band_of = {}
+    for w in set(layout.words):
+        band_of[w] = "frequent" if w in in_vocab else "rare" if train_counts.get(w) else "unseen"
+    labels = np.array([band_of[w] for w in layout.words])
+    return {b: np.flatnonzero((labels == b) & ~layout.is_eol) for b in BANDS}
+
+
+def _splits_of_unseen(tok: Tokenizer, seg: scoring.Segmentation, layout, unseen: np.ndarray, n: int = 8) -> dict:
+    """How the subword model cut the words never seen in training: pieces per word and a few examples
+    (the most frequent unseen words, ties by text)."""
+    if not len(unseen):
+        return {"pieces_per_word": None, "examples": {}}
+    pieces = np.bincount(seg.word_of_token, minlength=layout.n_words)
+    counts = Counter(layout.words[j] for j in unseen)
+    first: dict[str, int] = {}
+    for j in unseen.tolist():
+        first.setdefault(layout.words[j], j)
+    order = np.argsort(seg.word_of_token, kind="stable")
+    bounds = np.searchsorted(seg.word_of_token[order], [0, *range(1, layout.n_words + 1)])
+    examples = {}
+    for word, _ in sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))[:n]:
+        j = first[word]
+        examples[word] = [tok.id_to_token(int(seg.ids[k])) for k in order[bounds[j] : bounds[j + 1]]]
+    return {"pieces_per_word": float(pieces[unseen].mean()), "examples": examples}
+
+
+def _metrics(tok, seg, token_nll, word_nll, layout, bands) -> dict:
+    total = float(word_nll.sum())
+    words = ~layout.is_eol
+    unk_words = np.zeros(layout.n_words, dtype=bool)
+    unk_words[seg.word_of_token[seg.unk_positions]] = True
+    ln2 = math.log(2)
+    return {
+        "vocab_size": tok.vocab_size,
+        "oov_rate": float(unk_words[words].mean()),
+        "n_tokens": int(len(seg.ids)),
+        "tokens_per_word": float(len(seg.ids) / layout.n_words),
+        "token_ppl": float(math.exp(token_nll.mean())),
+        "word_ppl": scoring.word_ppl(total, layout.n_words),
+        "bpc": scoring.bits_per_char(total, layout.n_chars),
+        "total_nll": total,
+        "spelling_nll": float(word_nll.sum() - token_nll.sum()),
+        "bands": {
+            b: {
+                "words": int(len(idx)),
+                "bits_per_word": float(word_nll[idx].mean() / ln2) if len(idx) else None,
+            }
+            for b, idx in bands.items()
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The experiment
+# ---------------------------------------------------------------------------------------------------------
+def compare(
+    corpus: Union[str, os.PathLike] = "default",
+    vocab_size: int = 8000,
+    epochs: int = 4,
+    hidden_size: int = 128,
+    cell: str = "lstm",
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    batch_size: int = 20,
+    time_size: int = 35,
+    lr: float = 20.0,
+    max_grad: float = 0.25,
+    seed: int = 0,
+    unit: str = "auto",
+    max_train_words: Optional[int] = None,
+    max_eval_words: Optional[int] = None,
+    out: Union[str, os.PathLike, None] = None,
+    show_progress: Optional[bool] = None,
+    log=None,
+) -> dict:
+    """Train a word-level LM with ``<unk>``, a byte-level BPE LM and a WordPiece LM on the same text and
+    compare them on the same test text. Returns the report (also written as ``out``/report.json with a
+    plot, compare.png, when ``out`` is given). Same arguments, same report (timings apart)."""
+    if vocab_size < 300:
+        raise SubtokError(f"vocab_size must be at least 300 (byte-level BPE needs 256 bytes), not {vocab_size}")
+    if epochs < 1:
+        raise SubtokError(f"epochs must be at least 1, not {epochs}")
+    say = log or (lambda msg: None)
+    t_start = time.perf_counter()
+    splits, info = load_splits(corpus, seed, unit, max_train_words, max_eval_words, show_progress)
+    sizes = ", ".join(f"{info[f'{split}_words']:,} {split}" for split in ("train", "valid", "test"))
+    say(f"{info['corpus']}: {sizes} words ({info['split']})")
+    train_counts = Counter(w for line in splits["train"] for w in line.split(" "))
+
+    tokenizers = train_tokenizers(splits["train"], vocab_size, show_progress)
+    word_vocab = set(tokenizers["word"].model.vocab) - {"<unk>", EOL}
+    spelling = SpellingModel([w for w in train_counts if w not in word_vocab] or list(train_counts))
+
+    layouts = {split: scoring.Layout.of(splits[split]) for split in ("valid", "test")}
+    bands = _bands(layouts["test"], train_counts, word_vocab)
+    report: dict = {
+        **info,
+        "vocab_size": vocab_size,
+        "n_words": layouts["test"].n_words,
+        "n_chars": layouts["test"].n_chars,
+        "n_lines": len(splits["test"]),
+        "lm": dict(
+            cell=cell,
+            hidden_size=hidden_size,
+            wordvec_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout,
+            tie_weights=True,
+            epochs=epochs,
+            batch_size=batch_size,
+            time_size=time_size,
+            optimizer="sgd",
+            lr=lr,
+            max_grad=max_grad,
+            seed=seed,
+        ),
+        "spelling_model": spelling.to_dict(),
+        "bands": {b: {"words": int(len(idx)), "meaning": BAND_HELP[b]} for b, idx in bands.items()},
+        "models": {},
+        "timings": {},
+    }
+    for name, tok in tokenizers.items():
+        t0 = time.perf_counter()
+        eol = tok.token_to_id(EOL)
+        train_ids = segment_lines(tok, splits["train"], scoring.Layout.of(splits["train"])).ids
+        segs = {split: segment_lines(tok, splits[split], layouts[split]) for split in ("valid", "test")}
+        model = RNNLM(tok.vocab_size, hidden_size, hidden_size, num_layers, cell, dropout, tie_weights=True, seed=seed)
+        trainer = LMTrainer(model, lr=lr, max_grad=max_grad, show_progress=show_progress)
+        curve = []
+        with progress_bar(total=epochs, desc=f"{name} LM", unit="epoch", enabled=show_progress) as bar:
+            for epoch in range(1, epochs + 1):
+                record = trainer.fit(
+                    train_ids, segs["valid"].ids, epochs=epoch, batch_size=batch_size, time_size=time_size
+                )[-1]
+                _, valid_word_nll = score_text(model, segs["valid"], layouts["valid"], spelling, eol)
+                total = float(valid_word_nll.sum())
+                curve.append(
+                    {
+                        "epoch": epoch,
+                        "train_token_ppl": record["train_ppl"],
+                        "valid_token_ppl": record["valid_ppl"],
+                        "valid_word_ppl": scoring.word_ppl(total, layouts["valid"].n_words),
+                        "valid_bpc": scoring.bits_per_char(total, layouts["valid"].n_chars),
+                    }
+                )
+                bar.update(1)
+        token_nll, word_nll = score_text(model, segs["test"], layouts["test"], spelling, eol)
+        metrics = _metrics(tok, segs["test"], token_nll, word_nll, layouts["test"], bands)
+        metrics["train_tokens"] = int(len(train_ids))
+        metrics["curve"] = curve
+        if name != "word":
+            metrics["unseen_splits"] = _splits_of_unseen(tok, segs["test"], layouts["test"], bands["unseen"])
+        report["models"][name] = metrics
+        report["timings"][name] = round(time.perf_counter() - t0, 1)
+        say(f"{name}: word_ppl {metrics['word_ppl']:.1f}, bpc {metrics['bpc']:.3f} ({report['timings'][name]} s)")
+    report["timings"]["total"] = round(time.perf_counter() - t_start, 1)
+    if out is not None:
+        write_report(report, Path(out), say)
+    return report
+
+
+def write_report(report: dict, out: Path, say=print) -> None:
+    """report.json and compare.png (when matplotlib is installed) in ``out``, each written atomically."""
+    from .plot import plot_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / "compare.png"
+    try:
+        plot_report(report, png)
+        report["plot"] = png.name
+    except ImportError:
+        report["plot"] = None
+        say("matplotlib is not installed: no plot (pip install matplotlib); the report is written")
+    atomic_write_json(out / "report.json", report)
+
+
+def format_table(report: dict) -> str:
+    """The report as a text table: one row per model, the comparable columns last."""
+    header = f"{'model':<10} {'vocab':>6} {'OOV %':>6} {'tokens':>8} {'token ppl':>10} {'word ppl':>9} {'bpc':>6}"
+    header += "".join(f" {b + ' bits':>13}" for b in BANDS)
+    rows = [header, "-" * len(header)]
+    for name, m in report["models"].items():
+        row = (
+            f"{name:<10} {m['vocab_size']:>6} {100 * m['oov_rate']:>6.2f} {m['n_tokens']:>8} "
+            f"{m['token_ppl']:>10.1f} {m['word_ppl']:>9.1f} {m['bpc']:>6.3f}"
+        )
+        for b in BANDS:
+            bits = m["bands"][b]["bits_per_word"]
+            row += f" {'-' if bits is None else f'{bits:.2f}':>13}"
+        rows.append(row)
+    counts = ", ".join(f"{b} {report['bands'][b]['words']:,}" for b in BANDS)
+    rows.append(
+        f"test text: {report['n_words']:,} words (line ends included), {report['n_chars']:,} characters; "
+        f"words by band: {counts}"
+    )
+    return "\n".join(rows)

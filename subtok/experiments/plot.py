@@ -1,0 +1,50 @@
+"""The comparison's picture: validation per-word perplexity by epoch, and test surprisal by word band."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from .._io import atomic_write_bytes
+
+COLORS = {"word": "#d62728", "bpe": "#1f77b4", "wordpiece": "#2ca02c"}
+
+
+def plot_report(report: dict, path: Path) -> None:
+    """Write a PNG with two panels; raises ImportError without matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    models = report["models"]
+    fig, (curves, bars) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, m in models.items():
+        epochs = [r["epoch"] for r in m["curve"]]
+        curves.plot(epochs, [r["valid_word_ppl"] for r in m["curve"]], "o-", color=COLORS.get(name), label=name)
+    curves.xaxis.set_major_locator(MaxNLocator(integer=True))
+    curves.set_xlabel("epoch")
+    curves.set_ylabel("validation perplexity per word")
+    curves.set_yscale("log")
+    curves.set_title("Per-word perplexity (same text, same denominator)")
+    curves.legend()
+    curves.grid(alpha=0.3)
+
+    bands = [b for b in report["bands"] if report["bands"][b]["words"]]
+    width = 0.8 / max(len(models), 1)
+    for k, (name, m) in enumerate(models.items()):
+        xs = [i + (k - (len(models) - 1) / 2) * width for i in range(len(bands))]
+        bars.bar(xs, [m["bands"][b]["bits_per_word"] for b in bands], width, color=COLORS.get(name), label=name)
+    bars.set_xticks(range(len(bands)))
+    bars.set_xticklabels([f"{b}\n({report['bands'][b]['words']:,} words)" for b in bands])
+    bars.set_ylabel("test surprisal, bits per word")
+    bars.set_title("Where the bits go: words by training frequency")
+    bars.legend()
+    bars.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"{report['corpus']}: vocabulary {report['vocab_size']:,}, {report['lm']['epochs']} epochs each")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())

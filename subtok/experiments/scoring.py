@@ -1,0 +1,111 @@
+"""Scoring a tokenized text by words and characters, so that models with different segmentations are
+compared on one denominator (Mielke 2019, "Can you compare perplexity across different segmentations?").
+
+The scored text is a list of lines, each a run of words joined by single spaces and ended by a newline.
+Every model turns each line into tokens plus one end-of-line token; a token belongs to the word holding
+its last character (GPT-2-style tokens carry the space before a word, so they land on that word) and
+the end-of-line token to the line's newline, counted as one more word (as PTB's ``<eos>``). A model's
+negative log-likelihood (NLL) of the text is the sum over its tokens, plus, for each unknown token, the
+spelling charge of the text it stands for. Then
+
+    word_ppl = exp(total NLL / n_words)        bpc = total NLL / (ln 2 x n_chars)
+
+with n_words and n_chars counted once on the text, for every model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+
+@dataclass
+class Layout:
+    """Where the words of a text are: ``starts[j]`` is the offset of word j in the text joined as
+    "line\\n" * n_lines; the newline of each line is a word of its own (``is_eol``)."""
+
+    words: list[str]
+    starts: np.ndarray
+    is_eol: np.ndarray
+    line_starts: np.ndarray
+    n_chars: int
+
+    @classmethod
+    def of(cls, lines: Sequence[str]) -> Layout:
+        words, starts, is_eol, line_starts = [], [], [], []
+        pos = 0
+        for line in lines:
+            line_starts.append(pos)
+            for word in line.split(" "):
+                words.append(word)
+                starts.append(pos)
+                is_eol.append(False)
+                pos += len(word) + 1  # the space after it, or the newline after the last word
+            words.append("\n")
+            starts.append(pos - 1)
+            is_eol.append(True)
+        return cls(words, np.asarray(starts), np.asarray(is_eol), np.asarray(line_starts, dtype=np.int64), pos)
+
+    @property
+    def n_words(self) -> int:
+        return len(self.words)
+
+
+@dataclass
+class Segmentation:
+    """One model's tokens of a text: ``ids`` (end-of-line tokens included), the word each token belongs
+    to, and the unknown tokens with the text each stands for."""
+
+    ids: np.ndarray
+    word_of_token: np.ndarray
+    unk_positions: np.ndarray
+    unk_texts: list[str]
+
+
+def segment(
+    encodings: Sequence, layout: Layout, eol_id: int, unk_id: Optional[int], lines: Sequence[str]
+) -> Segmentation:
+    """Join per-line encodings (objects with ``ids`` and ``offsets`` in characters of their line) into
+    one token stream with an end-of-line token after each line."""
+    ids, ends, unk_positions, unk_texts = [], [], [], []
+    for enc, line, base in zip(encodings, lines, layout.line_starts.tolist()):
+        for i, (start, end) in zip(enc.ids, enc.offsets):
+            if i == unk_id:
+                unk_positions.append(len(ids))
+                unk_texts.append(line[start:end])
+            ids.append(i)
+            ends.append(base + end)
+        ids.append(eol_id)
+        ends.append(base + len(line) + 1)  # the newline
+    word_of_token = np.searchsorted(layout.starts, np.asarray(ends) - 1, side="right") - 1
+    return Segmentation(
+        np.asarray(ids, dtype=np.int64), word_of_token, np.asarray(unk_positions, dtype=np.int64), unk_texts
+    )
+
+
+def word_nll(
+    token_nll: np.ndarray, seg: Segmentation, layout: Layout, spelling_log_prob: Optional[Callable[[str], float]]
+) -> np.ndarray:
+    """The NLL of every word (end-of-line words included): the sum over its tokens, plus the spelling
+    charge -log p_spell(text) for each unknown token in it."""
+    out = np.bincount(seg.word_of_token, weights=token_nll, minlength=layout.n_words)
+    if len(seg.unk_positions):
+        if spelling_log_prob is None:
+            raise ValueError("a model that emits unknown tokens needs a spelling model")
+        charge = np.array([-spelling_log_prob(t) for t in seg.unk_texts])
+        np.add.at(out, seg.word_of_token[seg.unk_positions], charge)
+    return out
+
+
+def word_ppl(total_nll: float, n_words: int) -> float:
+    """Per-word perplexity: exp of the mean NLL per word (natural log)."""
+    return math.exp(total_nll / n_words)
+
+
+def bits_per_char(total_nll: float, n_chars: int) -> float:
+    """Bits per character: the total NLL in bits over the characters."""
+    return total_nll / (math.log(2) * n_chars)
