@@ -302,13 +302,13 @@ def default_corpus_text() -> str:
 @dataclass(frozen=True)
 class RemoteFile:
     """One file of a named corpus: where it lives under the data directory and on the web, and the sha256 of
-    the file as the library keeps it (after ``transform``, which undoes an upstream quirk such as CRLF)."""
+    the file as the library keeps it (after ``transform``, which undoes an upstream quirk such as CRLF line ends)."""
 
     path: str
     url: Optional[str]
     sha256: str
     size: int
-    transform: Optional[str] = None  # "crlf": drop the carriage returns of the upstream copy
+    transform: Optional[str] = None  # "strip-cr": drop the carriage returns of the upstream copy
 
 
 @dataclass(frozen=True)
@@ -355,7 +355,7 @@ NAMED_CORPORA: dict[str, NamedCorpus] = {
                     f"{_GITHUB}/Tylogi/TyloQuant/7989d038b13ca737da11a95fb90e77ae059f33c0/data/wikitext-2-raw/wiki.test.raw",
                     "bbf94c53a05abe9ee670d3b6343608095822c85e26de37c70b24fc571964574a",
                     1287656,
-                    transform="crlf",
+                    transform="strip-cr",
                 )
             },
         ),
@@ -441,7 +441,7 @@ def download(remote: RemoteFile, dest: Path, show_progress: Optional[bool] = Non
                     total = int(response.headers.get("Content-Length") or 0) or None
                     with progress_bar(total=total, desc=dest.name, unit="B", enabled=show_progress) as bar:
                         for block in iter(lambda: response.read(1 << 16), b""):
-                            out.write(block.replace(b"\r\n", b"\n") if remote.transform == "crlf" else block)
+                            out.write(block.replace(b"\r", b"") if remote.transform == "strip-cr" else block)
                             bar.update(len(block))
             except OSError as e:  # URLError, HTTPError, timeouts and socket errors are all OSError
                 raise CorpusError(

@@ -3,8 +3,8 @@ compared on one denominator (Mielke 2019, "Can you compare perplexity across dif
 
 The scored text is a list of lines, each a run of words joined by single spaces and ended by a newline.
 Every model turns each line into tokens plus one end-of-line token; a token belongs to the word holding
-its last character (GPT-2-style tokens carry the space before a word, so they land on that word) and
-the end-of-line token to the line's newline, counted as one more word (as PTB's ``<eos>``). A model's
+its last character, a space counting with the word after it (GPT-2-style tokens carry the space before
+a word), and the end-of-line token to the line's newline, counted as one more word (as PTB's ``<eos>``). A model's
 negative log-likelihood (NLL) of the text is the sum over its tokens, plus, for each unknown token, the
 spelling charge of the text it stands for. Then
 
@@ -25,30 +25,32 @@ import numpy as np
 
 @dataclass
 class Layout:
-    """Where the words of a text are: ``starts[j]`` is the offset of word j in the text joined as
-    "line\\n" * n_lines; the newline of each line is a word of its own (``is_eol``)."""
+    """Where the words of a text are, the text being "line\\n" for each line: ``word_of_char[p]`` is the
+    word that character p belongs to. The space between two words belongs to the word after it (GPT-2's
+    tokens carry it there) and each line's newline is a word of its own (``is_eol``)."""
 
     words: list[str]
-    starts: np.ndarray
+    word_of_char: np.ndarray
     is_eol: np.ndarray
     line_starts: np.ndarray
     n_chars: int
 
     @classmethod
     def of(cls, lines: Sequence[str]) -> Layout:
-        words, starts, is_eol, line_starts = [], [], [], []
+        words, widths, is_eol, line_starts = [], [], [], []
         pos = 0
         for line in lines:
             line_starts.append(pos)
-            for word in line.split(" "):
+            for k, word in enumerate(line.split(" ")):
                 words.append(word)
-                starts.append(pos)
+                widths.append(len(word) + (k > 0))  # with the space before it
                 is_eol.append(False)
-                pos += len(word) + 1  # the space after it, or the newline after the last word
             words.append("\n")
-            starts.append(pos - 1)
+            widths.append(1)
             is_eol.append(True)
-        return cls(words, np.asarray(starts), np.asarray(is_eol), np.asarray(line_starts, dtype=np.int64), pos)
+            pos += len(line) + 1
+        word_of_char = np.repeat(np.arange(len(words)), widths)
+        return cls(words, word_of_char, np.asarray(is_eol), np.asarray(line_starts, dtype=np.int64), pos)
 
     @property
     def n_words(self) -> int:
@@ -81,7 +83,7 @@ def segment(
             ends.append(base + end)
         ids.append(eol_id)
         ends.append(base + len(line) + 1)  # the newline
-    word_of_token = np.searchsorted(layout.starts, np.asarray(ends) - 1, side="right") - 1
+    word_of_token = layout.word_of_char[np.asarray(ends, dtype=np.int64) - 1]  # where its last character is
     return Segmentation(
         np.asarray(ids, dtype=np.int64), word_of_token, np.asarray(unk_positions, dtype=np.int64), unk_texts
     )
