@@ -199,12 +199,10 @@ def _splits_of_unseen(tok: Tokenizer, seg: scoring.Segmentation, layout, unseen:
     first: dict[str, int] = {}
     for j in unseen.tolist():
         first.setdefault(layout.words[j], j)
-    order = np.argsort(seg.word_of_token, kind="stable")
-    bounds = np.searchsorted(seg.word_of_token[order], [0, *range(1, layout.n_words + 1)])
     examples = {}
     for word, _ in sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))[:n]:
-        j = first[word]
-        examples[word] = [tok.id_to_token(int(seg.ids[k])) for k in order[bounds[j] : bounds[j + 1]]]
+        lo, hi = np.searchsorted(seg.word_of_token, [first[word], first[word] + 1])  # tokens run in word order
+        examples[word] = [tok.id_to_token(int(i)) for i in seg.ids[lo:hi]]
     return {"pieces_per_word": float(pieces[unseen].mean()), "examples": examples}
 
 

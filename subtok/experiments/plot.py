@@ -16,7 +16,7 @@ def plot_report(report: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     models = report["models"]
     fig, (curves, bars) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -27,6 +27,9 @@ def plot_report(report: dict, path: Path) -> None:
     curves.set_xlabel("epoch")
     curves.set_ylabel("validation perplexity per word")
     curves.set_yscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:,.0f}")
+    curves.yaxis.set_major_formatter(plain)
+    curves.yaxis.set_minor_formatter(plain)
     curves.set_title("Per-word perplexity (same text, same denominator)")
     curves.legend()
     curves.grid(alpha=0.3)
