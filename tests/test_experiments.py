@@ -205,6 +205,8 @@ def test_bad_corpus_arguments(tmp_path):
         load_splits(tiny)
     with pytest.raises(SubtokError, match="vocab_size"):
         compare(tiny, vocab_size=100)
+    with pytest.raises(SubtokError, match="cannot write the report to .*tiny.txt"):
+        compare(tiny, out=tiny / "out")
 
 
 TINY = dict(vocab_size=300, epochs=2, hidden_size=16, batch_size=4, time_size=10, seed=5)

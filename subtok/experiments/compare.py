@@ -263,6 +263,8 @@ def compare(
     if epochs < 1:
         raise SubtokError(f"epochs must be at least 1, not {epochs}")
     say = log or (lambda msg: None)
+    if out is not None:
+        _make_out_dir(Path(out))  # before the training, not after it
     t_start = time.perf_counter()
     splits, info = load_splits(corpus, seed, unit, max_train_words, max_eval_words, show_progress)
     sizes = ", ".join(f"{info[f'{split}_words']:,} {split}" for split in ("train", "valid", "test"))
@@ -341,11 +343,18 @@ def compare(
     return report
 
 
+def _make_out_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SubtokError(f"cannot write the report to {out}: {e.strerror or e}") from None
+
+
 def write_report(report: dict, out: Path, say=print) -> None:
     """report.json and compare.png (when matplotlib is installed) in ``out``, each written atomically."""
     from .plot import plot_report
 
-    out.mkdir(parents=True, exist_ok=True)
+    _make_out_dir(out)
     png = out / "compare.png"
     try:
         plot_report(report, png)
