@@ -416,6 +416,12 @@ def _sha256(path: Path) -> str:
 
 
 def _verify(path: Path, remote: RemoteFile) -> Path:
+    size = path.stat().st_size
+    if size != remote.size:
+        raise CorpusError(
+            f"{path}: {size:,} bytes, not the expected {remote.size:,}; the file is damaged or another version "
+            "(delete it to download again)"
+        )
     actual = _sha256(path)
     if actual != remote.sha256:
         raise CorpusError(

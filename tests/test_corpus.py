@@ -114,7 +114,8 @@ def web(tmp_path):
 def _remote(data: bytes, url: str, **kw) -> corpus.RemoteFile:
     import hashlib
 
-    return corpus.RemoteFile("x/file.txt", url, hashlib.sha256(data.replace(b"\r", b"")).hexdigest(), len(data), **kw)
+    kept = data.replace(b"\r", b"") if kw.get("transform") == "strip-cr" else data
+    return corpus.RemoteFile("x/file.txt", url, hashlib.sha256(kept).hexdigest(), len(kept), **kw)
 
 
 def test_download_verifies_and_caches(web, tmp_path, monkeypatch):
@@ -136,9 +137,10 @@ def test_damaged_download_leaves_nothing(web, tmp_path, monkeypatch):
     monkeypatch.setenv("SUBTOK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SUBTOK_DATA", str(tmp_path / "no-data-here"))
     (root / "file.txt").write_bytes(b"tampered\n")
-    remote = _remote(b"original\n", f"{base}/file.txt")
     with pytest.raises(CorpusError, match="does not match the expected"):
-        corpus.corpus_path(remote)
+        corpus.corpus_path(_remote(b"original\n", f"{base}/file.txt"))
+    with pytest.raises(CorpusError, match="9 bytes, not the expected 5"):
+        corpus.corpus_path(_remote(b"short", f"{base}/file.txt"))
     with pytest.raises(CorpusError, match="could not download .*missing.txt"):
         corpus.corpus_path(_remote(b"x", f"{base}/missing.txt"))
     assert not any((tmp_path / "cache").rglob("*.*"))  # no partial or damaged file left
@@ -156,7 +158,7 @@ def test_named_corpora_come_from_subtok_data_with_checksums(shared_data, tmp_pat
         corpus.load("ptb2")
     fake = tmp_path / "data"
     (fake / "lee").mkdir(parents=True)
-    (fake / "lee" / "lee_background.cor").write_text("not the lee corpus\n")
+    (fake / "lee" / "lee_background.cor").write_bytes(b"x" * 360082)  # the right size, not the right text
     monkeypatch.setenv("SUBTOK_DATA", str(fake))
     with pytest.raises(CorpusError, match="lee_background.cor: sha256 .* does not match"):
         corpus.load("lee")
