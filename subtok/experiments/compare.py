@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 
@@ -112,7 +112,8 @@ def load_splits(
             "valid": [units[i] for i in order[n_train : n_train + n_valid]],
             "test": [units[i] for i in order[n_train + n_valid :]],
         }
-        how = f"{len(units)} {unit}s shuffled with seed {seed}, cut {SPLIT_FRACTIONS[0]:.0%} / 10% / 10%"
+        cut = " / ".join(f"{f:.0%}" for f in SPLIT_FRACTIONS)
+        how = f"{len(units)} {unit}s shuffled with seed {seed}, cut {cut}"
     else:
         parts = {split: _units(texts[split], "line") for split in ("train", "valid", "test")}
         how = "the corpus's own train / valid / test files"
@@ -253,7 +254,7 @@ def compare(
     max_eval_words: Optional[int] = None,
     out: Union[str, os.PathLike, None] = None,
     show_progress: Optional[bool] = None,
-    log=None,
+    log: Optional[Callable[[str], None]] = None,
 ) -> dict:
     """Train a word-level LM with ``<unk>``, a byte-level BPE LM and a WordPiece LM on the same text and
     compare them on the same test text. Returns the report (also written as ``out``/report.json with a
