@@ -78,6 +78,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--skip-training", action="store_true")
+    ap.add_argument("--skip-timing", action="store_true")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="one training run per seed")
     args = ap.parse_args()
     data = load(require_data())
     try:
@@ -87,25 +89,35 @@ def main() -> None:
     except ImportError:
         torch_version = None
     print(f"machine: {machine()}; PyTorch: {torch_version or 'not installed (pip install torch==2.13.0)'}\n")
-    rows = []
-    for name, cfg in SHAPES.items():
-        ours = subtok_ms(cfg, data["train"], args.iters)
-        theirs = torch_ms(cfg, data["train"], args.iters) if torch_version else float("nan")
-        rows.append([name, f"{ours:.0f}", f"{theirs:.0f}", f"{ours / theirs:.2f}x"])
-        print_table(rows[-1:], ["model", "subtok ms/iter", "PyTorch ms/iter", "time / PyTorch"])
-    print()
-    print_table(rows, ["model", "subtok ms/iter", "PyTorch ms/iter", "time / PyTorch"])
+    if not args.skip_timing:
+        rows = []
+        for name, cfg in SHAPES.items():
+            ours = subtok_ms(cfg, data["train"], args.iters)
+            theirs = torch_ms(cfg, data["train"], args.iters) if torch_version else float("nan")
+            rows.append([name, f"{ours:.0f}", f"{theirs:.0f}", f"{ours / theirs:.2f}x"])
+            print_table(rows[-1:], ["model", "subtok ms/iter", "PyTorch ms/iter", "time / PyTorch"])
+        print()
+        print_table(rows, ["model", "subtok ms/iter", "PyTorch ms/iter", "time / PyTorch"])
     if args.skip_training:
         return
-    model = RNNLM(10000, 100, 100, seed=0)
-    trainer = LMTrainer(model, lr=20.0, max_grad=0.25, show_progress=False)
-    t = time.perf_counter()
-    for record in trainer.fit(data["train"], data["valid"], epochs=args.epochs, batch_size=20, time_size=35):
-        print({k: round(v, 2) for k, v in record.items()})
-    print(
-        f"\nRnnlm, {args.epochs} epochs in {time.perf_counter() - t:.0f} s; test perplexity "
-        f"{model.perplexity(data['test'], batch_size=10, time_size=35):.2f} (the book: 136 with its weights)"
-    )
+    test_ppl = {}
+    for seed in args.seeds:
+        model = RNNLM(10000, 100, 100, seed=seed)
+        trainer = LMTrainer(model, lr=20.0, max_grad=0.25, show_progress=False)
+        t = time.perf_counter()
+        for record in trainer.fit(data["train"], data["valid"], epochs=args.epochs, batch_size=20, time_size=35):
+            print({k: round(v, 2) for k, v in record.items()})
+        test_ppl[seed] = model.perplexity(data["test"], batch_size=10, time_size=35)
+        print(
+            f"\nRnnlm, seed {seed}, {args.epochs} epochs in {time.perf_counter() - t:.0f} s; test perplexity "
+            f"{test_ppl[seed]:.2f} (the book: 136 with its weights)"
+        )
+    if len(test_ppl) > 1:
+        values = list(test_ppl.values())
+        print(
+            f"\ntest perplexity over seeds {list(test_ppl)}: mean {sum(values) / len(values):.2f}, "
+            f"min {min(values):.2f}, max {max(values):.2f}"
+        )
 
 
 if __name__ == "__main__":
