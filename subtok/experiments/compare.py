@@ -24,7 +24,6 @@ from .. import corpus as corpora
 from .._io import atomic_write_json
 from ..errors import CorpusError, SubtokError
 from ..lm import RNNLM, LMTrainer
-from ..progress import progress_bar
 from ..tokenizer import Tokenizer
 from . import scoring
 from .spelling import SpellingModel
@@ -306,35 +305,7 @@ def compare(
     }
     for name, tok in tokenizers.items():
         t0 = time.perf_counter()
-        eol = tok.token_to_id(EOL)
-        train_ids = segment_lines(tok, splits["train"], scoring.Layout.of(splits["train"])).ids
-        segs = {split: segment_lines(tok, splits[split], layouts[split]) for split in ("valid", "test")}
-        model = RNNLM(tok.vocab_size, hidden_size, hidden_size, num_layers, cell, dropout, tie_weights=True, seed=seed)
-        trainer = LMTrainer(model, lr=lr, max_grad=max_grad, show_progress=show_progress)
-        curve = []
-        with progress_bar(total=epochs, desc=f"{name} LM", unit="epoch", enabled=show_progress) as bar:
-            for epoch in range(1, epochs + 1):
-                record = trainer.fit(
-                    train_ids, segs["valid"].ids, epochs=epoch, batch_size=batch_size, time_size=time_size
-                )[-1]
-                _, valid_word_nll = score_text(model, segs["valid"], layouts["valid"], spelling, eol)
-                total = float(valid_word_nll.sum())
-                curve.append(
-                    {
-                        "epoch": epoch,
-                        "train_token_ppl": record["train_ppl"],
-                        "valid_token_ppl": record["valid_ppl"],
-                        "valid_word_ppl": scoring.word_ppl(total, layouts["valid"].n_words),
-                        "valid_bpc": scoring.bits_per_char(total, layouts["valid"].n_chars),
-                    }
-                )
-                bar.update(1)
-        token_nll, word_nll = score_text(model, segs["test"], layouts["test"], spelling, eol)
-        metrics = _metrics(tok, segs["test"], token_nll, word_nll, layouts["test"], bands)
-        metrics["train_tokens"] = int(len(train_ids))
-        metrics["curve"] = curve
-        if name != "word":
-            metrics["unseen_splits"] = _splits_of_unseen(tok, segs["test"], layouts["test"], bands["unseen"])
+        metrics = _train_and_score(tok, splits, layouts, spelling, bands, report["lm"], show_progress)
         report["models"][name] = metrics
         report["timings"][name] = round(time.perf_counter() - t0, 1)
         say(f"{name}: word_ppl {metrics['word_ppl']:.1f}, bpc {metrics['bpc']:.3f} ({report['timings'][name]} s)")
@@ -342,6 +313,57 @@ def compare(
     if out is not None:
         write_report(report, Path(out), say)
     return report
+
+
+def _train_and_score(
+    tok: Tokenizer,
+    splits: dict[str, list[str]],
+    layouts: dict[str, scoring.Layout],
+    spelling: SpellingModel,
+    bands: dict[str, np.ndarray],
+    lm: dict,
+    show_progress: Optional[bool],
+) -> dict:
+    """One model of the comparison: an LM on the tokenizer's ids of the train split, scored on valid after
+    every epoch (the curve) and on test at the end (the metrics)."""
+    eol = tok.token_to_id(EOL)
+    train_ids = segment_lines(tok, splits["train"], scoring.Layout.of(splits["train"])).ids
+    segs = {split: segment_lines(tok, splits[split], layouts[split]) for split in ("valid", "test")}
+    model = RNNLM(
+        tok.vocab_size,
+        lm["wordvec_size"],
+        lm["hidden_size"],
+        lm["num_layers"],
+        lm["cell"],
+        lm["dropout"],
+        tie_weights=lm["tie_weights"],
+        seed=lm["seed"],
+    )
+    trainer = LMTrainer(
+        model, optimizer=lm["optimizer"], lr=lm["lr"], max_grad=lm["max_grad"], show_progress=show_progress
+    )
+    curve = []
+    for epoch in range(1, lm["epochs"] + 1):
+        record = trainer.fit(
+            train_ids, segs["valid"].ids, epochs=epoch, batch_size=lm["batch_size"], time_size=lm["time_size"]
+        )[-1]
+        _, valid_word_nll = score_text(model, segs["valid"], layouts["valid"], spelling, eol)
+        total = float(valid_word_nll.sum())
+        curve.append(
+            {
+                "epoch": epoch,
+                "train_token_ppl": record["train_ppl"],
+                "valid_token_ppl": record["valid_ppl"],
+                "valid_word_ppl": scoring.word_ppl(total, layouts["valid"].n_words),
+                "valid_bpc": scoring.bits_per_char(total, layouts["valid"].n_chars),
+            }
+        )
+    token_nll, word_nll = score_text(model, segs["test"], layouts["test"], spelling, eol)
+    metrics = _metrics(tok, segs["test"], token_nll, word_nll, layouts["test"], bands)
+    metrics["train_tokens"] = int(len(train_ids))
+    metrics["curve"] = curve
+    metrics["unseen_splits"] = _splits_of_unseen(tok, segs["test"], layouts["test"], bands["unseen"])
+    return metrics
 
 
 def _make_out_dir(out: Path) -> None:
