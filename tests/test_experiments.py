@@ -236,6 +236,7 @@ def test_compare_report(backend, zipf_file, tmp_path):
     assert bpe["oov_rate"] == 0 and bpe["spelling_nll"] == pytest.approx(0, abs=1e-6)
     assert bpe["n_tokens"] > word["n_tokens"] == report["n_words"]
     assert bpe["unseen_splits"]["pieces_per_word"] > 1
+    assert all(pieces == ["<unk>"] for pieces in word["unseen_splits"]["examples"].values())
     if report.get("plot") is None:
         pytest.importorskip("matplotlib")
     assert (tmp_path / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
