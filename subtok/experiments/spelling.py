@@ -6,7 +6,7 @@ probability to the exact test text it must also pay for the word's letters: p(wo
 x p_spell(word). ``SpellingModel`` is a proper distribution over strings: at each position, the next
 symbol is a known character, the end of the word, or "another character", and the last class is shared
 evenly among every code point outside the alphabet, so the probabilities of all strings sum to at most 1
-(exactly 1 in the limit of unbounded length, less the mass the model gives the empty string).
+(to 1 in the limit of unbounded length; the empty string, never a word, takes a little of it).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class SpellingModel:
         """p(symbol | prev): ``prev`` is START, a character or OTHER; ``symbol`` a character of the
         alphabet, END or OTHER (the whole class of other characters)."""
         u = self.unigram[symbol]
-        counts = self.bigram.get(prev) if prev is not OTHER else None
+        counts = self.bigram.get(prev)  # no counts after OTHER: that context backs off to u
         if not counts:
             return u
         return (counts.get(symbol, 0) + self.alpha * u) / (self.context_totals[prev] + self.alpha)
