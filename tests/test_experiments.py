@@ -87,7 +87,7 @@ def test_unknown_words_pay_their_spelling():
     assert nll[1] == pytest.approx(token_nll[1] - spell.log_prob("zzz"))
     assert nll[4] == pytest.approx(token_nll[4] - spell.log_prob("qq"))
     assert nll.sum() == pytest.approx(token_nll.sum() - spell.log_prob("zzz") - spell.log_prob("qq"))
-    with pytest.raises(ValueError, match="spelling"):
+    with pytest.raises(SubtokError, match="spelling"):
         scoring.word_nll(token_nll, seg, layout, None)
 
 

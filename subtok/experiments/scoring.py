@@ -22,6 +22,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..errors import SubtokError
+
 
 @dataclass
 class Layout:
@@ -97,7 +99,7 @@ def word_nll(
     out = np.bincount(seg.word_of_token, weights=token_nll, minlength=layout.n_words)
     if len(seg.unk_positions):
         if spelling_log_prob is None:
-            raise ValueError("a model that emits unknown tokens needs a spelling model")
+            raise SubtokError("a model that emits unknown tokens needs a spelling model")
         charge = np.array([-spelling_log_prob(t) for t in seg.unk_texts])
         np.add.at(out, seg.word_of_token[seg.unk_positions], charge)
     return out
