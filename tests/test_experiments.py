@@ -242,7 +242,25 @@ def test_compare_report(backend, zipf_file, tmp_path):
     assert (tmp_path / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_compare_without_matplotlib(zipf_file, tmp_path, monkeypatch):
+def test_both_backends_give_the_same_report(zipf_file):
+    from subtok import _backend
+
+    if _backend._native is None:
+        pytest.skip("native extension not built")
+    reports = []
+    previous = _backend.name
+    try:
+        for name in ("python", "native"):
+            _backend.use(name)
+            report = compare(zipf_file, **{**TINY, "epochs": 1})
+            report.pop("timings")
+            reports.append(report)
+    finally:
+        _backend.use(previous)
+    assert reports[0] == reports[1]
+
+
+def test_compare_without_matplotlib(backend, zipf_file, tmp_path, monkeypatch):
     import subtok.experiments.plot as plot
 
     def no_matplotlib(report, path):
@@ -256,7 +274,7 @@ def test_compare_without_matplotlib(zipf_file, tmp_path, monkeypatch):
     assert any("matplotlib is not installed" in m for m in messages)
 
 
-def test_compare_and_demo_commands(zipf_file, tmp_path, capsys, monkeypatch):
+def test_compare_and_demo_commands(backend, zipf_file, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     args = ["compare", "--corpus", str(zipf_file), "--vocab-size", "300", "--epochs", "1", "--hidden-size", "8"]
     assert main([*args, "--out", str(out), "-q"]) == 0

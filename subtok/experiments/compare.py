@@ -275,6 +275,18 @@ def compare(
     word_vocab = set(tokenizers["word"].model.vocab) - {"<unk>", EOL}
     spelling = SpellingModel([w for w in train_counts if w not in word_vocab] or list(train_counts))
 
+    lm_model = dict(  # RNNLM's arguments, the same for every tokenizer (its vocabulary size apart)
+        wordvec_size=hidden_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        cell=cell,
+        dropout=dropout,
+        tie_weights=True,
+        seed=seed,
+    )
+    lm_training = dict(
+        epochs=epochs, batch_size=batch_size, time_size=time_size, optimizer="sgd", lr=lr, max_grad=max_grad
+    )
     layouts = {split: scoring.Layout.of(splits[split]) for split in ("valid", "test")}
     bands = _bands(layouts["test"], train_counts, word_vocab)
     report: dict = {
@@ -283,21 +295,7 @@ def compare(
         "n_words": layouts["test"].n_words,
         "n_chars": layouts["test"].n_chars,
         "n_lines": len(splits["test"]),
-        "lm": dict(
-            cell=cell,
-            hidden_size=hidden_size,
-            wordvec_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout,
-            tie_weights=True,
-            epochs=epochs,
-            batch_size=batch_size,
-            time_size=time_size,
-            optimizer="sgd",
-            lr=lr,
-            max_grad=max_grad,
-            seed=seed,
-        ),
+        "lm": {**lm_model, **lm_training},
         "spelling_model": spelling.to_dict(),
         "bands": {b: {"words": int(len(idx)), "meaning": BAND_HELP[b]} for b, idx in bands.items()},
         "models": {},
@@ -305,7 +303,7 @@ def compare(
     }
     for name, tok in tokenizers.items():
         t0 = time.perf_counter()
-        metrics = _train_and_score(tok, splits, layouts, spelling, bands, report["lm"], show_progress)
+        metrics = _train_and_score(tok, splits, layouts, spelling, bands, lm_model, lm_training, show_progress)
         report["models"][name] = metrics
         report["timings"][name] = round(time.perf_counter() - t0, 1)
         say(f"{name}: word_ppl {metrics['word_ppl']:.1f}, bpc {metrics['bpc']:.3f} ({report['timings'][name]} s)")
@@ -321,27 +319,18 @@ def _train_and_score(
     layouts: dict[str, scoring.Layout],
     spelling: SpellingModel,
     bands: dict[str, np.ndarray],
-    lm: dict,
+    lm_model: dict,
+    lm_training: dict,
     show_progress: Optional[bool],
 ) -> dict:
-    """One model of the comparison: an LM on the tokenizer's ids of the train split, scored on valid after
-    every epoch (the curve) and on test at the end (the metrics)."""
+    """One model of the comparison: an LM (``lm_model``: RNNLM's arguments) on the tokenizer's ids of the
+    train split, scored on valid after every epoch (the curve) and on test at the end (the metrics)."""
     eol = tok.token_to_id(EOL)
     train_ids = segment_lines(tok, splits["train"], scoring.Layout.of(splits["train"])).ids
     segs = {split: segment_lines(tok, splits[split], layouts[split]) for split in ("valid", "test")}
-    model = RNNLM(
-        tok.vocab_size,
-        lm["wordvec_size"],
-        lm["hidden_size"],
-        lm["num_layers"],
-        lm["cell"],
-        lm["dropout"],
-        tie_weights=lm["tie_weights"],
-        seed=lm["seed"],
-    )
-    trainer = LMTrainer(
-        model, optimizer=lm["optimizer"], lr=lm["lr"], max_grad=lm["max_grad"], show_progress=show_progress
-    )
+    model = RNNLM(tok.vocab_size, **lm_model)
+    lm = lm_training
+    trainer = LMTrainer(model, lm["optimizer"], lm["lr"], lm["max_grad"], show_progress)
     curve = []
     for epoch in range(1, lm["epochs"] + 1):
         record = trainer.fit(
