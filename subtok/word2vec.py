@@ -4,9 +4,8 @@ Training follows word2vec.c and gensim: frequent-word subsampling (``sample``), 
 for each centre word, negatives from the unigram distribution to the power 0.75, and a learning rate
 decaying linearly to ``min_lr`` over all epochs. Two engines run it: a compiled kernel in the native core
 (one word at a time, as word2vec.c; the default when built) and a numpy engine that updates a minibatch of
-words at once (vectorized, with sparse scatter-adds, ``engine="numpy"``). The numpy engine's minibatch
-updates are not word2vec's sequential ones: it separates clear-cut structure but learns much weaker
-vectors on real text (see bench/RESULTS.md). ``Word2Vec.engine_used`` says which ran.
+words at once (vectorized, with sparse scatter-adds, ``engine="numpy"``), whose vectors are as good as the
+kernel's in the benchmark (bench/RESULTS.md). ``Word2Vec.engine_used`` says which ran.
 
 Vectors for any string: trained on a subword tokenizer's ids, ``w2v.vector(text, tokenizer=tok)`` is the
 mean of the vectors of the text's pieces, so words never seen in training still get a vector.
@@ -28,27 +27,22 @@ from .cooc import analogy as _analogy
 from .cooc import normalize_rows
 from .errors import SubtokError, TokenizerFileError
 from .evaluate import pearson, read_analogies, read_word_pairs, spearman
-from .nn.layers import sigmoid
+from .nn.layers import AliasTable, scatter_add, sigmoid
 from .progress import progress_bar
 from .sparse import top_k
 from .vocab import Vocab
 
+# The numpy engine's minibatch moves a row at most this many updates' worth (see _epoch_numpy).
+UPDATE_CAP = 8
 
-def _apply_updates(target: np.ndarray, index: np.ndarray, updates: np.ndarray) -> None:
-    """Add a minibatch's updates to the rows they belong to, a row's sum divided by the square root of how
-    many updates it got. Summed as they are, the updates of a word used n times in the batch multiply its
-    step by n and training diverges (word2vec.c applies them one by one, each on fresh values); averaged,
-    frequent words barely learn. The square root sits between the two."""
-    index = np.asarray(index).ravel()
-    if index.size == 0:
-        return
-    updates = updates.reshape(index.size, target.shape[1])
-    order = np.argsort(index, kind="stable")
-    rows = index[order]
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    sums = np.add.reduceat(updates[order], starts, axis=0)
-    sums /= np.sqrt(np.diff(np.r_[starts, index.size]))[:, None]
-    target[rows[starts]] += sums.astype(target.dtype, copy=False)
+
+def _step_scale(index: np.ndarray, tally: np.ndarray) -> np.ndarray:
+    """For each update of a minibatch, the factor that holds its row's summed step to UPDATE_CAP updates'
+    worth. ``tally`` is a zeroed count per row, left zeroed again."""
+    np.add.at(tally, index, 1)
+    count = tally[index]
+    tally[index] = 0
+    return np.minimum(1.0, UPDATE_CAP / count).astype(np.float32)
 
 
 class KeyedVectors:
@@ -246,8 +240,6 @@ class Word2Vec:
         rng = np.random.default_rng(self.seed)
         syn0 = ((rng.random((V, D)) - 0.5) / D).astype(np.float32)
         syn1neg = np.zeros((V, D), dtype=np.float32)
-        noise = counts.astype(np.float64) ** self.ns_exponent
-        cdf = np.cumsum(noise / noise.sum())
         total = len(ids)
         threshold = self.sample * total
         keep_prob = (
@@ -258,6 +250,9 @@ class Word2Vec:
         if engine == "native" and not native:
             raise SubtokError("engine='native' needs the compiled extension")
         self.engine_used = engine
+        noise = counts.astype(np.float64) ** self.ns_exponent
+        # the noise distribution as each engine takes it (the kernel builds its alias table from the cdf)
+        sampler = np.cumsum(noise / noise.sum()) if engine == "native" else AliasTable(noise)
         span = self.lr - self.min_lr
         start = time.perf_counter()
         with progress_bar(total=self.epochs * total, desc="word2vec", unit="word", enabled=self.show_progress) as bar:
@@ -272,7 +267,7 @@ class Word2Vec:
                         syn1neg,
                         stream,
                         segs,
-                        cdf,
+                        sampler,
                         self.window,
                         self.negative,
                         int(self.sg),
@@ -281,7 +276,7 @@ class Word2Vec:
                         int(rng.integers(1 << 62)),
                     )
                 else:
-                    self._epoch_numpy(syn0, syn1neg, stream, segs, cdf, lr0, lr1, rng)
+                    self._epoch_numpy(syn0, syn1neg, stream, segs, sampler, lr0, lr1, rng)
                 bar.update(total)
                 bar.set_postfix_str(f"{(epoch + 1) * total / (time.perf_counter() - start):,.0f} words/s")
         self.words_per_second = self.epochs * total / (time.perf_counter() - start)
@@ -289,12 +284,19 @@ class Word2Vec:
         self.wv = KeyedVectors(syn0, kept_vocab)
         return self
 
-    def _epoch_numpy(self, syn0, syn1neg, stream, segs, cdf, lr0, lr1, rng) -> None:
-        """One epoch, a minibatch of centre words at a time: gather, score, scatter-add the updates."""
+    def _epoch_numpy(self, syn0, syn1neg, stream, segs, noise, lr0, lr1, rng) -> None:
+        """One epoch, a minibatch of consecutive centre words at a time: gather, score, scatter-add.
+
+        A minibatch's updates are all computed from the same parameters and summed where they meet on a
+        row, as word2vec's Hogwild threads sum theirs; word2vec.c applies them one by one, each on fresh
+        values. Summed, a context word that serves several centres of the minibatch moves as far as it
+        would one step at a time (scaling every sum down by the square root of its count cut the step of
+        nearly every context word and learnt much weaker vectors). A row met more than UPDATE_CAP times
+        (a frequent word, a tiny vocabulary) is held to UPDATE_CAP updates' worth, as a fixed number of
+        threads would: whole sums of dozens of stale updates make training diverge."""
         n, w, K = len(stream), self.window, self.negative
-        if n < 2:
-            return
         offsets = np.array([o for o in range(-w, w + 1) if o])
+        tally = np.zeros(len(syn0), dtype=np.int64)
         for begin in range(0, n, self.batch_size):
             centre = np.arange(begin, min(begin + self.batch_size, n))
             lr = lr0 + (lr1 - lr0) * begin / n
@@ -307,30 +309,31 @@ class Word2Vec:
                 rows, cols = np.nonzero(ok)
                 inputs, outputs = stream[pos[rows, cols]], stream[centre[rows]]
                 h = syn0[inputs]
-            else:
-                has = ok.any(axis=1)
-                centre, ok, pos = centre[has], ok[has], pos[has]
+            else:  # the mean of the context vectors predicts the centre
+                count = ok.sum(axis=1)
+                has = count > 0
+                centre, ok, pos, count = centre[has], ok[has], pos[has], count[has]
                 ctx = stream[pos]
-                count = ok.sum(axis=1, keepdims=True)
-                h = (syn0[ctx] * ok[..., None]).sum(axis=1) / count
+                h = (ok.astype(np.float32)[:, None, :] @ syn0[ctx])[:, 0] / count[:, None].astype(np.float32)
                 outputs = stream[centre]
             if len(outputs) == 0:
                 continue
-            negatives = np.minimum(
-                np.searchsorted(cdf, rng.random((len(outputs), K)) * cdf[-1], side="right"), len(cdf) - 1
-            )
+            negatives = noise.draw(rng, (len(outputs), K))
             targets = np.concatenate([outputs[:, None], negatives], axis=1)
-            labels = np.zeros(targets.shape, dtype=np.float32)
-            labels[:, 0] = 1
             out_vecs = syn1neg[targets]
-            g = (labels - sigmoid(np.einsum("bkd,bd->bk", out_vecs, h))) * lr
+            g = -sigmoid((out_vecs @ h[:, :, None])[..., 0])  # (label - sigmoid(score)) * lr, label 1 first
+            g[:, 0] += 1
+            g *= lr
             g[:, 1:][negatives == outputs[:, None]] = 0  # a negative equal to the target is skipped
-            dh = np.einsum("bk,bkd->bd", g, out_vecs)
-            _apply_updates(syn1neg, targets, g[..., None] * h[:, None, :])
+            dh = (g[:, None, :] @ out_vecs)[:, 0]
+            g *= _step_scale(targets, tally)
+            scatter_add(syn1neg, targets, g[..., None] * h[:, None, :])
             if self.sg:
-                _apply_updates(syn0, inputs, dh)
-            else:
-                _apply_updates(syn0, ctx[ok], np.repeat(dh, ok.sum(axis=1), axis=0))
+                scatter_add(syn0, inputs, dh * _step_scale(inputs, tally)[:, None])
+            else:  # the whole error to each context word, as word2vec.c and gensim
+                rows, cols = np.nonzero(ok)
+                words = ctx[rows, cols]
+                scatter_add(syn0, words, dh[rows] * _step_scale(words, tally)[:, None])
 
     # -- queries --------------------------------------------------------------------------------------
     def _require(self) -> KeyedVectors:

@@ -5,7 +5,17 @@ import numpy as np
 import pytest
 
 from subtok import SubtokError, Tokenizer, Vocab, _backend
-from subtok.nn import SGD, Adam, Embedding, EmbeddingDot, NegativeSamplingLoss, SigmoidWithLoss, UnigramSampler
+from subtok.nn import (
+    SGD,
+    Adam,
+    AliasTable,
+    Embedding,
+    EmbeddingDot,
+    NegativeSamplingLoss,
+    SigmoidWithLoss,
+    UnigramSampler,
+    scatter_add,
+)
 from subtok.word2vec import KeyedVectors, Word2Vec
 
 from .conftest import SAMPLE_TEXTS
@@ -76,6 +86,41 @@ def test_unigram_sampler_never_returns_the_target():
     neg = sampler.get_negative_sample(target)
     assert neg.shape == (150, 4) and not (neg == target[:, None]).any()
     assert np.isclose(sampler.p.sum(), 1) and sampler.p[0] > sampler.p[1]
+
+
+def test_alias_table_draws_the_distribution():
+    weights = np.array([5.0, 0.0, 1.0, 2.0, 0.5, 1.5])
+    table = AliasTable(weights)
+    draws = table.draw(np.random.default_rng(0), 600_000)
+    freq = np.bincount(draws, minlength=len(weights)) / draws.size
+    assert freq[1] == 0  # a word of weight zero is never drawn
+    assert np.allclose(freq, weights / weights.sum(), atol=0.003)
+    for bad in ([], [0.0, 0.0], [1.0, -1.0], [[1.0]]):
+        with pytest.raises(ValueError, match="alias table"):
+            AliasTable(np.array(bad))
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_scatter_add_sums_repeated_rows(contiguous):
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, 6, (4, 7))  # (batch, time) ids, as the embedding layers pass them
+    values = rng.standard_normal((4, 7, 3))
+    target = np.zeros((6, 3)) if contiguous else np.zeros((3, 6)).T
+    expected = np.zeros((6, 3))
+    for i, v in zip(index.ravel(), values.reshape(-1, 3)):
+        expected[i] += v
+    scatter_add(target, index, values)
+    assert np.allclose(target, expected)
+
+
+def test_numpy_engine_holds_a_row_to_the_update_cap():
+    from subtok.word2vec import UPDATE_CAP, _step_scale
+
+    index = np.array([3] * (UPDATE_CAP * 3) + [1, 1, 0])
+    tally = np.zeros(5, dtype=np.int64)
+    scale = _step_scale(index, tally)
+    assert np.allclose(scale[index == 3].sum(), UPDATE_CAP)  # 24 updates of row 3 worth 8
+    assert np.all(scale[index != 3] == 1) and not tally.any()
 
 
 def test_optimizers_step():

@@ -8,17 +8,21 @@ import numpy as np
 
 
 def scatter_add(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
-    """target[index[i]] += values[i] for every i, repeated indices accumulating (as ``np.add.at``, but by
-    sorting the indices and summing runs, which is many times faster for rows of vectors)."""
+    """target[index[i]] += values[i] for every i, repeated indices accumulating in order (``np.add.at``).
+
+    Rows of vectors go through the flattened matrix, one index per element: numpy's fast indexed loop
+    (numpy >= 1.25) takes only that form, and it beats sorting the rows and summing runs with
+    ``np.add.reduceat`` (measured 1.2x to 2.2x at word2vec's and the language models' sizes)."""
     index = np.asarray(index).ravel()
     if index.size == 0:
         return
-    values = values.reshape(index.size, *target.shape[1:])
-    order = np.argsort(index, kind="stable")
-    sorted_index = index[order]
-    starts = np.flatnonzero(np.r_[True, sorted_index[1:] != sorted_index[:-1]])
-    sums = np.add.reduceat(values[order], starts, axis=0)
-    target[sorted_index[starts]] += sums.astype(target.dtype, copy=False)
+    values = np.asarray(values, dtype=target.dtype).reshape(index.size, -1)
+    width = values.shape[1]
+    if not target.flags.c_contiguous:
+        np.add.at(target, index, values.reshape(index.size, *target.shape[1:]))
+        return
+    flat_index = (index[:, None] * width + np.arange(width)).ravel()
+    np.add.at(target.reshape(-1), flat_index, values.reshape(-1))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -81,6 +85,35 @@ class SigmoidWithLoss:
         return (self.y - self.t) * dout / self.t.shape[0]
 
 
+class AliasTable:
+    """Walker's alias method: draws from a discrete distribution in O(1) each, two uniform numbers and a
+    comparison, so a whole batch is drawn vectorized. The native kernel builds the same table
+    (``alias_build`` in bpe.c)."""
+
+    def __init__(self, weights: np.ndarray) -> None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.ndim != 1 or weights.size == 0 or (weights < 0).any() or not weights.sum() > 0:
+            raise ValueError("an alias table needs a non-empty vector of non-negative weights, not all zero")
+        n = weights.size
+        prob = weights / weights.sum() * n  # each of the n columns holds 1: its own share, then its alias'
+        alias = np.arange(n)
+        small = [int(i) for i in np.flatnonzero(prob < 1.0)]
+        large = [int(i) for i in np.flatnonzero(prob >= 1.0)]
+        while small and large:
+            s, big = small.pop(), large[-1]
+            alias[s] = big
+            prob[big] -= 1.0 - prob[s]
+            if prob[big] < 1.0:
+                large.pop()
+                small.append(big)
+        prob[large + small] = 1.0  # what rounding left over
+        self.prob, self.alias = prob, alias
+
+    def draw(self, rng: np.random.Generator, shape) -> np.ndarray:
+        column = rng.integers(0, self.prob.size, shape)
+        return np.where(rng.random(shape) < self.prob[column], column, self.alias[column])
+
+
 class UnigramSampler:
     """Negative samples from the unigram distribution raised to ``power`` (0.75 in word2vec), never equal
     to the row's target; drawn for the whole batch at once."""
@@ -96,14 +129,13 @@ class UnigramSampler:
         counts = np.bincount(np.asarray(corpus), minlength=vocab_size or 0).astype(np.float64)
         p = counts**power
         self.p = p / p.sum()
-        self.cdf = np.cumsum(self.p)
+        self.table = AliasTable(self.p)
         self.sample_size = sample_size
         self.vocab_size = len(counts)
         self.rng = np.random.default_rng(seed)
 
     def draw(self, shape) -> np.ndarray:
-        u = self.rng.random(shape) * self.cdf[-1]
-        return np.minimum(np.searchsorted(self.cdf, u, side="right"), self.vocab_size - 1)
+        return self.table.draw(self.rng, shape)
 
     def get_negative_sample(self, target: np.ndarray) -> np.ndarray:
         target = np.asarray(target)
