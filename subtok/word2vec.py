@@ -34,6 +34,8 @@ from .vocab import Vocab
 
 # The numpy engine's minibatch moves a row at most this many updates' worth (see _epoch_numpy).
 UPDATE_CAP = 8
+# A score this far from 0 makes no update (gensim's rule; word2vec.c uses sigmoid 0 or 1 there instead).
+SATURATED = 6.0
 
 
 def _step_scale(index: np.ndarray, tally: np.ndarray) -> np.ndarray:
@@ -238,7 +240,7 @@ class Word2Vec:
         ids, segments, counts = new_id[ids[mask]], segments[mask], counts[keep]
         V, D = len(kept_vocab), self.vector_size
         rng = np.random.default_rng(self.seed)
-        syn0 = ((rng.random((V, D)) - 0.5) / D).astype(np.float32)
+        syn0 = ((rng.random((V, D)) * 2 - 1) / D).astype(np.float32)  # gensim's range (word2vec.c's is half)
         syn1neg = np.zeros((V, D), dtype=np.float32)
         total = len(ids)
         threshold = self.sample * total
@@ -287,6 +289,13 @@ class Word2Vec:
     def _epoch_numpy(self, syn0, syn1neg, stream, segs, noise, lr0, lr1, rng) -> None:
         """One epoch, a minibatch of consecutive centre words at a time: gather, score, scatter-add.
 
+        Each centre's inputs X are the mean of its context vectors (CBOW) or the context vectors
+        themselves (skip-gram, each predicting the centre, as word2vec.c and gensim); its outputs are the
+        centre word and K negatives. In skip-gram the context words of one centre share its negatives
+        (Ji et al. 2016, "Parallelizing word2vec in shared and distributed memory"): each pair still gets K
+        draws from the noise distribution, and a centre's pairs become one small matrix product, its
+        output rows updated once instead of once per pair.
+
         A minibatch's updates are all computed from the same parameters and summed where they meet on a
         row, as word2vec's Hogwild threads sum theirs; word2vec.c applies them one by one, each on fresh
         values. Summed, a context word that serves several centres of the minibatch moves as far as it
@@ -305,35 +314,34 @@ class Word2Vec:
             ok = (np.abs(offsets)[None, :] <= reach[:, None]) & (pos >= 0) & (pos < n)
             pos = np.clip(pos, 0, n - 1)
             ok &= segs[pos] == segs[centre][:, None]
-            if self.sg:  # pairs: the context word's vector predicts the centre
-                rows, cols = np.nonzero(ok)
-                inputs, outputs = stream[pos[rows, cols]], stream[centre[rows]]
-                h = syn0[inputs]
-            else:  # the mean of the context vectors predicts the centre
-                count = ok.sum(axis=1)
-                has = count > 0
-                centre, ok, pos, count = centre[has], ok[has], pos[has], count[has]
-                ctx = stream[pos]
-                h = (ok.astype(np.float32)[:, None, :] @ syn0[ctx])[:, 0] / count[:, None].astype(np.float32)
-                outputs = stream[centre]
-            if len(outputs) == 0:
+            count = ok.sum(axis=1)
+            if not count.all():
+                centre, ok, pos, count = centre[count > 0], ok[count > 0], pos[count > 0], count[count > 0]
+            if len(centre) == 0:
                 continue
-            negatives = noise.draw(rng, (len(outputs), K))
-            targets = np.concatenate([outputs[:, None], negatives], axis=1)
-            out_vecs = syn1neg[targets]
-            g = -sigmoid((out_vecs @ h[:, :, None])[..., 0])  # (label - sigmoid(score)) * lr, label 1 first
-            g[:, 0] += 1
+            ctx = stream[pos]  # (B, 2w) context words, valid where ok
+            X = syn0.take(ctx, axis=0)
+            if not self.sg:
+                X = (ok.astype(np.float32)[:, None, :] @ X) / count[:, None, None].astype(np.float32)
+            outputs = stream[centre]
+            negatives = noise.draw(rng, (len(centre), K))
+            targets = np.concatenate([outputs[:, None], negatives], axis=1)  # (B, K+1), the centre first
+            out_vecs = syn1neg.take(targets, axis=0)
+            score = X @ out_vecs.transpose(0, 2, 1)  # (B, inputs, K+1)
+            g = -sigmoid(score)  # (label - sigmoid(score)) * lr, the label 1 first
+            g[..., 0] += 1
             g *= lr
-            g[:, 1:][negatives == outputs[:, None]] = 0  # a negative equal to the target is skipped
-            dh = (g[:, None, :] @ out_vecs)[:, 0]
-            g *= _step_scale(targets, tally)
-            scatter_add(syn1neg, targets, g[..., None] * h[:, None, :])
+            g[np.abs(score) >= SATURATED] = 0  # skipped, as gensim does
+            g[..., 1:] *= (negatives != outputs[:, None])[:, None, :]  # a negative equal to the centre: skipped
             if self.sg:
-                scatter_add(syn0, inputs, dh * _step_scale(inputs, tally)[:, None])
-            else:  # the whole error to each context word, as word2vec.c and gensim
-                rows, cols = np.nonzero(ok)
-                words = ctx[rows, cols]
-                scatter_add(syn0, words, dh[rows] * _step_scale(words, tally)[:, None])
+                g *= ok[..., None]  # no pair with an empty context slot
+            dX = g @ out_vecs  # (B, inputs, D)
+            g_out = g.transpose(0, 2, 1) * _step_scale(targets, tally)[..., None]
+            scatter_add(syn1neg, targets, g_out @ X)
+            rows, cols = np.nonzero(ok)
+            words = ctx[rows, cols]  # CBOW: the whole error to each context word, as word2vec.c and gensim
+            grad = dX[rows, cols] if self.sg else dX[rows, 0]
+            scatter_add(syn0, words, grad * _step_scale(words, tally)[:, None])
 
     # -- queries --------------------------------------------------------------------------------------
     def _require(self) -> KeyedVectors:

@@ -2536,7 +2536,7 @@ static inline int64_t draw_negative(const Alias *a, uint64_t *s) {
 }
 
 #define EXP_TABLE 1000
-#define MAX_EXP 6 /* sigmoid beyond +-6 is taken as 1 or 0, as word2vec.c and gensim do */
+#define MAX_EXP 6 /* a score beyond +-6 makes no update, as in gensim (word2vec.c takes sigmoid 0 or 1) */
 static float sigmoid_table[EXP_TABLE];
 
 static void sigmoid_table_init(void) {
@@ -2564,11 +2564,10 @@ static void sgns_step(float *syn1, int64_t D, const float *h, int64_t out_word, 
         int64_t target = d == 0 ? out_word : draw_negative(noise, rng);
         if (d > 0 && target == out_word) continue;
         float *o = syn1 + target * D;
-        float f = dot8(h, o, D), label = d == 0 ? 1.0f : 0.0f, sig;
-        if (f > MAX_EXP) sig = 1.0f;
-        else if (f < -MAX_EXP) sig = 0.0f;
-        else sig = sigmoid_table[(int)((f + MAX_EXP) * (EXP_TABLE / MAX_EXP / 2))];
-        float g = (label - sig) * lr;
+        float f = dot8(h, o, D);
+        if (f <= -MAX_EXP || f >= MAX_EXP) continue;
+        float sig = sigmoid_table[(int)((f + MAX_EXP) * (EXP_TABLE / MAX_EXP / 2))];
+        float g = ((d == 0 ? 1.0f : 0.0f) - sig) * lr;
         for (int64_t j = 0; j < D; j++) grad[j] += g * o[j];
         for (int64_t j = 0; j < D; j++) o[j] += g * h[j];
     }

@@ -21,7 +21,7 @@ def scatter_add(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> No
     if not target.flags.c_contiguous:
         np.add.at(target, index, values.reshape(index.size, *target.shape[1:]))
         return
-    flat_index = (index[:, None] * width + np.arange(width)).ravel()
+    flat_index = ((index * width)[:, None] + np.arange(width)).ravel()
     np.add.at(target.reshape(-1), flat_index, values.reshape(-1))
 
 
