@@ -36,6 +36,8 @@ from .vocab import Vocab
 UPDATE_CAP = 8
 # A score this far from 0 makes no update (gensim's rule; word2vec.c uses sigmoid 0 or 1 there instead).
 SATURATED = 6.0
+# CBOW in the numpy engine: this many consecutive centres share their K negatives (see _epoch_numpy).
+CBOW_BLOCK = 4
 
 
 def _step_scale(index: np.ndarray, tally: np.ndarray) -> np.ndarray:
@@ -287,14 +289,17 @@ class Word2Vec:
         return self
 
     def _epoch_numpy(self, syn0, syn1neg, stream, segs, noise, lr0, lr1, rng) -> None:
-        """One epoch, a minibatch of consecutive centre words at a time: gather, score, scatter-add.
+        """One epoch, a minibatch of consecutive centre words at a time, in blocks: each block's input
+        vectors are scored against its output words in one small matrix product, then the updates are
+        scatter-added.
 
-        Each centre's inputs X are the mean of its context vectors (CBOW) or the context vectors
-        themselves (skip-gram, each predicting the centre, as word2vec.c and gensim); its outputs are the
-        centre word and K negatives. In skip-gram the context words of one centre share its negatives
-        (Ji et al. 2016, "Parallelizing word2vec in shared and distributed memory"): each pair still gets K
-        draws from the noise distribution, and a centre's pairs become one small matrix product, its
-        output rows updated once instead of once per pair.
+        Skip-gram: a block is one centre; its inputs are the context words' vectors (each predicting the
+        centre, as in word2vec.c and gensim), its outputs the centre and K negatives that its context words
+        share (Ji et al. 2016, "Parallelizing word2vec in shared and distributed memory"). CBOW: a block is
+        CBOW_BLOCK consecutive centres; its inputs are their context means, its outputs the centres (each
+        the label of its own mean only) and K negatives they share. Each input still meets K draws from the
+        noise distribution, so the expected update is word2vec's; sharing makes the output rows of a block
+        one update each instead of one per input.
 
         A minibatch's updates are all computed from the same parameters and summed where they meet on a
         row, as word2vec's Hogwild threads sum theirs; word2vec.c applies them one by one, each on fresh
@@ -304,44 +309,45 @@ class Word2Vec:
         (a frequent word, a tiny vocabulary) is held to UPDATE_CAP updates' worth, as a fixed number of
         threads would: whole sums of dozens of stale updates make training diverge."""
         n, w, K = len(stream), self.window, self.negative
+        G = 1 if self.sg else CBOW_BLOCK
+        batch = -(-self.batch_size // G) * G
         offsets = np.array([o for o in range(-w, w + 1) if o])
         tally = np.zeros(len(syn0), dtype=np.int64)
-        for begin in range(0, n, self.batch_size):
-            centre = np.arange(begin, min(begin + self.batch_size, n))
+        for begin in range(0, n, batch):
+            centre = np.arange(begin, begin + batch)  # past the end: dead rows, no context
             lr = lr0 + (lr1 - lr0) * begin / n
-            reach = w - rng.integers(0, w, len(centre))  # each centre's shrunk window
+            reach = w - rng.integers(0, w, batch)  # each centre's shrunk window
             pos = centre[:, None] + offsets[None, :]
-            ok = (np.abs(offsets)[None, :] <= reach[:, None]) & (pos >= 0) & (pos < n)
-            pos = np.clip(pos, 0, n - 1)
+            ok = (np.abs(offsets)[None, :] <= reach[:, None]) & (pos >= 0) & (pos < n) & (centre < n)[:, None]
+            centre, pos = np.minimum(centre, n - 1), np.clip(pos, 0, n - 1)
             ok &= segs[pos] == segs[centre][:, None]
-            count = ok.sum(axis=1)
-            if not count.all():
-                centre, ok, pos, count = centre[count > 0], ok[count > 0], pos[count > 0], count[count > 0]
-            if len(centre) == 0:
-                continue
-            ctx = stream[pos]  # (B, 2w) context words, valid where ok
-            X = syn0.take(ctx, axis=0)
-            if not self.sg:
-                X = (ok.astype(np.float32)[:, None, :] @ X) / count[:, None, None].astype(np.float32)
-            outputs = stream[centre]
-            negatives = noise.draw(rng, (len(centre), K))
-            targets = np.concatenate([outputs[:, None], negatives], axis=1)  # (B, K+1), the centre first
-            out_vecs = syn1neg.take(targets, axis=0)
-            score = X @ out_vecs.transpose(0, 2, 1)  # (B, inputs, K+1)
-            g = -sigmoid(score)  # (label - sigmoid(score)) * lr, the label 1 first
-            g[..., 0] += 1
-            g *= lr
-            g[np.abs(score) >= SATURATED] = 0  # skipped, as gensim does
-            g[..., 1:] *= (negatives != outputs[:, None])[:, None, :]  # a negative equal to the centre: skipped
-            if self.sg:
-                g *= ok[..., None]  # no pair with an empty context slot
-            dX = g @ out_vecs  # (B, inputs, D)
-            g_out = g.transpose(0, 2, 1) * _step_scale(targets, tally)[..., None]
-            scatter_add(syn1neg, targets, g_out @ X)
-            rows, cols = np.nonzero(ok)
-            words = ctx[rows, cols]  # CBOW: the whole error to each context word, as word2vec.c and gensim
-            grad = dX[rows, cols] if self.sg else dX[rows, 0]
-            scatter_add(syn0, words, grad * _step_scale(words, tally)[:, None])
+            ctx, words = stream[pos], stream[centre]  # (batch, 2w) context words, valid where ok
+            negatives = noise.draw(rng, (batch // G, K))
+            if self.sg:  # block = a centre: inputs its context words, outputs [centre, negatives]
+                X = syn0.take(ctx, axis=0)
+                outputs = np.concatenate([words[:, None], negatives], axis=1)
+                label = (np.arange(1 + K) == 0)[None, None, :]
+                wanted = (outputs != words[:, None]) | label[0]  # not a negative equal to the centre
+                live = ok[:, :, None] & wanted[:, None, :]
+            else:  # block = G centres: inputs their context means, outputs [the G centres, negatives]
+                count = ok.sum(axis=1)
+                X = (ok.astype(np.float32)[:, None, :] @ syn0.take(ctx, axis=0))[:, 0]
+                X = (X / np.maximum(count, 1)[:, None].astype(np.float32)).reshape(-1, G, X.shape[1])
+                outputs = np.concatenate([words.reshape(-1, G), negatives], axis=1)
+                label = (np.arange(G)[:, None] == np.arange(G + K)[None, :])[None]  # each mean: its own centre
+                negative = (np.arange(G + K) >= G) & (outputs[:, None, :] != words.reshape(-1, G, 1))
+                live = (label | negative) & (count > 0).reshape(-1, G, 1)
+            out_vecs = syn1neg.take(outputs, axis=0)
+            score = X @ out_vecs.transpose(0, 2, 1)  # (blocks, inputs, outputs)
+            g = (label - sigmoid(score)) * lr
+            g *= live & (np.abs(score) < SATURATED)  # a saturated score makes no update, as in gensim
+            dX = g @ out_vecs
+            used = live.any(axis=1)  # (blocks, outputs)
+            rows = outputs[used]
+            scatter_add(syn1neg, rows, (g.transpose(0, 2, 1) @ X)[used] * _step_scale(rows, tally)[:, None])
+            r, c = np.nonzero(ok)
+            grad = dX[r, c] if self.sg else dX.reshape(batch, -1)[r]  # CBOW: each context word the whole error
+            scatter_add(syn0, ctx[r, c], grad * _step_scale(ctx[r, c], tally)[:, None])
 
     # -- queries --------------------------------------------------------------------------------------
     def _require(self) -> KeyedVectors:
