@@ -113,6 +113,62 @@ def test_scatter_add_sums_repeated_rows(contiguous):
     assert np.allclose(target, expected)
 
 
+class _FixedNoise:
+    """Negatives chosen in advance, so that a test can recompute the update by hand."""
+
+    def __init__(self, seed, vocab_size):
+        self.rng, self.vocab_size, self.drawn = np.random.default_rng(seed), vocab_size, []
+
+    def draw(self, rng, shape):
+        self.drawn.append(self.rng.integers(0, self.vocab_size, shape))
+        return self.drawn[-1]
+
+
+def _reference_update(syn0, syn1, stream, segs, negatives_of, sg, lr):
+    """word2vec's update of every centre, one (input, output) pair at a time as in the book, all from the
+    same starting parameters and summed: what one minibatch of the numpy engine must give."""
+    new0, new1 = syn0.copy(), syn1.copy()
+    for i in range(len(stream)):
+        context = [j for j in (i - 1, i + 1) if 0 <= j < len(stream) and segs[j] == segs[i]]
+        if not context:
+            continue
+        inputs = [[j] for j in context] if sg else [context]
+        for group in inputs:
+            h = syn0[stream[group]].mean(axis=0)
+            grad = np.zeros_like(h)
+            outputs = [(stream[i], 1.0)] + [(o, 0.0) for o in negatives_of(i) if o != stream[i]]
+            for o, label in outputs:
+                g = (label - 1 / (1 + np.exp(-h @ syn1[o]))) * lr
+                grad += g * syn1[o]
+                new1[o] += g * h
+            for j in group:
+                new0[stream[j]] += grad
+    return new0, new1
+
+
+@pytest.mark.parametrize("sg", [False, True])
+def test_numpy_engine_minibatch_is_the_sum_of_word2vec_updates(sg):
+    """Blocks, shared negatives, masks and labels: one minibatch of the numpy engine adds up the textbook
+    updates of its centres (window 1, negatives fixed, no row met more than UPDATE_CAP times)."""
+    from subtok.word2vec import CBOW_BLOCK
+
+    rng = np.random.default_rng(3)
+    V, D, K = 40, 6, 3
+    stream = rng.permutation(V)[:22]
+    segs = np.repeat([0, 1, 2], [9, 1, 12])  # a one-word sentence: a centre without context
+    syn0 = rng.normal(0, 0.3, (V, D)).astype(np.float32)
+    syn1 = rng.normal(0, 0.3, (V, D)).astype(np.float32)
+    noise = _FixedNoise(4, V)
+    model = Word2Vec(vector_size=D, window=1, sg=sg, negative=K, batch_size=64, engine="numpy")
+    got0, got1 = syn0.copy(), syn1.copy()
+    model._epoch_numpy(got0, got1, stream, segs, noise, 0.1, 0.1, np.random.default_rng(0))
+    block = 1 if sg else CBOW_BLOCK
+    want0, want1 = _reference_update(
+        syn0.astype(np.float64), syn1.astype(np.float64), stream, segs, lambda i: noise.drawn[0][i // block], sg, 0.1
+    )
+    assert np.allclose(got0, want0, atol=1e-5) and np.allclose(got1, want1, atol=1e-5)
+
+
 def test_numpy_engine_holds_a_row_to_the_update_cap():
     from subtok.word2vec import UPDATE_CAP, _step_scale
 
