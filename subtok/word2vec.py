@@ -29,7 +29,7 @@ from .cooc import analogy as _analogy
 from .cooc import normalize_rows
 from .errors import SubtokError, TokenizerFileError
 from .evaluate import pearson, read_analogies, read_word_pairs, spearman
-from .nn.layers import AliasTable, scatter_add, sigmoid
+from .nn.layers import AliasTable, sigmoid
 from .progress import progress_bar
 from .sparse import top_k
 from .vocab import Vocab
@@ -49,6 +49,16 @@ def _step_scale(index: np.ndarray, tally: np.ndarray) -> np.ndarray:
     count = tally[index]
     tally[index] = 0
     return np.minimum(1.0, UPDATE_CAP / count).astype(np.float32)
+
+
+def _add_rows(target: np.ndarray, rows: np.ndarray, updates: np.ndarray) -> None:
+    """target[rows[i]] += updates[i], repeated rows accumulating: ``np.add.at`` on the flattened matrix,
+    the form numpy's fast indexed loop takes (numpy >= 1.25), about 2x faster at these sizes than
+    ``nn.scatter_add``'s sorted runs. (The language models keep ``nn.scatter_add``: the order of its
+    additions is part of their published, reproducible figures.)"""
+    D = target.shape[1]
+    flat_index = ((rows * D)[:, None] + np.arange(D)).ravel()
+    np.add.at(target.reshape(-1), flat_index, updates.astype(target.dtype, copy=False).reshape(-1))
 
 
 class KeyedVectors:
@@ -346,10 +356,10 @@ class Word2Vec:
             dX = g @ out_vecs
             used = live.any(axis=1)  # (blocks, outputs)
             rows = outputs[used]
-            scatter_add(syn1neg, rows, (g.transpose(0, 2, 1) @ X)[used] * _step_scale(rows, tally)[:, None])
+            _add_rows(syn1neg, rows, (g.transpose(0, 2, 1) @ X)[used] * _step_scale(rows, tally)[:, None])
             r, c = np.nonzero(ok)
             grad = dX[r, c] if self.sg else dX.reshape(batch, -1)[r]  # CBOW: each context word the whole error
-            scatter_add(syn0, ctx[r, c], grad * _step_scale(ctx[r, c], tally)[:, None])
+            _add_rows(syn0, ctx[r, c], grad * _step_scale(ctx[r, c], tally)[:, None])
 
     # -- queries --------------------------------------------------------------------------------------
     def _require(self) -> KeyedVectors:
