@@ -21,7 +21,8 @@
  *   alias_build        <-> nn.layers.AliasTable (Walker's alias table for the negatives)
  *   sgns_train         <-> Word2Vec._epoch_numpy (word2vec: the same algorithm, a word at a time here and a
  *                          minibatch at a time there, so equal in distribution, not bit for bit; the
- *                          minibatch holds a row to UPDATE_CAP updates, which one word at a time needs not)
+ *                          minibatch shares negatives within blocks and holds a row to UPDATE_CAP
+ *                          updates, which one word at a time needs not)
  *   ByteLevelEncoder   <-> ByteLevelEncoder (encode_word, encode_text, encode_batch; a call takes the
  *                          shared word cache when it is free and a private one when it is not, so
  *                          threads never wait on each other)
