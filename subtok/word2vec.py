@@ -266,9 +266,8 @@ class Word2Vec:
         if engine == "native" and not native:
             raise SubtokError("engine='native' needs the compiled extension")
         self.engine_used = engine
-        noise = counts.astype(np.float64) ** self.ns_exponent
-        # the noise distribution as each engine takes it (the kernel builds its alias table from the cdf)
-        sampler = np.cumsum(noise / noise.sum()) if engine == "native" else AliasTable(noise)
+        noise = counts.astype(np.float64) ** self.ns_exponent  # the kernel builds its own alias table
+        sampler = noise if engine == "native" else AliasTable(noise)
         span = self.lr - self.min_lr
         start = time.perf_counter()
         with progress_bar(total=self.epochs * total, desc="word2vec", unit="word", enabled=self.show_progress) as bar:

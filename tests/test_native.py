@@ -224,10 +224,13 @@ def test_sgns_train_checks_its_arrays():
     import numpy as np
 
     syn = np.zeros((3, 2), np.float32)
-    ids, cdf = np.array([0, 1]), np.array([0.2, 0.6, 1.0])
+    ids, noise = np.array([0, 1]), np.array([0.2, 0.4, 0.4])
     with pytest.raises(ValueError, match="float32"):
-        native.sgns_train(np.zeros((3, 2)), syn.copy(), ids, ids, cdf, 2, 1, 0, 0.1, 0.1, 1)
+        native.sgns_train(np.zeros((3, 2)), syn.copy(), ids, ids, noise, 2, 1, 0, 0.1, 0.1, 1)
     with pytest.raises(ValueError, match="outside the vocabulary"):
-        native.sgns_train(syn, syn.copy(), np.array([0, 5]), ids, cdf, 2, 1, 0, 0.1, 0.1, 1)
+        native.sgns_train(syn, syn.copy(), np.array([0, 5]), ids, noise, 2, 1, 0, 0.1, 0.1, 1)
     with pytest.raises(ValueError, match="inconsistent"):
-        native.sgns_train(syn, np.zeros((4, 2), np.float32), ids, ids, cdf, 2, 1, 0, 0.1, 0.1, 1)
+        native.sgns_train(syn, np.zeros((4, 2), np.float32), ids, ids, noise, 2, 1, 0, 0.1, 0.1, 1)
+    for bad in ([0.0, 0.0, 0.0], [0.5, -0.1, 0.6], [0.5, np.nan, 0.5]):
+        with pytest.raises(ValueError, match="noise weights"):
+            native.sgns_train(syn, syn.copy(), ids, ids, np.array(bad), 2, 1, 0, 0.1, 0.1, 1)

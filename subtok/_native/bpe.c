@@ -2490,14 +2490,14 @@ static inline uint64_t rng_next(uint64_t *s) { /* splitmix64 */
 
 static inline double rng_uniform(uint64_t *s) { return (rng_next(s) >> 11) * (1.0 / 9007199254740992.0); }
 
-/* Walker's alias table: a negative in O(1) from the noise distribution (the differences of cdf). */
+/* Walker's alias table: a negative in O(1) from the noise distribution (mirrors nn.layers.AliasTable). */
 typedef struct {
     double *prob;
     int64_t *alias;
     int64_t n;
 } Alias;
 
-static int alias_build(Alias *a, const double *cdf, int64_t V) {
+static int alias_build(Alias *a, const double *weights, double total, int64_t V) {
     a->n = V;
     a->prob = malloc((size_t)V * sizeof(double));
     a->alias = malloc((size_t)V * sizeof(int64_t));
@@ -2509,7 +2509,7 @@ static int alias_build(Alias *a, const double *cdf, int64_t V) {
     }
     int64_t ns = 0, nl = 0;
     for (int64_t i = 0; i < V; i++) {
-        double p = (cdf[i] - (i ? cdf[i - 1] : 0.0)) / cdf[V - 1] * (double)V;
+        double p = weights[i] / total * (double)V; /* each of the V columns holds 1 */
         a->prob[i] = p;
         a->alias[i] = i;
         if (p < 1.0) small[ns++] = i; else large[nl++] = i;
@@ -2574,7 +2574,8 @@ static void sgns_step(float *syn1, int64_t D, const float *h, int64_t out_word, 
     }
 }
 
-/* sgns_train(syn0, syn1neg, stream, segments, cdf, window, negative, sg, lr_start, lr_end, seed) */
+/* sgns_train(syn0, syn1neg, stream, segments, noise, window, negative, sg, lr_start, lr_end, seed):
+ * noise holds the unnormalized weights of the noise distribution, one per word. */
 static PyObject *sgns_train(PyObject *self, PyObject *args) {
     PyObject *o[5];
     int window, negative, sg;
@@ -2584,7 +2585,7 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
                           &lr1, &seed))
         return NULL;
     Py_buffer b[5];
-    const char *names[5] = {"syn0", "syn1neg", "stream", "segments", "cdf"};
+    const char *names[5] = {"syn0", "syn1neg", "stream", "segments", "noise"};
     const char kinds[5] = {'f', 'f', 'q', 'q', 'd'};
     const int dims[5] = {2, 2, 1, 1, 1};
     int got = 0;
@@ -2597,15 +2598,22 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
     if (ok && got == 5) {
         float *syn0 = b[0].buf, *syn1 = b[1].buf;
         const int64_t *stream = b[2].buf, *segs = b[3].buf;
-        const double *cdf = b[4].buf;
+        const double *noise_weights = b[4].buf;
         int64_t V = b[0].shape[0], D = b[0].shape[1], n = b[2].shape[0];
         int valid = b[1].shape[0] == V && b[1].shape[1] == D && b[3].shape[0] == n && b[4].shape[0] == V &&
                     window >= 1 && negative >= 0 && V > 0;
         for (int64_t i = 0; valid && i < n; i++) valid = stream[i] >= 0 && stream[i] < V;
+        double total = 0.0;
+        for (int64_t i = 0; valid && i < V; i++) {
+            valid = noise_weights[i] >= 0.0 && isfinite(noise_weights[i]);
+            total += noise_weights[i];
+        }
+        valid = valid && total > 0.0;
         h = valid ? malloc((size_t)D * 2 * sizeof(float)) : NULL;
         if (!valid) {
-            PyErr_SetString(PyExc_ValueError, "sgns_train: inconsistent shapes or ids outside the vocabulary");
-        } else if (!h || alias_build(&noise, cdf, V) < 0) {
+            PyErr_SetString(PyExc_ValueError,
+                            "sgns_train: inconsistent shapes, ids outside the vocabulary or bad noise weights");
+        } else if (!h || alias_build(&noise, noise_weights, total, V) < 0) {
             PyErr_NoMemory();
         } else {
             float *grad = h + D;
