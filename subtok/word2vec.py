@@ -324,6 +324,10 @@ class Word2Vec:
         batch = -(-self.batch_size // G) * G
         offsets = np.array([o for o in range(-w, w + 1) if o])
         tally = np.zeros(len(syn0), dtype=np.int64)
+        # a block's outputs: its G centres, then K negatives; input j is labelled by output j (skip-gram: every
+        # context word by the one centre)
+        label = np.eye(G, G + K, dtype=bool)
+        is_negative = np.arange(G + K) >= G
         for begin in range(0, n, batch):
             centre = np.arange(begin, begin + batch)  # past the end: dead rows, no context
             lr = lr0 + (lr1 - lr0) * begin / n
@@ -333,21 +337,17 @@ class Word2Vec:
             centre, pos = np.minimum(centre, n - 1), np.clip(pos, 0, n - 1)
             ok &= segs[pos] == segs[centre][:, None]
             ctx, words = stream[pos], stream[centre]  # (batch, 2w) context words, valid where ok
-            negatives = noise.draw(rng, (batch // G, K))
-            if self.sg:  # block = a centre: inputs its context words, outputs [centre, negatives]
+            if self.sg:  # block = a centre: inputs its context words
                 X = syn0.take(ctx, axis=0)
-                outputs = np.concatenate([words[:, None], negatives], axis=1)
-                label = (np.arange(1 + K) == 0)[None, None, :]
-                wanted = (outputs != words[:, None]) | label[0]  # not a negative equal to the centre
-                live = ok[:, :, None] & wanted[:, None, :]
-            else:  # block = G centres: inputs their context means, outputs [the G centres, negatives]
+                valid = ok[:, :, None]
+            else:  # block = G centres: inputs their context means
                 count = ok.sum(axis=1)
                 X = (ok.astype(np.float32)[:, None, :] @ syn0.take(ctx, axis=0))[:, 0]
                 X = (X / np.maximum(count, 1)[:, None].astype(np.float32)).reshape(-1, G, X.shape[1])
-                outputs = np.concatenate([words.reshape(-1, G), negatives], axis=1)
-                label = (np.arange(G)[:, None] == np.arange(G + K)[None, :])[None]  # each mean: its own centre
-                negative = (np.arange(G + K) >= G) & (outputs[:, None, :] != words.reshape(-1, G, 1))
-                live = (label | negative) & (count > 0).reshape(-1, G, 1)
+                valid = (count > 0).reshape(-1, G, 1)
+            outputs = np.concatenate([words.reshape(-1, G), noise.draw(rng, (batch // G, K))], axis=1)
+            # skipped: a negative equal to the input's own centre
+            live = (label | is_negative & (outputs[:, None, :] != words.reshape(-1, G, 1))) & valid
             out_vecs = syn1neg.take(outputs, axis=0)
             score = X @ out_vecs.transpose(0, 2, 1)  # (blocks, inputs, outputs)
             g = (label - sigmoid(score)) * lr
