@@ -4,17 +4,24 @@ The main names: :class:`Tokenizer` (train, encode, decode, save), :class:`Vocab`
 everything shares) and :func:`preprocess` (the book's word splitting).
 """
 
-from ._backend import native_available
-from .errors import CorpusError, SubtokError, TokenizerFileError, TrainingError
-from .text import preprocess
-from .tokenizer import Encoding, Tokenizer
-from .vocab import Vocab
+from importlib.metadata import PackageNotFoundError, version
 
-__version__ = "0.1.0"
+from ._backend import native_available
+from .encoding import Encoding
+from .errors import CorpusError, FileFormatError, InputError, SubtokError, TokenizerFileError, TrainingError
+from .tokenizer import Tokenizer
+from .vocab import Vocab, preprocess
+
+try:
+    __version__ = version("subtok")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "CorpusError",
     "Encoding",
+    "FileFormatError",
+    "InputError",
     "SubtokError",
     "Tokenizer",
     "TokenizerFileError",

@@ -1,42 +1,74 @@
-"""Picks the implementation of the hot loops: the compiled ``subtok._native`` when it is built and
-allowed, else the pure-Python references (``models.bpe_core``, ``models.wordpiece_core``, ``sparse``),
-every function as a whole set: never some of each. ``SUBTOK_NO_NATIVE=1`` forces pure Python. Both
-give identical output; the tests and benchmarks switch with :func:`use`."""
+"""Which implementation runs the hot loops: the compiled ``subtok._native`` when it is built and allowed,
+else the pure-Python references (``models.bpe_core``, ``models.wordpiece_core``, ``sparse``). Both give
+identical output.
+
+A call site names the reference and gets its twin: ``_backend.pick(bpe_core.train_merges)(...)`` runs the
+native ``train_merges`` when the native backend is in use and the reference otherwise, so each call says
+where its native twin is, and the choice is made per call, never frozen at import. ``native(name)`` hands
+out the kernels that have no Python twin (word2vec's ``sgns_train``). ``SUBTOK_NO_NATIVE=1`` forces pure
+Python; tests switch with :func:`using`.
+
+The extension is loaded only when it is the build this package expects (its ``ABI`` matches), so a stale
+or half-built one never runs; a source folder can never stand in for it (the C sources live in ``csrc/``).
+"""
 
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Callable, TypeVar
 
-from . import sparse
-from .models import bpe_core, wordpiece_core
+from .text import char_classes
 
-_native = None
-if os.environ.get("SUBTOK_NO_NATIVE", "") in ("", "0"):
+ABI = 2  # the native module's SUBTOK_ABI this package is written against (csrc/module.c)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _load_native():
+    if os.environ.get("SUBTOK_NO_NATIVE", "") not in ("", "0"):
+        return None
     try:
-        from . import _native  # type: ignore[no-redef]
+        from . import _native
     except ImportError:
-        _native = None
+        return None
+    if getattr(_native, "ABI", None) != ABI:
+        warnings.warn(
+            f"subtok: ignoring the compiled core at {getattr(_native, '__file__', '?')}: it is another version's "
+            "build (reinstall subtok to rebuild it); running the pure-Python backend",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+    return _native
 
-FUNCTIONS = {
-    bpe_core: ("train_merges", "make_merge_table", "encode_symbols", "split_gpt2", "count_gpt2", "ByteLevelEncoder"),
-    wordpiece_core: ("train_likelihood", "make_trie", "encode_longest_match", "BertEncoder"),
-    sparse: ("csr_dot",),
-}
-name = "python"
+
+_native = _load_native()
+name = "native" if _native is not None else "python"
+_classes_installed = False
 
 
 def use(backend: str) -> None:
     """Route the hot loops to "native" or "python" (ValueError when native is not built)."""
     global name
-    if backend == "native" and _native is None:
-        raise ValueError("the native extension is not built (pip install . with a C compiler)")
     if backend not in ("native", "python"):
         raise ValueError(f"unknown backend {backend!r}")
-    for module, names in FUNCTIONS.items():
-        for fn in names:
-            impl = _native if backend == "native" else module
-            globals()[fn] = getattr(impl, fn)
+    if backend == "native" and _native is None:
+        raise ValueError("the native extension is not built (pip install . with a C compiler)")
     name = backend
+
+
+@contextmanager
+def using(backend: str) -> Iterator[None]:
+    """Run a block on ``backend``, then restore the one before."""
+    previous = name
+    use(backend)
+    try:
+        yield
+    finally:
+        use(previous)
 
 
 def native_available() -> bool:
@@ -44,4 +76,26 @@ def native_available() -> bool:
     return name == "native"
 
 
-use("python" if _native is None else "native")
+def native(function: str) -> Callable[..., Any]:
+    """A native kernel that has no Python twin (ValueError when the extension is not built)."""
+    if _native is None:
+        raise ValueError(f"{function} needs the native extension (pip install . with a C compiler)")
+    _install_classes()
+    return getattr(_native, function)
+
+
+def pick(reference: F) -> F:
+    """``reference`` itself on the Python backend; on the native backend, its twin of the same name."""
+    if name == "python":
+        return reference
+    _install_classes()
+    return getattr(_native, reference.__name__)
+
+
+def _install_classes() -> None:
+    """Give the native scanners the character classes, once per process (on first native use, since the
+    table takes a moment to build)."""
+    global _classes_installed
+    if not _classes_installed:
+        _native.set_char_classes(char_classes())
+        _classes_installed = True

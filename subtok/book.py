@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import cooc
-from .text import preprocess as _preprocess
+from .vectors import KeyedVectors
 from .vocab import Vocab
+from .vocab import preprocess as _preprocess
 
 
 def preprocess(text: str):
@@ -17,7 +18,8 @@ def preprocess(text: str):
     return ids, dict(vocab.word_to_id), dict(enumerate(vocab.id_to_word))
 
 
-def _vocab(word_to_id: dict, id_to_word: dict) -> Vocab:
+def _vocab(id_to_word: dict) -> Vocab:
+    """The book's two dicts as a Vocab (ids are the positions in ``id_to_word``)."""
     return Vocab([id_to_word[i] for i in range(len(id_to_word))])
 
 
@@ -36,7 +38,7 @@ def most_similar(query: str, word_to_id: dict, id_to_word: dict, word_matrix, to
         print(f"{query} is not found")
         return None
     print("\n[query] " + query)
-    result = cooc.most_similar(query, _vocab(word_to_id, id_to_word), word_matrix, top)
+    result = cooc.most_similar(query, _vocab(id_to_word), word_matrix, top)
     for word, score in result:
         print(f" {word}: {score}")
     return result
@@ -44,26 +46,19 @@ def most_similar(query: str, word_to_id: dict, id_to_word: dict, word_matrix, to
 
 def analogy(a: str, b: str, c: str, word_to_id: dict, id_to_word: dict, word_matrix, top: int = 5, answer=None):
     """The book's analogy (a:b = c:?), printed as the book does: scores are the dot products of the rows
-    of ``word_matrix`` with the normalized b - a + c, as in the book."""
+    of ``word_matrix`` with the normalized b - a + c (``KeyedVectors.analogy(normalized=False)``)."""
     for word in (a, b, c):
         if word not in word_to_id:
             print(f"{word} is not found")
             return None
     print("\n[analogy] " + a + ":" + b + " = " + c + ":?")
-    vecs = [np.asarray(word_matrix[word_to_id[w]], dtype=np.float64) for w in (a, b, c)]
-    query = vecs[1] - vecs[0] + vecs[2]
-    query = query / np.sqrt((query**2).sum())
-    similarity = np.asarray(word_matrix, dtype=np.float64) @ query
+    vectors = KeyedVectors(np.asarray(word_matrix), _vocab(id_to_word))
     if answer is not None:
-        print("==>" + answer + ":" + str(np.dot(word_matrix[word_to_id[answer]], query)))
-    out = []
-    for i in np.argsort(-similarity, kind="stable"):
-        if np.isnan(similarity[i]) or id_to_word[i] in (a, b, c):
-            continue
-        print(f" {id_to_word[i]}: {similarity[i]}")
-        out.append((id_to_word[i], float(similarity[i])))
-        if len(out) >= top:
-            break
+        scores, _ = vectors.analogy_scores(a, b, c, normalized=False)
+        print("==>" + answer + ":" + str(scores[word_to_id[answer]]))
+    out = vectors.analogy(a, b, c, top=top, normalized=False)
+    for word, score in out:
+        print(f" {word}: {score}")
     return out
 
 

@@ -52,20 +52,23 @@ def _write_output(path: Optional[str], text: str) -> None:
 
 
 def cmd_train(args) -> None:
-    specials = args.special_tokens.split(",") if args.special_tokens else None  # None: the model's defaults
+    # only what was given: a model's trainer refuses options that are not its own, naming them
+    given = {
+        "special_tokens": args.special_tokens.split(",") if args.special_tokens else None,
+        "byte_level": args.byte_level,
+        "limit_alphabet": args.limit_alphabet,
+        "scoring": args.scoring,
+    }
     t0 = time.perf_counter()
     tok = Tokenizer.train(
         [Path(p) for p in args.corpus],  # Paths: the CLI's arguments are always files
         model=args.model,
         vocab_size=args.vocab_size,
         min_frequency=args.min_frequency,
-        byte_level=args.byte_level,
-        special_tokens=specials,
         show_progress=_progress(args),
-        limit_alphabet=args.limit_alphabet,
-        scoring=args.scoring,
         num_workers=args.workers,
         errors=args.errors,
+        **{k: v for k, v in given.items() if v is not None},
     )
     tok.save(args.output)
     if not args.quiet:
@@ -155,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("corpus", nargs="+", help="UTF-8 text files (each line is one text)")
     t.add_argument("--model", choices=["bpe", "wordpiece", "word"], default="bpe")
     t.add_argument("--vocab-size", type=int, default=8000)
-    t.add_argument("--byte-level", dest="byte_level", action="store_true", default=True)
-    t.add_argument("--no-byte-level", dest="byte_level", action="store_false")
+    t.add_argument("--byte-level", dest="byte_level", action="store_true", default=None, help="BPE: bytes (default)")
+    t.add_argument("--no-byte-level", dest="byte_level", action="store_false", help="BPE: characters")
     t.add_argument("--min-frequency", type=int, default=2)
     t.add_argument(
         "--special-tokens",
@@ -165,7 +168,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--scoring",
         choices=["likelihood", "frequency"],
-        default="likelihood",
         help="WordPiece: merge by likelihood (default) or by frequency (as HF)",
     )
     t.add_argument("--limit-alphabet", type=int, help="character-level BPE: keep this many characters")

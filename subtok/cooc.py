@@ -13,8 +13,11 @@ from typing import Optional, Union
 import numpy as np
 
 from .errors import SubtokError
-from .sparse import CSR, group_by_row, top_k
+from .sparse import CSR, group_by_row
+from .vectors import KeyedVectors, cos_similarity
 from .vocab import Vocab
+
+__all__ = ["analogy", "co_matrix", "cos_similarity", "most_similar", "ppmi", "svd"]
 
 
 def _check_ids(ids, vocab_size: int) -> np.ndarray:
@@ -165,39 +168,14 @@ def svd(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Similarity
+# Similarity (the book's signatures, over subtok.vectors.KeyedVectors)
 # ---------------------------------------------------------------------------------------------------------
-def cos_similarity(x: np.ndarray, y: np.ndarray, eps: float = 1e-8) -> float:
-    """Cosine similarity of two vectors (the book's definition, eps guarding zero vectors)."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    return float(np.dot(x / (np.sqrt(np.sum(x**2)) + eps), y / (np.sqrt(np.sum(y**2)) + eps)))
-
-
-def normalize_rows(W: np.ndarray, eps: float = 1e-8) -> np.ndarray:
-    W = np.asarray(W, dtype=np.float64)
-    return W / (np.linalg.norm(W, axis=1, keepdims=True) + eps)
-
-
-def _word_id(word: str, vocab: Vocab) -> int:
-    i = vocab.word_to_id.get(word)
-    if i is None:
-        raise SubtokError(f"{word!r} is not in the vocabulary")
-    return i
-
-
 def most_similar(word: str, vocab: Vocab, W: np.ndarray, top: int = 5) -> list[tuple[str, float]]:
     """The ``top`` words whose vectors have the highest cosine similarity to ``word``'s (itself excluded);
     ties by the smaller id."""
-    i = _word_id(word, vocab)
-    scores = normalize_rows(W) @ normalize_rows(W[i : i + 1])[0]
-    return [(vocab.token(int(j)), float(scores[j])) for j in top_k(scores, top, exclude=np.array([i]))]
+    return KeyedVectors(W, vocab).most_similar(word, topn=top)
 
 
 def analogy(a: str, b: str, c: str, vocab: Vocab, W: np.ndarray, top: int = 5) -> list[tuple[str, float]]:
     """a : b = c : ?, the words closest (cosine) to b - a + c, a, b and c excluded (3CosAdd)."""
-    ia, ib, ic = (_word_id(w, vocab) for w in (a, b, c))
-    Wn = normalize_rows(W)
-    query = Wn[ib] - Wn[ia] + Wn[ic]
-    query = query / (np.linalg.norm(query) + 1e-8)
-    scores = Wn @ query
-    return [(vocab.token(int(j)), float(scores[j])) for j in top_k(scores, top, exclude=np.array([ia, ib, ic]))]
+    return KeyedVectors(W, vocab).analogy(a, b, c, top=top)

@@ -1,4 +1,10 @@
-"""Interchange with HF tokenizers (tokenizer.json), GPT-2 files (vocab.json + merges.txt) and tiktoken.
+"""Interchange with HF tokenizers (tokenizer.json), GPT-2 files (vocab.json + merges.txt), BERT's vocab.txt
+and tiktoken.
+
+Readers turn a file into the components of a tokenizer (a dict of the keyword arguments of ``Tokenizer``:
+model, normalizers, pre_tokenizer, special_tokens, post_processor), which ``Tokenizer.from_huggingface``
+and its siblings assemble; writers take a tokenizer. Each component translates itself through its
+registry (``to_hf`` / ``from_hf``), so this module only arranges them.
 
 A subtok byte-level BPE exported to tokenizer.json, or turned into a ``tiktoken.Encoding``, gives the same
 ids for the same text: all three use GPT-2's pre-tokenizer pattern and apply merges by rank.
@@ -7,81 +13,42 @@ ids for the same text: all three use GPT-2's pre-tokenizer pattern and apply mer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from ._io import PathLike, atomic_write_json
+from ._io import PathLike, atomic_write_json, atomic_write_text, read_json
 from .errors import SubtokError, TokenizerFileError
-from .models.bpe import BPE
-from .text import GPT2_PATTERN, PreTokenizer, token_to_bytes
+from .models import BPE, WordLevel, WordPiece
+from .normalizers import NORMALIZERS, BertNormalizer, Normalizer
+from .pre_tokenizers import GPT2, PRE_TOKENIZERS, BertPreTokenizer, PreTokenizer
+from .processors import PROCESSORS, BertPostProcessor
+from .text import GPT2_PATTERN, token_to_bytes
 
 if TYPE_CHECKING:
     from .tokenizer import Tokenizer
 
-_NORMALIZERS_TO_HF = {
-    "NFC": "NFC",
-    "NFKC": "NFKC",
-    "NFD": "NFD",
-    "NFKD": "NFKD",
-    "lowercase": "Lowercase",
-    "strip_accents": "StripAccents",
-}
-_NORMALIZERS_FROM_HF = {v: k for k, v in _NORMALIZERS_TO_HF.items()}
+Components = dict[str, Any]
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Export
 # ---------------------------------------------------------------------------------------------------------
 def _hf_pre_tokenizer(tok: Tokenizer) -> dict:
+    """The pre-tokenizer, with HF's ByteLevel step when the model is byte-level (GPT-2's pattern is
+    ByteLevel's own regex)."""
     pre = tok.pre_tokenizer
     byte_level = getattr(tok.model, "byte_level", False)
-    if byte_level and pre.pattern == GPT2_PATTERN:
-        return {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
-    split = {"type": "Split", "pattern": {"Regex": pre.pattern}, "behavior": "Removed", "invert": True}
-    if pre.kind == "whitespace":
-        split = {"type": "WhitespaceSplit"}
-    if pre.kind == "bert":
-        split = {"type": "BertPreTokenizer"}
-    if byte_level:
-        byte = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
-        return {"type": "Sequence", "pretokenizers": [split, byte]}
-    return split
+    gpt2 = getattr(pre, "pattern", None) == GPT2_PATTERN
+    byte = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": gpt2}
+    if byte_level and gpt2:
+        return byte
+    split = pre.to_hf()
+    return {"type": "Sequence", "pretokenizers": [split, byte]} if byte_level else split
 
 
-def _hf_decoder(model) -> Optional[dict]:
-    if model.type == "word":
-        return None
-    if model.type == "wordpiece":
-        return {"type": "WordPiece", "prefix": model.prefix, "cleanup": model.cleanup}
-    if model.byte_level:
-        return {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
-    steps = [{"type": "ByteFallback"}] if model.byte_fallback else []
-    if model.suffix:
-        steps.append({"type": "BPEDecoder", "suffix": model.suffix})
-    elif model.prefix:
-        steps.append({"type": "WordPiece", "prefix": model.prefix, "cleanup": False})
-    if not steps:
-        return None
-    return steps[0] if len(steps) == 1 else {"type": "Sequence", "decoders": steps}
-
-
-def _hf_normalizer(n) -> dict:
-    if n.name == "bert":
-        return {
-            "type": "BertNormalizer",
-            "clean_text": n.clean_text,
-            "handle_chinese_chars": n.handle_chinese_chars,
-            "strip_accents": n.strip_accents,
-            "lowercase": n.lowercase,
-        }
-    return {"type": _NORMALIZERS_TO_HF[n.name]}
-
-
-def to_huggingface(tok: Tokenizer) -> dict:
-    """The tokenizer as an HF tokenizer.json document (BPE or word-level)."""
-    model = tok.model
-    vocab = {t: i for i, t in enumerate(model.vocab)}
+def _hf_model(model) -> dict:
+    vocab = dict(model.vocab.word_to_id)
     if model.type == "bpe":
-        hf_model = {
+        return {
             "type": "BPE",
             "dropout": None,
             "unk_token": model.unk_token,
@@ -93,36 +60,31 @@ def to_huggingface(tok: Tokenizer) -> dict:
             "vocab": vocab,
             "merges": [list(m) for m in model.merges],
         }
-    elif model.type == "wordpiece":
-        hf_model = {
+    if model.type == "wordpiece":
+        return {
             "type": "WordPiece",
             "unk_token": model.unk_token,
             "continuing_subword_prefix": model.prefix,
             "max_input_chars_per_word": model.max_input_chars_per_word,
             "vocab": vocab,
         }
-    elif model.type == "word":
-        hf_model = {"type": "WordLevel", "vocab": vocab, "unk_token": model.unk_token}
-    else:
-        raise SubtokError(f"no HF export for model {model.type!r}")
-    normalizers = [_hf_normalizer(n) for n in tok.normalizers]
+    if model.type == "word":
+        return {"type": "WordLevel", "vocab": vocab, "unk_token": model.unk_token}
+    raise SubtokError(f"no HF export for model {model.type!r}")
+
+
+def to_huggingface(tok: Tokenizer) -> dict:
+    """The tokenizer as an HF tokenizer.json document."""
+    token_to_id = tok.vocab.word_to_id
+    normalizers = [n.to_hf() for n in tok.normalizers]
     post = tok.post_processor
-    post_d = (
-        None
-        if post is None
-        else {
-            "type": "BertProcessing",
-            "sep": [post.sep_token, vocab[post.sep_token]],
-            "cls": [post.cls_token, vocab[post.cls_token]],
-        }
-    )
     return {
         "version": "1.0",
         "truncation": None,
         "padding": None,
         "added_tokens": [
             {
-                "id": vocab[t],
+                "id": token_to_id[t],
                 "content": t,
                 "single_word": False,
                 "lstrip": False,
@@ -136,9 +98,9 @@ def to_huggingface(tok: Tokenizer) -> dict:
         if not normalizers
         else (normalizers[0] if len(normalizers) == 1 else {"type": "Sequence", "normalizers": normalizers}),
         "pre_tokenizer": _hf_pre_tokenizer(tok),
-        "post_processor": post_d,
-        "decoder": _hf_decoder(model),
-        "model": hf_model,
+        "post_processor": None if post is None else post.to_hf(token_to_id),
+        "decoder": tok.decoder.to_hf(),
+        "model": _hf_model(tok.model),
     }
 
 
@@ -181,25 +143,15 @@ def _parse_merges(merges: list, source: str) -> list[tuple[str, str]]:
     return out
 
 
-def _pre_tokenizer_from_hf(pre: Optional[dict], source: str) -> tuple[PreTokenizer, bool]:
+def _pre_tokenizer_from_hf(pre: Optional[dict]) -> tuple[PreTokenizer, bool]:
     """(our pre-tokenizer, whether text is byte-level mapped) from an HF pre_tokenizer."""
     if pre is None:
-        raise TokenizerFileError(f"{source}: a tokenizer without a pre_tokenizer is not supported")
+        raise SubtokError("a tokenizer without a pre_tokenizer is not supported")
     kind = pre.get("type")
     if kind == "ByteLevel":
         if pre.get("add_prefix_space"):
-            raise TokenizerFileError(f"{source}: ByteLevel add_prefix_space=true is not supported")
-        return PreTokenizer("gpt2"), True
-    if kind == "WhitespaceSplit":
-        return PreTokenizer("whitespace"), False
-    if kind == "BertPreTokenizer":
-        return PreTokenizer("bert"), False
-    if kind == "Split":
-        pattern = (pre.get("pattern") or {}).get("Regex")
-        behavior, invert = pre.get("behavior"), pre.get("invert")
-        if pattern is None or not ((behavior == "Removed" and invert) or (behavior == "Isolated" and not invert)):
-            raise TokenizerFileError(f"{source}: unsupported Split pre-tokenizer {pre!r}")
-        return PreTokenizer("regex", pattern), False
+            raise SubtokError("ByteLevel add_prefix_space=true is not supported")
+        return GPT2(), True
     if kind == "Sequence":
         steps = pre.get("pretokenizers") or []
         if (
@@ -208,40 +160,20 @@ def _pre_tokenizer_from_hf(pre: Optional[dict], source: str) -> tuple[PreTokeniz
             and steps[1].get("type") == "ByteLevel"
             and not steps[1].get("use_regex", True)
         ):
-            return _pre_tokenizer_from_hf(steps[0], source)[0], True
-    raise TokenizerFileError(f"{source}: unsupported pre_tokenizer {kind!r}")
+            return PRE_TOKENIZERS.from_hf(steps[0]), True
+        raise SubtokError(f"unsupported pre_tokenizer Sequence {[s.get('type') for s in steps]}")
+    return PRE_TOKENIZERS.from_hf(pre), False
 
 
-def _normalizers_from_hf(norm: Optional[dict], source: str) -> list:
+def _normalizers_from_hf(norm: Optional[dict]) -> list[Normalizer]:
     if norm is None:
         return []
     steps = norm.get("normalizers", []) if norm.get("type") == "Sequence" else [norm]
-    out: list = []
-    for step in steps:
-        if step.get("type") == "BertNormalizer":
-            out.append(
-                {
-                    "type": "bert",
-                    **{
-                        k: step[k]
-                        for k in ("clean_text", "handle_chinese_chars", "strip_accents", "lowercase")
-                        if k in step
-                    },
-                }
-            )
-            continue
-        name = _NORMALIZERS_FROM_HF.get(step.get("type"))
-        if name is None:
-            raise TokenizerFileError(f"{source}: unsupported normalizer {step.get('type')!r}")
-        out.append(name)
-    return out
+    return [NORMALIZERS.from_hf(step) for step in steps]
 
 
-def from_huggingface_dict(d: dict, source: str = "tokenizer.json") -> Tokenizer:
-    from .models.word import WordLevel
-    from .models.wordpiece import WordPiece
-    from .tokenizer import Tokenizer
-
+def components_from_huggingface(d: Any, source: str = "tokenizer.json") -> Components:
+    """The components of the tokenizer an HF tokenizer.json document describes."""
     if not isinstance(d, dict) or not isinstance(d.get("model"), dict):
         raise TokenizerFileError(f"{source}: not an HF tokenizer.json (no 'model' object)")
     model_d = d["model"]
@@ -250,74 +182,67 @@ def from_huggingface_dict(d: dict, source: str = "tokenizer.json") -> Tokenizer:
     if not isinstance(vocab_d, dict):
         raise TokenizerFileError(f"{source}: model.vocab must be an object of token -> id")
     vocab = _vocab_list(vocab_d, added, source)
-    specials = [a["content"] for a in added if a.get("special")]
-    normalizers = _normalizers_from_hf(d.get("normalizer"), source)
     kind = model_d.get("type")
-    if kind == "BPE":
-        pre, byte_level = _pre_tokenizer_from_hf(d.get("pre_tokenizer"), source)
-        merges = _parse_merges(model_d.get("merges") or [], source)
-        model = BPE(
-            vocab,
-            merges,
-            byte_level=byte_level,
-            unk_token=model_d.get("unk_token"),
-            byte_fallback=bool(model_d.get("byte_fallback")),
-            continuing_subword_prefix=model_d.get("continuing_subword_prefix"),
-            end_of_word_suffix=model_d.get("end_of_word_suffix"),
-            source=source,
-        )
-    elif kind == "WordPiece":
-        pre = _pre_tokenizer_from_hf(d.get("pre_tokenizer"), source)[0]
-        cleanup = (d.get("decoder") or {}).get("cleanup", True)
-        model = WordPiece.from_dict({**model_d, "vocab": vocab, "cleanup": cleanup}, source)
-    elif kind == "WordLevel":
-        pre = _pre_tokenizer_from_hf(d.get("pre_tokenizer"), source)[0]
-        model = WordLevel(vocab, model_d.get("unk_token"), source=source)
-    else:
-        raise TokenizerFileError(f"{source}: unsupported model type {kind!r}")
-    return Tokenizer(model, normalizers, pre, specials, _post_processor_from_hf(d.get("post_processor"), source))
+    try:
+        normalizers = _normalizers_from_hf(d.get("normalizer"))
+        pre, byte_level = _pre_tokenizer_from_hf(d.get("pre_tokenizer"))
+        if kind == "BPE":
+            model = BPE(
+                vocab,
+                _parse_merges(model_d.get("merges") or [], source),
+                byte_level=byte_level,
+                unk_token=model_d.get("unk_token"),
+                byte_fallback=bool(model_d.get("byte_fallback")),
+                continuing_subword_prefix=model_d.get("continuing_subword_prefix"),
+                end_of_word_suffix=model_d.get("end_of_word_suffix"),
+            )
+        elif kind == "WordPiece":
+            cleanup = (d.get("decoder") or {}).get("cleanup", True)
+            model = WordPiece.from_dict({**model_d, "vocab": vocab, "cleanup": cleanup})
+        elif kind == "WordLevel":
+            model = WordLevel(vocab, model_d.get("unk_token"))
+        else:
+            raise SubtokError(f"unsupported model type {kind!r}")
+        post = d.get("post_processor")
+        return {
+            "model": model,
+            "normalizers": normalizers,
+            "pre_tokenizer": pre,
+            "special_tokens": [a["content"] for a in added if a.get("special")],
+            "post_processor": PROCESSORS.from_hf(post) if post is not None else None,
+        }
+    except TokenizerFileError:
+        raise
+    except SubtokError as e:
+        raise TokenizerFileError(f"{source}: {e}") from None
 
 
-def _post_processor_from_hf(post: Optional[dict], source: str):
-    from .tokenizer import BertPostProcessor
-
-    if post is None:
-        return None
-    if post.get("type") == "BertProcessing":
-        return BertPostProcessor(post["cls"][0], post["sep"][0])
-    if post.get("type") == "TemplateProcessing":
-        single = [next(iter(x.values())).get("id") for x in post.get("single", [])]
-        if len(single) == 3 and single[1] == "A":
-            return BertPostProcessor(single[0], single[2])
-    raise TokenizerFileError(f"{source}: unsupported post_processor {post.get('type')!r}")
+def read_huggingface(path: PathLike) -> Components:
+    return components_from_huggingface(read_json(path), source=str(path))
 
 
-def from_huggingface(path: PathLike) -> Tokenizer:
-    from .tokenizer import read_json_file
-
-    return from_huggingface_dict(read_json_file(path), source=str(path))
-
-
-def from_gpt2_files(vocab_json: PathLike, merges_txt: PathLike, special_tokens: Sequence[str] = ()) -> Tokenizer:
+def read_gpt2_files(vocab_json: PathLike, merges_txt: PathLike, special_tokens: Sequence[str] = ()) -> Components:
     """A byte-level BPE from GPT-2-style ``vocab.json`` (token -> id) and ``merges.txt``."""
-    from .tokenizer import Tokenizer, read_json_file
-
-    vocab_d = read_json_file(vocab_json)
+    vocab_d = read_json(vocab_json)
     if not isinstance(vocab_d, dict):
         raise TokenizerFileError(f"{vocab_json}: expected an object of token -> id")
     try:
-        lines = open(merges_txt, encoding="utf-8").read().splitlines()
+        with open(merges_txt, encoding="utf-8") as f:
+            lines = f.read().splitlines()
     except OSError as e:
         raise TokenizerFileError(f"cannot read {merges_txt}: {e.strerror}") from None
     lines = [ln for ln in lines if ln and not ln.startswith("#version")]
     merges = _parse_merges(lines, str(merges_txt))
     vocab = _vocab_list(vocab_d, [], str(vocab_json))
+    try:
+        model = BPE(vocab, merges, byte_level=True)
+    except SubtokError as e:
+        raise TokenizerFileError(f"{vocab_json}: {e}") from None
     specials = [t for t in special_tokens if t in vocab_d]
-    model = BPE(vocab, merges, byte_level=True, source=str(vocab_json))
-    return Tokenizer(model, [], PreTokenizer("gpt2"), specials)
+    return {"model": model, "pre_tokenizer": GPT2(), "special_tokens": specials}
 
 
-def from_bert_vocab(
+def read_bert_vocab(
     vocab_txt: PathLike,
     lowercase: bool = True,
     strip_accents: Optional[bool] = None,
@@ -327,13 +252,11 @@ def from_bert_vocab(
     cls_token: str = "[CLS]",
     sep_token: str = "[SEP]",
     max_input_chars_per_word: int = 100,
-) -> Tokenizer:
+) -> Components:
     """BERT's WordPiece tokenizer from a vocab.txt (one token per line, id = line number) and its options."""
-    from .models.wordpiece import WordPiece
-    from .tokenizer import BertPostProcessor, Tokenizer
-
     try:
-        data = open(vocab_txt, "rb").read()
+        with open(vocab_txt, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise TokenizerFileError(f"cannot read {vocab_txt}: {e.strerror}") from None
     try:
@@ -353,31 +276,30 @@ def from_bert_vocab(
         seen[t] = line
     if unk_token not in seen:
         raise TokenizerFileError(f"{vocab_txt}: the unknown token {unk_token!r} is not in the vocabulary")
-    model = WordPiece(
-        tokens, unk_token=unk_token, max_input_chars_per_word=max_input_chars_per_word, source=str(vocab_txt)
-    )
-    norm = {
-        "type": "bert",
-        "clean_text": clean_text,
-        "handle_chinese_chars": handle_chinese_chars,
-        "strip_accents": strip_accents,
-        "lowercase": lowercase,
-    }
+    try:
+        model = WordPiece(tokens, unk_token=unk_token, max_input_chars_per_word=max_input_chars_per_word)
+    except SubtokError as e:
+        raise TokenizerFileError(f"{vocab_txt}: {e}") from None
+    normalizer = BertNormalizer(clean_text, handle_chinese_chars, strip_accents, lowercase)
     specials = [t for t in tokens if t.startswith("[") and t.endswith("]") and len(t) > 2 and t[1:-1].isupper()]
     post = BertPostProcessor(cls_token, sep_token) if cls_token in seen and sep_token in seen else None
-    return Tokenizer(model, [norm], PreTokenizer("bert"), specials, post)
+    return {
+        "model": model,
+        "normalizers": [normalizer],
+        "pre_tokenizer": BertPreTokenizer(),
+        "special_tokens": specials,
+        "post_processor": post,
+    }
 
 
 def save_bert_vocab(tok: Tokenizer, path: PathLike) -> None:
     """A WordPiece vocabulary as BERT's vocab.txt."""
     if tok.model.type != "wordpiece":
         raise SubtokError("save_bert_vocab needs a WordPiece tokenizer")
-    bad = [t for t in tok.model.vocab if "\n" in t or "\r" in t]
+    bad = [t for t in tok.vocab if "\n" in t or "\r" in t]
     if bad:
         raise SubtokError(f"tokens with line breaks cannot be written to vocab.txt: {bad[:3]}")
-    from ._io import atomic_write_text
-
-    atomic_write_text(path, "".join(t + "\n" for t in tok.model.vocab))
+    atomic_write_text(path, "".join(t + "\n" for t in tok.vocab))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -387,7 +309,9 @@ def mergeable_ranks(tok: Tokenizer) -> dict[bytes, int]:
     """Byte-level BPE as tiktoken ranks: each non-special token's bytes -> its id.
 
     tiktoken merges the pair whose concatenation has the lowest rank, subtok the pair with the lowest merge
-    rank; the two agree because each merge's token has a higher id than every earlier merge's.
+    rank. The two agree when each merge makes a token whose id is above those of every earlier merge's
+    token, which subtok's trainer gives unless a merge spells a token that exists already (a merge that
+    reuses an id, as HF's trainer allows); a file with such merges can give other ids in tiktoken.
     """
     model = tok.model
     if getattr(model, "type", None) != "bpe" or not model.byte_level:
@@ -408,5 +332,5 @@ def to_tiktoken(tok: Tokenizer, name: str = "subtok"):
         name=name,
         pat_str=tok.pre_tokenizer.pattern,
         mergeable_ranks=mergeable_ranks(tok),
-        special_tokens={t: tok.model.token_to_id[t] for t in tok.special_tokens},
+        special_tokens={t: tok.vocab.word_to_id[t] for t in tok.special_tokens},
     )

@@ -8,6 +8,7 @@ transpose). It runs on numpy or, with ``backend="cupy"``, on an NVIDIA GPU (same
 
 from __future__ import annotations
 
+import ast
 import io
 import math
 import os
@@ -17,8 +18,9 @@ from typing import Optional
 import numpy as np
 
 from ._io import PathLike, atomic_write_bytes
-from .errors import SubtokError, TokenizerFileError
+from .errors import FileFormatError, SubtokError
 from .nn.backend import get_xp, to_numpy
+from .nn.optim import SGD, Adam
 from .nn.time_layers import TimeAffine, TimeDropout, TimeEmbedding, TimeGRU, TimeLSTM, TimeRNN, TimeSoftmaxWithLoss
 from .progress import progress_bar
 
@@ -246,14 +248,12 @@ class RNNLM:
 
     @classmethod
     def load(cls, path: PathLike, backend: str = "numpy") -> RNNLM:
-        import ast
-
         try:
             with np.load(path, allow_pickle=False) as data:
                 config = dict(ast.literal_eval(str(data["config"])))
                 arrays = [data[f"p{i}"] for i in range(len(data.files) - 1)]
         except (OSError, KeyError, ValueError, SyntaxError) as e:
-            raise TokenizerFileError(f"{path}: not an RNNLM file ({e})") from None
+            raise FileFormatError(f"{path}: not an RNNLM file ({e})") from None
         model = cls(backend=backend, **config)
         model.set_params(arrays, source=str(path))
         return model
@@ -280,8 +280,6 @@ class LMTrainer:
         max_grad: Optional[float] = 0.25,
         show_progress: Optional[bool] = None,
     ) -> None:
-        from .nn.optim import SGD, Adam
-
         if optimizer not in ("sgd", "adam"):
             raise SubtokError(f"optimizer must be 'sgd' or 'adam', not {optimizer!r}")
         self.model = model
@@ -375,7 +373,7 @@ class LMTrainer:
                 arrays = [data[f"p{i}"] for i in range(len(self.model.params))]
                 epoch, best, lr = int(data["epoch"]), float(data["best"]), float(data["lr"])
         except (OSError, KeyError, ValueError) as e:
-            raise TokenizerFileError(f"{path}: not a training checkpoint ({e})") from None
+            raise FileFormatError(f"{path}: not a training checkpoint ({e})") from None
         self.model.set_params(arrays, source=str(path))
         self.optimizer.lr = lr
         return epoch, best

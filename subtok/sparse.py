@@ -131,7 +131,7 @@ class CSR:
         x2 = np.ascontiguousarray(x[:, None] if vector else x, dtype=np.float64)
         out = np.empty((self.shape[0], x2.shape[1]), dtype=np.float64)
         data = np.ascontiguousarray(self.data, dtype=np.float64)
-        _backend.csr_dot(self.indptr, self.indices, data, x2, out, os.cpu_count() or 1)
+        _backend.pick(csr_dot)(self.indptr, self.indices, data, x2, out, os.cpu_count() or 1)
         return out[:, 0] if vector else out
 
     def to_scipy(self):

@@ -1,15 +1,15 @@
-"""Vocab: the one token <-> id table shared by tokenizers, preprocess, co-occurrence and neural models."""
+"""Vocab: the one token <-> id table shared by tokenizers, preprocess, co-occurrence and neural models;
+and the book's ``preprocess``, which builds one."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
-from ._io import PathLike, atomic_write_json
+import numpy as np
+
+from ._io import PathLike, atomic_write_json, check_header, read_json
 from .errors import SubtokError, TokenizerFileError
-
-if TYPE_CHECKING:
-    import numpy as np
 
 VOCAB_FORMAT = "subtok-vocab"
 VOCAB_VERSION = 1
@@ -109,8 +109,6 @@ class Vocab:
         return self._id_to_word[i]
 
     def lookup_ids(self, tokens: Iterable[str]) -> np.ndarray:
-        import numpy as np
-
         return np.fromiter((self[t] for t in tokens), dtype=np.int64)
 
     def lookup_tokens(self, ids: Iterable[int]) -> list[str]:
@@ -125,12 +123,7 @@ class Vocab:
 
     @classmethod
     def from_dict(cls, d: Mapping, source: str = "vocabulary") -> Vocab:
-        if not isinstance(d, Mapping) or d.get("format") != VOCAB_FORMAT:
-            raise TokenizerFileError(f"{source}: not a subtok vocabulary (format must be {VOCAB_FORMAT!r})")
-        if d.get("version") != VOCAB_VERSION:
-            raise TokenizerFileError(
-                f"{source}: vocabulary format version {d.get('version')!r}; this subtok reads {VOCAB_VERSION}"
-            )
+        check_header(d, VOCAB_FORMAT, VOCAB_VERSION, source, "vocabulary")
         tokens = d.get("tokens")
         if not isinstance(tokens, list):
             raise TokenizerFileError(f"{source}: 'tokens' must be a list of strings")
@@ -147,6 +140,19 @@ class Vocab:
 
     @classmethod
     def load(cls, path: PathLike) -> Vocab:
-        from .tokenizer import read_json_file
+        return cls.from_dict(read_json(path), source=str(path))
 
-        return cls.from_dict(read_json_file(path), source=str(path))
+
+def preprocess(text: str) -> tuple[np.ndarray, Vocab]:
+    """The book's preprocess: lowercase, "." -> " .", split on single spaces; ids by first appearance.
+
+    Returns ``(ids, vocab)`` with ids as an ``np.ndarray`` of int64 and a :class:`Vocab` without an
+    unknown token (every word of ``text`` is in it).
+    """
+    words = text.lower().replace(".", " .").split(" ")
+    word_to_id: dict[str, int] = {}
+    for w in words:
+        if w not in word_to_id:
+            word_to_id[w] = len(word_to_id)
+    ids = np.fromiter((word_to_id[w] for w in words), dtype=np.int64, count=len(words))
+    return ids, Vocab(list(word_to_id), unk=None)

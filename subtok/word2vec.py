@@ -1,13 +1,13 @@
-"""word2vec (the book's chapters 3-4): CBOW and skip-gram with negative sampling, and KeyedVectors.
+"""word2vec (the book's chapters 3-4): CBOW and skip-gram with negative sampling.
 
 Training follows gensim (and word2vec.c): frequent-word subsampling (``sample``), a window shrunk at
 random for each centre word, negatives from the unigram distribution to the power 0.75, a learning rate
 decaying linearly to ``min_lr`` over all epochs, gensim's initial range and its skip of saturated scores.
 Two engines run it: a compiled kernel in the native core (one word at a time, as word2vec.c; the default
 when built) and a numpy engine that updates a minibatch of words at once, in blocks that share negatives
-(vectorized, with scatter-adds; ``engine="numpy"``). Both learn vectors as good as gensim's on PTB (within
-0.02 on WordSim-353 and analogies, bench/RESULTS.md); the kernel is faster than gensim, the numpy engine
-about 0.4x (CBOW) to 0.6x (skip-gram) of it. ``Word2Vec.engine_used`` says which ran.
+(vectorized, with scatter-adds; ``engine="numpy"``). Both learn vectors as good as gensim's on PTB; their
+quality and speed against gensim are in bench/RESULTS.md. ``Word2Vec.engine_used`` says which ran. The
+trained vectors are a :class:`subtok.vectors.KeyedVectors` (``w2v.wv``), importable from here too.
 
 Vectors for any string: trained on a subword tokenizer's ids, ``w2v.vector(text, tokenizer=tok)`` is the
 mean of the vectors of the text's pieces, so words never seen in training still get a vector.
@@ -15,24 +15,42 @@ mean of the vectors of the text's pieces, so words never seen in training still 
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
 
 from . import _backend
-from ._io import PathLike, atomic_write_bytes, atomic_write_json
-from .cooc import analogy as _analogy
-from .cooc import normalize_rows
-from .errors import SubtokError, TokenizerFileError
-from .evaluate import pearson, read_analogies, read_word_pairs, spearman
+from ._io import PathLike, atomic_write_bytes, check_header
+from .errors import FileFormatError, SubtokError
 from .nn.layers import AliasTable, sigmoid
 from .progress import progress_bar
-from .sparse import top_k
+from .vectors import KeyedVectors
 from .vocab import Vocab
+
+__all__ = ["KeyedVectors", "Word2Vec"]
+
+FORMAT = "subtok-word2vec"
+FORMAT_VERSION = 1
+# what Word2Vec.save keeps of its parameters (show_progress is a matter of the run, not of the model)
+PARAMS = (
+    "vector_size",
+    "window",
+    "sg",
+    "negative",
+    "ns_exponent",
+    "sample",
+    "min_count",
+    "epochs",
+    "batch_size",
+    "lr",
+    "min_lr",
+    "seed",
+    "engine",
+)
 
 # The numpy engine's minibatch moves a row at most this many updates' worth (see _epoch_numpy).
 UPDATE_CAP = 8
@@ -59,140 +77,6 @@ def _add_rows(target: np.ndarray, rows: np.ndarray, updates: np.ndarray) -> None
     D = target.shape[1]
     flat_index = ((rows * D)[:, None] + np.arange(D)).ravel()
     np.add.at(target.reshape(-1), flat_index, updates.astype(target.dtype, copy=False).reshape(-1))
-
-
-class KeyedVectors:
-    """Word vectors with their vocabulary: similarity queries and evaluations (as gensim's KeyedVectors)."""
-
-    def __init__(self, vectors: np.ndarray, vocab: Vocab) -> None:
-        vectors = np.asarray(vectors)
-        if vectors.ndim != 2 or vectors.shape[0] != len(vocab):
-            raise SubtokError(f"vectors of shape {vectors.shape} do not match a vocabulary of {len(vocab)}")
-        self.vectors = vectors
-        self.vocab = vocab
-        self._normed: Optional[np.ndarray] = None
-
-    def __len__(self) -> int:
-        return len(self.vocab)
-
-    def __contains__(self, word: str) -> bool:
-        return word in self.vocab
-
-    def __getitem__(self, word: str) -> np.ndarray:
-        i = self.vocab.word_to_id.get(word)
-        if i is None:
-            raise KeyError(f"{word!r} is not in the vocabulary")
-        return self.vectors[i]
-
-    @property
-    def normed(self) -> np.ndarray:
-        if self._normed is None:
-            self._normed = normalize_rows(self.vectors)
-        return self._normed
-
-    def similarity(self, a: str, b: str) -> float:
-        return float(self.normed[self.vocab.word_to_id[a]] @ self.normed[self.vocab.word_to_id[b]])
-
-    def most_similar(self, word: Union[str, np.ndarray], topn: int = 5) -> list[tuple[str, float]]:
-        """The ``topn`` nearest words by cosine to a word (itself excluded) or to a vector."""
-        if isinstance(word, str):
-            if word not in self.vocab:
-                raise SubtokError(f"{word!r} is not in the vocabulary")
-            i = self.vocab.word_to_id[word]
-            query, exclude = self.normed[i], np.array([i])
-        else:
-            query, exclude = np.asarray(word, dtype=np.float64), None
-            query = query / (np.linalg.norm(query) + 1e-8)
-        scores = self.normed @ query
-        return [(self.vocab.token(int(j)), float(scores[j])) for j in top_k(scores, topn, exclude=exclude)]
-
-    def analogy(self, a: str, b: str, c: str, top: int = 5, normalized: bool = True) -> list[tuple[str, float]]:
-        """a : b = c : ?, a, b and c excluded: by 3CosAdd (cosine to b - a + c), or with ``normalized=False``
-        as the book scores it (the raw vectors' dot product with the normalized b - a + c, which favours
-        words with long vectors)."""
-        if normalized:
-            return _analogy(a, b, c, self.vocab, self.vectors, top)
-        ids = []
-        for word in (a, b, c):
-            if word not in self.vocab:
-                raise SubtokError(f"{word!r} is not in the vocabulary")
-            ids.append(self.vocab.word_to_id[word])
-        vecs = self.vectors.astype(np.float64)
-        query = vecs[ids[1]] - vecs[ids[0]] + vecs[ids[2]]
-        scores = vecs @ (query / np.linalg.norm(query))
-        return [(self.vocab.token(int(j)), float(scores[j])) for j in top_k(scores, top, exclude=np.array(ids))]
-
-    def evaluate_word_pairs(self, path: PathLike) -> tuple[float, float, float]:
-        """(Pearson, Spearman, out-of-vocabulary ratio) of cosine similarity against human scores in a
-        WordSim-353-style file; pairs with a word outside the vocabulary are skipped (case-insensitive)."""
-        pairs = read_word_pairs(path)
-        known, human = [], []
-        for a, b, score in pairs:
-            a2, b2 = self._find(a), self._find(b)
-            if a2 is not None and b2 is not None:
-                known.append(float(self.normed[a2] @ self.normed[b2]))
-                human.append(score)
-        oov = 1 - len(known) / len(pairs) if pairs else 0.0
-        return pearson(human, known), spearman(human, known), oov
-
-    def evaluate_analogies(self, path: PathLike, restrict_vocab: int = 300_000) -> tuple[float, list[dict]]:
-        """Accuracy on a questions-words file, over the questions whose four words are all among the first
-        ``restrict_vocab`` words (case-insensitive); per section: correct, total asked and skipped."""
-        limit = min(restrict_vocab, len(self.vocab))
-        normed = self.normed[:limit]
-        sections, correct_all, asked_all = [], 0, 0
-        for name, questions in read_analogies(path):
-            ids = [[self._find(w, limit) for w in q] for q in questions]
-            usable = np.array([q for q in ids if None not in q], dtype=np.int64).reshape(-1, 4)
-            correct = 0
-            for start in range(0, len(usable), 512):
-                chunk = usable[start : start + 512]
-                query = normed[chunk[:, 1]] - normed[chunk[:, 0]] + normed[chunk[:, 2]]
-                scores = query @ normed.T
-                rows = np.arange(len(chunk))
-                for col in range(3):
-                    scores[rows, chunk[:, col]] = -np.inf
-                correct += int(np.sum(np.argmax(scores, axis=1) == chunk[:, 3]))
-            sections.append(
-                {"section": name, "correct": correct, "total": len(usable), "skipped": len(questions) - len(usable)}
-            )
-            correct_all += correct
-            asked_all += len(usable)
-        return (correct_all / asked_all if asked_all else 0.0), sections
-
-    def _find(self, word: str, limit: Optional[int] = None) -> Optional[int]:
-        for w in (word, word.lower()):
-            i = self.vocab.word_to_id.get(w)
-            if i is not None and (limit is None or i < limit):
-                return i
-        return None
-
-    def save(self, path: PathLike) -> None:
-        """``path`` (npz: the vectors) and ``path.json`` (the vocabulary), each written atomically."""
-        import io
-
-        buf = io.BytesIO()
-        np.savez(buf, vectors=self.vectors)
-        atomic_write_bytes(path, buf.getvalue())
-        atomic_write_json(str(path) + ".json", self.vocab.to_dict())
-
-    @classmethod
-    def load(cls, path: PathLike) -> KeyedVectors:
-        from .tokenizer import read_json_file
-
-        vocab = Vocab.from_dict(read_json_file(str(path) + ".json"), source=str(path) + ".json")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                vectors = data["vectors"]
-        except (OSError, KeyError, ValueError) as e:
-            raise TokenizerFileError(f"{path}: not a KeyedVectors npz file ({e})") from None
-        return cls(vectors, vocab)
-
-    @classmethod
-    def load_book_params(cls, path: PathLike) -> KeyedVectors:
-        """The book's CBOW vectors (cbow_params.npz: word_vecs and vocab)."""
-        with np.load(path, allow_pickle=False) as data:
-            return cls(data["word_vecs"].astype(np.float32), Vocab([str(w) for w in data["vocab"]]))
 
 
 class Word2Vec:
@@ -228,7 +112,6 @@ class Word2Vec:
         self.wv: Optional[KeyedVectors] = None
         self.syn1neg: Optional[np.ndarray] = None
         self.words_per_second = 0.0
-        self.loss_history: list[float] = []
 
     # -- training -------------------------------------------------------------------------------------
     def fit(self, corpus_ids: Union[np.ndarray, Sequence[np.ndarray]], vocab: Vocab) -> Word2Vec:
@@ -277,7 +160,7 @@ class Word2Vec:
                 lr1 = self.min_lr + span * (1 - (epoch + 1) / self.epochs)
                 stream, segs = ids[kept], segments[kept]
                 if engine == "native":
-                    _backend._native.sgns_train(
+                    _backend.native("sgns_train")(
                         syn0,
                         syn1neg,
                         stream,
@@ -398,21 +281,39 @@ class Word2Vec:
         return wv.vectors[pieces].mean(axis=0)
 
     def save(self, path: PathLike) -> None:
-        self._require().save(path)
+        """One npz file, written atomically: the word vectors, the output weights ``syn1neg``, the
+        vocabulary and the parameters (``Word2Vec.load`` reads it back)."""
+        wv = self._require()
         meta = {
-            k: getattr(self, k)
-            for k in (
-                "vector_size",
-                "window",
-                "sg",
-                "negative",
-                "ns_exponent",
-                "sample",
-                "min_count",
-                "epochs",
-                "lr",
-                "min_lr",
-                "seed",
-            )
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "params": {k: getattr(self, k) for k in PARAMS},
+            "vocab": wv.vocab.to_dict(),
         }
-        atomic_write_json(Path(str(path) + ".params.json"), json.loads(json.dumps(meta)))
+        buf = io.BytesIO()
+        np.savez(buf, vectors=wv.vectors, syn1neg=self.syn1neg, meta=np.array(json.dumps(meta)))
+        atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path: PathLike) -> Word2Vec:
+        """A model written by ``save``, its vectors and output weights as they were."""
+        source = str(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                vectors, syn1neg, meta = data["vectors"], data["syn1neg"], json.loads(str(data["meta"]))
+        except (OSError, KeyError, ValueError) as e:
+            raise FileFormatError(f"{source}: not a saved Word2Vec ({e})") from None
+        check_header(meta, FORMAT, FORMAT_VERSION, source, "word2vec", FileFormatError)
+        params = meta.get("params")
+        if not isinstance(params, dict) or set(params) != set(PARAMS):
+            raise FileFormatError(f"{source}: 'params' must hold exactly {', '.join(PARAMS)}")
+        vocab = Vocab.from_dict(meta.get("vocab"), source=source)
+        try:
+            model = cls(**params)
+            model.wv = KeyedVectors(vectors, vocab)
+        except (SubtokError, TypeError) as e:
+            raise FileFormatError(f"{source}: {e}") from None
+        if syn1neg.shape != vectors.shape:
+            raise FileFormatError(f"{source}: syn1neg has shape {syn1neg.shape}, the vectors {vectors.shape}")
+        model.syn1neg = syn1neg
+        return model

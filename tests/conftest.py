@@ -1,14 +1,22 @@
-"""Shared fixtures: both backends, the reference corpora, small texts."""
+"""Shared fixtures: both backends, the reference corpora, small texts.
+
+The library reads reference data only where $SUBTOK_DATA points; the tests point it at the workspace's
+shared corpora (../shared/corpora beside the checkout) when the caller has not set it."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-from subtok import _backend
-from subtok.corpus import data_dir
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+if "SUBTOK_DATA" not in os.environ and (SHARED / "corpora").is_dir():
+    os.environ["SUBTOK_DATA"] = str(SHARED / "corpora")
+
+from subtok import _backend  # noqa: E402
+from subtok.datasets import data_dir  # noqa: E402
 
 settings.register_profile("ci", max_examples=60, deadline=None)
 settings.register_profile("dev", max_examples=30, deadline=None)
@@ -22,10 +30,8 @@ def backend(request):
     """Run the test once on the pure-Python reference and once on the native core."""
     if request.param == "native" and _backend._native is None:
         pytest.skip("native extension not built")
-    previous = _backend.name
-    _backend.use(request.param)
-    yield request.param
-    _backend.use(previous)
+    with _backend.using(request.param):
+        yield request.param
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,13 @@ import time
 from pathlib import Path
 
 from subtok import SubtokError, Tokenizer, _backend
-from subtok.models import bpe_core
+from subtok.models import bpe_core, wordpiece_core
+from subtok.normalizers import BertNormalizer
 
 native = _backend._native
 if native is None:
     sys.exit("native extension not built")
+_backend.native("set_char_classes")  # installs the character classes
 
 ALPHABET = " \t\n\r'sSt0123٣!?.-😀한国\u0301abc<>eos" + "".join(chr(i) for i in range(0x20, 0x7F))
 
@@ -50,9 +52,10 @@ def fuzz_bad_calls(rng: random.Random) -> None:
         lambda: native.train_merges([[0, 1]], [rng.randrange(-5, 5)], [b"a", b"b"], rng.randrange(-2, 3), 10, 1),
         lambda: native.make_merge_table({(rng.randrange(-3, 3), 1): rng.randrange(-2, 3)}, [2]),
         lambda: native.encode_symbols([rng.randrange(-3, 3)], native.make_merge_table({}, [])),
-        lambda: native.split_gpt2("x", bytes(rng.randrange(0, 10))),
+        lambda: native.set_char_classes(bytes(rng.randrange(0, 10))),
         lambda: native.ByteLevelEncoder([0] * rng.randrange(250, 260), native.make_merge_table({}, [])),
-        lambda: native.count_gpt2(["ok", rng.choice([None, 3, b"x"])], bpe_core.char_classes(), []),
+        lambda: native.count_gpt2(["ok", rng.choice([None, 3, b"x"])], []),
+        lambda: native.BertEncoder(native.make_trie(["a"], "##"), 0, 5, (bytes(rng.randrange(0, 9)), b""), []),
     ]
     try:
         rng.choice(bad_inputs)()
@@ -82,27 +85,23 @@ def main() -> None:
     texts = [random_text(rng) for _ in range(300)]
     tok = Tokenizer.train(texts, vocab_size=500, min_frequency=1)
     model = tok.model
-    classes = bpe_core.char_classes()
     specials = [("<eos>", 3), ("<", 2)]
     c_enc = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results), specials)
     py_enc = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results), specials)
-    from subtok.models import wordpiece_core
-    from subtok.text import BertNormalizer
-
     wp = Tokenizer.train(texts, model="wordpiece", vocab_size=1000, min_frequency=1, limit_alphabet=200).model
-    bert_args = (wp.unk_id, 20, BertNormalizer(), [("[CLS]", 2), ("[SEP]", 3)])
-    c_bert = native.BertEncoder(native.make_trie(wp.vocab, "##"), *bert_args)
-    py_bert = wordpiece_core.BertEncoder(wordpiece_core.make_trie(wp.vocab, "##"), *bert_args)
+    bert_args = (wp.unk_id, 20, BertNormalizer().table(), [("[CLS]", 2), ("[SEP]", 3)])
+    c_bert = native.BertEncoder(native.make_trie(list(wp.vocab), "##"), *bert_args)
+    py_bert = wordpiece_core.BertEncoder(wordpiece_core.make_trie(list(wp.vocab), "##"), *bert_args)
     deadline, rounds = time.monotonic() + seconds, 0
     with tempfile.TemporaryDirectory() as tmp:
         while time.monotonic() < deadline:
             text = random_text(rng)
-            assert native.split_gpt2(text, classes) == bpe_core.split_gpt2(text, classes)
-            assert c_enc.encode_text(text, classes) == py_enc.encode_text(text, classes)
+            assert native.split_gpt2(text) == bpe_core.split_gpt2(text)
+            assert c_enc.encode_text(text) == py_enc.encode_text(text)
             batch = [random_text(rng) for _ in range(rng.randrange(1, 6))]
-            assert c_enc.encode_batch(batch, classes, 2) == py_enc.encode_batch(batch, classes, 2)
-            assert native.count_gpt2(batch, classes, ["<eos>"]) == bpe_core.count_gpt2(batch, classes, ["<eos>"])
-            assert c_bert.encode_batch(batch, classes, 2) == py_bert.encode_batch(batch, classes, 2)
+            assert c_enc.encode_batch(batch, 2) == py_enc.encode_batch(batch, 2)
+            assert native.count_gpt2(batch, ["<eos>"]) == bpe_core.count_gpt2(batch, ["<eos>"])
+            assert c_bert.encode_batch(batch, 2) == py_bert.encode_batch(batch, 2)
             fuzz_training(rng)
             fuzz_bad_calls(rng)
             fuzz_tokenizer_files(rng, tok, Path(tmp))

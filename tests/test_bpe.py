@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from subtok import Tokenizer, TrainingError
+from subtok import Tokenizer, TrainingError, _backend
 from subtok.models import bpe_core
 from subtok.text import token_to_bytes
 
@@ -35,7 +35,7 @@ def test_toy_merges_and_tie_break(backend):
 def test_vocab_is_exactly_vocab_size(backend):
     tok = Tokenizer.train(SAMPLE_TEXTS, vocab_size=333, min_frequency=1)
     assert tok.vocab_size == 333
-    assert tok.model.vocab[:4] == ["<unk>", "<pad>", "<bos>", "<eos>"]
+    assert tok.vocab.id_to_word[:4] == ["<unk>", "<pad>", "<bos>", "<eos>"]
 
 
 def test_vocab_size_below_alphabet_is_an_error(backend):
@@ -100,9 +100,8 @@ def test_scan_and_heap_encoders_agree(backend, symbols):
             results.append(12 + len(results))
     expected = bpe_core._encode_scan(symbols, ranks, results)
     assert bpe_core._encode_heap(symbols, ranks, results) == expected
-    from subtok import _backend
-
-    assert _backend.encode_symbols(symbols, _backend.make_merge_table(ranks, results)) == expected
+    table = _backend.pick(bpe_core.make_merge_table)(ranks, results)
+    assert _backend.pick(bpe_core.encode_symbols)(symbols, table) == expected
 
 
 def test_long_word_is_not_quadratic(backend, byte_tok):
@@ -117,7 +116,7 @@ def test_char_level_with_suffix_unk_and_limit_alphabet(backend):
     texts = ["low lower lowest newer newest wider"] * 10 + ["zq"]
     tok = Tokenizer.train(texts, vocab_size=30, byte_level=False, min_frequency=2, limit_alphabet=10)
     assert tok.vocab_size == 30
-    assert "z" not in "".join(tok.model.vocab[4:])  # z and q are beyond the 10 most frequent characters
+    assert "z" not in "".join(tok.vocab.id_to_word[4:])  # z and q are beyond the 10 most frequent characters
     enc = tok.encode("lowest zoo")
     assert enc.tokens[0].endswith("</w>") or enc.tokens[0] in tok.model.vocab
     assert "<unk>" in enc.tokens
@@ -156,7 +155,7 @@ def test_merges_never_spell_a_special_token(backend):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tok = Tokenizer.train(texts, vocab_size=400, min_frequency=1, special_tokens=("<eos>",))
-    assert tok.model.vocab.count("<eos>") == 1
+    assert tok.vocab.id_to_word.count("<eos>") == 1
 
 
 def test_train_from_files_equals_train_from_lines(backend, tmp_path):

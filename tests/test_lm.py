@@ -4,7 +4,7 @@ weights, save/load, training with checkpoints, and bad input."""
 import numpy as np
 import pytest
 
-from subtok import SubtokError, TokenizerFileError
+from subtok import FileFormatError, SubtokError
 from subtok.lm import RNNLM, LMTrainer
 from subtok.nn.time_layers import (
     TimeAffine,
@@ -131,7 +131,7 @@ def test_bad_input(tmp_path):
     with pytest.raises(SubtokError, match="another shape"):
         LMTrainer(model).fit(np.arange(600) % 6, epochs=2, batch_size=2, time_size=5, checkpoint=ckpt)
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(TokenizerFileError):
+    with pytest.raises(FileFormatError):
         RNNLM.load(tmp_path / "junk.npz")
     with pytest.raises(SubtokError, match="cell"):
         RNNLM(6, cell="transformer")

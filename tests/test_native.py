@@ -9,13 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from subtok import Tokenizer, _backend
-from subtok.models import bpe_core
+from subtok.models import bpe_core, wordpiece_core
+from subtok.normalizers import BertNormalizer
+from subtok.text import char_classes
 
 from .conftest import SAMPLE_TEXTS
 
 native = _backend._native
 if native is None:
     pytest.skip("native extension not built or disabled (SUBTOK_NO_NATIVE)", allow_module_level=True)
+_backend.native("set_char_classes")  # installs the character classes, as any native call site does
 
 words_strategy = st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=12), min_size=1, max_size=40)
 
@@ -52,10 +55,9 @@ def test_encode_symbols_identical(symbols, seed):
 def test_tokenizers_trained_on_both_backends_are_identical(byte_level):
     outputs = []
     for name in ("python", "native"):
-        _backend.use(name)
-        tok = Tokenizer.train(SAMPLE_TEXTS, vocab_size=500, min_frequency=1, byte_level=byte_level)
-        outputs.append((json.dumps(tok.to_dict()), [tok.encode(t).ids for t in SAMPLE_TEXTS[:6]]))
-    _backend.use("native")
+        with _backend.using(name):
+            tok = Tokenizer.train(SAMPLE_TEXTS, vocab_size=500, min_frequency=1, byte_level=byte_level)
+            outputs.append((json.dumps(tok.to_dict()), [tok.encode(t).ids for t in SAMPLE_TEXTS[:6]]))
     assert outputs[0] == outputs[1]
 
 
@@ -98,22 +100,20 @@ tricky = st.lists(
 
 @given(text=tricky)
 def test_split_gpt2_matches_the_regex(text):
-    classes = bpe_core.char_classes()
-    assert native.split_gpt2(text, classes) == bpe_core.split_gpt2(text, classes)
+    assert native.split_gpt2(text) == bpe_core.split_gpt2(text)
 
 
 @given(text=tricky)
 def test_byte_level_encoder_identical(text):
     tok = _trained_byte_tok()
     model = tok.model
-    classes = bpe_core.char_classes()
     specials = [("<unk>", 0), ("<eos>", 3), ("<", 2)]  # longest first, as the Tokenizer passes them
     py = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results), specials)
     c = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results), specials)
-    assert c.encode_text(text, classes) == py.encode_text(text, classes)
+    assert c.encode_text(text) == py.encode_text(text)
     assert c.encode_word(text) == py.encode_word(text)
     texts = [text, text[::-1], "", text * 3]
-    assert c.encode_batch(texts, classes, 3) == py.encode_batch(texts, classes, 3)
+    assert c.encode_batch(texts, 3) == py.encode_batch(texts, 3)
 
 
 _TOK = []
@@ -133,15 +133,16 @@ def test_encoder_rejects_bad_construction_and_classes():
         native.ByteLevelEncoder([0] * 256, {})
     enc = native.ByteLevelEncoder(list(range(256)), table)
     with pytest.raises(ValueError, match="classes"):
-        enc.encode_text("abc", b"short")
-    with pytest.raises(ValueError, match="classes"):
-        native.split_gpt2("abc", b"")
+        native.set_char_classes(b"short")
+    with pytest.raises(ValueError, match="other character classes"):
+        native.set_char_classes(bytes(0x110000))
+    native.set_char_classes(char_classes())  # the same table again: accepted
     with pytest.raises(ValueError, match="specials"):
         native.ByteLevelEncoder(list(range(256)), table, [("", 1)])
     with pytest.raises(ValueError, match="specials"):
         native.ByteLevelEncoder(list(range(256)), table, [("<s>", -1)])
     with pytest.raises(TypeError, match="str"):
-        enc.encode_batch(["ok", 3], bpe_core.char_classes(), 2)
+        enc.encode_batch(["ok", 3], 2)
 
 
 def test_threads_share_the_encoder_safely():
@@ -154,10 +155,9 @@ def test_threads_share_the_encoder_safely():
 
 @given(texts=st.lists(tricky, max_size=5))
 def test_count_gpt2_identical(texts):
-    classes = bpe_core.char_classes()
     specials = ["<unk>", "<eos>", "<"]
-    assert native.count_gpt2(texts, classes, specials) == bpe_core.count_gpt2(texts, classes, specials)
-    assert native.count_gpt2(texts, classes, []) == bpe_core.count_gpt2(texts, classes, [])
+    assert native.count_gpt2(texts, specials) == bpe_core.count_gpt2(texts, specials)
+    assert native.count_gpt2(texts, []) == bpe_core.count_gpt2(texts, [])
 
 
 bert_text = st.lists(
@@ -173,20 +173,17 @@ bert_text = st.lists(
 
 @given(text=bert_text, lowercase=st.booleans())
 def test_bert_encoder_identical(text, lowercase):
-    from subtok.models import wordpiece_core
-    from subtok.text import BertNormalizer
-
     model = _trained_wordpiece().model
-    classes = bpe_core.char_classes()
-    normalizer = BertNormalizer(lowercase=lowercase)
+    vocab = list(model.vocab)
+    table = BertNormalizer(lowercase=lowercase).table()
     specials = [("[CLS]", 2), ("[SEP]", 3)]
-    py = wordpiece_core.BertEncoder(wordpiece_core.make_trie(model.vocab, "##"), model.unk_id, 12, normalizer, specials)
-    c = native.BertEncoder(native.make_trie(model.vocab, "##"), model.unk_id, 12, normalizer, specials)
-    assert c.encode_text(text, classes) == py.encode_text(text, classes)
-    assert c.encode_batch([text, "", text[::-1]], classes, 2) == py.encode_batch([text, "", text[::-1]], classes, 2)
-    bare_py = wordpiece_core.BertEncoder(wordpiece_core.make_trie(model.vocab, "##"), model.unk_id, 100, None, [])
-    bare_c = native.BertEncoder(native.make_trie(model.vocab, "##"), model.unk_id, 100, None, [])
-    assert bare_c.encode_text(text, classes) == bare_py.encode_text(text, classes)
+    py = wordpiece_core.BertEncoder(wordpiece_core.make_trie(vocab, "##"), model.unk_id, 12, table, specials)
+    c = native.BertEncoder(native.make_trie(vocab, "##"), model.unk_id, 12, table, specials)
+    assert c.encode_text(text) == py.encode_text(text)
+    assert c.encode_batch([text, "", text[::-1]], 2) == py.encode_batch([text, "", text[::-1]], 2)
+    bare_py = wordpiece_core.BertEncoder(wordpiece_core.make_trie(vocab, "##"), model.unk_id, 100, None, [])
+    bare_c = native.BertEncoder(native.make_trie(vocab, "##"), model.unk_id, 100, None, [])
+    assert bare_c.encode_text(text) == bare_py.encode_text(text)
 
 
 _WP = []
@@ -199,25 +196,19 @@ def _trained_wordpiece():
 
 
 def test_bert_encoder_checks_its_table():
-    trie = native.make_trie(["[UNK]", "a"], "##")
-
-    class BadTable:
-        def __init__(self, table, repl):
-            self.tables = (table, repl)
-
-        def table(self):
-            return self.tables
-
     import array
 
+    trie = native.make_trie(["[UNK]", "a"], "##")
     bad = array.array("i", [-1]) * 0x110000
     bad[65] = (5 << 4) | 2  # points past the end of repl
     with pytest.raises(ValueError, match="outside repl"):
-        native.BertEncoder(trie, 0, 100, BadTable(bad.tobytes(), b""), [])
+        native.BertEncoder(trie, 0, 100, (bad.tobytes(), b""), [])
     with pytest.raises(ValueError, match="0x110000"):
-        native.BertEncoder(trie, 0, 100, BadTable(b"short", b""), [])
+        native.BertEncoder(trie, 0, 100, (b"short", b""), [])
     with pytest.raises(ValueError, match="code point"):
-        native.BertEncoder(trie, 0, 100, BadTable(bad.tobytes(), array.array("i", [0x110000]).tobytes()), [])
+        native.BertEncoder(trie, 0, 100, (bad.tobytes(), array.array("i", [0x110000]).tobytes()), [])
+    with pytest.raises(TypeError):
+        native.BertEncoder(trie, 0, 100, [bad.tobytes(), b""], [])
 
 
 def test_sgns_train_checks_its_arrays():

@@ -124,7 +124,7 @@ def test_vocab_and_lookups(tok):
 def test_word_level_model(backend, tmp_path):
     texts = ["the cat sat on the mat", "the dog sat", "a cat"]
     tok = Tokenizer.train(texts, model="word", vocab_size=7, min_frequency=1)
-    assert tok.model.vocab == ["<unk>", "<pad>", "<bos>", "<eos>", "the", "cat", "sat"]
+    assert tok.vocab.id_to_word == ["<unk>", "<pad>", "<bos>", "<eos>", "the", "cat", "sat"]
     enc = tok.encode("the bird sat")
     assert enc.tokens == ["the", "<unk>", "sat"]
     assert enc.offsets == [(0, 3), (4, 8), (9, 12)]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from subtok import SubtokError, Tokenizer, TokenizerFileError, TrainingError, _backend
 from subtok.models import wordpiece_core
-from subtok.text import BertNormalizer, normalize
+from subtok.normalizers import BertNormalizer, normalize
 
 from .conftest import SAMPLE_TEXTS
 
@@ -30,7 +30,7 @@ def _toy(vocab, **kw):
 
 def test_greedy_longest_match_first_as_bert(backend):
     model = _toy(["un", "##aff", "##able", "una", "##ff", "a", "##b", "##le"])
-    assert [model.vocab[i] for i in model.encode_word("unaffable")] == ["una", "##ff", "##able"]
+    assert [model.vocab.token(i) for i in model.encode_word("unaffable")] == ["una", "##ff", "##able"]
     assert model.encode_word("unx") == [0]  # one position matches nothing: the whole word is [UNK]
     assert model.encode_word("") == []
     short = _toy(["a", "##a"], max_input_chars_per_word=5)
@@ -67,7 +67,8 @@ def test_likelihood_prefers_cohesive_pairs_and_is_deterministic(backend):
     # by frequency (q, ##u) comes first (30 occurrences); by likelihood it scores 30 / (30 * 30), while
     # (##c, ##k), (##o, ##t) and (x, ##y) score 5 / (5 * 5): a tie that the keys' order gives to ##ck
     first_merge_lik = lik[5 + len([t for t in lik[5:] if len(t.replace("##", "")) == 1])]
-    first_merge_freq = freq.model.vocab[5 + len([t for t in freq.model.vocab[5:] if len(t.replace("##", "")) == 1])]
+    pieces = freq.vocab.id_to_word
+    first_merge_freq = pieces[5 + len([t for t in pieces[5:] if len(t.replace("##", "")) == 1])]
     assert first_merge_freq == "qu" and first_merge_lik == "##ck"
 
 
@@ -83,7 +84,7 @@ def test_likelihood_tie_break_and_rescoring_match_a_brute_force(backend):
 
     counts = Counter(words)
     seqs = {w: [w[0]] + ["##" + c for c in w[1:]] for w in counts}
-    learned = tok.model.vocab[1 + 8 :]
+    learned = tok.vocab.id_to_word[1 + 8 :]
     for expect in learned:
         uni, pairs = Counter(), Counter()
         for w, c in counts.items():

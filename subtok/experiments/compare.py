@@ -20,8 +20,9 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
-from .. import corpus as corpora
+from .. import datasets
 from .._io import atomic_write_json
+from ..corpus import read_lines
 from ..errors import CorpusError, SubtokError
 from ..lm import RNNLM, LMTrainer
 from ..tokenizer import Tokenizer
@@ -84,16 +85,16 @@ def load_splits(
     split. ``unit`` "document" (runs of lines between blank lines), "line", or "auto" (documents when the
     text has blank lines). Units are shuffled with ``seed`` and cut 80 / 10 / 10; a corpus with its own
     splits (PTB) keeps them. The caps keep the first units of each split up to that many words."""
-    if isinstance(corpus, str) and corpus in corpora.CORPUS_NAMES:
-        texts = corpora.load_texts(corpus, show_progress)
+    if isinstance(corpus, str) and corpus in datasets.CORPUS_NAMES:
+        texts = datasets.load_texts(corpus, show_progress)
         name = corpus
     else:
         path = Path(corpus)
         if not path.is_file():
             raise CorpusError(
-                f"corpus {str(corpus)!r} is neither a file nor a named corpus ({', '.join(corpora.CORPUS_NAMES)})"
+                f"corpus {str(corpus)!r} is neither a file nor a named corpus ({', '.join(datasets.CORPUS_NAMES)})"
             )
-        texts = {"all": [line.rstrip("\n") for line in corpora.read_lines(path)]}
+        texts = {"all": [line.rstrip("\n") for line in read_lines(path)]}
         name = str(path)
     if unit not in ("auto", "document", "line"):
         raise SubtokError(f"unit must be 'auto', 'document' or 'line', not {unit!r}")

@@ -2,7 +2,7 @@
 
 Symbols are small ints. Training works on unique words (symbol lists) with their counts; encoding works
 on one word's symbols. Both are written as a few flat functions so a reader can hold this file beside
-``_native/bpe.c`` and check them line by line.
+``csrc/bpe_train.c`` and ``csrc/bpe_encode.c`` and check them line by line.
 
 Training tie-break: the pair with the highest count is merged first; among equal counts, the pair whose
 left token's key (bytes) sorts first, then the right token's key. Keys are a token's raw bytes for
@@ -19,12 +19,12 @@ import heapq
 from array import array
 from collections import defaultdict
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Optional
 
 import regex
 
-from ..text import BERT_PUNCT, GPT2_PATTERN
+from ..added_tokens import alternation
+from ..text import GPT2_PATTERN
 
 Pair = tuple[int, int]
 
@@ -245,46 +245,23 @@ def encode_symbols(symbols: list[int], table: tuple[dict[Pair, int], list[int]])
 # ---------------------------------------------------------------------------------------------------------
 # Byte-level text encoding: GPT-2 pre-tokenization and a cached word encoder
 # ---------------------------------------------------------------------------------------------------------
-CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_PUNCT = 1, 2, 4, 8
-
-
-@lru_cache(maxsize=1)
-def char_classes() -> bytes:
-    """One byte per code point: CLASS_LETTER for \\p{L}, CLASS_NUMBER for \\p{N}, CLASS_SPACE for \\s and
-    CLASS_PUNCT for BERT's punctuation, as the installed ``regex`` module defines them (its Unicode
-    version, not Python's), so the native pre-tokenizers and the regexes agree on every character."""
-    every = "".join(map(chr, range(0x110000)))
-    table = bytearray(0x110000)
-    classes = (
-        (CLASS_LETTER, r"\p{L}+"),
-        (CLASS_NUMBER, r"\p{N}+"),
-        (CLASS_SPACE, r"\s+"),
-        (CLASS_PUNCT, BERT_PUNCT + "+"),
-    )
-    for bit, pattern in classes:
-        for m in regex.finditer(pattern, every):
-            s, e = m.span()
-            table[s:e] = bytes(b | bit for b in table[s:e])
-    return bytes(table)
-
-
 _GPT2_RE = regex.compile(GPT2_PATTERN)
 
 
-def split_gpt2(text: str, classes: bytes) -> list[tuple[int, int]]:
+def split_gpt2(text: str) -> list[tuple[int, int]]:
     """Spans of GPT-2's pre-tokenizer pattern in ``text``. The reference is the regex itself; the native
-    core scans ``classes`` by hand and must give the same spans."""
+    core scans the character classes (text.char_classes) by hand and must give the same spans."""
     return [m.span() for m in _GPT2_RE.finditer(text)]
 
 
-def count_gpt2(texts: list[str], classes: bytes, specials: list[str]) -> dict[str, int]:
+def count_gpt2(texts: list[str], specials: list[str]) -> dict[str, int]:
     """Word -> count over ``texts`` split with GPT-2's pattern, each special token cut out first (leftmost,
     then the first listed; pass them longest first). Training's counting step for byte-level BPE."""
-    special_re = regex.compile("|".join(regex.escape(t) for t in specials)) if specials else None
+    special_re = alternation(specials)
     counts: dict[str, int] = defaultdict(int)
     for text in texts:
         for piece in special_re.split(text) if special_re is not None else (text,):
-            for s, e in split_gpt2(piece, classes):
+            for s, e in split_gpt2(piece):
                 counts[piece[s:e]] += 1
     return dict(counts)
 
@@ -302,7 +279,7 @@ class ByteLevelEncoder:
         self.byte_ids = list(byte_ids)
         self.table = table
         self.special_ids = dict(specials)
-        self.special_re = regex.compile("|".join(regex.escape(t) for t, _ in specials)) if specials else None
+        self.special_re = alternation([t for t, _ in specials])
         self.cache: dict[str, list[int]] = {}
 
     def encode_word(self, word: str) -> list[int]:
@@ -316,24 +293,24 @@ class ByteLevelEncoder:
             self.cache[word] = ids
         return ids
 
-    def _encode_segment(self, text: str, start: int, end: int, classes: bytes, ids: list[int], words) -> None:
-        for s, e in split_gpt2(text[start:end], classes):
+    def _encode_segment(self, text: str, start: int, end: int, ids: list[int], words) -> None:
+        for s, e in split_gpt2(text[start:end]):
             word_ids = self.encode_word(text[start + s : start + e])
             ids.extend(word_ids)
             words.extend((start + s, start + e, len(word_ids)))
 
-    def encode_text(self, text: str, classes: bytes) -> tuple[list[int], bytes]:
+    def encode_text(self, text: str) -> tuple[list[int], bytes]:
         ids: list[int] = []
         words = array("i")
         pos = 0
         for m in self.special_re.finditer(text) if self.special_re is not None else ():
-            self._encode_segment(text, pos, m.start(), classes, ids, words)
+            self._encode_segment(text, pos, m.start(), ids, words)
             ids.append(self.special_ids[m.group()])
             words.extend((m.start(), m.end(), -1))
             pos = m.end()
-        self._encode_segment(text, pos, len(text), classes, ids, words)
+        self._encode_segment(text, pos, len(text), ids, words)
         return ids, words.tobytes()
 
-    def encode_batch(self, texts: list[str], classes: bytes, num_threads: int = 1) -> list[tuple[list[int], bytes]]:
+    def encode_batch(self, texts: list[str], num_threads: int = 1) -> list[tuple[list[int], bytes]]:
         """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
-        return [self.encode_text(t, classes) for t in texts]
+        return [self.encode_text(t) for t in texts]

@@ -2,63 +2,79 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Optional, Union
 
-from ..errors import TokenizerFileError, TrainingError
+from ..decoders import Decoder, Words
+from ..encoding import TextEncoder
+from ..errors import SubtokError, TokenizerFileError, TrainingError
+from ..pre_tokenizers import PreTokenizer, WhitespaceSplit
+from ..vocab import Vocab
+from .base import Trainer
+from .bpe import DEFAULT_SPECIAL_TOKENS, as_vocab
 
 
 class WordLevel:
     """Maps each pre-tokenized word to its id, or to ``unk_token``'s id when it is not in the vocabulary."""
 
     type = "word"
-    piece_separator = " "  # decoded runs and special tokens are joined by spaces, as words are
 
-    def __init__(self, vocab: Sequence[str], unk_token: str, source: str = "word model") -> None:
-        self.vocab = list(vocab)
+    def __init__(self, vocab: Union[Vocab, Sequence[str]], unk_token: str) -> None:
+        if not isinstance(unk_token, str):
+            raise SubtokError(f"the word model needs an unknown token (a str), not {unk_token!r}")
+        self.vocab = as_vocab(vocab, unk_token)
         self.unk_token = unk_token
-        self.token_to_id = {t: i for i, t in enumerate(self.vocab)}
-        if len(self.token_to_id) != len(self.vocab):
-            dup = next(t for t, c in Counter(self.vocab).items() if c > 1)
-            raise TokenizerFileError(f"{source}: duplicate vocabulary entry {dup!r}")
-        if unk_token not in self.token_to_id:
-            raise TokenizerFileError(f"{source}: unk_token {unk_token!r} is not in the vocabulary")
-        self.unk_id = self.token_to_id[unk_token]
+        self.unk_id = self.vocab.unk_id
 
     def encode_word(self, word: str) -> list[int]:
-        return [self.token_to_id.get(word, self.unk_id)]
+        return [self.vocab[word]]
+
+    def text_encoder(self, normalizers: Sequence, pre_tokenizer: PreTokenizer, specials) -> Optional[TextEncoder]:
+        return None  # a dict lookup per word: nothing for a native encoder to win
 
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
         return [(0, len(word))]
 
-    def decode_tokens(self, tokens: Sequence[str]) -> str:
-        return " ".join(tokens)
+    def decoder(self) -> Decoder:
+        return Words()
 
     def to_dict(self) -> dict:
-        return {"type": self.type, "unk_token": self.unk_token, "vocab": self.vocab}
+        return {"type": self.type, "unk_token": self.unk_token, "vocab": list(self.vocab)}
 
     @classmethod
-    def from_dict(cls, d: dict, source: str) -> WordLevel:
+    def from_dict(cls, d: dict) -> WordLevel:
         vocab = d.get("vocab")
         if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
-            raise TokenizerFileError(f"{source}: model.vocab must be a list of strings")
+            raise TokenizerFileError("model.vocab must be a list of strings")
         if not isinstance(d.get("unk_token"), str):
-            raise TokenizerFileError(f"{source}: model.unk_token must be a string")
-        return cls(vocab, d["unk_token"], source=source)
+            raise TokenizerFileError("model.unk_token must be a string")
+        return cls(vocab, d["unk_token"])
 
 
-def train_word(
-    word_counts: Counter, vocab_size: int, special_tokens: Sequence[str], unk_token: str, min_frequency: int = 1
-) -> WordLevel:
-    """Specials (unk among them), then the most frequent words (ties by text) up to ``vocab_size``."""
-    specials = list(dict.fromkeys(special_tokens))
-    if unk_token not in specials:
-        specials.insert(0, unk_token)
-    if vocab_size < len(specials):
-        raise TrainingError(f"vocab_size={vocab_size} is below the {len(specials)} special tokens")
-    taken = set(specials)
-    ranked = sorted(
-        ((w, c) for w, c in word_counts.items() if c >= min_frequency and w not in taken),
-        key=lambda wc: (-wc[1], wc[0]),
-    )
-    return WordLevel(specials + [w for w, _ in ranked[: vocab_size - len(specials)]], unk_token)
+class WordLevelTrainer(Trainer):
+    """The word model's options: ``unk_token`` ("<unk>") and whitespace splitting by default. The
+    vocabulary is ``Vocab.from_counts``: specials (the unknown token first when it is not among them), then
+    the most frequent words, ties by their text."""
+
+    model = "word"
+    default_special_tokens = DEFAULT_SPECIAL_TOKENS
+
+    def __init__(self, *, unk_token: str = "<unk>", **common) -> None:
+        super().__init__(**common)
+        if not isinstance(unk_token, str) or not unk_token:
+            raise TrainingError(f"the word model needs an unk_token, not {unk_token!r}")
+        self.unk_token = unk_token
+
+    def default_pre_tokenizer(self) -> PreTokenizer:
+        return WhitespaceSplit()
+
+    def train(self, word_counts: Mapping[str, int]) -> WordLevel:
+        specials = list(self.special_tokens)
+        if self.unk_token not in specials:
+            specials.insert(0, self.unk_token)
+        if self.vocab_size < len(specials):
+            raise TrainingError(f"vocab_size={self.vocab_size} is below the {len(specials)} special tokens")
+        vocab = Vocab.from_counts(
+            word_counts, max_size=self.vocab_size, min_freq=self.min_frequency, specials=specials, unk=self.unk_token
+        )
+        return WordLevel(vocab, self.unk_token)

@@ -10,118 +10,112 @@ vocabulary is kept: encoding never looks at merges.
 from __future__ import annotations
 
 import warnings
-from collections import Counter
-from collections.abc import Sequence
-from typing import Optional
+from collections.abc import Mapping, Sequence
+from typing import Optional, Union
 
 from .. import _backend
-from ..errors import TokenizerFileError, TrainingError
+from ..decoders import Decoder
+from ..decoders import WordPiece as WordPieceDecoder
+from ..encoding import TextEncoder, TokenSpans
+from ..errors import SubtokError, TokenizerFileError, TrainingError
+from ..normalizers import BertNormalizer, Normalizer
+from ..pre_tokenizers import BertPreTokenizer, PreTokenizer
+from ..processors import BertPostProcessor
 from ..progress import progress_bar
-from . import wordpiece_core
-from .bpe import _char_alphabet, _char_symbol_words
-from .bpe_core import CACHE_SIZE
+from ..vocab import Vocab
+from . import bpe_core, wordpiece_core
+from .base import Trainer, char_alphabet, char_symbol_words
+from .bpe import as_vocab
 
 DEFAULT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-CLEANUP = (
-    (" .", "."),
-    (" ?", "?"),
-    (" !", "!"),
-    (" ,", ","),
-    (" ' ", "'"),
-    (" n't", "n't"),
-    (" 'm", "'m"),
-    (" 's", "'s"),
-    (" 've", "'ve"),
-    (" 're", "'re"),
-)
 
 
 class WordPiece:
-    """A WordPiece vocabulary (ids are positions) with BERT's encoding rule."""
+    """A WordPiece vocabulary with BERT's encoding rule. ``cleanup`` is its decoder's option (transformers'
+    clean_up_tokenization), kept with the model in our JSON."""
 
     type = "wordpiece"
-    piece_separator = " "
 
     def __init__(
         self,
-        vocab: Sequence[str],
+        vocab: Union[Vocab, Sequence[str]],
         unk_token: str = "[UNK]",
         continuing_subword_prefix: str = "##",
         max_input_chars_per_word: int = 100,
         cleanup: bool = True,
-        source: str = "WordPiece model",
     ) -> None:
-        self.vocab = list(vocab)
-        if not self.vocab:
-            raise TokenizerFileError(f"{source}: the vocabulary is empty")
-        self.token_to_id = {t: i for i, t in enumerate(self.vocab)}
-        if len(self.token_to_id) != len(self.vocab):
-            dup = next(t for t, c in Counter(self.vocab).items() if c > 1)
-            raise TokenizerFileError(f"{source}: duplicate vocabulary entry {dup!r}")
-        if unk_token not in self.token_to_id:
-            raise TokenizerFileError(f"{source}: the unknown token {unk_token!r} is not in the vocabulary")
+        if len(vocab) == 0:
+            raise SubtokError("the vocabulary is empty")
+        if not isinstance(unk_token, str):
+            raise SubtokError(f"WordPiece needs an unknown token (a str), not {unk_token!r}")
+        self.vocab = as_vocab(vocab, unk_token)
         if not isinstance(max_input_chars_per_word, int) or max_input_chars_per_word < 1:
-            raise TokenizerFileError(f"{source}: max_input_chars_per_word must be a positive integer")
+            raise SubtokError("max_input_chars_per_word must be a positive integer")
         self.unk_token = unk_token
-        self.unk_id = self.token_to_id[unk_token]
+        self.unk_id = self.vocab.unk_id
         self.prefix = continuing_subword_prefix or ""
         self.max_input_chars_per_word = max_input_chars_per_word
         self.cleanup = cleanup
         self._cache: dict[str, list[int]] = {}
         self._tries = None
         self._tries_backend = ""
-        self._text_encoder = None
+        self._text_encoder: Optional[TextEncoder] = None
         self._text_encoder_key = None
 
     # -- encoding ----------------------------------------------------------------------------------------
-    def encode_word(self, word: str) -> list[int]:
-        """Ids of one pre-tokenized word (cached)."""
+    def _compile(self) -> None:
+        """Build the tries for the backend in use (again if the backend switches)."""
         if self._tries_backend != _backend.name:
-            self._tries = _backend.make_trie(self.vocab, self.prefix)
+            self._tries = _backend.pick(wordpiece_core.make_trie)(list(self.vocab), self.prefix)
+            self._longest_match = _backend.pick(wordpiece_core.encode_longest_match)
             self._tries_backend = _backend.name
             self._cache.clear()
+
+    def encode_word(self, word: str) -> list[int]:
+        """Ids of one pre-tokenized word (cached)."""
+        self._compile()
         ids = self._cache.get(word)
         if ids is None:
-            ids = _backend.encode_longest_match(word, self._tries, self.unk_id, self.max_input_chars_per_word)
-            if len(self._cache) >= CACHE_SIZE:
+            ids = self._longest_match(word, self._tries, self.unk_id, self.max_input_chars_per_word)
+            if len(self._cache) >= bpe_core.CACHE_SIZE:
                 self._cache.clear()
             self._cache[word] = ids
         return ids
 
-    def text_encoder(self, normalizer, specials: list[tuple[str, int]]):
-        """BERT's whole pipeline as one encoder (``wordpiece_core.BertEncoder`` or its native twin)."""
-        self.encode_word("")  # builds the tries for the backend in use
+    def text_encoder(
+        self, normalizers: Sequence[Normalizer], pre_tokenizer: PreTokenizer, specials: list[tuple[str, int]]
+    ) -> Optional[TextEncoder]:
+        """BERT's pipeline (the BERT pre-tokenizer, at most the BERT normalizer) as one encoder of whole texts
+        (``wordpiece_core.BertEncoder`` or its native twin); other pipelines have no such encoder."""
+        if not isinstance(pre_tokenizer, BertPreTokenizer) or len(normalizers) > 1:
+            return None
+        if normalizers and not isinstance(normalizers[0], BertNormalizer):
+            return None
+        normalizer = normalizers[0] if normalizers else None
+        self._compile()
         key = (_backend.name, id(normalizer), tuple(specials))
         if self._text_encoder_key != key:
-            self._text_encoder = _backend.BertEncoder(
-                self._tries, self.unk_id, self.max_input_chars_per_word, normalizer, list(specials)
+            table = normalizer.table() if normalizer is not None else None
+            core = _backend.pick(wordpiece_core.BertEncoder)(
+                self._tries, self.unk_id, self.max_input_chars_per_word, table, list(specials)
             )
+            self._text_encoder = TextEncoder(core, lambda text, spans: TokenSpans(spans))
             self._text_encoder_key = key
         return self._text_encoder
 
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
         if len(ids) == 1 and ids[0] == self.unk_id:
             return [(0, len(word))]
+        id_to_word = self.vocab.id_to_word
         spans, pos = [], 0
         for k, t in enumerate(ids):
-            n = len(self.vocab[t]) - (len(self.prefix) if k else 0)
+            n = len(id_to_word[t]) - (len(self.prefix) if k else 0)
             spans.append((pos, pos + n))
             pos += n
         return spans
 
-    def decode_tokens(self, tokens: Sequence[str]) -> str:
-        """Pieces joined into words ("##" pieces glued to the one before), words by spaces."""
-        out = []
-        for i, t in enumerate(tokens):
-            if self.prefix and t.startswith(self.prefix) and i:
-                out.append(t[len(self.prefix) :])
-            else:
-                out.append(" " + t if i else t)
-        text = "".join(out)
-        if self.cleanup:
-            for a, b in CLEANUP:
-                text = text.replace(a, b)
-        return text
+    def decoder(self) -> Decoder:
+        return WordPieceDecoder(self.prefix, self.cleanup)
 
     # -- persistence -------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -131,87 +125,114 @@ class WordPiece:
             "continuing_subword_prefix": self.prefix,
             "max_input_chars_per_word": self.max_input_chars_per_word,
             "cleanup": self.cleanup,
-            "vocab": self.vocab,
+            "vocab": list(self.vocab),
         }
 
     @classmethod
-    def from_dict(cls, d: dict, source: str) -> WordPiece:
+    def from_dict(cls, d: dict) -> WordPiece:
         vocab = d.get("vocab")
         if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
-            raise TokenizerFileError(f"{source}: model.vocab must be a list of strings")
+            raise TokenizerFileError("model.vocab must be a list of strings")
         return cls(
             vocab,
             unk_token=d.get("unk_token", "[UNK]"),
             continuing_subword_prefix=d.get("continuing_subword_prefix", "##"),
             max_input_chars_per_word=d.get("max_input_chars_per_word", 100),
             cleanup=bool(d.get("cleanup", True)),
-            source=source,
         )
 
 
-def train_wordpiece(
-    word_counts: Counter,
-    vocab_size: int,
-    special_tokens: Sequence[str] = DEFAULT_SPECIAL_TOKENS,
-    unk_token: str = "[UNK]",
-    min_frequency: int = 2,
-    limit_alphabet: Optional[int] = None,
-    continuing_subword_prefix: str = "##",
-    scoring: str = "likelihood",
-    max_input_chars_per_word: int = 100,
-    show_progress: Optional[bool] = None,
-) -> WordPiece:
-    """A WordPiece vocabulary of exactly ``vocab_size`` tokens (specials included) from word counts.
+class WordPieceTrainer(Trainer):
+    """WordPiece's options: BERT's normalizer and pre-tokenizer by default, ``unk_token`` "[UNK]",
+    ``continuing_subword_prefix`` "##", ``limit_alphabet``, ``scoring`` "likelihood" (count(ab) /
+    (count(a) count(b))) or "frequency" (HF's trainer: BPE with the prefix), and the encoder's
+    ``max_input_chars_per_word``. A trained vocabulary with [CLS] and [SEP] gets BERT's post-processor."""
 
-    The alphabet is the ``limit_alphabet`` most frequent characters, each both as a word-initial piece and
-    as a "##" piece, so any word of known characters can be encoded. Stops early, with a warning, when no
-    pair occurs ``min_frequency`` times any more.
-    """
-    if scoring not in ("likelihood", "frequency"):
-        raise TrainingError(f"scoring must be 'likelihood' or 'frequency', not {scoring!r}")
-    prefix = continuing_subword_prefix
-    specials = list(dict.fromkeys(special_tokens))
-    if unk_token not in specials:
-        specials.insert(0, unk_token)
-    alphabet = _char_alphabet(word_counts, limit_alphabet)
-    sym_words = _char_symbol_words(word_counts, alphabet, prefix, "")
-    keys = sorted({s.encode("utf-8") for ch in alphabet for s in (ch, prefix + ch)} - {t.encode() for t in specials})
-    if vocab_size < len(specials) + len(keys):
-        raise TrainingError(
-            f"vocab_size={vocab_size} is below the alphabet ({len(keys)} pieces: each character with and "
-            f"without {prefix!r}) plus {len(specials)} special tokens: use at least {len(specials) + len(keys)}"
+    model = "wordpiece"
+    default_special_tokens = DEFAULT_SPECIAL_TOKENS
+
+    def __init__(
+        self,
+        *,
+        unk_token: str = "[UNK]",
+        continuing_subword_prefix: str = "##",
+        limit_alphabet: Optional[int] = None,
+        scoring: str = "likelihood",
+        max_input_chars_per_word: int = 100,
+        **common,
+    ) -> None:
+        super().__init__(**common)
+        if scoring not in ("likelihood", "frequency"):
+            raise TrainingError(f"scoring must be 'likelihood' or 'frequency', not {scoring!r}")
+        if not isinstance(unk_token, str) or not unk_token:
+            raise TrainingError(f"the wordpiece model needs an unk_token, not {unk_token!r}")
+        self.unk_token = unk_token
+        self.prefix = continuing_subword_prefix or "##"
+        self.limit_alphabet = limit_alphabet
+        self.scoring = scoring
+        self.max_input_chars_per_word = max_input_chars_per_word
+
+    def default_normalizers(self) -> list[Normalizer]:
+        return [BertNormalizer()]
+
+    def default_pre_tokenizer(self) -> PreTokenizer:
+        return BertPreTokenizer()
+
+    def post_processor(self, model: WordPiece) -> Optional[BertPostProcessor]:
+        post = BertPostProcessor()
+        return post if all(t in model.vocab for t in post.tokens) else None
+
+    def train(self, word_counts: Mapping[str, int]) -> WordPiece:
+        """A WordPiece vocabulary of exactly ``vocab_size`` tokens (specials included) from word counts.
+
+        The alphabet is the ``limit_alphabet`` most frequent characters, each both as a word-initial piece
+        and as a "##" piece, so any word of known characters can be encoded. Stops early, with a warning,
+        when no pair occurs ``min_frequency`` times any more.
+        """
+        prefix = self.prefix
+        specials = list(self.special_tokens)
+        if self.unk_token not in specials:
+            specials.insert(0, self.unk_token)
+        alphabet = char_alphabet(word_counts, self.limit_alphabet)
+        sym_words = char_symbol_words(word_counts, alphabet, prefix, "")
+        special_keys = {t.encode() for t in specials}
+        keys = sorted({s.encode("utf-8") for ch in alphabet for s in (ch, prefix + ch)} - special_keys)
+        if self.vocab_size < len(specials) + len(keys):
+            raise TrainingError(
+                f"vocab_size={self.vocab_size} is below the alphabet ({len(keys)} pieces: each character with "
+                f"and without {prefix!r}) plus {len(specials)} special tokens: use at least {len(specials) + len(keys)}"
+            )
+        key_id = {k: i for i, k in enumerate(keys)}
+        word_list = [[key_id[s.encode("utf-8")] for s in word] for word in sym_words]
+        counts = list(sym_words.values())
+        max_tokens = self.vocab_size - len(specials)
+        blocked = frozenset(t.encode("utf-8") for t in specials)
+        reference = wordpiece_core.train_likelihood if self.scoring == "likelihood" else bpe_core.train_merges
+        with progress_bar(total=max_tokens - len(keys), desc="WordPiece merges", enabled=self.show_progress) as bar:
+            start = len(keys)
+            args = (
+                word_list,
+                counts,
+                keys,
+                len(prefix.encode("utf-8")),
+                max_tokens,
+                self.min_frequency,
+                blocked,
+                lambda n: bar.update(1) if n > start else None,
+            )
+            try:
+                _backend.pick(reference)(*args)
+            except OverflowError:  # past the native core's 64-bit counts (2**42 for scores): the reference has none
+                reference(*args)
+        if len(keys) < max_tokens:
+            warnings.warn(
+                f"WordPiece training ran out of pairs with min_frequency={self.min_frequency}: the vocabulary has "
+                f"{len(specials) + len(keys)} tokens, not the vocab_size={self.vocab_size} asked for",
+                stacklevel=3,
+            )
+        return WordPiece(
+            specials + [k.decode("utf-8") for k in keys],
+            unk_token=self.unk_token,
+            continuing_subword_prefix=prefix,
+            max_input_chars_per_word=self.max_input_chars_per_word,
         )
-    key_id = {k: i for i, k in enumerate(keys)}
-    word_list = [[key_id[s.encode("utf-8")] for s in word] for word in sym_words]
-    counts = list(sym_words.values())
-    max_tokens = vocab_size - len(specials)
-    blocked = frozenset(t.encode("utf-8") for t in specials)
-    loop = _backend.train_likelihood if scoring == "likelihood" else _backend.train_merges
-    with progress_bar(total=max_tokens - len(keys), desc="WordPiece merges", enabled=show_progress) as bar:
-        start = len(keys)
-        args = (
-            word_list,
-            counts,
-            keys,
-            len(prefix.encode("utf-8")),
-            max_tokens,
-            min_frequency,
-            blocked,
-            lambda n: bar.update(1) if n > start else None,
-        )
-        try:
-            loop(*args)
-        except OverflowError:  # the native scores need counts below 2**42: the reference has no limit
-            wordpiece_core.train_likelihood(*args)
-    if len(keys) < max_tokens:
-        warnings.warn(
-            f"WordPiece training ran out of pairs with min_frequency={min_frequency}: the vocabulary has "
-            f"{len(specials) + len(keys)} tokens, not the vocab_size={vocab_size} asked for",
-            stacklevel=3,
-        )
-    return WordPiece(
-        specials + [k.decode("utf-8") for k in keys],
-        unk_token=unk_token,
-        continuing_subword_prefix=prefix,
-        max_input_chars_per_word=max_input_chars_per_word,
-    )

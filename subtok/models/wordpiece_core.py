@@ -25,7 +25,11 @@ from typing import Optional
 
 import regex
 
+from ..added_tokens import alternation
+from ..text import BERT_PATTERN, Normalized
 from .bpe_core import Pair, apply_changes, count_pairs, merge_everywhere, new_token
+
+_BERT_RE = regex.compile(BERT_PATTERN)
 
 
 class _Score:
@@ -166,30 +170,39 @@ def encode_longest_match(word: str, tries: tuple[dict, dict], unk_id: int, max_c
     return [unk_id] if spans is None else [t for t, _ in spans]
 
 
+def normalize_by_table(text: str, table: Optional[tuple[bytes, bytes]]) -> Normalized:
+    """``text`` through a per-code-point normalizer table (``BertNormalizer.table()``; None: unchanged),
+    each output character aligned to the character it came from."""
+    if table is None:
+        return Normalized(text)
+    codes, repl = memoryview(table[0]).cast("i"), memoryview(table[1]).cast("i")
+    pieces = []
+    for i, ch in enumerate(text):
+        v = codes[ord(ch)]
+        if v != -1:  # -2: dropped; else (offset << 4 | length) into repl
+            ch = "" if v == -2 else "".join(map(chr, repl[v >> 4 : (v >> 4) + (v & 15)]))
+        pieces.append((i, i + 1, ch))
+    return Normalized(text).remap(pieces)
+
+
 class BertEncoder:
     """BERT's whole pipeline for one text, in one call: special tokens matched first (leftmost, then the
-    first listed: pass them longest first), the BERT normalizer (or none), the BERT pre-tokenizer
-    (whitespace, and each punctuation character alone) and the longest-match encoder. Returns the ids and,
-    per token, its (start, end) in the original text as int32 bytes. The native core has the same type,
-    driven by the normalizer's per-character table and the regex-derived character classes."""
+    first listed: pass them longest first), the BERT normalizer as its per-code-point ``table``
+    (``BertNormalizer.table()``, or None for no normalizer), the BERT pre-tokenizer (whitespace, and each
+    punctuation character alone) and the longest-match encoder. Returns the ids and, per token, its
+    (start, end) in the original text as int32 bytes. The native core has the same type."""
 
-    def __init__(self, tries, unk_id: int, max_chars: int, normalizer, specials: list[tuple[str, int]] = ()):
-        from ..text import PreTokenizer
-
+    def __init__(self, tries, unk_id: int, max_chars: int, table, specials: list[tuple[str, int]] = ()):
         self.tries = tries
         self.unk_id = unk_id
         self.max_chars = max_chars
-        self.normalizer = normalizer
-        self.split = PreTokenizer("bert").regex.finditer
+        self.table = table
+        self.split = _BERT_RE.finditer
         self.special_ids = dict(specials)
-        self.special_re = regex.compile("|".join(regex.escape(t) for t, _ in specials)) if specials else None
+        self.special_re = alternation([t for t, _ in specials])
 
     def _encode_segment(self, text: str, start: int, end: int, ids: list[int], offsets) -> None:
-        from ..text import Normalized
-
-        norm = Normalized(text[start:end])
-        if self.normalizer is not None:
-            norm = self.normalizer.normalize(norm)
+        norm = normalize_by_table(text[start:end], self.table)
         for m in self.split(norm.text):
             word = m.group()
             spans = longest_match(word, self.tries) if len(word) <= self.max_chars else None
@@ -205,7 +218,7 @@ class BertEncoder:
                 offsets.extend((start + s, start + e))
                 pos = m.start() + end_in_word
 
-    def encode_text(self, text: str, classes: bytes) -> tuple[list[int], bytes]:
+    def encode_text(self, text: str) -> tuple[list[int], bytes]:
         ids: list[int] = []
         offsets = array("i")
         pos = 0
@@ -217,6 +230,6 @@ class BertEncoder:
         self._encode_segment(text, pos, len(text), ids, offsets)
         return ids, offsets.tobytes()
 
-    def encode_batch(self, texts: list[str], classes: bytes, num_threads: int = 1) -> list[tuple[list[int], bytes]]:
+    def encode_batch(self, texts: list[str], num_threads: int = 1) -> list[tuple[list[int], bytes]]:
         """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
-        return [self.encode_text(t, classes) for t in texts]
+        return [self.encode_text(t) for t in texts]

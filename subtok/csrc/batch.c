@@ -1,0 +1,123 @@
+/* batch.c: encode_batch for any whole-text encoder (ByteLevelEncoder, BertEncoder): the texts of a batch
+ * shared by worker threads that each take the next text until none is left, without the GIL. No Python
+ * twin: the references' encode_batch is a loop over encode_text, and tests hold the two equal. Where
+ * POSIX threads are missing (SUBTOK_THREADS 0) the calling thread does all the work.
+ */
+
+/* A batch shared by worker threads: each takes the next text until none is left. What a worker keeps
+ * (a cache view, scratch buffers) and how a text is encoded come from the encoder's BatchOps. */
+typedef struct Batch Batch;
+typedef struct {
+    void (*begin)(Batch *b, void *state);
+    int (*encode)(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux);
+    void (*end)(Batch *b, void *state);
+    void (*finish)(Batch *b, void *state); /* once every worker has ended */
+    size_t state_size;
+} BatchOps;
+
+struct Batch {
+    void *enc;
+    const BatchOps *ops;
+    Text *texts;
+    Buf *ids, *aux;
+    Py_ssize_t n;
+    atomic_size_t next;
+    atomic_int failed;
+};
+
+typedef struct {
+    Batch *batch;
+    void *state;
+} Worker;
+
+static void batch_work(Batch *b, void *state) {
+    b->ops->begin(b, state);
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if ((Py_ssize_t)i >= b->n || atomic_load(&b->failed)) break;
+        Buf ids = {0}, aux = {0}; /* thread-local while filled: neighbouring slots belong to other threads */
+        int r = b->ops->encode(b, state, &b->texts[i], &ids, &aux);
+        b->ids[i] = ids;
+        b->aux[i] = aux;
+        if (r < 0) atomic_store(&b->failed, 1);
+    }
+    b->ops->end(b, state);
+}
+
+#if SUBTOK_THREADS
+static void *batch_thread(void *arg) {
+    Worker *w = arg;
+    batch_work(w->batch, w->state);
+    return NULL;
+}
+#endif
+
+/* encode_batch for any encoder: texts -> list of (ids, aux bytes), over num_threads threads. */
+static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, PyObject *args) {
+    PyObject *list;
+    int num_threads = 1;
+    if (!PyArg_ParseTuple(args, "O!|i", &PyList_Type, &list, &num_threads) || require_classes() < 0) return NULL;
+    /* hold every text: another Python thread may change the list while the GIL is released */
+    PyObject *items = PySequence_Tuple(list);
+    if (!items) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    Batch b = {enc, ops, NULL, NULL, NULL, n, 0, 0};
+    PyObject *out = NULL;
+    Worker *workers = NULL;
+    char *states = NULL;
+    b.texts = calloc((size_t)(n ? n : 1), sizeof(Text));
+    b.ids = calloc((size_t)(n ? n : 1), sizeof(Buf));
+    b.aux = calloc((size_t)(n ? n : 1), sizeof(Buf));
+    if (num_threads < 1) num_threads = 1;
+    if (num_threads > n) num_threads = n > 0 ? (int)n : 1;
+    workers = calloc((size_t)num_threads, sizeof(Worker));
+    states = calloc((size_t)num_threads, ops->state_size);
+    if (!b.texts || !b.ids || !b.aux || !workers || !states) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (check_text(PyTuple_GET_ITEM(items, i)) < 0) goto done;
+        text_init(&b.texts[i], PyTuple_GET_ITEM(items, i));
+    }
+    Py_BEGIN_ALLOW_THREADS
+    int started = 0;
+    for (int k = 0; k < num_threads; k++) workers[k] = (Worker){&b, states + (size_t)k * ops->state_size};
+#if SUBTOK_THREADS
+    pthread_t *tids = num_threads > 1 ? malloc((size_t)(num_threads - 1) * sizeof(pthread_t)) : NULL;
+    for (int k = 1; tids && k < num_threads; k++, started++)
+        if (pthread_create(&tids[k - 1], NULL, batch_thread, &workers[k]) != 0) break; /* fewer: still correct */
+#endif
+    batch_work(&b, workers[0].state);
+#if SUBTOK_THREADS
+    for (int k = 0; k < started; k++) pthread_join(tids[k], NULL);
+    free(tids);
+#endif
+    for (int k = 0; k <= started; k++) ops->finish(&b, workers[k].state);
+    Py_END_ALLOW_THREADS
+    if (atomic_load(&b.failed)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        PyObject *pair = result_pair(io, &b.ids[i], &b.aux[i]);
+        if (!pair) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, pair);
+    }
+done:
+    for (Py_ssize_t i = 0; i < n && b.ids && b.aux; i++) {
+        free(b.ids[i].v);
+        free(b.aux[i].v);
+    }
+    free(b.texts);
+    free(b.ids);
+    free(b.aux);
+    free(workers);
+    free(states);
+    Py_DECREF(items);
+    return out;
+}

@@ -1,0 +1,597 @@
+/* bpe_encode.c: applying BPE merges to words, and byte-level BPE's whole-text encoder with its word
+ * cache. Python twin: subtok/models/bpe_core.py (encoding half)
+ *
+ *   make_merge_table  <-> make_merge_table (a hash table of pair -> rank here, a dict there)
+ *   encode_scan       <-> _encode_scan         mirrored
+ *   encode_heap       <-> _encode_heap         mirrored
+ *   encode_symbols    <-> encode_symbols       mirrored
+ *   ByteLevelEncoder  <-> ByteLevelEncoder: encode_word, encode_text (encode_segment <-> _encode_segment)
+ *                         and encode_batch mirrored; the word cache is equivalent by test, not a mirror (a dict
+ *                         there; here a shared cache taken when free and a private one when not, so threads
+ *                         never wait on each other)
+ */
+
+/* ------------------------------------------------------------------------------------------------ */
+/* The merge table and the word encoder                                                             */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    PyObject_HEAD
+    uint64_t *keys;   /* pair keys, open addressing */
+    int32_t *rank;    /* rank of the pair, -1 = empty slot */
+    size_t cap;
+    int32_t *results; /* results[rank] */
+    Py_ssize_t nranks;
+} MergeTable;
+
+static void table_dealloc(MergeTable *t) {
+    free(t->keys);
+    free(t->rank);
+    free(t->results);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static PyTypeObject MergeTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "subtok._native.MergeTable",
+    .tp_basicsize = sizeof(MergeTable),
+    .tp_dealloc = (destructor)table_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A compiled BPE merge table: pair -> (rank, result).",
+};
+
+static inline int32_t table_rank(const MergeTable *t, int32_t a, int32_t b) {
+    uint64_t key = pair_key(a, b);
+    size_t j = mix64(key) & (t->cap - 1);
+    while (t->rank[j] >= 0) {
+        if (t->keys[j] == key) return t->rank[j];
+        j = (j + 1) & (t->cap - 1);
+    }
+    return -1;
+}
+
+/* make_merge_table(ranks: dict[(a, b)] -> rank, results: list[int]) */
+static PyObject *make_merge_table(PyObject *self, PyObject *args) {
+    PyObject *ranks, *results;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyDict_Type, &ranks, &PyList_Type, &results)) return NULL;
+    MergeTable *t = PyObject_New(MergeTable, &MergeTableType);
+    if (!t) return NULL;
+    t->nranks = PyList_GET_SIZE(results);
+    t->cap = 64;
+    while (t->cap < (size_t)PyDict_Size(ranks) * 2 + 2) t->cap <<= 1;
+    t->keys = malloc(t->cap * sizeof(uint64_t));
+    t->rank = malloc(t->cap * sizeof(int32_t));
+    t->results = malloc((size_t)(t->nranks ? t->nranks : 1) * sizeof(int32_t));
+    if (!t->keys || !t->rank || !t->results) {
+        Py_DECREF(t);
+        return PyErr_NoMemory();
+    }
+    for (size_t j = 0; j < t->cap; j++) t->rank[j] = -1;
+    for (Py_ssize_t r = 0; r < t->nranks; r++) {
+        long v = PyLong_AsLong(PyList_GET_ITEM(results, r));
+        if ((v == -1 && PyErr_Occurred()) || v < 0 || v > INT32_MAX) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "results must be ids >= 0");
+            Py_DECREF(t);
+            return NULL;
+        }
+        t->results[r] = (int32_t)v;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(ranks, &pos, &key, &value)) {
+        long a, b, r = PyLong_AsLong(value);
+        if (!PyTuple_Check(key) || PyTuple_GET_SIZE(key) != 2 || (r == -1 && PyErr_Occurred())) goto bad;
+        a = PyLong_AsLong(PyTuple_GET_ITEM(key, 0));
+        b = PyLong_AsLong(PyTuple_GET_ITEM(key, 1));
+        if (PyErr_Occurred() || a < 0 || b < 0 || a > INT32_MAX || b > INT32_MAX || r < 0 || r >= t->nranks)
+            goto bad;
+        uint64_t k = pair_key((int32_t)a, (int32_t)b);
+        size_t j = mix64(k) & (t->cap - 1);
+        while (t->rank[j] >= 0 && t->keys[j] != k) j = (j + 1) & (t->cap - 1);
+        t->keys[j] = k;
+        t->rank[j] = (int32_t)r;
+    }
+    return (PyObject *)t;
+bad:
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "ranks must map (a, b) id pairs to ranks < len(results)");
+    Py_DECREF(t);
+    return NULL;
+}
+
+/* encode_scan: find the lowest-rank (leftmost) pair, merge it, repeat. Returns the new length. */
+static Py_ssize_t encode_scan(const MergeTable *t, int32_t *sym, Py_ssize_t n) {
+    while (n > 1) {
+        int32_t best_rank = -1;
+        Py_ssize_t best = -1;
+        for (Py_ssize_t i = 0; i + 1 < n; i++) {
+            int32_t r = table_rank(t, sym[i], sym[i + 1]);
+            if (r >= 0 && (best < 0 || r < best_rank)) {
+                best_rank = r;
+                best = i;
+            }
+        }
+        if (best < 0) break;
+        sym[best] = t->results[best_rank];
+        memmove(sym + best + 1, sym + best + 2, (size_t)(n - best - 2) * sizeof(int32_t));
+        n--;
+    }
+    return n;
+}
+
+typedef struct {
+    int32_t rank;
+    Py_ssize_t pos;
+} RankPos;
+
+static inline int rp_less(RankPos x, RankPos y) { return x.rank != y.rank ? x.rank < y.rank : x.pos < y.pos; }
+
+static void rp_push(RankPos *h, Py_ssize_t *n, RankPos x) {
+    Py_ssize_t i = (*n)++;
+    while (i > 0 && rp_less(x, h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = x;
+}
+
+static RankPos rp_pop(RankPos *h, Py_ssize_t *n) {
+    RankPos top = h[0], x = h[--(*n)];
+    Py_ssize_t i = 0;
+    for (;;) {
+        Py_ssize_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && rp_less(h[c + 1], h[c])) c++;
+        if (!rp_less(h[c], x)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n) h[i] = x;
+    return top;
+}
+
+/* encode_heap: the same rule with a heap of (rank, position) over a linked list, O(n log n).
+ * Returns the new length, or -1 when memory runs out. */
+static Py_ssize_t encode_heap(const MergeTable *t, int32_t *sym, Py_ssize_t n) {
+    Py_ssize_t *nxt = malloc((size_t)n * sizeof(Py_ssize_t));
+    Py_ssize_t *prev = malloc((size_t)n * sizeof(Py_ssize_t));
+    char *alive = malloc((size_t)n);
+    /* each merge pushes at most two entries and removes one pair: 3n bounds the heap */
+    RankPos *heap = malloc((size_t)(3 * n + 1) * sizeof(RankPos));
+    Py_ssize_t hn = 0, out = -1;
+    if (!nxt || !prev || !alive || !heap) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        nxt[i] = i + 1;
+        prev[i] = i - 1;
+        alive[i] = 1;
+    }
+    for (Py_ssize_t i = 0; i + 1 < n; i++) {
+        int32_t r = table_rank(t, sym[i], sym[i + 1]);
+        if (r >= 0) rp_push(heap, &hn, (RankPos){r, i});
+    }
+    while (hn) {
+        RankPos top = rp_pop(heap, &hn);
+        Py_ssize_t i = top.pos, j = nxt[i];
+        if (!alive[i] || j >= n || table_rank(t, sym[i], sym[j]) != top.rank) continue; /* stale */
+        sym[i] = t->results[top.rank];
+        alive[j] = 0;
+        nxt[i] = nxt[j];
+        if (nxt[j] < n) prev[nxt[j]] = i;
+        Py_ssize_t p = prev[i];
+        if (p >= 0) {
+            int32_t rp = table_rank(t, sym[p], sym[i]);
+            if (rp >= 0) rp_push(heap, &hn, (RankPos){rp, p});
+        }
+        Py_ssize_t k = nxt[i];
+        if (k < n) {
+            int32_t rk = table_rank(t, sym[i], sym[k]);
+            if (rk >= 0) rp_push(heap, &hn, (RankPos){rk, i});
+        }
+    }
+    out = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (alive[i]) sym[out++] = sym[i];
+done:
+    free(nxt);
+    free(prev);
+    free(alive);
+    free(heap);
+    return out;
+}
+
+/* encode_symbols(symbols: list[int], table: MergeTable) -> list[int] */
+static PyObject *encode_symbols(PyObject *self, PyObject *args) {
+    PyObject *symbols;
+    MergeTable *t;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &symbols, &MergeTableType, &t)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(symbols);
+    int32_t stackbuf[64];
+    int32_t *sym = n <= 64 ? stackbuf : malloc((size_t)n * sizeof(int32_t));
+    if (!sym) return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long v = PyLong_AsLong(PyList_GET_ITEM(symbols, i));
+        if ((v == -1 && PyErr_Occurred()) || v < 0 || v > INT32_MAX) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "symbols must be ids >= 0");
+            if (sym != stackbuf) free(sym);
+            return NULL;
+        }
+        sym[i] = (int32_t)v;
+    }
+    Py_ssize_t m;
+    Py_BEGIN_ALLOW_THREADS
+    m = n < HEAP_MIN_SYMBOLS ? encode_scan(t, sym, n) : encode_heap(t, sym, n);
+    Py_END_ALLOW_THREADS
+    PyObject *out = m < 0 ? PyErr_NoMemory() : PyList_New(m);
+    for (Py_ssize_t i = 0; out && i < m; i++) {
+        PyObject *v = PyLong_FromLong(sym[i]);
+        if (!v) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    if (sym != stackbuf) free(sym);
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* The word cache                                                                                   */
+/* ------------------------------------------------------------------------------------------------ */
+/* One cached word: its ids then its UTF-8 bytes, in one allocation (starting at ids). */
+typedef struct {
+    uint64_t hash;
+    int32_t nbytes, nids;
+    int32_t *ids;
+    char *bytes;
+} CacheEntry;
+
+/* A word cache for one thread at a time: open addressing, emptied when half full (as the reference empties
+ * its dict). */
+typedef struct {
+    CacheEntry *slots;
+    size_t cap, n;
+} WordCache;
+
+static int cache_init(WordCache *c) {
+    c->cap = 2 * CACHE_SIZE;
+    c->n = 0;
+    c->slots = calloc(c->cap, sizeof(CacheEntry));
+    return c->slots ? 0 : -1;
+}
+
+static void cache_clear(WordCache *c) {
+    for (size_t i = 0; c->n && i < c->cap; i++) {
+        free(c->slots[i].ids);
+        c->slots[i] = (CacheEntry){0};
+    }
+    c->n = 0;
+}
+
+static void cache_free(WordCache *c) {
+    if (c->slots) cache_clear(c);
+    free(c->slots);
+    c->slots = NULL;
+}
+
+/* Append the cached ids of a word to out: 1 if found, 0 if not, -1 on allocation failure. */
+static int cache_get(const WordCache *c, const char *bytes, int32_t nbytes, uint64_t h, Buf *out) {
+    size_t j = h & (c->cap - 1);
+    while (c->slots[j].ids) {
+        const CacheEntry *e = &c->slots[j];
+        if (e->hash == h && e->nbytes == nbytes && memcmp(e->bytes, bytes, (size_t)nbytes) == 0) {
+            if (buf_reserve(out, e->nids) < 0) return -1;
+            if (e->nids) memcpy(out->v + out->n, e->ids, (size_t)e->nids * sizeof(int32_t));
+            out->n += e->nids;
+            return 1;
+        }
+        j = (j + 1) & (c->cap - 1);
+    }
+    return 0;
+}
+
+static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids, int32_t nids) {
+    /* ids first (aligned), then the bytes; nids + 1 keeps the block non-empty */
+    char *block = malloc((size_t)(nids + 1) * sizeof(int32_t) + (size_t)nbytes);
+    if (!block) return; /* the cache is an optimisation: skip it when memory is short */
+    if (c->n * 2 >= c->cap) cache_clear(c);
+    size_t j = h & (c->cap - 1);
+    while (c->slots[j].ids) j = (j + 1) & (c->cap - 1);
+    int32_t *idp = (int32_t *)block;
+    if (nids) memcpy(idp, ids, (size_t)nids * sizeof(int32_t));
+    char *bp = block + (size_t)(nids + 1) * sizeof(int32_t);
+    if (nbytes) memcpy(bp, bytes, (size_t)nbytes);
+    c->slots[j] = (CacheEntry){h, nbytes, nids, idp, bp};
+    c->n++;
+}
+
+/* Move an entry into a cache (the cache takes its block); duplicates are dropped. */
+static void cache_adopt(WordCache *c, CacheEntry e) {
+    size_t j = e.hash & (c->cap - 1);
+    while (c->slots[j].ids) {
+        const CacheEntry *x = &c->slots[j];
+        if (x->hash == e.hash && x->nbytes == e.nbytes && memcmp(x->bytes, e.bytes, (size_t)e.nbytes) == 0) {
+            free(e.ids);
+            return;
+        }
+        j = (j + 1) & (c->cap - 1);
+    }
+    if (c->n * 2 >= c->cap) {
+        cache_clear(c);
+        j = e.hash & (c->cap - 1);
+    }
+    c->slots[j] = e;
+    c->n++;
+}
+
+/* A read-write lock guarding the encoder's shared cache: calls read it together and write it one at a time. */
+#if SUBTOK_THREADS
+typedef pthread_rwlock_t RWLock;
+static int rwlock_init(RWLock *l) { return pthread_rwlock_init(l, NULL) == 0 ? 0 : -1; }
+#define rwlock_tryread(l) (pthread_rwlock_tryrdlock(l) == 0)
+#define rwlock_trywrite(l) (pthread_rwlock_trywrlock(l) == 0)
+#define rwlock_unlock(l) pthread_rwlock_unlock(l)
+#define rwlock_destroy(l) pthread_rwlock_destroy(l)
+#else /* one holder at a time */
+typedef PyThread_type_lock RWLock;
+static int rwlock_init(RWLock *l) { return (*l = PyThread_allocate_lock()) ? 0 : -1; }
+#define rwlock_tryread(l) PyThread_acquire_lock(*(l), NOWAIT_LOCK)
+#define rwlock_trywrite(l) PyThread_acquire_lock(*(l), NOWAIT_LOCK)
+#define rwlock_unlock(l) PyThread_release_lock(*(l))
+#define rwlock_destroy(l) PyThread_free_lock(*(l))
+#endif
+
+/* ------------------------------------------------------------------------------------------------ */
+/* ByteLevelEncoder                                                                                 */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    PyObject_HEAD
+    int32_t byte_ids[256];
+    MergeTable *table;
+    WordCache shared;
+    RWLock lock;
+    int lock_ready;
+    Specials specials;
+    IdObjects ids;
+} ByteLevelEncoderObject;
+
+/* What one call (or one batch thread) sees of the caches: the shared cache when it could lock it (to write
+ * into when it holds it alone, else only to read), and a private cache for what it learns otherwise.
+ * Words are never locked one by one, so threads never wait on each other. */
+enum { SHARED_NONE, SHARED_READ, SHARED_WRITE };
+typedef struct {
+    WordCache *shared;
+    int mode;
+    WordCache local; /* allocated on first use */
+} CacheView;
+
+static void view_open(ByteLevelEncoderObject *enc, CacheView *v, int want_write) {
+    memset(v, 0, sizeof *v);
+    if (want_write && rwlock_trywrite(&enc->lock))
+        v->mode = SHARED_WRITE;
+    else if (rwlock_tryread(&enc->lock))
+        v->mode = SHARED_READ;
+    v->shared = v->mode == SHARED_NONE ? NULL : &enc->shared;
+}
+
+static void view_close(ByteLevelEncoderObject *enc, CacheView *v) {
+    if (v->mode != SHARED_NONE) rwlock_unlock(&enc->lock);
+    v->mode = SHARED_NONE;
+    v->shared = NULL;
+}
+
+static int view_get(const CacheView *v, const char *bytes, int32_t nbytes, uint64_t h, Buf *out) {
+    int r = v->shared ? cache_get(v->shared, bytes, nbytes, h, out) : 0;
+    if (r == 0 && v->local.slots) r = cache_get(&v->local, bytes, nbytes, h, out);
+    return r;
+}
+
+static void view_put(CacheView *v, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids, int32_t nids) {
+    if (v->mode == SHARED_WRITE) {
+        cache_put(v->shared, bytes, nbytes, h, ids, nids);
+        return;
+    }
+    if (!v->local.slots && cache_init(&v->local) < 0) return; /* no room to cache: encode without */
+    cache_put(&v->local, bytes, nbytes, h, ids, nids);
+}
+
+/* Hand what a view learnt privately to the shared cache when it can be had, else drop it. */
+static void view_merge(ByteLevelEncoderObject *enc, CacheView *v) {
+    if (v->local.slots && rwlock_trywrite(&enc->lock)) {
+        for (size_t i = 0; i < v->local.cap; i++)
+            if (v->local.slots[i].ids) {
+                cache_adopt(&enc->shared, v->local.slots[i]);
+                v->local.slots[i] = (CacheEntry){0};
+            }
+        v->local.n = 0;
+        rwlock_unlock(&enc->lock);
+    }
+    cache_free(&v->local);
+}
+
+/* encode_word_bytes: append the ids of one word (its UTF-8 bytes) to out, through the cache. */
+static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache, const char *bytes, int32_t nbytes,
+                             Buf *out) {
+    if (nbytes == 0) return 0; /* an empty word has no ids */
+    uint64_t h = hash_bytes(bytes, nbytes);
+    int r = view_get(cache, bytes, nbytes, h, out);
+    if (r) return r < 0 ? -1 : 0;
+    if (buf_reserve(out, nbytes) < 0) return -1;
+    int32_t *sym = out->v + out->n;
+    for (int32_t i = 0; i < nbytes; i++) sym[i] = enc->byte_ids[(unsigned char)bytes[i]];
+    Py_ssize_t m = nbytes < HEAP_MIN_SYMBOLS ? encode_scan(enc->table, sym, nbytes) : encode_heap(enc->table, sym, nbytes);
+    if (m < 0) return -1;
+    view_put(cache, bytes, nbytes, h, sym, (int32_t)m);
+    out->n += m;
+    return 0;
+}
+
+static int32_t encoder_top_id(const ByteLevelEncoderObject *enc) {
+    int32_t top = 0;
+    for (int b = 0; b < 256; b++) top = enc->byte_ids[b] > top ? enc->byte_ids[b] : top;
+    for (Py_ssize_t r = 0; r < enc->table->nranks; r++) top = enc->table->results[r] > top ? enc->table->results[r] : top;
+    for (Py_ssize_t k = 0; k < enc->specials.n; k++) top = enc->specials.id[k] > top ? enc->specials.id[k] : top;
+    return top;
+}
+
+/* ByteLevelEncoder(byte_ids: list of 256 ids, table: MergeTable, specials: list of (str, id) = []) */
+static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    PyObject *byte_ids, *specials = NULL;
+    MergeTable *table;
+    if (!PyArg_ParseTuple(args, "O!O!|O!", &PyList_Type, &byte_ids, &MergeTableType, &table, &PyList_Type, &specials))
+        return NULL;
+    if (PyList_GET_SIZE(byte_ids) != 256) {
+        PyErr_SetString(PyExc_ValueError, "byte_ids must list 256 ids");
+        return NULL;
+    }
+    ByteLevelEncoderObject *enc = (ByteLevelEncoderObject *)type->tp_alloc(type, 0);
+    if (!enc) return NULL;
+    for (int b = 0; b < 256; b++) {
+        long v = PyLong_AsLong(PyList_GET_ITEM(byte_ids, b));
+        if ((v == -1 && PyErr_Occurred()) || v < 0 || v > INT32_MAX) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "byte ids must be >= 0");
+            Py_DECREF(enc);
+            return NULL;
+        }
+        enc->byte_ids[b] = (int32_t)v;
+    }
+    Py_INCREF(table);
+    enc->table = table;
+    if (specials && specials_load(&enc->specials, specials, 1) < 0) {
+        Py_DECREF(enc);
+        return NULL;
+    }
+    enc->lock_ready = rwlock_init(&enc->lock) == 0;
+    if (!enc->lock_ready || cache_init(&enc->shared) < 0 || id_objects_make(&enc->ids, encoder_top_id(enc)) < 0) {
+        Py_DECREF(enc);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    return (PyObject *)enc;
+}
+
+static void encoder_dealloc(ByteLevelEncoderObject *enc) {
+    cache_free(&enc->shared);
+    if (enc->lock_ready) rwlock_destroy(&enc->lock);
+    id_objects_free(&enc->ids);
+    specials_free(&enc->specials);
+    Py_XDECREF(enc->table);
+    Py_TYPE(enc)->tp_free((PyObject *)enc);
+}
+
+/* encode_word(word: str) -> list[int] */
+static PyObject *encoder_encode_word(ByteLevelEncoderObject *enc, PyObject *args) {
+    PyObject *word;
+    if (!PyArg_ParseTuple(args, "U", &word)) return NULL;
+    PyObject *bytes = PyUnicode_AsEncodedString(word, "utf-8", "surrogatepass");
+    if (!bytes) return NULL;
+    Buf out = {0};
+    CacheView view;
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    view_open(enc, &view, 1);
+    r = encode_word_bytes(enc, &view, PyBytes_AS_STRING(bytes), (int32_t)PyBytes_GET_SIZE(bytes), &out);
+    view_close(enc, &view);
+    view_merge(enc, &view);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(bytes);
+    PyObject *res = r < 0 ? PyErr_NoMemory() : list_of_ids(&enc->ids, &out);
+    free(out.v);
+    return res;
+}
+
+/* encode_segment: GPT-2 words of t[start, end) appended to ids, with (start, end, n_ids) records. */
+static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, const Text *t, Py_ssize_t start,
+                          Py_ssize_t end, Buf *ids, Buf *words, char **utf8, Py_ssize_t *utf8_cap) {
+    Text seg = *t;
+    seg.n = end; /* the pattern must not see past the next special token */
+    for (Py_ssize_t i = start; i < end;) {
+        Py_ssize_t e = gpt2_token_end(&seg, i);
+        Py_ssize_t nb = utf8_of(t, i, e, utf8, utf8_cap);
+        Py_ssize_t before = ids->n;
+        if (nb < 0 || encode_word_bytes(enc, cache, *utf8, (int32_t)nb, ids) < 0 || buf_reserve(words, 3) < 0)
+            return -1;
+        words->v[words->n++] = (int32_t)i;
+        words->v[words->n++] = (int32_t)e;
+        words->v[words->n++] = (int32_t)(ids->n - before);
+        i = e;
+    }
+    return 0;
+}
+
+/* encode_text_core: the whole of one text, specials first; runs without the GIL. */
+static int encode_text_core(const ByteLevelEncoderObject *enc, CacheView *cache, const Text *t, Buf *ids, Buf *words) {
+    char *utf8 = NULL;
+    Py_ssize_t utf8_cap = 0, pos = 0;
+    int r = 0;
+    const Specials *sp = &enc->specials;
+    for (Py_ssize_t i = 0; i < t->n && sp->n; i++) {
+        Py_ssize_t k = special_at(sp, t, i);
+        if (k < 0) continue;
+        if (encode_segment(enc, cache, t, pos, i, ids, words, &utf8, &utf8_cap) < 0 || buf_reserve(ids, 1) < 0 ||
+            buf_reserve(words, 3) < 0) {
+            r = -1;
+            break;
+        }
+        ids->v[ids->n++] = sp->id[k];
+        words->v[words->n++] = (int32_t)i;
+        words->v[words->n++] = (int32_t)(i + sp->len[k]);
+        words->v[words->n++] = -1;
+        pos = i + sp->len[k];
+        i = pos - 1;
+    }
+    if (r == 0) r = encode_segment(enc, cache, t, pos, t->n, ids, words, &utf8, &utf8_cap);
+    free(utf8);
+    return r;
+}
+
+/* encode_text(text: str) -> (ids, words): words holds (start, end, n_ids) per word as int32 bytes, n_ids -1
+ * for a special token. Runs with the GIL released. */
+static PyObject *encoder_encode_text(ByteLevelEncoderObject *enc, PyObject *args) {
+    PyObject *str;
+    if (!PyArg_ParseTuple(args, "U", &str) || require_classes() < 0 || check_text(str) < 0) return NULL;
+    Text t;
+    text_init(&t, str);
+    Buf ids = {0}, words = {0};
+    CacheView view;
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    view_open(enc, &view, 1);
+    r = encode_text_core(enc, &view, &t, &ids, &words);
+    view_close(enc, &view);
+    view_merge(enc, &view);
+    Py_END_ALLOW_THREADS
+    PyObject *res = r < 0 ? PyErr_NoMemory() : result_pair(&enc->ids, &ids, &words);
+    free(ids.v);
+    free(words.v);
+    return res;
+}
+
+/* The byte-level encoder's batch: workers read the shared cache together and keep new words apart. */
+static void bpe_batch_begin(Batch *b, void *state) { view_open(b->enc, state, 0); }
+static int bpe_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux) {
+    return encode_text_core(b->enc, state, t, ids, aux);
+}
+static void bpe_batch_end(Batch *b, void *state) { view_close(b->enc, state); }
+static void bpe_batch_finish(Batch *b, void *state) { view_merge(b->enc, state); }
+static const BatchOps BPE_BATCH = {bpe_batch_begin, bpe_batch_encode, bpe_batch_end, bpe_batch_finish,
+                                   sizeof(CacheView)};
+
+/* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, words) */
+static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *args) {
+    return run_batch(enc, &BPE_BATCH, &enc->ids, args);
+}
+
+static PyMethodDef encoder_methods[] = {
+    {"encode_word", (PyCFunction)encoder_encode_word, METH_VARARGS, "Ids of one word (cached)."},
+    {"encode_text", (PyCFunction)encoder_encode_text, METH_VARARGS,
+     "Split with GPT-2's pattern and encode: (ids, per-word (start, end, n_ids) as int32 bytes)."},
+    {"encode_batch", (PyCFunction)encoder_encode_batch, METH_VARARGS,
+     "encode_text of each text, spread over num_threads threads without the GIL."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ByteLevelEncoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "subtok._native.ByteLevelEncoder",
+    .tp_basicsize = sizeof(ByteLevelEncoderObject),
+    .tp_dealloc = (destructor)encoder_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Byte-level words -> ids with a thread-safe cache (mirrors bpe_core.ByteLevelEncoder).",
+    .tp_methods = encoder_methods,
+    .tp_new = encoder_new,
+};

@@ -1,0 +1,329 @@
+/* common.h: what the files of subtok's native core share. It has no Python twin of its own: small
+ * containers and hashing, the character-class table (subtok.text.char_classes, installed once by
+ * subtok._backend through set_char_classes), the view of a str read without the GIL, special tokens,
+ * shared int objects for result lists, numpy buffers, and the shims that keep the core portable (threads
+ * and atomics exist only where POSIX threads do; elsewhere, as under MSVC, everything runs on the calling
+ * thread). module.c includes this header and then each .c file: one translation unit, every function static.
+ */
+#ifndef SUBTOK_COMMON_H
+#define SUBTOK_COMMON_H
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#define SUBTOK_THREADS 0 /* one thread: plain integers serve as the batch's counters */
+typedef size_t atomic_size_t;
+typedef int atomic_int;
+#define atomic_fetch_add(p, v) ((*(p) += (v)) - (v))
+#define atomic_load(p) (*(p))
+#define atomic_store(p, v) ((void)(*(p) = (v)))
+#else
+#define SUBTOK_THREADS 1
+#include <pthread.h>
+#include <stdatomic.h>
+#endif
+
+#define HEAP_MIN_SYMBOLS 48  /* as bpe_core.HEAP_MIN_SYMBOLS */
+#define CACHE_SIZE (1 << 16) /* as bpe_core.CACHE_SIZE */
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Small containers and hashing                                                                     */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    int32_t *v;
+    Py_ssize_t n, cap;
+} IntVec;
+
+static int ivec_push(IntVec *a, int32_t x) {
+    if (a->n == a->cap) {
+        Py_ssize_t cap = a->cap ? a->cap * 2 : 4;
+        int32_t *p = realloc(a->v, (size_t)cap * sizeof(int32_t));
+        if (!p) return -1;
+        a->v = p;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+static inline uint64_t pair_key(int32_t a, int32_t b) { return ((uint64_t)(uint32_t)a << 32) | (uint32_t)b; }
+
+static inline size_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static size_t hash_bytes(const char *p, Py_ssize_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return mix64(h);
+}
+
+/* Growable int32 buffer, used without the GIL. */
+typedef struct {
+    int32_t *v;
+    Py_ssize_t n, cap;
+} Buf;
+
+static int buf_reserve(Buf *b, Py_ssize_t extra) {
+    if (b->n + extra <= b->cap) return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 256;
+    while (cap < b->n + extra) cap *= 2;
+    int32_t *p = realloc(b->v, (size_t)cap * sizeof(int32_t));
+    if (!p) return -1;
+    b->v = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_push(Buf *b, int32_t v) {
+    if (buf_reserve(b, 1) < 0) return -1;
+    b->v[b->n++] = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Character classes and the text view                                                              */
+/* ------------------------------------------------------------------------------------------------ */
+#define CLASS_LETTER 1 /* as text.CLASS_* */
+#define CLASS_NUMBER 2
+#define CLASS_SPACE 4
+#define CLASS_PUNCT 8 /* BERT's punctuation */
+#define N_CODEPOINTS 0x110000
+
+/* One byte of CLASS_* bits per code point, as the regex module defines the classes (text.char_classes). */
+static PyObject *char_classes_obj;
+static const unsigned char *char_classes;
+
+/* set_char_classes(classes: bytes): install the table once; every scanner reads it from then on. A second
+ * call may only repeat the same table (encoders running without the GIL may be reading the first). */
+static PyObject *set_char_classes(PyObject *self, PyObject *classes) {
+    if (!PyBytes_Check(classes) || PyBytes_GET_SIZE(classes) != N_CODEPOINTS) {
+        PyErr_SetString(PyExc_ValueError, "classes must be bytes of length 0x110000 (text.char_classes())");
+        return NULL;
+    }
+    if (char_classes) {
+        if (memcmp(char_classes, PyBytes_AS_STRING(classes), N_CODEPOINTS) == 0) Py_RETURN_NONE;
+        PyErr_SetString(PyExc_ValueError, "other character classes are installed already");
+        return NULL;
+    }
+    Py_INCREF(classes);
+    char_classes_obj = classes; /* held for the life of the process */
+    char_classes = (const unsigned char *)PyBytes_AS_STRING(classes);
+    Py_RETURN_NONE;
+}
+
+/* 0 when the class table is installed, else -1 with an error set. */
+static int require_classes(void) {
+    if (char_classes) return 0;
+    PyErr_SetString(PyExc_RuntimeError, "the character classes are not installed (subtok._backend does it)");
+    return -1;
+}
+
+/* The text being scanned: a str's code points, read without the GIL (the str is immutable and held). */
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+    const unsigned char *classes; /* char_classes */
+} Text;
+
+#define CP(t, i) PyUnicode_READ((t)->kind, (t)->data, (i))
+#define CLS(t, c) ((t)->classes[(c)])
+
+
+static void text_init(Text *t, PyObject *str) {
+    t->kind = PyUnicode_KIND(str);
+    t->data = PyUnicode_DATA(str);
+    t->n = PyUnicode_GET_LENGTH(str);
+    t->classes = char_classes;
+}
+
+static int check_text(PyObject *str) {
+    if (!PyUnicode_Check(str)) {
+        PyErr_Format(PyExc_TypeError, "texts must be str, not %.100s", Py_TYPE(str)->tp_name);
+        return -1;
+    }
+    if (PyUnicode_GET_LENGTH(str) > INT32_MAX / 4) {
+        PyErr_SetString(PyExc_ValueError, "text too long for one call (over 500M characters): split it");
+        return -1;
+    }
+    return 0;
+}
+
+
+/* UTF-8 of code points [s, e) into *dst (grown as needed); surrogates as in 'surrogatepass'. */
+static Py_ssize_t utf8_of(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst, Py_ssize_t *cap) {
+    if (4 * (e - s) > *cap) {
+        Py_ssize_t c = 4 * (e - s);
+        char *p = realloc(*dst, (size_t)c);
+        if (!p) return -1;
+        *dst = p;
+        *cap = c;
+    }
+    unsigned char *o = (unsigned char *)*dst;
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = s; i < e; i++) {
+        Py_UCS4 c = CP(t, i);
+        if (c < 0x80) {
+            o[n++] = (unsigned char)c;
+        } else if (c < 0x800) {
+            o[n++] = (unsigned char)(0xC0 | (c >> 6));
+            o[n++] = (unsigned char)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            o[n++] = (unsigned char)(0xE0 | (c >> 12));
+            o[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[n++] = (unsigned char)(0x80 | (c & 0x3F));
+        } else {
+            o[n++] = (unsigned char)(0xF0 | (c >> 18));
+            o[n++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            o[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[n++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Special tokens, and results as Python objects                                                    */
+/* ------------------------------------------------------------------------------------------------ */
+/* Special tokens as code points, in the order given (longest first), each with its id. */
+typedef struct {
+    Py_ssize_t n;
+    Py_UCS4 **cp;
+    Py_ssize_t *len;
+    int32_t *id;
+    uint8_t first[128]; /* ASCII first characters of the tokens: most positions are rejected here */
+    int non_ascii_first; /* some token starts with a non-ASCII character */
+} Specials;
+
+static void specials_free(Specials *sp) {
+    for (Py_ssize_t k = 0; k < sp->n; k++) PyMem_Free(sp->cp[k]);
+    free(sp->cp);
+    free(sp->len);
+    free(sp->id);
+    memset(sp, 0, sizeof *sp);
+}
+
+/* From a list of (str, id) pairs, or of str when with_ids is 0. */
+static int specials_load(Specials *sp, PyObject *list, int with_ids) {
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    sp->cp = calloc((size_t)(n ? n : 1), sizeof(Py_UCS4 *));
+    sp->len = calloc((size_t)(n ? n : 1), sizeof(Py_ssize_t));
+    sp->id = calloc((size_t)(n ? n : 1), sizeof(int32_t));
+    if (!sp->cp || !sp->len || !sp->id) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PyList_GET_ITEM(list, k), *tok = item;
+        long id = 0;
+        if (with_ids && (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "Ul", &tok, &id))) tok = NULL;
+        if (!tok || !PyUnicode_Check(tok) || PyUnicode_GET_LENGTH(tok) == 0 || id < 0 || id > INT32_MAX) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, with_ids ? "specials must be (non-empty str, id >= 0) pairs"
+                                                       : "specials must be non-empty str");
+            return -1;
+        }
+        sp->cp[k] = PyUnicode_AsUCS4Copy(tok);
+        if (!sp->cp[k]) return -1;
+        sp->len[k] = PyUnicode_GET_LENGTH(tok);
+        sp->id[k] = (int32_t)id;
+        if (sp->cp[k][0] < 128)
+            sp->first[sp->cp[k][0]] = 1;
+        else
+            sp->non_ascii_first = 1;
+        sp->n = k + 1;
+    }
+    return 0;
+}
+
+/* The special token that starts at i (its index), or -1: the first listed that matches, as the regex does. */
+static Py_ssize_t special_at(const Specials *sp, const Text *t, Py_ssize_t i) {
+    Py_UCS4 c = CP(t, i);
+    if (c < 128 ? !sp->first[c] : !sp->non_ascii_first) return -1;
+    for (Py_ssize_t k = 0; k < sp->n; k++) {
+        Py_ssize_t len = sp->len[k];
+        if (i + len > t->n || CP(t, i) != sp->cp[k][0]) continue;
+        Py_ssize_t j = 1;
+        while (j < len && CP(t, i + j) == sp->cp[k][j]) j++;
+        if (j == len) return k;
+    }
+    return -1;
+}
+
+/* An int object per id an encoder can emit: result lists reference them instead of allocating. */
+typedef struct {
+    PyObject **obj;
+    int32_t n;
+} IdObjects;
+
+static int id_objects_make(IdObjects *io, int32_t top) {
+    io->obj = calloc((size_t)top + 1, sizeof(PyObject *));
+    if (!io->obj) return -1;
+    for (int32_t i = 0; i <= top; i++) {
+        io->obj[i] = PyLong_FromLong(i);
+        if (!io->obj[i]) return -1;
+        io->n = i + 1;
+    }
+    return 0;
+}
+
+static void id_objects_free(IdObjects *io) {
+    for (int32_t i = 0; i < io->n; i++) Py_DECREF(io->obj[i]);
+    free(io->obj);
+    io->obj = NULL;
+    io->n = 0;
+}
+
+/* A list of ids from shared int objects (every id is below io->n). */
+static PyObject *list_of_ids(const IdObjects *io, const Buf *b) {
+    PyObject *out = PyList_New(b->n);
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < b->n; i++) {
+        PyObject *v = io->obj[b->v[i]];
+        Py_INCREF(v);
+        PyList_SET_ITEM(out, i, v);
+    }
+    return out;
+}
+
+static PyObject *result_pair(const IdObjects *io, const Buf *ids, const Buf *words) {
+    PyObject *id_list = list_of_ids(io, ids);
+    PyObject *word_bytes =
+        id_list ? PyBytes_FromStringAndSize((const char *)words->v, words->n * (Py_ssize_t)sizeof(int32_t)) : NULL;
+    PyObject *res = (id_list && word_bytes) ? PyTuple_Pack(2, id_list, word_bytes) : NULL;
+    Py_XDECREF(id_list);
+    Py_XDECREF(word_bytes);
+    return res;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Buffers of numpy arrays                                                                          */
+/* ------------------------------------------------------------------------------------------------ */
+static int get_buffer(PyObject *obj, Py_buffer *view, const char *name, char kind, int ndim, int writable) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    const char *fmt = view->format ? view->format : "B";
+    if (*fmt == '<' || *fmt == '=' || *fmt == '@') fmt++;
+    int ok = view->ndim == ndim && (kind == 'f'   ? view->itemsize == 4 && strcmp(fmt, "f") == 0
+                                    : kind == 'd' ? view->itemsize == 8 && strcmp(fmt, "d") == 0
+                                                  : view->itemsize == 8 && (strcmp(fmt, "q") == 0 || strcmp(fmt, "l") == 0));
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "%s must be a C-contiguous %d-D array of %s", name, ndim,
+                     kind == 'f' ? "float32" : kind == 'd' ? "float64" : "int64");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+#endif /* SUBTOK_COMMON_H */

@@ -1,0 +1,190 @@
+/* gpt2_split.c: GPT-2's pre-tokenizer pattern as a hand-written scanner over the character classes, and
+ * training's counting step built on it. Python twin: subtok/models/bpe_core.py
+ *
+ *   gpt2_token_end, split_gpt2  <-> split_gpt2: equivalent by test, not a mirror (the reference is the
+ *                                   regex itself; tests hold the two equal on any str, hypothesis included)
+ *   count_gpt2                  <-> count_gpt2: mirrored (special tokens cut out first, then the scanner)
+ */
+
+static inline int is_other(const Text *t, Py_UCS4 c) { return !(CLS(t, c) & (CLASS_LETTER | CLASS_NUMBER | CLASS_SPACE)); }
+
+/* gpt2_token_end: the end of the GPT-2 pattern's match at i, the alternatives tried in the pattern's order:
+ * 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+  (every position starts one) */
+static Py_ssize_t gpt2_token_end(const Text *t, Py_ssize_t i) {
+    Py_UCS4 c = CP(t, i);
+    if (c == '\'' && i + 1 < t->n) {
+        Py_UCS4 d = CP(t, i + 1);
+        if (d == 's' || d == 't' || d == 'm' || d == 'd') return i + 2;
+        if (i + 2 < t->n) {
+            Py_UCS4 e = CP(t, i + 2);
+            if ((d == 'r' && e == 'e') || (d == 'v' && e == 'e') || (d == 'l' && e == 'l')) return i + 3;
+        }
+    }
+    Py_ssize_t j = i;
+    if (c == ' ' && i + 1 < t->n && !(CLS(t, CP(t, i + 1)) & CLASS_SPACE)) { /* the optional leading space */
+        j = i + 1;
+        c = CP(t, j);
+    }
+    int cls = CLS(t, c) & (CLASS_LETTER | CLASS_NUMBER | CLASS_SPACE);
+    if (cls == CLASS_LETTER || cls == CLASS_NUMBER) {
+        do j++; while (j < t->n && (CLS(t, CP(t, j)) & cls));
+        return j;
+    }
+    if (cls == 0) {
+        do j++; while (j < t->n && is_other(t, CP(t, j)));
+        return j;
+    }
+    Py_ssize_t k = i; /* whitespace: \s+(?!\S) leaves the last space before a non-space, else \s+ */
+    while (k < t->n && (CLS(t, CP(t, k)) & CLASS_SPACE)) k++;
+    if (k == t->n) return k;
+    return k - 1 > i ? k - 1 : k;
+}
+
+/* split_gpt2(text) -> list[(start, end)]: the scanner alone, for the tests that hold it against the regex. */
+static PyObject *split_gpt2(PyObject *self, PyObject *args) {
+    PyObject *str;
+    if (!PyArg_ParseTuple(args, "U", &str) || require_classes() < 0) return NULL;
+    Text t;
+    text_init(&t, str);
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t i = 0; out && i < t.n;) {
+        Py_ssize_t e = gpt2_token_end(&t, i);
+        PyObject *span = Py_BuildValue("(nn)", i, e);
+        if (!span || PyList_Append(out, span) < 0) Py_CLEAR(out);
+        Py_XDECREF(span);
+        i = e;
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Training's counting step for byte-level BPE                                                      */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    uint64_t hash;
+    int64_t count;
+    char *bytes; /* NULL: empty slot */
+    int32_t nbytes;
+} CountSlot;
+
+typedef struct {
+    CountSlot *slots;
+    size_t cap, n;
+} WordCounts;
+
+static int counts_add(WordCounts *c, const char *bytes, int32_t nbytes) {
+    uint64_t h = hash_bytes(bytes, nbytes);
+    size_t j = h & (c->cap - 1);
+    while (c->slots[j].bytes) {
+        CountSlot *e = &c->slots[j];
+        if (e->hash == h && e->nbytes == nbytes && memcmp(e->bytes, bytes, (size_t)nbytes) == 0) {
+            e->count++;
+            return 0;
+        }
+        j = (j + 1) & (c->cap - 1);
+    }
+    if ((c->n + 1) * 2 > c->cap) {
+        size_t cap = c->cap * 2;
+        CountSlot *slots = calloc(cap, sizeof(CountSlot));
+        if (!slots) return -1;
+        for (size_t i = 0; i < c->cap; i++) {
+            if (!c->slots[i].bytes) continue;
+            size_t k = c->slots[i].hash & (cap - 1);
+            while (slots[k].bytes) k = (k + 1) & (cap - 1);
+            slots[k] = c->slots[i];
+        }
+        free(c->slots);
+        c->slots = slots;
+        c->cap = cap;
+        j = h & (cap - 1);
+        while (c->slots[j].bytes) j = (j + 1) & (cap - 1);
+    }
+    char *copy = malloc((size_t)nbytes + 1);
+    if (!copy) return -1;
+    memcpy(copy, bytes, (size_t)nbytes);
+    c->slots[j] = (CountSlot){h, 1, copy, nbytes};
+    c->n++;
+    return 0;
+}
+
+static void counts_free(WordCounts *c) {
+    for (size_t i = 0; c->slots && i < c->cap; i++) free(c->slots[i].bytes);
+    free(c->slots);
+}
+
+/* count_segment: the GPT-2 words of t[start, end) into counts. */
+static int count_segment(const Text *t, Py_ssize_t start, Py_ssize_t end, WordCounts *counts, char **utf8,
+                         Py_ssize_t *utf8_cap) {
+    Text seg = *t;
+    seg.n = end;
+    for (Py_ssize_t i = start; i < end;) {
+        Py_ssize_t e = gpt2_token_end(&seg, i);
+        Py_ssize_t nb = utf8_of(t, i, e, utf8, utf8_cap);
+        if (nb < 0 || counts_add(counts, *utf8, (int32_t)nb) < 0) return -1;
+        i = e;
+    }
+    return 0;
+}
+
+/* count_text: one text's words, special tokens cut out first. */
+static int count_text(const Specials *sp, const Text *t, WordCounts *counts, char **utf8, Py_ssize_t *utf8_cap) {
+    Py_ssize_t pos = 0;
+    for (Py_ssize_t i = 0; i < t->n && sp->n; i++) {
+        Py_ssize_t k = special_at(sp, t, i);
+        if (k < 0) continue;
+        if (count_segment(t, pos, i, counts, utf8, utf8_cap) < 0) return -1;
+        pos = i + sp->len[k];
+        i = pos - 1;
+    }
+    return count_segment(t, pos, t->n, counts, utf8, utf8_cap);
+}
+
+/* count_gpt2(texts: list[str], specials: list[str]) -> dict[str, int] */
+static PyObject *count_gpt2(PyObject *self, PyObject *args) {
+    PyObject *list, *specials_list;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &list, &PyList_Type, &specials_list) || require_classes() < 0)
+        return NULL;
+    PyObject *items = PySequence_Tuple(list); /* held while the GIL is released */
+    if (!items) return NULL;
+    Specials sp = {0};
+    WordCounts counts = {calloc(1024, sizeof(CountSlot)), 1024, 0};
+    PyObject *out = NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    Text *texts = calloc((size_t)(n ? n : 1), sizeof(Text));
+    if (!counts.slots || !texts) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (specials_load(&sp, specials_list, 0) < 0) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (check_text(PyTuple_GET_ITEM(items, i)) < 0) goto done;
+        text_init(&texts[i], PyTuple_GET_ITEM(items, i));
+    }
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    char *utf8 = NULL;
+    Py_ssize_t utf8_cap = 0;
+    for (Py_ssize_t i = 0; i < n && !failed; i++) failed = count_text(&sp, &texts[i], &counts, &utf8, &utf8_cap) < 0;
+    free(utf8);
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out = PyDict_New();
+    for (size_t j = 0; out && j < counts.cap; j++) {
+        const CountSlot *e = &counts.slots[j];
+        if (!e->bytes) continue;
+        PyObject *word = PyUnicode_DecodeUTF8(e->bytes, e->nbytes, "surrogatepass");
+        PyObject *c = word ? PyLong_FromLongLong(e->count) : NULL;
+        if (!c || PyDict_SetItem(out, word, c) < 0) Py_CLEAR(out);
+        Py_XDECREF(word);
+        Py_XDECREF(c);
+    }
+done:
+    counts_free(&counts);
+    specials_free(&sp);
+    free(texts);
+    Py_DECREF(items);
+    return out;
+}

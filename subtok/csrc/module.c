@@ -1,0 +1,76 @@
+/* subtok._native: the compiled twins of subtok's hot loops. This file is the module: it includes the
+ * others (one translation unit, every function static) and lists what each entry point mirrors.
+ *
+ * Three tiers, named in each file's first comment:
+ *   mirrored            the same functions, inputs, outputs and tie-breaks as the Python reference, to be
+ *                       read side by side (bpe_train.c, wordpiece_train.c, bpe_encode.c's merge encoder,
+ *                       wordpiece_encode.c, count_gpt2, alias_build);
+ *   equivalent by test  another method for the same output, held equal to the reference by tests
+ *                       (the GPT-2 scanner against the regex, the word caches, csr_dot, batch.c);
+ *   no library twin     sgns_train (tests/sgns_reference.py is its reference).
+ *
+ *   file                 entry points                                    Python twin
+ *   bpe_train.c          train_merges                                    models/bpe_core.py
+ *   wordpiece_train.c    train_likelihood                                models/wordpiece_core.py
+ *   gpt2_split.c         split_gpt2, count_gpt2                          models/bpe_core.py
+ *   bpe_encode.c         make_merge_table, encode_symbols,               models/bpe_core.py
+ *                        ByteLevelEncoder
+ *   wordpiece_encode.c   make_trie, encode_longest_match, BertEncoder    models/wordpiece_core.py
+ *   batch.c              encode_batch of both encoders                   (a loop over encode_text)
+ *   kernels.c            csr_dot, sgns_train                             sparse.py, word2vec.py
+ *   common.h             set_char_classes and what the files share      text.char_classes
+ *
+ * Written against the CPython C API (no Cython) so the build needs nothing but a C compiler and the Python
+ * headers. Every Python input is checked before the GIL is released.
+ */
+#include "common.h"
+
+#include "bpe_train.c"
+#include "wordpiece_train.c"
+#include "gpt2_split.c"
+#include "batch.c"
+#include "bpe_encode.c"
+#include "wordpiece_encode.c"
+#include "kernels.c"
+
+/* subtok._backend loads this module only when its ABI equals its own: a stale build is never half used. */
+#define SUBTOK_ABI 2
+
+static PyMethodDef methods[] = {
+    {"set_char_classes", set_char_classes, METH_O, "Install text.char_classes() for the scanners (once)."},
+    {"train_merges", (PyCFunction)(void (*)(void))train_merges, METH_VARARGS | METH_KEYWORDS,
+     "Learn BPE merges from word symbol lists (mirrors bpe_core.train_merges)."},
+    {"train_likelihood", (PyCFunction)(void (*)(void))train_likelihood, METH_VARARGS | METH_KEYWORDS,
+     "Learn WordPiece merges by likelihood (mirrors wordpiece_core.train_likelihood)."},
+    {"make_merge_table", make_merge_table, METH_VARARGS, "Compile ranks and results for encode_symbols."},
+    {"encode_symbols", encode_symbols, METH_VARARGS, "Apply merges to one word's symbols."},
+    {"split_gpt2", split_gpt2, METH_VARARGS, "Spans of GPT-2's pre-tokenizer pattern (as bpe_core.split_gpt2)."},
+    {"count_gpt2", count_gpt2, METH_VARARGS, "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
+    {"make_trie", make_trie, METH_VARARGS, "A WordPiece vocabulary as a trie (mirrors wordpiece_core.make_trie)."},
+    {"encode_longest_match", encode_longest_match, METH_VARARGS,
+     "BERT's greedy longest-match-first (mirrors wordpiece_core.encode_longest_match)."},
+    {"csr_dot", csr_dot, METH_VARARGS, "out = M @ x for a CSR matrix M (as sparse.csr_dot)."},
+    {"sgns_train", sgns_train, METH_VARARGS, "One epoch of word2vec with negative sampling (see word2vec.py)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_native", "subtok's compiled core (see module.c).",
+                                       -1, methods};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    sigmoid_table_init();
+    if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0 || PyType_Ready(&TrieType) < 0 ||
+        PyType_Ready(&BertEncoderType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&moduledef);
+    if (!m) return NULL;
+    Py_INCREF(&ByteLevelEncoderType);
+    Py_INCREF(&BertEncoderType);
+    if (PyModule_AddIntConstant(m, "ABI", SUBTOK_ABI) < 0 ||
+        PyModule_AddObject(m, "ByteLevelEncoder", (PyObject *)&ByteLevelEncoderType) < 0 ||
+        PyModule_AddObject(m, "BertEncoder", (PyObject *)&BertEncoderType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,155 @@
+"""What every model and trainer shares: the Model protocol, the Trainer base (options, defaults, and the
+refusal of options a model does not take), and the character-level helpers of the BPE and WordPiece
+trainers."""
+
+from __future__ import annotations
+
+import inspect
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Optional, Protocol
+
+from ..errors import TrainingError
+from ..pre_tokenizers import PreTokenizer
+
+if TYPE_CHECKING:
+    from ..decoders import Decoder
+    from ..encoding import TextEncoder
+    from ..normalizers import Normalizer
+    from ..processors import BertPostProcessor
+    from ..vocab import Vocab
+
+
+class Model(Protocol):
+    """A tokenization model: one pre-tokenized word -> ids, and back."""
+
+    type: str  # its name in JSON: "bpe", "wordpiece", "word"
+    vocab: Vocab
+
+    def encode_word(self, word: str) -> list[int]:
+        """Ids of one pre-tokenized word."""
+
+    def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
+        """Character span within ``word`` of each of its tokens ``ids``."""
+
+    def text_encoder(
+        self, normalizers: Sequence[Normalizer], pre_tokenizer: PreTokenizer, specials: list[tuple[str, int]]
+    ) -> Optional[TextEncoder]:
+        """An encoder of whole texts for this pipeline (specials, normalizers, pre-tokenizer and model in
+        one call, native when built), or None when the model has none for it."""
+
+    def decoder(self) -> Decoder:
+        """The decoder of this model's tokens."""
+
+    def to_dict(self) -> dict:
+        """The model as our JSON."""
+
+
+UNSET: object = object()  # an option the caller did not give (None can be a value)
+
+
+class Trainer:
+    """Options and defaults for training one kind of model from word counts.
+
+    A subclass takes its own options as keyword arguments; ``create`` refuses an option the trainer does
+    not take, naming it, so no option is ever silently ignored. ``Tokenizer.train`` builds the pipeline
+    from the trainer's defaults (normalizers, pre-tokenizer, special tokens), counts words, and calls
+    ``train``.
+    """
+
+    model = ""
+    default_special_tokens: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        *,
+        vocab_size: int = 8000,
+        min_frequency: int = 2,
+        special_tokens: Optional[Sequence[str]] = None,
+        show_progress: Optional[bool] = None,
+    ) -> None:
+        if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 1:
+            raise TrainingError(f"vocab_size must be a positive integer, not {vocab_size!r}")
+        if not isinstance(min_frequency, int) or isinstance(min_frequency, bool) or min_frequency < 1:
+            raise TrainingError(f"min_frequency must be an integer of at least 1, not {min_frequency!r}")
+        if special_tokens is None:
+            special_tokens = self.default_special_tokens
+        if isinstance(special_tokens, str) or not all(isinstance(t, str) and t for t in special_tokens):
+            raise TrainingError(f"special_tokens must be a list of non-empty strings, not {special_tokens!r}")
+        self.vocab_size = vocab_size
+        self.min_frequency = min_frequency
+        self.special_tokens = list(dict.fromkeys(special_tokens))
+        self.show_progress = show_progress
+
+    @classmethod
+    def options(cls) -> list[str]:
+        """The keyword options this trainer takes."""
+        names: dict[str, None] = {}
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is not None:
+                params = inspect.signature(init).parameters.values()
+                names.update((p.name, None) for p in params if p.kind is p.KEYWORD_ONLY)
+        return sorted(names)
+
+    @classmethod
+    def create(cls, options: Mapping[str, object]) -> Trainer:
+        """The trainer with ``options``; an option it does not take is an error naming it."""
+        unknown = sorted(set(options) - set(cls.options()))
+        if unknown:
+            raise TrainingError(
+                f"the {cls.model} model takes no option {', '.join(unknown)}; its options: {', '.join(cls.options())}"
+            )
+        return cls(**options)
+
+    def default_normalizers(self) -> list[Normalizer]:
+        return []
+
+    def default_pre_tokenizer(self) -> PreTokenizer:
+        raise NotImplementedError
+
+    def train(self, word_counts: Mapping[str, int]) -> Model:
+        raise NotImplementedError
+
+    def tokenizer_specials(self, model: Model) -> list[str]:
+        """The trained model's special tokens, in vocabulary order (the unknown token among them)."""
+        specials = set(self.special_tokens) | {getattr(model.vocab, "unk", None)}
+        return [t for t in model.vocab if t in specials]
+
+    def post_processor(self, model: Model) -> Optional[BertPostProcessor]:
+        """The post-processor a trained model gets (none by default)."""
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Character-level training helpers (BPE without byte_level, WordPiece)
+# ---------------------------------------------------------------------------------------------------------
+def char_alphabet(word_counts: Mapping[str, int], limit_alphabet: Optional[int]) -> set[str]:
+    """The ``limit_alphabet`` most frequent characters (all when None); ties by character."""
+    chars: Counter = Counter()
+    for w, c in word_counts.items():
+        for ch in w:
+            chars[ch] += c
+    ranked = sorted(chars.items(), key=lambda kv: (-kv[1], kv[0]))
+    if limit_alphabet is not None:
+        ranked = ranked[:limit_alphabet]
+    return {ch for ch, _ in ranked}
+
+
+def char_symbol_words(word_counts: Mapping[str, int], alphabet: set[str], prefix: str, suffix: str) -> Counter:
+    """Words as tuples of symbol strings; a character outside the alphabet cuts the word into pieces
+    that are trained on separately (no pair spans an unknown character)."""
+    out: Counter = Counter()
+    for w, c in word_counts.items():
+        last = len(w) - 1
+        piece: list[str] = []
+        for i, ch in enumerate(w):
+            if ch not in alphabet:
+                if piece:
+                    out[tuple(piece)] += c
+                piece = []
+                continue
+            piece.append((prefix if i else "") + ch + (suffix if i == last else ""))
+        if piece:
+            out[tuple(piece)] += c
+    return out

@@ -1,0 +1,54 @@
+"""One table per kind of pipeline component (normalizer, pre-tokenizer, post-processor, decoder) from the
+"type" of its JSON form to its class, for our own format and for HF's tokenizer.json, so that saving,
+loading and interchange go through the table instead of chains of ifs.
+
+A registered class says itself as a dict (``to_dict``; ``to_hf`` for HF's form) and is rebuilt from one
+(the classmethods ``from_dict`` and ``from_hf``, which raise :class:`SubtokError` for an option they do
+not implement, naming it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Callable, TypeVar
+
+from .errors import SubtokError
+
+T = TypeVar("T", bound=type)
+
+
+class Registry:
+    """JSON type name -> component class, for one kind of component."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.types: dict[str, type] = {}
+        self.hf_types: dict[str, type] = {}
+
+    def register(self, types: Sequence[str] = (), hf: Sequence[str] = ()) -> Callable[[T], T]:
+        """A class decorator: the class reads our JSON types ``types`` and HF's types ``hf``."""
+
+        def add(cls: T) -> T:
+            for name in types:
+                self.types[name] = cls
+            for name in hf:
+                self.hf_types[name] = cls
+            return cls
+
+        return add
+
+    def _lookup(self, d: Any, table: dict[str, type], where: str) -> type:
+        if not isinstance(d, dict) or not isinstance(d.get("type"), str):
+            raise SubtokError(f"a {self.kind} must be an object with a string 'type', not {d!r}")
+        cls = table.get(d["type"])
+        if cls is None:
+            raise SubtokError(f"unknown {where}{self.kind} type {d['type']!r}; known: {', '.join(sorted(table))}")
+        return cls
+
+    def from_dict(self, d: Any) -> Any:
+        """The component our JSON ``d`` describes."""
+        return self._lookup(d, self.types, "").from_dict(d)
+
+    def from_hf(self, d: Any) -> Any:
+        """The component HF's JSON ``d`` describes."""
+        return self._lookup(d, self.hf_types, "HF ").from_hf(d)
