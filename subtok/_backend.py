@@ -8,8 +8,9 @@ where its native twin is, and the choice is made per call, never frozen at impor
 out the kernels that have no Python twin (word2vec's ``sgns_train``). ``SUBTOK_NO_NATIVE=1`` forces pure
 Python; tests switch with :func:`using`.
 
-The extension is loaded only when it is the build this package expects (its ``ABI`` matches), so a stale
-or half-built one never runs; a source folder can never stand in for it (the C sources live in ``csrc/``).
+The extension is loaded only when it is this package's own build (beside this file, its ``ABI`` matching),
+so a stale, foreign or half-built one never runs; a source folder can never stand in for it (the C sources
+live in ``csrc/``).
 """
 
 from __future__ import annotations
@@ -34,15 +35,15 @@ def _load_native():
         from . import _native
     except ImportError:
         return None
+    where = getattr(_native, "__file__", None) or "?"
     if getattr(_native, "ABI", None) != ABI:
-        warnings.warn(
-            f"subtok: ignoring the compiled core at {getattr(_native, '__file__', '?')}: it is another version's "
-            "build (reinstall subtok to rebuild it); running the pure-Python backend",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return None
-    return _native
+        problem = "it is another version's build (reinstall subtok to rebuild it)"
+    elif os.path.dirname(os.path.abspath(where)) != os.path.dirname(os.path.abspath(__file__)):
+        problem = "it is not this package's own (another copy of subtok is installed)"
+    else:
+        return _native
+    warnings.warn(f"subtok: ignoring the compiled core at {where}: {problem}; running pure Python", stacklevel=2)
+    return None
 
 
 _native = _load_native()

@@ -45,9 +45,21 @@ def _hf_pre_tokenizer(tok: Tokenizer) -> dict:
     return {"type": "Sequence", "pretokenizers": [split, byte]} if byte_level else split
 
 
+def _check_byte_fallback(byte_fallback: bool, prefix: Optional[str], suffix: Optional[str]) -> None:
+    """HF's BPE falls back on the bytes of the whole symbol, affixes included ("##0" -> <0x23> <0x23>
+    <0x30>), subtok's on the character's; the two agree only without affixes, so anything else is refused."""
+    affixes = [name for name, value in (("continuing_subword_prefix", prefix), ("end_of_word_suffix", suffix)) if value]
+    if byte_fallback and affixes:
+        raise SubtokError(
+            f"BPE byte_fallback with {' and '.join(affixes)} is not supported: HF tokenizers falls back on the "
+            "bytes of the affixed symbol, subtok on the character's, so the ids would differ"
+        )
+
+
 def _hf_model(model) -> dict:
     vocab = dict(model.vocab.word_to_id)
     if model.type == "bpe":
+        _check_byte_fallback(model.byte_fallback, model.prefix, model.suffix)
         return {
             "type": "BPE",
             "dropout": None,
@@ -187,6 +199,11 @@ def components_from_huggingface(d: Any, source: str = "tokenizer.json") -> Compo
         normalizers = _normalizers_from_hf(d.get("normalizer"))
         pre, byte_level = _pre_tokenizer_from_hf(d.get("pre_tokenizer"))
         if kind == "BPE":
+            _check_byte_fallback(
+                bool(model_d.get("byte_fallback")),
+                model_d.get("continuing_subword_prefix"),
+                model_d.get("end_of_word_suffix"),
+            )
             model = BPE(
                 vocab,
                 _parse_merges(model_d.get("merges") or [], source),

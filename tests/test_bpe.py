@@ -3,6 +3,7 @@
 import json
 import random
 import warnings
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -165,3 +166,58 @@ def test_train_from_files_equals_train_from_lines(backend, tmp_path):
     a = Tokenizer.train(p, vocab_size=400, min_frequency=1).to_dict()
     b = Tokenizer.train(text.splitlines(keepends=True), vocab_size=400, min_frequency=1).to_dict()
     assert a == b
+
+
+def naive_train_merges(words, counts, keys, strip, max_tokens, min_frequency, blocked=frozenset()):
+    """minbpe's loop, the merge rule as a spec: recount every pair each step, take the most frequent (ties:
+    the smaller left key, then right key), skip pairs whose token would spell a blocked key, merge it
+    everywhere left to right."""
+    merges = []
+    while len(keys) < max_tokens:
+        stats = Counter()
+        for word, c in zip(words, counts):
+            for pair in zip(word, word[1:]):
+                stats[pair] += c
+        allowed = [p for p, c in stats.items() if c > 0 and keys[p[0]] + keys[p[1]][strip:] not in blocked]
+        if not allowed:
+            break
+        a, b = min(allowed, key=lambda p: (-stats[p], keys[p[0]], keys[p[1]]))
+        if stats[(a, b)] < min_frequency:
+            break
+        key = keys[a] + keys[b][strip:]
+        z = keys.index(key) if key in keys else len(keys)
+        if z == len(keys):
+            keys.append(key)
+        merges.append((a, b, z))
+        for w, word in enumerate(words):
+            out, i = [], 0
+            while i < len(word):
+                pair_here = i + 1 < len(word) and word[i] == a and word[i + 1] == b
+                out.append(z if pair_here else word[i])
+                i += 2 if pair_here else 1
+            words[w] = out
+    return merges
+
+
+# words as the character-level trainers make them: a word-initial symbol (a, b), then continuation symbols
+# (#a, #b: their "#" is stripped when merged, as "##" is in WordPiece); "ab" exists already, so merging (a, #b)
+# reuses its id, as HF allows
+words_strategy = st.lists(
+    st.tuples(st.integers(0, 1), st.lists(st.integers(2, 3), max_size=9)).map(lambda w: [w[0], *w[1]]),
+    min_size=1,
+    max_size=25,
+)
+
+
+@given(words=words_strategy, seed=st.integers(1, 9), min_frequency=st.integers(1, 3), strip=st.integers(0, 1))
+@fixture_ok
+def test_merge_loop_equals_the_naive_oracle(backend, words, seed, min_frequency, strip):
+    counts = [(i * seed) % 5 + 1 for i in range(len(words))]
+    keys = [b"a", b"b", b"#a", b"#b", b"ab" if strip else b"a#b"]
+    blocked = frozenset({b"ba" if strip else b"b#a"})
+    expected_words, expected_keys = [list(w) for w in words], list(keys)
+    expected = naive_train_merges(expected_words, counts, expected_keys, strip, 40, min_frequency, blocked)
+    got_words, got_keys = [list(w) for w in words], list(keys)
+    got = _backend.pick(bpe_core.train_merges)(got_words, counts, got_keys, strip, 40, min_frequency, blocked)
+    assert [tuple(m) for m in got] == expected
+    assert got_keys == expected_keys and got_words == expected_words

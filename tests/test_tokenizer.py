@@ -152,3 +152,39 @@ def test_unknown_model_and_bad_sizes():
         Tokenizer.train(["x"], model="unigram")
     with pytest.raises(TrainingError, match="vocab_size"):
         Tokenizer.train(["x"], vocab_size=0)
+
+
+@pytest.mark.parametrize(
+    "model, options, named",
+    [
+        ("bpe", {"scoring": "frequency"}, "scoring"),
+        ("bpe", {"limit_alphabet": 50}, "limit_alphabet"),  # a character option on byte-level BPE
+        ("bpe", {"byte_fallback": True}, "byte_fallback"),
+        ("bpe", {"unk_token": "<unk>"}, "unk_token"),
+        ("wordpiece", {"byte_level": False}, "byte_level"),
+        ("wordpiece", {"end_of_word_suffix": "</w>"}, "end_of_word_suffix"),
+        ("word", {"limit_alphabet": 10}, "limit_alphabet"),
+        ("word", {"continuing_subword_prefix": "##"}, "continuing_subword_prefix"),
+    ],
+)
+def test_an_option_the_model_does_not_take_is_refused_by_name(model, options, named):
+    with pytest.raises(TrainingError, match=named):
+        Tokenizer.train(SAMPLE_TEXTS, model=model, vocab_size=300, **options)
+
+
+def test_training_is_keyword_only_and_takes_a_trainer():
+    from subtok.models import BPETrainer, WordLevelTrainer
+
+    with pytest.raises(TypeError):
+        Tokenizer.train(SAMPLE_TEXTS, "bpe", 300)
+    by_name = Tokenizer.train(SAMPLE_TEXTS, model="word", vocab_size=30, unk_token="<oov>")
+    by_trainer = Tokenizer.train(SAMPLE_TEXTS, model=WordLevelTrainer(vocab_size=30, unk_token="<oov>"))
+    assert by_trainer.to_dict() == by_name.to_dict() and by_name.vocab.unk == "<oov>"
+    with pytest.raises(TrainingError, match="pass the options"):
+        Tokenizer.train(SAMPLE_TEXTS, model=BPETrainer(), vocab_size=300)
+    assert "byte_level" in BPETrainer.options() and "scoring" not in BPETrainer.options()
+
+
+def test_models_hold_the_tokenizers_vocab(tok):
+    assert tok.vocab is tok.model.vocab and tok.vocab_size == len(tok.vocab)
+    assert tok.model.vocab.word_to_id["<eos>"] == tok.token_to_id("<eos>")

@@ -4,7 +4,7 @@ the book's vectors, and bad input."""
 import numpy as np
 import pytest
 
-from subtok import SubtokError, Tokenizer, Vocab, _backend
+from subtok import FileFormatError, SubtokError, Tokenizer, Vocab, _backend
 from subtok.nn import (
     SGD,
     Adam,
@@ -268,3 +268,38 @@ def test_the_books_vectors_give_the_books_analogies(shared_data):
     assert kv.analogy("king", "man", "queen", top=1, normalized=False)[0][0] == "woman"
     assert kv.analogy("take", "took", "go", top=1, normalized=False)[0][0] == "went"
     assert kv.analogy("car", "cars", "child", top=1, normalized=False)[0][0] == "children"
+
+
+@pytest.mark.parametrize("sg", [False, True])
+def test_native_kernel_equals_its_python_reference_bit_for_bit(sg):
+    """tests/sgns_reference.py follows the C kernel word by word: the same vectors to the last bit."""
+    if _backend._native is None:
+        pytest.skip("native extension not built")
+    from . import sgns_reference
+
+    rng = np.random.default_rng(5)
+    V, D = 9, 13  # 13: the dot product's 8-wide blocks and its tail
+    stream = rng.integers(0, V, 80).astype(np.int64)
+    segments = (np.arange(80) // 30).astype(np.int64)
+    noise = rng.random(V) + 0.1
+    syn0 = ((rng.random((V, D)) - 0.5) / D).astype(np.float32)
+    syn1 = ((rng.random((V, D)) - 0.5) / 4).astype(np.float32)
+    args = (stream, segments, noise, 3, 4, int(sg), 0.5, 0.05, 12345)
+    c0, c1, p0, p1 = syn0.copy(), syn1.copy(), syn0.copy(), syn1.copy()
+    _backend.native("sgns_train")(c0, c1, *args)
+    sgns_reference.sgns_train(p0, p1, *args)
+    assert not np.array_equal(c0, syn0)  # it trained
+    assert np.array_equal(c0, p0) and np.array_equal(c1, p1)
+
+
+def test_word2vec_save_and_load(tmp_path):
+    ids = np.array([0, 1, 2, 0, 1, 3] * 50)
+    vocab = Vocab(["a", "b", "c", "d"])
+    m = Word2Vec(vector_size=8, window=2, epochs=2, engine="numpy", seed=3, show_progress=False).fit(ids, vocab)
+    m.save(tmp_path / "w2v.npz")
+    back = Word2Vec.load(tmp_path / "w2v.npz")
+    assert np.array_equal(back.vectors, m.vectors) and np.array_equal(back.syn1neg, m.syn1neg)
+    assert back.wv.vocab == m.wv.vocab and back.window == 2 and back.engine == "numpy"
+    (tmp_path / "bad.npz").write_bytes(b"not an npz")
+    with pytest.raises(FileFormatError, match="bad.npz"):
+        Word2Vec.load(tmp_path / "bad.npz")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from subtok import SubtokError, Tokenizer, TokenizerFileError, TrainingError, _backend
 from subtok.models import wordpiece_core
 from subtok.normalizers import BertNormalizer, normalize
+from subtok.text import Normalized
 
 from .conftest import SAMPLE_TEXTS
 
@@ -128,6 +129,25 @@ def test_bert_normalizer_rules():
     assert BertNormalizer(strip_accents=False).normalize_str("Héllo") == "héllo"
     norm = normalize([b], "É東")
     assert norm.text == "e 東 " and [norm.original_span(i, i + 1) for i in range(4)] == [(0, 1)] + [(1, 2)] * 3
+
+
+BERT_HARD = st.sampled_from("\x00\t\u200b\u2028É東ß\u0301İ")
+
+
+@given(
+    text=st.text(st.one_of(st.characters(codec="utf-8"), BERT_HARD), max_size=40),
+    lowercase=st.booleans(),
+    strip_accents=st.sampled_from([None, True, False]),
+)
+def test_the_normalizer_table_applies_as_the_normalizer(text, lowercase, strip_accents):
+    """The whole-text encoders (both backends) read BertNormalizer.table(); normalize() is its spec."""
+    normalizer = BertNormalizer(lowercase=lowercase, strip_accents=strip_accents)
+    spec = normalizer.normalize(Normalized(text))
+    got = wordpiece_core.normalize_by_table(text, normalizer.table())
+    assert got.text == spec.text
+    assert [got.original_span(i, i + 1) for i in range(len(got.text))] == [
+        spec.original_span(i, i + 1) for i in range(len(spec.text))
+    ]
 
 
 def test_pipeline_pairs_offsets_and_decode(backend, wp):

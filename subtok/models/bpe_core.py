@@ -96,7 +96,8 @@ def train_merges(
     """Learn merges until there are ``max_tokens`` distinct tokens or no pair reaches ``min_frequency``.
 
     ``keys[i]`` identifies token i (and orders ties); a merge of (a, b) makes the token whose key is
-    ``keys[a] + keys[b][strip:]`` (``strip`` drops a continuing-subword prefix from the right part). When
+    ``keys[a] + keys[b][strip:]`` (``strip`` drops a continuing-subword prefix from the right part, which
+    must leave something: a right part's key is longer than ``strip``, as the trainers' symbols are). When
     that key already names a token, the merge is recorded and reuses its id (as HF does), and the
     number of tokens does not grow. A pair whose merged key is in ``blocked`` (the special tokens'
     spellings) is never merged. ``words`` and ``keys`` are updated in place; returns

@@ -1,0 +1,154 @@
+"""Interchange: our tokenizers through HF's tokenizer.json, GPT-2's vocab.json + merges.txt, BERT's vocab.txt
+and tiktoken's ranks give the same ids. Round trips need no peer; where HF tokenizers or tiktoken is
+installed (the test extra), they are the oracles for ids and offsets."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from subtok import SubtokError, Tokenizer, TokenizerFileError, interop
+
+from .conftest import SAMPLE_TEXTS
+
+TEXTS = [*SAMPLE_TEXTS[:6], "", " ", "a\n\nb", "<eos> and <unk> inside", "don't stop-me now!!"]
+any_text = st.text(st.characters(codec="utf-8"), max_size=120)
+# characters this Python's Unicode database knows (BERT's normalizer drops the others, where HF's newer tables
+# may not: the reliability issue's business)
+assigned_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cn"]), max_size=120)
+fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+CONFIGS = {
+    "byte-bpe": dict(model="bpe", vocab_size=500),
+    "char-bpe-suffix": dict(model="bpe", byte_level=False, vocab_size=320),
+    "char-bpe-prefix": dict(
+        model="bpe", byte_level=False, vocab_size=400, continuing_subword_prefix="##", end_of_word_suffix=None
+    ),
+    "char-bpe-fallback": dict(
+        model="bpe", byte_level=False, vocab_size=600, byte_fallback=True, unk_token=None, end_of_word_suffix=None
+    ),
+    "wordpiece": dict(model="wordpiece", vocab_size=400),
+    "word": dict(model="word", vocab_size=80),
+}
+
+
+def _train(name: str) -> Tokenizer:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the small corpus runs out of pairs in some configurations
+        return Tokenizer.train(SAMPLE_TEXTS, min_frequency=1, **CONFIGS[name])
+
+
+TOKENIZERS = {}
+
+
+@pytest.fixture(params=sorted(CONFIGS))
+def trained(request):
+    if request.param not in TOKENIZERS:
+        TOKENIZERS[request.param] = _train(request.param)
+    return TOKENIZERS[request.param]
+
+
+def test_huggingface_round_trip_keeps_the_ids(backend, trained, tmp_path):
+    trained.save_huggingface(tmp_path / "tokenizer.json")
+    back = Tokenizer.from_huggingface(tmp_path / "tokenizer.json")
+    for text in TEXTS:
+        ours, again = trained.encode(text), back.encode(text)
+        assert again.ids == ours.ids and again.offsets == ours.offsets
+        assert back.decode(ours.ids) == trained.decode(ours.ids)
+    back.save_huggingface(tmp_path / "again.json")
+    assert (tmp_path / "again.json").read_text() == (tmp_path / "tokenizer.json").read_text()
+
+
+@fixture_ok
+@given(text=assigned_text)
+def test_huggingface_tokenizers_gives_our_ids_and_offsets(trained, tmp_path_factory, text):
+    hf = pytest.importorskip("tokenizers")
+    path = tmp_path_factory.mktemp("hf") / "tokenizer.json"
+    trained.save_huggingface(path)
+    theirs = hf.Tokenizer.from_file(str(path)).encode(text, add_special_tokens=False)
+    ours = trained.encode(text, add_special_tokens=False)
+    assert theirs.ids == ours.ids
+    if trained.model.type == "bpe" and trained.model.byte_level and text.isascii():
+        assert theirs.offsets == ours.offsets  # HF counts offsets in bytes at the byte level: ASCII only
+
+
+def test_gpt2_files_round_trip(backend, tmp_path):
+    tok = TOKENIZERS.get("byte-bpe") or _train("byte-bpe")
+    vocab = {t: i for i, t in enumerate(tok.vocab)}
+    (tmp_path / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    merges = "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in tok.model.merges)
+    (tmp_path / "merges.txt").write_text(merges, encoding="utf-8")
+    specials = [*tok.special_tokens, "<not-in-vocab>"]
+    back = Tokenizer.from_gpt2_files(tmp_path / "vocab.json", tmp_path / "merges.txt", special_tokens=specials)
+    assert back.special_tokens == tok.special_tokens
+    for text in TEXTS:
+        assert back.encode(text).ids == tok.encode(text).ids
+    (tmp_path / "merges.txt").write_text("#version: 0.2\nnot-a-pair\n", encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match="merge 0"):
+        Tokenizer.from_gpt2_files(tmp_path / "vocab.json", tmp_path / "merges.txt")
+
+
+@fixture_ok
+@given(text=any_text)
+def test_tiktoken_gives_our_ids(backend, text):
+    pytest.importorskip("tiktoken")
+    tok = TOKENIZERS.get("byte-bpe") or _train("byte-bpe")
+    enc = tok.to_tiktoken()
+    assert enc.encode(text, allowed_special="all") == tok.encode(text).ids
+    assert set(tok.mergeable_ranks().values()).isdisjoint(tok.vocab.word_to_id[t] for t in tok.special_tokens)
+
+
+def test_bert_vocab_round_trip(backend, tmp_path):
+    tok = TOKENIZERS.get("wordpiece") or _train("wordpiece")
+    tok.save_bert_vocab(tmp_path / "vocab.txt")
+    back = Tokenizer.from_bert_vocab(tmp_path / "vocab.txt")
+    for text in TEXTS:
+        assert back.encode(text).ids == tok.encode(text).ids
+
+
+def test_unsupported_components_are_refused_with_the_file_named(tmp_path):
+    tok = TOKENIZERS.get("byte-bpe") or _train("byte-bpe")
+    doc = interop.to_huggingface(tok)
+    cases = {
+        "normalizer": {"type": "Precompiled", "precompiled_charsmap": ""},
+        "pre_tokenizer": {"type": "Metaspace", "replacement": "▁"},
+        "post_processor": {"type": "RobertaProcessing"},
+    }
+    for field, value in cases.items():
+        path = tmp_path / f"{field}.json"
+        path.write_text(json.dumps({**doc, field: value}), encoding="utf-8")
+        with pytest.raises(TokenizerFileError, match=f"{path.name}.*{value['type']}"):
+            Tokenizer.from_huggingface(path)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({**doc, "model": {**doc["model"], "type": "Unigram"}}), encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match="Unigram"):
+        Tokenizer.from_huggingface(path)
+
+
+def test_byte_fallback_with_affixes_is_refused_both_ways(tmp_path):
+    """HF falls back on the bytes of the affixed symbol ("##0" -> <0x23> <0x23> <0x30>), subtok on the
+    character's: rather than a file that encodes differently in the other library, an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tok = Tokenizer.train(
+            SAMPLE_TEXTS,
+            model="bpe",
+            byte_level=False,
+            vocab_size=600,
+            byte_fallback=True,
+            unk_token=None,
+            continuing_subword_prefix="##",
+            end_of_word_suffix=None,
+            min_frequency=1,
+        )
+    with pytest.raises(SubtokError, match="byte_fallback with continuing_subword_prefix"):
+        tok.save_huggingface(tmp_path / "t.json")
+    doc = interop.to_huggingface(TOKENIZERS.get("char-bpe-fallback") or _train("char-bpe-fallback"))
+    doc["model"]["end_of_word_suffix"] = "</w>"
+    (tmp_path / "t.json").write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match="t.json.*byte_fallback with .*end_of_word_suffix"):
+        Tokenizer.from_huggingface(tmp_path / "t.json")
