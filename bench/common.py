@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from subtok.corpus import cache_dir, data_dir
+SHARED_CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+if "SUBTOK_DATA" not in os.environ and SHARED_CORPORA.is_dir():  # the library reads data only via $SUBTOK_DATA
+    os.environ["SUBTOK_DATA"] = str(SHARED_CORPORA)
+
+from subtok.datasets import cache_dir, data_dir  # noqa: E402
 
 MIXED_PARTS = ("ptb/ptb.train.txt", "tinyshakespeare/input.txt", "wikitext2/wiki.test.raw.noblank.txt")
 

@@ -1,20 +1,25 @@
 """The result of encoding one text: :class:`Encoding`, and the alignments that give each token its span of
 the original text.
 
-Ids come first and cost only themselves; tokens and offsets are computed on first use, from a compact
-record the encoder kept (an :class:`Alignment`). Three kinds, one per way of encoding:
+Ids come first and cost only themselves; tokens and offsets are computed on first use, from the record
+the encoder kept and the kind of :class:`Alignment` that reads it. Four kinds, one per way of encoding:
 
 - :class:`WordSpans`: per segment of the text (a special token, or a run between them), its words as
   (start, end, number of ids) triples, plus the normalizer's alignment; a word's tokens get their spans
-  from the model (``model.word_offsets``). The general pipeline and byte-level BPE's whole-text encoder.
-- :class:`TokenSpans`: (start, end) per token, as BERT's whole-text encoder reports them.
+  from the model (``model.word_offsets``). The general pipeline.
+- :class:`TextWords`: the same triples for the whole text at once, as byte-level BPE's whole-text encoder
+  returns them (int32 bytes).
+- :class:`TokenSpans`: (start, end) per token, as BERT's whole-text encoder returns them (int32 bytes).
 - :class:`Joined`: encodings put together by a post-processor, with its added tokens at (0, 0).
+
+A kind is a class with one static method; the record is the encoder's own output, kept as it came, so a
+batch of a million short texts builds no object per text beyond its Encoding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .text import Normalized
 
@@ -25,46 +30,40 @@ Span = tuple[int, int]
 
 
 class Alignment:
-    """How an encoding's tokens map back to its text."""
+    """A kind of record and how it maps an encoding's tokens back to its text."""
 
-    def offsets(self, model: Model, ids: Sequence[int]) -> list[Span]:
+    @staticmethod
+    def offsets(record: Any, model: Model, ids: Sequence[int], text: str) -> list[Span]:
         raise NotImplementedError
 
 
 class TokenSpans(Alignment):
-    """A (start, end) pair per token, as int32 bytes."""
+    """Record: a (start, end) pair per token, as int32 bytes."""
 
-    def __init__(self, spans: bytes) -> None:
-        self.spans = spans
-
-    def offsets(self, model: Model, ids: Sequence[int]) -> list[Span]:
-        flat = memoryview(self.spans).cast("i")
+    @staticmethod
+    def offsets(record: bytes, model: Model, ids: Sequence[int], text: str) -> list[Span]:
+        flat = memoryview(record).cast("i")
         return list(zip(flat[0::2], flat[1::2]))
 
 
 class WordSpans(Alignment):
-    """Per segment (start, end, normalized, words): a special token has words None; otherwise ``words`` is a
-    flat sequence of (start, end, number of ids) per word in the segment's (normalized) text, a number of -1
-    marking a special token met inside it, and ``normalized`` is the segment's Normalized (None: unchanged)."""
+    """Record: per segment (start, end, normalized, words). A special token has words None; otherwise
+    ``words`` is a flat sequence of (start, end, number of ids) per word in the segment's (normalized) text,
+    a number of -1 marking a special token met inside it, and ``normalized`` is the segment's Normalized
+    (None: unchanged)."""
 
-    def __init__(self, segments: list[tuple[int, int, Optional[Normalized], Any]], text: str) -> None:
-        self.segments = segments
-        self.text = text
-
-    @classmethod
-    def whole(cls, text: str, words: bytes) -> WordSpans:
-        """The whole text as one segment, its words as int32 bytes (byte-level BPE's whole-text encoder)."""
-        return cls([(0, len(text), None, words)], text)
-
-    def offsets(self, model: Model, ids: Sequence[int]) -> list[Span]:
+    @staticmethod
+    def offsets(
+        record: list[tuple[int, int, Optional[Normalized], Any]], model: Model, ids: Sequence[int], text: str
+    ) -> list[Span]:
         spans: list[Span] = []
         pos = 0
-        for start, end, norm, words in self.segments:
+        for start, end, norm, words in record:
             if words is None:  # a special token
                 spans.append((start, end))
                 pos += 1
                 continue
-            seg_text = norm.text if norm is not None else self.text[start:end]
+            seg_text = norm.text if norm is not None else text[start:end]
             if isinstance(words, bytes):
                 words = memoryview(words).cast("i")
             for k in range(0, len(words), 3):
@@ -80,15 +79,22 @@ class WordSpans(Alignment):
         return spans
 
 
+class TextWords(Alignment):
+    """Record: (start, end, number of ids) per word of the whole text as int32 bytes, -1 ids for a special
+    token (``WordSpans`` with the text as its one segment)."""
+
+    @staticmethod
+    def offsets(record: bytes, model: Model, ids: Sequence[int], text: str) -> list[Span]:
+        return WordSpans.offsets([(0, len(text), None, record)], model, ids, text)
+
+
 class Joined(Alignment):
-    """A post-processor's output: the offsets of each part in turn, (0, 0) for each token it added (None)."""
+    """Record: a post-processor's parts, an Encoding each, or None for each token it added (at (0, 0))."""
 
-    def __init__(self, items: Sequence[Optional[Encoding]]) -> None:
-        self.items = items
-
-    def offsets(self, model: Model, ids: Sequence[int]) -> list[Span]:
+    @staticmethod
+    def offsets(record: Sequence[Optional[Encoding]], model: Model, ids: Sequence[int], text: str) -> list[Span]:
         spans: list[Span] = []
-        for item in self.items:
+        for item in record:
             spans.extend(item.offsets if item is not None else [(0, 0)])
         return spans
 
@@ -97,13 +103,24 @@ class Encoding:
     """The result of encoding one text: ``ids`` at once; ``tokens`` and character ``offsets`` into the
     text on first use (so ``tok.encode(text).ids`` costs about what the ids alone cost)."""
 
-    __slots__ = ("ids", "model", "text", "_alignment", "_n_real", "_offsets", "type_ids", "special_tokens_mask")
+    __slots__ = (
+        "ids",
+        "model",
+        "text",
+        "_alignment",
+        "_record",
+        "_n_real",
+        "_offsets",
+        "type_ids",
+        "special_tokens_mask",
+    )
 
-    def __init__(self, ids: list[int], model: Model, text: str, alignment: Alignment) -> None:
+    def __init__(self, ids: list[int], model: Model, text: str, alignment: type[Alignment], record: Any) -> None:
         self.ids = ids
         self.model = model
         self.text = text
         self._alignment = alignment
+        self._record = record
         self._n_real = -1  # ids past this are padding; -1: none
         self._offsets: Optional[list[Span]] = None
         self.type_ids: list[int] = [0] * len(ids)  # 1 for the second sequence of a pair
@@ -133,7 +150,7 @@ class Encoding:
     def offsets(self) -> list[Span]:
         """(start, end) in characters of ``text`` per token; (0, 0) for added and padding tokens."""
         if self._offsets is None:
-            spans = self._alignment.offsets(self.model, self.ids)[: self.n_real]
+            spans = self._alignment.offsets(self._record, self.model, self.ids, self.text)[: self.n_real]
             self._offsets = spans + [(0, 0)] * (len(self.ids) - len(spans))
         return self._offsets
 
@@ -161,16 +178,18 @@ class Encoding:
 
 class TextEncoder:
     """A model's encoder of whole texts (special tokens, splitting and the model in one call; the native
-    core's or its reference), with how its per-text record becomes an :class:`Alignment`."""
+    core's or its reference), and the kind of :class:`Alignment` that reads its per-text record."""
 
-    def __init__(self, core: Any, alignment: Callable[[str, bytes], Alignment]) -> None:
+    def __init__(self, core: Any, model: Model, alignment: type[Alignment]) -> None:
         self.core = core
+        self.model = model
         self.alignment = alignment
 
-    def encode(self, text: str) -> tuple[list[int], Alignment]:
+    def encode(self, text: str) -> Encoding:
         ids, record = self.core.encode_text(text)
-        return ids, self.alignment(text, record)
+        return Encoding(ids, self.model, text, self.alignment, record)
 
-    def encode_batch(self, texts: list[str], num_threads: int) -> list[tuple[list[int], Alignment]]:
+    def encode_batch(self, texts: list[str], num_threads: int) -> list[Encoding]:
+        model, kind = self.model, self.alignment
         results = self.core.encode_batch(texts, num_threads)
-        return [(ids, self.alignment(text, record)) for text, (ids, record) in zip(texts, results)]
+        return [Encoding(ids, model, text, kind, record) for text, (ids, record) in zip(texts, results)]

@@ -44,7 +44,7 @@ class BertPostProcessor:
             ids += [*second.ids, sep_id]
             items += [second, None]
             type_ids += [1] * (len(second.ids) + 1)
-        enc = Encoding(ids, first.model, first.text, Joined(items))
+        enc = Encoding(ids, first.model, first.text, Joined, items)
         enc.type_ids = type_ids
         mask = [1] + [0] * len(first.ids) + [1]
         enc.special_tokens_mask = mask + ([0] * len(second.ids) + [1] if second is not None else [])
@@ -77,7 +77,7 @@ class BertPostProcessor:
 
 def join_pair(first: Encoding, second: Encoding) -> Encoding:
     """A pair without a post-processor: the two encodings one after the other, the second with type id 1."""
-    joined = Encoding(first.ids + second.ids, first.model, first.text, Joined([first, second]))
+    joined = Encoding(first.ids + second.ids, first.model, first.text, Joined, [first, second])
     joined.type_ids = [0] * len(first.ids) + [1] * len(second.ids)
     return joined
 

@@ -154,8 +154,7 @@ class Tokenizer:
     def _encode_one(self, text: str) -> Encoding:
         whole = self._whole_text_encoder()
         if whole is not None:
-            ids, alignment = whole.encode(text)
-            return Encoding(ids, self.model, text, alignment)
+            return whole.encode(text)
         ids: list[int] = []
         segments: list = []
         encode_word = self.model.encode_word
@@ -175,7 +174,7 @@ class Tokenizer:
                 ids.extend(word_ids)
                 words.extend((m.start(), m.end(), len(word_ids)))
             segments.append((start, end, norm, words))
-        return Encoding(ids, self.model, text, WordSpans(segments, text))
+        return Encoding(ids, self.model, text, WordSpans, segments)
 
     @overload
     def encode_batch(
@@ -241,8 +240,7 @@ class Tokenizer:
             threads = num_threads or os.cpu_count() or 1
             post = self.post_processor if add_special_tokens else None
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
-                results = whole.encode_batch(items, threads)
-                encodings = [Encoding(ids, self.model, t, a) for t, (ids, a) in zip(items, results)]
+                encodings = whole.encode_batch(items, threads)
                 if post is not None:
                     encodings = [post.apply(e, None) for e in encodings]
         else:

@@ -15,7 +15,7 @@ from typing import Optional, Union
 
 from .. import _backend
 from ..decoders import ByteLevel, CharBPE, Decoder, byte_fallback_token, is_byte_fallback_token
-from ..encoding import TextEncoder, WordSpans
+from ..encoding import TextEncoder, TextWords
 from ..errors import SubtokError, TokenizerFileError, TrainingError
 from ..pre_tokenizers import GPT2, PreTokenizer, WhitespaceSplit
 from ..progress import progress_bar
@@ -163,7 +163,7 @@ class BPE:
         enc = self._text_encoders.get(key)
         if enc is None:
             core = _backend.pick(bpe_core.ByteLevelEncoder)(self.byte_ids, self._table, list(specials))
-            enc = self._text_encoders[key] = TextEncoder(core, WordSpans.whole)
+            enc = self._text_encoders[key] = TextEncoder(core, self, TextWords)
         return enc
 
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:

@@ -99,7 +99,7 @@ class WordPiece:
             core = _backend.pick(wordpiece_core.BertEncoder)(
                 self._tries, self.unk_id, self.max_input_chars_per_word, table, list(specials)
             )
-            self._text_encoder = TextEncoder(core, lambda text, spans: TokenSpans(spans))
+            self._text_encoder = TextEncoder(core, self, TokenSpans)
             self._text_encoder_key = key
         return self._text_encoder
 
