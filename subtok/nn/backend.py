@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SubtokError
+from .layers import scatter_add
 
 
 def get_xp(name: str):
@@ -36,8 +37,6 @@ def to_numpy(a) -> np.ndarray:
 def index_add(target, index, values) -> None:
     """target[index[i]] += values[i], repeated indices accumulating, on either array module."""
     if xp_of(target) is np:
-        from .layers import scatter_add
-
         scatter_add(target, index, values)
     else:
         import cupyx
