@@ -24,6 +24,8 @@ from .processors import PROCESSORS, BertPostProcessor
 from .text import GPT2_PATTERN, token_to_bytes
 
 if TYPE_CHECKING:
+    import tiktoken
+
     from .tokenizer import Tokenizer
 
 Components = dict[str, Any]
@@ -337,7 +339,7 @@ def mergeable_ranks(tok: Tokenizer) -> dict[bytes, int]:
     return {token_to_bytes(t): i for i, t in enumerate(model.vocab) if t not in specials}
 
 
-def to_tiktoken(tok: Tokenizer, name: str = "subtok"):
+def to_tiktoken(tok: Tokenizer, name: str = "subtok") -> tiktoken.Encoding:
     """A ``tiktoken.Encoding`` with this tokenizer's pattern, ranks and special tokens (same ids)."""
     try:
         import tiktoken

@@ -24,7 +24,7 @@ from .nn.optim import SGD, Adam
 from .nn.time_layers import TimeAffine, TimeDropout, TimeEmbedding, TimeGRU, TimeLSTM, TimeRNN, TimeSoftmaxWithLoss
 from .progress import progress_bar
 
-CELLS = {"rnn": (TimeRNN, 1), "lstm": (TimeLSTM, 4), "gru": (TimeGRU, 3)}
+CELLS = {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}
 
 
 class RNNLM:
@@ -61,7 +61,8 @@ class RNNLM:
         self.xp = xp = get_xp(backend)
         rng = np.random.default_rng(seed)
         V, D, H = vocab_size, wordvec_size, hidden_size
-        layer_cls, gates = CELLS[cell]
+        layer_cls = CELLS[cell]
+        gates = layer_cls.n_gates
 
         def init(shape, scale):  # the book's initialisation, made on the CPU then moved
             return xp.asarray((rng.standard_normal(shape) * scale).astype(dtype))
@@ -194,9 +195,7 @@ class RNNLM:
 
     def _set_state(self, state: list) -> None:
         for rnn, (h, c) in zip(self.rnns, state):
-            rnn.h = h
-            if hasattr(rnn, "c"):
-                rnn.c = c
+            rnn.set_state(h, c)
 
     def generate(self, start_ids, length: int, temperature: float = 1.0, seed: Optional[int] = None) -> list[int]:
         """Sample ``length`` ids after ``start_ids`` (softmax with ``temperature``)."""

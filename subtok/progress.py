@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Optional
+from typing import Any, Optional
 
 
 class _Silent:
@@ -16,7 +17,9 @@ class _Silent:
 
 
 @contextmanager
-def progress_bar(total: Optional[int] = None, desc: str = "", unit: str = "it", enabled: Optional[bool] = None):
+def progress_bar(
+    total: Optional[int] = None, desc: str = "", unit: str = "it", enabled: Optional[bool] = None
+) -> Iterator[Any]:
     """A tqdm bar when ``enabled`` (None: when stderr is a terminal), else an object that ignores updates."""
     if enabled is None:
         enabled = sys.stderr.isatty()

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Literal, Optional, Union, overload
+from typing import TYPE_CHECKING, Literal, Optional, Union, overload
 
 import numpy as np
 
@@ -26,10 +26,13 @@ from .encoding import Encoding, TextEncoder, WordSpans
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
 from .models import TRAINERS, Model, Trainer, model_from_dict
 from .normalizers import Normalizer, make_normalizers, normalize
-from .pre_tokenizers import GPT2, PRE_TOKENIZERS, PreTokenizer, make_pre_tokenizer
+from .pre_tokenizers import PRE_TOKENIZERS, PreTokenizer, make_pre_tokenizer
 from .processors import PROCESSORS, BertPostProcessor, join_pair, pad, truncate_longest_first
 from .text import Normalized
 from .vocab import Vocab
+
+if TYPE_CHECKING:
+    import tiktoken
 
 FORMAT = "subtok-tokenizer"
 FORMAT_VERSION = 1
@@ -50,8 +53,8 @@ def _gc_paused():
 
 
 class Tokenizer:
-    """A trained tokenizer: normalizers, a pre-tokenizer, a model (BPE, WordPiece or word-level), special
-    tokens and an optional post-processor (BERT's [CLS] ... [SEP])."""
+    """A trained tokenizer: normalizers, a pre-tokenizer (default: the model's own, as its trainer's), a model
+    (BPE, WordPiece or word-level), special tokens and an optional post-processor (BERT's [CLS] ... [SEP])."""
 
     def __init__(
         self,
@@ -64,7 +67,9 @@ class Tokenizer:
         self.model = model
         self.post_processor = post_processor
         self.normalizers = make_normalizers(normalizers)
-        self.pre_tokenizer = make_pre_tokenizer(pre_tokenizer) if pre_tokenizer is not None else GPT2()
+        self.pre_tokenizer = (
+            make_pre_tokenizer(pre_tokenizer) if pre_tokenizer is not None else model.default_pre_tokenizer()
+        )
         self.specials = SpecialTokens(special_tokens, model.vocab.word_to_id)
         self.decoder: Decoder = model.decoder()
         if post_processor is not None:
@@ -340,7 +345,8 @@ class Tokenizer:
         try:
             model = model_from_dict(d.get("model"))
             norms = make_normalizers(d.get("normalizers") or [])
-            pre = PRE_TOKENIZERS.from_dict(d.get("pre_tokenizer") or {"type": "gpt2"})
+            pre_d = d.get("pre_tokenizer")
+            pre = PRE_TOKENIZERS.from_dict(pre_d) if pre_d is not None else None  # None: the model's
             post = d.get("post_processor")
             return cls(model, norms, pre, specials, PROCESSORS.from_dict(post) if post is not None else None)
         except (SubtokError, TypeError, KeyError, AttributeError) as e:
@@ -381,6 +387,6 @@ class Tokenizer:
         """Byte-level BPE: token bytes -> id, as tiktoken.Encoding takes them (same ids)."""
         return interop.mergeable_ranks(self)
 
-    def to_tiktoken(self, name: str = "subtok"):
+    def to_tiktoken(self, name: str = "subtok") -> tiktoken.Encoding:
         """A tiktoken.Encoding with the same pattern, ranks and special tokens (needs tiktoken)."""
         return interop.to_tiktoken(self, name)

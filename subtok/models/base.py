@@ -41,6 +41,9 @@ class Model(Protocol):
     def decoder(self) -> Decoder:
         """The decoder of this model's tokens."""
 
+    def default_pre_tokenizer(self) -> PreTokenizer:
+        """The pre-tokenizer this model is trained with unless told otherwise (as its trainer's default)."""
+
     def to_dict(self) -> dict:
         """The model as our JSON."""
 

@@ -192,6 +192,9 @@ class BPE:
             pos += n
         return spans
 
+    def default_pre_tokenizer(self) -> PreTokenizer:
+        return GPT2() if self.byte_level else WhitespaceSplit()
+
     def decoder(self) -> Decoder:
         if self.byte_level:
             return ByteLevel()

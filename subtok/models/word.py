@@ -35,6 +35,9 @@ class WordLevel:
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
         return [(0, len(word))]
 
+    def default_pre_tokenizer(self) -> PreTokenizer:
+        return WhitespaceSplit()
+
     def decoder(self) -> Decoder:
         return Words()
 

@@ -114,6 +114,9 @@ class WordPiece:
             pos += n
         return spans
 
+    def default_pre_tokenizer(self) -> PreTokenizer:
+        return BertPreTokenizer()
+
     def decoder(self) -> Decoder:
         return WordPieceDecoder(self.prefix, self.cleanup)
 

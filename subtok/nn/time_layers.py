@@ -123,7 +123,8 @@ class _TimeRecurrent:
     def reset_state(self) -> None:
         self.h = None
 
-    def set_state(self, h) -> None:
+    def set_state(self, h, c=None) -> None:
+        """The recurrent state to start the next call from (the book's signature; ``c`` is the LSTM's)."""
         self.h = h
 
     def _start(self, xs):
@@ -188,6 +189,9 @@ class TimeLSTM(_TimeRecurrent):
 
     def reset_state(self) -> None:
         self.h = self.c = None
+
+    def set_state(self, h, c=None) -> None:
+        self.h, self.c = h, c
 
     def forward(self, xs):
         if xp_of(xs) is not np:
