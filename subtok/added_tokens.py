@@ -1,18 +1,30 @@
-"""Special tokens in text: matched before any other stage, longest first, and never split.
+"""Added tokens in text: special tokens (<eos>, [CLS], <|im_start|>) and other added tokens, found before
+the pre-tokenizer and never split, as HF tokenizers finds them.
 
-A special token such as ``<eos>`` or ``[CLS]`` spelled in the input is that token (as HF tokenizers does);
-the text between special tokens goes through the normalizers, the pre-tokenizer and the model. Where
-several tokens match at one position, the longest wins; among tokens of one length, the first listed.
+Tokens with ``normalized=False`` (every special token, by default) are looked for in the original text;
+the others in the text after normalization, in their normalized spelling. Where several match, the
+leftmost wins, then the longest (HF's leftmost-longest search). Per token, as in HF: ``single_word`` only
+matches a token that stands between non-word characters, ``lstrip`` / ``rstrip`` take the white space
+before / after it into the token. ``allowed_special`` (tiktoken's semantics) limits which special tokens
+are matched; text of the others is encoded as ordinary text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import regex
 
-from .errors import SubtokError
+from .errors import InputError, SubtokError
+from .normalizers import normalize, normalize_str
+from .text import Normalized
+
+_ENDS_WITH_WORD = regex.compile(r"[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]\Z")
+_STARTS_WITH_WORD = regex.compile(r"[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]")  # used with .match
+_SPACES_AT_END = regex.compile(r"\p{White_Space}*\Z")
+_SPACES_AT_START = regex.compile(r"\p{White_Space}*")  # used with .match
 
 
 def longest_first(tokens: Sequence[str]) -> list[str]:
@@ -26,40 +38,138 @@ def alternation(tokens: Sequence[str]) -> Optional[regex.Pattern]:
     return regex.compile("|".join(regex.escape(t) for t in tokens)) if tokens else None
 
 
-class SpecialTokens:
-    """A tokenizer's special tokens with their ids: where they are in a text, and the pieces between them."""
+@dataclass(frozen=True)
+class AddedToken:
+    """A token added to a vocabulary, with HF's matching flags. ``normalized`` None means "not special"."""
 
-    def __init__(self, tokens: Sequence[str], token_to_id: Mapping[str, int]) -> None:
-        self.tokens = list(tokens)
-        missing = [t for t in self.tokens if t not in token_to_id]
-        if missing:
-            raise SubtokError(f"special tokens {missing} are not in the model's vocabulary")
-        self.by_length = longest_first(self.tokens)
-        self.id_of = {t: token_to_id[t] for t in self.tokens}
-        self.ids = frozenset(self.id_of.values())
-        self.regex = alternation(self.by_length)
+    content: str
+    special: bool = False
+    single_word: bool = False
+    lstrip: bool = False
+    rstrip: bool = False
+    normalized: Optional[bool] = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.content, str) or not self.content:
+            raise SubtokError(f"an added token's content must be a non-empty string, not {self.content!r}")
+        if self.normalized is None:
+            object.__setattr__(self, "normalized", not self.special)
+
+    def to_hf(self, token_id: int) -> dict:
+        return {
+            "id": token_id,
+            "content": self.content,
+            "single_word": self.single_word,
+            "lstrip": self.lstrip,
+            "rstrip": self.rstrip,
+            "normalized": self.normalized,
+            "special": self.special,
+        }
+
+    @classmethod
+    def from_hf(cls, d: Mapping[str, Any]) -> AddedToken:
+        flags = {k: d[k] for k in ("special", "single_word", "lstrip", "rstrip", "normalized") if k in d}
+        bad = [k for k, v in flags.items() if not isinstance(v, bool)]
+        if bad:
+            raise SubtokError(f"added token {d.get('content')!r}: {', '.join(bad)} must be true or false")
+        return cls(d.get("content"), **flags)
+
+
+@dataclass
+class Piece:
+    """A piece of the text: an added token (``token_id``) or text for the pipeline (``token_id`` None)."""
+
+    norm: Normalized
+    token_id: Optional[int] = None
+
+
+@dataclass
+class AddedVocabulary:
+    """The added tokens of a tokenizer, with their ids, and how text meets them."""
+
+    tokens: list[tuple[AddedToken, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.by_content = {t.content: i for t, i in self.tokens}
+        self.by_id = {i: t for t, i in self.tokens}
+        self.special_ids = frozenset(i for t, i in self.tokens if t.special)
+        self.specials = [t.content for t, _ in self.tokens if t.special]
+        self._searches: dict = {}
+
+    def with_ids(self) -> list[tuple[str, int]]:
+        """The special tokens and their ids, longest first, as the whole-text encoders take them."""
+        return [(t, self.by_content[t]) for t in longest_first(self.specials)]
+
+    def add(self, token: AddedToken, token_id: int) -> None:
+        """Add (or update) ``token`` with ``token_id``."""
+        self.tokens = [(t, i) for t, i in self.tokens if t.content != token.content] + [(token, token_id)]
+        self._refresh()
 
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def with_ids(self) -> list[tuple[str, int]]:
-        """(token, id) pairs longest first, as the whole-text encoders take them."""
-        return [(t, self.id_of[t]) for t in self.by_length]
+    def _search(self, normalized: bool, allowed: Optional[frozenset], normalizers) -> tuple:
+        """The leftmost-longest search over the tokens of one kind (matched before or after normalization)."""
+        key = (normalized, allowed)
+        if key not in self._searches:
+            spellings = {}
+            for t, i in self.tokens:
+                if t.normalized != normalized or (t.special and allowed is not None and t.content not in allowed):
+                    continue
+                spelling = normalize_str(normalizers, t.content) if normalized else t.content
+                if spelling:
+                    spellings.setdefault(spelling, i)
+            self._searches[key] = (alternation(longest_first(list(spellings))), spellings)
+        return self._searches[key]
 
-    def segments(self, text: str) -> list[tuple[int, int, bool]]:
-        """(start, end, is_special) pieces that tile ``text``."""
-        if self.regex is None:
-            return [(0, len(text), False)]
-        out, pos = [], 0
-        for m in self.regex.finditer(text):
-            if m.start() > pos:
-                out.append((pos, m.start(), False))
-            out.append((m.start(), m.end(), True))
-            pos = m.end()
-        if pos < len(text):
-            out.append((pos, len(text), False))
+    def split(self, text: str, normalizers: Sequence, allowed: Optional[frozenset] = None) -> list[Piece]:
+        """``text`` cut into added tokens and normalized text between them (HF's extract_and_normalize)."""
+        pieces = self._split_one(Normalized(text), self._search(False, allowed, normalizers))
+        out: list[Piece] = []
+        search = self._search(True, allowed, normalizers)
+        for piece in pieces:
+            if piece.token_id is not None:
+                out.append(piece)
+            else:
+                out.extend(self._split_one(normalize(normalizers, piece.norm), search))
         return out
 
-    def pieces(self, text: str) -> list[str]:
-        """The text between the special tokens (what training counts words in)."""
-        return self.regex.split(text) if self.regex is not None else [text]
+    def _split_one(self, norm: Normalized, search) -> list[Piece]:
+        pattern, spellings = search
+        text = norm.text
+        if pattern is None or not text:
+            return [Piece(norm)]
+        out: list[Piece] = []
+        start_offset = 0
+        for m in pattern.finditer(text):
+            token_id = spellings[m.group()]
+            token = self.by_id[token_id]
+            start, stop = m.span()
+            if token.single_word:
+                before = start == 0 or not _ENDS_WITH_WORD.search(text, 0, start)
+                after = stop == len(text) or not _STARTS_WITH_WORD.match(text, stop)
+                if not (before and after):
+                    continue
+            if token.lstrip:
+                start = max(_SPACES_AT_END.search(text, 0, start).start(), start_offset)
+            if token.rstrip:
+                stop = _SPACES_AT_START.match(text, stop).end()
+            if start_offset < start:
+                out.append(Piece(norm.slice(start_offset, start)))
+            out.append(Piece(norm.slice(start, stop), token_id))
+            start_offset = stop
+        if start_offset != len(text):
+            out.append(Piece(norm.slice(start_offset, len(text))))
+        return out
+
+    def check_disallowed(self, text: str, disallowed: frozenset) -> None:
+        """tiktoken's guard: an error when ``text`` spells one of the ``disallowed`` special tokens."""
+        for content in disallowed:
+            if content in text:
+                raise InputError(
+                    f"the text contains the special token {content!r}, which is disallowed: pass it in "
+                    "allowed_special to encode it as that token, or in neither set to encode it as text"
+                )

@@ -1,8 +1,11 @@
 """Decoders: tokens back to text, the inverse of the model and pre-tokenizer.
 
-``Tokenizer.decode`` cuts the ids into runs at special tokens, decodes each run with the model's decoder
-and joins the runs (and the special tokens it keeps) with the decoder's ``separator``. Each model has one
-decoder (``model.decoder()``); ``DECODERS`` maps each JSON "type" (ours and HF's) to its class.
+Two kinds. Our own tokenizers' decoders ("byte_level", "char_bpe", "wordpiece", "words", one per model,
+``model.decoder()``) decode each run of tokens between special tokens, and ``Tokenizer.decode`` joins the
+runs (and the special tokens it keeps) with the decoder's ``separator``. HF's decoders (ByteLevel,
+WordPiece, Metaspace, BPEDecoder, ByteFallback, Fuse, Strip, Replace, CTC, Sequence) follow HF: each
+step turns the list of tokens into a new list (``decode_chain``), and the text is the last list joined.
+``DECODERS`` maps each JSON "type" (ours and HF's) to its class.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Optional
 
+from .errors import SubtokError
 from .registry import Registry
-from .text import token_to_bytes
+from .text import pattern_regex, token_to_bytes, unicode_to_bytes
 
 DECODERS = Registry("decoder")
 
@@ -48,11 +52,13 @@ def is_byte_fallback_token(token: str) -> bool:
 
 
 class Decoder:
-    """Tokens (of one run between special tokens) -> text. ``separator`` joins runs and special tokens."""
+    """Tokens -> text. Ours decode one run between special tokens (``per_run``), and ``separator`` joins
+    the runs and special tokens."""
 
     type = ""
     hf_type = ""
     separator = ""
+    per_run = True
 
     def decode(self, tokens: Sequence[str]) -> str:
         raise NotImplementedError
@@ -72,7 +78,7 @@ class Decoder:
         return cls()
 
 
-@DECODERS.register(types=("byte_level",), hf=("ByteLevel",))
+@DECODERS.register(types=("byte_level",))
 class ByteLevel(Decoder):
     """Byte-level tokens (GPT-2's byte <-> unicode table) -> their bytes -> UTF-8 text."""
 
@@ -135,7 +141,7 @@ class CharBPE(Decoder):
         return steps[0] if len(steps) == 1 else {"type": "Sequence", "decoders": steps}
 
 
-@DECODERS.register(types=("wordpiece",), hf=("WordPiece",))
+@DECODERS.register(types=("wordpiece",))
 class WordPiece(Decoder):
     """WordPiece: a token with ``prefix`` ("##") is glued to the one before, others start a word after a
     space; ``cleanup`` then removes the spaces before punctuation and English clitics (transformers'
@@ -169,8 +175,6 @@ class WordPiece(Decoder):
     def from_dict(cls, d: dict) -> WordPiece:
         return cls(d.get("prefix", "##"), bool(d.get("cleanup", True)))
 
-    from_hf = from_dict
-
 
 @DECODERS.register(types=("words",))
 class Words(Decoder):
@@ -180,6 +184,345 @@ class Words(Decoder):
 
     def decode(self, tokens: Sequence[str]) -> str:
         return " ".join(tokens)
+
+    def to_hf(self) -> None:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# HF's decoders: each step maps the list of tokens to a new one
+# ---------------------------------------------------------------------------------------------------------
+class ChainDecoder(Decoder):
+    """An HF decoder step; ``decode`` runs it alone and joins what it leaves."""
+
+    per_run = False
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def decode(self, tokens: Sequence[str]) -> str:
+        return "".join(self.decode_chain(list(tokens)))
+
+    def to_hf(self) -> dict:
+        return {**self.to_dict(), "type": self.hf_type}
+
+    @classmethod
+    def from_hf(cls, d: dict) -> Decoder:
+        return cls.from_dict(d)
+
+
+@DECODERS.register(types=("ByteLevel",), hf=("ByteLevel",))
+class ByteLevelChain(ChainDecoder):
+    """The tokens' bytes (a token that is not made of byte-level characters, an added token, as its UTF-8)
+    decoded as one text, invalid UTF-8 as U+FFFD."""
+
+    hf_fields = ("add_prefix_space", "trim_offsets", "use_regex")
+
+    type = hf_type = "ByteLevel"
+
+    def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
+        self.options = {"add_prefix_space": add_prefix_space, "trim_offsets": trim_offsets, "use_regex": use_regex}
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        table = unicode_to_bytes()
+        data = bytearray()
+        for t in tokens:
+            if all(c in table for c in t):
+                data.extend(table[c] for c in t)
+            else:
+                data.extend(t.encode("utf-8"))
+        return [bytes(data).decode("utf-8", "replace")]
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, **self.options}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ByteLevelChain:
+        return cls(d.get("add_prefix_space", True), d.get("trim_offsets", True), d.get("use_regex", True))
+
+
+# HF's cleanup, applied to each token (transformers' list, applied to the whole text, lacks " do not")
+HF_CLEANUP = (*CLEANUP[:7], (" do not", " don't"), *CLEANUP[7:])
+
+
+@DECODERS.register(types=("WordPiece",), hf=("WordPiece",))
+class WordPieceChain(ChainDecoder):
+    """A token with ``prefix`` glued to the one before, others after a space; with ``cleanup``, HF's
+    clean-up of spaces before punctuation and clitics, token by token."""
+
+    hf_fields = ("prefix", "cleanup")
+
+    type = hf_type = "WordPiece"
+
+    def __init__(self, prefix: str = "##", cleanup: bool = True) -> None:
+        self.prefix, self.cleanup = prefix, bool(cleanup)
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out = []
+        for i, t in enumerate(tokens):
+            if i:
+                t = t[len(self.prefix) :] if t.startswith(self.prefix) else " " + t
+            if self.cleanup:
+                for a, b in HF_CLEANUP:
+                    t = t.replace(a, b)
+            out.append(t)
+        return out
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "prefix": self.prefix, "cleanup": self.cleanup}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> WordPieceChain:
+        return cls(d.get("prefix", "##"), d.get("cleanup", True))
+
+
+@DECODERS.register(types=("Metaspace",), hf=("Metaspace",))
+class Metaspace(ChainDecoder):
+    """``replacement`` (▁) back to spaces; the first token's is dropped unless ``prepend_scheme`` is never."""
+
+    hf_fields = ("replacement", "prepend_scheme", "split", "add_prefix_space", "str_rep")
+
+    type = hf_type = "Metaspace"
+
+    def __init__(self, replacement: str = "▁", prepend_scheme: str = "always", split: bool = True) -> None:
+        self.replacement, self.prepend_scheme, self.split = replacement, prepend_scheme, split
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        drop_first = self.prepend_scheme != "never"
+        return [
+            "".join(("" if i == 0 and drop_first else " ") if c == self.replacement else c for c in t)
+            for i, t in enumerate(tokens)
+        ]
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "replacement": self.replacement,
+            "prepend_scheme": self.prepend_scheme,
+            "split": self.split,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Metaspace:
+        scheme = d.get("prepend_scheme", "always")
+        if d.get("add_prefix_space") is False:
+            scheme = "never"
+        return cls(d.get("replacement", "▁"), scheme, d.get("split", True))
+
+
+@DECODERS.register(types=("BPEDecoder",), hf=("BPEDecoder",))
+class BPEDecoder(ChainDecoder):
+    """The end-of-word ``suffix`` becomes a space, and nothing on the last token."""
+
+    hf_fields = ("suffix",)
+
+    type = hf_type = "BPEDecoder"
+
+    def __init__(self, suffix: str = "</w>") -> None:
+        self.suffix = suffix
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        last = len(tokens) - 1
+        return [t.replace(self.suffix, "" if i == last else " ") for i, t in enumerate(tokens)]
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "suffix": self.suffix}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> BPEDecoder:
+        return cls(d.get("suffix", "</w>"))
+
+
+@DECODERS.register(types=("ByteFallback",), hf=("ByteFallback",))
+class ByteFallback(ChainDecoder):
+    """Runs of byte tokens ("<0xE4>") become their UTF-8 text; a run that is not valid UTF-8, one U+FFFD
+    per byte."""
+
+    type = hf_type = "ByteFallback"
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        pending = bytearray()
+
+        def flush() -> None:
+            if pending:
+                try:
+                    out.append(bytes(pending).decode("utf-8"))
+                except UnicodeDecodeError:
+                    out.extend(["\ufffd"] * len(pending))
+                pending.clear()
+
+        for t in tokens:
+            value = _byte_value(t)
+            if value is None:
+                flush()
+                out.append(t)
+            else:
+                pending.append(value)
+        flush()
+        return out
+
+
+def _byte_value(token: str) -> Optional[int]:
+    if is_byte_fallback_token(token):
+        try:
+            return int(token[3:5], 16)
+        except ValueError:
+            return None
+    return None
+
+
+@DECODERS.register(types=("Fuse",), hf=("Fuse",))
+class Fuse(ChainDecoder):
+    """All tokens joined into one."""
+
+    type = hf_type = "Fuse"
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        return ["".join(tokens)]
+
+
+@DECODERS.register(types=("Strip",), hf=("Strip",))
+class Strip(ChainDecoder):
+    """Up to ``start`` leading and ``stop`` trailing ``content`` characters removed from each token."""
+
+    hf_fields = ("content", "start", "stop")
+
+    type = hf_type = "Strip"
+
+    def __init__(self, content: str = " ", start: int = 0, stop: int = 0) -> None:
+        if not isinstance(content, str) or len(content) != 1:
+            raise SubtokError(f"Strip decoder: content must be one character, not {content!r}")
+        self.content, self.start, self.stop = content, int(start), int(stop)
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out = []
+        for t in tokens:
+            a = 0
+            while a < min(self.start, len(t)) and t[a] == self.content:
+                a += 1
+            b = len(t)
+            for _ in range(self.stop):
+                if b > a and t[b - 1] == self.content:
+                    b -= 1
+                else:
+                    break
+            out.append(t[a:b])
+        return out
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "content": self.content, "start": self.start, "stop": self.stop}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Strip:
+        return cls(d.get("content", " "), d.get("start", 0), d.get("stop", 0))
+
+
+@DECODERS.register(types=("Replace",), hf=("Replace",))
+class Replace(ChainDecoder):
+    """Every match of a pattern in each token replaced by ``content``."""
+
+    hf_fields = ("pattern", "content")
+
+    type = hf_type = "Replace"
+
+    def __init__(self, pattern: dict, content: str) -> None:
+        self.pattern, self.content = pattern, content
+        self.regex = pattern_regex(pattern, "Replace decoder")
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        return [self.regex.sub(lambda m: self.content, t) for t in tokens]
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "pattern": self.pattern, "content": self.content}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Replace:
+        return cls(d.get("pattern"), d.get("content"))
+
+
+@DECODERS.register(types=("CTC",), hf=("CTC",))
+class CTC(ChainDecoder):
+    """Connectionist temporal classification: repeats collapsed, ``pad_token`` removed, and with
+    ``cleanup`` the word delimiter made a space."""
+
+    hf_fields = ("pad_token", "word_delimiter_token", "cleanup")
+
+    type = hf_type = "CTC"
+
+    def __init__(self, pad_token: str = "<pad>", word_delimiter_token: str = "|", cleanup: bool = True) -> None:
+        self.pad_token, self.word_delimiter_token, self.cleanup = pad_token, word_delimiter_token, bool(cleanup)
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out = []
+        for i, t in enumerate(tokens):
+            if i and t == tokens[i - 1]:
+                continue
+            t = t.replace(self.pad_token, "")
+            if self.cleanup:
+                for a, b in HF_CLEANUP:
+                    t = t.replace(a, b)
+                t = t.replace(self.word_delimiter_token, " ")
+            if t:
+                out.append(t)
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "pad_token": self.pad_token,
+            "word_delimiter_token": self.word_delimiter_token,
+            "cleanup": self.cleanup,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CTC:
+        return cls(d.get("pad_token", "<pad>"), d.get("word_delimiter_token", "|"), d.get("cleanup", True))
+
+
+@DECODERS.register(types=("Sequence",), hf=("Sequence",))
+class SequenceDecoder(ChainDecoder):
+    """Several decoders, each taking the tokens the one before left."""
+
+    hf_fields = ("decoders",)
+
+    type = hf_type = "Sequence"
+
+    def __init__(self, decoders: Sequence[ChainDecoder]) -> None:
+        self.decoders = list(decoders)
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        for d in self.decoders:
+            tokens = d.decode_chain(tokens)
+        return tokens
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "decoders": [d.to_dict() for d in self.decoders]}
+
+    def to_hf(self) -> dict:
+        return {"type": self.type, "decoders": [d.to_hf() for d in self.decoders]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SequenceDecoder:
+        return cls([DECODERS.from_dict(x) for x in _decoder_steps(d)])
+
+    @classmethod
+    def from_hf(cls, d: dict) -> SequenceDecoder:
+        return cls([DECODERS.from_hf(x) for x in _decoder_steps(d)])
+
+
+def _decoder_steps(d: dict) -> list:
+    steps = d.get("decoders")
+    if not isinstance(steps, list):
+        raise SubtokError("decoder Sequence: 'decoders' must be a list")
+    return steps
+
+
+class Spaces(ChainDecoder):
+    """No decoder at all, as HF decodes without one: the tokens joined by spaces."""
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        return [" ".join(tokens)]
 
     def to_hf(self) -> None:
         return None

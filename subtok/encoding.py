@@ -4,11 +4,10 @@ the original text.
 Ids come first and cost only themselves; tokens and offsets are computed on first use, from the record
 the encoder kept and the kind of :class:`Alignment` that reads it. Four kinds, one per way of encoding:
 
-- :class:`WordSpans`: per segment of the text (a special token, or a run between them), its words as
-  (start, end, number of ids) triples, plus the normalizer's alignment; a word's tokens get their spans
-  from the model (``model.word_offsets``). The general pipeline.
-- :class:`TextWords`: the same triples for the whole text at once, as byte-level BPE's whole-text encoder
-  returns them (int32 bytes).
+- :class:`Words`: each word of the pipeline (a ``Normalized`` that knows its span of the original text) and
+  its number of ids; a word's tokens get their spans from the model (``model.word_offsets``).
+- :class:`TextWords`: (start, end, number of ids) per word of the whole text, as byte-level BPE's whole-text
+  encoder returns them (int32 bytes).
 - :class:`TokenSpans`: (start, end) per token, as BERT's whole-text encoder returns them (int32 bytes).
 - :class:`Joined`: encodings put together by a post-processor, with its added tokens at (0, 0).
 
@@ -46,46 +45,44 @@ class TokenSpans(Alignment):
         return list(zip(flat[0::2], flat[1::2]))
 
 
-class WordSpans(Alignment):
-    """Record: per segment (start, end, normalized, words). A special token has words None; otherwise
-    ``words`` is a flat sequence of (start, end, number of ids) per word in the segment's (normalized) text,
-    a number of -1 marking a special token met inside it, and ``normalized`` is the segment's Normalized
-    (None: unchanged)."""
+class Words(Alignment):
+    """Record: per piece of the pipeline, (word, number of ids): a word is a ``Normalized`` that knows its
+    span of the original text; a number of -1 marks an added token, which spans its whole piece. A word's
+    tokens get their spans within it from the model (``model.word_offsets``)."""
 
     @staticmethod
-    def offsets(
-        record: list[tuple[int, int, Optional[Normalized], Any]], model: Model, ids: Sequence[int], text: str
-    ) -> list[Span]:
+    def offsets(record: list[tuple[Normalized, int]], model: Model, ids: Sequence[int], text: str) -> list[Span]:
         spans: list[Span] = []
         pos = 0
-        for start, end, norm, words in record:
-            if words is None:  # a special token
-                spans.append((start, end))
+        for word, n in record:
+            if n < 0:
+                spans.append(word.original_span(0, len(word.text)))
                 pos += 1
                 continue
-            seg_text = norm.text if norm is not None else text[start:end]
-            if isinstance(words, bytes):
-                words = memoryview(words).cast("i")
-            for k in range(0, len(words), 3):
-                ws, we, n = words[k], words[k + 1], words[k + 2]
-                if n < 0:  # a special token matched inside the text by a whole-text encoder
-                    spans.append((start + ws, start + we))
-                    pos += 1
-                    continue
-                for s, e in model.word_offsets(seg_text[ws:we], ids[pos : pos + n]):
-                    s, e = norm.original_span(ws + s, ws + e) if norm is not None else (ws + s, ws + e)
-                    spans.append((start + s, start + e))
-                pos += n
+            for s, e in model.word_offsets(word.text, ids[pos : pos + n]):
+                spans.append(word.original_span(s, e))
+            pos += n
         return spans
 
 
 class TextWords(Alignment):
     """Record: (start, end, number of ids) per word of the whole text as int32 bytes, -1 ids for a special
-    token (``WordSpans`` with the text as its one segment)."""
+    token, as byte-level BPE's whole-text encoder returns them (no normalizer: positions are the text's)."""
 
     @staticmethod
     def offsets(record: bytes, model: Model, ids: Sequence[int], text: str) -> list[Span]:
-        return WordSpans.offsets([(0, len(text), None, record)], model, ids, text)
+        words = memoryview(record).cast("i")
+        spans: list[Span] = []
+        pos = 0
+        for k in range(0, len(words), 3):
+            ws, we, n = words[k], words[k + 1], words[k + 2]
+            if n < 0:
+                spans.append((ws, we))
+                pos += 1
+                continue
+            spans.extend((ws + s, ws + e) for s, e in model.word_offsets(text[ws:we], ids[pos : pos + n]))
+            pos += n
+        return spans
 
 
 class Joined(Alignment):
@@ -109,8 +106,8 @@ class Encoding:
         "text",
         "_alignment",
         "_record",
-        "_n_real",
         "_offsets",
+        "_attention",
         "type_ids",
         "special_tokens_mask",
     )
@@ -121,8 +118,8 @@ class Encoding:
         self.text = text
         self._alignment = alignment
         self._record = record
-        self._n_real = -1  # ids past this are padding; -1: none
         self._offsets: Optional[list[Span]] = None
+        self._attention: Optional[list[int]] = None  # None: every id is a real token
         self.type_ids: list[int] = [0] * len(ids)  # 1 for the second sequence of a pair
         self.special_tokens_mask: list[int] = [0] * len(ids)  # 1 for tokens the post-processor added
 
@@ -138,42 +135,48 @@ class Encoding:
         return [id_to_word[i] for i in self.ids]
 
     @property
-    def n_real(self) -> int:
-        """How many ids are real tokens (the rest are padding)."""
-        return len(self.ids) if self._n_real < 0 else self._n_real
+    def attention_mask(self) -> list[int]:
+        """1 for a real token, 0 for padding."""
+        return [1] * len(self.ids) if self._attention is None else self._attention
 
     @property
-    def attention_mask(self) -> list[int]:
-        return [1] * self.n_real + [0] * (len(self.ids) - self.n_real)
+    def n_real(self) -> int:
+        """How many ids are real tokens (the rest are padding)."""
+        return len(self.ids) if self._attention is None else sum(self._attention)
 
     @property
     def offsets(self) -> list[Span]:
         """(start, end) in characters of ``text`` per token; (0, 0) for added and padding tokens."""
         if self._offsets is None:
-            spans = self._alignment.offsets(self._record, self.model, self.ids, self.text)[: self.n_real]
-            self._offsets = spans + [(0, 0)] * (len(self.ids) - len(spans))
+            self._offsets = self._alignment.offsets(self._record, self.model, self.ids, self.text)
         return self._offsets
 
-    def truncate(self, length: int) -> None:
-        """Keep the first ``length`` tokens."""
+    def truncate(self, length: int, left: bool = False) -> None:
+        """Keep ``length`` tokens: the first ones, or the last ones with ``left``."""
         if len(self.ids) > length:
-            offsets = self.offsets
-            self._n_real = min(self.n_real, length)
-            self.ids = self.ids[:length]
-            self._offsets = offsets[:length]
-            self.type_ids = self.type_ids[:length]
-            self.special_tokens_mask = self.special_tokens_mask[:length]
+            keep = slice(len(self.ids) - length, None) if left else slice(0, max(length, 0))
+            offsets, attention = self.offsets, self.attention_mask
+            self.ids = self.ids[keep]
+            self._offsets = offsets[keep]
+            self._attention = None if self._attention is None else attention[keep]
+            self.type_ids = self.type_ids[keep]
+            self.special_tokens_mask = self.special_tokens_mask[keep]
 
-    def pad(self, length: int, pad_id: int) -> None:
-        """Pad with ``pad_id`` up to ``length`` tokens (masked out of ``attention_mask``)."""
-        if len(self.ids) < length:
-            offsets = self.offsets
-            extra = length - len(self.ids)
-            self._n_real = self.n_real
-            self.ids = self.ids + [pad_id] * extra
-            self._offsets = offsets + [(0, 0)] * extra
-            self.type_ids = self.type_ids + [0] * extra
-            self.special_tokens_mask = self.special_tokens_mask + [1] * extra
+    def pad(self, length: int, pad_id: int, pad_type_id: int = 0, left: bool = False) -> None:
+        """Pad with ``pad_id`` up to ``length`` tokens (masked out of ``attention_mask``), at the end or
+        at the start with ``left``."""
+        extra = length - len(self.ids)
+        if extra > 0:
+            offsets, attention = self.offsets, self.attention_mask
+
+            def add(values: list, value) -> list:
+                return [value] * extra + values if left else values + [value] * extra
+
+            self.ids = add(self.ids, pad_id)
+            self._offsets = add(offsets, (0, 0))
+            self._attention = add(attention, 0)
+            self.type_ids = add(self.type_ids, pad_type_id)
+            self.special_tokens_mask = add(self.special_tokens_mask, 1)
 
 
 class TextEncoder:

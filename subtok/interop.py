@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
 from ._io import PathLike, atomic_write_json, atomic_write_text, read_json
+from .added_tokens import AddedToken
+from .decoders import DECODERS, Spaces
 from .errors import SubtokError, TokenizerFileError
 from .models import BPE, WordLevel, WordPiece
-from .normalizers import NORMALIZERS, BertNormalizer, Normalizer
-from .pre_tokenizers import GPT2, PRE_TOKENIZERS, BertPreTokenizer, PreTokenizer
+from .normalizers import BertNormalizer, normalizers_from_hf, normalizers_to_hf
+from .pre_tokenizers import GPT2, PRE_TOKENIZERS, BertWords, Whole
 from .processors import PROCESSORS, BertPostProcessor
 from .text import GPT2_PATTERN, token_to_bytes
 
@@ -34,17 +36,18 @@ Components = dict[str, Any]
 # ---------------------------------------------------------------------------------------------------------
 # Export
 # ---------------------------------------------------------------------------------------------------------
-def _hf_pre_tokenizer(tok: Tokenizer) -> dict:
-    """The pre-tokenizer, with HF's ByteLevel step when the model is byte-level (GPT-2's pattern is
-    ByteLevel's own regex)."""
+def _hf_pre_tokenizer(tok: Tokenizer) -> Optional[dict]:
+    """The pre-tokenizer, with HF's ByteLevel step when the model is byte-level and the pre-tokenizer does
+    not already end with one (GPT-2's pattern is ByteLevel's own regex)."""
     pre = tok.pre_tokenizer
-    byte_level = getattr(tok.model, "byte_level", False)
+    if pre.byte_level or not getattr(tok.model, "byte_level", False):
+        return pre.to_hf()
     gpt2 = getattr(pre, "pattern", None) == GPT2_PATTERN
     byte = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": gpt2}
-    if byte_level and gpt2:
+    if gpt2:
         return byte
     split = pre.to_hf()
-    return {"type": "Sequence", "pretokenizers": [split, byte]} if byte_level else split
+    return byte if split is None else {"type": "Sequence", "pretokenizers": [split, byte]}
 
 
 def _check_byte_fallback(byte_fallback: bool, prefix: Optional[str], suffix: Optional[str]) -> None:
@@ -58,19 +61,20 @@ def _check_byte_fallback(byte_fallback: bool, prefix: Optional[str], suffix: Opt
         )
 
 
-def _hf_model(model) -> dict:
-    vocab = dict(model.vocab.word_to_id)
+def _hf_model(model, model_size: Optional[int]) -> dict:
+    """The model with its own vocabulary: ids from ``model_size`` on are added tokens HF keeps apart."""
+    vocab = {t: i for t, i in model.vocab.word_to_id.items() if model_size is None or i < model_size}
     if model.type == "bpe":
         _check_byte_fallback(model.byte_fallback, model.prefix, model.suffix)
         return {
             "type": "BPE",
-            "dropout": None,
+            "dropout": model.dropout,
             "unk_token": model.unk_token,
             "continuing_subword_prefix": model.prefix or None,
             "end_of_word_suffix": model.suffix or None,
-            "fuse_unk": False,
+            "fuse_unk": model.fuse_unk,
             "byte_fallback": model.byte_fallback,
-            "ignore_merges": False,
+            "ignore_merges": model.ignore_merges,
             "vocab": vocab,
             "merges": [list(m) for m in model.merges],
         }
@@ -90,31 +94,20 @@ def _hf_model(model) -> dict:
 def to_huggingface(tok: Tokenizer) -> dict:
     """The tokenizer as an HF tokenizer.json document."""
     token_to_id = tok.vocab.word_to_id
-    normalizers = [n.to_hf() for n in tok.normalizers]
     post = tok.post_processor
+    decoder = tok.decoder.to_hf()
+    added = [token.to_hf(i) for token, i in tok.added.tokens]
+    added.sort(key=lambda d: d["id"])
     return {
         "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": [
-            {
-                "id": token_to_id[t],
-                "content": t,
-                "single_word": False,
-                "lstrip": False,
-                "rstrip": False,
-                "normalized": False,
-                "special": True,
-            }
-            for t in tok.special_tokens
-        ],
-        "normalizer": None
-        if not normalizers
-        else (normalizers[0] if len(normalizers) == 1 else {"type": "Sequence", "normalizers": normalizers}),
+        "truncation": tok.truncation,
+        "padding": tok.padding,
+        "added_tokens": added,
+        "normalizer": normalizers_to_hf(tok.normalizers),
         "pre_tokenizer": _hf_pre_tokenizer(tok),
         "post_processor": None if post is None else post.to_hf(token_to_id),
-        "decoder": tok.decoder.to_hf(),
-        "model": _hf_model(tok.model),
+        "decoder": decoder,
+        "model": _hf_model(tok.model, tok.model_size),
     }
 
 
@@ -125,20 +118,23 @@ def save_huggingface(tok: Tokenizer, path: PathLike) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # Import
 # ---------------------------------------------------------------------------------------------------------
+MAX_VOCAB = 1 << 24  # ids beyond this are refused, never allocated for
+
+
 def _vocab_list(vocab: dict, added: Sequence[dict], source: str) -> list[str]:
     """Token strings by id from an HF vocab dict plus added tokens; ids must be 0..n-1 without gaps."""
     by_id: dict[int, str] = {}
     for token, i in list(vocab.items()) + [(a.get("content"), a.get("id")) for a in added]:
-        if not isinstance(token, str) or not isinstance(i, int) or i < 0:
+        if not isinstance(token, str) or not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < MAX_VOCAB:
             raise TokenizerFileError(f"{source}: bad vocabulary entry {token!r}: {i!r}")
         if by_id.get(i, token) != token:
             raise TokenizerFileError(f"{source}: id {i} is given to both {by_id[i]!r} and {token!r}")
         by_id[i] = token
     if not by_id:
         raise TokenizerFileError(f"{source}: the vocabulary is empty")
-    missing = [i for i in range(max(by_id) + 1) if i not in by_id]
-    if missing:
-        raise TokenizerFileError(f"{source}: vocabulary ids have gaps (first missing id {missing[0]})")
+    if len(by_id) != max(by_id) + 1:
+        missing = next(i for i in range(max(by_id) + 1) if i not in by_id)
+        raise TokenizerFileError(f"{source}: vocabulary ids have gaps (first missing id {missing})")
     return [by_id[i] for i in range(len(by_id))]
 
 
@@ -157,37 +153,76 @@ def _parse_merges(merges: list, source: str) -> list[tuple[str, str]]:
     return out
 
 
-def _pre_tokenizer_from_hf(pre: Optional[dict]) -> tuple[PreTokenizer, bool]:
-    """(our pre-tokenizer, whether text is byte-level mapped) from an HF pre_tokenizer."""
-    if pre is None:
-        raise SubtokError("a tokenizer without a pre_tokenizer is not supported")
-    kind = pre.get("type")
-    if kind == "ByteLevel":
-        if pre.get("add_prefix_space"):
-            raise SubtokError("ByteLevel add_prefix_space=true is not supported")
-        return GPT2(), True
-    if kind == "Sequence":
-        steps = pre.get("pretokenizers") or []
-        if (
-            len(steps) == 2
-            and steps[0].get("type") == "Split"
-            and steps[1].get("type") == "ByteLevel"
-            and not steps[1].get("use_regex", True)
-        ):
-            return PRE_TOKENIZERS.from_hf(steps[0]), True
-        raise SubtokError(f"unsupported pre_tokenizer Sequence {[s.get('type') for s in steps]}")
-    return PRE_TOKENIZERS.from_hf(pre), False
+def _model_from_hf(model_d: dict, vocab: list[str], byte_level: bool, decoder_d: Optional[dict], source: str):
+    """Our model for HF's, every field read or refused."""
+    kind = model_d.get("type")
+    if kind is None:  # old files: a BPE has merges, a WordPiece a continuing_subword_prefix, as HF infers
+        kind = "BPE" if "merges" in model_d else "WordPiece" if "continuing_subword_prefix" in model_d else "WordLevel"
+    fields = set(model_d) - {"type", "vocab"}
+    if kind == "BPE":
+        _refuse(fields - BPE_FIELDS, "BPE model", source)
+        _check_byte_fallback(
+            bool(model_d.get("byte_fallback")),
+            model_d.get("continuing_subword_prefix"),
+            model_d.get("end_of_word_suffix"),
+        )
+        return BPE(
+            vocab,
+            _parse_merges(model_d.get("merges") or [], source),
+            byte_level=byte_level,
+            unk_token=model_d.get("unk_token"),
+            byte_fallback=bool(model_d.get("byte_fallback")),
+            continuing_subword_prefix=model_d.get("continuing_subword_prefix"),
+            end_of_word_suffix=model_d.get("end_of_word_suffix"),
+            fuse_unk=bool(model_d.get("fuse_unk")),
+            ignore_merges=bool(model_d.get("ignore_merges")),
+            dropout=model_d.get("dropout"),
+        )
+    if byte_level:
+        raise SubtokError(f"a ByteLevel pre-tokenizer with a {kind} model is not supported")
+    if kind == "WordPiece":
+        _refuse(fields - {"unk_token", "continuing_subword_prefix", "max_input_chars_per_word"}, "WordPiece", source)
+        cleanup = (decoder_d or {}).get("cleanup", True)
+        return WordPiece.from_dict({**model_d, "vocab": vocab, "cleanup": cleanup})
+    if kind == "WordLevel":
+        _refuse(fields - {"unk_token"}, "WordLevel model", source)
+        return WordLevel(vocab, model_d.get("unk_token"))
+    if kind == "Unigram":
+        raise SubtokError("Unigram models are not supported yet (the Unigram issue adds them)")
+    raise SubtokError(f"unsupported model type {kind!r}")
 
 
-def _normalizers_from_hf(norm: Optional[dict]) -> list[Normalizer]:
-    if norm is None:
-        return []
-    steps = norm.get("normalizers", []) if norm.get("type") == "Sequence" else [norm]
-    return [NORMALIZERS.from_hf(step) for step in steps]
+BPE_FIELDS = {
+    "dropout",
+    "unk_token",
+    "continuing_subword_prefix",
+    "end_of_word_suffix",
+    "fuse_unk",
+    "byte_fallback",
+    "ignore_merges",
+    "merges",
+}
+TOP_FIELDS = {
+    "version",
+    "truncation",
+    "padding",
+    "added_tokens",
+    "normalizer",
+    "pre_tokenizer",
+    "post_processor",
+    "decoder",
+    "model",
+}
+
+
+def _refuse(unknown: set, where: str, source: str) -> None:
+    if unknown:
+        raise SubtokError(f"{where}: field {', '.join(sorted(unknown))} is not supported")
 
 
 def components_from_huggingface(d: Any, source: str = "tokenizer.json") -> Components:
-    """The components of the tokenizer an HF tokenizer.json document describes."""
+    """The components of the tokenizer an HF tokenizer.json document describes; a component or field subtok
+    does not implement is an error that names it."""
     if not isinstance(d, dict) or not isinstance(d.get("model"), dict):
         raise TokenizerFileError(f"{source}: not an HF tokenizer.json (no 'model' object)")
     model_d = d["model"]
@@ -195,40 +230,27 @@ def components_from_huggingface(d: Any, source: str = "tokenizer.json") -> Compo
     vocab_d = model_d.get("vocab")
     if not isinstance(vocab_d, dict):
         raise TokenizerFileError(f"{source}: model.vocab must be an object of token -> id")
+    if not isinstance(added, list) or not all(isinstance(a, dict) for a in added):
+        raise TokenizerFileError(f"{source}: added_tokens must be a list of objects")
     vocab = _vocab_list(vocab_d, added, source)
-    kind = model_d.get("type")
     try:
-        normalizers = _normalizers_from_hf(d.get("normalizer"))
-        pre, byte_level = _pre_tokenizer_from_hf(d.get("pre_tokenizer"))
-        if kind == "BPE":
-            _check_byte_fallback(
-                bool(model_d.get("byte_fallback")),
-                model_d.get("continuing_subword_prefix"),
-                model_d.get("end_of_word_suffix"),
-            )
-            model = BPE(
-                vocab,
-                _parse_merges(model_d.get("merges") or [], source),
-                byte_level=byte_level,
-                unk_token=model_d.get("unk_token"),
-                byte_fallback=bool(model_d.get("byte_fallback")),
-                continuing_subword_prefix=model_d.get("continuing_subword_prefix"),
-                end_of_word_suffix=model_d.get("end_of_word_suffix"),
-            )
-        elif kind == "WordPiece":
-            cleanup = (d.get("decoder") or {}).get("cleanup", True)
-            model = WordPiece.from_dict({**model_d, "vocab": vocab, "cleanup": cleanup})
-        elif kind == "WordLevel":
-            model = WordLevel(vocab, model_d.get("unk_token"))
-        else:
-            raise SubtokError(f"unsupported model type {kind!r}")
+        _refuse(set(d) - TOP_FIELDS, "tokenizer.json", source)
+        normalizers = normalizers_from_hf(d.get("normalizer"))
+        pre_d = d.get("pre_tokenizer")
+        pre = PRE_TOKENIZERS.from_hf(pre_d) if pre_d is not None else Whole()
+        decoder_d = d.get("decoder")
+        model = _model_from_hf(model_d, vocab, pre.byte_level, decoder_d, source)
         post = d.get("post_processor")
         return {
             "model": model,
             "normalizers": normalizers,
             "pre_tokenizer": pre,
-            "special_tokens": [a["content"] for a in added if a.get("special")],
+            "added_tokens": [(AddedToken.from_hf(a), a["id"]) for a in added],
             "post_processor": PROCESSORS.from_hf(post) if post is not None else None,
+            "decoder": DECODERS.from_hf(decoder_d) if decoder_d is not None else Spaces(),
+            "truncation": d.get("truncation"),
+            "padding": d.get("padding"),
+            "model_size": len(vocab_d) if len(vocab_d) < len(vocab) else None,
         }
     except TokenizerFileError:
         raise
@@ -305,7 +327,7 @@ def read_bert_vocab(
     return {
         "model": model,
         "normalizers": [normalizer],
-        "pre_tokenizer": BertPreTokenizer(),
+        "pre_tokenizer": BertWords(),
         "special_tokens": specials,
         "post_processor": post,
     }

@@ -1,8 +1,11 @@
-"""Normalizers, the pipeline's first stage: one small class per step (Unicode forms, lowercase, accent
-stripping, BERT's normalizer), each keeping, for every character it outputs, the span of the original text
-it came from (:class:`subtok.text.Normalized`), so encodings report offsets into the caller's text.
+"""Normalizers, the pipeline's first stage: one small class per step, each keeping, for every character
+it outputs, the span of the original text it came from (:class:`subtok.text.Normalized`), with HF
+tokenizers' alignment rules, so encodings report the offsets HF reports.
 
-``NORMALIZERS`` maps each JSON "type" (ours and HF's) to its class.
+``NORMALIZERS`` maps each JSON "type" (ours and HF's) to its class. Our own files use "NFC", "NFD",
+"NFKC", "NFKD", "lowercase", "strip_accents" (decompose, then drop nonspacing marks) and "bert"; the
+other steps keep HF's names. A normalizer has two paths that give the same text: ``normalize_str``
+(training's fast path) and ``normalize`` (with alignment, for encoding).
 """
 
 from __future__ import annotations
@@ -13,22 +16,32 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Optional, Union
 
+import regex
+
+from .charsmap import CharsMap
 from .errors import SubtokError
 from .registry import Registry
-from .text import Normalized
+from .text import Change, Normalized, bytes_to_unicode, pattern_regex
+from .unicode_forms import normalize_changes
 
 NORMALIZERS = Registry("normalizer")
 
+# Unicode's White_Space property (Rust's char::is_whitespace, which HF uses; str.isspace differs)
+WHITE_SPACE = frozenset(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
 
 class Normalizer:
-    """One normalization step. ``normalize_str`` is the fast path used in training; ``normalize`` keeps
-    alignment for encoding; both give the same text. ``type`` names it in JSON (``hf_type`` in HF's)."""
+    """One normalization step. ``type`` names it in our JSON, ``hf_type`` in HF's."""
 
     type = ""
     hf_type = ""
 
     def normalize_str(self, text: str) -> str:
-        raise NotImplementedError
+        """The normalized text alone (training's fast path; the same text as ``normalize``)."""
+        return self.normalize(Normalized(text)).text
 
     def normalize(self, norm: Normalized) -> Normalized:
         raise NotImplementedError
@@ -36,8 +49,9 @@ class Normalizer:
     def to_dict(self) -> dict:
         return {"type": self.type}
 
-    def to_hf(self) -> dict:
-        return {"type": self.hf_type}
+    def to_hf(self) -> list[dict]:
+        """This step as HF normalizers (a list: a step may need several)."""
+        return [{**self.to_dict(), "type": self.hf_type}]
 
     @classmethod
     def from_dict(cls, d: dict) -> Normalizer:
@@ -45,23 +59,13 @@ class Normalizer:
 
     @classmethod
     def from_hf(cls, d: dict) -> Normalizer:
-        return cls()
-
-
-_HANGUL_JAMO_NONINITIAL = ((0x1160, 0x11FF), (0xD7B0, 0xD7FF))
-
-
-def _starts_cluster(ch: str) -> bool:
-    if unicodedata.combining(ch):
-        return False
-    cp = ord(ch)
-    return not any(lo <= cp <= hi for lo, hi in _HANGUL_JAMO_NONINITIAL)
+        return cls.from_dict({**d, "type": cls.type})
 
 
 @NORMALIZERS.register(types=("NFC", "NFKC", "NFD", "NFKD"), hf=("NFC", "NFKC", "NFD", "NFKD"))
 class UnicodeForm(Normalizer):
-    """NFC, NFKC, NFD or NFKD. Characters compose or decompose within a cluster (a starter and the marks
-    that follow it), so each output character maps back to its cluster's span."""
+    """NFC, NFKC, NFD or NFKD (the text as ``unicodedata.normalize`` gives it), aligned as HF aligns it: a
+    decomposition's extra characters take their source's span, a composition the span of its first part."""
 
     def __init__(self, form: str) -> None:
         if form not in ("NFC", "NFKC", "NFD", "NFKD"):
@@ -71,48 +75,41 @@ class UnicodeForm(Normalizer):
     def normalize_str(self, text: str) -> str:
         return unicodedata.normalize(self.form, text)
 
+    def normalize(self, norm: Normalized) -> Normalized:
+        if unicodedata.is_normalized(self.form, norm.text):
+            return norm
+        return norm.transform(normalize_changes(self.form, norm.text))
+
     @classmethod
     def from_dict(cls, d: dict) -> UnicodeForm:
         return cls(d["type"])
 
     from_hf = from_dict
 
-    def normalize(self, norm: Normalized) -> Normalized:
-        text = norm.text
-        if unicodedata.is_normalized(self.form, text):
-            return norm
-        bounds = [i for i, ch in enumerate(text) if i == 0 or _starts_cluster(ch)] + [len(text)]
-        clusters = [(bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)]
-        # Rare compositions across starters (some Indic vowel signs): join clusters that interact.
-        pieces: list[tuple[int, int, str]] = []
-        for s, e in clusters:
-            if pieces:
-                ps, _, prep = pieces[-1]
-                joined = unicodedata.normalize(self.form, text[ps:e])
-                if joined != prep + unicodedata.normalize(self.form, text[s:e]):
-                    pieces[-1] = (ps, e, joined)
-                    continue
-            pieces.append((s, e, unicodedata.normalize(self.form, text[s:e])))
-        return norm.remap(pieces)
+
+def lower_changes(text: str) -> list[Change]:
+    """Each character lowercased on its own (Rust's char::to_lowercase, as HF: no final-sigma rule), the
+    extra characters of a longer lowercase inserted."""
+    return [(c, 1 if k else 0) for ch in text for k, c in enumerate(ch.lower())]
 
 
 @NORMALIZERS.register(types=("lowercase",), hf=("Lowercase",))
 class Lowercase(Normalizer):
-    """Unicode lowercasing: ``str.lower`` of the whole text (its final-sigma rule included) when that keeps
-    every character's length, else character by character so the alignment stays exact."""
+    """Unicode lowercasing, character by character (Σ is always σ, as in HF)."""
 
     type, hf_type = "lowercase", "Lowercase"
 
     def normalize_str(self, text: str) -> str:
         low = text.lower()
-        return low if len(low) == len(text) else "".join(c.lower() for c in text)
+        if len(low) == len(text) and "Σ" not in text:  # str.lower gives ς at a word's end
+            return low
+        return "".join(c.lower() for c in text)
 
     def normalize(self, norm: Normalized) -> Normalized:
-        text = norm.text
-        low = text.lower()
-        if len(low) == len(text):
-            return Normalized(low, norm.starts, norm.ends)
-        return norm.remap([(i, i + 1, c.lower()) for i, c in enumerate(text)])
+        low = self.normalize_str(norm.text)
+        if len(low) == len(norm.text):
+            return Normalized(low, norm.starts, norm.ends, norm.offset)
+        return norm.transform(lower_changes(norm.text))
 
 
 @lru_cache(maxsize=65536)
@@ -120,11 +117,13 @@ def _strip_char(ch: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
 
 
-@NORMALIZERS.register(types=("strip_accents",), hf=("StripAccents",))
-class StripAccents(Normalizer):
-    """Decompose each character (NFD) and drop the nonspacing marks (category Mn), as BERT does."""
+@NORMALIZERS.register(types=("strip_accents",))
+class DecomposeStripAccents(Normalizer):
+    """Ours: decompose each character (NFD) and drop the nonspacing marks (Mn), as BERT does. In HF terms
+    this is a BertNormalizer that only strips accents (HF's StripAccents alone does not decompose and
+    drops every mark, Mc and Me too)."""
 
-    type, hf_type = "strip_accents", "StripAccents"
+    type = "strip_accents"
 
     def normalize_str(self, text: str) -> str:
         if text.isascii():
@@ -132,10 +131,254 @@ class StripAccents(Normalizer):
         return "".join(map(_strip_char, text))
 
     def normalize(self, norm: Normalized) -> Normalized:
-        text = norm.text
-        if text.isascii():
+        if norm.text.isascii():
             return norm
-        return norm.remap([(i, i + 1, _strip_char(c)) for i, c in enumerate(text)])
+        return norm.remap([(i, i + 1, _strip_char(c)) for i, c in enumerate(norm.text)])
+
+    def to_hf(self) -> list[dict]:
+        return BertNormalizer(False, False, True, False).to_hf()
+
+
+def filter_changes(text: str, keep) -> tuple[list[Change], int]:
+    """HF's NormalizedString.filter: the kept characters, each removing the dropped ones after it, and how
+    many are dropped before the first kept one (the transform's initial offset)."""
+    changes: list[Change] = []
+    removed = removed_start = 0
+    last: Optional[str] = None
+    for c in text:
+        if keep(c):
+            if last is not None:
+                changes.append((last, -removed))
+            else:
+                removed_start = removed
+            last, removed = c, 0
+        else:
+            removed += 1
+    if last is not None:
+        changes.append((last, -removed))
+    return changes, removed_start
+
+
+def _is_mark(c: str) -> bool:
+    return unicodedata.category(c)[0] == "M"
+
+
+@NORMALIZERS.register(types=("StripAccents",), hf=("StripAccents",))
+class StripAccents(Normalizer):
+    """HF's StripAccents: drops every combining mark (Mn, Mc, Me); it does not decompose (put NFD first)."""
+
+    type = hf_type = "StripAccents"
+
+    def normalize(self, norm: Normalized) -> Normalized:
+        if norm.text.isascii():
+            return norm
+        changes, start = filter_changes(norm.text, lambda c: not _is_mark(c))
+        return norm.transform(changes, start)
+
+
+@NORMALIZERS.register(types=("Strip",), hf=("Strip",))
+class Strip(Normalizer):
+    """White space removed from the left and/or the right end (Unicode White_Space)."""
+
+    hf_fields = ("strip_left", "strip_right")
+
+    type = hf_type = "Strip"
+
+    def __init__(self, left: bool = True, right: bool = True) -> None:
+        self.left, self.right = bool(left), bool(right)
+
+    def normalize(self, norm: Normalized) -> Normalized:
+        text = norm.text
+        lead = len(text) - len(text.lstrip("".join(WHITE_SPACE))) if self.left else 0
+        trail = len(text) - len(text.rstrip("".join(WHITE_SPACE))) if self.right else 0
+        if lead == len(text):  # all white space: HF strips from the left only
+            trail = 0
+        if not lead and not trail:
+            return norm
+        kept = text[lead : len(text) - trail]
+        changes = [(c, 0) for c in kept]
+        if changes:
+            changes[-1] = (changes[-1][0], -trail)
+        return norm.transform(changes, lead)
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "strip_left": self.left, "strip_right": self.right}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Strip:
+        return cls(d.get("strip_left", True), d.get("strip_right", True))
+
+
+@NORMALIZERS.register(types=("Replace",), hf=("Replace",))
+class Replace(Normalizer):
+    """Every match of a pattern (a literal string or a regex) replaced by ``content``. As in HF, the new
+    characters take the span of the last character they replace."""
+
+    hf_fields = ("pattern", "content")
+
+    type = hf_type = "Replace"
+
+    def __init__(self, pattern: dict, content: str) -> None:
+        if not isinstance(content, str):
+            raise SubtokError(f"Replace: content must be a string, not {content!r}")
+        self.pattern, self.content = pattern, content
+        self.regex = pattern_regex(pattern, "Replace")
+
+    def normalize_str(self, text: str) -> str:
+        return self.regex.sub(lambda m: self.content, text)
+
+    def normalize(self, norm: Normalized) -> Normalized:
+        text = norm.text
+        spans = norm.spans()
+        pieces_text: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        last = 0
+        for m in self.regex.finditer(text):
+            s, e = m.span()
+            pieces_text.append(text[last:s])
+            starts.extend(a for a, _ in spans[last:s])
+            ends.extend(b for _, b in spans[last:s])
+            pieces_text.append(self.content)
+            span = spans[e - 1] if e > 0 else (0, 0)  # inserted after the removed match: its last char's
+            starts.extend([span[0]] * len(self.content))
+            ends.extend([span[1]] * len(self.content))
+            last = e
+        if not pieces_text:
+            return norm
+        pieces_text.append(text[last:])
+        starts.extend(a for a, _ in spans[last:])
+        ends.extend(b for _, b in spans[last:])
+        return Normalized("".join(pieces_text), starts, ends, norm.offset)
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "pattern": self.pattern, "content": self.content}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Replace:
+        return cls(d.get("pattern"), d.get("content"))
+
+
+@NORMALIZERS.register(types=("Prepend",), hf=("Prepend",))
+class Prepend(Normalizer):
+    """``prepend`` before a non-empty text; its characters take the span of the text's first character."""
+
+    hf_fields = ("prepend",)
+
+    type = hf_type = "Prepend"
+
+    def __init__(self, prepend: str) -> None:
+        if not isinstance(prepend, str):
+            raise SubtokError(f"Prepend: prepend must be a string, not {prepend!r}")
+        self.prepend = prepend
+
+    def normalize(self, norm: Normalized) -> Normalized:
+        if not norm.text or not self.prepend:
+            return norm
+        first = norm.text[0]
+        changes = [(c, 1 if i else 0) for i, c in enumerate(self.prepend)] + [(first, 1)]
+        changes += [(c, 0) for c in norm.text[1:]]
+        return norm.transform(changes)
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "prepend": self.prepend}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Prepend:
+        return cls(d.get("prepend"))
+
+
+_NMT_DROP = frozenset([*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F, 0x8F, 0x9F])
+_NMT_SPACE = frozenset([0x09, 0x0A, 0x0C, 0x0D, 0x1680, *range(0x200B, 0x2010), 0x2028, 0x2029, 0x2581, 0xFEFF, 0xFFFD])
+
+
+@NORMALIZERS.register(types=("Nmt",), hf=("Nmt",))
+class Nmt(Normalizer):
+    """SentencePiece's nmt_nfkc cleanup without the NFKC: some control characters dropped, some spaces and
+    U+2581 made plain spaces."""
+
+    type = hf_type = "Nmt"
+
+    def normalize(self, norm: Normalized) -> Normalized:
+        text = norm.text
+        if not any(ord(c) in _NMT_DROP or ord(c) in _NMT_SPACE for c in text):
+            return norm
+        changes, start = filter_changes(text, lambda c: ord(c) not in _NMT_DROP)
+        changes = [(" " if ord(c) in _NMT_SPACE else c, change) for c, change in changes]
+        return norm.transform(changes, start)
+
+
+_GRAPHEME = regex.compile(r"\X", regex.DOTALL)
+
+
+@NORMALIZERS.register(types=("Precompiled",), hf=("Precompiled",))
+class Precompiled(Normalizer):
+    """SentencePiece's precompiled character map, applied as HF applies it: each grapheme cluster under 6
+    bytes is looked up whole; otherwise, or when it has no rule, each character; a rule is the shortest key
+    that is a prefix of what is looked up, and it replaces all of it."""
+
+    hf_fields = ("precompiled_charsmap",)
+
+    type = hf_type = "Precompiled"
+
+    def __init__(self, charsmap: Union[CharsMap, str]) -> None:
+        self.charsmap = CharsMap.from_base64(charsmap) if isinstance(charsmap, str) else charsmap
+
+    def normalize(self, norm: Normalized) -> Normalized:
+        changes: list[Change] = []
+        modified = False
+        first = self.charsmap.first
+        for grapheme in _GRAPHEME.findall(norm.text):
+            if len(grapheme.encode("utf-8")) < 6:
+                new = first(grapheme)
+                if new is not None:
+                    modified = True
+                    _replace(changes, grapheme, new)
+                    continue
+            for c in grapheme:
+                new = first(c)
+                if new is None:
+                    changes.append((c, 0))
+                else:
+                    modified = True
+                    _replace(changes, c, new)
+        return norm.transform(changes) if modified else norm
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "precompiled_charsmap": self.charsmap.to_base64()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Precompiled:
+        blob = d.get("precompiled_charsmap")
+        if not isinstance(blob, str):
+            raise SubtokError("Precompiled: precompiled_charsmap must be a base64 string")
+        return cls(blob)
+
+
+def _replace(changes: list[Change], old: str, new: str) -> None:
+    """HF's Precompiled bookkeeping: ``new`` replaces ``old``; extra characters are inserted at the end, a
+    shorter replacement removes the rest (through the change of the last character written)."""
+    diff = len(new) - len(old)
+    changes.extend((c, 0) for c in new)
+    if diff > 0:
+        for k in range(len(changes) - diff, len(changes)):
+            changes[k] = (changes[k][0], 1)
+    elif diff < 0 and changes:
+        changes[-1] = (changes[-1][0], changes[-1][1] + diff)
+
+
+@NORMALIZERS.register(types=("ByteLevel",), hf=("ByteLevel",))
+class ByteLevel(Normalizer):
+    """Each character as GPT-2's byte-level characters of its UTF-8 bytes."""
+
+    type = hf_type = "ByteLevel"
+
+    def normalize(self, norm: Normalized) -> Normalized:
+        table = bytes_to_unicode()
+        changes = [
+            (table[b], 1 if k else 0) for ch in norm.text for k, b in enumerate(ch.encode("utf-8", "surrogatepass"))
+        ]
+        return norm.transform(changes)
 
 
 def _is_cjk(cp: int) -> bool:
@@ -146,7 +389,7 @@ def _is_cjk(cp: int) -> bool:
         or 0x20000 <= cp <= 0x2A6DF
         or 0x2A700 <= cp <= 0x2B73F
         or 0x2B740 <= cp <= 0x2B81F
-        or 0x2B820 <= cp <= 0x2CEAF
+        or 0x2B920 <= cp <= 0x2CEAF  # as HF (BERT's Python had 0x2B820)
         or 0xF900 <= cp <= 0xFAFF
         or 0x2F800 <= cp <= 0x2FA1F
     )
@@ -159,6 +402,8 @@ class BertNormalizer(Normalizer):
     space on both sides of each CJK ideograph), strip_accents (NFD, drop nonspacing marks; None follows
     ``lowercase``), lowercase (character by character). Each step maps one character to a string, so the
     alignment to the original text is kept exactly."""
+
+    hf_fields = ("clean_text", "handle_chinese_chars", "strip_accents", "lowercase")
 
     type, hf_type = "bert", "BertNormalizer"
     OPTIONS = ("clean_text", "handle_chinese_chars", "strip_accents", "lowercase")
@@ -208,9 +453,6 @@ class BertNormalizer(Normalizer):
     def to_dict(self) -> dict:
         return {"type": self.type, **{k: getattr(self, k) for k in self.OPTIONS}}
 
-    def to_hf(self) -> dict:
-        return {**self.to_dict(), "type": self.hf_type}
-
     @classmethod
     def from_dict(cls, d: dict) -> BertNormalizer:
         return cls(**{k: d[k] for k in cls.OPTIONS if k in d})
@@ -252,14 +494,37 @@ def make_normalizers(spec: Sequence[Union[str, dict, Normalizer]]) -> list[Norma
     return out
 
 
+def normalizers_from_hf(d: Optional[dict], depth: int = 0) -> list[Normalizer]:
+    """HF's normalizer (None, one, or a Sequence, nested or not) as our list of steps."""
+    if d is None:
+        return []
+    if depth > 32:
+        raise SubtokError("normalizer Sequences nested more than 32 deep")
+    if isinstance(d, dict) and d.get("type") == "Sequence":
+        steps = d.get("normalizers")
+        if not isinstance(steps, list):
+            raise SubtokError("normalizer Sequence: 'normalizers' must be a list")
+        return [n for step in steps for n in normalizers_from_hf(step, depth + 1)]
+    return [NORMALIZERS.from_hf(d)]
+
+
+def normalizers_to_hf(normalizers: Sequence[Normalizer]) -> Optional[dict]:
+    """Our steps as one HF normalizer: None, the step, or a Sequence."""
+    steps = [d for n in normalizers for d in n.to_hf()]
+    if not steps:
+        return None
+    return steps[0] if len(steps) == 1 else {"type": "Sequence", "normalizers": steps}
+
+
 def normalize_str(normalizers: Sequence[Normalizer], text: str) -> str:
     for n in normalizers:
         text = n.normalize_str(text)
     return text
 
 
-def normalize(normalizers: Sequence[Normalizer], text: str) -> Normalized:
-    norm = Normalized(text)
+def normalize(normalizers: Sequence[Normalizer], text: Union[str, Normalized]) -> Normalized:
+    """``text`` through each normalizer in turn, with its alignment to the original."""
+    norm = Normalized(text) if isinstance(text, str) else text
     for n in normalizers:
         norm = n.normalize(norm)
     return norm

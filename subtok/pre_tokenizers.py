@@ -1,48 +1,146 @@
-"""Pre-tokenizers, the pipeline's second stage: they split (normalized) text into words, each with its
-character span; the model then encodes each word alone.
+"""Pre-tokenizers, the pipeline's second stage: they split (normalized) text into words; the model then
+encodes each word alone. A word is a :class:`subtok.text.Normalized`, so it knows its span of the
+original text however the steps before changed it.
 
-Each is a regex whose matches are the words (text between matches is dropped): GPT-2's pattern, which
-keeps every character so byte-level BPE is lossless; whitespace runs; BERT's (whitespace, then each
-punctuation character alone); or any pattern. ``PRE_TOKENIZERS`` maps each JSON "type" (ours and HF's) to
-its class.
+Every pre-tokenizer follows HF tokenizers' semantics: it refines a list of pieces, each step splitting
+each piece with a pattern (a regex, or a character class) and a behaviour for the delimiters (removed,
+isolated, merged with the previous or next piece, or contiguous runs), and empty pieces are dropped.
+Our own files name three built-ins: "gpt2" (GPT-2's pattern, every character kept), "whitespace" (runs of
+non-space) and "bert" (whitespace, then each punctuation character alone), plus "regex" (any pattern's
+matches). The others keep HF's names; ``PRE_TOKENIZERS`` maps each JSON "type" (ours and HF's) to its class.
 """
 
 from __future__ import annotations
 
-from typing import Union
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable, Optional, Union
 
 import regex
 
 from .errors import SubtokError
+from .normalizers import Replace
 from .registry import Registry
-from .text import BERT_PATTERN, GPT2_PATTERN, WHITESPACE_PATTERN
+from .text import BERT_PATTERN, GPT2_PATTERN, WHITESPACE_PATTERN, Normalized, pattern_regex
 
 PRE_TOKENIZERS = Registry("pre-tokenizer")
 
+Match = tuple[tuple[int, int], bool]  # a span of the piece and whether it is a delimiter (a match)
+BEHAVIORS = ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
+
+# Rust's regex classes, which HF's built-in pre-tokenizers use: \w and \s by Unicode properties
+WORD = r"[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]"
+NOT_WORD_NOR_SPACE = r"[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]"
+_WHITE = regex.compile(r"\p{White_Space}")
+_NUMERIC = regex.compile(r"\p{N}")
+_PUNCT = regex.compile(r"[!-/:-@\[-`{-~\p{P}]")  # ASCII punctuation or Unicode P*
+
+
+def regex_matches(pattern: regex.Pattern, text: str) -> list[Match]:
+    """HF's find_matches for a regex: the matches and the text between them, covering ``text``."""
+    if not text:
+        return [((0, 0), False)]
+    out: list[Match] = []
+    prev = 0
+    for m in pattern.finditer(text):
+        s, e = m.span()
+        if prev != s:
+            out.append(((prev, s), False))
+        out.append(((s, e), True))
+        prev = e
+    if prev != len(text):
+        out.append(((prev, len(text)), False))
+    return out
+
+
+def char_matches(predicate: Callable[[str], bool], text: str) -> list[Match]:
+    """HF's find_matches for a character predicate: each matching character alone, and the runs between."""
+    if not text:
+        return [((0, 0), False)]
+    out: list[Match] = []
+    last = 0
+    for i, c in enumerate(text):
+        if predicate(c):
+            if last < i:
+                out.append(((last, i), False))
+            out.append(((i, i + 1), True))
+            last = i + 1
+    if last < len(text):
+        out.append(((last, len(text)), False))
+    return out
+
+
+def split_by(piece: Normalized, matches: list[Match], behavior: str) -> list[Normalized]:
+    """HF's NormalizedString.split: the pieces ``behavior`` keeps, as slices of ``piece``."""
+    spans: list[list] = []  # [start, end, remove]
+    previous = False
+    if behavior == "Isolated":
+        spans = [[s, e, False] for (s, e), _ in matches]
+    elif behavior == "Removed":
+        spans = [[s, e, is_match] for (s, e), is_match in matches]
+    elif behavior == "Contiguous":
+        for (s, e), is_match in matches:
+            if is_match == previous and spans:
+                spans[-1][1] = e
+            else:
+                spans.append([s, e, False])
+            previous = is_match
+    elif behavior == "MergedWithPrevious":
+        for (s, e), is_match in matches:
+            if is_match and not previous and spans:
+                spans[-1][1] = e
+            else:
+                spans.append([s, e, False])
+            previous = is_match
+    elif behavior == "MergedWithNext":
+        for (s, e), is_match in reversed(matches):
+            if is_match and not previous and spans:
+                spans[-1][0] = s
+            else:
+                spans.append([s, e, False])
+            previous = is_match
+        spans.reverse()
+    else:
+        raise SubtokError(f"unknown split behavior {behavior!r}; choose from {', '.join(BEHAVIORS)}")
+    return [piece.slice(s, e) for s, e, remove in spans if not remove]
+
+
+def prepend(piece: Normalized, prefix: str) -> Normalized:
+    """HF's NormalizedString.prepend: the prefix takes the span of the first character."""
+    if not piece.text:
+        return piece
+    changes = [(c, 1 if i else 0) for i, c in enumerate(prefix)] + [(piece.text[0], 1)]
+    return piece.transform(changes + [(c, 0) for c in piece.text[1:]])
+
 
 class PreTokenizer:
-    """Splits text into the matches of ``pattern``. ``type`` names it in JSON."""
+    """One pre-tokenization step: ``split`` turns one piece into pieces (HF's split function).
+
+    ``byte_level`` is True for HF's ByteLevel step, after which the model sees text as UTF-8 bytes (our
+    byte-level BPE does that mapping itself). ``pattern`` is set when the whole pre-tokenizer is one
+    regex whose matches are the words, which the native encoders may recognise.
+    """
 
     type = ""
     hf_type = ""
-    pattern = ""
+    byte_level = False
+    pattern: Optional[str] = None
 
-    def __init__(self) -> None:
-        self.regex = regex.compile(self.pattern)
+    def split(self, piece: Normalized) -> list[Normalized]:
+        raise NotImplementedError
+
+    def pre_tokenize(self, pieces: Iterable[Normalized]) -> list[Normalized]:
+        """Each piece split, empty pieces dropped (HF's PreTokenizedString.split)."""
+        return [p for piece in pieces for p in self.split(piece) if p.text]
 
     def words(self, text: str) -> list[str]:
-        """The words of ``text`` (training's fast path)."""
-        return self.regex.findall(text)
-
-    def split(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of the words of ``text``."""
-        return [m.span() for m in self.regex.finditer(text)]
+        """The words of ``text`` (training's counting)."""
+        return [p.text for p in self.pre_tokenize([Normalized(text)])]
 
     def to_dict(self) -> dict:
         return {"type": self.type}
 
-    def to_hf(self) -> dict:
-        return {"type": self.hf_type}
+    def to_hf(self) -> Optional[dict]:
+        return {**self.to_dict(), "type": self.hf_type}
 
     @classmethod
     def from_dict(cls, d: dict) -> PreTokenizer:
@@ -50,59 +148,46 @@ class PreTokenizer:
 
     @classmethod
     def from_hf(cls, d: dict) -> PreTokenizer:
-        return cls()
+        return cls.from_dict({**d, "type": cls.type})
 
 
-@PRE_TOKENIZERS.register(types=("whitespace",), hf=("WhitespaceSplit",))
-class WhitespaceSplit(PreTokenizer):
-    """Runs of non-whitespace characters (HF's WhitespaceSplit)."""
-
-    type, hf_type, pattern = "whitespace", "WhitespaceSplit", WHITESPACE_PATTERN
-
-
-@PRE_TOKENIZERS.register(types=("bert",), hf=("BertPreTokenizer",))
-class BertPreTokenizer(PreTokenizer):
-    """BERT's: split on whitespace, then each punctuation character (text.BERT_PUNCT) is a word alone."""
-
-    type, hf_type, pattern = "bert", "BertPreTokenizer", BERT_PATTERN
-
-
-@PRE_TOKENIZERS.register(types=("regex",), hf=("Split",))
-class RegexSplit(PreTokenizer):
-    """Any pattern: its matches are the words."""
-
-    type, hf_type = "regex", "Split"
+class _Matches(PreTokenizer):
+    """The words are the matches of ``pattern``; the text between them is dropped (our own built-ins)."""
 
     def __init__(self, pattern: str) -> None:
-        if not isinstance(pattern, str) or not pattern:
-            raise SubtokError("a 'regex' pre-tokenizer needs a pattern")
         try:
             self.regex = regex.compile(pattern)
         except regex.error as e:
             raise SubtokError(f"bad pre-tokenizer pattern {pattern!r}: {e}") from None
         self.pattern = pattern
 
+    def split(self, piece: Normalized) -> list[Normalized]:
+        return [piece.slice(*m.span()) for m in self.regex.finditer(piece.text)]
+
+    def words(self, text: str) -> list[str]:
+        return self.regex.findall(text)
+
+
+@PRE_TOKENIZERS.register(types=("regex",))
+class RegexSplit(_Matches):
+    """Any pattern: its matches are the words (HF: a Split with behaviour Removed, inverted)."""
+
+    type, hf_type = "regex", "Split"
+
+    def __init__(self, pattern: str) -> None:
+        if not isinstance(pattern, str) or not pattern:
+            raise SubtokError("a 'regex' pre-tokenizer needs a pattern")
+        super().__init__(pattern)
+
     def to_dict(self) -> dict:
         return {"type": self.type, "pattern": self.pattern}
 
     def to_hf(self) -> dict:
-        """HF's Split with the words as matches: the pattern's matches kept, the rest removed."""
         return {"type": "Split", "pattern": {"Regex": self.pattern}, "behavior": "Removed", "invert": True}
 
     @classmethod
     def from_dict(cls, d: dict) -> RegexSplit:
         return cls(d.get("pattern"))
-
-    @classmethod
-    def from_hf(cls, d: dict) -> RegexSplit:
-        """HF's Split as this class reads it: a regex whose matches are kept (invert, behaviour Removed) or
-        isolated (behaviour Isolated; the text between matches is dropped, so the pattern must match every
-        character for the two to agree)."""
-        pattern = (d.get("pattern") or {}).get("Regex")
-        behavior, invert = d.get("behavior"), d.get("invert")
-        if pattern is None or not ((behavior == "Removed" and invert) or (behavior == "Isolated" and not invert)):
-            raise SubtokError(f"unsupported Split pre-tokenizer {d!r}")
-        return cls(pattern)
 
 
 @PRE_TOKENIZERS.register(types=("gpt2",))
@@ -122,10 +207,333 @@ class GPT2(RegexSplit):
         return cls()
 
 
-BY_NAME = {cls.type: cls for cls in (GPT2, WhitespaceSplit, BertPreTokenizer)}
+@PRE_TOKENIZERS.register(types=("whitespace",))
+class WhitespaceRuns(_Matches):
+    """Ours: runs of non-whitespace characters (the same pieces as HF's WhitespaceSplit)."""
+
+    type, hf_type = "whitespace", "WhitespaceSplit"
+
+    def __init__(self) -> None:
+        super().__init__(WHITESPACE_PATTERN)
 
 
-def make_pre_tokenizer(spec: Union[str, dict, PreTokenizer]) -> PreTokenizer:
+@PRE_TOKENIZERS.register(types=("bert",))
+class BertWords(_Matches):
+    """Ours: BERT's, whitespace then each punctuation character alone (the same pieces as HF's
+    BertPreTokenizer)."""
+
+    type, hf_type = "bert", "BertPreTokenizer"
+
+    def __init__(self) -> None:
+        super().__init__(BERT_PATTERN)
+
+
+@PRE_TOKENIZERS.register(types=("none",))
+class Whole(PreTokenizer):
+    """No pre-tokenizer: the text between added tokens is one word (HF's null pre_tokenizer)."""
+
+    type = "none"
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        return [piece]
+
+    def to_hf(self) -> None:
+        return None
+
+
+@PRE_TOKENIZERS.register(types=("Split",), hf=("Split",))
+class Split(PreTokenizer):
+    """HF's Split: a pattern ({"String": ...} literal or {"Regex": ...}), a behaviour for its matches
+    (Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous) and ``invert`` (the text between
+    matches is the delimiter instead)."""
+
+    hf_fields = ("pattern", "behavior", "invert")
+
+    type = hf_type = "Split"
+
+    def __init__(self, pattern: dict, behavior: str, invert: bool = False) -> None:
+        if behavior not in BEHAVIORS:
+            raise SubtokError(f"Split: unknown behavior {behavior!r}; choose from {', '.join(BEHAVIORS)}")
+        self.pattern_spec, self.behavior, self.invert = pattern, behavior, bool(invert)
+        self.regex = pattern_regex(pattern, "Split")
+        if behavior == "Isolated" and not invert and "Regex" in pattern and _covers_everything(self.regex):
+            self.pattern = pattern["Regex"]
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        matches = regex_matches(self.regex, piece.text)
+        if self.invert:
+            matches = [(span, not is_match) for span, is_match in matches]
+        return split_by(piece, matches, self.behavior)
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "pattern": self.pattern_spec, "behavior": self.behavior, "invert": self.invert}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Split:
+        return cls(d.get("pattern"), d.get("behavior"), d.get("invert", False))
+
+
+def _covers_everything(pattern: regex.Pattern) -> bool:
+    """Whether ``pattern`` is one the native scanners know (only GPT-2's today): there, isolating its
+    matches and keeping only its matches give the same words."""
+    return pattern.pattern == GPT2_PATTERN
+
+
+@PRE_TOKENIZERS.register(types=("ByteLevel",), hf=("ByteLevel",))
+class ByteLevel(PreTokenizer):
+    """HF's ByteLevel: a space before each piece that does not start with one (``add_prefix_space``),
+    GPT-2's pattern (``use_regex``), and the words seen as bytes by the model (byte-level BPE).
+    ``trim_offsets`` belongs to the post-processor and the decoder; it is kept to be written back."""
+
+    hf_fields = ("add_prefix_space", "trim_offsets", "use_regex")
+
+    type = hf_type = "ByteLevel"
+    byte_level = True
+
+    def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
+        self.add_prefix_space, self.trim_offsets, self.use_regex = bool(add_prefix_space), trim_offsets, use_regex
+        self.regex = regex.compile(GPT2_PATTERN)
+        if use_regex and not add_prefix_space:
+            self.pattern = GPT2_PATTERN
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        if self.add_prefix_space and not piece.text.startswith(" "):
+            piece = prepend(piece, " ")
+        if not self.use_regex:
+            return [piece]
+        return split_by(piece, regex_matches(self.regex, piece.text), "Isolated")
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "add_prefix_space": self.add_prefix_space,
+            "trim_offsets": self.trim_offsets,
+            "use_regex": self.use_regex,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ByteLevel:
+        return cls(d.get("add_prefix_space", True), d.get("trim_offsets", True), d.get("use_regex", True))
+
+
+@PRE_TOKENIZERS.register(types=("Metaspace",), hf=("Metaspace",))
+class Metaspace(PreTokenizer):
+    """SentencePiece's whitespace convention: spaces become ``replacement`` (▁), which is put before the
+    piece (``prepend_scheme`` "always"; "first": only before the text's first piece; "never"), and with
+    ``split`` each ▁ starts a new piece."""
+
+    hf_fields = ("replacement", "prepend_scheme", "split", "add_prefix_space", "str_rep")
+
+    type = hf_type = "Metaspace"
+
+    def __init__(self, replacement: str = "▁", prepend_scheme: str = "always", split: bool = True) -> None:
+        if not isinstance(replacement, str) or len(replacement) != 1:
+            raise SubtokError(f"Metaspace: replacement must be one character, not {replacement!r}")
+        if prepend_scheme not in ("always", "first", "never"):
+            raise SubtokError(f"Metaspace: prepend_scheme must be always, first or never, not {prepend_scheme!r}")
+        self.replacement, self.prepend_scheme, self.do_split = replacement, prepend_scheme, bool(split)
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        piece = Replace({"String": " "}, self.replacement).normalize(piece)
+        starts_first = piece.original_span(0, 1)[0] == 0 if piece.text else False
+        if not piece.text.startswith(self.replacement) and (
+            self.prepend_scheme == "always" or (self.prepend_scheme == "first" and starts_first)
+        ):
+            piece = prepend(piece, self.replacement)
+        if not self.do_split:
+            return [piece]
+        return split_by(piece, char_matches(lambda c: c == self.replacement, piece.text), "MergedWithNext")
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "replacement": self.replacement,
+            "prepend_scheme": self.prepend_scheme,
+            "split": self.do_split,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Metaspace:
+        scheme = d.get("prepend_scheme", "always")
+        if d.get("add_prefix_space") is False:  # the older field, as HF reads it
+            if scheme != "never" and "prepend_scheme" in d:
+                raise SubtokError("Metaspace: add_prefix_space does not match the declared prepend_scheme")
+            scheme = "never"
+        return cls(d.get("replacement", "▁"), scheme, d.get("split", True))
+
+
+def _is_white(c: str) -> bool:
+    return bool(_WHITE.match(c))
+
+
+def _is_punct(c: str) -> bool:
+    return bool(_PUNCT.match(c))
+
+
+@PRE_TOKENIZERS.register(types=("WhitespaceSplit",), hf=("WhitespaceSplit",))
+class WhitespaceSplit(PreTokenizer):
+    """HF's WhitespaceSplit: split on white space, which is removed."""
+
+    type = hf_type = "WhitespaceSplit"
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        return split_by(piece, char_matches(_is_white, piece.text), "Removed")
+
+
+@PRE_TOKENIZERS.register(types=("Whitespace",), hf=("Whitespace",))
+class Whitespace(PreTokenizer):
+    """HF's Whitespace: runs of word characters, and runs of other non-space characters (\\w+|[^\\w\\s]+)."""
+
+    type = hf_type = "Whitespace"
+    _RE = regex.compile(rf"{WORD}+|{NOT_WORD_NOR_SPACE}+")
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        matches = [(span, not m) for span, m in regex_matches(self._RE, piece.text)]
+        return split_by(piece, matches, "Removed")
+
+
+@PRE_TOKENIZERS.register(types=("BertPreTokenizer",), hf=("BertPreTokenizer",))
+class BertPreTokenizer(PreTokenizer):
+    """HF's BertPreTokenizer: split on white space, then each punctuation character alone."""
+
+    type = hf_type = "BertPreTokenizer"
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        out = []
+        for word in split_by(piece, char_matches(_is_white, piece.text), "Removed"):
+            if word.text:
+                out.extend(split_by(word, char_matches(_is_punct, word.text), "Isolated"))
+        return out
+
+
+@PRE_TOKENIZERS.register(types=("Digits",), hf=("Digits",))
+class Digits(PreTokenizer):
+    """Numbers apart from the rest: each digit alone (``individual_digits``) or runs of them."""
+
+    hf_fields = ("individual_digits",)
+
+    type = hf_type = "Digits"
+
+    def __init__(self, individual_digits: bool = False) -> None:
+        self.individual_digits = bool(individual_digits)
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        behavior = "Isolated" if self.individual_digits else "Contiguous"
+        return split_by(piece, char_matches(lambda c: bool(_NUMERIC.match(c)), piece.text), behavior)
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "individual_digits": self.individual_digits}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Digits:
+        return cls(d.get("individual_digits", False))
+
+
+@PRE_TOKENIZERS.register(types=("Punctuation",), hf=("Punctuation",))
+class Punctuation(PreTokenizer):
+    """Punctuation characters (ASCII and Unicode P*) apart, with a split ``behavior`` (default Isolated)."""
+
+    hf_fields = ("behavior",)
+
+    type = hf_type = "Punctuation"
+
+    def __init__(self, behavior: str = "Isolated") -> None:
+        if behavior not in BEHAVIORS:
+            raise SubtokError(f"Punctuation: unknown behavior {behavior!r}; choose from {', '.join(BEHAVIORS)}")
+        self.behavior = behavior
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        return split_by(piece, char_matches(_is_punct, piece.text), self.behavior)
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "behavior": self.behavior}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Punctuation:
+        return cls(d.get("behavior", "Isolated"))
+
+
+@PRE_TOKENIZERS.register(types=("CharDelimiterSplit",), hf=("CharDelimiterSplit",))
+class CharDelimiterSplit(PreTokenizer):
+    """Split on one character, which is removed."""
+
+    hf_fields = ("delimiter",)
+
+    type = hf_type = "CharDelimiterSplit"
+
+    def __init__(self, delimiter: str) -> None:
+        if not isinstance(delimiter, str) or len(delimiter) != 1:
+            raise SubtokError(f"CharDelimiterSplit: delimiter must be one character, not {delimiter!r}")
+        self.delimiter = delimiter
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        return split_by(piece, char_matches(lambda c: c == self.delimiter, piece.text), "Removed")
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "delimiter": self.delimiter}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CharDelimiterSplit:
+        return cls(d.get("delimiter"))
+
+
+@PRE_TOKENIZERS.register(types=("Sequence",), hf=("Sequence",))
+class SequencePreTokenizer(PreTokenizer):
+    """Several pre-tokenizers, each refining the pieces of the one before."""
+
+    hf_fields = ("pretokenizers",)
+
+    type = hf_type = "Sequence"
+
+    def __init__(self, steps: Sequence[PreTokenizer]) -> None:
+        self.steps = list(steps)
+        for k, step in enumerate(self.steps[:-1]):
+            if step.byte_level:
+                raise SubtokError(f"pre-tokenizer Sequence: ByteLevel at step {k} is not the last step")
+        self.byte_level = bool(self.steps) and self.steps[-1].byte_level
+        last_only = len(self.steps) == 1 or (len(self.steps) == 2 and _is_mapping_only(self.steps[1]))
+        self.pattern = self.steps[0].pattern if self.steps and last_only else None
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        return self.pre_tokenize([piece])
+
+    def pre_tokenize(self, pieces: Iterable[Normalized]) -> list[Normalized]:
+        pieces = list(pieces)
+        for step in self.steps:
+            pieces = step.pre_tokenize(pieces)
+        return pieces
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "pretokenizers": [s.to_dict() for s in self.steps]}
+
+    def to_hf(self) -> dict:
+        return {"type": self.type, "pretokenizers": [s.to_hf() for s in self.steps]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SequencePreTokenizer:
+        return cls([PRE_TOKENIZERS.from_dict(s) for s in _steps(d)])
+
+    @classmethod
+    def from_hf(cls, d: dict) -> SequencePreTokenizer:
+        return cls([PRE_TOKENIZERS.from_hf(s) for s in _steps(d)])
+
+
+def _steps(d: dict) -> list:
+    steps = d.get("pretokenizers")
+    if not isinstance(steps, list):
+        raise SubtokError("pre-tokenizer Sequence: 'pretokenizers' must be a list")
+    return steps
+
+
+def _is_mapping_only(step: PreTokenizer) -> bool:
+    """A ByteLevel step that neither adds a space nor splits: it only marks the words as bytes."""
+    return isinstance(step, ByteLevel) and not step.use_regex and not step.add_prefix_space
+
+
+BY_NAME = {cls.type: cls for cls in (GPT2, WhitespaceRuns, BertWords)}
+
+
+def make_pre_tokenizer(spec: Union[str, dict, PreTokenizer, Any]) -> PreTokenizer:
     """A pre-tokenizer from a name ("gpt2", "whitespace", "bert"), a dict, or a PreTokenizer."""
     if isinstance(spec, PreTokenizer):
         return spec

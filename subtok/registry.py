@@ -3,8 +3,8 @@
 loading and interchange go through the table instead of chains of ifs.
 
 A registered class says itself as a dict (``to_dict``; ``to_hf`` for HF's form) and is rebuilt from one
-(the classmethods ``from_dict`` and ``from_hf``, which raise :class:`SubtokError` for an option they do
-not implement, naming it).
+(the classmethods ``from_dict`` and ``from_hf``); ``hf_fields`` lists the fields of HF's form it reads, and
+any other field is an error that names it.
 """
 
 from __future__ import annotations
@@ -50,5 +50,10 @@ class Registry:
         return self._lookup(d, self.types, "").from_dict(d)
 
     def from_hf(self, d: Any) -> Any:
-        """The component HF's JSON ``d`` describes."""
-        return self._lookup(d, self.hf_types, "HF ").from_hf(d)
+        """The component HF's JSON ``d`` describes; a field the class does not read (``hf_fields``) is an
+        error naming it, so nothing in a file is silently ignored."""
+        cls = self._lookup(d, self.hf_types, "HF ")
+        unknown = sorted(set(d) - {"type"} - set(getattr(cls, "hf_fields", ())))
+        if unknown:
+            raise SubtokError(f"{d['type']}: field {', '.join(unknown)} is not supported")
+        return cls.from_hf(d)

@@ -6,11 +6,12 @@ a class table per code point (letter, number, space, punctuation) for the native
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Optional
 
 import regex
+
+from .errors import SubtokError
 
 # GPT-2's pre-tokenizer pattern, as used by HF's ByteLevel pre-tokenizer and tiktoken's "gpt2" encoding.
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -89,31 +90,91 @@ def token_to_bytes(token: str) -> bytes:
         raise ValueError(f"{token!r} is not a byte-level token (character {e.args[0]!r})") from None
 
 
+def pattern_regex(pattern: dict, what: str) -> regex.Pattern:
+    """HF's pattern object, {"String": s} (literal) or {"Regex": r}, as a compiled regex."""
+    if not isinstance(pattern, dict) or len(pattern) != 1:
+        raise SubtokError(f"{what}: pattern must be {{'String': ...}} or {{'Regex': ...}}, not {pattern!r}")
+    ((kind, value),) = pattern.items()
+    if kind not in ("String", "Regex") or not isinstance(value, str):
+        raise SubtokError(f"{what}: pattern must be {{'String': ...}} or {{'Regex': ...}}, not {pattern!r}")
+    try:
+        return regex.compile(regex.escape(value) if kind == "String" else value)
+    except regex.error as e:
+        raise SubtokError(f"{what}: bad regex {value!r}: {e}") from None
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Normalization with alignment
 # ---------------------------------------------------------------------------------------------------------
-@dataclass
+Change = tuple[str, int]  # an output character and how it relates to the input (see Normalized.transform)
+
+
 class Normalized:
     """Normalized text and, for each of its characters, the span of the original text it came from.
 
-    ``starts``/``ends`` of None mean the identity alignment (nothing changed lengths).
+    The alignment follows HF tokenizers' NormalizedString, so offsets equal HF's: a character that replaces
+    one keeps that character's span; an inserted character takes the span of the character before it; a
+    character that replaces several (a composition) keeps the first one's span. ``starts``/``ends`` of None
+    mean the identity: character i came from original character ``offset + i``.
     """
 
-    text: str
-    starts: Optional[list[int]] = None
-    ends: Optional[list[int]] = None
+    __slots__ = ("text", "starts", "ends", "offset")
+
+    def __init__(
+        self, text: str, starts: Optional[list[int]] = None, ends: Optional[list[int]] = None, offset: int = 0
+    ) -> None:
+        self.text = text
+        self.starts = starts
+        self.ends = ends
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return f"Normalized({self.text!r}, {self.spans()})"
+
+    def spans(self) -> list[tuple[int, int]]:
+        """(start, end) in the original text of each character."""
+        if self.starts is None:
+            return [(self.offset + i, self.offset + i + 1) for i in range(len(self.text))]
+        return list(zip(self.starts, self.ends))
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
-        """The original-text span of normalized characters ``[start, end)``."""
+        """The original-text span of normalized characters ``[start, end)`` (HF's: the first one's start to
+        the last one's end)."""
         if self.starts is None:
-            return start, end
+            return self.offset + start, self.offset + end
         if start >= end:  # an empty piece sits where its neighbour starts
-            pos = self.starts[start] if start < len(self.starts) else (self.ends[-1] if self.ends else 0)
+            pos = self.starts[start] if start < len(self.starts) else (self.ends[-1] if self.ends else self.offset)
             return pos, pos
         return self.starts[start], self.ends[end - 1]
 
+    def slice(self, start: int, end: int) -> Normalized:
+        """Characters ``[start, end)`` with their alignment."""
+        if self.starts is None:
+            return Normalized(self.text[start:end], offset=self.offset + start)
+        return Normalized(self.text[start:end], self.starts[start:end], self.ends[start:end], self.offset)
+
+    def transform(self, changes: Sequence[Change], initial_offset: int = 0) -> Normalized:
+        """The text rebuilt from ``changes``, as HF's NormalizedString.transform: each (char, change) is an
+        output character; a change of 0 or less consumes the next input character (and -change more after
+        it) and keeps its span; a positive change inserts the character with the span of the character
+        before it (the start of the text: (0, 0)). ``initial_offset`` input characters are dropped first."""
+        spans = self.spans()
+        starts: list[int] = []
+        ends: list[int] = []
+        pos = initial_offset
+        for _, change in changes:
+            if change > 0:
+                s, e = spans[pos - 1] if pos > 0 else (0, 0)
+            else:
+                s, e = spans[pos]
+                pos += 1 - change
+            starts.append(s)
+            ends.append(e)
+        return Normalized("".join(c for c, _ in changes), starts, ends, self.offset)
+
     def remap(self, pieces: Sequence[tuple[int, int, str]]) -> Normalized:
-        """A new Normalized from pieces (start, end, replacement) that tile this text in order."""
+        """A new Normalized from pieces (start, end, replacement) that tile this text in order: every character
+        of a replacement takes the span of the piece it replaces (the empty string removes the piece)."""
         starts: list[int] = []
         ends: list[int] = []
         out = []
@@ -122,4 +183,8 @@ class Normalized:
             out.append(rep)
             starts.extend([os_] * len(rep))
             ends.extend([oe] * len(rep))
-        return Normalized("".join(out), starts, ends)
+        return Normalized("".join(out), starts, ends, self.offset)
+
+    def map_chars(self, fn) -> Normalized:
+        """Each character mapped to one character: the alignment is unchanged."""
+        return Normalized("".join(map(fn, self.text)), self.starts, self.ends, self.offset)

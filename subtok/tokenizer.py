@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import random
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal, Optional, Union, overload
@@ -19,15 +20,24 @@ import numpy as np
 
 from . import _backend, interop
 from ._io import PathLike, atomic_write_json, check_header, read_json
-from .added_tokens import SpecialTokens
+from .added_tokens import AddedToken, AddedVocabulary
 from .corpus import Corpus, WordSplitter, count_words
-from .decoders import Decoder
-from .encoding import Encoding, TextEncoder, WordSpans
+from .decoders import DECODERS, Decoder
+from .encoding import Encoding, TextEncoder, Words
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
 from .models import TRAINERS, Model, Trainer, model_from_dict
-from .normalizers import Normalizer, make_normalizers, normalize
+from .normalizers import Normalizer, make_normalizers
 from .pre_tokenizers import PRE_TOKENIZERS, PreTokenizer, make_pre_tokenizer
-from .processors import PROCESSORS, BertPostProcessor, join_pair, pad, truncate_longest_first
+from .processors import (
+    PROCESSORS,
+    PostProcessor,
+    check_padding,
+    check_truncation,
+    merge,
+    pad,
+    pad_batch,
+    truncate_pair,
+)
 from .text import Normalized
 from .vocab import Vocab
 
@@ -53,8 +63,14 @@ def _gc_paused():
 
 
 class Tokenizer:
-    """A trained tokenizer: normalizers, a pre-tokenizer (default: the model's own, as its trainer's), a model
-    (BPE, WordPiece or word-level), special tokens and an optional post-processor (BERT's [CLS] ... [SEP])."""
+    """A tokenizer: normalizers, a pre-tokenizer (default: the model's own, as its trainer's), a model (BPE,
+    WordPiece or word-level), added tokens (special or not), a post-processor, a decoder (default: the
+    model's), and optionally truncation and padding that every encode applies, as HF's tokenizer.json says.
+
+    ``special_tokens`` are tokens of the model's vocabulary matched in the raw text (our own tokenizers'
+    form); ``added_tokens`` are (AddedToken, id) pairs with HF's flags. ``model_size`` says how many of the
+    vocabulary's ids the model owns when added tokens follow them (None: all).
+    """
 
     def __init__(
         self,
@@ -62,34 +78,62 @@ class Tokenizer:
         normalizers: Sequence[Union[str, dict, Normalizer]] = (),
         pre_tokenizer: Union[str, dict, PreTokenizer, None] = None,
         special_tokens: Sequence[str] = (),
-        post_processor: Optional[BertPostProcessor] = None,
+        post_processor: Optional[PostProcessor] = None,
+        *,
+        added_tokens: Sequence[tuple[AddedToken, int]] = (),
+        decoder: Optional[Decoder] = None,
+        truncation: Optional[dict] = None,
+        padding: Optional[dict] = None,
+        model_size: Optional[int] = None,
     ) -> None:
         self.model = model
+        # the model's own tokens are ids below model_size; added tokens above it are kept apart in HF's files
+        self.model_size = model_size
         self.post_processor = post_processor
         self.normalizers = make_normalizers(normalizers)
         self.pre_tokenizer = (
             make_pre_tokenizer(pre_tokenizer) if pre_tokenizer is not None else model.default_pre_tokenizer()
         )
-        self.specials = SpecialTokens(special_tokens, model.vocab.word_to_id)
-        self.decoder: Decoder = model.decoder()
+        token_to_id = model.vocab.word_to_id
+        missing = [t for t in special_tokens if t not in token_to_id]
+        if missing:
+            raise SubtokError(f"special tokens {missing} are not in the model's vocabulary")
+        self.added = AddedVocabulary([(AddedToken(t, special=True), token_to_id[t]) for t in special_tokens])
+        for token, token_id in added_tokens:
+            if not 0 <= token_id < len(model.vocab) or model.vocab.id_to_word[token_id] != token.content:
+                raise SubtokError(f"added token {token.content!r} is not id {token_id} of the vocabulary")
+            self.added.add(token, token_id)
+        self.decoder: Decoder = decoder if decoder is not None else model.decoder()
         if post_processor is not None:
-            absent = [t for t in post_processor.tokens if t not in model.vocab]
+            absent = [t for t in getattr(post_processor, "tokens", ()) if t not in token_to_id]
             if absent:
                 raise SubtokError(f"post-processor tokens {absent} are not in the model's vocabulary")
-        self._text_encoder: Optional[TextEncoder] = None
+        self.truncation = check_truncation(truncation)
+        self.padding = check_padding(padding)
+        self._text_encoders: dict = {}
         self._text_encoder_backend = ""
-
-    def _whole_text_encoder(self) -> Optional[TextEncoder]:
-        """The model's encoder of whole texts for this pipeline (byte-level BPE with GPT-2's pattern, WordPiece
-        with BERT's pre-tokenizer), which splits and encodes in one call, in the backend in use; or None."""
-        if self._text_encoder_backend != _backend.name:
-            self._text_encoder = self.model.text_encoder(self.normalizers, self.pre_tokenizer, self.specials.with_ids())
-            self._text_encoder_backend = _backend.name
-        return self._text_encoder
 
     @property
     def special_tokens(self) -> list[str]:
-        return self.specials.tokens
+        """The special tokens, in the order they were given (added ones after)."""
+        return self.added.specials
+
+    def _whole_text_encoder(self, allowed: Optional[frozenset]) -> Optional[TextEncoder]:
+        """The model's encoder of whole texts for this pipeline (byte-level BPE with GPT-2's pattern, WordPiece
+        with BERT's pre-tokenizer), which splits and encodes in one call, in the backend in use; or None.
+        It matches special tokens as they are matched here only when every added token is special and plain
+        (no HF flags, looked for in the raw text)."""
+        if self._text_encoder_backend != _backend.name:
+            self._text_encoders.clear()
+            self._text_encoder_backend = _backend.name
+        if allowed not in self._text_encoders:
+            plain = all(
+                t.special and not (t.normalized or t.lstrip or t.rstrip or t.single_word) for t, _ in self.added.tokens
+            )
+            specials = [(t, i) for t, i in self.added.with_ids() if allowed is None or t in allowed]
+            encoder = self.model.text_encoder(self.normalizers, self.pre_tokenizer, specials) if plain else None
+            self._text_encoders[allowed] = encoder
+        return self._text_encoders[allowed]
 
     # -- training ----------------------------------------------------------------------------------------
     @classmethod
@@ -140,46 +184,109 @@ class Tokenizer:
     def vocab_size(self) -> int:
         return len(self.model.vocab)
 
+    def get_vocab(self) -> dict[str, int]:
+        """Token -> id, added tokens included (HF's get_vocab)."""
+        return dict(self.model.vocab.word_to_id)
+
     def token_to_id(self, token: str) -> Optional[int]:
         return self.model.vocab.word_to_id.get(token)
 
     def id_to_token(self, i: int) -> str:
         return self.model.vocab.token(i)
 
+    # -- added tokens ------------------------------------------------------------------------------------
+    def add_tokens(self, tokens: Sequence[Union[str, AddedToken]]) -> int:
+        """Add tokens to the vocabulary (HF's add_tokens): a new one gets the next id, one the vocabulary has
+        keeps its id; returns how many were new to the added tokens. They are matched in text before the
+        pre-tokenizer, after normalization unless ``AddedToken(..., normalized=False)``."""
+        return self._add([t if isinstance(t, AddedToken) else AddedToken(t) for t in tokens])
+
+    def add_special_tokens(self, tokens: Sequence[Union[str, AddedToken]]) -> int:
+        """Add special tokens (matched in the raw text, skipped by ``decode(skip_special_tokens=True)``)."""
+        return self._add([t if isinstance(t, AddedToken) else AddedToken(t, special=True) for t in tokens])
+
+    def _add(self, tokens: list[AddedToken]) -> int:
+        added = 0
+        for token in tokens:
+            if self.added.by_content.get(token.content) is not None and token in (t for t, _ in self.added.tokens):
+                continue
+            token_id = self.model.vocab.word_to_id.get(token.content)
+            if token_id is None:
+                if self.model_size is None:
+                    self.model_size = len(self.model.vocab)
+                token_id = self.model.vocab.append(token.content)
+            self.added.add(token, token_id)
+            added += 1
+        self._text_encoders.clear()
+        return added
+
     # -- encoding ----------------------------------------------------------------------------------------
-    def encode(self, text: str, pair: Optional[str] = None, add_special_tokens: bool = True) -> Encoding:
+    def encode(
+        self,
+        text: str,
+        pair: Optional[str] = None,
+        add_special_tokens: bool = True,
+        *,
+        allowed_special: Union[str, Collection[str]] = "all",
+        disallowed_special: Union[str, Collection[str]] = (),
+        dropout: Optional[float] = None,
+        seed: Optional[int] = None,
+    ) -> Encoding:
         """Ids of ``text`` (and of ``pair``, the second sequence, when given), with tokens and character
         offsets into each text available on the result. The post-processor, if any, adds its tokens
-        ([CLS] ... [SEP]) unless ``add_special_tokens`` is False."""
+        ([CLS] ... [SEP]) unless ``add_special_tokens`` is False.
+
+        Special tokens spelled in the text are those tokens, as in HF (the default, ``allowed_special``
+        "all"). tiktoken's semantics: only the special tokens in ``allowed_special`` become tokens, the
+        text of the others is encoded as ordinary text, and text that spells one of
+        ``disallowed_special`` ("all": every special token not allowed) is an error. For untrusted text:
+        ``encode(text, allowed_special=set())`` (or ``encode_ordinary``). With ``dropout`` a BPE model
+        skips each merge with that probability (BPE-dropout), reproducibly for a given ``seed``.
+        """
         for arg in (text, pair) if pair is not None else (text,):
             if not isinstance(arg, str):
                 raise InputError(f"encode takes a str, not {type(arg).__name__}")
-        return self._encode_item(text if pair is None else (text, pair), add_special_tokens, None)
+        allowed = self._allowed(allowed_special, disallowed_special, (text, pair))
+        rng = random.Random(seed) if dropout else None
+        return self._encode_item(text if pair is None else (text, pair), add_special_tokens, allowed, dropout, rng)
 
-    def _encode_one(self, text: str) -> Encoding:
-        whole = self._whole_text_encoder()
+    def encode_ordinary(self, text: str) -> list[int]:
+        """tiktoken's encode_ordinary: the ids of ``text`` with no special token matched (added tokens that
+        are not special still are: they are vocabulary) and nothing added around them."""
+        return self.encode(text, add_special_tokens=False, allowed_special=()).ids
+
+    def _allowed(self, allowed_special, disallowed_special, texts) -> Optional[frozenset]:
+        """The special tokens that may be matched (None: all), after tiktoken's check of disallowed ones."""
+        specials = frozenset(self.added.specials)
+        allowed = None if allowed_special == "all" else frozenset(allowed_special)
+        if disallowed_special == "all":
+            disallowed = specials - (allowed if allowed is not None else specials)
+        else:
+            disallowed = frozenset(disallowed_special)
+        if disallowed:
+            for text in texts:
+                if text is not None:
+                    self.added.check_disallowed(text, disallowed)
+        return allowed
+
+    def _encode_one(self, text: str, allowed: Optional[frozenset], dropout=None, rng=None) -> Encoding:
+        whole = self._whole_text_encoder(allowed) if not dropout else None
         if whole is not None:
             return whole.encode(text)
         ids: list[int] = []
-        segments: list = []
+        record: list[tuple[Normalized, int]] = []
         encode_word = self.model.encode_word
-        for start, end, special in self.specials.segments(text):
-            if special:
-                ids.append(self.specials.id_of[text[start:end]])
-                segments.append((start, end, None, None))
+        pre_tokenize = self.pre_tokenizer.pre_tokenize
+        for piece in self.added.split(text, self.normalizers, allowed):
+            if piece.token_id is not None:
+                ids.append(piece.token_id)
+                record.append((piece.norm, -1))
                 continue
-            piece = text[start:end]
-            norm: Optional[Normalized] = None
-            if self.normalizers:
-                norm = normalize(self.normalizers, piece)
-                piece = norm.text
-            words = []
-            for m in self.pre_tokenizer.regex.finditer(piece):
-                word_ids = encode_word(m.group())
+            for word in pre_tokenize([piece.norm]):
+                word_ids = encode_word(word.text, dropout, rng) if dropout else encode_word(word.text)
                 ids.extend(word_ids)
-                words.extend((m.start(), m.end(), len(word_ids)))
-            segments.append((start, end, norm, words))
-        return Encoding(ids, self.model, text, WordSpans, segments)
+                record.append((word, len(word_ids)))
+        return Encoding(ids, self.model, text, Words, record)
 
     @overload
     def encode_batch(
@@ -221,10 +328,13 @@ class Tokenizer:
         pipeline) the batch runs in it, in the native core over ``num_threads`` threads (default: all
         cores); otherwise ``num_threads`` > 1 is a thread pool. padding: True/"longest" pads to the
         longest, "max_length" to ``max_length``; truncation cuts to ``max_length``, from the longer sequence
-        of a pair first and keeping the post-processor's tokens. ``return_tensors="np"`` returns a dict of
-        int64 arrays ``input_ids``, ``attention_mask`` and ``token_type_ids`` (padding to the longest when
-        the lengths differ).
+        of a pair first and keeping the post-processor's tokens. Without these arguments, the truncation
+        and padding the tokenizer carries (from its tokenizer.json) apply, as in HF. ``return_tensors="np"``
+        returns a dict of int64 arrays ``input_ids``, ``attention_mask`` and ``token_type_ids`` (padding to
+        the longest when the lengths differ).
         """
+        if isinstance(texts, str):
+            raise InputError("encode_batch takes a list of texts, not one str (use encode)")
         items = list(texts)
         if truncation and max_length is None:
             raise InputError("truncation=True needs max_length")
@@ -240,8 +350,9 @@ class Tokenizer:
             )
             if not ok:
                 raise InputError(f"encode_batch takes str or (str, str) items; item {i} is {type(item).__name__}")
-        whole = self._whole_text_encoder()
-        if whole is not None and not truncation and all(isinstance(item, str) for item in items):
+        trunc = {**(self.truncation or {}), "max_length": max_length} if truncation else self.truncation
+        whole = self._whole_text_encoder(None)
+        if whole is not None and not trunc and all(isinstance(item, str) for item in items):
             threads = num_threads or os.cpu_count() or 1
             post = self.post_processor if add_special_tokens else None
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
@@ -251,7 +362,7 @@ class Tokenizer:
         else:
 
             def one(item):
-                return self._encode_item(item, add_special_tokens, max_length if truncation else None)
+                return self._encode_item(item, add_special_tokens, None, truncation=trunc, pad=False)
 
             if num_threads and num_threads > 1 and len(items) > 1:
                 with ThreadPoolExecutor(num_threads) as pool:
@@ -260,11 +371,13 @@ class Tokenizer:
                 encodings = [one(item) for item in items]
         if padding == "do_not_pad":
             padding = False
-        if return_tensors and not padding and len({len(e) for e in encodings}) > 1:
+        if return_tensors and not padding and not self.padding and len({len(e) for e in encodings}) > 1:
             padding = "longest"
         if padding:
             target = max_length if padding == "max_length" else max((len(e) for e in encodings), default=0)
             pad(encodings, target, self.pad_id)
+        elif self.padding:
+            pad_batch(encodings, self.padding)
         if return_tensors == "np":
             n, width = len(encodings), max((len(e) for e in encodings), default=0)
             return {
@@ -274,20 +387,32 @@ class Tokenizer:
             }
         return encodings
 
-    def _encode_item(self, item, add_special_tokens: bool, max_length: Optional[int]) -> Encoding:
+    def _encode_item(
+        self, item, add_special_tokens: bool, allowed, dropout=None, rng=None, truncation="file", pad=True
+    ) -> Encoding:
+        """One text or pair through the whole pipeline: encode, truncate, post-process, pad (HF's order)."""
         text, pair = (item, None) if isinstance(item, str) else item
-        first = self._encode_one(text)
-        second = self._encode_one(pair) if pair is not None else None
-        post = self.post_processor if add_special_tokens else None
-        if max_length is not None:
-            added = post.added(second is not None) if post is not None else 0
-            truncate_longest_first(first, second, max_length - added)
+        first = self._encode_one(text, allowed, dropout, rng)
+        second = self._encode_one(pair, allowed, dropout, rng) if pair is not None else None
+        if second is not None:
+            second.type_ids = [1] * len(second.ids)
+        post = self.post_processor
+        trunc = self.truncation if truncation == "file" else truncation
+        if trunc:
+            added = post.added(second is not None) if post is not None and add_special_tokens else 0
+            truncate_pair(first, second, trunc, added)
         if post is not None:
-            return post.apply(first, second)
-        return first if second is None else join_pair(first, second)
+            enc = post.apply(first, second, add_special_tokens)
+        else:
+            enc = first if second is None else merge([first, second])
+        if pad and self.padding:
+            pad_batch([enc], self.padding)
+        return enc
 
     @property
     def pad_id(self) -> int:
+        if self.padding is not None:
+            return self.padding.get("pad_id", 0)
         for name in ("<pad>", "[PAD]"):
             if name in self.model.vocab:
                 return self.model.vocab.word_to_id[name]
@@ -297,32 +422,44 @@ class Tokenizer:
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
         """The text of ``ids``. For byte-level BPE, ``decode(encode(s).ids) == s`` for every str.
 
-        Runs of ids between special tokens are decoded by the model's decoder; the runs, and the special
-        tokens unless skipped, are joined by its separator ("" for BPE, " " for WordPiece and words)."""
+        Special tokens are left out unless ``skip_special_tokens`` is False (HF's default). HF's decoders
+        decode the whole list of tokens; our own tokenizers' decoders decode each run of ids between special
+        tokens, and the runs and special tokens are joined by its separator ("" for BPE, " " for WordPiece
+        and words)."""
         vocab = self.model.vocab.id_to_word
-        special_ids = self.specials.ids
-        decode = self.decoder.decode
-        pieces: list[str] = []
+        special_ids = self.added.special_ids
+        tokens: list[str] = []
+        runs: list[str] = []
         run: list[str] = []
         for i in ids:
             i = int(i)
             if not 0 <= i < len(vocab):
                 raise InputError(f"id {i} is outside the vocabulary of size {len(vocab)}")
             if i in special_ids:
-                if run:
-                    pieces.append(decode(run))
-                    run = []
-                if not skip_special_tokens:
-                    pieces.append(vocab[i])
-            else:
-                run.append(vocab[i])
+                if skip_special_tokens:
+                    continue
+                if self.decoder.per_run:
+                    if run:
+                        runs.append(self.decoder.decode(run))
+                        run = []
+                    runs.append(vocab[i])
+                    continue
+            (run if self.decoder.per_run else tokens).append(vocab[i])
+        if not self.decoder.per_run:
+            return self.decoder.decode(tokens)
         if run:
-            pieces.append(decode(run))
-        return self.decoder.separator.join(pieces)
+            runs.append(self.decoder.decode(run))
+        return self.decoder.separator.join(runs)
+
+    def decode_batch(self, batch: Iterable[Iterable[int]], skip_special_tokens: bool = True) -> list[str]:
+        """``decode`` of each list of ids."""
+        return [self.decode(ids, skip_special_tokens) for ids in batch]
 
     # -- persistence -------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {
+        """Our JSON: version 1 for what our own trainers make, version 2 when the tokenizer carries what only
+        other files give it (HF's added-token flags, another decoder, truncation or padding)."""
+        d = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "normalizers": [n.to_dict() for n in self.normalizers],
@@ -331,6 +468,21 @@ class Tokenizer:
             "post_processor": self.post_processor.to_dict() if self.post_processor is not None else None,
             "model": self.model.to_dict(),
         }
+        plain = [(t, i) for t, i in self.added.tokens if t == AddedToken(t.content, special=True)]
+        extra = {
+            "added_tokens": [t.to_hf(i) for t, i in self.added.tokens] if len(plain) < len(self.added) else None,
+            "decoder": self.decoder.to_dict() if self.decoder.to_dict() != self.model.decoder().to_dict() else None,
+            "truncation": self.truncation,
+            "padding": self.padding,
+            "model_size": self.model_size,
+        }
+        extra = {k: v for k, v in extra.items() if v is not None}
+        if extra:
+            d["version"] = 2
+            if "added_tokens" in extra:
+                d["special_tokens"] = []
+            d.update(extra)
+        return d
 
     def save(self, path: PathLike) -> None:
         """Write the tokenizer as one JSON document (atomically: no half-written file on failure)."""
@@ -338,7 +490,8 @@ class Tokenizer:
 
     @classmethod
     def from_dict(cls, d: Mapping, source: str = "tokenizer") -> Tokenizer:
-        check_header(d, FORMAT, FORMAT_VERSION, source, "tokenizer")
+        version = d.get("version") if isinstance(d, Mapping) else None
+        check_header(d, FORMAT, version if version in (1, 2) else FORMAT_VERSION, source, "tokenizer")
         specials = d.get("special_tokens", [])
         if not isinstance(specials, list) or not all(isinstance(t, str) for t in specials):
             raise TokenizerFileError(f"{source}: 'special_tokens' must be a list of strings")
@@ -348,7 +501,22 @@ class Tokenizer:
             pre_d = d.get("pre_tokenizer")
             pre = PRE_TOKENIZERS.from_dict(pre_d) if pre_d is not None else None  # None: the model's
             post = d.get("post_processor")
-            return cls(model, norms, pre, specials, PROCESSORS.from_dict(post) if post is not None else None)
+            added = d.get("added_tokens") or []
+            if not isinstance(added, list) or not all(isinstance(a, dict) for a in added):
+                raise SubtokError("'added_tokens' must be a list of objects")
+            decoder = d.get("decoder")
+            return cls(
+                model,
+                norms,
+                pre,
+                specials,
+                PROCESSORS.from_dict(post) if post is not None else None,
+                added_tokens=[(AddedToken.from_hf(a), a.get("id")) for a in added],
+                decoder=DECODERS.from_dict(decoder) if decoder is not None else None,
+                truncation=d.get("truncation"),
+                padding=d.get("padding"),
+                model_size=d.get("model_size"),
+            )
         except (SubtokError, TypeError, KeyError, AttributeError) as e:
             raise TokenizerFileError(f"{source}: {e}") from None
 

@@ -103,6 +103,17 @@ class Vocab:
     def id_to_word(self) -> Sequence[str]:
         return self._id_to_word
 
+    def append(self, token: str) -> int:
+        """Add a token at the end (a tokenizer's added token); returns its id."""
+        if not isinstance(token, str):
+            raise SubtokError(f"a vocabulary entry must be a str, not {type(token).__name__}")
+        if token in self._word_to_id:
+            raise SubtokError(f"{token!r} is in the vocabulary already")
+        self._word_to_id[token] = len(self._id_to_word)
+        self._id_to_word.append(token)
+        self.counts[token] = None
+        return self._word_to_id[token]
+
     def token(self, i: int) -> str:
         if not 0 <= i < len(self._id_to_word):
             raise IndexError(f"id {i} is outside the vocabulary of size {len(self)}")

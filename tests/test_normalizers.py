@@ -10,12 +10,15 @@ from subtok.errors import SubtokError
 from subtok.normalizers import (
     NORMALIZERS,
     BertNormalizer,
+    DecomposeStripAccents,
     Lowercase,
     StripAccents,
     UnicodeForm,
     make_normalizers,
     normalize,
     normalize_str,
+    normalizers_from_hf,
+    normalizers_to_hf,
 )
 from subtok.text import Normalized
 
@@ -41,18 +44,23 @@ def test_aligned_normalization_matches_plain_and_maps_into_original(names, text)
         assert 0 <= s <= e <= len(text)
 
 
-def test_nfc_composes_and_keeps_offsets():
+def test_nfc_composes_and_keeps_offsets_as_hf():
     text = "cafe\u0301 ok"
     norm = UnicodeForm("NFC").normalize(Normalized(text))
     assert norm.text == "café ok"
-    assert norm.original_span(3, 4) == (3, 5)  # é came from "e" + combining acute
+    assert norm.original_span(3, 4) == (3, 4)  # é takes the span of "e", its first part (HF's rule)
     assert norm.original_span(5, 7) == (6, 8)
+    nfd = UnicodeForm("NFD").normalize(Normalized("é!"))
+    assert nfd.text == "e\u0301!" and nfd.spans() == [(0, 1), (0, 1), (1, 2)]  # an inserted mark: its source
 
 
 def test_lowercase_and_strip_accents():
     assert Lowercase().normalize_str("ÀB Σ") == "àb σ"
-    assert StripAccents().normalize_str("Héllo naïve") == "Hello naive"
-    norm = normalize([StripAccents()], "e\u0301x")
+    assert Lowercase().normalize_str("ΑΣ Σ") == "ασ σ"  # each character alone, as HF: no final sigma
+    assert DecomposeStripAccents().normalize_str("Héllo naïve") == "Hello naive"
+    assert StripAccents().normalize_str("Héllo") == "Héllo"  # HF's does not decompose: NFD first
+    assert normalize([UnicodeForm("NFD"), StripAccents()], "Héllo").text == "Hello"
+    norm = normalize([DecomposeStripAccents()], "e\u0301x")
     assert norm.text == "ex" and norm.original_span(0, 2) == (0, 3)
 
 
@@ -64,7 +72,9 @@ def test_unicode_form_validation():
 def test_strip_accents_matches_bert_rule():
     text = "Ångström façade"
     expected = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-    assert StripAccents().normalize_str(text) == expected
+    assert DecomposeStripAccents().normalize_str(text) == expected
+    # in HF's terms it is the BERT normalizer that only strips accents
+    assert normalizers_from_hf(normalizers_to_hf([DecomposeStripAccents()]))[0].normalize_str(text) == expected
 
 
 CASES = [UnicodeForm("NFKD"), Lowercase(), StripAccents(), BertNormalizer(strip_accents=True, lowercase=False)]
@@ -74,14 +84,16 @@ CASES = [UnicodeForm("NFKD"), Lowercase(), StripAccents(), BertNormalizer(strip_
 def test_registry_round_trips_ours_and_hf(normalizer):
     again = NORMALIZERS.from_dict(normalizer.to_dict())
     assert type(again) is type(normalizer) and again.to_dict() == normalizer.to_dict()
-    from_hf = NORMALIZERS.from_hf(normalizer.to_hf())
+    (from_hf,) = normalizers_from_hf(normalizers_to_hf([normalizer]))
     assert from_hf.to_dict() == normalizer.to_dict()
 
 
 def test_registry_names_unknown_types():
     with pytest.raises(SubtokError, match="unknown normalizer type 'nope'"):
         NORMALIZERS.from_dict({"type": "nope"})
-    with pytest.raises(SubtokError, match="unknown HF normalizer type 'Precompiled'"):
-        NORMALIZERS.from_hf({"type": "Precompiled"})
+    with pytest.raises(SubtokError, match="unknown HF normalizer type 'Uppercase'"):
+        NORMALIZERS.from_hf({"type": "Uppercase"})
+    with pytest.raises(SubtokError, match="precompiled_charsmap"):
+        NORMALIZERS.from_hf({"type": "Precompiled", "precompiled_charsmap": "not base64!"})
     with pytest.raises(SubtokError, match="string 'type'"):
         NORMALIZERS.from_dict(["NFC"])

@@ -8,11 +8,13 @@ from subtok.pre_tokenizers import (
     GPT2,
     PRE_TOKENIZERS,
     BertPreTokenizer,
+    BertWords,
     RegexSplit,
+    WhitespaceRuns,
     WhitespaceSplit,
     make_pre_tokenizer,
 )
-from subtok.text import GPT2_PATTERN
+from subtok.text import GPT2_PATTERN, Normalized
 
 
 def test_gpt2_pretokenizer_covers_every_character():
@@ -21,7 +23,8 @@ def test_gpt2_pretokenizer_covers_every_character():
     words = pre.words(text)
     assert "".join(words) == text
     assert words[:4] == ["Hello", ",", " world", "!"]
-    assert pre.split(text)[0] == (0, 5)
+    first = pre.pre_tokenize([Normalized(text)])[0]
+    assert first.original_span(0, len(first.text)) == (0, 5)
     assert pre.pattern == GPT2_PATTERN
 
 
@@ -60,13 +63,19 @@ def test_custom_pattern_and_errors():
         make_pre_tokenizer("nope")
 
 
-@pytest.mark.parametrize("pre", [GPT2(), WhitespaceSplit(), BertPreTokenizer(), RegexSplit(r"\w+")])
+PRES = [GPT2(), WhitespaceRuns(), BertWords(), WhitespaceSplit(), BertPreTokenizer(), RegexSplit(r"\w+")]
+TEXT = "Hello, world!  It's 2024...\n\n  안녕 🙂 a-b"
+
+
+@pytest.mark.parametrize("pre", PRES)
 def test_registry_round_trips(pre):
     again = PRE_TOKENIZERS.from_dict(pre.to_dict())
-    assert type(again) is type(pre) and again.pattern == pre.pattern
-    assert PRE_TOKENIZERS.from_hf(pre.to_hf()).pattern == pre.pattern
+    assert type(again) is type(pre) and again.words(TEXT) == pre.words(TEXT)
+    assert PRE_TOKENIZERS.from_hf(pre.to_hf()).words(TEXT) == pre.words(TEXT)  # HF's form splits the same
 
 
-def test_hf_split_it_cannot_read_is_refused():
-    with pytest.raises(ValueError, match="unsupported Split"):
-        PRE_TOKENIZERS.from_hf({"type": "Split", "pattern": {"Regex": "a"}, "behavior": "Contiguous", "invert": False})
+def test_a_behavior_it_does_not_know_is_refused():
+    with pytest.raises(ValueError, match="unknown behavior 'Sideways'"):
+        PRE_TOKENIZERS.from_hf({"type": "Split", "pattern": {"Regex": "a"}, "behavior": "Sideways", "invert": False})
+    with pytest.raises(ValueError, match="unknown HF pre-tokenizer type 'UnicodeScripts'"):
+        PRE_TOKENIZERS.from_hf({"type": "UnicodeScripts"})

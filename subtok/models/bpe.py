@@ -17,7 +17,7 @@ from .. import _backend
 from ..decoders import ByteLevel, CharBPE, Decoder, byte_fallback_token, is_byte_fallback_token
 from ..encoding import TextEncoder, TextWords
 from ..errors import SubtokError, TokenizerFileError, TrainingError
-from ..pre_tokenizers import GPT2, PreTokenizer, WhitespaceSplit
+from ..pre_tokenizers import GPT2, PreTokenizer, WhitespaceRuns
 from ..progress import progress_bar
 from ..text import GPT2_PATTERN, bytes_to_token, token_to_bytes
 from ..vocab import Vocab
@@ -48,6 +48,9 @@ class BPE:
         byte_fallback: bool = False,
         continuing_subword_prefix: Optional[str] = None,
         end_of_word_suffix: Optional[str] = None,
+        fuse_unk: bool = False,
+        ignore_merges: bool = False,
+        dropout: Optional[float] = None,
     ) -> None:
         self.vocab = as_vocab(vocab, unk_token)
         self.merges = [tuple(m) for m in merges]
@@ -56,6 +59,11 @@ class BPE:
         self.byte_fallback = byte_fallback
         self.prefix = continuing_subword_prefix or ""
         self.suffix = end_of_word_suffix or ""
+        self.fuse_unk = bool(fuse_unk)
+        self.ignore_merges = bool(ignore_merges)
+        if dropout is not None and not (isinstance(dropout, (int, float)) and 0.0 <= dropout <= 1.0):
+            raise SubtokError(f"BPE dropout must be between 0 and 1, not {dropout!r}")
+        self.dropout = dropout
         self._check_and_index()
         self._cache: dict[str, list[int]] = {}
         self._table_backend = ""
@@ -65,19 +73,15 @@ class BPE:
     def _check_and_index(self) -> None:
         """Validate the vocabulary and merges and build the encoder's tables."""
         tid = self.vocab.word_to_id
-        if self.byte_level:
-            table = bytes_to_token(bytes(range(256)))
-            missing = [c for c in table if c not in tid]
-            if missing:
-                raise SubtokError(f"byte-level vocabulary lacks byte tokens {missing[:5]}")
-            self.byte_ids = [tid[c] for c in table]
+        self.byte_ids: list[Optional[int]] = []
+        if self.byte_level:  # a byte the vocabulary lacks (UTF-8 never produces some) is unknown
+            self.byte_ids = [tid.get(c) for c in bytes_to_token(bytes(range(256)))]
         elif self.byte_fallback:
-            missing = [b for b in range(256) if byte_fallback_token(b) not in tid]
-            if missing:
-                raise SubtokError(f"byte_fallback needs <0x..> tokens; lacks {missing[:5]}")
-            self.byte_ids = [tid[byte_fallback_token(b)] for b in range(256)]
+            self.byte_ids = [tid.get(byte_fallback_token(b)) for b in range(256)]
         elif self.unk_token is None:
             raise SubtokError("character-level BPE needs unk_token or byte_fallback")
+        # the whole-word and whole-text encoders (native) need every byte and the plain rules
+        self.plain_bytes = self.byte_level and None not in self.byte_ids and not (self.prefix or self.suffix)
         self.ranks: dict[tuple[int, int], int] = {}
         self.results: list[int] = []
         strip = len(self.prefix)
@@ -85,47 +89,81 @@ class BPE:
             if len(merge) != 2 or not all(isinstance(p, str) for p in merge):
                 raise SubtokError(f"merge {rank} is not a pair of strings: {merge!r}")
             left, right = merge
-            merged = left + (right[strip:] if strip and right.startswith(self.prefix) else right)
+            merged = left + right[strip:]  # as HF: the right part loses the prefix's length
             ids = (tid.get(left), tid.get(right), tid.get(merged))
             if None in ids:
                 raise SubtokError(f"merge {rank} ({left!r}, {right!r}) uses or makes a token not in the vocabulary")
-            self.ranks.setdefault((ids[0], ids[1]), len(self.results))
-            if self.ranks[(ids[0], ids[1])] == len(self.results):
-                self.results.append(ids[2])
+            pair = (ids[0], ids[1])
+            self.ranks[pair] = len(self.results)  # a repeated pair: the later rank wins, as in HF's merge map
+            self.results.append(ids[2])
         # Byte length of each token in the original text, for offsets (unknown-token length varies).
         self.nbytes = [self._token_nbytes(t) for t in self.vocab]
 
     def _token_nbytes(self, token: str) -> int:
-        if self.byte_level:
-            try:
-                return len(token_to_bytes(token))
-            except ValueError:
-                return len(token.encode("utf-8"))  # a special token
-        if self.byte_fallback and is_byte_fallback_token(token):
+        """How many bytes of the original text the token stands for (its affixes are not text)."""
+        if self.byte_fallback and not self.byte_level and is_byte_fallback_token(token):
             return 1
         core = token[len(self.prefix) :] if self.prefix and token.startswith(self.prefix) else token
         core = core[: -len(self.suffix)] if self.suffix and core.endswith(self.suffix) else core
+        if self.byte_level:
+            try:
+                return len(token_to_bytes(core))
+            except ValueError:
+                return len(core.encode("utf-8"))  # a special token
         return len(core.encode("utf-8"))
 
     # -- encoding ----------------------------------------------------------------------------------------
+    def symbols(self, word: str) -> list[tuple[int, int, int]]:
+        """(id, first byte, length in bytes) of a word's symbols before any merge, as HF's BPE makes them:
+        each character (each byte at the byte level), with ``continuing_subword_prefix`` when not first and
+        ``end_of_word_suffix`` when last; one missing from the vocabulary becomes its byte-fallback tokens,
+        else the unknown token (consecutive ones fused with ``fuse_unk``), else nothing."""
+        data = word.encode("utf-8", "surrogatepass")
+        if self.byte_level:
+            units = bytes_to_token(data)
+            lengths = [1] * len(units)
+        else:
+            units = word
+            lengths = [len(c.encode("utf-8", "surrogatepass")) for c in word]
+        tid = self.vocab.word_to_id
+        unk_id = self.vocab.unk_id
+        out: list[tuple[int, int, int]] = []
+        unk_start = unk_len = 0  # unknown symbols not yet written
+        pos = 0
+        last = len(units) - 1
+        for i, unit in enumerate(units):
+            n = lengths[i]
+            s = (self.prefix if i else "") + unit + (self.suffix if i == last else "")
+            t = tid.get(s)
+            if t is not None:
+                if unk_len:
+                    out.append((unk_id, unk_start, unk_len))
+                    unk_len = 0
+                out.append((t, pos, n))
+            elif (
+                self.byte_fallback
+                and not self.byte_level
+                and None not in (fallback := [self.byte_ids[b] for b in unit.encode("utf-8", "surrogatepass")])
+            ):
+                out.extend((f, pos + j, 1) for j, f in enumerate(fallback))
+            elif unk_id is not None:
+                if unk_len and not self.fuse_unk:
+                    out.append((unk_id, unk_start, unk_len))
+                    unk_len = 0
+                if not unk_len:
+                    unk_start = pos
+                unk_len += n
+            pos += n
+        if unk_len:
+            out.append((unk_id, unk_start, unk_len))
+        return out
+
     def initial_symbols(self, word: str) -> list[int]:
         """The ids of a word's symbols before any merge."""
-        if self.byte_level:
+        if self.plain_bytes:
             ids = self.byte_ids
             return [ids[b] for b in word.encode("utf-8", "surrogatepass")]
-        out: list[int] = []
-        tid = self.vocab.word_to_id
-        last = len(word) - 1
-        for i, ch in enumerate(word):
-            sym = (self.prefix if i else "") + ch + (self.suffix if i == last else "")
-            t = tid.get(sym)
-            if t is not None:
-                out.append(t)
-            elif self.byte_fallback:
-                out.extend(self.byte_ids[b] for b in ch.encode("utf-8", "surrogatepass"))
-            else:
-                out.append(tid[self.unk_token])
-        return out
+        return [t for t, _, _ in self.symbols(word)]
 
     def _compile(self) -> None:
         """Build the encoder's tables for the backend in use (again if the backend switches)."""
@@ -133,14 +171,21 @@ class BPE:
             self._table = _backend.pick(bpe_core.make_merge_table)(self.ranks, self.results)
             self._encode_symbols = _backend.pick(bpe_core.encode_symbols)
             encoder = _backend.pick(bpe_core.ByteLevelEncoder)
-            self._encoder = encoder(self.byte_ids, self._table) if self.byte_level else None
+            self._encoder = encoder(self.byte_ids, self._table) if self.plain_bytes and not self.ignore_merges else None
             self._text_encoders: dict = {}
             self._cache.clear()
             self._table_backend = _backend.name
 
-    def encode_word(self, word: str) -> list[int]:
-        """Token ids of one pre-tokenized word (cached)."""
+    def encode_word(self, word: str, dropout: Optional[float] = None, rng=None) -> list[int]:
+        """Token ids of one pre-tokenized word (cached). With ``dropout`` (BPE-dropout: each merge is skipped
+        with that probability, drawn from ``rng``) the word is encoded afresh."""
         self._compile()
+        if self.ignore_merges and word:  # a word the vocabulary has is that token (HF's ignore_merges)
+            t = self.vocab.word_to_id.get(bytes_to_token(word.encode("utf-8")) if self.byte_level else word)
+            if t is not None:
+                return [t]
+        if dropout:
+            return bpe_core.encode_with_dropout(self.initial_symbols(word), self.ranks, self.results, dropout, rng)
         if self._encoder is not None:
             return self._encoder.encode_word(word)
         ids = self._cache.get(word)
@@ -156,7 +201,9 @@ class BPE:
     ) -> Optional[TextEncoder]:
         """Byte-level BPE with GPT-2's pattern and no normalizer splits and encodes whole texts in one call
         (``bpe_core.ByteLevelEncoder`` or its native twin); other pipelines have no such encoder."""
-        if not self.byte_level or normalizers or getattr(pre_tokenizer, "pattern", None) != GPT2_PATTERN:
+        if not self.plain_bytes or self.ignore_merges or normalizers:
+            return None
+        if getattr(pre_tokenizer, "pattern", None) != GPT2_PATTERN:
             return None
         self._compile()
         key = tuple(specials)
@@ -169,31 +216,36 @@ class BPE:
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
         """Character span within ``word`` of each token in ``ids`` (a token that covers part of a
         character spans the whole character)."""
-        data = word.encode("utf-8", "surrogatepass")
-        if len(data) == len(word):
-            byte_to_char = None
-        else:
-            byte_to_char = []
-            for i, ch in enumerate(word):
-                byte_to_char.extend([i] * len(ch.encode("utf-8", "surrogatepass")))
-        unk_id = self.vocab.unk_id
+        byte_to_char = [i for i, ch in enumerate(word) for _ in ch.encode("utf-8", "surrogatepass")]
+        byte_to_char.append(len(word))
+        if self.ignore_merges and len(ids) == 1 and self.symbols(word) and ids[0] != self.vocab.unk_id:
+            return [(0, len(word))]
         spans = []
-        pos = 0
-        for t in ids:
-            if t == unk_id and not self.byte_level:
-                char = byte_to_char[pos] if byte_to_char else pos
-                n = len(word[char].encode("utf-8", "surrogatepass"))
-            else:
+        if self.plain_bytes:  # every byte is a symbol: each token covers the next nbytes bytes
+            pos = 0
+            for t in ids:
                 n = self.nbytes[t]
-            if byte_to_char is None:
-                spans.append((pos, pos + n))
-            else:
                 spans.append((byte_to_char[pos], byte_to_char[pos + n - 1] + 1) if n else (pos, pos))
-            pos += n
+                pos += n
+            return spans
+        symbols = self.symbols(word)
+        k = 0
+        for t in ids:  # a token covers whole initial symbols: the unknown token one, others their bytes' worth
+            if k >= len(symbols):
+                spans.append((len(word), len(word)))
+                continue
+            start = symbols[k][1]
+            want = symbols[k][2] if t == self.vocab.unk_id else self.nbytes[t]
+            covered = 0
+            while k < len(symbols) and (covered < want or not covered):
+                covered += symbols[k][2]
+                end = symbols[k][1] + symbols[k][2]
+                k += 1
+            spans.append((byte_to_char[start], byte_to_char[end - 1] + 1))
         return spans
 
     def default_pre_tokenizer(self) -> PreTokenizer:
-        return GPT2() if self.byte_level else WhitespaceSplit()
+        return GPT2() if self.byte_level else WhitespaceRuns()
 
     def decoder(self) -> Decoder:
         if self.byte_level:
@@ -290,7 +342,7 @@ class BPETrainer(Trainer):
         self.suffix = "" if byte_level else ("</w>" if end_of_word_suffix is UNSET else end_of_word_suffix or "")
 
     def default_pre_tokenizer(self) -> PreTokenizer:
-        return GPT2() if self.byte_level else WhitespaceSplit()
+        return GPT2() if self.byte_level else WhitespaceRuns()
 
     def train(self, word_counts: Mapping[str, int]) -> BPE:
         """Learn a BPE model of exactly ``vocab_size`` tokens (specials included) from word counts.

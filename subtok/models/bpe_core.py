@@ -229,6 +229,43 @@ def _encode_heap(symbols: list[int], ranks: dict[Pair, int], results: list[int])
     return [sym[i] for i in range(n) if alive[i]]
 
 
+def encode_with_dropout(
+    symbols: list[int], ranks: dict[Pair, int], results: list[int], dropout: float, rng
+) -> list[int]:
+    """BPE-dropout (Provilkov et al. 2020) as HF applies it: each candidate merge taken from the queue
+    (lowest rank, then leftmost) is set aside with probability ``dropout`` (``rng.random()``); the set-aside
+    ones go back to the queue when the next candidate is not dropped."""
+    n = len(symbols)
+    sym = list(symbols)
+    alive = [True] * n
+    nxt = list(range(1, n + 1))
+    prev = list(range(-1, n - 1))
+    heap = [(r, i) for i in range(n - 1) if (r := ranks.get((sym[i], sym[i + 1]))) is not None]
+    heapq.heapify(heap)
+    aside: list[tuple[int, int]] = []
+    while heap:
+        r, i = heapq.heappop(heap)
+        if rng.random() < dropout:
+            aside.append((r, i))
+            continue
+        for entry in aside:
+            heapq.heappush(heap, entry)
+        aside.clear()
+        j = nxt[i]
+        if not alive[i] or j >= n or ranks.get((sym[i], sym[j])) != r:
+            continue  # stale
+        sym[i] = results[r]
+        alive[j] = False
+        nxt[i] = nxt[j]
+        if nxt[j] < n:
+            prev[nxt[j]] = i
+        for left in (prev[i], i):
+            right = nxt[left] if left >= 0 else n
+            if left >= 0 and right < n and (rl := ranks.get((sym[left], sym[right]))) is not None:
+                heapq.heappush(heap, (rl, left))
+    return [sym[i] for i in range(n) if alive[i]]
+
+
 def make_merge_table(ranks: dict[Pair, int], results: list[int]) -> tuple[dict[Pair, int], list[int]]:
     """The encoder's lookup table: ``ranks[(a, b)]`` is a merge's rank, ``results[rank]`` the id it makes.
     (The native core compiles the same into a hash table.)"""

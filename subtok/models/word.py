@@ -8,7 +8,7 @@ from typing import Optional, Union
 from ..decoders import Decoder, Words
 from ..encoding import TextEncoder
 from ..errors import SubtokError, TokenizerFileError, TrainingError
-from ..pre_tokenizers import PreTokenizer, WhitespaceSplit
+from ..pre_tokenizers import PreTokenizer, WhitespaceRuns
 from ..vocab import Vocab
 from .base import Trainer
 from .bpe import DEFAULT_SPECIAL_TOKENS, as_vocab
@@ -36,7 +36,7 @@ class WordLevel:
         return [(0, len(word))]
 
     def default_pre_tokenizer(self) -> PreTokenizer:
-        return WhitespaceSplit()
+        return WhitespaceRuns()
 
     def decoder(self) -> Decoder:
         return Words()
@@ -69,7 +69,7 @@ class WordLevelTrainer(Trainer):
         self.unk_token = unk_token
 
     def default_pre_tokenizer(self) -> PreTokenizer:
-        return WhitespaceSplit()
+        return WhitespaceRuns()
 
     def train(self, word_counts: Mapping[str, int]) -> WordLevel:
         specials = list(self.special_tokens)

@@ -19,7 +19,7 @@ from ..decoders import WordPiece as WordPieceDecoder
 from ..encoding import TextEncoder, TokenSpans
 from ..errors import SubtokError, TokenizerFileError, TrainingError
 from ..normalizers import BertNormalizer, Normalizer
-from ..pre_tokenizers import BertPreTokenizer, PreTokenizer
+from ..pre_tokenizers import BertPreTokenizer, BertWords, PreTokenizer
 from ..processors import BertPostProcessor
 from ..progress import progress_bar
 from ..vocab import Vocab
@@ -87,7 +87,7 @@ class WordPiece:
     ) -> Optional[TextEncoder]:
         """BERT's pipeline (the BERT pre-tokenizer, at most the BERT normalizer) as one encoder of whole texts
         (``wordpiece_core.BertEncoder`` or its native twin); other pipelines have no such encoder."""
-        if not isinstance(pre_tokenizer, BertPreTokenizer) or len(normalizers) > 1:
+        if not isinstance(pre_tokenizer, (BertWords, BertPreTokenizer)) or len(normalizers) > 1:
             return None
         if normalizers and not isinstance(normalizers[0], BertNormalizer):
             return None
@@ -115,7 +115,7 @@ class WordPiece:
         return spans
 
     def default_pre_tokenizer(self) -> PreTokenizer:
-        return BertPreTokenizer()
+        return BertWords()
 
     def decoder(self) -> Decoder:
         return WordPieceDecoder(self.prefix, self.cleanup)
@@ -179,7 +179,7 @@ class WordPieceTrainer(Trainer):
         return [BertNormalizer()]
 
     def default_pre_tokenizer(self) -> PreTokenizer:
-        return BertPreTokenizer()
+        return BertWords()
 
     def post_processor(self, model: WordPiece) -> Optional[BertPostProcessor]:
         post = BertPostProcessor()

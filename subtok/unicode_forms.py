@@ -1,0 +1,120 @@
+"""Unicode normalization forms (NFC, NFD, NFKC, NFKD) that say where each output character came from.
+
+The text is what ``unicodedata.normalize`` gives; besides it, each output character carries a change, as
+HF tokenizers' alignment-keeping fork of the unicode-normalization crate reports it, so that offsets after
+normalization equal HF's: the first character of a decomposition replaces its source (0), the others are
+inserted (+1); combining marks are then put in canonical order, their changes travelling with them; a
+composition of n characters replaces the first and removes n - 1 (a change of -(n - 1) in total).
+``Normalized.transform`` turns the changes into spans of the original text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from typing import Optional
+
+from .text import Change
+
+# Hangul syllables: composed and decomposed by arithmetic, not by table
+S_BASE, L_BASE, V_BASE, T_BASE = 0xAC00, 0x1100, 0x1161, 0x11A7
+L_COUNT, V_COUNT, T_COUNT = 19, 21, 28
+N_COUNT = V_COUNT * T_COUNT
+S_COUNT = L_COUNT * N_COUNT
+
+
+@lru_cache(maxsize=65536)
+def _decomposition(ch: str, compatibility: bool) -> str:
+    """The full (canonical or compatibility) decomposition of one character."""
+    if ch <= "\x7f":
+        return ch
+    return unicodedata.normalize("NFKD" if compatibility else "NFD", ch)
+
+
+@lru_cache(maxsize=1)
+def _composition_table() -> dict[tuple[str, str], str]:
+    """Primary composites: (a, b) -> c for each c whose canonical mapping is the pair <a, b> and that
+    composition recreates (the composition exclusions never come back from NFC)."""
+    table = {}
+    for cp in range(0x110000):
+        c = chr(cp)
+        mapping = unicodedata.decomposition(c)
+        if not mapping or mapping.startswith("<"):
+            continue
+        parts = mapping.split()
+        if len(parts) == 2 and unicodedata.normalize("NFC", c) == c:
+            table[(chr(int(parts[0], 16)), chr(int(parts[1], 16)))] = c
+    return table
+
+
+def _compose(a: str, b: str) -> Optional[str]:
+    sa, sb = ord(a), ord(b)
+    if L_BASE <= sa < L_BASE + L_COUNT and V_BASE <= sb < V_BASE + V_COUNT:
+        return chr(S_BASE + ((sa - L_BASE) * V_COUNT + (sb - V_BASE)) * T_COUNT)
+    if S_BASE <= sa < S_BASE + S_COUNT and (sa - S_BASE) % T_COUNT == 0 and T_BASE < sb < T_BASE + T_COUNT:
+        return chr(sa + (sb - T_BASE))
+    return _composition_table().get((a, b))
+
+
+def decompose(text: str, compatibility: bool) -> list[Change]:
+    """NFD (NFKD with ``compatibility``) of ``text`` with each character's change."""
+    out: list[Change] = []
+    pending: list[tuple[int, str, int]] = []  # (combining class, char, change) since the last starter
+    for ch in text:
+        for k, d in enumerate(_decomposition(ch, compatibility)):
+            ccc = unicodedata.combining(d)
+            if ccc == 0:  # a starter: the marks before it are complete, put them in canonical order
+                pending.sort(key=lambda item: item[0])
+                out.extend((c, change) for _, c, change in pending)
+                pending.clear()
+            pending.append((ccc, d, 0 if k == 0 else 1))
+    pending.sort(key=lambda item: item[0])
+    out.extend((c, change) for _, c, change in pending)
+    return out
+
+
+def compose(decomposed: list[Change]) -> list[Change]:
+    """Canonical composition of a decomposed sequence, carrying the changes (the crate's state machine:
+    a starter absorbs each following mark it composes with, unless a mark of the same or higher class
+    stands between them)."""
+    out: list[Change] = []
+    composee: Optional[Change] = None
+    last_class: Optional[int] = None
+    held: list[Change] = []  # marks that did not compose, waiting behind the composee
+    for ch, change in decomposed:
+        ccc = unicodedata.combining(ch)
+        if composee is None:
+            if ccc != 0:
+                out.append((ch, change))
+            else:
+                composee = (ch, change)
+            continue
+        if last_class is not None and last_class >= ccc:  # blocked
+            if ccc == 0:
+                out.append(composee)
+                out.extend(held)
+                held.clear()
+                composee, last_class = (ch, change), None
+            else:
+                held.append((ch, change))
+                last_class = ccc
+            continue
+        composed = _compose(composee[0], ch)
+        if composed is not None:
+            composee = (composed, composee[1] + change - 1)
+        elif ccc == 0 and last_class is None:
+            out.append(composee)
+            composee = (ch, change)
+        else:
+            held.append((ch, change))
+            last_class = ccc
+    if composee is not None:
+        out.append(composee)
+    out.extend(held)
+    return out
+
+
+def normalize_changes(form: str, text: str) -> list[Change]:
+    """``text`` in normalization ``form`` as (char, change) pairs."""
+    decomposed = decompose(text, compatibility=form in ("NFKC", "NFKD"))
+    return compose(decomposed) if form in ("NFC", "NFKC") else decomposed
