@@ -20,6 +20,7 @@ import regex
 from .errors import InputError, SubtokError
 from .normalizers import normalize, normalize_str
 from .text import Normalized
+from .vocab import Vocab
 
 _ENDS_WITH_WORD = regex.compile(r"[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]\Z")
 _STARTS_WITH_WORD = regex.compile(r"[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]")  # used with .match
@@ -110,6 +111,46 @@ class AddedVocabulary:
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def hf_ids(self, tokens: Sequence[AddedToken], model_vocab: Vocab) -> list[int]:
+        """The ids HF tokenizers' ``add_tokens`` would give ``tokens`` after these (nothing is added): a token
+        already added, or in the model's vocabulary, keeps its id; any other gets the next id, which starts
+        after the model's tokens (their number) or after the highest added id when that is higher. Where
+        the model's ids leave gaps, HF can give an id the model already uses (``colliding``)."""
+        model_ids = model_vocab.word_to_id
+        count = len(model_ids)
+        highest = max(self.by_id, default=None)
+        next_id = highest + 1 if highest is not None and (highest >= count or count == 0) else count
+        known = dict(self.by_content)
+        ids = []
+        for token in tokens:
+            token_id = known.get(token.content, model_ids.get(token.content))
+            if token_id is None:
+                token_id, next_id = next_id, next_id + 1
+                known[token.content] = token_id
+            ids.append(token_id)
+        return ids
+
+    @staticmethod
+    def colliding(token: AddedToken, token_id: int, model_vocab: Vocab) -> Optional[str]:
+        """The model's token at ``token_id`` when it is not ``token`` (None when the id is free or its own)."""
+        tokens = model_vocab.id_to_word
+        holder = tokens[token_id] if token_id < len(tokens) else None
+        return holder if holder is not None and holder != token.content else None
+
+    def assign_ids(self, tokens: Sequence[AddedToken], model_vocab: Vocab) -> list[int]:
+        """Add ``tokens`` with HF's ids (``hf_ids``); an id the model gives another token is an error."""
+        ids = self.hf_ids(tokens, model_vocab)
+        for token, token_id in zip(tokens, ids):
+            holder = self.colliding(token, token_id, model_vocab)
+            if holder is not None:
+                raise SubtokError(
+                    f"added token {token.content!r} would get id {token_id}, which the model's vocabulary "
+                    f"gives to {holder!r} (its ids leave gaps)"
+                )
+        for token, token_id in zip(tokens, ids):
+            self.add(token, token_id)
+        return ids
 
     def _search(self, normalized: bool, allowed: Optional[frozenset], normalizers) -> tuple:
         """The leftmost-longest search over the tokens of one kind (matched before or after normalization)."""

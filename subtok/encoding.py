@@ -24,6 +24,7 @@ from .text import Normalized
 
 if TYPE_CHECKING:
     from .models import Model
+    from .vocab import Vocab
 
 Span = tuple[int, int]
 
@@ -98,11 +99,13 @@ class Joined(Alignment):
 
 class Encoding:
     """The result of encoding one text: ``ids`` at once; ``tokens`` and character ``offsets`` into the
-    text on first use (so ``tok.encode(text).ids`` costs about what the ids alone cost)."""
+    text on first use (so ``tok.encode(text).ids`` costs about what the ids alone cost). ``vocab`` is the
+    tokenizer's (the model's tokens and the added ones), ``model`` gives its words' tokens their spans."""
 
     __slots__ = (
         "ids",
         "model",
+        "vocab",
         "text",
         "_alignment",
         "_record",
@@ -112,9 +115,12 @@ class Encoding:
         "special_tokens_mask",
     )
 
-    def __init__(self, ids: list[int], model: Model, text: str, alignment: type[Alignment], record: Any) -> None:
+    def __init__(
+        self, ids: list[int], model: Model, vocab: Vocab, text: str, alignment: type[Alignment], record: Any
+    ) -> None:
         self.ids = ids
         self.model = model
+        self.vocab = vocab
         self.text = text
         self._alignment = alignment
         self._record = record
@@ -131,7 +137,7 @@ class Encoding:
 
     @property
     def tokens(self) -> list[str]:
-        id_to_word = self.model.vocab.id_to_word
+        id_to_word = self.vocab.id_to_word
         return [id_to_word[i] for i in self.ids]
 
     @property
@@ -181,18 +187,24 @@ class Encoding:
 
 class TextEncoder:
     """A model's encoder of whole texts (special tokens, splitting and the model in one call; the native
-    core's or its reference), and the kind of :class:`Alignment` that reads its per-text record."""
+    core's or its reference), and the kind of :class:`Alignment` that reads its per-text record. Its
+    encodings name ``vocab`` (default: the model's) for their tokens."""
 
-    def __init__(self, core: Any, model: Model, alignment: type[Alignment]) -> None:
+    def __init__(self, core: Any, model: Model, alignment: type[Alignment], vocab: Optional[Vocab] = None) -> None:
         self.core = core
         self.model = model
         self.alignment = alignment
+        self.vocab = vocab if vocab is not None else model.vocab
+
+    def with_vocab(self, vocab: Vocab) -> TextEncoder:
+        """The same encoder, its encodings naming ``vocab`` (a tokenizer's, with its added tokens)."""
+        return self if vocab is self.vocab else TextEncoder(self.core, self.model, self.alignment, vocab)
 
     def encode(self, text: str) -> Encoding:
         ids, record = self.core.encode_text(text)
-        return Encoding(ids, self.model, text, self.alignment, record)
+        return Encoding(ids, self.model, self.vocab, text, self.alignment, record)
 
     def encode_batch(self, texts: list[str], num_threads: int) -> list[Encoding]:
-        model, kind = self.model, self.alignment
+        model, vocab, kind = self.model, self.vocab, self.alignment
         results = self.core.encode_batch(texts, num_threads)
-        return [Encoding(ids, model, text, kind, record) for text, (ids, record) in zip(texts, results)]
+        return [Encoding(ids, model, vocab, text, kind, record) for text, (ids, record) in zip(texts, results)]

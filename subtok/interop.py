@@ -12,18 +12,21 @@ ids for the same text: all three use GPT-2's pre-tokenizer pattern and apply mer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Optional
+import binascii
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ._io import PathLike, atomic_write_json, atomic_write_text, read_json
-from .added_tokens import AddedToken
+from .added_tokens import AddedToken, AddedVocabulary
 from .decoders import DECODERS, Spaces
 from .errors import SubtokError, TokenizerFileError
 from .models import BPE, WordLevel, WordPiece
 from .normalizers import BertNormalizer, normalizers_from_hf, normalizers_to_hf
-from .pre_tokenizers import GPT2, PRE_TOKENIZERS, BertWords, Whole
+from .pre_tokenizers import GPT2, PRE_TOKENIZERS, BertWords, RegexSplit, Whole
 from .processors import PROCESSORS, BertPostProcessor
-from .text import GPT2_PATTERN, token_to_bytes
+from .text import GPT2_PATTERN, bytes_to_token, named_pattern, token_to_bytes
+from .vocab import MAX_ID, Vocab
 
 if TYPE_CHECKING:
     import tiktoken
@@ -61,9 +64,9 @@ def _check_byte_fallback(byte_fallback: bool, prefix: Optional[str], suffix: Opt
         )
 
 
-def _hf_model(model, model_size: Optional[int]) -> dict:
-    """The model with its own vocabulary: ids from ``model_size`` on are added tokens HF keeps apart."""
-    vocab = {t: i for t, i in model.vocab.word_to_id.items() if model_size is None or i < model_size}
+def _hf_model(model, extra: dict[str, int]) -> dict:
+    """The model with its vocabulary (and the ``extra`` tokens -> ids the export puts there)."""
+    vocab = {**model.vocab.word_to_id, **extra}
     if model.type == "bpe":
         _check_byte_fallback(model.byte_fallback, model.prefix, model.suffix)
         return {
@@ -96,8 +99,15 @@ def to_huggingface(tok: Tokenizer) -> dict:
     token_to_id = tok.vocab.word_to_id
     post = tok.post_processor
     decoder = tok.decoder.to_hf()
-    added = [token.to_hf(i) for token, i in tok.added.tokens]
-    added.sort(key=lambda d: d["id"])
+    tokens = sorted(tok.added.tokens, key=lambda ti: ti[1])
+    added = [token.to_hf(i) for token, i in tokens]
+    # HF gives an added token the model lacks the next id when it loads the file; where that is not ours
+    # (a gap, as cl100k's specials leave), the token goes into the model's vocabulary, where HF reads it.
+    hf_ids = AddedVocabulary().assign_ids([t for t, _ in tokens], tok.model.vocab)
+    model_ids = tok.model.vocab.word_to_id
+    extra = {}
+    if hf_ids != [i for _, i in tokens]:
+        extra = {t.content: i for t, i in tokens if t.content not in model_ids}
     return {
         "version": "1.0",
         "truncation": tok.truncation,
@@ -107,7 +117,7 @@ def to_huggingface(tok: Tokenizer) -> dict:
         "pre_tokenizer": _hf_pre_tokenizer(tok),
         "post_processor": None if post is None else post.to_hf(token_to_id),
         "decoder": decoder,
-        "model": _hf_model(tok.model, tok.model_size),
+        "model": _hf_model(tok.model, extra),
     }
 
 
@@ -118,24 +128,65 @@ def save_huggingface(tok: Tokenizer, path: PathLike) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # Import
 # ---------------------------------------------------------------------------------------------------------
-MAX_VOCAB = 1 << 24  # ids beyond this are refused, never allocated for
-
-
-def _vocab_list(vocab: dict, added: Sequence[dict], source: str) -> list[str]:
-    """Token strings by id from an HF vocab dict plus added tokens; ids must be 0..n-1 without gaps."""
-    by_id: dict[int, str] = {}
-    for token, i in list(vocab.items()) + [(a.get("content"), a.get("id")) for a in added]:
-        if not isinstance(token, str) or not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < MAX_VOCAB:
-            raise TokenizerFileError(f"{source}: bad vocabulary entry {token!r}: {i!r}")
-        if by_id.get(i, token) != token:
-            raise TokenizerFileError(f"{source}: id {i} is given to both {by_id[i]!r} and {token!r}")
-        by_id[i] = token
-    if not by_id:
+def _model_vocab(vocab: Any, source: str) -> Vocab:
+    """The model's vocabulary from HF's token -> id object (its ids may leave gaps)."""
+    if not isinstance(vocab, dict):
+        raise TokenizerFileError(f"{source}: model.vocab must be an object of token -> id")
+    if not vocab:
         raise TokenizerFileError(f"{source}: the vocabulary is empty")
-    if len(by_id) != max(by_id) + 1:
-        missing = next(i for i in range(max(by_id) + 1) if i not in by_id)
-        raise TokenizerFileError(f"{source}: vocabulary ids have gaps (first missing id {missing})")
-    return [by_id[i] for i in range(len(by_id))]
+    try:
+        return Vocab.from_ids(vocab)
+    except SubtokError as e:
+        raise TokenizerFileError(f"{source}: model.vocab: {e}") from None
+
+
+def _added_tokens(added: list, model_vocab: Vocab, source: str) -> list[tuple[AddedToken, int]]:
+    """The added tokens with the ids HF gives them on loading (``AddedVocabulary.hf_ids``: HF reads a
+    token's id from the model's vocabulary or gives the next one, whatever the file says), with a warning
+    when they differ from the file's. Where HF's id is one the model gives another token (a model whose ids
+    leave gaps: HF then has two tokens on one id), the file's id is kept, with a warning; a file with
+    neither a free nor a consistent id is refused."""
+    tokens = []
+    for a in added:
+        if not isinstance(a, dict) or not isinstance(a.get("content"), str):
+            raise TokenizerFileError(f"{source}: added_tokens entries must be objects with a string 'content'")
+        unknown = set(a) - {"id", "content", "special", "single_word", "lstrip", "rstrip", "normalized"}
+        if unknown:
+            raise TokenizerFileError(
+                f"{source}: added token {a['content']!r}: field {', '.join(sorted(unknown))} is not supported"
+            )
+        if a["content"]:  # HF ignores an empty one
+            tokens.append((AddedToken.from_hf(a), a.get("id")))
+    ids = AddedVocabulary().hf_ids([t for t, _ in tokens], model_vocab)
+    out, moved, kept = [], [], []
+    for (token, said), got in zip(tokens, ids):
+        holder = AddedVocabulary.colliding(token, got, model_vocab)
+        if holder is not None:
+            if type(said) is not int or not 0 <= said < MAX_ID or AddedVocabulary.colliding(token, said, model_vocab):
+                raise TokenizerFileError(
+                    f"{source}: added token {token.content!r} gets id {got} in HF tokenizers, which the model gives "
+                    f"to {holder!r}, and the file's id {said!r} is not free either"
+                )
+            kept.append((token.content, said, got, holder))
+            got = said
+        elif said != got:
+            moved.append((token.content, said, got))
+        out.append((token, got))
+    if moved:
+        content, said, got = moved[0]
+        warnings.warn(
+            f"{source}: {len(moved)} added tokens get other ids than the file gives them, as HF tokenizers "
+            f"gives them on loading (first: {content!r} is {got}, not {said})",
+            stacklevel=3,
+        )
+    if kept:
+        content, said, got, holder = kept[0]
+        warnings.warn(
+            f"{source}: {len(kept)} added tokens keep the file's ids where HF tokenizers would give them ids the "
+            f"model uses for other tokens (first: {content!r} is {said}; HF gives it {got}, the id of {holder!r})",
+            stacklevel=3,
+        )
+    return out
 
 
 def _parse_merges(merges: list, source: str) -> list[tuple[str, str]]:
@@ -153,7 +204,7 @@ def _parse_merges(merges: list, source: str) -> list[tuple[str, str]]:
     return out
 
 
-def _model_from_hf(model_d: dict, vocab: list[str], byte_level: bool, decoder_d: Optional[dict], source: str):
+def _model_from_hf(model_d: dict, vocab: Vocab, byte_level: bool, decoder_d: Optional[dict], source: str):
     """Our model for HF's, every field read or refused."""
     kind = model_d.get("type")
     if kind is None:  # old files: a BPE has merges, a WordPiece a continuing_subword_prefix, as HF infers
@@ -183,7 +234,7 @@ def _model_from_hf(model_d: dict, vocab: list[str], byte_level: bool, decoder_d:
     if kind == "WordPiece":
         _refuse(fields - {"unk_token", "continuing_subword_prefix", "max_input_chars_per_word"}, "WordPiece", source)
         cleanup = (decoder_d or {}).get("cleanup", True)
-        return WordPiece.from_dict({**model_d, "vocab": vocab, "cleanup": cleanup})
+        return WordPiece.from_dict({**model_d, "vocab": list(vocab), "cleanup": cleanup})
     if kind == "WordLevel":
         _refuse(fields - {"unk_token"}, "WordLevel model", source)
         return WordLevel(vocab, model_d.get("unk_token"))
@@ -227,12 +278,9 @@ def components_from_huggingface(d: Any, source: str = "tokenizer.json") -> Compo
         raise TokenizerFileError(f"{source}: not an HF tokenizer.json (no 'model' object)")
     model_d = d["model"]
     added = d.get("added_tokens") or []
-    vocab_d = model_d.get("vocab")
-    if not isinstance(vocab_d, dict):
-        raise TokenizerFileError(f"{source}: model.vocab must be an object of token -> id")
-    if not isinstance(added, list) or not all(isinstance(a, dict) for a in added):
+    if not isinstance(added, list):
         raise TokenizerFileError(f"{source}: added_tokens must be a list of objects")
-    vocab = _vocab_list(vocab_d, added, source)
+    vocab = _model_vocab(model_d.get("vocab"), source)
     try:
         _refuse(set(d) - TOP_FIELDS, "tokenizer.json", source)
         normalizers = normalizers_from_hf(d.get("normalizer"))
@@ -245,12 +293,11 @@ def components_from_huggingface(d: Any, source: str = "tokenizer.json") -> Compo
             "model": model,
             "normalizers": normalizers,
             "pre_tokenizer": pre,
-            "added_tokens": [(AddedToken.from_hf(a), a["id"]) for a in added],
+            "added_tokens": _added_tokens(added, model.vocab, source),
             "post_processor": PROCESSORS.from_hf(post) if post is not None else None,
             "decoder": DECODERS.from_hf(decoder_d) if decoder_d is not None else Spaces(),
             "truncation": d.get("truncation"),
             "padding": d.get("padding"),
-            "model_size": len(vocab_d) if len(vocab_d) < len(vocab) else None,
         }
     except TokenizerFileError:
         raise
@@ -262,25 +309,50 @@ def read_huggingface(path: PathLike) -> Components:
     return components_from_huggingface(read_json(path), source=str(path))
 
 
-def read_gpt2_files(vocab_json: PathLike, merges_txt: PathLike, special_tokens: Sequence[str] = ()) -> Components:
-    """A byte-level BPE from GPT-2-style ``vocab.json`` (token -> id) and ``merges.txt``."""
+def _byte_level_tokenizer(
+    model: BPE, pattern: str, normalizers: Sequence, specials: Sequence[tuple[str, Optional[int]]]
+) -> Components:
+    """The components of a byte-level BPE that splits with ``pattern`` (a regex or a name in
+    ``text.PATTERNS``): ``specials`` are (token, id) pairs, an id None taking HF's next id."""
+    pattern = named_pattern(pattern)
+    pre = GPT2() if pattern == GPT2_PATTERN else RegexSplit(pattern)
+    added = AddedVocabulary()
+    for token, token_id in specials:
+        if token_id is None:
+            added.assign_ids([AddedToken(token, special=True)], model.vocab)
+        else:
+            added.add(AddedToken(token, special=True), token_id)
+    return {"model": model, "normalizers": normalizers, "pre_tokenizer": pre, "added_tokens": added.tokens}
+
+
+def read_gpt2_files(
+    vocab_json: PathLike,
+    merges_txt: PathLike,
+    special_tokens: Sequence[str] = (),
+    pattern: str = "gpt2",
+    normalizers: Sequence = (),
+) -> Components:
+    """A byte-level BPE from GPT-2-style ``vocab.json`` (token -> id) and ``merges.txt``, splitting with
+    ``pattern``; ``special_tokens`` the vocabulary lacks get the next ids (as HF's add_special_tokens)."""
     vocab_d = read_json(vocab_json)
     if not isinstance(vocab_d, dict):
         raise TokenizerFileError(f"{vocab_json}: expected an object of token -> id")
     try:
-        with open(merges_txt, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+        with open(merges_txt, "rb") as f:
+            lines = f.read().decode("utf-8").split("\n")
     except OSError as e:
         raise TokenizerFileError(f"cannot read {merges_txt}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise TokenizerFileError(f"{merges_txt}: not UTF-8 (byte {e.start})") from None
+    lines = [ln.removesuffix("\r") for ln in lines]
     lines = [ln for ln in lines if ln and not ln.startswith("#version")]
     merges = _parse_merges(lines, str(merges_txt))
-    vocab = _vocab_list(vocab_d, [], str(vocab_json))
+    vocab = _model_vocab(vocab_d, str(vocab_json))
     try:
         model = BPE(vocab, merges, byte_level=True)
     except SubtokError as e:
         raise TokenizerFileError(f"{vocab_json}: {e}") from None
-    specials = [t for t in special_tokens if t in vocab_d]
-    return {"model": model, "pre_tokenizer": GPT2(), "special_tokens": specials}
+    return _byte_level_tokenizer(model, pattern, normalizers, [(t, None) for t in special_tokens])
 
 
 def read_bert_vocab(
@@ -337,17 +409,19 @@ def save_bert_vocab(tok: Tokenizer, path: PathLike) -> None:
     """A WordPiece vocabulary as BERT's vocab.txt."""
     if tok.model.type != "wordpiece":
         raise SubtokError("save_bert_vocab needs a WordPiece tokenizer")
-    bad = [t for t in tok.vocab if "\n" in t or "\r" in t]
+    if tok.vocab.has_gaps:
+        raise SubtokError("vocab.txt gives ids by line: a vocabulary whose ids leave gaps cannot be written to it")
+    bad = [t for t in tok.vocab if t is not None and ("\n" in t or "\r" in t)]
     if bad:
         raise SubtokError(f"tokens with line breaks cannot be written to vocab.txt: {bad[:3]}")
-    atomic_write_text(path, "".join(t + "\n" for t in tok.vocab))
+    atomic_write_text(path, "".join(f"{t}\n" for t in tok.vocab))
 
 
 # ---------------------------------------------------------------------------------------------------------
 # tiktoken
 # ---------------------------------------------------------------------------------------------------------
 def mergeable_ranks(tok: Tokenizer) -> dict[bytes, int]:
-    """Byte-level BPE as tiktoken ranks: each non-special token's bytes -> its id.
+    """Byte-level BPE as tiktoken ranks: the bytes of each token of the model but the added ones -> its id.
 
     tiktoken merges the pair whose concatenation has the lowest rank, subtok the pair with the lowest merge
     rank. The two agree when each merge makes a token whose id is above those of every earlier merge's
@@ -357,8 +431,91 @@ def mergeable_ranks(tok: Tokenizer) -> dict[bytes, int]:
     model = tok.model
     if getattr(model, "type", None) != "bpe" or not model.byte_level:
         raise SubtokError("mergeable_ranks needs a byte-level BPE tokenizer")
-    specials = set(tok.special_tokens)
-    return {token_to_bytes(t): i for i, t in enumerate(model.vocab) if t not in specials}
+    added = set(tok.added.by_content)
+    ranks = {}
+    for i, t in enumerate(model.vocab):
+        if t is not None and t not in added:
+            try:
+                ranks[token_to_bytes(t)] = i
+            except ValueError:
+                raise SubtokError(f"token {i} ({t!r}) is not a byte-level token: tiktoken cannot hold it") from None
+    return ranks
+
+
+def read_tiktoken_ranks(path: PathLike) -> dict[bytes, int]:
+    """A ``.tiktoken`` file: one ``<base64 token> <rank>`` line per token (tiktoken's load_tiktoken_bpe)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise TokenizerFileError(f"cannot read {path}: {e.strerror}") from None
+    ranks: dict[bytes, int] = {}
+    for number, line in enumerate(data.split(b"\n"), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            token, rank = binascii.a2b_base64(fields[0], strict_mode=True), int(fields[1])
+            if len(fields) != 2 or not 0 <= rank < MAX_ID:
+                raise ValueError
+        except (ValueError, IndexError, binascii.Error):
+            raise TokenizerFileError(f"{path}, line {number}: not '<base64 token> <rank>'") from None
+        if token in ranks:
+            raise TokenizerFileError(f"{path}, line {number}: token {token!r} is given twice")
+        ranks[token] = rank
+    if not ranks:
+        raise TokenizerFileError(f"{path}: no ranks in the file")
+    return ranks
+
+
+def merges_from_ranks(ranks: Mapping[bytes, int]) -> list[tuple[bytes, bytes]]:
+    """The merges that rebuild tiktoken's ranks: each token of two bytes or more splits into the two tokens
+    that BPE with only the lower ranks makes of its bytes (a rank file made by BPE training always splits so;
+    one that does not is refused), in rank order."""
+    merges = []
+    for token, rank in sorted(ranks.items(), key=lambda tr: tr[1]):
+        if len(token) < 2:
+            continue
+        parts = [token[i : i + 1] for i in range(len(token))]
+        while len(parts) > 2:
+            best, at = rank, -1
+            for i in range(len(parts) - 1):
+                r = ranks.get(parts[i] + parts[i + 1])
+                if r is not None and r < best:
+                    best, at = r, i
+            if at < 0:
+                break
+            parts[at : at + 2] = [parts[at] + parts[at + 1]]
+        if len(parts) != 2 or ranks.get(parts[0], rank) >= rank or ranks.get(parts[1], rank) >= rank:
+            raise SubtokError(f"token {token!r} (rank {rank}) is not two tokens of lower rank merged")
+        merges.append((parts[0], parts[1]))
+    return merges
+
+
+def read_tiktoken(
+    ranks: Union[PathLike, Mapping[bytes, int]], pattern: str, special_tokens: Optional[Mapping[str, int]] = None
+) -> Components:
+    """A byte-level BPE with tiktoken's ranks (a ``.tiktoken`` file or token bytes -> rank), ``pattern`` (a
+    regex or a name in ``text.PATTERNS``) and ``special_tokens`` (token -> id; ids may leave gaps). As
+    tiktoken does, a pre-token that is a token is that token (``ignore_merges``)."""
+    source = "ranks"
+    if not isinstance(ranks, Mapping):
+        source, ranks = str(ranks), read_tiktoken_ranks(ranks)
+    try:
+        if not all(isinstance(t, bytes) and type(r) is int for t, r in ranks.items()):
+            raise SubtokError("ranks must map bytes to int")
+        missing = [b for b in range(256) if bytes([b]) not in ranks]
+        if missing:
+            raise SubtokError(f"byte 0x{missing[0]:02x} has no rank ({len(missing)} bytes lack one)")
+        vocab = Vocab.from_ids({bytes_to_token(t): r for t, r in ranks.items()})
+        merges = [(bytes_to_token(a), bytes_to_token(b)) for a, b in merges_from_ranks(ranks)]
+        model = BPE(vocab, merges, byte_level=True, ignore_merges=True)
+        specials = dict(special_tokens or {})
+        if not all(isinstance(t, str) and type(i) is int for t, i in specials.items()):
+            raise SubtokError("special_tokens must map str to int")
+        return _byte_level_tokenizer(model, pattern, (), list(specials.items()))
+    except SubtokError as e:
+        raise TokenizerFileError(f"{source}: {e}") from None
 
 
 def to_tiktoken(tok: Tokenizer, name: str = "subtok") -> tiktoken.Encoding:
@@ -369,6 +526,9 @@ def to_tiktoken(tok: Tokenizer, name: str = "subtok") -> tiktoken.Encoding:
         raise SubtokError("to_tiktoken needs tiktoken: pip install tiktoken") from None
     if tok.normalizers:
         raise SubtokError("tiktoken has no normalizers: this tokenizer's would be lost")
+    flagged = [t.content for t, _ in tok.added.tokens if t != AddedToken(t.content, special=True)]
+    if flagged:
+        raise SubtokError(f"tiktoken has only plain special tokens: added token {flagged[0]!r} would be lost")
     return tiktoken.Encoding(
         name=name,
         pat_str=tok.pre_tokenizer.pattern,

@@ -18,11 +18,12 @@ from typing import Optional, Union
 
 import regex
 
+from ._unicode_data import CONTROL
 from .charsmap import CharsMap
 from .errors import SubtokError
 from .registry import Registry
-from .text import Change, Normalized, bytes_to_unicode, pattern_regex
-from .unicode_forms import normalize_changes
+from .text import Change, Normalized, bytes_to_unicode, hf_control, hf_mark, hf_nonspacing, pattern_regex
+from .unicode_forms import decomposition, normalize_changes
 
 NORMALIZERS = Registry("normalizer")
 
@@ -64,8 +65,9 @@ class Normalizer:
 
 @NORMALIZERS.register(types=("NFC", "NFKC", "NFD", "NFKD"), hf=("NFC", "NFKC", "NFD", "NFKD"))
 class UnicodeForm(Normalizer):
-    """NFC, NFKC, NFD or NFKD (the text as ``unicodedata.normalize`` gives it), aligned as HF aligns it: a
-    decomposition's extra characters take their source's span, a composition the span of its first part."""
+    """NFC, NFKC, NFD or NFKD with HF's Unicode 9.0 tables (``unicode_forms``: characters assigned later are
+    left alone), aligned as HF aligns it: a decomposition's extra characters take their source's span, a
+    composition the span of its first part."""
 
     def __init__(self, form: str) -> None:
         if form not in ("NFC", "NFKC", "NFD", "NFKD"):
@@ -73,7 +75,9 @@ class UnicodeForm(Normalizer):
         self.form = self.type = self.hf_type = form
 
     def normalize_str(self, text: str) -> str:
-        return unicodedata.normalize(self.form, text)
+        if unicodedata.is_normalized(self.form, text):
+            return text
+        return "".join(c for c, _ in normalize_changes(self.form, text))
 
     def normalize(self, norm: Normalized) -> Normalized:
         if unicodedata.is_normalized(self.form, norm.text):
@@ -114,7 +118,8 @@ class Lowercase(Normalizer):
 
 @lru_cache(maxsize=65536)
 def _strip_char(ch: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
+    """BERT's accent stripping of one character: its NFD (HF's tables) without the nonspacing marks."""
+    return "".join(c for c in decomposition(ch) if not hf_nonspacing(c))
 
 
 @NORMALIZERS.register(types=("strip_accents",))
@@ -159,10 +164,6 @@ def filter_changes(text: str, keep) -> tuple[list[Change], int]:
     return changes, removed_start
 
 
-def _is_mark(c: str) -> bool:
-    return unicodedata.category(c)[0] == "M"
-
-
 @NORMALIZERS.register(types=("StripAccents",), hf=("StripAccents",))
 class StripAccents(Normalizer):
     """HF's StripAccents: drops every combining mark (Mn, Mc, Me); it does not decompose (put NFD first)."""
@@ -172,7 +173,7 @@ class StripAccents(Normalizer):
     def normalize(self, norm: Normalized) -> Normalized:
         if norm.text.isascii():
             return norm
-        changes, start = filter_changes(norm.text, lambda c: not _is_mark(c))
+        changes, start = filter_changes(norm.text, lambda c: not hf_mark(c))
         return norm.transform(changes, start)
 
 
@@ -424,14 +425,14 @@ class BertNormalizer(Normalizer):
     def _map_char(self, ch: str) -> str:
         out = ch
         if self.clean_text:
-            if ch in "\x00\ufffd" or (ch not in "\t\n\r" and unicodedata.category(ch).startswith("C")):
+            if ch in "\x00\ufffd" or hf_control(ch):
                 return ""
             if ch in " \t\n\r" or unicodedata.category(ch) in ("Zs", "Zl", "Zp"):  # White_Space
                 out = " "
         if self.handle_chinese_chars and _is_cjk(ord(ch)):
             out = " " + out + " "
         if self.strip_accents if self.strip_accents is not None else self.lowercase:
-            out = "".join(c for c in unicodedata.normalize("NFD", out) if unicodedata.category(c) != "Mn")
+            out = "".join(map(_strip_char, out))
         if self.lowercase:
             out = "".join(c.lower() for c in out)
         return out
@@ -466,10 +467,11 @@ _BERT_TABLES: dict = {}
 def _build_bert_table(normalizer: BertNormalizer) -> tuple[bytes, bytes]:
     table = array("i", [-1]) * 0x110000
     repl = array("i")
-    categories = list(map(unicodedata.category, map(chr, range(0x110000))))
-    for cp, cat in enumerate(categories):
-        if normalizer.clean_text and cat[0] == "C" and cp not in (9, 10, 13):
-            table[cp] = -2  # what _map_char returns for it: dropped
+    control = normalizer.clean_text and CONTROL
+    for first, last in zip(control[0::2], control[1::2]) if control else ():
+        table[first : last + 1] = array("i", [-2]) * (last + 1 - first)  # what _map_char returns: dropped
+    for cp in range(0x110000):
+        if table[cp] == -2:
             continue
         ch = chr(cp)
         out = normalizer._map_char(ch)

@@ -20,7 +20,7 @@ import regex
 from .errors import SubtokError
 from .normalizers import Replace
 from .registry import Registry
-from .text import BERT_PATTERN, GPT2_PATTERN, WHITESPACE_PATTERN, Normalized, pattern_regex
+from .text import BERT_PATTERN, BERT_PUNCT, GPT2_PATTERN, WHITESPACE_PATTERN, Normalized, pattern_regex
 
 PRE_TOKENIZERS = Registry("pre-tokenizer")
 
@@ -32,7 +32,7 @@ WORD = r"[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]"
 NOT_WORD_NOR_SPACE = r"[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]"
 _WHITE = regex.compile(r"\p{White_Space}")
 _NUMERIC = regex.compile(r"\p{N}")
-_PUNCT = regex.compile(r"[!-/:-@\[-`{-~\p{P}]")  # ASCII punctuation or Unicode P*
+_PUNCT = regex.compile(BERT_PUNCT)  # ASCII punctuation or P*, by HF's Unicode data
 
 
 def regex_matches(pattern: regex.Pattern, text: str) -> list[Match]:

@@ -56,9 +56,10 @@ class PostProcessor:
         return cls.from_dict(d)
 
 
-def added_tokens(ids: Sequence[int], type_id: int, model, text: str) -> Encoding:
-    """Tokens a post-processor adds: no span of the text (offsets (0, 0)), a special-tokens mask of 1."""
-    enc = Encoding(list(ids), model, text, Joined, [None] * len(ids))
+def added_tokens(ids: Sequence[int], type_id: int, like: Encoding) -> Encoding:
+    """Tokens a post-processor adds to ``like``'s text: no span of it (offsets (0, 0)), a special-tokens
+    mask of 1."""
+    enc = Encoding(list(ids), like.model, like.vocab, like.text, Joined, [None] * len(ids))
     enc.type_ids = [type_id] * len(ids)
     enc.special_tokens_mask = [1] * len(ids)
     return enc
@@ -74,7 +75,8 @@ def merge(encodings: Sequence[Encoding]) -> Encoding:
     if len(encodings) == 1:
         return encodings[0]
     first = encodings[0]
-    merged = Encoding([i for e in encodings for i in e.ids], first.model, first.text, Joined, list(encodings))
+    ids = [i for e in encodings for i in e.ids]
+    merged = Encoding(ids, first.model, first.vocab, first.text, Joined, list(encodings))
     merged.type_ids = [t for e in encodings for t in e.type_ids]
     merged.special_tokens_mask = [m for e in encodings for m in e.special_tokens_mask]
     return merged
@@ -101,14 +103,13 @@ class BertPostProcessor(PostProcessor):
 
     def process(self, encodings: list[Encoding], add_special_tokens: bool = True) -> list[Encoding]:
         first = encodings[0]
-        model, text = first.model, first.text
         if not add_special_tokens:
             return [with_type_id(e, k) for k, e in enumerate(encodings)]
-        token_to_id = model.vocab.word_to_id
+        token_to_id = first.vocab.word_to_id
         cls_id, sep_id = token_to_id[self.cls_token], token_to_id[self.sep_token]
-        out = [added_tokens([cls_id], 0, model, text), with_type_id(first, 0), added_tokens([sep_id], 0, model, text)]
+        out = [added_tokens([cls_id], 0, first), with_type_id(first, 0), added_tokens([sep_id], 0, first)]
         if len(encodings) > 1:
-            out += [with_type_id(encodings[1], 1), added_tokens([sep_id], 1, model, text)]
+            out += [with_type_id(encodings[1], 1), added_tokens([sep_id], 1, first)]
         return out
 
     def to_dict(self) -> dict:
@@ -179,7 +180,7 @@ class TemplateProcessing(PostProcessor):
         return sum(len(self.special_tokens[i]["ids"]) for kind, i, _ in pieces if kind == "SpecialToken")
 
     def process(self, encodings: list[Encoding], add_special_tokens: bool = True) -> list[Encoding]:
-        model, text = encodings[0].model, encodings[0].text
+        first = encodings[0]
         out = []
         for kind, ident, type_id in self._pair if len(encodings) > 1 else self._single:
             if kind == "Sequence":
@@ -188,7 +189,7 @@ class TemplateProcessing(PostProcessor):
                     raise SubtokError("TemplateProcessing: the single template names sequence B")
                 out.append(with_type_id(encodings[k], type_id))
             elif add_special_tokens:
-                out.append(added_tokens(self.special_tokens[ident]["ids"], type_id, model, text))
+                out.append(added_tokens(self.special_tokens[ident]["ids"], type_id, first))
         return out
 
     def to_dict(self) -> dict:
@@ -222,7 +223,7 @@ class Trimmed(Alignment):
 
 def trim(enc: Encoding, add_prefix_space: bool) -> Encoding:
     """``enc`` with trimmed offsets (ids unchanged)."""
-    trimmed = Encoding(enc.ids, enc.model, enc.text, Trimmed, (enc, add_prefix_space))
+    trimmed = Encoding(enc.ids, enc.model, enc.vocab, enc.text, Trimmed, (enc, add_prefix_space))
     trimmed.type_ids, trimmed.special_tokens_mask = enc.type_ids, enc.special_tokens_mask
     return trimmed
 
@@ -283,8 +284,8 @@ class RobertaProcessing(PostProcessor):
         encodings = [with_type_id(e, 0) for e in encodings]
         if not add_special_tokens:
             return encodings
-        model, text = encodings[0].model, encodings[0].text
-        cls, sep = added_tokens([self.cls[1]], 0, model, text), added_tokens([self.sep[1]], 0, model, text)
+        first = encodings[0]
+        cls, sep = added_tokens([self.cls[1]], 0, first), added_tokens([self.sep[1]], 0, first)
         out = [cls, encodings[0], sep]
         if len(encodings) > 1:
             out += [sep, encodings[1], sep]

@@ -5,21 +5,102 @@ a class table per code point (letter, number, space, punctuation) for the native
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from typing import Optional
 
 import regex
 
+from . import _unicode_data
 from .errors import SubtokError
 
 # GPT-2's pre-tokenizer pattern, as used by HF's ByteLevel pre-tokenizer and tiktoken's "gpt2" encoding.
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
-# BERT treats every ASCII symbol that is not a letter, digit or space as punctuation, plus Unicode P*.
-BERT_PUNCT = r"[!-/:-@\[-`{-~\p{P}]"
-BERT_PATTERN = rf"(?:(?!{BERT_PUNCT})[^\s])+|{BERT_PUNCT}"
+# The published patterns by name, as tiktoken and the models' own files give them ("gpt2" is GPT-2's release
+# form, which tiktoken's r50k/p50k patterns equal). Possessive quantifiers need the ``regex`` module.
+PATTERNS = {
+    "gpt2": GPT2_PATTERN,
+    "r50k": GPT2_PATTERN,
+    "p50k": GPT2_PATTERN,
+    "cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",  # noqa: E501
+    "o200k": "|".join(
+        [
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""\p{N}{1,3}""",
+            r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+            r"""\s*[\r\n]+""",
+            r"""\s+(?!\S)""",
+            r"""\s+""",
+        ]
+    ),
+    "llama3": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",  # noqa: E501
+    "qwen2": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",  # noqa: E501
+}
+
+
+def named_pattern(pattern: str) -> str:
+    """``pattern`` itself, or the published pattern it names (a key of ``PATTERNS``)."""
+    if not isinstance(pattern, str) or not pattern:
+        raise SubtokError(f"a pattern is a regex or one of {', '.join(PATTERNS)}, not {pattern!r}")
+    return PATTERNS.get(pattern, pattern)
+
+
 WHITESPACE_PATTERN = r"\S+"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Characters as HF tokenizers sees them (its Unicode data is older than Python's: _unicode_data)
+# ---------------------------------------------------------------------------------------------------------
+def _in_ranges(ranges: Sequence[int], cp: int) -> bool:
+    """Whether ``cp`` is in one of the flat (first, last) pairs of ``ranges``."""
+    k = bisect_right(ranges, cp)
+    return k % 2 == 1 or (k > 0 and ranges[k - 1] == cp)
+
+
+def script_v9(ch: str) -> int:
+    """The Unicode 9.0 script of ``ch`` (an index into ``_unicode_data.SCRIPTS``); -1 when Unicode 9.0 has
+    not assigned it (HF's UnicodeScripts calls such characters "Any") or gives it none of its scripts."""
+    cp = ord(ch)
+    k = bisect_right(_unicode_data.RUN_STARTS, cp) - 1
+    return _unicode_data.RUN_SCRIPTS[k] if k >= 0 and cp <= _unicode_data.RUN_ENDS[k] else -1
+
+
+@lru_cache(maxsize=65536)
+def assigned_v9(ch: str) -> bool:
+    """Whether Unicode 9.0 assigns ``ch`` (HF's normalization tables are Unicode 9.0's)."""
+    cp = ord(ch)
+    k = bisect_right(_unicode_data.RUN_STARTS, cp) - 1
+    return k >= 0 and cp <= _unicode_data.RUN_ENDS[k]
+
+
+def hf_control(ch: str) -> bool:
+    """A character HF's BertNormalizer drops with clean_text (control, format and private-use ones, by its
+    Unicode 8.0 data; NUL and U+FFFD are dropped besides)."""
+    return _in_ranges(_unicode_data.CONTROL, ord(ch))
+
+
+def hf_nonspacing(ch: str) -> bool:
+    """A nonspacing mark (Mn) by HF's Unicode 8.0 data: what strip_accents drops after NFD."""
+    return _in_ranges(_unicode_data.NONSPACING, ord(ch))
+
+
+def hf_mark(ch: str) -> bool:
+    """A combining mark (Mn, Mc, Me) by HF's Unicode 9.0 data: what HF's StripAccents drops."""
+    return _in_ranges(_unicode_data.MARK, ord(ch))
+
+
+def _ranges_class(ranges: Sequence[int]) -> str:
+    """A regex character class of flat (first, last) pairs."""
+    return "[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in zip(ranges[0::2], ranges[1::2])) + "]"
+
+
+# BERT's punctuation as HF has it: ASCII symbols that are not letters, digits or space, and P* by HF's
+# Unicode 8.0 data (BertPreTokenizer and Punctuation isolate these).
+BERT_PUNCT = _ranges_class(_unicode_data.PUNCT)
+BERT_PATTERN = rf"(?:(?!{BERT_PUNCT})[^\s])+|{BERT_PUNCT}"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -31,8 +112,8 @@ CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_PUNCT = 1, 2, 4, 8
 @lru_cache(maxsize=1)
 def char_classes() -> bytes:
     """One byte per code point: CLASS_LETTER for \\p{L}, CLASS_NUMBER for \\p{N}, CLASS_SPACE for \\s and
-    CLASS_PUNCT for BERT's punctuation, as the installed ``regex`` module defines them (its Unicode
-    version, not Python's), so the native pre-tokenizers and the regexes agree on every character."""
+    CLASS_PUNCT for BERT's punctuation (``BERT_PUNCT``), as the installed ``regex`` module matches them (its
+    Unicode version, not Python's), so the native pre-tokenizers and the regexes agree on every character."""
     every = "".join(map(chr, range(0x110000)))
     table = bytearray(0x110000)
     classes = (

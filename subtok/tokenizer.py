@@ -39,7 +39,7 @@ from .processors import (
     truncate_pair,
 )
 from .text import Normalized
-from .vocab import Vocab
+from .vocab import MAX_ID, Vocab
 
 if TYPE_CHECKING:
     import tiktoken
@@ -68,8 +68,9 @@ class Tokenizer:
     model's), and optionally truncation and padding that every encode applies, as HF's tokenizer.json says.
 
     ``special_tokens`` are tokens of the model's vocabulary matched in the raw text (our own tokenizers'
-    form); ``added_tokens`` are (AddedToken, id) pairs with HF's flags. ``model_size`` says how many of the
-    vocabulary's ids the model owns when added tokens follow them (None: all).
+    form); ``added_tokens`` are (AddedToken, id) pairs with HF's flags, each either a token of the model's
+    vocabulary (same id) or one of the tokenizer's own, at an id the model does not use. The tokenizer's
+    ``vocab`` is the model's tokens and these; its ids may leave gaps (cl100k's special tokens do).
     """
 
     def __init__(
@@ -84,11 +85,8 @@ class Tokenizer:
         decoder: Optional[Decoder] = None,
         truncation: Optional[dict] = None,
         padding: Optional[dict] = None,
-        model_size: Optional[int] = None,
     ) -> None:
         self.model = model
-        # the model's own tokens are ids below model_size; added tokens above it are kept apart in HF's files
-        self.model_size = model_size
         self.post_processor = post_processor
         self.normalizers = make_normalizers(normalizers)
         self.pre_tokenizer = (
@@ -100,18 +98,48 @@ class Tokenizer:
             raise SubtokError(f"special tokens {missing} are not in the model's vocabulary")
         self.added = AddedVocabulary([(AddedToken(t, special=True), token_to_id[t]) for t in special_tokens])
         for token, token_id in added_tokens:
-            if not 0 <= token_id < len(model.vocab) or model.vocab.id_to_word[token_id] != token.content:
-                raise SubtokError(f"added token {token.content!r} is not id {token_id} of the vocabulary")
+            self._check_added_id(token, token_id)
             self.added.add(token, token_id)
+        self._vocab = self._full_vocab()
         self.decoder: Decoder = decoder if decoder is not None else model.decoder()
         if post_processor is not None:
-            absent = [t for t in getattr(post_processor, "tokens", ()) if t not in token_to_id]
+            absent = [t for t in getattr(post_processor, "tokens", ()) if t not in self._vocab]
             if absent:
-                raise SubtokError(f"post-processor tokens {absent} are not in the model's vocabulary")
+                raise SubtokError(f"post-processor tokens {absent} are not in the vocabulary")
         self.truncation = check_truncation(truncation)
         self.padding = check_padding(padding)
         self._text_encoders: dict = {}
         self._text_encoder_backend = ""
+
+    def _check_added_id(self, token: AddedToken, token_id: int) -> None:
+        """An added token's id is its id in the model's vocabulary, or one neither the model nor another
+        added token uses."""
+        if type(token_id) is not int or not 0 <= token_id < MAX_ID:
+            raise SubtokError(f"added token {token.content!r}: id {token_id!r} is not an integer from 0 to {MAX_ID}")
+        model_ids, model_tokens = self.model.vocab.word_to_id, self.model.vocab.id_to_word
+        holder = model_tokens[token_id] if token_id < len(model_tokens) else None
+        holder = holder if holder is not None else self.added.by_id.get(token_id, token).content
+        if holder != token.content or model_ids.get(token.content, token_id) != token_id:
+            raise SubtokError(
+                f"added token {token.content!r} cannot have id {token_id}: the vocabulary has "
+                f"{holder!r} there or {token.content!r} elsewhere"
+            )
+
+    def _full_vocab(self) -> Vocab:
+        """The model's vocabulary, and the added tokens it lacks at their ids (the model's own object when
+        it has every one)."""
+        model_vocab = self.model.vocab
+        own = {
+            i: t.content
+            for i, t in self.added.by_id.items()
+            if i >= len(model_vocab) or model_vocab.id_to_word[i] is None
+        }
+        if not own:
+            return model_vocab
+        tokens = list(model_vocab.id_to_word) + [None] * (max(own) + 1 - len(model_vocab))
+        for i, content in own.items():
+            tokens[i] = content
+        return Vocab(tokens, unk=model_vocab.unk)
 
     @property
     def special_tokens(self) -> list[str]:
@@ -132,7 +160,7 @@ class Tokenizer:
             )
             specials = [(t, i) for t, i in self.added.with_ids() if allowed is None or t in allowed]
             encoder = self.model.text_encoder(self.normalizers, self.pre_tokenizer, specials) if plain else None
-            self._text_encoders[allowed] = encoder
+            self._text_encoders[allowed] = encoder.with_vocab(self._vocab) if encoder is not None else None
         return self._text_encoders[allowed]
 
     # -- training ----------------------------------------------------------------------------------------
@@ -177,22 +205,25 @@ class Tokenizer:
     # -- lookups -----------------------------------------------------------------------------------------
     @property
     def vocab(self) -> Vocab:
-        """The model's vocabulary (the same object)."""
-        return self.model.vocab
+        """The tokenizer's vocabulary: the model's, with the added tokens the model lacks at their ids (the
+        model's own object when there are none). Its ids may leave gaps; ``len`` counts them."""
+        return self._vocab
 
     @property
     def vocab_size(self) -> int:
-        return len(self.model.vocab)
+        """One more than the highest id (the rows an embedding table needs), added tokens included."""
+        return len(self._vocab)
 
     def get_vocab(self) -> dict[str, int]:
         """Token -> id, added tokens included (HF's get_vocab)."""
-        return dict(self.model.vocab.word_to_id)
+        return dict(self._vocab.word_to_id)
 
     def token_to_id(self, token: str) -> Optional[int]:
-        return self.model.vocab.word_to_id.get(token)
+        return self._vocab.word_to_id.get(token)
 
     def id_to_token(self, i: int) -> str:
-        return self.model.vocab.token(i)
+        """The token with id ``i``; an id outside the vocabulary, or a gap in it, is an IndexError."""
+        return self._vocab.token(i)
 
     # -- added tokens ------------------------------------------------------------------------------------
     def add_tokens(self, tokens: Sequence[Union[str, AddedToken]]) -> int:
@@ -206,19 +237,14 @@ class Tokenizer:
         return self._add([t if isinstance(t, AddedToken) else AddedToken(t, special=True) for t in tokens])
 
     def _add(self, tokens: list[AddedToken]) -> int:
-        added = 0
-        for token in tokens:
-            if self.added.by_content.get(token.content) is not None and token in (t for t, _ in self.added.tokens):
-                continue
-            token_id = self.model.vocab.word_to_id.get(token.content)
-            if token_id is None:
-                if self.model_size is None:
-                    self.model_size = len(self.model.vocab)
-                token_id = self.model.vocab.append(token.content)
-            self.added.add(token, token_id)
-            added += 1
+        """HF's add_tokens: ids by ``AddedVocabulary.assign_ids``; a token already added with the same flags
+        is left alone. Returns how many tokens were added or changed."""
+        known = set(t for t, _ in self.added.tokens)
+        new = [t for t in tokens if t not in known]
+        self.added.assign_ids(new, self.model.vocab)
+        self._vocab = self._full_vocab()
         self._text_encoders.clear()
-        return added
+        return len(new)
 
     # -- encoding ----------------------------------------------------------------------------------------
     def encode(
@@ -286,7 +312,7 @@ class Tokenizer:
                 word_ids = encode_word(word.text, dropout, rng) if dropout else encode_word(word.text)
                 ids.extend(word_ids)
                 record.append((word, len(word_ids)))
-        return Encoding(ids, self.model, text, Words, record)
+        return Encoding(ids, self.model, self._vocab, text, Words, record)
 
     @overload
     def encode_batch(
@@ -414,8 +440,8 @@ class Tokenizer:
         if self.padding is not None:
             return self.padding.get("pad_id", 0)
         for name in ("<pad>", "[PAD]"):
-            if name in self.model.vocab:
-                return self.model.vocab.word_to_id[name]
+            if name in self._vocab:
+                return self._vocab.word_to_id[name]
         raise InputError("padding needs a '<pad>' token in the vocabulary")
 
     # -- decoding ----------------------------------------------------------------------------------------
@@ -426,15 +452,16 @@ class Tokenizer:
         decode the whole list of tokens; our own tokenizers' decoders decode each run of ids between special
         tokens, and the runs and special tokens are joined by its separator ("" for BPE, " " for WordPiece
         and words)."""
-        vocab = self.model.vocab.id_to_word
+        vocab = self._vocab.id_to_word
         special_ids = self.added.special_ids
         tokens: list[str] = []
         runs: list[str] = []
         run: list[str] = []
         for i in ids:
             i = int(i)
-            if not 0 <= i < len(vocab):
-                raise InputError(f"id {i} is outside the vocabulary of size {len(vocab)}")
+            if not 0 <= i < len(vocab) or vocab[i] is None:
+                where = "a gap in" if 0 <= i < len(vocab) else "outside"
+                raise InputError(f"id {i} is {where} the vocabulary of size {len(vocab)}")
             if i in special_ids:
                 if skip_special_tokens:
                     continue
@@ -458,7 +485,8 @@ class Tokenizer:
     # -- persistence -------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """Our JSON: version 1 for what our own trainers make, version 2 when the tokenizer carries what only
-        other files give it (HF's added-token flags, another decoder, truncation or padding)."""
+        other files give it (added tokens with HF's flags or the model lacks, another decoder, truncation or
+        padding)."""
         d = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -468,13 +496,17 @@ class Tokenizer:
             "post_processor": self.post_processor.to_dict() if self.post_processor is not None else None,
             "model": self.model.to_dict(),
         }
-        plain = [(t, i) for t, i in self.added.tokens if t == AddedToken(t.content, special=True)]
+        model_ids = self.model.vocab.word_to_id
+        plain = [
+            t
+            for t, i in self.added.tokens
+            if t == AddedToken(t.content, special=True) and model_ids.get(t.content) == i
+        ]
         extra = {
             "added_tokens": [t.to_hf(i) for t, i in self.added.tokens] if len(plain) < len(self.added) else None,
             "decoder": self.decoder.to_dict() if self.decoder.to_dict() != self.model.decoder().to_dict() else None,
             "truncation": self.truncation,
             "padding": self.padding,
-            "model_size": self.model_size,
         }
         extra = {k: v for k, v in extra.items() if v is not None}
         if extra:
@@ -515,7 +547,6 @@ class Tokenizer:
                 decoder=DECODERS.from_dict(decoder) if decoder is not None else None,
                 truncation=d.get("truncation"),
                 padding=d.get("padding"),
-                model_size=d.get("model_size"),
             )
         except (SubtokError, TypeError, KeyError, AttributeError) as e:
             raise TokenizerFileError(f"{source}: {e}") from None
@@ -536,10 +567,34 @@ class Tokenizer:
 
     @classmethod
     def from_gpt2_files(
-        cls, vocab_json: PathLike, merges_txt: PathLike, special_tokens: Sequence[str] = ()
+        cls,
+        vocab_json: PathLike,
+        merges_txt: PathLike,
+        special_tokens: Sequence[str] = (),
+        *,
+        pattern: str = "gpt2",
+        normalizers: Sequence[Union[str, dict, Normalizer]] = (),
     ) -> Tokenizer:
-        """Read GPT-2-style vocab.json + merges.txt (byte-level BPE)."""
-        return cls(**interop.read_gpt2_files(vocab_json, merges_txt, special_tokens))
+        """Read GPT-2-style vocab.json + merges.txt (byte-level BPE). ``pattern`` is the model's pre-tokenizer
+        regex or a published one by name (``subtok.text.PATTERNS``: "gpt2", "cl100k", "o200k", "llama3",
+        "qwen2", ...); Qwen2's files, say, need ``pattern="qwen2", normalizers=["NFC"]``. ``special_tokens``
+        the vocabulary lacks are added after it (HF's add_special_tokens)."""
+        return cls(**interop.read_gpt2_files(vocab_json, merges_txt, special_tokens, pattern, normalizers))
+
+    @classmethod
+    def from_tiktoken(
+        cls,
+        ranks: Union[PathLike, Mapping[bytes, int]],
+        pattern: str,
+        special_tokens: Optional[Mapping[str, int]] = None,
+    ) -> Tokenizer:
+        """A tiktoken encoding: ``ranks`` (a ``.tiktoken`` file, or token bytes -> rank as
+        ``tiktoken.load.load_tiktoken_bpe`` returns them), its ``pattern`` (a regex, or a name in
+        ``subtok.text.PATTERNS``: "cl100k", "o200k", "llama3", ...) and its ``special_tokens`` (token -> id,
+        gaps allowed, as cl100k's). Gives tiktoken's ids. tiktoken refuses special-token text by default;
+        subtok, as HF, matches it: pass ``allowed_special=(), disallowed_special="all"`` to ``encode`` for
+        tiktoken's default, or ``allowed_special=()`` alone to encode it as ordinary text."""
+        return cls(**interop.read_tiktoken(ranks, pattern, special_tokens))
 
     @classmethod
     def from_bert_vocab(cls, vocab_txt: PathLike, **options) -> Tokenizer:

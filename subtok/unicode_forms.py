@@ -1,6 +1,8 @@
 """Unicode normalization forms (NFC, NFD, NFKC, NFKD) that say where each output character came from.
 
-The text is what ``unicodedata.normalize`` gives; besides it, each output character carries a change, as
+The text is what ``unicodedata.normalize`` gives with Unicode 9.0's data, which HF tokenizers' tables hold:
+a character Unicode 9.0 had not assigned is left as it is (class 0, no decomposition, no composition), so
+text with newer characters normalizes as HF normalizes it. Besides the text, each output character carries a change, as
 HF tokenizers' alignment-keeping fork of the unicode-normalization crate reports it, so that offsets after
 normalization equal HF's: the first character of a decomposition replaces its source (0), the others are
 inserted (+1); combining marks are then put in canonical order, their changes travelling with them; a
@@ -14,7 +16,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Optional
 
-from .text import Change
+from .text import Change, assigned_v9
 
 # Hangul syllables: composed and decomposed by arithmetic, not by table
 S_BASE, L_BASE, V_BASE, T_BASE = 0xAC00, 0x1100, 0x1161, 0x11A7
@@ -24,11 +26,16 @@ S_COUNT = L_COUNT * N_COUNT
 
 
 @lru_cache(maxsize=65536)
-def _decomposition(ch: str, compatibility: bool) -> str:
-    """The full (canonical or compatibility) decomposition of one character."""
-    if ch <= "\x7f":
+def decomposition(ch: str, compatibility: bool = False) -> str:
+    """The full (canonical or compatibility) decomposition of one character, by Unicode 9.0's data."""
+    if ch <= "\x7f" or not assigned_v9(ch):
         return ch
     return unicodedata.normalize("NFKD" if compatibility else "NFD", ch)
+
+
+def _combining(ch: str) -> int:
+    """Canonical combining class, 0 for a character Unicode 9.0 had not assigned."""
+    return unicodedata.combining(ch) if assigned_v9(ch) else 0
 
 
 @lru_cache(maxsize=1)
@@ -42,7 +49,7 @@ def _composition_table() -> dict[tuple[str, str], str]:
         if not mapping or mapping.startswith("<"):
             continue
         parts = mapping.split()
-        if len(parts) == 2 and unicodedata.normalize("NFC", c) == c:
+        if len(parts) == 2 and unicodedata.normalize("NFC", c) == c and assigned_v9(c):
             table[(chr(int(parts[0], 16)), chr(int(parts[1], 16)))] = c
     return table
 
@@ -61,8 +68,8 @@ def decompose(text: str, compatibility: bool) -> list[Change]:
     out: list[Change] = []
     pending: list[tuple[int, str, int]] = []  # (combining class, char, change) since the last starter
     for ch in text:
-        for k, d in enumerate(_decomposition(ch, compatibility)):
-            ccc = unicodedata.combining(d)
+        for k, d in enumerate(decomposition(ch, compatibility)):
+            ccc = _combining(d)
             if ccc == 0:  # a starter: the marks before it are complete, put them in canonical order
                 pending.sort(key=lambda item: item[0])
                 out.extend((c, change) for _, c, change in pending)
@@ -82,7 +89,7 @@ def compose(decomposed: list[Change]) -> list[Change]:
     last_class: Optional[int] = None
     held: list[Change] = []  # marks that did not compose, waiting behind the composee
     for ch, change in decomposed:
-        ccc = unicodedata.combining(ch)
+        ccc = _combining(ch)
         if composee is None:
             if ccc != 0:
                 out.append((ch, change))

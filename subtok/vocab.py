@@ -3,7 +3,7 @@ and the book's ``preprocess``, which builds one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Optional
 
 import numpy as np
@@ -12,11 +12,14 @@ from ._io import PathLike, atomic_write_json, check_header, read_json
 from .errors import SubtokError, TokenizerFileError
 
 VOCAB_FORMAT = "subtok-vocab"
+MAX_ID = 1 << 24  # a file's ids from here on are refused, never allocated for
 VOCAB_VERSION = 1
 
 
 class Vocab:
-    """An ordered list of distinct tokens; a token's id is its position.
+    """An ordered list of distinct tokens; a token's id is its position. An entry may be None: an id no token
+    has (a gap, as cl100k's special tokens leave one between the merges' tokens and ``<|endoftext|>``);
+    ``len`` counts ids, gaps included, and iteration yields None at a gap.
 
     ``unk`` names the token that unknown lookups map to (it must be in the list); with ``unk=None`` an
     unknown token raises ``KeyError``. ``counts`` optionally holds each token's training count.
@@ -24,13 +27,15 @@ class Vocab:
 
     def __init__(
         self,
-        tokens: Iterable[str],
+        tokens: Iterable[Optional[str]],
         unk: Optional[str] = None,
         counts: Optional[Mapping[str, int]] = None,
     ) -> None:
-        self._id_to_word: list[str] = list(tokens)
+        self._id_to_word: list[Optional[str]] = list(tokens)
         self._word_to_id: dict[str, int] = {}
         for i, t in enumerate(self._id_to_word):
+            if t is None:
+                continue
             if not isinstance(t, str):
                 raise SubtokError(f"vocabulary entry {i} is {type(t).__name__}, not str")
             if t in self._word_to_id:
@@ -40,8 +45,23 @@ class Vocab:
             raise SubtokError(f"unknown token {unk!r} is not in the vocabulary")
         self.unk = unk
         self.counts: dict[str, Optional[int]] = {
-            t: (None if counts is None else counts.get(t)) for t in self._id_to_word
+            t: (None if counts is None else counts.get(t)) for t in self._word_to_id
         }
+
+    @classmethod
+    def from_ids(cls, token_to_id: Mapping[str, int], unk: Optional[str] = None) -> Vocab:
+        """The vocabulary of a token -> id map whose ids may leave gaps (ids from 0 to ``MAX_ID``)."""
+        bad = [(t, i) for t, i in token_to_id.items() if type(i) is not int or not 0 <= i < MAX_ID]
+        if bad:
+            raise SubtokError(
+                f"bad vocabulary entry {bad[0][0]!r}: {bad[0][1]!r} (ids are integers from 0 to {MAX_ID})"
+            )
+        tokens: list[Optional[str]] = [None] * (max(token_to_id.values(), default=-1) + 1)
+        for token, i in token_to_id.items():
+            if tokens[i] is not None:
+                raise SubtokError(f"id {i} is given to both {tokens[i]!r} and {token!r}")
+            tokens[i] = token
+        return cls(tokens, unk=unk)
 
     @classmethod
     def from_counts(
@@ -74,7 +94,7 @@ class Vocab:
     def __contains__(self, token: object) -> bool:
         return token in self._word_to_id
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Optional[str]]:
         return iter(self._id_to_word)
 
     def __getitem__(self, token: str) -> int:
@@ -100,8 +120,13 @@ class Vocab:
         return self._word_to_id
 
     @property
-    def id_to_word(self) -> Sequence[str]:
+    def id_to_word(self) -> Sequence[Optional[str]]:
         return self._id_to_word
+
+    @property
+    def has_gaps(self) -> bool:
+        """Whether some id below ``len(self)`` has no token."""
+        return len(self._word_to_id) < len(self._id_to_word)
 
     def append(self, token: str) -> int:
         """Add a token at the end (a tokenizer's added token); returns its id."""
@@ -117,7 +142,10 @@ class Vocab:
     def token(self, i: int) -> str:
         if not 0 <= i < len(self._id_to_word):
             raise IndexError(f"id {i} is outside the vocabulary of size {len(self)}")
-        return self._id_to_word[i]
+        token = self._id_to_word[i]
+        if token is None:
+            raise IndexError(f"id {i} is a gap in the vocabulary: no token has it")
+        return token
 
     def lookup_ids(self, tokens: Iterable[str]) -> np.ndarray:
         return np.fromiter((self[t] for t in tokens), dtype=np.int64)
@@ -129,7 +157,7 @@ class Vocab:
     def to_dict(self) -> dict:
         d: dict = {"format": VOCAB_FORMAT, "version": VOCAB_VERSION, "unk": self.unk, "tokens": self._id_to_word}
         if any(c is not None for c in self.counts.values()):
-            d["counts"] = [self.counts[t] for t in self._id_to_word]
+            d["counts"] = [None if t is None else self.counts[t] for t in self._id_to_word]
         return d
 
     @classmethod
@@ -137,7 +165,7 @@ class Vocab:
         check_header(d, VOCAB_FORMAT, VOCAB_VERSION, source, "vocabulary")
         tokens = d.get("tokens")
         if not isinstance(tokens, list):
-            raise TokenizerFileError(f"{source}: 'tokens' must be a list of strings")
+            raise TokenizerFileError(f"{source}: 'tokens' must be a list of strings (null for an unused id)")
         counts = d.get("counts")
         if counts is not None and (not isinstance(counts, list) or len(counts) != len(tokens)):
             raise TokenizerFileError(f"{source}: 'counts' must be a list as long as 'tokens'")

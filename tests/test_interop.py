@@ -85,9 +85,11 @@ def test_gpt2_files_round_trip(backend, tmp_path):
     (tmp_path / "merges.txt").write_text(merges, encoding="utf-8")
     specials = [*tok.special_tokens, "<not-in-vocab>"]
     back = Tokenizer.from_gpt2_files(tmp_path / "vocab.json", tmp_path / "merges.txt", special_tokens=specials)
-    assert back.special_tokens == tok.special_tokens
+    assert back.special_tokens == specials  # one the vocabulary lacks is added after it, as HF adds it
+    assert back.token_to_id("<not-in-vocab>") == len(tok.vocab) and back.vocab_size == len(tok.vocab) + 1
     for text in TEXTS:
         assert back.encode(text).ids == tok.encode(text).ids
+    assert back.encode("a<not-in-vocab>").ids[-1] == len(tok.vocab)
     (tmp_path / "merges.txt").write_text("#version: 0.2\nnot-a-pair\n", encoding="utf-8")
     with pytest.raises(TokenizerFileError, match="merge 0"):
         Tokenizer.from_gpt2_files(tmp_path / "vocab.json", tmp_path / "merges.txt")

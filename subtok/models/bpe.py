@@ -27,7 +27,7 @@ from .base import UNSET, Trainer, char_alphabet, char_symbol_words
 DEFAULT_SPECIAL_TOKENS = ("<unk>", "<pad>", "<bos>", "<eos>")
 
 
-def as_vocab(tokens: Union[Vocab, Sequence[str]], unk: Optional[str]) -> Vocab:
+def as_vocab(tokens: Union[Vocab, Sequence[Optional[str]]], unk: Optional[str]) -> Vocab:
     """``tokens`` as a Vocab whose unknown token is ``unk`` (the same object when it already is one)."""
     if isinstance(tokens, Vocab) and tokens.unk == unk:
         return tokens
@@ -41,7 +41,7 @@ class BPE:
 
     def __init__(
         self,
-        vocab: Union[Vocab, Sequence[str]],
+        vocab: Union[Vocab, Sequence[Optional[str]]],
         merges: Sequence[tuple[str, str]],
         byte_level: bool = True,
         unk_token: Optional[str] = None,
@@ -97,7 +97,7 @@ class BPE:
             self.ranks[pair] = len(self.results)  # a repeated pair: the later rank wins, as in HF's merge map
             self.results.append(ids[2])
         # Byte length of each token in the original text, for offsets (unknown-token length varies).
-        self.nbytes = [self._token_nbytes(t) for t in self.vocab]
+        self.nbytes = [0 if t is None else self._token_nbytes(t) for t in self.vocab]
 
     def _token_nbytes(self, token: str) -> int:
         """How many bytes of the original text the token stands for (its affixes are not text)."""
@@ -254,7 +254,8 @@ class BPE:
 
     # -- persistence -------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {
+        """Our JSON; the options only other files set (fuse_unk, ignore_merges, dropout) only when set."""
+        d = {
             "type": self.type,
             "byte_level": self.byte_level,
             "unk_token": self.unk_token,
@@ -264,12 +265,15 @@ class BPE:
             "vocab": list(self.vocab),
             "merges": [list(m) for m in self.merges],
         }
+        extra = {"fuse_unk": self.fuse_unk, "ignore_merges": self.ignore_merges, "dropout": self.dropout}
+        d.update((k, v) for k, v in extra.items() if v)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> BPE:
         vocab, merges = d.get("vocab"), d.get("merges")
-        if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
-            raise TokenizerFileError("model.vocab must be a list of strings")
+        if not isinstance(vocab, list) or not all(t is None or isinstance(t, str) for t in vocab):
+            raise TokenizerFileError("model.vocab must be a list of strings (null for an unused id)")
         if not isinstance(merges, list):
             raise TokenizerFileError("model.merges must be a list of [left, right] pairs")
         return cls(
@@ -280,6 +284,9 @@ class BPE:
             byte_fallback=bool(d.get("byte_fallback", False)),
             continuing_subword_prefix=d.get("continuing_subword_prefix"),
             end_of_word_suffix=d.get("end_of_word_suffix"),
+            fuse_unk=bool(d.get("fuse_unk", False)),
+            ignore_merges=bool(d.get("ignore_merges", False)),
+            dropout=d.get("dropout"),
         )
 
 

@@ -19,7 +19,7 @@ class WordLevel:
 
     type = "word"
 
-    def __init__(self, vocab: Union[Vocab, Sequence[str]], unk_token: str) -> None:
+    def __init__(self, vocab: Union[Vocab, Sequence[Optional[str]]], unk_token: str) -> None:
         if not isinstance(unk_token, str):
             raise SubtokError(f"the word model needs an unknown token (a str), not {unk_token!r}")
         self.vocab = as_vocab(vocab, unk_token)
@@ -47,8 +47,8 @@ class WordLevel:
     @classmethod
     def from_dict(cls, d: dict) -> WordLevel:
         vocab = d.get("vocab")
-        if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
-            raise TokenizerFileError("model.vocab must be a list of strings")
+        if not isinstance(vocab, list) or not all(t is None or isinstance(t, str) for t in vocab):
+            raise TokenizerFileError("model.vocab must be a list of strings (null for an unused id)")
         if not isinstance(d.get("unk_token"), str):
             raise TokenizerFileError("model.unk_token must be a string")
         return cls(vocab, d["unk_token"])

@@ -49,6 +49,8 @@ class WordPiece:
         if not isinstance(unk_token, str):
             raise SubtokError(f"WordPiece needs an unknown token (a str), not {unk_token!r}")
         self.vocab = as_vocab(vocab, unk_token)
+        if self.vocab.has_gaps:
+            raise SubtokError("WordPiece vocabularies whose ids leave gaps are not supported")
         if not isinstance(max_input_chars_per_word, int) or max_input_chars_per_word < 1:
             raise SubtokError("max_input_chars_per_word must be a positive integer")
         self.unk_token = unk_token
