@@ -91,12 +91,14 @@ class AddedVocabulary:
     tokens: list[tuple[AddedToken, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._ever_special = {t.content for t, _ in self.tokens if t.special}
         self._refresh()
 
     def _refresh(self) -> None:
         self.by_content = {t.content: i for t, i in self.tokens}
         self.by_id = {i: t for t, i in self.tokens}
-        self.special_ids = frozenset(i for t, i in self.tokens if t.special)
+        # decoding skips a token that was ever added as special, even once re-added as not special (HF)
+        self.special_ids = frozenset(i for t, i in self.tokens if t.content in self._ever_special)
         self.specials = [t.content for t, _ in self.tokens if t.special]
         self._searches: dict = {}
 
@@ -107,6 +109,8 @@ class AddedVocabulary:
     def add(self, token: AddedToken, token_id: int) -> None:
         """Add (or update) ``token`` with ``token_id``."""
         self.tokens = [(t, i) for t, i in self.tokens if t.content != token.content] + [(token, token_id)]
+        if token.special:
+            self._ever_special.add(token.content)
         self._refresh()
 
     def __len__(self) -> int:

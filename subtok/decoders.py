@@ -518,8 +518,11 @@ def _decoder_steps(d: dict) -> list:
     return steps
 
 
+@DECODERS.register(types=("spaces",))
 class Spaces(ChainDecoder):
     """No decoder at all, as HF decodes without one: the tokens joined by spaces."""
+
+    type = "spaces"
 
     def decode_chain(self, tokens: list[str]) -> list[str]:
         return [" ".join(tokens)]

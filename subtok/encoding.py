@@ -2,10 +2,11 @@
 the original text.
 
 Ids come first and cost only themselves; tokens and offsets are computed on first use, from the record
-the encoder kept and the kind of :class:`Alignment` that reads it. Four kinds, one per way of encoding:
+the encoder kept and the kind of :class:`Alignment` that reads it, one kind per way of encoding:
 
 - :class:`Words`: each word of the pipeline (a ``Normalized`` that knows its span of the original text) and
   its number of ids; a word's tokens get their spans from the model (``model.word_offsets``).
+  :class:`SpelledWords` is the same for words in byte-level spelling.
 - :class:`TextWords`: (start, end, number of ids) per word of the whole text, as byte-level BPE's whole-text
   encoder returns them (int32 bytes).
 - :class:`TokenSpans`: (start, end) per token, as BERT's whole-text encoder returns them (int32 bytes).
@@ -36,6 +37,13 @@ class Alignment:
     def offsets(record: Any, model: Model, ids: Sequence[int], text: str) -> list[Span]:
         raise NotImplementedError
 
+    @staticmethod
+    def tokens(record: Any, vocab: Vocab, ids: Sequence[int]) -> list[str]:
+        """The token strings: the vocabulary's, unless the record knows better (HF spells an added token
+        as the text it matched)."""
+        id_to_word = vocab.id_to_word
+        return [id_to_word[i] for i in ids]
+
 
 class TokenSpans(Alignment):
     """Record: a (start, end) pair per token, as int32 bytes."""
@@ -46,24 +54,51 @@ class TokenSpans(Alignment):
         return list(zip(flat[0::2], flat[1::2]))
 
 
+def _word_spans(record: list[tuple[Normalized, int]], model: Model, ids: Sequence[int], spelled: bool) -> list[Span]:
+    spans: list[Span] = []
+    pos = 0
+    for word, n in record:
+        if n < 0:
+            spans.append(word.original_span(0, len(word.text)))
+            pos += 1
+            continue
+        part = ids[pos : pos + n]
+        for s, e in (
+            model.word_offsets(word.text, part, spelled=True) if spelled else model.word_offsets(word.text, part)
+        ):
+            spans.append(word.original_span(s, e))
+        pos += n
+    return spans
+
+
 class Words(Alignment):
     """Record: per piece of the pipeline, (word, number of ids): a word is a ``Normalized`` that knows its
-    span of the original text; a number of -1 marks an added token, which spans its whole piece. A word's
-    tokens get their spans within it from the model (``model.word_offsets``)."""
+    span of the original text; a number of -1 marks an added token, which spans its whole piece and is
+    spelled as the (normalized) text it matched, whitespace its lstrip/rstrip took included, as in HF. A
+    word's tokens get their spans within it from the model (``model.word_offsets``)."""
 
     @staticmethod
     def offsets(record: list[tuple[Normalized, int]], model: Model, ids: Sequence[int], text: str) -> list[Span]:
-        spans: list[Span] = []
-        pos = 0
+        return _word_spans(record, model, ids, spelled=False)
+
+    @staticmethod
+    def tokens(record: list[tuple[Normalized, int]], vocab: Vocab, ids: Sequence[int]) -> list[str]:
+        id_to_word = vocab.id_to_word
+        out: list[str] = []
         for word, n in record:
             if n < 0:
-                spans.append(word.original_span(0, len(word.text)))
-                pos += 1
-                continue
-            for s, e in model.word_offsets(word.text, ids[pos : pos + n]):
-                spans.append(word.original_span(s, e))
-            pos += n
-        return spans
+                out.append(word.text)
+            else:
+                out.extend(id_to_word[i] for i in ids[len(out) : len(out) + n])
+        return out
+
+
+class SpelledWords(Words):
+    """Record: as :class:`Words`, each word in byte-level spelling (one character per byte of the text)."""
+
+    @staticmethod
+    def offsets(record: list[tuple[Normalized, int]], model: Model, ids: Sequence[int], text: str) -> list[Span]:
+        return _word_spans(record, model, ids, spelled=True)
 
 
 class TextWords(Alignment):
@@ -96,6 +131,13 @@ class Joined(Alignment):
             spans.extend(item.offsets if item is not None else [(0, 0)])
         return spans
 
+    @staticmethod
+    def tokens(record: Sequence[Optional[Encoding]], vocab: Vocab, ids: Sequence[int]) -> list[str]:
+        out: list[str] = []
+        for item in record:
+            out.extend(item.tokens if item is not None else [vocab.id_to_word[ids[len(out)]]])
+        return out
+
 
 class Encoding:
     """The result of encoding one text: ``ids`` at once; ``tokens`` and character ``offsets`` into the
@@ -110,6 +152,7 @@ class Encoding:
         "_alignment",
         "_record",
         "_offsets",
+        "_tokens",
         "_attention",
         "type_ids",
         "special_tokens_mask",
@@ -125,6 +168,7 @@ class Encoding:
         self._alignment = alignment
         self._record = record
         self._offsets: Optional[list[Span]] = None
+        self._tokens: Optional[list[str]] = None
         self._attention: Optional[list[int]] = None  # None: every id is a real token
         self.type_ids: list[int] = [0] * len(ids)  # 1 for the second sequence of a pair
         self.special_tokens_mask: list[int] = [0] * len(ids)  # 1 for tokens the post-processor added
@@ -137,8 +181,10 @@ class Encoding:
 
     @property
     def tokens(self) -> list[str]:
-        id_to_word = self.vocab.id_to_word
-        return [id_to_word[i] for i in self.ids]
+        """The token strings (an added token's as the text it matched, as in HF)."""
+        if self._tokens is None:
+            self._tokens = self._alignment.tokens(self._record, self.vocab, self.ids)
+        return self._tokens
 
     @property
     def attention_mask(self) -> list[int]:
@@ -161,9 +207,10 @@ class Encoding:
         """Keep ``length`` tokens: the first ones, or the last ones with ``left``."""
         if len(self.ids) > length:
             keep = slice(len(self.ids) - length, None) if left else slice(0, max(length, 0))
-            offsets, attention = self.offsets, self.attention_mask
+            offsets, tokens, attention = self.offsets, self.tokens, self.attention_mask
             self.ids = self.ids[keep]
             self._offsets = offsets[keep]
+            self._tokens = tokens[keep]
             self._attention = None if self._attention is None else attention[keep]
             self.type_ids = self.type_ids[keep]
             self.special_tokens_mask = self.special_tokens_mask[keep]
@@ -173,13 +220,14 @@ class Encoding:
         at the start with ``left``."""
         extra = length - len(self.ids)
         if extra > 0:
-            offsets, attention = self.offsets, self.attention_mask
+            offsets, tokens, attention = self.offsets, self.tokens, self.attention_mask
 
             def add(values: list, value) -> list:
                 return [value] * extra + values if left else values + [value] * extra
 
             self.ids = add(self.ids, pad_id)
             self._offsets = add(offsets, (0, 0))
+            self._tokens = add(tokens, self.vocab.id_to_word[pad_id] if pad_id < len(self.vocab) else "")
             self._attention = add(attention, 0)
             self.type_ids = add(self.type_ids, pad_type_id)
             self.special_tokens_mask = add(self.special_tokens_mask, 1)

@@ -103,7 +103,7 @@ def to_huggingface(tok: Tokenizer) -> dict:
     added = [token.to_hf(i) for token, i in tokens]
     # HF gives an added token the model lacks the next id when it loads the file; where that is not ours
     # (a gap, as cl100k's specials leave), the token goes into the model's vocabulary, where HF reads it.
-    hf_ids = AddedVocabulary().assign_ids([t for t, _ in tokens], tok.model.vocab)
+    hf_ids = AddedVocabulary().hf_ids([t for t, _ in tokens], tok.model.vocab)
     model_ids = tok.model.vocab.word_to_id
     extra = {}
     if hf_ids != [i for _, i in tokens]:

@@ -17,10 +17,20 @@ from typing import Any, Callable, Optional, Union
 
 import regex
 
+from . import _unicode_data
 from .errors import SubtokError
 from .normalizers import Replace
 from .registry import Registry
-from .text import BERT_PATTERN, BERT_PUNCT, GPT2_PATTERN, WHITESPACE_PATTERN, Normalized, pattern_regex
+from .text import (
+    BERT_PATTERN,
+    BERT_PUNCT,
+    GPT2_PATTERN,
+    WHITESPACE_PATTERN,
+    Normalized,
+    bytes_to_unicode,
+    pattern_regex,
+    script_v9,
+)
 
 PRE_TOKENIZERS = Registry("pre-tokenizer")
 
@@ -112,17 +122,28 @@ def prepend(piece: Normalized, prefix: str) -> Normalized:
     return piece.transform(changes + [(c, 0) for c in piece.text[1:]])
 
 
+def spell_bytes(piece: Normalized) -> Normalized:
+    """A piece in byte-level spelling (one character per UTF-8 byte, GPT-2's table), as HF's ByteLevel step
+    writes it when other steps follow: each byte's character keeps its source character's span."""
+    table = bytes_to_unicode()
+    changes = [(table[b], 1 if k else 0) for c in piece.text for k, b in enumerate(c.encode("utf-8", "surrogatepass"))]
+    return piece.transform(changes)
+
+
 class PreTokenizer:
     """One pre-tokenization step: ``split`` turns one piece into pieces (HF's split function).
 
     ``byte_level`` is True for HF's ByteLevel step, after which the model sees text as UTF-8 bytes (our
-    byte-level BPE does that mapping itself). ``pattern`` is set when the whole pre-tokenizer is one
-    regex whose matches are the words, which the native encoders may recognise.
+    byte-level BPE does that mapping itself). ``spelled`` is True when the pieces come out in byte-level
+    spelling already (a Sequence whose ByteLevel step has others after it, which see that spelling, as in
+    Falcon's). ``pattern`` is set when the whole pre-tokenizer is one regex whose matches are the words,
+    which the native encoders may recognise.
     """
 
     type = ""
     hf_type = ""
     byte_level = False
+    spelled = False
     pattern: Optional[str] = None
 
     def split(self, piece: Normalized) -> list[Normalized]:
@@ -429,6 +450,43 @@ class Digits(PreTokenizer):
         return cls(d.get("individual_digits", False))
 
 
+_HAN = _unicode_data.SCRIPTS.index("Han")
+_KANA = (_unicode_data.SCRIPTS.index("Hiragana"), _unicode_data.SCRIPTS.index("Katakana"))
+
+
+def _script(c: str) -> int:
+    """HF's UnicodeScripts script of a character (SentencePiece's rule): Unicode 9.0's, with Hiragana,
+    Katakana and the prolonged sound mark (U+30FC) counted as Han, and a space or a character Unicode 9.0
+    lacks as "any" (-1), which joins whatever surrounds it."""
+    if c == " ":
+        return -1
+    if c == "\u30fc":
+        return _HAN
+    script = script_v9(c)
+    return _HAN if script in _KANA else script
+
+
+@PRE_TOKENIZERS.register(types=("UnicodeScripts",), hf=("UnicodeScripts",))
+class UnicodeScripts(PreTokenizer):
+    """A cut before the first character of a script other than the last one seen ("any" characters stay
+    with the text before them). As in HF, the text before the first character of some script is dropped
+    (leading spaces; a piece of spaces alone gives nothing)."""
+
+    type = hf_type = "UnicodeScripts"
+
+    def split(self, piece: Normalized) -> list[Normalized]:
+        bounds = []
+        last: Optional[int] = None
+        for i, c in enumerate(piece.text):
+            script = _script(c)
+            if script != -1:
+                if script != last:
+                    bounds.append(i)
+                last = script
+        bounds.append(len(piece.text))
+        return [piece.slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
 @PRE_TOKENIZERS.register(types=("Punctuation",), hf=("Punctuation",))
 class Punctuation(PreTokenizer):
     """Punctuation characters (ASCII and Unicode P*) apart, with a split ``behavior`` (default Isolated)."""
@@ -487,10 +545,15 @@ class SequencePreTokenizer(PreTokenizer):
 
     def __init__(self, steps: Sequence[PreTokenizer]) -> None:
         self.steps = list(steps)
-        for k, step in enumerate(self.steps[:-1]):
-            if step.byte_level:
-                raise SubtokError(f"pre-tokenizer Sequence: ByteLevel at step {k} is not the last step")
-        self.byte_level = bool(self.steps) and self.steps[-1].byte_level
+        byte_steps = [k for k, step in enumerate(self.steps) if step.byte_level]
+        if len(byte_steps) > 1:
+            raise SubtokError(f"pre-tokenizer Sequence: ByteLevel at steps {byte_steps}: more than one")
+        self.byte_level = bool(byte_steps)
+        # a ByteLevel step with others after it spells the pieces in bytes for them
+        self._spell_after = byte_steps[0] if byte_steps and byte_steps[0] < len(self.steps) - 1 else None
+        self.spelled = self._spell_after is not None or (bool(self.steps) and self.steps[-1].spelled)
+        if self._spell_after is not None and self.steps[self._spell_after].spelled:
+            self._spell_after = None  # a nested Sequence that spells its own pieces
         last_only = len(self.steps) == 1 or (len(self.steps) == 2 and _is_mapping_only(self.steps[1]))
         self.pattern = self.steps[0].pattern if self.steps and last_only else None
 
@@ -499,8 +562,10 @@ class SequencePreTokenizer(PreTokenizer):
 
     def pre_tokenize(self, pieces: Iterable[Normalized]) -> list[Normalized]:
         pieces = list(pieces)
-        for step in self.steps:
+        for k, step in enumerate(self.steps):
             pieces = step.pre_tokenize(pieces)
+            if k == self._spell_after:
+                pieces = [spell_bytes(p) for p in pieces]
         return pieces
 
     def to_dict(self) -> dict:

@@ -220,6 +220,10 @@ class Trimmed(Alignment):
             out.append((start, end))
         return out
 
+    @staticmethod
+    def tokens(record: tuple[Encoding, bool], vocab, ids: Sequence[int]) -> list[str]:
+        return record[0].tokens
+
 
 def trim(enc: Encoding, add_prefix_space: bool) -> Encoding:
     """``enc`` with trimmed offsets (ids unchanged)."""

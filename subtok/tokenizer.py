@@ -23,7 +23,7 @@ from ._io import PathLike, atomic_write_json, check_header, read_json
 from .added_tokens import AddedToken, AddedVocabulary
 from .corpus import Corpus, WordSplitter, count_words
 from .decoders import DECODERS, Decoder
-from .encoding import Encoding, TextEncoder, Words
+from .encoding import Encoding, SpelledWords, TextEncoder, Words
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
 from .models import TRAINERS, Model, Trainer, model_from_dict
 from .normalizers import Normalizer, make_normalizers
@@ -92,6 +92,8 @@ class Tokenizer:
         self.pre_tokenizer = (
             make_pre_tokenizer(pre_tokenizer) if pre_tokenizer is not None else model.default_pre_tokenizer()
         )
+        if self.pre_tokenizer.spelled and not (model.type == "bpe" and model.byte_level):
+            raise SubtokError("a pre-tokenizer with steps after its ByteLevel step needs a byte-level BPE model")
         token_to_id = model.vocab.word_to_id
         missing = [t for t in special_tokens if t not in token_to_id]
         if missing:
@@ -197,6 +199,8 @@ class Tokenizer:
             raise TrainingError(f"unknown model {model!r}; choose from {sorted(TRAINERS)}")
         norms = make_normalizers(normalizers) if normalizers is not None else trainer.default_normalizers()
         pre = make_pre_tokenizer(pre_tokenizer) if pre_tokenizer is not None else trainer.default_pre_tokenizer()
+        if pre.spelled:
+            raise TrainingError("training with steps after a ByteLevel pre-tokenizer step is not supported")
         splitter = WordSplitter([n.to_dict() for n in norms], pre.to_dict(), trainer.special_tokens)
         counts = count_words(corpus, splitter, num_workers=num_workers, errors=errors, show_progress=show_progress)
         trained = trainer.train(counts)
@@ -301,7 +305,8 @@ class Tokenizer:
             return whole.encode(text)
         ids: list[int] = []
         record: list[tuple[Normalized, int]] = []
-        encode_word = self.model.encode_word
+        spelled = self.pre_tokenizer.spelled  # words in byte-level spelling: a byte-level BPE's encode_spelled
+        encode_word = self.model.encode_spelled if spelled else self.model.encode_word
         pre_tokenize = self.pre_tokenizer.pre_tokenize
         for piece in self.added.split(text, self.normalizers, allowed):
             if piece.token_id is not None:
@@ -312,7 +317,7 @@ class Tokenizer:
                 word_ids = encode_word(word.text, dropout, rng) if dropout else encode_word(word.text)
                 ids.extend(word_ids)
                 record.append((word, len(word_ids)))
-        return Encoding(ids, self.model, self._vocab, text, Words, record)
+        return Encoding(ids, self.model, self._vocab, text, SpelledWords if spelled else Words, record)
 
     @overload
     def encode_batch(

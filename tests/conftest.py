@@ -20,7 +20,8 @@ from subtok.datasets import data_dir  # noqa: E402
 
 settings.register_profile("ci", max_examples=60, deadline=None)
 settings.register_profile("dev", max_examples=30, deadline=None)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+settings.register_profile("deep", max_examples=1000, deadline=None)  # SUBTOK_HYPOTHESIS=deep: a long search
+settings.load_profile(os.environ.get("SUBTOK_HYPOTHESIS") or ("ci" if os.environ.get("CI") else "dev"))
 
 BACKENDS = ["python", "native"]
 

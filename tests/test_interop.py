@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from subtok import SubtokError, Tokenizer, TokenizerFileError, interop
+from subtok import InputError, SubtokError, Tokenizer, TokenizerFileError, interop
 
 from .conftest import SAMPLE_TEXTS
 
@@ -118,7 +118,7 @@ def test_unsupported_components_are_refused_with_the_file_named(tmp_path):
     doc = interop.to_huggingface(tok)
     cases = {
         "normalizer": {"type": "Uppercase"},
-        "pre_tokenizer": {"type": "UnicodeScripts"},
+        "pre_tokenizer": {"type": "Unicode"},
         "post_processor": {"type": "Reverse"},
         "decoder": {"type": "Unmangle"},
     }
@@ -162,3 +162,76 @@ def test_byte_fallback_with_affixes_is_refused_both_ways(tmp_path):
     (tmp_path / "t.json").write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(TokenizerFileError, match="t.json.*byte_fallback with .*end_of_word_suffix"):
         Tokenizer.from_huggingface(tmp_path / "t.json")
+
+
+def _word_level_doc(added: list[dict], vocab: dict) -> dict:
+    return {
+        "version": "1.0",
+        "added_tokens": added,
+        "normalizer": None,
+        "pre_tokenizer": {"type": "WhitespaceSplit"},
+        "post_processor": None,
+        "decoder": None,
+        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "a"},
+    }
+
+
+def _added(content: str, i: int) -> dict:
+    return {
+        "id": i,
+        "content": content,
+        "single_word": False,
+        "lstrip": False,
+        "rstrip": False,
+        "normalized": False,
+        "special": True,
+    }
+
+
+def test_added_token_ids_are_the_ones_hf_gives_with_a_warning_when_the_file_differs(tmp_path):
+    """HF reads an added token's id from the model's vocabulary or gives it the next one, whatever the file
+    says; subtok does the same and says so."""
+    vocab = {c: i for i, c in enumerate("abcdefghij")}
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(_word_level_doc([_added("<A>", 12), _added("<B>", 15), _added("c", 7)], vocab)))
+    with pytest.warns(UserWarning, match="3 added tokens get other ids.*'<A>' is 10, not 12"):
+        tok = Tokenizer.from_huggingface(path)
+    assert tok.encode("a <A> <B> c").ids == [0, 10, 11, 2]
+    hf = pytest.importorskip("tokenizers")
+    assert hf.Tokenizer.from_file(str(path)).encode("a <A> <B> c").ids == [0, 10, 11, 2]
+
+
+def test_an_id_hf_would_put_on_a_model_token_keeps_the_file_id(tmp_path):
+    """A model whose ids leave gaps: HF would give the added token the id of a model token (two tokens on
+    one id); subtok keeps the file's free id and warns."""
+    vocab = {c: i + 2 for i, c in enumerate("abcdefghij")}  # ids 2..11, count 10: HF's next id 10 is 'i'
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(_word_level_doc([_added("<s>", 0), _added("</s>", 1)], vocab)))
+    with pytest.warns(UserWarning, match="keep the file's ids.*'<s>' is 0; HF gives it 10, the id of 'i'"):
+        tok = Tokenizer.from_huggingface(path)
+    assert tok.encode("<s> i </s>").ids == [0, 10, 1]
+    assert tok.decode([0, 10, 1], skip_special_tokens=False) == "<s> i </s>"
+    path.write_text(json.dumps(_word_level_doc([_added("<s>", 5)], vocab)))
+    with pytest.raises(TokenizerFileError, match="the file's id 5 is not free either"):
+        Tokenizer.from_huggingface(path)
+
+
+def test_ids_with_gaps_survive_hf_export(tmp_path):
+    """Special tokens after a gap (cl100k's shape) go into the exported model vocabulary, where HF reads
+    their ids; a gap id is an error to decode."""
+    tok = TOKENIZERS.get("byte-bpe") or _train("byte-bpe")
+    ranks = tok.mergeable_ranks()
+    gapped = Tokenizer.from_tiktoken(ranks, "gpt2", {"<|endoftext|>": len(tok.vocab) + 3})
+    assert gapped.vocab_size == len(tok.vocab) + 4 and gapped.vocab.has_gaps
+    assert gapped.get_vocab()["<|endoftext|>"] == len(tok.vocab) + 3
+    with pytest.raises(InputError, match="gap"):
+        gapped.decode([len(tok.vocab) + 1])
+    with pytest.raises(IndexError, match="gap"):
+        gapped.id_to_token(len(tok.vocab) + 1)
+    gapped.save_huggingface(tmp_path / "t.json")
+    gapped.save(tmp_path / "ours.json")
+    text = "hello <|endoftext|> world"
+    assert Tokenizer.load(tmp_path / "ours.json").encode(text).ids == gapped.encode(text).ids
+    assert Tokenizer.from_huggingface(tmp_path / "t.json").encode(text).ids == gapped.encode(text).ids
+    hf = pytest.importorskip("tokenizers")
+    assert hf.Tokenizer.from_file(str(tmp_path / "t.json")).encode(text).ids == gapped.encode(text).ids

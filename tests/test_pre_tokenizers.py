@@ -77,5 +77,5 @@ def test_registry_round_trips(pre):
 def test_a_behavior_it_does_not_know_is_refused():
     with pytest.raises(ValueError, match="unknown behavior 'Sideways'"):
         PRE_TOKENIZERS.from_hf({"type": "Split", "pattern": {"Regex": "a"}, "behavior": "Sideways", "invert": False})
-    with pytest.raises(ValueError, match="unknown HF pre-tokenizer type 'UnicodeScripts'"):
-        PRE_TOKENIZERS.from_hf({"type": "UnicodeScripts"})
+    with pytest.raises(ValueError, match="unknown HF pre-tokenizer type 'UnicodeWords'"):
+        PRE_TOKENIZERS.from_hf({"type": "UnicodeWords"})

@@ -79,3 +79,20 @@ def test_preprocess_book_semantics():
     assert list(vocab.id_to_word) == ["you", "say", "goodbye", "and", "i", "hello", "."]
     assert isinstance(ids, np.ndarray)
     assert json.loads(json.dumps(vocab.to_dict()))["tokens"][0] == "you"
+
+
+def test_gaps_in_ids(tmp_path):
+    """An id no token has (cl100k's specials leave some) is a gap: counted by len, None when iterating,
+    an error to look up, kept through save and load."""
+    vocab = Vocab.from_ids({"a": 0, "b": 1, "<eot>": 4})
+    assert len(vocab) == 5 and vocab.has_gaps and list(vocab) == ["a", "b", None, None, "<eot>"]
+    assert vocab["<eot>"] == 4 and "c" not in vocab
+    with pytest.raises(IndexError, match="gap"):
+        vocab.token(2)
+    vocab.save(tmp_path / "v.json")
+    assert Vocab.load(tmp_path / "v.json") == vocab
+    with pytest.raises(SubtokError, match="id 1 is given to both"):
+        Vocab.from_ids({"a": 1, "b": 1})
+    with pytest.raises(SubtokError, match="bad vocabulary entry 'a'"):
+        Vocab.from_ids({"a": 1 << 40})
+    assert not Vocab(["x", "y"]).has_gaps

@@ -113,14 +113,17 @@ class BPE:
         return len(core.encode("utf-8"))
 
     # -- encoding ----------------------------------------------------------------------------------------
-    def symbols(self, word: str) -> list[tuple[int, int, int]]:
+    def symbols(self, word: str, spelled: bool = False) -> list[tuple[int, int, int]]:
         """(id, first byte, length in bytes) of a word's symbols before any merge, as HF's BPE makes them:
         each character (each byte at the byte level), with ``continuing_subword_prefix`` when not first and
         ``end_of_word_suffix`` when last; one missing from the vocabulary becomes its byte-fallback tokens,
-        else the unknown token (consecutive ones fused with ``fuse_unk``), else nothing."""
-        data = word.encode("utf-8", "surrogatepass")
-        if self.byte_level:
-            units = bytes_to_token(data)
+        else the unknown token (consecutive ones fused with ``fuse_unk``), else nothing. A ``spelled`` word
+        is in byte-level spelling already (one character per byte)."""
+        if spelled:
+            units = word
+            lengths = [1] * len(units)
+        elif self.byte_level:
+            units = bytes_to_token(word.encode("utf-8", "surrogatepass"))
             lengths = [1] * len(units)
         else:
             units = word
@@ -196,6 +199,24 @@ class BPE:
             self._cache[word] = ids
         return ids
 
+    def encode_spelled(self, word: str, dropout: Optional[float] = None, rng=None) -> list[int]:
+        """Token ids of a byte-level word already in byte-level spelling (a pre-tokenizer whose ByteLevel
+        step has others after it, as Falcon's), as ``encode_word`` encodes the text it spells."""
+        self._compile()
+        if self.ignore_merges and word and (t := self.vocab.word_to_id.get(word)) is not None:
+            return [t]
+        initial = [t for t, _, _ in self.symbols(word, spelled=True)]
+        if dropout:
+            return bpe_core.encode_with_dropout(initial, self.ranks, self.results, dropout, rng)
+        key = ("spelled", word)
+        ids = self._cache.get(key)
+        if ids is None:
+            ids = self._encode_symbols(initial, self._table)
+            if len(self._cache) >= bpe_core.CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = ids
+        return ids
+
     def text_encoder(
         self, normalizers: Sequence, pre_tokenizer: PreTokenizer, specials: list[tuple[str, int]]
     ) -> Optional[TextEncoder]:
@@ -213,12 +234,15 @@ class BPE:
             enc = self._text_encoders[key] = TextEncoder(core, self, TextWords)
         return enc
 
-    def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
+    def word_offsets(self, word: str, ids: Sequence[int], spelled: bool = False) -> list[tuple[int, int]]:
         """Character span within ``word`` of each token in ``ids`` (a token that covers part of a
-        character spans the whole character)."""
-        byte_to_char = [i for i, ch in enumerate(word) for _ in ch.encode("utf-8", "surrogatepass")]
-        byte_to_char.append(len(word))
-        if self.ignore_merges and len(ids) == 1 and self.symbols(word) and ids[0] != self.vocab.unk_id:
+        character spans the whole character; a ``spelled`` word has one character per byte)."""
+        if spelled:
+            byte_to_char = list(range(len(word) + 1))
+        else:
+            byte_to_char = [i for i, ch in enumerate(word) for _ in ch.encode("utf-8", "surrogatepass")]
+            byte_to_char.append(len(word))
+        if self.ignore_merges and len(ids) == 1 and self.symbols(word, spelled) and ids[0] != self.vocab.unk_id:
             return [(0, len(word))]
         spans = []
         if self.plain_bytes:  # every byte is a symbol: each token covers the next nbytes bytes
@@ -228,7 +252,7 @@ class BPE:
                 spans.append((byte_to_char[pos], byte_to_char[pos + n - 1] + 1) if n else (pos, pos))
                 pos += n
             return spans
-        symbols = self.symbols(word)
+        symbols = self.symbols(word, spelled)
         k = 0
         for t in ids:  # a token covers whole initial symbols: the unknown token one, others their bytes' worth
             if k >= len(symbols):
