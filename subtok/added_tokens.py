@@ -102,9 +102,11 @@ class AddedVocabulary:
         self.specials = [t.content for t, _ in self.tokens if t.special]
         self._searches: dict = {}
 
-    def with_ids(self) -> list[tuple[str, int]]:
-        """The special tokens and their ids, longest first, as the whole-text encoders take them."""
-        return [(t, self.by_content[t]) for t in longest_first(self.specials)]
+    def literals(self, allowed: Optional[frozenset] = None) -> list[tuple[str, int]]:
+        """The added tokens (special ones only if ``allowed``) and their ids, longest first, as the
+        whole-text encoders take them."""
+        contents = [t.content for t, _ in self.tokens if not t.special or allowed is None or t.content in allowed]
+        return [(t, self.by_content[t]) for t in longest_first(contents)]
 
     def add(self, token: AddedToken, token_id: int) -> None:
         """Add (or update) ``token`` with ``token_id``."""

@@ -4,9 +4,9 @@ the original text.
 Ids come first and cost only themselves; tokens and offsets are computed on first use, from the record
 the encoder kept and the kind of :class:`Alignment` that reads it, one kind per way of encoding:
 
-- :class:`Words`: each word of the pipeline (a ``Normalized`` that knows its span of the original text) and
-  its number of ids; a word's tokens get their spans from the model (``model.word_offsets``).
-  :class:`SpelledWords` is the same for words in byte-level spelling.
+- :class:`Pieces`: each piece of the text between added tokens (a ``Normalized`` that knows its span of
+  the original text), its words as spans of it and their numbers of ids; a word's tokens get their spans
+  from the model (``model.word_offsets``). :class:`SpelledPieces` is the same in byte-level spelling.
 - :class:`TextWords`: (start, end, number of ids) per word of the whole text, as byte-level BPE's whole-text
   encoder returns them (int32 bytes).
 - :class:`TokenSpans`: (start, end) per token, as BERT's whole-text encoder returns them (int32 bytes).
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .vocab import Vocab
 
 Span = tuple[int, int]
+# per piece of the text: the piece, its words as spans of its text, and their numbers of ids (None, None for
+# an added token)
+PieceRecord = list[tuple[Normalized, Optional[list[Span]], Optional[list[int]]]]
 
 
 class Alignment:
@@ -54,51 +57,54 @@ class TokenSpans(Alignment):
         return list(zip(flat[0::2], flat[1::2]))
 
 
-def _word_spans(record: list[tuple[Normalized, int]], model: Model, ids: Sequence[int], spelled: bool) -> list[Span]:
+def _piece_spans(record: PieceRecord, model: Model, ids: Sequence[int], spelled: bool) -> list[Span]:
     spans: list[Span] = []
     pos = 0
-    for word, n in record:
-        if n < 0:
-            spans.append(word.original_span(0, len(word.text)))
+    for norm, words, counts in record:
+        if words is None:
+            spans.append(norm.original_span(0, len(norm.text)))
             pos += 1
             continue
-        part = ids[pos : pos + n]
-        for s, e in (
-            model.word_offsets(word.text, part, spelled=True) if spelled else model.word_offsets(word.text, part)
-        ):
-            spans.append(word.original_span(s, e))
-        pos += n
+        text = norm.text
+        for (s, e), n in zip(words, counts):
+            part = ids[pos : pos + n]
+            within = (
+                model.word_offsets(text[s:e], part, spelled=True) if spelled else model.word_offsets(text[s:e], part)
+            )
+            spans.extend(norm.original_span(s + a, s + b) for a, b in within)
+            pos += n
     return spans
 
 
-class Words(Alignment):
-    """Record: per piece of the pipeline, (word, number of ids): a word is a ``Normalized`` that knows its
-    span of the original text; a number of -1 marks an added token, which spans its whole piece and is
-    spelled as the (normalized) text it matched, whitespace its lstrip/rstrip took included, as in HF. A
-    word's tokens get their spans within it from the model (``model.word_offsets``)."""
+class Pieces(Alignment):
+    """Record: per piece of the text, (piece, words, counts): the piece a ``Normalized`` that knows its span
+    of the original text; its words as spans of the piece's text and their numbers of ids, or None, None
+    for an added token, which spans its whole piece and is spelled as the (normalized) text it matched,
+    whitespace its lstrip/rstrip took included, as in HF. A word's tokens get their spans within it from
+    the model (``model.word_offsets``)."""
 
     @staticmethod
-    def offsets(record: list[tuple[Normalized, int]], model: Model, ids: Sequence[int], text: str) -> list[Span]:
-        return _word_spans(record, model, ids, spelled=False)
+    def offsets(record: PieceRecord, model: Model, ids: Sequence[int], text: str) -> list[Span]:
+        return _piece_spans(record, model, ids, spelled=False)
 
     @staticmethod
-    def tokens(record: list[tuple[Normalized, int]], vocab: Vocab, ids: Sequence[int]) -> list[str]:
+    def tokens(record: PieceRecord, vocab: Vocab, ids: Sequence[int]) -> list[str]:
         id_to_word = vocab.id_to_word
         out: list[str] = []
-        for word, n in record:
-            if n < 0:
-                out.append(word.text)
+        for norm, words, counts in record:
+            if words is None:
+                out.append(norm.text)
             else:
-                out.extend(id_to_word[i] for i in ids[len(out) : len(out) + n])
+                out.extend(id_to_word[i] for i in ids[len(out) : len(out) + sum(counts)])
         return out
 
 
-class SpelledWords(Words):
-    """Record: as :class:`Words`, each word in byte-level spelling (one character per byte of the text)."""
+class SpelledPieces(Pieces):
+    """Record: as :class:`Pieces`, the pieces in byte-level spelling (one character per byte of the text)."""
 
     @staticmethod
-    def offsets(record: list[tuple[Normalized, int]], model: Model, ids: Sequence[int], text: str) -> list[Span]:
-        return _word_spans(record, model, ids, spelled=True)
+    def offsets(record: PieceRecord, model: Model, ids: Sequence[int], text: str) -> list[Span]:
+        return _piece_spans(record, model, ids, spelled=True)
 
 
 class TextWords(Alignment):

@@ -238,8 +238,6 @@ def _model_from_hf(model_d: dict, vocab: Vocab, byte_level: bool, decoder_d: Opt
     if kind == "WordLevel":
         _refuse(fields - {"unk_token"}, "WordLevel model", source)
         return WordLevel(vocab, model_d.get("unk_token"))
-    if kind == "Unigram":
-        raise SubtokError("Unigram models are not supported yet (the Unigram issue adds them)")
     raise SubtokError(f"unsupported model type {kind!r}")
 
 
@@ -280,6 +278,8 @@ def components_from_huggingface(d: Any, source: str = "tokenizer.json") -> Compo
     added = d.get("added_tokens") or []
     if not isinstance(added, list):
         raise TokenizerFileError(f"{source}: added_tokens must be a list of objects")
+    if model_d.get("type") == "Unigram":
+        raise TokenizerFileError(f"{source}: Unigram models are not supported yet (the Unigram issue adds them)")
     vocab = _model_vocab(model_d.get("vocab"), source)
     try:
         _refuse(set(d) - TOP_FIELDS, "tokenizer.json", source)

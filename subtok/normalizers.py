@@ -23,7 +23,7 @@ from .charsmap import CharsMap
 from .errors import SubtokError
 from .registry import Registry
 from .text import Change, Normalized, bytes_to_unicode, hf_control, hf_mark, hf_nonspacing, pattern_regex
-from .unicode_forms import decomposition, normalize_changes
+from .unicode_forms import decomposition, normalize_edits
 
 NORMALIZERS = Registry("normalizer")
 
@@ -77,12 +77,16 @@ class UnicodeForm(Normalizer):
     def normalize_str(self, text: str) -> str:
         if unicodedata.is_normalized(self.form, text):
             return text
-        return "".join(c for c, _ in normalize_changes(self.form, text))
+        parts, pos = [], 0
+        for start, end, changes in normalize_edits(self.form, text):
+            parts += [text[pos:start], "".join(c for c, _ in changes)]
+            pos = end
+        return "".join(parts) + text[pos:]
 
     def normalize(self, norm: Normalized) -> Normalized:
         if unicodedata.is_normalized(self.form, norm.text):
             return norm
-        return norm.transform(normalize_changes(self.form, norm.text))
+        return norm.splice(normalize_edits(self.form, norm.text))
 
     @classmethod
     def from_dict(cls, d: dict) -> UnicodeForm:
@@ -224,32 +228,38 @@ class Replace(Normalizer):
             raise SubtokError(f"Replace: content must be a string, not {content!r}")
         self.pattern, self.content = pattern, content
         self.regex = pattern_regex(pattern, "Replace")
+        self._template = content.replace("\\", "\\\\")  # the content, literally, as a regex replacement
 
     def normalize_str(self, text: str) -> str:
-        return self.regex.sub(lambda m: self.content, text)
+        if "String" in self.pattern:
+            return text.replace(self.pattern["String"], self.content)
+        return self.regex.sub(self._template, text)
 
     def normalize(self, norm: Normalized) -> Normalized:
         text = norm.text
-        spans = norm.spans()
+        literal = self.pattern.get("String")
+        if literal is not None and len(literal) == len(self.content) == 1:  # one character for one: same spans
+            return Normalized(text.replace(literal, self.content), norm.starts, norm.ends, norm.offset)
+        matches = [m.span() for m in self.regex.finditer(text)]
+        if not matches:
+            return norm
+        starts0, ends0 = norm.arrays()
         pieces_text: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
         last = 0
-        for m in self.regex.finditer(text):
-            s, e = m.span()
-            pieces_text.append(text[last:s])
-            starts.extend(a for a, _ in spans[last:s])
-            ends.extend(b for _, b in spans[last:s])
-            pieces_text.append(self.content)
-            span = spans[e - 1] if e > 0 else (0, 0)  # inserted after the removed match: its last char's
-            starts.extend([span[0]] * len(self.content))
-            ends.extend([span[1]] * len(self.content))
+        n = len(self.content)
+        for s, e in matches:
+            pieces_text += (text[last:s], self.content)
+            starts += starts0[last:s]
+            ends += ends0[last:s]
+            # inserted after the removed match: its last character's span
+            starts += [starts0[e - 1] if e > 0 else 0] * n
+            ends += [ends0[e - 1] if e > 0 else 0] * n
             last = e
-        if not pieces_text:
-            return norm
         pieces_text.append(text[last:])
-        starts.extend(a for a, _ in spans[last:])
-        ends.extend(b for _, b in spans[last:])
+        starts += starts0[last:]
+        ends += ends0[last:]
         return Normalized("".join(pieces_text), starts, ends, norm.offset)
 
     def to_dict(self) -> dict:
@@ -276,10 +286,9 @@ class Prepend(Normalizer):
     def normalize(self, norm: Normalized) -> Normalized:
         if not norm.text or not self.prepend:
             return norm
-        first = norm.text[0]
-        changes = [(c, 1 if i else 0) for i, c in enumerate(self.prepend)] + [(first, 1)]
-        changes += [(c, 0) for c in norm.text[1:]]
-        return norm.transform(changes)
+        starts, ends = norm.arrays()  # the prefix takes the first character's span
+        n = len(self.prepend)
+        return Normalized(self.prepend + norm.text, [starts[0]] * n + starts, [ends[0]] * n + ends, norm.offset)
 
     def to_dict(self) -> dict:
         return {"type": self.type, "prepend": self.prepend}

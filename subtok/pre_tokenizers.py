@@ -13,7 +13,8 @@ matches). The others keep HF's names; ``PRE_TOKENIZERS`` maps each JSON "type" (
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Callable, Optional, Union
+from itertools import accumulate
+from typing import Any, Optional, Union
 
 import regex
 
@@ -34,7 +35,8 @@ from .text import (
 
 PRE_TOKENIZERS = Registry("pre-tokenizer")
 
-Match = tuple[tuple[int, int], bool]  # a span of the piece and whether it is a delimiter (a match)
+Span = tuple[int, int]
+Match = tuple[Span, bool]  # a span of the piece and whether it is a delimiter (a match)
 BEHAVIORS = ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
 
 # Rust's regex classes, which HF's built-in pre-tokenizers use: \w and \s by Unicode properties
@@ -45,8 +47,34 @@ _NUMERIC = regex.compile(r"\p{N}")
 _PUNCT = regex.compile(BERT_PUNCT)  # ASCII punctuation or P*, by HF's Unicode data
 
 
+def match_spans(pattern: regex.Pattern, text: str) -> tuple[list[Span], bool]:
+    """The spans of ``pattern``'s non-empty matches in ``text``, and whether they tile it. Where they do
+    (the published patterns' matches do), they come from ``findall`` and the running sum of the lengths,
+    in C."""
+    if not pattern.groups:
+        words = pattern.findall(text)
+        if "" not in words:
+            ends = list(accumulate(map(len, words)))
+            if (ends[-1] if ends else 0) == len(text):
+                starts = [0]
+                starts += ends
+                return list(zip(starts, ends)), True
+    spans = [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
+    return spans, sum(e - s for s, e in spans) == len(text)
+
+
+def class_spans(pattern: regex.Pattern, text: str, behavior: str) -> list[Span]:
+    """``behavior_spans`` of ``pattern``'s matches, with the common case first: a text it does not match
+    at all is one piece (under every behaviour)."""
+    if pattern.search(text) is None:
+        return [(0, len(text))] if text else []
+    return behavior_spans(regex_matches(pattern, text), behavior)
+
+
 def regex_matches(pattern: regex.Pattern, text: str) -> list[Match]:
-    """HF's find_matches for a regex: the matches and the text between them, covering ``text``."""
+    """HF's find_matches for a regex: the matches and the text between them, covering ``text``. A pattern
+    of one character class gives HF's find_matches for a character predicate: each matching character
+    alone, and the runs between."""
     if not text:
         return [((0, 0), False)]
     out: list[Match] = []
@@ -62,56 +90,39 @@ def regex_matches(pattern: regex.Pattern, text: str) -> list[Match]:
     return out
 
 
-def char_matches(predicate: Callable[[str], bool], text: str) -> list[Match]:
-    """HF's find_matches for a character predicate: each matching character alone, and the runs between."""
-    if not text:
-        return [((0, 0), False)]
-    out: list[Match] = []
-    last = 0
-    for i, c in enumerate(text):
-        if predicate(c):
-            if last < i:
-                out.append(((last, i), False))
-            out.append(((i, i + 1), True))
-            last = i + 1
-    if last < len(text):
-        out.append(((last, len(text)), False))
-    return out
-
-
-def split_by(piece: Normalized, matches: list[Match], behavior: str) -> list[Normalized]:
-    """HF's NormalizedString.split: the pieces ``behavior`` keeps, as slices of ``piece``."""
+def behavior_spans(matches: list[Match], behavior: str) -> list[Span]:
+    """HF's NormalizedString.split on spans: the non-empty pieces ``behavior`` keeps."""
     spans: list[list] = []  # [start, end, remove]
     previous = False
     if behavior == "Isolated":
-        spans = [[s, e, False] for (s, e), _ in matches]
-    elif behavior == "Removed":
-        spans = [[s, e, is_match] for (s, e), is_match in matches]
-    elif behavior == "Contiguous":
+        return [(s, e) for (s, e), _ in matches if e > s]
+    if behavior == "Removed":
+        return [(s, e) for (s, e), is_match in matches if not is_match and e > s]
+    if behavior == "Contiguous":
         for (s, e), is_match in matches:
             if is_match == previous and spans:
                 spans[-1][1] = e
             else:
-                spans.append([s, e, False])
+                spans.append([s, e])
             previous = is_match
     elif behavior == "MergedWithPrevious":
         for (s, e), is_match in matches:
             if is_match and not previous and spans:
                 spans[-1][1] = e
             else:
-                spans.append([s, e, False])
+                spans.append([s, e])
             previous = is_match
     elif behavior == "MergedWithNext":
         for (s, e), is_match in reversed(matches):
             if is_match and not previous and spans:
                 spans[-1][0] = s
             else:
-                spans.append([s, e, False])
+                spans.append([s, e])
             previous = is_match
         spans.reverse()
     else:
         raise SubtokError(f"unknown split behavior {behavior!r}; choose from {', '.join(BEHAVIORS)}")
-    return [piece.slice(s, e) for s, e, remove in spans if not remove]
+    return [(s, e) for s, e in spans if e > s]
 
 
 def prepend(piece: Normalized, prefix: str) -> Normalized:
@@ -125,9 +136,22 @@ def prepend(piece: Normalized, prefix: str) -> Normalized:
 def spell_bytes(piece: Normalized) -> Normalized:
     """A piece in byte-level spelling (one character per UTF-8 byte, GPT-2's table), as HF's ByteLevel step
     writes it when other steps follow: each byte's character keeps its source character's span."""
+    text = piece.text
+    if text.isascii():  # one byte per character: the alignment stays
+        return Normalized(text.translate(_SPELL_ASCII), piece.starts, piece.ends, piece.offset)
+    data = text.encode("utf-8", "surrogatepass")
+    sizes = [len(c.encode("utf-8", "surrogatepass")) for c in text]
+    starts, ends = piece.arrays()
     table = bytes_to_unicode()
-    changes = [(table[b], 1 if k else 0) for c in piece.text for k, b in enumerate(c.encode("utf-8", "surrogatepass"))]
-    return piece.transform(changes)
+    return Normalized(
+        "".join(map(table.__getitem__, data)),
+        [s for s, n in zip(starts, sizes) for _ in range(n)],
+        [e for e, n in zip(ends, sizes) for _ in range(n)],
+        piece.offset,
+    )
+
+
+_SPELL_ASCII = {b: c for b, c in bytes_to_unicode().items() if b < 128}
 
 
 class PreTokenizer:
@@ -146,8 +170,25 @@ class PreTokenizer:
     spelled = False
     pattern: Optional[str] = None
 
+    def split_spans(self, text: str) -> Optional[list[Span]]:
+        """The non-empty pieces of ``text`` as spans of it, for a step that keeps the text as it is; None
+        for one that changes it (a prefix space, ▁ for spaces), which has ``word_spans`` instead."""
+        return None
+
+    def word_spans(self, piece: Normalized) -> Optional[tuple[Normalized, list[Span]]]:
+        """The non-empty words of ``piece`` as spans of one text: the piece itself, or the piece once this
+        step has changed it (which the words' alignment then follows). None where the words are not
+        substrings of one text (such pre-tokenizers use ``pre_tokenize``)."""
+        spans = self.split_spans(piece.text)
+        return None if spans is None else (piece, spans)
+
     def split(self, piece: Normalized) -> list[Normalized]:
-        raise NotImplementedError
+        """HF's split function: ``piece`` cut into pieces, each a slice of it (or of it changed)."""
+        got = self.word_spans(piece)
+        if got is None:
+            raise NotImplementedError
+        text, spans = got
+        return [text.slice(s, e) for s, e in spans]
 
     def pre_tokenize(self, pieces: Iterable[Normalized]) -> list[Normalized]:
         """Each piece split, empty pieces dropped (HF's PreTokenizedString.split)."""
@@ -182,8 +223,8 @@ class _Matches(PreTokenizer):
             raise SubtokError(f"bad pre-tokenizer pattern {pattern!r}: {e}") from None
         self.pattern = pattern
 
-    def split(self, piece: Normalized) -> list[Normalized]:
-        return [piece.slice(*m.span()) for m in self.regex.finditer(piece.text)]
+    def split_spans(self, text: str) -> list[Span]:
+        return match_spans(self.regex, text)[0]
 
     def words(self, text: str) -> list[str]:
         return self.regex.findall(text)
@@ -255,8 +296,8 @@ class Whole(PreTokenizer):
 
     type = "none"
 
-    def split(self, piece: Normalized) -> list[Normalized]:
-        return [piece]
+    def split_spans(self, text: str) -> list[Span]:
+        return [(0, len(text))] if text else []
 
     def to_hf(self) -> None:
         return None
@@ -280,11 +321,17 @@ class Split(PreTokenizer):
         if behavior == "Isolated" and not invert and "Regex" in pattern and _covers_everything(self.regex):
             self.pattern = pattern["Regex"]
 
-    def split(self, piece: Normalized) -> list[Normalized]:
-        matches = regex_matches(self.regex, piece.text)
-        if self.invert:
-            matches = [(span, not is_match) for span, is_match in matches]
-        return split_by(piece, matches, self.behavior)
+    def split_spans(self, text: str) -> list[Span]:
+        if self.behavior == "Isolated" and not self.invert:  # matches and the text between them
+            spans, tiles = match_spans(self.regex, text)
+            if tiles:
+                return spans
+        if not self.invert:
+            return class_spans(self.regex, text, self.behavior)
+        if self.behavior == "Removed":  # the text between matches removed: the matches themselves
+            return match_spans(self.regex, text)[0]
+        matches = [(span, not is_match) for span, is_match in regex_matches(self.regex, text)]
+        return behavior_spans(matches, self.behavior)
 
     def to_dict(self) -> dict:
         return {"type": self.type, "pattern": self.pattern_spec, "behavior": self.behavior, "invert": self.invert}
@@ -317,12 +364,17 @@ class ByteLevel(PreTokenizer):
         if use_regex and not add_prefix_space:
             self.pattern = GPT2_PATTERN
 
-    def split(self, piece: Normalized) -> list[Normalized]:
-        if self.add_prefix_space and not piece.text.startswith(" "):
+    def split_spans(self, text: str) -> Optional[list[Span]]:
+        if self.add_prefix_space:
+            return None
+        return match_spans(self.regex, text)[0] if self.use_regex else [(0, len(text))] if text else []
+
+    def word_spans(self, piece: Normalized) -> tuple[Normalized, list[Span]]:
+        if self.add_prefix_space and piece.text and not piece.text.startswith(" "):
             piece = prepend(piece, " ")
-        if not self.use_regex:
-            return [piece]
-        return split_by(piece, regex_matches(self.regex, piece.text), "Isolated")
+        if self.use_regex:
+            return piece, match_spans(self.regex, piece.text)[0]
+        return piece, [(0, len(piece.text))] if piece.text else []
 
     def to_dict(self) -> dict:
         return {
@@ -353,17 +405,21 @@ class Metaspace(PreTokenizer):
         if prepend_scheme not in ("always", "first", "never"):
             raise SubtokError(f"Metaspace: prepend_scheme must be always, first or never, not {prepend_scheme!r}")
         self.replacement, self.prepend_scheme, self.do_split = replacement, prepend_scheme, bool(split)
+        self._delimiter = regex.compile(regex.escape(replacement))
 
-    def split(self, piece: Normalized) -> list[Normalized]:
-        piece = Replace({"String": " "}, self.replacement).normalize(piece)
+    def word_spans(self, piece: Normalized) -> tuple[Normalized, list[Span]]:
+        if " " in piece.text:
+            piece = Replace({"String": " "}, self.replacement).normalize(piece)
         starts_first = piece.original_span(0, 1)[0] == 0 if piece.text else False
-        if not piece.text.startswith(self.replacement) and (
-            self.prepend_scheme == "always" or (self.prepend_scheme == "first" and starts_first)
+        if (
+            piece.text
+            and not piece.text.startswith(self.replacement)
+            and (self.prepend_scheme == "always" or (self.prepend_scheme == "first" and starts_first))
         ):
             piece = prepend(piece, self.replacement)
         if not self.do_split:
-            return [piece]
-        return split_by(piece, char_matches(lambda c: c == self.replacement, piece.text), "MergedWithNext")
+            return piece, [(0, len(piece.text))] if piece.text else []
+        return piece, class_spans(self._delimiter, piece.text, "MergedWithNext")
 
     def to_dict(self) -> dict:
         return {
@@ -383,22 +439,14 @@ class Metaspace(PreTokenizer):
         return cls(d.get("replacement", "▁"), scheme, d.get("split", True))
 
 
-def _is_white(c: str) -> bool:
-    return bool(_WHITE.match(c))
-
-
-def _is_punct(c: str) -> bool:
-    return bool(_PUNCT.match(c))
-
-
 @PRE_TOKENIZERS.register(types=("WhitespaceSplit",), hf=("WhitespaceSplit",))
 class WhitespaceSplit(PreTokenizer):
     """HF's WhitespaceSplit: split on white space, which is removed."""
 
     type = hf_type = "WhitespaceSplit"
 
-    def split(self, piece: Normalized) -> list[Normalized]:
-        return split_by(piece, char_matches(_is_white, piece.text), "Removed")
+    def split_spans(self, text: str) -> list[Span]:
+        return class_spans(_WHITE, text, "Removed")
 
 
 @PRE_TOKENIZERS.register(types=("Whitespace",), hf=("Whitespace",))
@@ -408,9 +456,8 @@ class Whitespace(PreTokenizer):
     type = hf_type = "Whitespace"
     _RE = regex.compile(rf"{WORD}+|{NOT_WORD_NOR_SPACE}+")
 
-    def split(self, piece: Normalized) -> list[Normalized]:
-        matches = [(span, not m) for span, m in regex_matches(self._RE, piece.text)]
-        return split_by(piece, matches, "Removed")
+    def split_spans(self, text: str) -> list[Span]:
+        return match_spans(self._RE, text)[0]
 
 
 @PRE_TOKENIZERS.register(types=("BertPreTokenizer",), hf=("BertPreTokenizer",))
@@ -419,11 +466,11 @@ class BertPreTokenizer(PreTokenizer):
 
     type = hf_type = "BertPreTokenizer"
 
-    def split(self, piece: Normalized) -> list[Normalized]:
+    def split_spans(self, text: str) -> list[Span]:
         out = []
-        for word in split_by(piece, char_matches(_is_white, piece.text), "Removed"):
-            if word.text:
-                out.extend(split_by(word, char_matches(_is_punct, word.text), "Isolated"))
+        for s, e in class_spans(_WHITE, text, "Removed"):
+            if e > s:
+                out.extend((s + a, s + b) for a, b in class_spans(_PUNCT, text[s:e], "Isolated"))
         return out
 
 
@@ -438,9 +485,9 @@ class Digits(PreTokenizer):
     def __init__(self, individual_digits: bool = False) -> None:
         self.individual_digits = bool(individual_digits)
 
-    def split(self, piece: Normalized) -> list[Normalized]:
+    def split_spans(self, text: str) -> list[Span]:
         behavior = "Isolated" if self.individual_digits else "Contiguous"
-        return split_by(piece, char_matches(lambda c: bool(_NUMERIC.match(c)), piece.text), behavior)
+        return class_spans(_NUMERIC, text, behavior)
 
     def to_dict(self) -> dict:
         return {"type": self.type, "individual_digits": self.individual_digits}
@@ -474,17 +521,17 @@ class UnicodeScripts(PreTokenizer):
 
     type = hf_type = "UnicodeScripts"
 
-    def split(self, piece: Normalized) -> list[Normalized]:
+    def split_spans(self, text: str) -> list[Span]:
         bounds = []
         last: Optional[int] = None
-        for i, c in enumerate(piece.text):
+        for i, c in enumerate(text):
             script = _script(c)
             if script != -1:
                 if script != last:
                     bounds.append(i)
                 last = script
-        bounds.append(len(piece.text))
-        return [piece.slice(a, b) for a, b in zip(bounds, bounds[1:])]
+        bounds.append(len(text))
+        return list(zip(bounds, bounds[1:]))
 
 
 @PRE_TOKENIZERS.register(types=("Punctuation",), hf=("Punctuation",))
@@ -500,8 +547,8 @@ class Punctuation(PreTokenizer):
             raise SubtokError(f"Punctuation: unknown behavior {behavior!r}; choose from {', '.join(BEHAVIORS)}")
         self.behavior = behavior
 
-    def split(self, piece: Normalized) -> list[Normalized]:
-        return split_by(piece, char_matches(_is_punct, piece.text), self.behavior)
+    def split_spans(self, text: str) -> list[Span]:
+        return class_spans(_PUNCT, text, self.behavior)
 
     def to_dict(self) -> dict:
         return {"type": self.type, "behavior": self.behavior}
@@ -523,9 +570,10 @@ class CharDelimiterSplit(PreTokenizer):
         if not isinstance(delimiter, str) or len(delimiter) != 1:
             raise SubtokError(f"CharDelimiterSplit: delimiter must be one character, not {delimiter!r}")
         self.delimiter = delimiter
+        self._delimiter = regex.compile(regex.escape(delimiter))
 
-    def split(self, piece: Normalized) -> list[Normalized]:
-        return split_by(piece, char_matches(lambda c: c == self.delimiter, piece.text), "Removed")
+    def split_spans(self, text: str) -> list[Span]:
+        return class_spans(self._delimiter, text, "Removed")
 
     def to_dict(self) -> dict:
         return {"type": self.type, "delimiter": self.delimiter}
@@ -560,6 +608,37 @@ class SequencePreTokenizer(PreTokenizer):
     def split(self, piece: Normalized) -> list[Normalized]:
         return self.pre_tokenize([piece])
 
+    def split_spans(self, text: str) -> Optional[list[Span]]:
+        if self.spelled:
+            return None
+        spans = [(0, len(text))]
+        for step in self.steps:
+            spans = _refine(step, text, spans)
+            if spans is None:
+                return None
+        return spans
+
+    def word_spans(self, piece: Normalized) -> Optional[tuple[Normalized, list[Span]]]:
+        """The first step may change the piece (a prefix space, ▁); the others refine its spans, in byte
+        spelling after a ByteLevel step that has others after it."""
+        spans: Optional[list[Span]] = [(0, len(piece.text))]
+        for k, step in enumerate(self.steps):
+            if k == 0:
+                got = step.word_spans(piece)
+                if got is None:
+                    return None
+                piece, spans = got
+            else:
+                spans = _refine(step, piece.text, spans)
+                if spans is None:
+                    return None
+            if k == self._spell_after:
+                if not piece.text.isascii():  # spans in characters -> in bytes
+                    position = [0, *accumulate(len(c.encode("utf-8", "surrogatepass")) for c in piece.text)]
+                    spans = [(position[s], position[e]) for s, e in spans]
+                piece = spell_bytes(piece)
+        return piece, spans
+
     def pre_tokenize(self, pieces: Iterable[Normalized]) -> list[Normalized]:
         pieces = list(pieces)
         for k, step in enumerate(self.steps):
@@ -581,6 +660,19 @@ class SequencePreTokenizer(PreTokenizer):
     @classmethod
     def from_hf(cls, d: dict) -> SequencePreTokenizer:
         return cls([PRE_TOKENIZERS.from_hf(s) for s in _steps(d)])
+
+
+def _refine(step: PreTokenizer, text: str, spans: list[Span]) -> Optional[list[Span]]:
+    """Each non-empty span of ``text`` cut by ``step`` (None when the step changes text)."""
+    if _is_mapping_only(step):
+        return spans
+    out: list[Span] = []
+    for s, e in spans:
+        sub = step.split_spans(text[s:e])
+        if sub is None:
+            return None
+        out.extend((s + a, s + b) for a, b in sub)
+    return out
 
 
 def _steps(d: dict) -> list:

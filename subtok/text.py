@@ -92,14 +92,14 @@ def hf_mark(ch: str) -> bool:
     return _in_ranges(_unicode_data.MARK, ord(ch))
 
 
-def _ranges_class(ranges: Sequence[int]) -> str:
+def ranges_class(ranges: Sequence[int]) -> str:
     """A regex character class of flat (first, last) pairs."""
     return "[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in zip(ranges[0::2], ranges[1::2])) + "]"
 
 
 # BERT's punctuation as HF has it: ASCII symbols that are not letters, digits or space, and P* by HF's
 # Unicode 8.0 data (BertPreTokenizer and Punctuation isolate these).
-BERT_PUNCT = _ranges_class(_unicode_data.PUNCT)
+BERT_PUNCT = ranges_class(_unicode_data.PUNCT)
 BERT_PATTERN = rf"(?:(?!{BERT_PUNCT})[^\s])+|{BERT_PUNCT}"
 
 
@@ -239,19 +239,45 @@ class Normalized:
         output character; a change of 0 or less consumes the next input character (and -change more after
         it) and keeps its span; a positive change inserts the character with the span of the character
         before it (the start of the text: (0, 0)). ``initial_offset`` input characters are dropped first."""
-        spans = self.spans()
+        starts0, ends0 = self.arrays()
         starts: list[int] = []
         ends: list[int] = []
         pos = initial_offset
         for _, change in changes:
             if change > 0:
-                s, e = spans[pos - 1] if pos > 0 else (0, 0)
+                k = pos - 1
+                starts.append(starts0[k] if k >= 0 else 0)
+                ends.append(ends0[k] if k >= 0 else 0)
             else:
-                s, e = spans[pos]
+                starts.append(starts0[pos])
+                ends.append(ends0[pos])
                 pos += 1 - change
-            starts.append(s)
-            ends.append(e)
         return Normalized("".join(c for c, _ in changes), starts, ends, self.offset)
+
+    def arrays(self) -> tuple[list[int], list[int]]:
+        """The starts and ends of every character's span (built for an identity alignment)."""
+        if self.starts is None:
+            n = len(self.text)
+            return list(range(self.offset, self.offset + n)), list(range(self.offset + 1, self.offset + n + 1))
+        return self.starts, self.ends
+
+    def splice(self, edits: Sequence[tuple[int, int, Sequence[Change]]]) -> Normalized:
+        """The text with each (start, end, changes) segment, in order, rebuilt from its changes (``transform``
+        of that slice; a segment's first change must not insert), the rest kept with its alignment."""
+        if not edits:
+            return self
+        texts: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        pos = 0
+        for start, end, changes in [*edits, (len(self.text), len(self.text), ())]:
+            for part in (self.slice(pos, start), self.slice(start, end).transform(changes)):
+                s, e = part.arrays()
+                texts.append(part.text)
+                starts += s
+                ends += e
+            pos = end
+        return Normalized("".join(texts), starts, ends, self.offset)
 
     def remap(self, pieces: Sequence[tuple[int, int, str]]) -> Normalized:
         """A new Normalized from pieces (start, end, replacement) that tile this text in order: every character

@@ -14,6 +14,7 @@ import random
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Literal, Optional, Union, overload
 
 import numpy as np
@@ -23,9 +24,10 @@ from ._io import PathLike, atomic_write_json, check_header, read_json
 from .added_tokens import AddedToken, AddedVocabulary
 from .corpus import Corpus, WordSplitter, count_words
 from .decoders import DECODERS, Decoder
-from .encoding import Encoding, SpelledWords, TextEncoder, Words
+from .encoding import Encoding, PieceRecord, Pieces, SpelledPieces, TextEncoder
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
 from .models import TRAINERS, Model, Trainer, model_from_dict
+from .models.base import encode_each
 from .normalizers import Normalizer, make_normalizers
 from .pre_tokenizers import PRE_TOKENIZERS, PreTokenizer, make_pre_tokenizer
 from .processors import (
@@ -38,7 +40,6 @@ from .processors import (
     pad_batch,
     truncate_pair,
 )
-from .text import Normalized
 from .vocab import MAX_ID, Vocab
 
 if TYPE_CHECKING:
@@ -151,16 +152,18 @@ class Tokenizer:
     def _whole_text_encoder(self, allowed: Optional[frozenset]) -> Optional[TextEncoder]:
         """The model's encoder of whole texts for this pipeline (byte-level BPE with GPT-2's pattern, WordPiece
         with BERT's pre-tokenizer), which splits and encodes in one call, in the backend in use; or None.
-        It matches special tokens as they are matched here only when every added token is special and plain
-        (no HF flags, looked for in the raw text)."""
+        It looks for the added tokens literally in the raw text, longest first, so it serves only where HF
+        would find them so too: no lstrip, rstrip or single_word, and one search (all looked for before
+        normalization, or all after it with no normalizer)."""
         if self._text_encoder_backend != _backend.name:
             self._text_encoders.clear()
             self._text_encoder_backend = _backend.name
         if allowed not in self._text_encoders:
-            plain = all(
-                t.special and not (t.normalized or t.lstrip or t.rstrip or t.single_word) for t, _ in self.added.tokens
+            tokens = [t for t, _ in self.added.tokens]
+            plain = not any(t.lstrip or t.rstrip or t.single_word for t in tokens) and (
+                all(not t.normalized for t in tokens) or (not self.normalizers and all(t.normalized for t in tokens))
             )
-            specials = [(t, i) for t, i in self.added.with_ids() if allowed is None or t in allowed]
+            specials = self.added.literals(allowed)
             encoder = self.model.text_encoder(self.normalizers, self.pre_tokenizer, specials) if plain else None
             self._text_encoders[allowed] = encoder.with_vocab(self._vocab) if encoder is not None else None
         return self._text_encoders[allowed]
@@ -304,20 +307,29 @@ class Tokenizer:
         if whole is not None:
             return whole.encode(text)
         ids: list[int] = []
-        record: list[tuple[Normalized, int]] = []
+        record: PieceRecord = []
         spelled = self.pre_tokenizer.spelled  # words in byte-level spelling: a byte-level BPE's encode_spelled
-        encode_word = self.model.encode_spelled if spelled else self.model.encode_word
-        pre_tokenize = self.pre_tokenizer.pre_tokenize
+        model = self.model
+        if dropout:
+            encode_word = model.encode_spelled if spelled else model.encode_word
+            encode_words = partial(encode_each, lambda word: encode_word(word, dropout, rng))
+        else:
+            encode_words = partial(model.encode_words, spelled=True) if spelled else model.encode_words
+        word_spans, pre_tokenize = self.pre_tokenizer.word_spans, self.pre_tokenizer.pre_tokenize
         for piece in self.added.split(text, self.normalizers, allowed):
             if piece.token_id is not None:
                 ids.append(piece.token_id)
-                record.append((piece.norm, -1))
+                record.append((piece.norm, None, None))
                 continue
-            for word in pre_tokenize([piece.norm]):
-                word_ids = encode_word(word.text, dropout, rng) if dropout else encode_word(word.text)
-                ids.extend(word_ids)
-                record.append((word, len(word_ids)))
-        return Encoding(ids, self.model, self._vocab, text, SpelledWords if spelled else Words, record)
+            got = word_spans(piece.norm)
+            # words that are not substrings of one text (rare pipelines): each word its own piece
+            parts = [got] if got is not None else [(w, [(0, len(w.text))]) for w in pre_tokenize([piece.norm])]
+            for norm, spans in parts:
+                ptext = norm.text
+                word_ids, counts = encode_words([ptext[s:e] for s, e in spans])
+                ids += word_ids
+                record.append((norm, spans, counts))
+        return Encoding(ids, self.model, self._vocab, text, SpelledPieces if spelled else Pieces, record)
 
     @overload
     def encode_batch(

@@ -16,7 +16,10 @@ import unicodedata
 from functools import lru_cache
 from typing import Optional
 
-from .text import Change, assigned_v9
+import regex
+
+from . import _unicode_data
+from .text import Change, assigned_v9, ranges_class
 
 # Hangul syllables: composed and decomposed by arithmetic, not by table
 S_BASE, L_BASE, V_BASE, T_BASE = 0xAC00, 0x1100, 0x1161, 0x11A7
@@ -41,17 +44,9 @@ def _combining(ch: str) -> int:
 @lru_cache(maxsize=1)
 def _composition_table() -> dict[tuple[str, str], str]:
     """Primary composites: (a, b) -> c for each c whose canonical mapping is the pair <a, b> and that
-    composition recreates (the composition exclusions never come back from NFC)."""
-    table = {}
-    for cp in range(0x110000):
-        c = chr(cp)
-        mapping = unicodedata.decomposition(c)
-        if not mapping or mapping.startswith("<"):
-            continue
-        parts = mapping.split()
-        if len(parts) == 2 and unicodedata.normalize("NFC", c) == c and assigned_v9(c):
-            table[(chr(int(parts[0], 16)), chr(int(parts[1], 16)))] = c
-    return table
+    composition recreates (the composition exclusions never come back from NFC), by Unicode 9.0."""
+    triples = _unicode_data.COMPOSITIONS
+    return {(chr(a), chr(b)): chr(c) for a, b, c in zip(triples[0::3], triples[1::3], triples[2::3])}
 
 
 def _compose(a: str, b: str) -> Optional[str]:
@@ -121,7 +116,25 @@ def compose(decomposed: list[Change]) -> list[Change]:
     return out
 
 
-def normalize_changes(form: str, text: str) -> list[Change]:
-    """``text`` in normalization ``form`` as (char, change) pairs."""
-    decomposed = decompose(text, compatibility=form in ("NFKC", "NFKD"))
-    return compose(decomposed) if form in ("NFC", "NFKC") else decomposed
+@lru_cache(maxsize=4)
+def _segments(form: str) -> regex.Pattern:
+    """A character that starts a segment (any, or none at the text's start) and the run after it of
+    characters the form may change or join to the one before them (``_unicode_data.INSIDE_<form>``):
+    text outside such matches is left alone by the form."""
+    return regex.compile(rf"(?s:.?{ranges_class(getattr(_unicode_data, 'INSIDE_' + form))}+)")
+
+
+def normalize_edits(form: str, text: str) -> list[tuple[int, int, list[Change]]]:
+    """``text`` in normalization ``form``, as the segments that change: (start, end, the segment's
+    characters with their changes). Normalization is local: the rest of the text stays as it is."""
+    compatibility = form in ("NFKC", "NFKD")
+    edits = []
+    for m in _segments(form).finditer(text):
+        segment = m.group()
+        if unicodedata.is_normalized(form, segment):  # by this Python's data; only its first character
+            continue  # can be newer than Unicode 9.0, which would count it a starter: normalized too
+        decomposed = decompose(segment, compatibility)
+        changes = compose(decomposed) if form in ("NFC", "NFKC") else decomposed
+        if "".join(c for c, _ in changes) != segment:
+            edits.append((m.start(), m.end(), changes))
+    return edits

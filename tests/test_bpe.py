@@ -11,7 +11,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from subtok import Tokenizer, TrainingError, _backend
-from subtok.models import bpe_core
+from subtok.models import BPE, bpe_core
 from subtok.text import token_to_bytes
 
 from .conftest import SAMPLE_TEXTS
@@ -221,3 +221,31 @@ def test_merge_loop_equals_the_naive_oracle(backend, words, seed, min_frequency,
     got = _backend.pick(bpe_core.train_merges)(got_words, counts, got_keys, strip, 40, min_frequency, blocked)
     assert [tuple(m) for m in got] == expected
     assert got_keys == expected_keys and got_words == expected_words
+
+
+_CHAR_MODELS = {}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(byte_fallback=True, fuse_unk=False),
+        dict(byte_fallback=True, fuse_unk=True),
+        dict(byte_fallback=False, fuse_unk=True),
+        dict(byte_fallback=False, fuse_unk=False),
+    ],
+)
+@given(
+    word=st.text(st.sampled_from("abcé가東🙂 \x00xyz"), max_size=12),
+    drop=st.sampled_from([(), ("<0xEA>",), ("<0xF0>", "<0x9F>")]),
+)
+def test_initial_symbols_are_symbols_ids(options, word, drop):
+    """The fast initial symbols of character-level BPE (the vocabulary's characters, byte fallback spliced in)
+    equal what ``symbols`` makes, the unknown token waiting for the next known character as in HF, with
+    some byte tokens missing too."""
+    key = (tuple(sorted(options.items())), drop)
+    if key not in _CHAR_MODELS:
+        vocab = ["<unk>", *"abcxyz", "é", "ab", *(f"<0x{b:02X}>" for b in range(256) if f"<0x{b:02X}>" not in drop)]
+        _CHAR_MODELS[key] = BPE(vocab, [("a", "b")], byte_level=False, unk_token="<unk>", **options)
+    model = _CHAR_MODELS[key]
+    assert model.initial_symbols(word) == [t for t, _, _ in model.symbols(word)]

@@ -114,6 +114,8 @@ def test_byte_level_encoder_identical(text):
     assert c.encode_word(text) == py.encode_word(text)
     texts = [text, text[::-1], "", text * 3]
     assert c.encode_batch(texts, 3) == py.encode_batch(texts, 3)
+    words = [*text.split(" "), text.encode("utf-8", "surrogatepass"), b"\xff\xfe", ""]  # str or raw bytes
+    assert c.encode_words(words) == py.encode_words(words)
 
 
 _TOK = []

@@ -20,7 +20,7 @@ from subtok.normalizers import (
     normalizers_from_hf,
     normalizers_to_hf,
 )
-from subtok.text import Normalized
+from subtok.text import Normalized, assigned_v9
 
 NORMALIZER_SETS = [
     ["NFC"],
@@ -42,6 +42,25 @@ def test_aligned_normalization_matches_plain_and_maps_into_original(names, text)
     for i in range(len(norm.text)):
         s, e = norm.original_span(i, i + 1)
         assert 0 <= s <= e <= len(text)
+
+
+v9_text = st.text(st.characters(codec="utf-8").filter(assigned_v9))
+
+
+@pytest.mark.parametrize("form", ["NFC", "NFD", "NFKC", "NFKD"])
+@given(text=v9_text)
+def test_unicode_forms_equal_unicodedata_on_unicode_9_text(form, text):
+    """Worked on segment by segment (normalization is local), each form gives what unicodedata gives for
+    characters Unicode 9.0 had (newer ones HF's tables, and so ours, leave alone)."""
+    assert normalize_str([UnicodeForm(form)], text) == unicodedata.normalize(form, text)
+    assert normalize([UnicodeForm(form)], text).text == unicodedata.normalize(form, text)
+
+
+def test_characters_newer_than_unicode_9_are_left_alone():
+    """U+0EBA (Unicode 12, combining class 9 today) counts as a starter for HF, so nothing moves around it."""
+    text = "\u0eb3\u0eca\u0eba"
+    assert unicodedata.normalize("NFC", text) != text
+    assert normalize_str([UnicodeForm("NFC")], text) == text
 
 
 def test_nfc_composes_and_keeps_offsets_as_hf():

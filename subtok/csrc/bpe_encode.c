@@ -5,10 +5,10 @@
  *   encode_scan       <-> _encode_scan         mirrored
  *   encode_heap       <-> _encode_heap         mirrored
  *   encode_symbols    <-> encode_symbols       mirrored
- *   ByteLevelEncoder  <-> ByteLevelEncoder: encode_word, encode_text (encode_segment <-> _encode_segment)
- *                         and encode_batch mirrored; the word cache is equivalent by test, not a mirror (a dict
- *                         there; here a shared cache taken when free and a private one when not, so threads
- *                         never wait on each other)
+ *   ByteLevelEncoder  <-> ByteLevelEncoder: encode_word, encode_words, encode_text (encode_segment <->
+ *                         _encode_segment) and encode_batch mirrored; the word cache is equivalent by
+ *                         test, not a mirror (a dict there; here a shared cache taken when free and a
+ *                         private one when not, so threads never wait on each other)
  */
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -495,6 +495,88 @@ static PyObject *encoder_encode_word(ByteLevelEncoderObject *enc, PyObject *args
     return res;
 }
 
+/* encode_words(words: list of str or bytes) -> (ids, counts): the ids of each word (of a str, its UTF-8), one
+ * after the other, and how many each word has. The words are read with the GIL held, encoded without it. */
+static PyObject *encoder_encode_words(ByteLevelEncoderObject *enc, PyObject *args) {
+    PyObject *words;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &words)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(words);
+    const char **utf8 = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *utf8);
+    Py_ssize_t *len = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *len);
+    PyObject *keep = PyList_New(0); /* bytes made for words with lone surrogates */
+    int32_t *counts = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *counts);
+    PyObject *res = NULL;
+    Buf out = {0};
+    if (!utf8 || !len || !keep || !counts) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *w = PyList_GET_ITEM(words, i);
+        if (PyBytes_Check(w)) { /* the word's bytes themselves */
+            utf8[i] = PyBytes_AS_STRING(w);
+            len[i] = PyBytes_GET_SIZE(w);
+            continue;
+        }
+        if (!PyUnicode_Check(w)) {
+            PyErr_SetString(PyExc_TypeError, "words must be str or bytes");
+            goto done;
+        }
+        utf8[i] = PyUnicode_AsUTF8AndSize(w, &len[i]);
+        if (!utf8[i]) { /* lone surrogates: their surrogatepass bytes, as encode_word reads them */
+            PyErr_Clear();
+            PyObject *b = PyUnicode_AsEncodedString(w, "utf-8", "surrogatepass");
+            if (!b || PyList_Append(keep, b) < 0) {
+                Py_XDECREF(b);
+                goto done;
+            }
+            Py_DECREF(b);
+            utf8[i] = PyBytes_AS_STRING(b);
+            len[i] = PyBytes_GET_SIZE(b);
+        }
+        if (len[i] > INT32_MAX) {
+            PyErr_SetString(PyExc_ValueError, "a word is longer than 2 GiB");
+            goto done;
+        }
+    }
+    int r = 0;
+    CacheView view;
+    Py_BEGIN_ALLOW_THREADS
+    view_open(enc, &view, 1);
+    for (Py_ssize_t i = 0; i < n && r == 0; i++) {
+        Py_ssize_t before = out.n;
+        r = encode_word_bytes(enc, &view, utf8[i], (int32_t)len[i], &out);
+        counts[i] = (int32_t)(out.n - before);
+    }
+    view_close(enc, &view);
+    view_merge(enc, &view);
+    Py_END_ALLOW_THREADS
+    if (r < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *id_list = list_of_ids(&enc->ids, &out);
+    PyObject *count_list = id_list ? PyList_New(n) : NULL;
+    for (Py_ssize_t i = 0; count_list && i < n; i++) {
+        PyObject *c = PyLong_FromLong(counts[i]);
+        if (!c) {
+            Py_CLEAR(count_list);
+            break;
+        }
+        PyList_SET_ITEM(count_list, i, c);
+    }
+    res = count_list ? PyTuple_Pack(2, id_list, count_list) : NULL;
+    Py_XDECREF(id_list);
+    Py_XDECREF(count_list);
+done:
+    PyMem_Free(utf8);
+    PyMem_Free(len);
+    PyMem_Free(counts);
+    Py_XDECREF(keep);
+    free(out.v);
+    return res;
+}
+
 /* encode_segment: GPT-2 words of t[start, end) appended to ids, with (start, end, n_ids) records. */
 static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, const Text *t, Py_ssize_t start,
                           Py_ssize_t end, Buf *ids, Buf *words, char **utf8, Py_ssize_t *utf8_cap) {
@@ -579,6 +661,8 @@ static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *arg
 
 static PyMethodDef encoder_methods[] = {
     {"encode_word", (PyCFunction)encoder_encode_word, METH_VARARGS, "Ids of one word (cached)."},
+    {"encode_words", (PyCFunction)encoder_encode_words, METH_VARARGS,
+     "(ids of the words one after the other, number of ids of each word)."},
     {"encode_text", (PyCFunction)encoder_encode_text, METH_VARARGS,
      "Split with GPT-2's pattern and encode: (ids, per-word (start, end, n_ids) as int32 bytes)."},
     {"encode_batch", (PyCFunction)encoder_encode_batch, METH_VARARGS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Optional, Protocol
 
 from ..errors import TrainingError
@@ -29,6 +29,10 @@ class Model(Protocol):
     def encode_word(self, word: str) -> list[int]:
         """Ids of one pre-tokenized word."""
 
+    def encode_words(self, words: list[str]) -> tuple[list[int], list[int]]:
+        """The ids of ``words`` one after the other, and how many each word has (``encode_each``, or
+        one native call)."""
+
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
         """Character span within ``word`` of each of its tokens ``ids``."""
 
@@ -46,6 +50,17 @@ class Model(Protocol):
 
     def to_dict(self) -> dict:
         """The model as our JSON."""
+
+
+def encode_each(encode_word: Callable[[str], list[int]], words: list[str]) -> tuple[list[int], list[int]]:
+    """``Model.encode_words`` by one ``encode_word`` call per word."""
+    ids: list[int] = []
+    counts: list[int] = []
+    for word in words:
+        word_ids = encode_word(word)
+        ids += word_ids
+        counts.append(len(word_ids))
+    return ids, counts
 
 
 UNSET: object = object()  # an option the caller did not give (None can be a value)

@@ -19,12 +19,14 @@ from ..encoding import TextEncoder, TextWords
 from ..errors import SubtokError, TokenizerFileError, TrainingError
 from ..pre_tokenizers import GPT2, PreTokenizer, WhitespaceRuns
 from ..progress import progress_bar
-from ..text import GPT2_PATTERN, bytes_to_token, token_to_bytes
+from ..text import GPT2_PATTERN, bytes_to_token, bytes_to_unicode, token_to_bytes
 from ..vocab import Vocab
 from . import bpe_core
-from .base import UNSET, Trainer, char_alphabet, char_symbol_words
+from .base import UNSET, Trainer, char_alphabet, char_symbol_words, encode_each
 
 DEFAULT_SPECIAL_TOKENS = ("<unk>", "<pad>", "<bos>", "<eos>")
+# byte-level spelling -> the Latin-1 character of each byte, so that .encode("latin-1") gives the bytes
+_UNSPELL = {ord(c): b for b, c in bytes_to_unicode().items()}
 
 
 def as_vocab(tokens: Union[Vocab, Sequence[Optional[str]]], unk: Optional[str]) -> Vocab:
@@ -66,6 +68,7 @@ class BPE:
         self.dropout = dropout
         self._check_and_index()
         self._cache: dict[str, list[int]] = {}
+        self._whole: Optional[dict[str, int]] = None
         self._table_backend = ""
         self._table = None
         self._encoder = None
@@ -166,7 +169,41 @@ class BPE:
         if self.plain_bytes:
             ids = self.byte_ids
             return [ids[b] for b in word.encode("utf-8", "surrogatepass")]
-        return [t for t, _, _ in self.symbols(word)]
+        if self.byte_level or self.prefix or self.suffix:
+            return [t for t, _, _ in self.symbols(word)]
+        ids = list(map(self.vocab.word_to_id.get, word))  # characters the vocabulary has: their ids
+        if None not in ids:
+            return ids
+        if self.byte_fallback and None not in self.byte_ids:  # every other character: its bytes' tokens
+            out: list[int] = []
+            last = 0
+            for i in [i for i, t in enumerate(ids) if t is None]:
+                out += ids[last:i]
+                out += [self.byte_ids[b] for b in word[i].encode("utf-8", "surrogatepass")]
+                last = i + 1
+            out += ids[last:]
+            return out
+        out = []  # the others as ``symbols`` makes them: byte fallback, else the unknown token,
+        unk_id, pending = self.vocab.unk_id, False  # which waits for the next known character (HF's order)
+        for c, t in zip(word, ids):
+            if t is not None:
+                if pending:
+                    out.append(unk_id)
+                    pending = False
+                out.append(t)
+                continue
+            if self.byte_fallback:
+                fallback = [self.byte_ids[b] for b in c.encode("utf-8", "surrogatepass")]
+                if None not in fallback:
+                    out += fallback
+                    continue
+            if unk_id is not None:
+                if pending and not self.fuse_unk:
+                    out.append(unk_id)
+                pending = True
+        if pending:
+            out.append(unk_id)
+        return out
 
     def _compile(self) -> None:
         """Build the encoder's tables for the backend in use (again if the backend switches)."""
@@ -174,7 +211,7 @@ class BPE:
             self._table = _backend.pick(bpe_core.make_merge_table)(self.ranks, self.results)
             self._encode_symbols = _backend.pick(bpe_core.encode_symbols)
             encoder = _backend.pick(bpe_core.ByteLevelEncoder)
-            self._encoder = encoder(self.byte_ids, self._table) if self.plain_bytes and not self.ignore_merges else None
+            self._encoder = encoder(self.byte_ids, self._table) if self.plain_bytes else None
             self._text_encoders: dict = {}
             self._cache.clear()
             self._table_backend = _backend.name
@@ -199,19 +236,72 @@ class BPE:
             self._cache[word] = ids
         return ids
 
+    def encode_words(self, words: list[str], spelled: bool = False) -> tuple[list[int], list[int]]:
+        """The ids of ``words`` one after the other and how many each has: one native call for plain
+        byte-level words (a word the vocabulary has is looked up first with ``ignore_merges``)."""
+        self._compile()
+        if self._encoder is None:
+            if spelled or self.ignore_merges:
+                return encode_each(self.encode_spelled if spelled else self.encode_word, words)
+            ids: list[int] = []  # the cache first, as encode_word does, without a call per cached word
+            counts: list[int] = []
+            cache, encode_word = self._cache, self.encode_word
+            for word in words:
+                word_ids = cache.get(word) or encode_word(word)
+                ids += word_ids
+                counts.append(len(word_ids))
+            return ids, counts
+        if spelled:  # the bytes each word spells (one character per byte)
+            found = [self.vocab.word_to_id.get(w) for w in words] if self.ignore_merges else [None] * len(words)
+            rest: list = [w.translate(_UNSPELL).encode("latin-1") for w, t in zip(words, found) if t is None]
+        elif not self.ignore_merges:
+            return self._encoder.encode_words(words)
+        else:
+            whole = self._whole_words()
+            found = [whole.get(w) for w in words]
+            rest = [w for w, t in zip(words, found) if t is None]
+        rest_ids, rest_counts = self._encoder.encode_words(rest)
+        ids = []
+        counts = []
+        pos = k = 0
+        for t in found:
+            if t is not None:
+                ids.append(t)
+                counts.append(1)
+            else:
+                n = rest_counts[k]
+                ids += rest_ids[pos : pos + n]
+                counts.append(n)
+                pos, k = pos + n, k + 1
+        return ids, counts
+
+    def _whole_words(self) -> dict[str, int]:
+        """Byte-level: the text of each token whose bytes are UTF-8 -> its id (``ignore_merges``' lookup)."""
+        if self._whole is None:
+            whole: dict[str, int] = {}
+            for i, t in enumerate(self.vocab.id_to_word):
+                try:
+                    text = token_to_bytes(t).decode("utf-8") if t is not None else None
+                except (ValueError, UnicodeDecodeError):
+                    continue
+                if text is not None:
+                    whole.setdefault(text, i)
+            self._whole = whole
+        return self._whole
+
     def encode_spelled(self, word: str, dropout: Optional[float] = None, rng=None) -> list[int]:
         """Token ids of a byte-level word already in byte-level spelling (a pre-tokenizer whose ByteLevel
         step has others after it, as Falcon's), as ``encode_word`` encodes the text it spells."""
         self._compile()
         if self.ignore_merges and word and (t := self.vocab.word_to_id.get(word)) is not None:
             return [t]
-        initial = [t for t, _, _ in self.symbols(word, spelled=True)]
         if dropout:
+            initial = [t for t, _, _ in self.symbols(word, spelled=True)]
             return bpe_core.encode_with_dropout(initial, self.ranks, self.results, dropout, rng)
         key = ("spelled", word)
         ids = self._cache.get(key)
         if ids is None:
-            ids = self._encode_symbols(initial, self._table)
+            ids = self._encode_symbols([t for t, _, _ in self.symbols(word, spelled=True)], self._table)
             if len(self._cache) >= bpe_core.CACHE_SIZE:
                 self._cache.clear()
             self._cache[key] = ids

@@ -19,7 +19,7 @@ import heapq
 from array import array
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Optional
+from typing import Optional, Union
 
 import regex
 
@@ -318,18 +318,30 @@ class ByteLevelEncoder:
         self.table = table
         self.special_ids = dict(specials)
         self.special_re = alternation([t for t, _ in specials])
-        self.cache: dict[str, list[int]] = {}
+        self.cache: dict[bytes, list[int]] = {}
 
     def encode_word(self, word: str) -> list[int]:
-        ids = self.cache.get(word)
+        return self._encode_bytes(word.encode("utf-8", "surrogatepass"))
+
+    def _encode_bytes(self, data: bytes) -> list[int]:
+        ids = self.cache.get(data)
         if ids is None:
             byte_ids = self.byte_ids
-            symbols = [byte_ids[b] for b in word.encode("utf-8", "surrogatepass")]
-            ids = encode_symbols(symbols, self.table)
+            ids = encode_symbols([byte_ids[b] for b in data], self.table)
             if len(self.cache) >= CACHE_SIZE:
                 self.cache.clear()
-            self.cache[word] = ids
+            self.cache[data] = ids
         return ids
+
+    def encode_words(self, words: list[Union[str, bytes]]) -> tuple[list[int], list[int]]:
+        """The ids of ``words`` (a str's UTF-8, or bytes) one after the other, and how many each word has."""
+        ids: list[int] = []
+        counts: list[int] = []
+        for word in words:
+            word_ids = self._encode_bytes(word if isinstance(word, bytes) else word.encode("utf-8", "surrogatepass"))
+            ids += word_ids
+            counts.append(len(word_ids))
+        return ids, counts
 
     def _encode_segment(self, text: str, start: int, end: int, ids: list[int], words) -> None:
         for s, e in split_gpt2(text[start:end]):

@@ -10,7 +10,7 @@ from ..encoding import TextEncoder
 from ..errors import SubtokError, TokenizerFileError, TrainingError
 from ..pre_tokenizers import PreTokenizer, WhitespaceRuns
 from ..vocab import Vocab
-from .base import Trainer
+from .base import Trainer, encode_each
 from .bpe import DEFAULT_SPECIAL_TOKENS, as_vocab
 
 
@@ -28,6 +28,9 @@ class WordLevel:
 
     def encode_word(self, word: str) -> list[int]:
         return [self.vocab[word]]
+
+    def encode_words(self, words: list[str]) -> tuple[list[int], list[int]]:
+        return encode_each(self.encode_word, words)
 
     def text_encoder(self, normalizers: Sequence, pre_tokenizer: PreTokenizer, specials) -> Optional[TextEncoder]:
         return None  # a dict lookup per word: nothing for a native encoder to win

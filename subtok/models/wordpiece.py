@@ -24,7 +24,7 @@ from ..processors import BertPostProcessor
 from ..progress import progress_bar
 from ..vocab import Vocab
 from . import bpe_core, wordpiece_core
-from .base import Trainer, char_alphabet, char_symbol_words
+from .base import Trainer, char_alphabet, char_symbol_words, encode_each
 from .bpe import as_vocab
 
 DEFAULT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -104,6 +104,9 @@ class WordPiece:
             self._text_encoder = TextEncoder(core, self, TokenSpans)
             self._text_encoder_key = key
         return self._text_encoder
+
+    def encode_words(self, words: list[str]) -> tuple[list[int], list[int]]:
+        return encode_each(self.encode_word, words)
 
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
         if len(ids) == 1 and ids[0] == self.unk_id:
