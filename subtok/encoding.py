@@ -160,8 +160,8 @@ class Encoding:
         "_offsets",
         "_tokens",
         "_attention",
-        "type_ids",
-        "special_tokens_mask",
+        "_type_ids",
+        "_special_mask",
     )
 
     def __init__(
@@ -176,8 +176,8 @@ class Encoding:
         self._offsets: Optional[list[Span]] = None
         self._tokens: Optional[list[str]] = None
         self._attention: Optional[list[int]] = None  # None: every id is a real token
-        self.type_ids: list[int] = [0] * len(ids)  # 1 for the second sequence of a pair
-        self.special_tokens_mask: list[int] = [0] * len(ids)  # 1 for tokens the post-processor added
+        self._type_ids: Optional[list[int]] = None  # None: all 0
+        self._special_mask: Optional[list[int]] = None  # None: all 0
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -191,6 +191,28 @@ class Encoding:
         if self._tokens is None:
             self._tokens = self._alignment.tokens(self._record, self.vocab, self.ids)
         return self._tokens
+
+    @property
+    def type_ids(self) -> list[int]:
+        """0 for the first sequence, 1 for the second sequence of a pair (and its tokens)."""
+        if self._type_ids is None:
+            self._type_ids = [0] * len(self.ids)
+        return self._type_ids
+
+    @type_ids.setter
+    def type_ids(self, values: list[int]) -> None:
+        self._type_ids = values
+
+    @property
+    def special_tokens_mask(self) -> list[int]:
+        """1 for the tokens the post-processor added (and padding), 0 for the text's."""
+        if self._special_mask is None:
+            self._special_mask = [0] * len(self.ids)
+        return self._special_mask
+
+    @special_tokens_mask.setter
+    def special_tokens_mask(self, values: list[int]) -> None:
+        self._special_mask = values
 
     @property
     def attention_mask(self) -> list[int]:
@@ -214,12 +236,13 @@ class Encoding:
         if len(self.ids) > length:
             keep = slice(len(self.ids) - length, None) if left else slice(0, max(length, 0))
             offsets, tokens, attention = self.offsets, self.tokens, self.attention_mask
+            type_ids, mask = self.type_ids, self.special_tokens_mask  # read before the ids change
             self.ids = self.ids[keep]
             self._offsets = offsets[keep]
             self._tokens = tokens[keep]
             self._attention = None if self._attention is None else attention[keep]
-            self.type_ids = self.type_ids[keep]
-            self.special_tokens_mask = self.special_tokens_mask[keep]
+            self.type_ids = type_ids[keep]
+            self.special_tokens_mask = mask[keep]
 
     def pad(self, length: int, pad_id: int, pad_type_id: int = 0, left: bool = False) -> None:
         """Pad with ``pad_id`` up to ``length`` tokens (masked out of ``attention_mask``), at the end or
@@ -227,6 +250,7 @@ class Encoding:
         extra = length - len(self.ids)
         if extra > 0:
             offsets, tokens, attention = self.offsets, self.tokens, self.attention_mask
+            type_ids, mask = self.type_ids, self.special_tokens_mask  # read before the ids change
 
             def add(values: list, value) -> list:
                 return [value] * extra + values if left else values + [value] * extra
@@ -235,8 +259,8 @@ class Encoding:
             self._offsets = add(offsets, (0, 0))
             self._tokens = add(tokens, self.vocab.id_to_word[pad_id] if pad_id < len(self.vocab) else "")
             self._attention = add(attention, 0)
-            self.type_ids = add(self.type_ids, pad_type_id)
-            self.special_tokens_mask = add(self.special_tokens_mask, 1)
+            self.type_ids = add(type_ids, pad_type_id)
+            self.special_tokens_mask = add(mask, 1)
 
 
 class TextEncoder:

@@ -101,6 +101,25 @@ class BertPostProcessor(PostProcessor):
     def added(self, pair: bool) -> int:
         return 3 if pair else 2
 
+    def apply(self, first: Encoding, second: Optional[Encoding], add_special_tokens: bool = True) -> Encoding:
+        """One encoding built at once (the batch path: no encoding per added token)."""
+        if not add_special_tokens:
+            return super().apply(first, second, add_special_tokens)
+        token_to_id = first.vocab.word_to_id
+        cls_id, sep_id = token_to_id[self.cls_token], token_to_id[self.sep_token]
+        ids = [cls_id, *first.ids, sep_id]
+        items: list[Optional[Encoding]] = [None, first, None]
+        type_ids = [0] * len(ids)
+        mask = [1, *[0] * len(first.ids), 1]
+        if second is not None:
+            ids += [*second.ids, sep_id]
+            items += [second, None]
+            type_ids += [1] * (len(second.ids) + 1)
+            mask += [*[0] * len(second.ids), 1]
+        enc = Encoding(ids, first.model, first.vocab, first.text, Joined, items)
+        enc.type_ids, enc.special_tokens_mask = type_ids, mask
+        return enc
+
     def process(self, encodings: list[Encoding], add_special_tokens: bool = True) -> list[Encoding]:
         first = encodings[0]
         if not add_special_tokens:
