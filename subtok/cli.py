@@ -14,9 +14,9 @@ import warnings
 from pathlib import Path
 from typing import Optional
 
-from . import __version__
+from . import __version__, interop
 from ._backend import native_available
-from ._io import atomic_write_text
+from ._io import atomic_write_text, read_json
 from .errors import SubtokError
 from .tokenizer import Tokenizer
 
@@ -79,8 +79,16 @@ def cmd_train(args) -> None:
         )
 
 
+def _load_tokenizer(path: str) -> Tokenizer:
+    """Our tokenizer file, or an HF tokenizer.json (one with a "model" and not our format header)."""
+    doc = read_json(path)
+    if isinstance(doc, dict) and "format" not in doc and isinstance(doc.get("model"), dict):
+        return Tokenizer(**interop.components_from_huggingface(doc, source=path))
+    return Tokenizer.from_dict(doc, source=path)
+
+
 def cmd_encode(args) -> None:
-    tok = Tokenizer.load(args.tokenizer)
+    tok = _load_tokenizer(args.tokenizer)
     lines = _read_input(args.file, args.errors)
     out = io.StringIO()
     for enc in tok.encode_batch(lines, num_threads=args.threads):
@@ -89,7 +97,7 @@ def cmd_encode(args) -> None:
 
 
 def cmd_decode(args) -> None:
-    tok = Tokenizer.load(args.tokenizer)
+    tok = _load_tokenizer(args.tokenizer)
     out = io.StringIO()
     for n, line in enumerate(_read_input(args.file), 1):
         try:
@@ -178,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = common(sub.add_parser("encode", help="encode text lines to ids (one line of ids per line)"))
     e.add_argument("file", nargs="?", help="input text (default: stdin)")
-    e.add_argument("-t", "--tokenizer", required=True)
+    e.add_argument("-t", "--tokenizer", required=True, help="subtok's tokenizer file or an HF tokenizer.json")
     e.add_argument("--tokens", action="store_true", help="print tokens instead of ids")
     e.add_argument("--threads", type=int, default=None)
     e.add_argument("--errors", choices=["strict", "replace"], default="strict")
@@ -187,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = common(sub.add_parser("decode", help="decode lines of ids back to text"))
     d.add_argument("file", nargs="?", help="input ids (default: stdin)")
-    d.add_argument("-t", "--tokenizer", required=True)
+    d.add_argument("-t", "--tokenizer", required=True, help="subtok's tokenizer file or an HF tokenizer.json")
     d.add_argument("--keep-special", action="store_true", help="keep special tokens in the text")
     d.add_argument("-o", "--output", help="output file (default: stdout)")
     d.set_defaults(func=cmd_decode)

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from subtok import Tokenizer
 from subtok.cli import main
 
 from .conftest import SAMPLE_TEXTS
@@ -30,6 +31,12 @@ def test_train_encode_decode_roundtrip(backend, tmp_path, corpus_file, capsys):
     assert out.read_text(encoding="utf-8") == corpus_file.read_text(encoding="utf-8")
     assert main(["encode", "-t", str(tok), str(corpus_file), "--tokens"]) == 0
     assert "Ġbrown" in capsys.readouterr().out
+    hf = tmp_path / "tokenizer.json"  # an HF tokenizer.json serves the commands too
+    Tokenizer.load(tok).save_huggingface(hf)
+    assert main(["encode", "-t", str(hf), str(corpus_file), "-o", str(tmp_path / "hf_ids.txt")]) == 0
+    assert (tmp_path / "hf_ids.txt").read_text() == ids_file.read_text()
+    assert main(["decode", "-t", str(hf), str(ids_file), "-o", str(tmp_path / "hf_back.txt")]) == 0
+    assert (tmp_path / "hf_back.txt").read_text(encoding="utf-8") == corpus_file.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
