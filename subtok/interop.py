@@ -233,6 +233,8 @@ def _model_from_hf(model_d: dict, vocab: Vocab, byte_level: bool, decoder_d: Opt
         raise SubtokError(f"a ByteLevel pre-tokenizer with a {kind} model is not supported")
     if kind == "WordPiece":
         _refuse(fields - {"unk_token", "continuing_subword_prefix", "max_input_chars_per_word"}, "WordPiece", source)
+        if vocab.has_gaps:
+            raise SubtokError("WordPiece vocabularies whose ids leave gaps are not supported")
         cleanup = (decoder_d or {}).get("cleanup", True)
         return WordPiece.from_dict({**model_d, "vocab": list(vocab), "cleanup": cleanup})
     if kind == "WordLevel":
@@ -299,10 +301,9 @@ def components_from_huggingface(d: Any, source: str = "tokenizer.json") -> Compo
             "truncation": d.get("truncation"),
             "padding": d.get("padding"),
         }
-    except TokenizerFileError:
-        raise
     except SubtokError as e:
-        raise TokenizerFileError(f"{source}: {e}") from None
+        message = str(e)
+        raise TokenizerFileError(message if message.startswith(source) else f"{source}: {message}") from None
 
 
 def read_huggingface(path: PathLike) -> Components:

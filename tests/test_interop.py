@@ -138,6 +138,17 @@ def test_unsupported_components_are_refused_with_the_file_named(tmp_path):
     path.write_text(json.dumps({**doc, "pre_tokenizer": {"type": "Digits", "individual": True}}), encoding="utf-8")
     with pytest.raises(TokenizerFileError, match="Digits: field individual is not supported"):
         Tokenizer.from_huggingface(path)
+    token = {"id": 0, "content": "<x>", "special": True, "strip_all": True}
+    path.write_text(json.dumps({**doc, "added_tokens": [token]}), encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match="added token '<x>': field strip_all is not supported"):
+        Tokenizer.from_huggingface(path)
+    path.write_text(json.dumps({**doc, "truncation_side": "left"}), encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match="field truncation_side is not supported"):
+        Tokenizer.from_huggingface(path)
+    wordpiece = {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0, "a": 2}}
+    path.write_text(json.dumps({**doc, "pre_tokenizer": None, "model": wordpiece}), encoding="utf-8")
+    with pytest.raises(TokenizerFileError, match="WordPiece vocabularies whose ids leave gaps"):
+        Tokenizer.from_huggingface(path)
 
 
 def test_byte_fallback_with_affixes_is_refused_both_ways(tmp_path):
