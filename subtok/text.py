@@ -291,7 +291,3 @@ class Normalized:
             starts.extend([os_] * len(rep))
             ends.extend([oe] * len(rep))
         return Normalized("".join(out), starts, ends, self.offset)
-
-    def map_chars(self, fn) -> Normalized:
-        """Each character mapped to one character: the alignment is unchanged."""
-        return Normalized("".join(map(fn, self.text)), self.starts, self.ends, self.offset)
