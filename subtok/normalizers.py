@@ -47,6 +47,11 @@ class Normalizer:
     def normalize(self, norm: Normalized) -> Normalized:
         raise NotImplementedError
 
+    def leaves(self, text: str) -> bool:
+        """Whether this step leaves ``text``, and every piece of it, as it is, by a cheap test (False when
+        it cannot tell): such a text may take an encoder that knows no normalizer."""
+        return False
+
     def to_dict(self) -> dict:
         return {"type": self.type}
 
@@ -88,6 +93,10 @@ class UnicodeForm(Normalizer):
             return norm
         return norm.splice(normalize_edits(self.form, norm.text))
 
+    def leaves(self, text: str) -> bool:
+        # normalization is local: a normalized text's pieces are normalized too
+        return unicodedata.is_normalized(self.form, text)
+
     @classmethod
     def from_dict(cls, d: dict) -> UnicodeForm:
         return cls(d["type"])
@@ -112,6 +121,9 @@ class Lowercase(Normalizer):
         if len(low) == len(text) and "Σ" not in text:  # str.lower gives ς at a word's end
             return low
         return "".join(c.lower() for c in text)
+
+    def leaves(self, text: str) -> bool:
+        return self.normalize_str(text) == text  # character by character: the pieces too
 
     def normalize(self, norm: Normalized) -> Normalized:
         low = self.normalize_str(norm.text)

@@ -28,7 +28,7 @@ from .encoding import Encoding, PieceRecord, Pieces, SpelledPieces, TextEncoder
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
 from .models import TRAINERS, Model, Trainer, model_from_dict
 from .models.base import encode_each
-from .normalizers import Normalizer, make_normalizers
+from .normalizers import Normalizer, make_normalizers, normalize_str
 from .pre_tokenizers import PRE_TOKENIZERS, PreTokenizer, make_pre_tokenizer
 from .processors import (
     PROCESSORS,
@@ -149,24 +149,48 @@ class Tokenizer:
         """The special tokens, in the order they were given (added ones after)."""
         return self.added.specials
 
-    def _whole_text_encoder(self, allowed: Optional[frozenset]) -> Optional[TextEncoder]:
+    def _whole_text_encoder(self, allowed: Optional[frozenset], identity: bool = False) -> Optional[TextEncoder]:
         """The model's encoder of whole texts for this pipeline (byte-level BPE with GPT-2's pattern, WordPiece
         with BERT's pre-tokenizer), which splits and encodes in one call, in the backend in use; or None.
-        It looks for the added tokens literally in the raw text, longest first, so it serves only where HF
-        would find them so too: no lstrip, rstrip or single_word, and one search (all looked for before
-        normalization, or all after it with no normalizer)."""
+        With ``identity``, the encoder of the pipeline without its normalizers, for texts they leave as
+        they are (``Normalizer.leaves``). It looks for the added tokens literally in the raw text, longest
+        first, so it serves only where HF would find them so too: no lstrip, rstrip or single_word, and
+        one search (all looked for before normalization, or all after it, spelled as they are)."""
         if self._text_encoder_backend != _backend.name:
             self._text_encoders.clear()
             self._text_encoder_backend = _backend.name
-        if allowed not in self._text_encoders:
+        key = (allowed, identity)
+        if key not in self._text_encoders:
+            normalizers = () if identity else self.normalizers
             tokens = [t for t, _ in self.added.tokens]
+            normalized = [t for t in tokens if t.normalized]
             plain = not any(t.lstrip or t.rstrip or t.single_word for t in tokens) and (
-                all(not t.normalized for t in tokens) or (not self.normalizers and all(t.normalized for t in tokens))
+                not normalized
+                or (
+                    len(normalized) == len(tokens)
+                    and all(normalize_str(self.normalizers, t.content) == t.content for t in normalized)
+                    and not normalizers
+                )
             )
-            specials = self.added.literals(allowed)
-            encoder = self.model.text_encoder(self.normalizers, self.pre_tokenizer, specials) if plain else None
-            self._text_encoders[allowed] = encoder.with_vocab(self._vocab) if encoder is not None else None
-        return self._text_encoders[allowed]
+            if identity and not (
+                self.normalizers and all(type(n).leaves is not Normalizer.leaves for n in self.normalizers)
+            ):
+                plain = False  # no cheap test tells which texts the normalizers leave alone
+            encoder = (
+                self.model.text_encoder(normalizers, self.pre_tokenizer, self.added.literals(allowed))
+                if plain
+                else None
+            )
+            self._text_encoders[key] = encoder.with_vocab(self._vocab) if encoder is not None else None
+        return self._text_encoders[key]
+
+    def _fast_encoder(self, allowed: Optional[frozenset], text: str) -> Optional[TextEncoder]:
+        """The whole-text encoder for ``text``: the pipeline's, else the one without normalizers when they
+        leave ``text`` as it is (GPT-NeoX's NFC before GPT-2's pattern, on text already in NFC)."""
+        whole = self._whole_text_encoder(allowed)
+        if whole is None and self.normalizers and all(n.leaves(text) for n in self.normalizers):
+            whole = self._whole_text_encoder(allowed, identity=True)
+        return whole
 
     # -- training ----------------------------------------------------------------------------------------
     @classmethod
@@ -303,7 +327,7 @@ class Tokenizer:
         return allowed
 
     def _encode_one(self, text: str, allowed: Optional[frozenset], dropout=None, rng=None) -> Encoding:
-        whole = self._whole_text_encoder(allowed) if not dropout else None
+        whole = self._fast_encoder(allowed, text) if not dropout else None
         if whole is not None:
             return whole.encode(text)
         ids: list[int] = []
@@ -395,11 +419,23 @@ class Tokenizer:
                 raise InputError(f"encode_batch takes str or (str, str) items; item {i} is {type(item).__name__}")
         trunc = {**(self.truncation or {}), "max_length": max_length} if truncation else self.truncation
         whole = self._whole_text_encoder(None)
+        if whole is None and self.normalizers and self._whole_text_encoder(None, identity=True) is not None:
+            whole = self._whole_text_encoder(None, identity=True)  # for the texts the normalizers leave alone
+            fast = [i for i, t in enumerate(items) if isinstance(t, str) and all(n.leaves(t) for n in self.normalizers)]
+        else:
+            fast = range(len(items))
         if whole is not None and not trunc and all(isinstance(item, str) for item in items):
             threads = num_threads or os.cpu_count() or 1
             post = self.post_processor if add_special_tokens else None
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
-                encodings = whole.encode_batch(items, threads)
+                encoded = whole.encode_batch([items[i] for i in fast], threads)
+                if len(fast) == len(items):
+                    encodings = encoded
+                else:  # the others through the whole pipeline
+                    encodings = [None] * len(items)
+                    for i, enc in zip(fast, encoded):
+                        encodings[i] = enc
+                    encodings = [e if e is not None else self._encode_one(t, None) for e, t in zip(encodings, items)]
                 if post is not None:
                     encodings = [post.apply(e, None) for e in encodings]
         else:

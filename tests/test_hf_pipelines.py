@@ -288,6 +288,14 @@ def _gpt2() -> hf.Tokenizer:
     return tok
 
 
+def _neox() -> hf.Tokenizer:
+    """GPT-NeoX / Pythia: NFC before GPT-2's byte-level pipeline (texts already in NFC take the whole-text
+    encoder, the others the whole pipeline)."""
+    tok = _gpt2()
+    tok.normalizer = normalizers.NFC()
+    return tok
+
+
 def _roberta() -> hf.Tokenizer:
     tok = _byte_level(prefix_space=True)
     tok.add_special_tokens(["<s>", "</s>", "<pad>", AddedToken("<mask>", lstrip=True)])
@@ -448,6 +456,7 @@ def _char_prefix() -> hf.Tokenizer:
 
 PIPELINES = {
     "gpt2": _gpt2,
+    "neox": _neox,
     "roberta": _roberta,
     "llama3": _llama3,
     "deepseek": _deepseek,
