@@ -116,6 +116,8 @@ def test_byte_level_encoder_identical(text):
     assert c.encode_batch(texts, 3) == py.encode_batch(texts, 3)
     words = [*text.split(" "), text.encode("utf-8", "surrogatepass"), b"\xff\xfe", ""]  # str or raw bytes
     assert c.encode_words(words) == py.encode_words(words)
+    whole = {words[0]: 5, b"\xff\xfe": 7}  # words looked up whole (ignore_merges)
+    assert c.encode_words(words, whole) == py.encode_words(words, whole)
 
 
 _TOK = []
@@ -125,6 +127,16 @@ def _trained_byte_tok():
     if not _TOK:
         _TOK.append(Tokenizer.train(SAMPLE_TEXTS, vocab_size=600, min_frequency=1))
     return _TOK[0]
+
+
+def test_whole_word_ids_must_be_the_encoders():
+    model = _trained_byte_tok().model
+    table = native.make_merge_table(model.ranks, model.results)
+    with pytest.raises(ValueError, match="outside the encoder's ids"):
+        native.ByteLevelEncoder(model.byte_ids, table).encode_words(["x"], {"x": 10**6})
+    assert native.ByteLevelEncoder(model.byte_ids, table, [], 10**6).encode_words(["x"], {"x": 10**6}) == ([10**6], [1])
+    with pytest.raises(TypeError, match="whole must be a dict"):
+        native.ByteLevelEncoder(model.byte_ids, table).encode_words(["x"], ["x"])
 
 
 def test_encoder_rejects_bad_construction_and_classes():

@@ -430,12 +430,19 @@ static int32_t encoder_top_id(const ByteLevelEncoderObject *enc) {
     return top;
 }
 
-/* ByteLevelEncoder(byte_ids: list of 256 ids, table: MergeTable, specials: list of (str, id) = []) */
+/* ByteLevelEncoder(byte_ids: list of 256 ids, table: MergeTable, specials: list of (str, id) = [],
+ *                  top_id: int = 0): ids up to top_id may come back too (encode_words' whole words). */
 static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     PyObject *byte_ids, *specials = NULL;
     MergeTable *table;
-    if (!PyArg_ParseTuple(args, "O!O!|O!", &PyList_Type, &byte_ids, &MergeTableType, &table, &PyList_Type, &specials))
+    int top_id = 0;
+    if (!PyArg_ParseTuple(args, "O!O!|O!i", &PyList_Type, &byte_ids, &MergeTableType, &table, &PyList_Type, &specials,
+                          &top_id))
         return NULL;
+    if (top_id < 0) {
+        PyErr_SetString(PyExc_ValueError, "top_id must be >= 0");
+        return NULL;
+    }
     if (PyList_GET_SIZE(byte_ids) != 256) {
         PyErr_SetString(PyExc_ValueError, "byte_ids must list 256 ids");
         return NULL;
@@ -458,7 +465,8 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         return NULL;
     }
     enc->lock_ready = rwlock_init(&enc->lock) == 0;
-    if (!enc->lock_ready || cache_init(&enc->shared) < 0 || id_objects_make(&enc->ids, encoder_top_id(enc)) < 0) {
+    int32_t top = encoder_top_id(enc);
+    if (!enc->lock_ready || cache_init(&enc->shared) < 0 || id_objects_make(&enc->ids, top > top_id ? top : top_id) < 0) {
         Py_DECREF(enc);
         return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
@@ -495,24 +503,45 @@ static PyObject *encoder_encode_word(ByteLevelEncoderObject *enc, PyObject *args
     return res;
 }
 
-/* encode_words(words: list of str or bytes) -> (ids, counts): the ids of each word (of a str, its UTF-8), one
- * after the other, and how many each word has. The words are read with the GIL held, encoded without it. */
+/* encode_words(words: list of str or bytes, whole: dict = None) -> (ids, counts): the ids of each word (of a
+ * str, its UTF-8), one after the other, and how many each word has; a word that is a key of ``whole`` is
+ * its value, one id (HF's ignore_merges). The words are read with the GIL held, encoded without it. */
 static PyObject *encoder_encode_words(ByteLevelEncoderObject *enc, PyObject *args) {
-    PyObject *words;
-    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &words)) return NULL;
+    PyObject *words, *whole = NULL;
+    if (!PyArg_ParseTuple(args, "O!|O", &PyList_Type, &words, &whole)) return NULL;
+    if (whole == Py_None) whole = NULL;
+    if (whole && !PyDict_Check(whole)) {
+        PyErr_SetString(PyExc_TypeError, "whole must be a dict of word -> id");
+        return NULL;
+    }
     Py_ssize_t n = PyList_GET_SIZE(words);
     const char **utf8 = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *utf8);
     Py_ssize_t *len = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *len);
     PyObject *keep = PyList_New(0); /* bytes made for words with lone surrogates */
     int32_t *counts = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *counts);
+    int32_t *found = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *found); /* the whole-word id, or -1 */
     PyObject *res = NULL;
     Buf out = {0};
-    if (!utf8 || !len || !keep || !counts) {
+    if (!utf8 || !len || !keep || !counts || !found) {
         PyErr_NoMemory();
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *w = PyList_GET_ITEM(words, i);
+        found[i] = -1;
+        if (whole) {
+            PyObject *v = PyDict_GetItemWithError(whole, w);
+            if (!v && PyErr_Occurred()) goto done;
+            if (v) {
+                long id = PyLong_AsLong(v);
+                if (id < 0 || id >= enc->ids.n) {
+                    if (!PyErr_Occurred())
+                        PyErr_SetString(PyExc_ValueError, "a whole-word id is outside the encoder's ids");
+                    goto done;
+                }
+                found[i] = (int32_t)id;
+            }
+        }
         if (PyBytes_Check(w)) { /* the word's bytes themselves */
             utf8[i] = PyBytes_AS_STRING(w);
             len[i] = PyBytes_GET_SIZE(w);
@@ -545,7 +574,12 @@ static PyObject *encoder_encode_words(ByteLevelEncoderObject *enc, PyObject *arg
     view_open(enc, &view, 1);
     for (Py_ssize_t i = 0; i < n && r == 0; i++) {
         Py_ssize_t before = out.n;
-        r = encode_word_bytes(enc, &view, utf8[i], (int32_t)len[i], &out);
+        if (found[i] >= 0) {
+            r = buf_reserve(&out, 1);
+            if (r == 0) out.v[out.n++] = found[i];
+        } else {
+            r = encode_word_bytes(enc, &view, utf8[i], (int32_t)len[i], &out);
+        }
         counts[i] = (int32_t)(out.n - before);
     }
     view_close(enc, &view);
@@ -572,6 +606,7 @@ done:
     PyMem_Free(utf8);
     PyMem_Free(len);
     PyMem_Free(counts);
+    PyMem_Free(found);
     Py_XDECREF(keep);
     free(out.v);
     return res;

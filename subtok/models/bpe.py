@@ -68,7 +68,7 @@ class BPE:
         self.dropout = dropout
         self._check_and_index()
         self._cache: dict[str, list[int]] = {}
-        self._whole: Optional[dict[str, int]] = None
+        self._whole: Optional[tuple[dict, dict]] = None
         self._table_backend = ""
         self._table = None
         self._encoder = None
@@ -211,7 +211,8 @@ class BPE:
             self._table = _backend.pick(bpe_core.make_merge_table)(self.ranks, self.results)
             self._encode_symbols = _backend.pick(bpe_core.encode_symbols)
             encoder = _backend.pick(bpe_core.ByteLevelEncoder)
-            self._encoder = encoder(self.byte_ids, self._table) if self.plain_bytes else None
+            top = len(self.vocab) - 1  # whole words (ignore_merges) can be any token
+            self._encoder = encoder(self.byte_ids, self._table, [], top) if self.plain_bytes else None
             self._text_encoders: dict = {}
             self._cache.clear()
             self._table_backend = _backend.name
@@ -252,42 +253,28 @@ class BPE:
                 counts.append(len(word_ids))
             return ids, counts
         if spelled:  # the bytes each word spells (one character per byte)
-            found = [self.vocab.word_to_id.get(w) for w in words] if self.ignore_merges else [None] * len(words)
-            rest: list = [w.translate(_UNSPELL).encode("latin-1") for w, t in zip(words, found) if t is None]
-        elif not self.ignore_merges:
-            return self._encoder.encode_words(words)
-        else:
-            whole = self._whole_words()
-            found = [whole.get(w) for w in words]
-            rest = [w for w, t in zip(words, found) if t is None]
-        rest_ids, rest_counts = self._encoder.encode_words(rest)
-        ids = []
-        counts = []
-        pos = k = 0
-        for t in found:
-            if t is not None:
-                ids.append(t)
-                counts.append(1)
-            else:
-                n = rest_counts[k]
-                ids += rest_ids[pos : pos + n]
-                counts.append(n)
-                pos, k = pos + n, k + 1
-        return ids, counts
+            words = [w.translate(_UNSPELL).encode("latin-1") for w in words]
+        return self._encoder.encode_words(words, self._whole_words(spelled) if self.ignore_merges else None)
 
-    def _whole_words(self) -> dict[str, int]:
-        """Byte-level: the text of each token whose bytes are UTF-8 -> its id (``ignore_merges``' lookup)."""
+    def _whole_words(self, spelled: bool = False) -> dict:
+        """``ignore_merges``' lookup: the text of each token whose bytes are UTF-8 -> its id (each token's
+        bytes -> its id for words in byte-level spelling, which arrive as their bytes)."""
         if self._whole is None:
-            whole: dict[str, int] = {}
+            text: dict[str, int] = {}
+            raw: dict[bytes, int] = {}
             for i, t in enumerate(self.vocab.id_to_word):
                 try:
-                    text = token_to_bytes(t).decode("utf-8") if t is not None else None
-                except (ValueError, UnicodeDecodeError):
+                    data = token_to_bytes(t) if t is not None else None
+                except ValueError:
                     continue
-                if text is not None:
-                    whole.setdefault(text, i)
-            self._whole = whole
-        return self._whole
+                if data is not None:
+                    raw.setdefault(data, i)
+                    try:
+                        text.setdefault(data.decode("utf-8"), i)
+                    except UnicodeDecodeError:
+                        pass
+            self._whole = (text, raw)
+        return self._whole[1] if spelled else self._whole[0]
 
     def encode_spelled(self, word: str, dropout: Optional[float] = None, rng=None) -> list[int]:
         """Token ids of a byte-level word already in byte-level spelling (a pre-tokenizer whose ByteLevel

@@ -313,7 +313,7 @@ class ByteLevelEncoder:
     with -1 ids for a special token, from which offsets are computed only when asked for.
     """
 
-    def __init__(self, byte_ids: list[int], table, specials: list[tuple[str, int]] = ()) -> None:
+    def __init__(self, byte_ids: list[int], table, specials: list[tuple[str, int]] = (), top_id: int = 0) -> None:
         self.byte_ids = list(byte_ids)
         self.table = table
         self.special_ids = dict(specials)
@@ -333,11 +333,16 @@ class ByteLevelEncoder:
             self.cache[data] = ids
         return ids
 
-    def encode_words(self, words: list[Union[str, bytes]]) -> tuple[list[int], list[int]]:
-        """The ids of ``words`` (a str's UTF-8, or bytes) one after the other, and how many each word has."""
+    def encode_words(self, words: list[Union[str, bytes]], whole: Optional[dict] = None) -> tuple[list[int], list[int]]:
+        """The ids of ``words`` (a str's UTF-8, or bytes) one after the other, and how many each word has; a
+        word that is a key of ``whole`` is its value, one id (HF's ignore_merges)."""
         ids: list[int] = []
         counts: list[int] = []
         for word in words:
+            if whole is not None and (t := whole.get(word)) is not None:
+                ids.append(t)
+                counts.append(1)
+                continue
             word_ids = self._encode_bytes(word if isinstance(word, bytes) else word.encode("utf-8", "surrogatepass"))
             ids += word_ids
             counts.append(len(word_ids))
