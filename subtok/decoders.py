@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from .errors import SubtokError
-from .registry import Registry
+from .registry import ByteLevelOptions, Registry
 from .text import pattern_regex, token_to_bytes, unicode_to_bytes
 
 DECODERS = Registry("decoder")
@@ -212,16 +212,9 @@ class ChainDecoder(Decoder):
 
 
 @DECODERS.register(types=("ByteLevel",), hf=("ByteLevel",))
-class ByteLevelChain(ChainDecoder):
+class ByteLevelChain(ByteLevelOptions, ChainDecoder):
     """The tokens' bytes (a token that is not made of byte-level characters, an added token, as its UTF-8)
     decoded as one text, invalid UTF-8 as U+FFFD."""
-
-    hf_fields = ("add_prefix_space", "trim_offsets", "use_regex")
-
-    type = hf_type = "ByteLevel"
-
-    def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
-        self.options = {"add_prefix_space": add_prefix_space, "trim_offsets": trim_offsets, "use_regex": use_regex}
 
     def decode_chain(self, tokens: list[str]) -> list[str]:
         table = unicode_to_bytes()
@@ -232,13 +225,6 @@ class ByteLevelChain(ChainDecoder):
             else:
                 data.extend(t.encode("utf-8"))
         return [bytes(data).decode("utf-8", "replace")]
-
-    def to_dict(self) -> dict:
-        return {"type": self.type, **self.options}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ByteLevelChain:
-        return cls(d.get("add_prefix_space", True), d.get("trim_offsets", True), d.get("use_regex", True))
 
 
 # HF's cleanup, applied to each token (transformers' list, applied to the whole text, lacks " do not")

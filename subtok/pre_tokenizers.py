@@ -21,7 +21,7 @@ import regex
 from . import _unicode_data
 from .errors import SubtokError
 from .normalizers import Replace
-from .registry import Registry
+from .registry import ByteLevelOptions, Registry
 from .text import (
     BERT_PATTERN,
     BERT_PUNCT,
@@ -348,20 +348,17 @@ def _covers_everything(pattern: regex.Pattern) -> bool:
 
 
 @PRE_TOKENIZERS.register(types=("ByteLevel",), hf=("ByteLevel",))
-class ByteLevel(PreTokenizer):
+class ByteLevel(ByteLevelOptions, PreTokenizer):
     """HF's ByteLevel: a space before each piece that does not start with one (``add_prefix_space``),
     GPT-2's pattern (``use_regex``), and the words seen as bytes by the model (byte-level BPE).
     ``trim_offsets`` belongs to the post-processor and the decoder; it is kept to be written back."""
 
-    hf_fields = ("add_prefix_space", "trim_offsets", "use_regex")
-
-    type = hf_type = "ByteLevel"
     byte_level = True
 
     def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
-        self.add_prefix_space, self.trim_offsets, self.use_regex = bool(add_prefix_space), trim_offsets, use_regex
+        super().__init__(add_prefix_space, trim_offsets, use_regex)
         self.regex = regex.compile(GPT2_PATTERN)
-        if use_regex and not add_prefix_space:
+        if self.use_regex and not self.add_prefix_space:
             self.pattern = GPT2_PATTERN
 
     def split_spans(self, text: str) -> Optional[list[Span]]:
@@ -375,18 +372,6 @@ class ByteLevel(PreTokenizer):
         if self.use_regex:
             return piece, match_spans(self.regex, piece.text)[0]
         return piece, [(0, len(piece.text))] if piece.text else []
-
-    def to_dict(self) -> dict:
-        return {
-            "type": self.type,
-            "add_prefix_space": self.add_prefix_space,
-            "trim_offsets": self.trim_offsets,
-            "use_regex": self.use_regex,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ByteLevel:
-        return cls(d.get("add_prefix_space", True), d.get("trim_offsets", True), d.get("use_regex", True))
 
 
 @PRE_TOKENIZERS.register(types=("Metaspace",), hf=("Metaspace",))

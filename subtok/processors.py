@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from .encoding import Alignment, Encoding, Joined, Span
 from .errors import SubtokError
-from .registry import Registry
+from .registry import ByteLevelOptions, Registry
 from .text import bytes_to_unicode
 
 PROCESSORS = Registry("post-processor")
@@ -252,33 +252,14 @@ def trim(enc: Encoding, add_prefix_space: bool) -> Encoding:
 
 
 @PROCESSORS.register(types=("ByteLevel",), hf=("ByteLevel",))
-class ByteLevelProcessing(PostProcessor):
+class ByteLevelProcessing(ByteLevelOptions, PostProcessor):
     """HF's ByteLevel post-processor: adds nothing; with ``trim_offsets``, the offsets leave out the spaces
     byte-level tokens carry."""
-
-    hf_fields = ("add_prefix_space", "trim_offsets", "use_regex")
-
-    type = hf_type = "ByteLevel"
-
-    def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
-        self.add_prefix_space, self.trim_offsets, self.use_regex = add_prefix_space, trim_offsets, use_regex
 
     def process(self, encodings: list[Encoding], add_special_tokens: bool = True) -> list[Encoding]:
         if not self.trim_offsets:
             return encodings
         return [trim(e, self.add_prefix_space) for e in encodings]
-
-    def to_dict(self) -> dict:
-        return {
-            "type": self.type,
-            "add_prefix_space": self.add_prefix_space,
-            "trim_offsets": self.trim_offsets,
-            "use_regex": self.use_regex,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ByteLevelProcessing:
-        return cls(d.get("add_prefix_space", True), d.get("trim_offsets", True), d.get("use_regex", True))
 
 
 @PROCESSORS.register(types=("RobertaProcessing",), hf=("RobertaProcessing",))

@@ -57,3 +57,27 @@ class Registry:
         if unknown:
             raise SubtokError(f"{d['type']}: field {', '.join(unknown)} is not supported")
         return cls.from_hf(d)
+
+
+class ByteLevelOptions:
+    """HF's ByteLevel options, one struct that HF uses as pre-tokenizer, post-processor and decoder; each
+    role's class takes them from here, and reads and writes them in both formats."""
+
+    hf_fields = ("add_prefix_space", "trim_offsets", "use_regex")
+    type = hf_type = "ByteLevel"
+
+    def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
+        self.add_prefix_space, self.trim_offsets = bool(add_prefix_space), bool(trim_offsets)
+        self.use_regex = bool(use_regex)
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "add_prefix_space": self.add_prefix_space,
+            "trim_offsets": self.trim_offsets,
+            "use_regex": self.use_regex,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Any:
+        return cls(d.get("add_prefix_space", True), d.get("trim_offsets", True), d.get("use_regex", True))
