@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from .errors import SubtokError
+from .normalizers import SentencePieceNormalizer
 from .registry import ByteLevelOptions, Registry
 from .text import pattern_regex, token_to_bytes, unicode_to_bytes
 
@@ -515,3 +516,106 @@ class Spaces(ChainDecoder):
 
     def to_hf(self) -> None:
         return None
+
+
+def sentencepiece_bytes(data: bytes) -> str:
+    """SentencePiece's decoding of a run of byte pieces: each valid UTF-8 character as itself, each other
+    byte as one U+FFFD."""
+    out = []
+    pos = 0
+    while pos < len(data):
+        lead = data[pos]
+        size = 1 if lead < 0x80 else 2 if lead >> 5 == 6 else 3 if lead >> 4 == 14 else 4 if lead >> 3 == 30 else 0
+        try:
+            out.append(data[pos : pos + size].decode("utf-8") if size else "\ufffd")
+            pos += size or 1
+        except UnicodeDecodeError:
+            out.append("\ufffd")
+            pos += 1
+    return "".join(out)
+
+
+@DECODERS.register(types=("SentencePiece",))
+class SentencePieceDecoder(Decoder):
+    """SentencePiece's decoder (``SentencePieceProcessor::Decode``): control pieces vanish, the unknown
+    piece becomes ``unk_surface``, runs of byte pieces become their text, U+2581 becomes a space, and the
+    first piece loses a leading U+2581 when the normalizer added one (``add_dummy_prefix``) or removes
+    extra whitespace (then every piece does until some text is out); ``denormalizer``, if any, is applied
+    to the text last."""
+
+    type = "SentencePiece"
+    per_run = False
+
+    def __init__(
+        self,
+        control: Sequence[str] = (),
+        byte_pieces: Sequence[str] = (),
+        unk_token: str = "<unk>",
+        unk_surface: str = " \u2047 ",
+        add_dummy_prefix: bool = True,
+        remove_extra_whitespaces: bool = True,
+        denormalizer: Optional[SentencePieceNormalizer] = None,
+    ) -> None:
+        self.control = list(control)
+        self.byte_pieces = list(byte_pieces)
+        self._control, self._bytes = set(self.control), set(self.byte_pieces)
+        self.unk_token, self.unk_surface = unk_token, unk_surface
+        self.add_dummy_prefix, self.remove_extra_whitespaces = bool(add_dummy_prefix), bool(remove_extra_whitespaces)
+        self.denormalizer = denormalizer
+
+    def decode(self, tokens: Sequence[str]) -> str:
+        text: list[str] = []
+        pending = bytearray()
+        at_start, bos_ws_seen = True, False
+        strip = self.add_dummy_prefix or self.remove_extra_whitespaces
+        for token in tokens:
+            if token in self._bytes:
+                pending.append(int(token[3:5], 16))
+                continue
+            if pending:
+                text.append(sentencepiece_bytes(bytes(pending)))
+                pending.clear()
+            if bos_ws_seen or (at_start and any(text)):
+                at_start = False
+            bos_ws_seen = False
+            if token in self._control:
+                continue
+            if token == self.unk_token:
+                text.append(self.unk_surface)
+                continue
+            if at_start and strip and token.startswith("\u2581"):
+                token = token[1:]
+                bos_ws_seen = not self.remove_extra_whitespaces
+            text.append(token.replace("\u2581", " "))
+        if pending:
+            text.append(sentencepiece_bytes(bytes(pending)))
+        out = "".join(text)
+        return self.denormalizer.normalize_str(out) if self.denormalizer is not None else out
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "control": self.control,
+            "byte_pieces": self.byte_pieces,
+            "unk_token": self.unk_token,
+            "unk_surface": self.unk_surface,
+            "add_dummy_prefix": self.add_dummy_prefix,
+            "remove_extra_whitespaces": self.remove_extra_whitespaces,
+            "denormalizer": self.denormalizer.to_dict() if self.denormalizer is not None else None,
+        }
+
+    def to_hf(self) -> Optional[dict]:
+        raise SubtokError("SentencePiece's decoder has no HF equivalent; save with save_sentencepiece")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SentencePieceDecoder:
+        denorm = d.get("denormalizer")
+        return cls(
+            d.get("control", []),
+            d.get("byte_pieces", []),
+            d.get("unk_token", "<unk>"),
+            d.get("unk_surface", " \u2047 "),
+            d.get("add_dummy_prefix", True),
+            d.get("remove_extra_whitespaces", True),
+            SentencePieceNormalizer.from_dict(denorm) if denorm is not None else None,
+        )

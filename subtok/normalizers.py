@@ -551,3 +551,129 @@ def normalize(normalizers: Sequence[Normalizer], text: Union[str, Normalized]) -
     for n in normalizers:
         norm = n.normalize(norm)
     return norm
+
+
+SPACE_SYMBOL = "\u2581"  # SentencePiece's escaped space, U+2581 LOWER ONE EIGHTH BLOCK
+
+
+@NORMALIZERS.register(types=("SentencePiece",))
+class SentencePieceNormalizer(Normalizer):
+    """SentencePiece's own normalizer (``normalizer::Normalizer::Normalize``), for ``.model`` files: at each
+    point the longest user-defined symbol is kept as it is, else the longest precompiled-charsmap rule over
+    the UTF-8 bytes replaces its key, else one character is kept (a byte that is not UTF-8 becomes U+FFFD).
+    With ``remove_extra_whitespaces`` leading, trailing and repeated spaces go; with ``escape_whitespaces``
+    spaces become U+2581; ``add_dummy_prefix`` puts one before the text (after it with
+    ``treat_whitespace_as_suffix``). Every output character spans from the start of the input it came from
+    to the start of the next output character's input, as SentencePiece's offsets do (so a removed space
+    belongs to the character before it).
+    """
+
+    type = "SentencePiece"
+    OPTIONS = ("add_dummy_prefix", "remove_extra_whitespaces", "escape_whitespaces", "treat_whitespace_as_suffix")
+
+    def __init__(
+        self,
+        charsmap: Union[CharsMap, str, None] = None,
+        *,
+        add_dummy_prefix: bool = True,
+        remove_extra_whitespaces: bool = True,
+        escape_whitespaces: bool = True,
+        treat_whitespace_as_suffix: bool = False,
+        user_defined: Sequence[str] = (),
+    ) -> None:
+        self.charsmap = CharsMap.from_base64(charsmap) if isinstance(charsmap, str) else charsmap
+        self.add_dummy_prefix = bool(add_dummy_prefix)
+        self.remove_extra_whitespaces = bool(remove_extra_whitespaces)
+        self.escape_whitespaces = bool(escape_whitespaces)
+        self.treat_whitespace_as_suffix = bool(treat_whitespace_as_suffix)
+        self.user_defined = sorted({s.encode("utf-8") for s in user_defined if s})
+        self._user_first = {s[0] for s in self.user_defined}
+
+    def _prefix(self, data: bytes, pos: int) -> tuple[str, int]:
+        """(replacement, bytes consumed) at byte ``pos`` (``NormalizePrefix``)."""
+        if data[pos] in self._user_first:
+            best = max((len(s) for s in self.user_defined if data.startswith(s, pos)), default=0)
+            if best:
+                return data[pos : pos + best].decode("utf-8"), best
+        if self.charsmap is not None:
+            found = self.charsmap.longest(data[pos : pos + 64])
+            if found is not None:
+                return found[1], found[0]
+        lead = data[pos]
+        size = 1 if lead < 0x80 else 2 if lead >> 5 == 6 else 3 if lead >> 4 == 14 else 4 if lead >> 3 == 30 else 0
+        try:
+            return data[pos : pos + size].decode("utf-8"), size
+        except UnicodeDecodeError:
+            return "\ufffd", 1
+
+    def normalize(self, norm: Normalized) -> Normalized:
+        text = norm.text
+        data = text.encode("utf-8", "surrogatepass")
+        starts0, ends0 = norm.arrays()
+        char_of = [i for i, ch in enumerate(text) for _ in ch.encode("utf-8", "surrogatepass")]
+        char_of.append(len(text))
+        end_of_text = ends0[-1] if text else norm.offset
+
+        def orig(byte: int) -> int:  # where the input from byte ``byte`` on starts in the original text
+            c = char_of[byte]
+            return starts0[c] if c < len(text) else end_of_text
+
+        space = SPACE_SYMBOL if self.escape_whitespaces else " "
+        out: list[str] = []
+        starts: list[int] = []
+        consumed = 0
+        size = len(data)
+        if self.remove_extra_whitespaces:
+            while consumed < size:
+                piece, n = self._prefix(data, consumed)
+                if piece != " ":
+                    break
+                consumed += n
+        if consumed == size:
+            return Normalized("", [], [], norm.offset)
+        if self.add_dummy_prefix and not self.treat_whitespace_as_suffix:
+            out.append(space)
+            starts.append(orig(consumed))
+        prev_space = self.remove_extra_whitespaces
+        while consumed < size:
+            piece, n = self._prefix(data, consumed)
+            if prev_space:
+                piece = piece.lstrip(" ")
+            if piece:
+                at = orig(consumed)
+                for ch in piece:
+                    out.append(space if ch == " " else ch)
+                    starts.append(at)
+                prev_space = piece.endswith(" ")
+            consumed += n
+            if not self.remove_extra_whitespaces:
+                prev_space = False
+        end = orig(consumed)
+        if self.remove_extra_whitespaces:
+            while out and out[-1] == space:
+                end = starts.pop()
+                out.pop()
+        if self.add_dummy_prefix and self.treat_whitespace_as_suffix:
+            out.append(space)
+            starts.append(end)
+        ends = starts[1:] + [end]
+        return Normalized("".join(out), starts, ends, norm.offset)
+
+    def to_dict(self) -> dict:
+        d: dict = {"type": self.type, **{k: getattr(self, k) for k in self.OPTIONS}}
+        d["precompiled_charsmap"] = self.charsmap.to_base64() if self.charsmap is not None else None
+        d["user_defined"] = [s.decode("utf-8") for s in self.user_defined]
+        return d
+
+    def to_hf(self) -> list[dict]:
+        raise SubtokError(
+            "SentencePiece's normalizer has no HF equivalent (HF's conversion of it encodes some texts "
+            "differently); save the tokenizer with save_sentencepiece or as our JSON"
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SentencePieceNormalizer:
+        user = d.get("user_defined", [])
+        if not isinstance(user, list) or not all(isinstance(s, str) for s in user):
+            raise SubtokError("SentencePiece normalizer: user_defined must be a list of strings")
+        return cls(d.get("precompiled_charsmap"), user_defined=user, **{k: d[k] for k in cls.OPTIONS if k in d})

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, Optional, Union, overload
 
 import numpy as np
 
-from . import _backend, interop
+from . import _backend, interop, sentencepiece_io
 from ._io import PathLike, atomic_write_json, check_header, read_json
 from .added_tokens import AddedToken, AddedVocabulary
 from .corpus import Corpus, WordSplitter, count_words
@@ -648,6 +648,18 @@ class Tokenizer:
         subtok, as HF, matches it: pass ``allowed_special=(), disallowed_special="all"`` to ``encode`` for
         tiktoken's default, or ``allowed_special=()`` alone to encode it as ordinary text."""
         return cls(**interop.read_tiktoken(ranks, pattern, special_tokens))
+
+    @classmethod
+    def from_sentencepiece(cls, path: PathLike) -> Tokenizer:
+        """A SentencePiece ``.model`` file (Unigram), with SentencePiece's normalizer and decoder: the
+        sentencepiece library's ids, pieces and decodes. Its control pieces (<s>, </s>) are not matched in
+        text, as in SentencePiece."""
+        return cls(**sentencepiece_io.read_sentencepiece(path))
+
+    def save_sentencepiece(self, path: PathLike) -> None:
+        """Write a SentencePiece ``.model`` file that the sentencepiece library loads, giving the same ids
+        (a file read with ``from_sentencepiece`` and not changed is written back byte for byte)."""
+        sentencepiece_io.save_sentencepiece(self, path)
 
     @classmethod
     def from_bert_vocab(cls, vocab_txt: PathLike, **options) -> Tokenizer:

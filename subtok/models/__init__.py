@@ -11,10 +11,11 @@ from typing import Any
 from ..errors import TokenizerFileError
 from .base import Model, Trainer
 from .bpe import BPE, BPETrainer
+from .unigram import Unigram
 from .word import WordLevel, WordLevelTrainer
 from .wordpiece import WordPiece, WordPieceTrainer
 
-MODELS: dict[str, type] = {"bpe": BPE, "wordpiece": WordPiece, "word": WordLevel}
+MODELS: dict[str, type] = {"bpe": BPE, "wordpiece": WordPiece, "word": WordLevel, "unigram": Unigram}
 TRAINERS: dict[str, type[Trainer]] = {"bpe": BPETrainer, "wordpiece": WordPieceTrainer, "word": WordLevelTrainer}
 
 
@@ -32,6 +33,7 @@ __all__ = [
     "BPETrainer",
     "Model",
     "Trainer",
+    "Unigram",
     "WordLevel",
     "WordLevelTrainer",
     "WordPiece",

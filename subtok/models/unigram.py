@@ -1,0 +1,219 @@
+"""The Unigram language-model tokenizer (Kudo 2018), as SentencePiece defines it: each piece has a
+log-probability, and a text's segmentation is the most probable one (Viterbi), the k most probable, or one
+drawn from the lattice (subword regularization). The lattice and its loops are in ``unigram_core``.
+
+Piece kinds are SentencePiece's: normal pieces and user-defined ones match text (user-defined ones almost
+always win: SentencePiece scores them ``length * max_score - 0.1``); the unknown piece stands for
+characters no piece covers (consecutive ones fused into one, or, with ``byte_fallback``, spelled as byte
+pieces "<0xE3>"); control pieces (<s>, </s>) and byte pieces never match text; unused ones are kept but
+never produced.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from ..decoders import Decoder, SentencePieceDecoder, byte_fallback_token
+from ..encoding import TextEncoder
+from ..errors import SubtokError, TokenizerFileError
+from ..pre_tokenizers import PreTokenizer, Whole
+from ..vocab import Vocab
+from . import unigram_core
+from .base import encode_each
+
+KINDS = ("normal", "unknown", "control", "user_defined", "unused", "byte")
+
+Path = list[tuple[int, int, int]]  # (start, end, id) per piece, id -1 for an unknown character
+
+
+class Unigram:
+    """Pieces with scores (log-probabilities) and kinds; ``unk_id`` is the unknown piece's id."""
+
+    type = "unigram"
+
+    def __init__(
+        self,
+        pieces: Sequence[str],
+        scores: Sequence[float],
+        kinds: Optional[Sequence[str]] = None,
+        *,
+        unk_id: Optional[int] = None,
+        byte_fallback: bool = False,
+    ) -> None:
+        pieces = list(pieces)
+        kinds = list(kinds) if kinds is not None else ["normal"] * len(pieces)
+        if not (len(pieces) == len(scores) == len(kinds)):
+            raise SubtokError(f"{len(pieces)} pieces, {len(scores)} scores and {len(kinds)} kinds")
+        bad = [k for k in kinds if k not in KINDS]
+        if bad:
+            raise SubtokError(f"unknown piece kind {bad[0]!r}; kinds: {', '.join(KINDS)}")
+        unknown = [i for i, k in enumerate(kinds) if k == "unknown"]
+        if unk_id is None:
+            if len(unknown) != 1:
+                raise SubtokError(f"a Unigram model needs exactly one unknown piece, not {len(unknown)}")
+            unk_id = unknown[0]
+        if not 0 <= unk_id < len(pieces):
+            raise SubtokError(f"unk_id {unk_id} is outside the {len(pieces)} pieces")
+        kinds[unk_id] = "unknown"
+        if any(not p for p in pieces):
+            raise SubtokError("a Unigram piece is empty")
+        self.vocab = Vocab(pieces, unk=pieces[unk_id])
+        self.scores = [unigram_core.f32(float(s)) for s in scores]
+        self.kinds = kinds
+        self.unk_id = unk_id
+        self.byte_fallback = bool(byte_fallback)
+        self.source: Any = None  # the SentencePiece ModelProto it was read from, if any (kept for writing)
+        self.byte_ids: list[int] = []
+        if self.byte_fallback:
+            ids = self.vocab.word_to_id
+            missing = [b for b in range(256) if kinds[ids.get(byte_fallback_token(b), unk_id)] != "byte"]
+            if missing:
+                raise SubtokError(
+                    f"byte_fallback needs the 256 byte pieces; {byte_fallback_token(missing[0])} is not one"
+                )
+            self.byte_ids = [ids[byte_fallback_token(b)] for b in range(256)]
+        self.table = unigram_core.PieceTable(
+            pieces,
+            self.scores,
+            [k in ("normal", "user_defined") for k in kinds],
+            [k == "user_defined" for k in kinds],
+            unk_id,
+        )
+
+    # -- segmentations -----------------------------------------------------------------------------------
+    def viterbi(self, text: str) -> Path:
+        """The best segmentation of ``text`` (SentencePiece's, bit for bit)."""
+        return unigram_core.viterbi(self.table, text)
+
+    def nbest(self, text: str, k: int) -> list[tuple[list[int], float]]:
+        """The ``k`` best segmentations as (ids, score), best first."""
+        return [(self.path_ids(path, text), score) for path, score in unigram_core.nbest(self.table, text, k)]
+
+    def sample(self, text: str, alpha: float, nbest_size: int, rng: random.Random) -> Path:
+        """A segmentation drawn with probability proportional to P(segmentation)^alpha: from the whole
+        lattice when ``nbest_size`` is negative, from the ``nbest_size`` best when it is above 1, the best
+        one otherwise (SentencePiece's SampleEncode)."""
+        if nbest_size < 0:
+            return unigram_core.sample(self.table, text, alpha, rng)
+        if nbest_size <= 1:
+            return self.viterbi(text)
+        best = unigram_core.nbest(self.table, text, nbest_size)
+        weights = unigram_core.softmax([alpha * score for _, score in best])
+        return best[rng.choices(range(len(best)), weights)[0]][0]
+
+    def path_ids(self, path: Path, text: str) -> list[int]:
+        """The ids of a segmentation: unknown characters fused into one unknown id, or spelled as byte
+        pieces with ``byte_fallback``."""
+        ids: list[int] = []
+        prev_unk = False
+        unk = self.unk_id
+        for start, end, i in path:
+            is_unk = i < 0 or i == unk
+            if is_unk and self.byte_fallback:
+                ids += [self.byte_ids[b] for b in text[start:end].encode("utf-8", "surrogatepass")]
+            elif not (is_unk and prev_unk):
+                ids.append(unk if is_unk else i)
+            prev_unk = is_unk
+        return ids
+
+    def path_spans(self, path: Path, text: str) -> list[tuple[int, int]]:
+        """The character span of each id of ``path_ids``: a fused unknown id spans its characters; a
+        character's byte pieces are empty at its start but the last, which spans it (SentencePiece's)."""
+        spans: list[tuple[int, int]] = []
+        prev_unk = False
+        for start, end, i in path:
+            is_unk = i < 0 or i == self.unk_id
+            if is_unk and self.byte_fallback:
+                n = len(text[start:end].encode("utf-8", "surrogatepass"))
+                spans += [(start, start)] * (n - 1) + [(start, end)]
+            elif is_unk and prev_unk:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+            prev_unk = is_unk
+        return spans
+
+    # -- the Model protocol ------------------------------------------------------------------------------
+    def encode_word(self, word: str) -> list[int]:
+        return self.path_ids(self.viterbi(word), word)
+
+    def encode_words(self, words: list[str]) -> tuple[list[int], list[int]]:
+        return encode_each(self.encode_word, words)
+
+    def sample_word(self, word: str, alpha: float, nbest_size: int, rng: random.Random) -> list[int]:
+        """The ids of one sampled segmentation of ``word`` (``sample``)."""
+        return self.path_ids(self.sample(word, alpha, nbest_size, rng), word)
+
+    def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
+        path = self.viterbi(word)
+        if self.path_ids(path, word) == list(ids):
+            return self.path_spans(path, word)
+        return self._spans_of(word, ids)  # a sampled segmentation
+
+    def _spans_of(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
+        """Spans of any segmentation's ids: a piece covers its characters, byte pieces their character, an
+        unknown id the characters without a one-character piece up to where the next piece matches."""
+        spans = []
+        pos = 0
+        tokens, kinds, ids_of = self.vocab.id_to_word, self.kinds, self.table.ids
+        pending_bytes = 0
+        for k, i in enumerate(ids):
+            if kinds[i] in ("normal", "user_defined"):
+                end = pos + len(tokens[i])
+            elif kinds[i] == "byte":
+                pending_bytes += 1
+                if pos < len(word) and pending_bytes < len(word[pos].encode("utf-8", "surrogatepass")):
+                    spans.append((pos, pos))
+                    continue
+                end, pending_bytes = pos + 1, 0
+            else:
+                nxt = tokens[ids[k + 1]] if k + 1 < len(ids) and kinds[ids[k + 1]] != "byte" else None
+                end = pos + 1
+                while end < len(word) and word[end] not in ids_of and not (nxt and word.startswith(nxt, end)):
+                    end += 1
+            end = min(end, len(word))
+            spans.append((pos, end))
+            pos = end
+        return spans
+
+    def text_encoder(self, normalizers: Sequence, pre_tokenizer: PreTokenizer, specials) -> Optional[TextEncoder]:
+        return None
+
+    def default_pre_tokenizer(self) -> PreTokenizer:
+        return Whole()
+
+    def decoder(self) -> Decoder:
+        return SentencePieceDecoder(
+            control=[p for p, k in zip(self.vocab, self.kinds) if k == "control"],
+            byte_pieces=[p for p, k in zip(self.vocab, self.kinds) if k == "byte"],
+            unk_token=self.vocab.id_to_word[self.unk_id],
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "unk_id": self.unk_id,
+            "byte_fallback": self.byte_fallback,
+            "pieces": [[p, s, k] for p, s, k in zip(self.vocab, self.scores, self.kinds)],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Unigram:
+        pieces = d.get("pieces")
+        if not isinstance(pieces, list) or not all(
+            isinstance(p, list) and len(p) == 3 and isinstance(p[0], str) and isinstance(p[1], (int, float))
+            for p in pieces
+        ):
+            raise TokenizerFileError("model.pieces must be a list of [piece, score, kind]")
+        unk_id = d.get("unk_id")
+        if type(unk_id) is not int:
+            raise TokenizerFileError("model.unk_id must be an integer")
+        return cls(
+            [p[0] for p in pieces],
+            [p[1] for p in pieces],
+            [p[2] for p in pieces],
+            unk_id=unk_id,
+            byte_fallback=bool(d.get("byte_fallback", False)),
+        )

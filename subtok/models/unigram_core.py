@@ -1,0 +1,228 @@
+"""The Unigram model's hot loops in pure Python: best segmentation (Viterbi), the k best, sampling, and the
+expected piece counts of EM training. ``csrc/unigram.c`` mirrors ``viterbi``.
+
+A text's lattice has a node for every vocabulary piece that occurs at a character position, and an
+unknown node of one character where no one-character piece starts (SentencePiece's rule). Scores are
+SentencePiece's float32 log-probabilities; a user-defined piece scores ``length * max_score - 0.1`` so it
+is (nearly) always taken; an unknown character scores ``min_score - 10``.
+
+Tie-breaks (SentencePiece's optimized encoder): the best path to each end position is the first one found
+with the highest score, scanning start positions left to right; a candidate replaces the best so far only
+when its score is strictly higher. Path scores are float32 sums, each candidate rounded to float32 before
+it is compared, as the sentencepiece library computes them, so ties (exact, or only in float32) break as
+there and the segmentation equals SentencePiece's bit for bit (tested against the library).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from collections.abc import Sequence
+from typing import Optional
+
+FLT_MIN = 1.1754943508222875e-38  # SentencePiece starts max_score at FLT_MIN
+UNK_PENALTY = 10.0
+
+
+def f32(x: float) -> float:
+    """``x`` rounded to float32."""
+    return array("f", (x,))[0]
+
+
+class PieceTable:
+    """What a Unigram lattice needs of the vocabulary: piece -> id for the pieces that can match text
+    (normal and user-defined), every prefix of them (to stop looking early), each piece's score and the
+    scores SentencePiece gives user-defined pieces and unknown characters."""
+
+    def __init__(
+        self,
+        pieces: Sequence[Optional[str]],
+        scores: Sequence[float],
+        matchable: Sequence[bool],
+        user_defined: Sequence[bool],
+        unk_id: int,
+    ) -> None:
+        self.ids: dict[str, int] = {}
+        self.prefixes: set[str] = set()
+        self.scores = [f32(s) for s in scores]
+        normal = [self.scores[i] for i, p in enumerate(pieces) if matchable[i] and not user_defined[i]]
+        self.min_score = min(normal, default=0.0)
+        self.max_score = max([FLT_MIN, *normal])
+        self.unk_id = unk_id
+        self.unk_score = f32(self.min_score - UNK_PENALTY)
+        self.user: dict[int, tuple[float, float]] = {}  # id -> score by UTF-8 length, score by characters
+        for i, p in enumerate(pieces):
+            if p is None or not matchable[i]:
+                continue
+            self.ids.setdefault(p, i)
+            for k in range(1, len(p)):
+                self.prefixes.add(p[:k])
+            if user_defined[i]:
+                nbytes = len(p.encode("utf-8", "surrogatepass"))
+                self.user[i] = (f32(nbytes * self.max_score) - 0.1, f32(f32(len(p) * self.max_score) - 0.1))
+        self.prefixes.update(self.ids)
+
+    def matches(self, text: str, start: int) -> list[tuple[int, int]]:
+        """(end, id) of every piece that occurs at ``start``, shortest first."""
+        out = []
+        ids, prefixes = self.ids, self.prefixes
+        end = start + 1
+        n = len(text)
+        while end <= n:
+            piece = text[start:end]
+            if piece not in prefixes:
+                break
+            i = ids.get(piece)
+            if i is not None:
+                out.append((end, i))
+            end += 1
+        return out
+
+    def lattice(self, text: str) -> list[list[tuple[int, int, float]]]:
+        """The lattice's nodes by start position: (end, id, score), id -1 for an unknown character
+        (SentencePiece's lattice: a user-defined piece scores by its length in characters)."""
+        nodes = []
+        user = self.user
+        for start in range(len(text)):
+            here = [(end, i, user[i][1] if i in user else self.scores[i]) for end, i in self.matches(text, start)]
+            if not here or here[0][0] != start + 1:
+                here.insert(0, (start + 1, -1, self.unk_score))
+            nodes.append(here)
+        return nodes
+
+
+def viterbi(table: PieceTable, text: str) -> list[tuple[int, int, int]]:
+    """The best segmentation of ``text``: (start, end, id) per piece, id -1 for an unknown character
+    (SentencePiece's ``EncodeOptimized``, bit for bit)."""
+    n = len(text)
+    if not n:
+        return []
+    best = array("f", bytes(4 * (n + 1)))
+    back = [-1] * (n + 1)
+    back_id = [0] * (n + 1)
+    user, scores, unk_score = table.user, table.scores, table.unk_score
+    for start in range(n):
+        here = best[start]
+        single = False
+        for end, i in table.matches(text, start):
+            cand = f32((user[i][0] if i in user else scores[i]) + here)
+            if back[end] < 0 or cand > best[end]:
+                best[end] = cand
+                back[end] = start
+                back_id[end] = i
+            if end == start + 1:
+                single = True
+        if not single:
+            cand = f32(unk_score + here)
+            if back[start + 1] < 0 or cand > best[start + 1]:
+                best[start + 1] = cand
+                back[start + 1] = start
+                back_id[start + 1] = -1
+    path = []
+    end = n
+    while end > 0:
+        start = back[end]
+        path.append((start, end, back_id[end]))
+        end = start
+    path.reverse()
+    return path
+
+
+def nbest(table: PieceTable, text: str, k: int) -> list[tuple[list[tuple[int, int, int]], float]]:
+    """The ``k`` best segmentations of ``text`` with their scores (sums of node scores), best first; among
+    equal scores, the one whose pieces' (start, id) sequence from the end is smallest first. Exact: each
+    position keeps its k best paths."""
+    n = len(text)
+    if not n:
+        return [([], 0.0)]
+    lattice = table.lattice(text)
+    ends: list[list[tuple[int, int, float]]] = [[] for _ in range(n + 1)]  # by end: (start, id, score)
+    for start, nodes in enumerate(lattice):
+        for end, i, score in nodes:
+            ends[end].append((start, i, score))
+    # kbest[pos]: up to k (score, path) of paths over text[:pos]; a path is a tuple of (start, end, id)
+    kbest: list[list[tuple[float, tuple]]] = [[(0.0, ())]] + [[] for _ in range(n)]
+    for pos in range(1, n + 1):
+        cands = []
+        for start, i, score in ends[pos]:
+            for prev_score, path in kbest[start]:
+                cands.append((prev_score + score, path + ((start, pos, i),)))
+        cands.sort(key=lambda c: (-c[0], [(s, i) for s, _, i in reversed(c[1])]))
+        kbest[pos] = cands[:k]
+    return [(list(path), score) for score, path in kbest[n]]
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    top = max(values)
+    if top == -math.inf:
+        return top
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def softmax(logits: Sequence[float]) -> list[float]:
+    """exp(logit - logsumexp(logits)) of each logit."""
+    z = _logsumexp(logits)
+    return [math.exp(v - z) for v in logits]
+
+
+def forward(lattice: list[list[tuple[int, int, float]]], n: int, theta: float = 1.0) -> list[float]:
+    """alpha[pos]: log of the summed weight, exp(theta * score), of all paths over the first ``pos``
+    characters."""
+    incoming: list[list[float]] = [[] for _ in range(n + 1)]
+    alpha = [0.0] + [-math.inf] * n
+    for start, nodes in enumerate(lattice):
+        alpha[start] = _logsumexp(incoming[start]) if start else 0.0
+        a = alpha[start]
+        for end, _, score in nodes:
+            incoming[end].append(a + theta * score)
+    if n:
+        alpha[n] = _logsumexp(incoming[n])
+    return alpha
+
+
+def sample(table: PieceTable, text: str, theta: float, rng: random.Random) -> list[tuple[int, int, int]]:
+    """One segmentation drawn with probability proportional to exp(theta * its score), over the whole
+    lattice (forward filtering, backward sampling, as SentencePiece's ``nbest_size=-1``)."""
+    n = len(text)
+    if not n:
+        return []
+    lattice = table.lattice(text)
+    alpha = forward(lattice, n, theta)
+    ends: list[list[tuple[int, int, float]]] = [[] for _ in range(n + 1)]
+    for start, nodes in enumerate(lattice):
+        for end, i, score in nodes:
+            ends[end].append((start, i, score))
+    path = []
+    pos = n
+    while pos > 0:
+        weights = [math.exp(alpha[s] + theta * score - alpha[pos]) for s, _, score in ends[pos]]
+        r = rng.random() * sum(weights)
+        k = 0
+        while k < len(weights) - 1 and r >= weights[k]:
+            r -= weights[k]
+            k += 1
+        start, i, _ = ends[pos][k]
+        path.append((start, pos, i))
+        pos = start
+    path.reverse()
+    return path
+
+
+def expected_counts(table: PieceTable, text: str, freq: float, counts: list[float]) -> float:
+    """EM's E-step for one text that occurs ``freq`` times: add to ``counts[id]`` the expected number of
+    times each piece is used (forward-backward marginals) and return ``freq`` times the text's log
+    marginal likelihood."""
+    n = len(text)
+    lattice = table.lattice(text)
+    alpha = forward(lattice, n)
+    beta = [0.0] * (n + 1)
+    for start in range(n - 1, -1, -1):
+        beta[start] = _logsumexp([score + beta[end] for end, _, score in lattice[start]])
+    z = alpha[n]
+    for start, nodes in enumerate(lattice):
+        a = alpha[start]
+        for end, i, score in nodes:
+            if i >= 0:
+                counts[i] += freq * math.exp(a + score + beta[end] - z)
+    return freq * z

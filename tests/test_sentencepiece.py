@@ -1,0 +1,289 @@
+"""SentencePiece models: the ``.model`` reader and writer, and Unigram encoding identical to the
+sentencepiece library (the test oracle, in the [test] extra) on SentencePiece's own test model and on models
+it trains here with varied options, on both backends; the lattice algorithms against brute force."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import random
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from subtok import SubtokError, Tokenizer, TokenizerFileError
+from subtok import sentencepiece_model as spm_model
+from subtok.models import Unigram
+from subtok.models import unigram_core as core
+from subtok.normalizers import SentencePieceNormalizer
+from subtok.pre_tokenizers import Whole
+
+from .conftest import SAMPLE_TEXTS
+
+HARD = [
+    "",
+    " ",
+    "   Hello   world.  ",
+    "ＡＢＣ ﬁ ① ﾊﾝｶｸ",
+    "tab\there\nnew line\r\n",
+    "x\u0301y\u0300 e\u0301",
+    "🙂🙃 👩‍👩‍👧 <s> </s> <unk> <sep> @@ a@@b",
+    "日本語のテキストと한국어 텍스트",
+    "\u2581 \u2581\u2581 already escaped",
+    "\x00\x01 control \ufeff bom",
+    "12345 3.14 1,000,000",
+    "a" * 300,
+]
+
+
+def _lines(shared_data, n: int = 400) -> list[str]:
+    text = (shared_data / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8")[:150_000].splitlines()
+    korean = (shared_data / "korean" / "nsmc_raw_sample.tsv").read_text(encoding="utf-8").splitlines()[1:3000]
+    korean = [line.split("\t")[1] for line in korean if line.count("\t") >= 2]
+    rng = random.Random(0)
+    picked = rng.sample(text, n // 2) + rng.sample(korean, n // 2)
+    return picked + HARD + SAMPLE_TEXTS[:6]
+
+
+TRAINED = {
+    "nmt_nfkc": dict(vocab_size=2500),
+    "bytes_user": dict(
+        vocab_size=1200,
+        byte_fallback=True,
+        character_coverage=0.98,
+        user_defined_symbols=["<sep>", "@@", "ab"],
+        control_symbols=["<cls>"],
+    ),
+    "identity_raw": dict(
+        vocab_size=2500, normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False
+    ),
+    "suffix_cf": dict(vocab_size=2500, treat_whitespace_as_suffix=True, normalization_rule_name="nmt_nfkc_cf"),
+}
+
+
+@pytest.fixture(scope="module")
+def spm():
+    return pytest.importorskip("sentencepiece")
+
+
+@pytest.fixture(scope="module")
+def trained(spm, shared_data, tmp_path_factory):
+    """Models the sentencepiece library trains here, by name: (path, processor)."""
+    out = tmp_path_factory.mktemp("spm")
+    corpus = _lines(shared_data, 3000)[:3000]
+    models = {}
+    for name, options in TRAINED.items():
+        buffer = io.BytesIO()
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(corpus), model_writer=buffer, model_type="unigram", num_threads=1,
+            minloglevel=2, **options,
+        )  # fmt: skip
+        path = out / f"{name}.model"
+        path.write_bytes(buffer.getvalue())
+        models[name] = (path, spm.SentencePieceProcessor(model_file=str(path)))
+    return models
+
+
+@pytest.fixture(scope="module")
+def test_model(spm, shared_data):
+    path = shared_data.parent / "tokenizers" / "sentencepiece" / "test_model.model"
+    if not path.is_file():
+        pytest.skip("SentencePiece's test model not found")
+    return path, spm.SentencePieceProcessor(model_file=str(path))
+
+
+def _same(tok: Tokenizer, sp, lines: list[str]) -> None:
+    for line in lines:
+        ours = tok.encode(line)
+        theirs = sp.encode_as_offset_mapping(line)
+        assert ours.ids == theirs["ids"], line
+        assert ours.offsets == theirs["offsets"], line
+        assert tok.decode(ours.ids) == sp.decode(ours.ids), line
+
+
+def test_test_model_ids_offsets_and_decodes(test_model, shared_data, backend):
+    path, sp = test_model
+    _same(Tokenizer.from_sentencepiece(path), sp, _lines(shared_data))
+
+
+@pytest.mark.parametrize("name", sorted(TRAINED))
+def test_trained_models_match_sentencepiece(trained, shared_data, name, backend):
+    path, sp = trained[name]
+    tok = Tokenizer.from_sentencepiece(path)
+    _same(tok, sp, _lines(shared_data, 200))
+    rng = random.Random(1)
+    ids = [rng.randrange(tok.vocab_size) for _ in range(400)]  # any ids: control, bytes, unknown
+    for k in range(0, 400, 20):
+        assert tok.decode(ids[k : k + 20]) == sp.decode(ids[k : k + 20])
+
+
+def test_round_trip_is_byte_identical(test_model, trained, tmp_path):
+    for path in [test_model[0], *(p for p, _ in trained.values())]:
+        tok = Tokenizer.from_sentencepiece(path)
+        tok.save_sentencepiece(tmp_path / "again.model")
+        assert (tmp_path / "again.model").read_bytes() == path.read_bytes(), path
+        tok.save(tmp_path / "ours.json")  # and through our own JSON
+        again = Tokenizer.load(tmp_path / "ours.json")
+        assert again.encode(HARD[2] + HARD[3]).ids == tok.encode(HARD[2] + HARD[3]).ids
+
+
+def test_a_model_we_build_loads_in_sentencepiece(spm, tmp_path, backend):
+    letters = list("abcdefgh")
+    pieces = ["<unk>", "<s>", "</s>", "\u2581", *letters, "\u2581ab", "cd", "\u2581abcd", "efg", "<x>"]
+    kinds = ["unknown", "control", "control", *["normal"] * (len(pieces) - 4), "user_defined"]
+    rng = random.Random(3)
+    scores = [0.0, 0.0, 0.0] + [-rng.uniform(1, 9) for _ in pieces[3:]]
+    model = Unigram(pieces, scores, kinds)
+    tok = Tokenizer(model, [SentencePieceNormalizer(user_defined=["<x>"])], Whole(), decoder=model.decoder())
+    tok.save_sentencepiece(tmp_path / "ours.model")
+    sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "ours.model"))
+    for text in ["abcd efg", " abcdefgh  hgfedcba", "xyz ab<x>cd", "", "<s> abc </s>"]:
+        assert tok.encode(text).ids == sp.encode(text), text
+        assert tok.decode(tok.encode(text).ids) == sp.decode(sp.encode(text))
+
+
+def _field(number: int, wire: int, payload: bytes) -> bytes:
+    key = bytes([number << 3 | wire])
+    return key + (bytes([len(payload)]) + payload if wire == 2 else payload)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"\x0a\x05\x0a\x03ab", "are left"),  # truncated inside a piece
+        (_field(1, 0, b"\x01"), "wire type 0, expected 2"),  # pieces as a varint
+        (_field(2, 2, _field(3, 0, b"\x03")) + _field(1, 2, _field(1, 2, b"<unk>") + _field(3, 0, b"\x02")), "WORD"),
+        (_field(1, 2, _field(1, 2, b"a")), "no piece has the unknown type"),
+        (
+            _field(1, 2, _field(1, 2, b"<unk>") + _field(3, 0, b"\x02"))
+            + _field(1, 2, _field(1, 2, b"<0x41>") + _field(3, 0, b"\x06")),
+            "byte_fallback",
+        ),  # fmt: skip
+        (_field(1, 2, _field(1, 2, b"\xff") + _field(3, 0, b"\x02")), "not UTF-8"),
+        (_field(1, 2, _field(1, 2, b"<unk>") + _field(3, 0, b"\x09")), "unknown type 9"),
+        (b"\x0f", "wire type 7"),
+        (b"", "no pieces"),
+    ],
+)
+def test_bad_model_files_get_clear_errors(tmp_path, data, message):
+    path = tmp_path / "bad.model"
+    path.write_bytes(data)
+    with pytest.raises(TokenizerFileError) as err:
+        Tokenizer.from_sentencepiece(path)
+    assert str(path) in str(err.value) and message.lower() in str(err.value).lower()
+
+
+def test_unknown_fields_and_negative_ints_round_trip():
+    msg = spm_model.Message("TrainerSpec", pad_id=-1, vocab_size=300)
+    msg.unknown.append((200, 0, 7))
+    data = spm_model.encode(msg)
+    assert spm_model.decode(data, "TrainerSpec") == msg
+    assert spm_model.decode(data, "TrainerSpec")["pad_id"] == -1
+
+
+# -- the lattice against brute force -------------------------------------------------------------------------
+def _segmentations(table: core.PieceTable, text: str):
+    """Every path through the lattice of ``text``: (nodes, score in double)."""
+    lattice = table.lattice(text)
+
+    def walk(pos):
+        if pos == len(text):
+            yield [], 0.0
+            return
+        for end, i, score in lattice[pos]:
+            for rest, total in walk(end):
+                yield [(pos, end, i), *rest], score + total
+
+    return list(walk(0))
+
+
+VOCAB = ["<unk>", "a", "b", "ab", "ba", "aba", "c", "bc", "abc", "\u2581", "\u2581a", "ca"]
+
+
+@st.composite
+def lattices(draw):
+    scores = [0.0] + [draw(st.floats(-12, -0.5)) for _ in VOCAB[1:]]
+    drop = draw(st.sets(st.sampled_from(VOCAB[1:]), max_size=4))
+    kinds = ["unknown"] + ["unused" if p in drop else "normal" for p in VOCAB[1:]]
+    text = draw(st.text(alphabet="abcd\u2581", min_size=1, max_size=9))
+    return Unigram(VOCAB, scores, kinds), text
+
+
+@given(lattices())
+def test_viterbi_is_the_best_segmentation(case):
+    model, text = case
+    paths = _segmentations(model.table, text)
+    best = max(score for _, score in paths)
+    found = model.viterbi(text)
+    got = next(total for path, total in paths if path == found)
+    assert got == pytest.approx(best, abs=1e-4)
+
+
+@given(lattices(), st.integers(1, 6))
+def test_nbest_are_the_k_best(case, k):
+    model, text = case
+    paths = sorted(_segmentations(model.table, text), key=lambda p: -p[1])
+    got = core.nbest(model.table, text, k)
+    assert len(got) == min(k, len(paths))
+    assert [s for _, s in got] == pytest.approx([s for _, s in paths[: len(got)]], abs=1e-4)
+    assert len({tuple(p) for p, _ in got}) == len(got)
+
+
+@given(lattices())
+def test_expected_counts_are_the_marginals(case):
+    model, text = case
+    paths = _segmentations(model.table, text)
+    weights = [math.exp(s) for _, s in paths]
+    z = sum(weights)
+    want = [0.0] * len(VOCAB)
+    for (path, _), w in zip(paths, weights):
+        for _, _, i in path:
+            if i >= 0:
+                want[i] += 2 * w / z
+    counts = [0.0] * len(VOCAB)
+    loglik = core.expected_counts(model.table, text, 2.0, counts)
+    assert counts == pytest.approx(want, abs=1e-9)
+    assert loglik == pytest.approx(2 * math.log(z))
+
+
+def test_sampling_matches_the_lattice_distribution():
+    """10,000 samples of one text at alpha 0.1 against the exact probabilities (chi-square, fixed seed)."""
+    scores = [0.0, -2.0, -2.5, -3.0, -3.2, -4.0, -2.2, -3.5, -5.0, -1.0, -2.8, -3.9]
+    model = Unigram(VOCAB, scores, unk_id=0)
+    text = "\u2581abcaba"
+    paths = _segmentations(model.table, text)
+    weights = [math.exp(0.1 * s) for _, s in paths]
+    z = sum(weights)
+    expected = {tuple(p): 10_000 * w / z for (p, _), w in zip(paths, weights)}
+    rng = random.Random(12345)
+    seen = dict.fromkeys(expected, 0)
+    for _ in range(10_000):
+        seen[tuple(model.sample(text, 0.1, -1, rng))] += 1
+    chi2 = sum((seen[p] - e) ** 2 / e for p, e in expected.items())
+    dof = len(expected) - 1
+    assert chi2 < dof + 5 * math.sqrt(2 * dof)  # far beyond the 99.9th percentile of chi2(dof)
+
+
+def test_unigram_refuses_bad_models():
+    with pytest.raises(SubtokError, match="exactly one unknown"):
+        Unigram(["a", "b"], [0.0, -1.0])
+    with pytest.raises(SubtokError, match="kind"):
+        Unigram(["<unk>", "a"], [0.0, -1.0], ["unknown", "weird"])
+    with pytest.raises(SubtokError, match="byte pieces"):
+        Unigram(["<unk>", "a"], [0.0, -1.0], byte_fallback=True, unk_id=0)
+
+
+def test_ties_break_as_sentencepiece_does(spm, tmp_path, backend):
+    """Paths whose scores tie (exactly, or only in float32): SentencePiece keeps the first found."""
+    a = struct.unpack("<f", struct.pack("<f", -1.1))[0]
+    model = Unigram(
+        ["<unk>", "\u2581", "x", "xx", "xxx", "y", "xy", "yx"], [0.0, -1.0, a, 2 * a, 3 * a, a, 2 * a, 2 * a], unk_id=0
+    )
+    tok = Tokenizer(model, [SentencePieceNormalizer()], Whole(), decoder=model.decoder())
+    tok.save_sentencepiece(tmp_path / "ties.model")
+    sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "ties.model"))
+    for text in ["".join(t) for n in range(1, 7) for t in itertools.product("xy", repeat=n)]:
+        assert tok.encode(text).ids == sp.encode(text), text
