@@ -602,7 +602,7 @@ class SentencePieceNormalizer(Normalizer):
         lead = data[pos]
         size = 1 if lead < 0x80 else 2 if lead >> 5 == 6 else 3 if lead >> 4 == 14 else 4 if lead >> 3 == 30 else 0
         try:
-            return data[pos : pos + size].decode("utf-8"), size
+            return (data[pos : pos + size].decode("utf-8"), size) if size else ("\ufffd", 1)
         except UnicodeDecodeError:
             return "\ufffd", 1
 

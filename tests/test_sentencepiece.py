@@ -287,3 +287,26 @@ def test_ties_break_as_sentencepiece_does(spm, tmp_path, backend):
     sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "ties.model"))
     for text in ["".join(t) for n in range(1, 7) for t in itertools.product("xy", repeat=n)]:
         assert tok.encode(text).ids == sp.encode(text), text
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab cd\u2581ＡＢ①ﬁ<sep>@\t\u0301é한국") + ["\ud800", "🙂"]), max_size=40))
+def test_native_encoder_equals_the_reference(trained_models_for_hypothesis, text):
+    """The native SentencePieceEncoder gives the reference's ids and offsets (surrogates, user symbols,
+    charsmap rules, byte fallback)."""
+    from subtok import _backend
+
+    if _backend._native is None:
+        pytest.skip("native extension not built")
+    for tok in trained_models_for_hypothesis:
+        with _backend.using("python"):
+            want = tok.encode(text)
+            want = (want.ids, want.offsets)
+        with _backend.using("native"):
+            got = tok.encode(text)
+            got = (got.ids, got.offsets)
+        assert got == want
+
+
+@pytest.fixture(scope="module")
+def trained_models_for_hypothesis(trained, test_model):
+    return [Tokenizer.from_sentencepiece(p) for p in (test_model[0], *(p for p, _ in trained.values()))]

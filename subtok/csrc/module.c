@@ -16,7 +16,8 @@
  *   bpe_encode.c         make_merge_table, encode_symbols,               models/bpe_core.py
  *                        ByteLevelEncoder
  *   wordpiece_encode.c   make_trie, encode_longest_match, BertEncoder    models/wordpiece_core.py
- *   batch.c              encode_batch of both encoders                   (a loop over encode_text)
+ *   unigram.c            SentencePieceEncoder                            models/unigram_core.py
+ *   batch.c              encode_batch of the three encoders              (a loop over encode_text)
  *   kernels.c            csr_dot, sgns_train                             sparse.py, word2vec.py
  *   common.h             set_char_classes and what the files share      text.char_classes
  *
@@ -31,10 +32,11 @@
 #include "batch.c"
 #include "bpe_encode.c"
 #include "wordpiece_encode.c"
+#include "unigram.c"
 #include "kernels.c"
 
 /* subtok._backend loads this module only when its ABI equals its own: a stale build is never half used. */
-#define SUBTOK_ABI 2
+#define SUBTOK_ABI 3
 
 static PyMethodDef methods[] = {
     {"set_char_classes", set_char_classes, METH_O, "Install text.char_classes() for the scanners (once)."},
@@ -60,15 +62,17 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_native", "subtok
 PyMODINIT_FUNC PyInit__native(void) {
     sigmoid_table_init();
     if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0 || PyType_Ready(&TrieType) < 0 ||
-        PyType_Ready(&BertEncoderType) < 0)
+        PyType_Ready(&BertEncoderType) < 0 || PyType_Ready(&SentencePieceEncoderType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (!m) return NULL;
     Py_INCREF(&ByteLevelEncoderType);
     Py_INCREF(&BertEncoderType);
+    Py_INCREF(&SentencePieceEncoderType);
     if (PyModule_AddIntConstant(m, "ABI", SUBTOK_ABI) < 0 ||
         PyModule_AddObject(m, "ByteLevelEncoder", (PyObject *)&ByteLevelEncoderType) < 0 ||
-        PyModule_AddObject(m, "BertEncoder", (PyObject *)&BertEncoderType) < 0) {
+        PyModule_AddObject(m, "BertEncoder", (PyObject *)&BertEncoderType) < 0 ||
+        PyModule_AddObject(m, "SentencePieceEncoder", (PyObject *)&SentencePieceEncoderType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from ..decoders import Decoder, SentencePieceDecoder, byte_fallback_token
-from ..encoding import TextEncoder
+from .. import _backend
+from ..encoding import TextEncoder, TokenSpans
 from ..errors import SubtokError, TokenizerFileError
+from ..normalizers import SentencePieceNormalizer
 from ..pre_tokenizers import PreTokenizer, Whole
 from ..vocab import Vocab
 from . import unigram_core
@@ -74,6 +76,8 @@ class Unigram:
                     f"byte_fallback needs the 256 byte pieces; {byte_fallback_token(missing[0])} is not one"
                 )
             self.byte_ids = [ids[byte_fallback_token(b)] for b in range(256)]
+        self._text_encoder: Optional[TextEncoder] = None
+        self._text_encoder_key: Any = None
         self.table = unigram_core.PieceTable(
             pieces,
             self.scores,
@@ -179,7 +183,31 @@ class Unigram:
         return spans
 
     def text_encoder(self, normalizers: Sequence, pre_tokenizer: PreTokenizer, specials) -> Optional[TextEncoder]:
-        return None
+        """SentencePiece's pipeline (its normalizer, no pre-tokenizer, no added tokens) as one encoder
+        of whole texts (``unigram_core.SentencePieceEncoder`` or its native twin); others have none."""
+        if specials or not isinstance(pre_tokenizer, Whole) or len(normalizers) != 1:
+            return None
+        norm = normalizers[0]
+        if not isinstance(norm, SentencePieceNormalizer):
+            return None
+        key = (_backend.name, id(norm))
+        if self._text_encoder_key != key:
+            flags = (norm.add_dummy_prefix, norm.remove_extra_whitespaces, norm.escape_whitespaces,
+                     norm.treat_whitespace_as_suffix)  # fmt: skip
+            core = _backend.pick(unigram_core.SentencePieceEncoder)(
+                norm.charsmap.blob if norm.charsmap is not None else None,
+                flags,
+                [s.decode("utf-8") for s in norm.user_defined],
+                list(self.vocab),
+                self.scores,
+                [k in ("normal", "user_defined") for k in self.kinds],
+                [k == "user_defined" for k in self.kinds],
+                self.unk_id,
+                self.byte_ids,
+            )
+            self._text_encoder = TextEncoder(core, self, TokenSpans)
+            self._text_encoder_key = key
+        return self._text_encoder
 
     def default_pre_tokenizer(self) -> PreTokenizer:
         return Whole()

@@ -9,8 +9,9 @@ is (nearly) always taken; an unknown character scores ``min_score - 10``.
 Tie-breaks (SentencePiece's optimized encoder): the best path to each end position is the first one found
 with the highest score, scanning start positions left to right; a candidate replaces the best so far only
 when its score is strictly higher. Path scores are float32 sums, each candidate rounded to float32 before
-it is compared, as the sentencepiece library computes them, so ties (exact, or only in float32) break as
-there and the segmentation equals SentencePiece's bit for bit (tested against the library).
+it is compared, so ties (exact, or only in float32) break as in the sentencepiece library on every line
+of the tests and benches. On long texts (thousands of pieces in one lattice) the library's sums round
+differently somewhere, and a near-tie can go the other way there (measured in bench/sentencepiece.py).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class PieceTable:
 
 def viterbi(table: PieceTable, text: str) -> list[tuple[int, int, int]]:
     """The best segmentation of ``text``: (start, end, id) per piece, id -1 for an unknown character
-    (SentencePiece's ``EncodeOptimized``, bit for bit)."""
+    (SentencePiece's ``EncodeOptimized``: path scores are float32 sums)."""
     n = len(text)
     if not n:
         return []
@@ -226,3 +227,68 @@ def expected_counts(table: PieceTable, text: str, freq: float, counts: list[floa
             if i >= 0:
                 counts[i] += freq * math.exp(a + score + beta[end] - z)
     return freq * z
+
+
+class SentencePieceEncoder:
+    """SentencePiece's whole pipeline for one text, in one call: its normalizer
+    (``SentencePieceNormalizer``: ``charsmap`` bytes or None, ``flags`` = (add_dummy_prefix,
+    remove_extra_whitespaces, escape_whitespaces, treat_whitespace_as_suffix), ``user_defined`` symbols),
+    Viterbi over the pieces, and the ids (unknown characters fused, or their bytes' ``byte_ids`` when that
+    list is not empty). Returns the ids and, per id, its (start, end) in the original text as int32 bytes.
+    The native core has the same type (``csrc/unigram.c``)."""
+
+    def __init__(
+        self,
+        charsmap: Optional[bytes],
+        flags: tuple[bool, bool, bool, bool],
+        user_defined: list[str],
+        pieces: list[Optional[str]],
+        scores: list[float],
+        matchable: list[bool],
+        user: list[bool],
+        unk_id: int,
+        byte_ids: list[int],
+    ) -> None:
+        from ..charsmap import CharsMap
+        from ..normalizers import SentencePieceNormalizer
+
+        add_dummy_prefix, remove_extra, escape, suffix = flags
+        self.normalizer = SentencePieceNormalizer(
+            CharsMap(charsmap) if charsmap else None,
+            add_dummy_prefix=add_dummy_prefix,
+            remove_extra_whitespaces=remove_extra,
+            escape_whitespaces=escape,
+            treat_whitespace_as_suffix=suffix,
+            user_defined=user_defined,
+        )
+        self.table = PieceTable(pieces, scores, matchable, user, unk_id)
+        self.unk_id = unk_id
+        self.byte_ids = byte_ids
+
+    def encode_text(self, text: str) -> tuple[list[int], bytes]:
+        from ..text import Normalized
+
+        norm = self.normalizer.normalize(Normalized(text))
+        ids: list[int] = []
+        spans = array("i")
+        prev_unk = False
+        ntext = norm.text
+        for start, end, i in viterbi(self.table, ntext):
+            is_unk = i < 0 or i == self.unk_id
+            if is_unk and self.byte_ids:
+                data = ntext[start:end].encode("utf-8", "surrogatepass")
+                ids += [self.byte_ids[b] for b in data]
+                for _ in data[1:]:
+                    spans.extend(norm.original_span(start, start))
+                spans.extend(norm.original_span(start, end))
+            elif is_unk and prev_unk:
+                spans[-1] = norm.original_span(start, end)[1]
+            else:
+                ids.append(self.unk_id if is_unk else i)
+                spans.extend(norm.original_span(start, end))
+            prev_unk = is_unk
+        return ids, spans.tobytes()
+
+    def encode_batch(self, texts: list[str], num_threads: int = 1) -> list[tuple[list[int], bytes]]:
+        """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
+        return [self.encode_text(t) for t in texts]

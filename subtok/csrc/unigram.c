@@ -1,0 +1,601 @@
+/* unigram.c: SentencePieceEncoder, SentencePiece's whole pipeline for one text (mirrors
+ * models/unigram_core.SentencePieceEncoder; tier: mirrored).
+ *
+ *   sp_normalize  <-> normalizers.SentencePieceNormalizer.normalize (and its _prefix), over code points:
+ *                     the longest user-defined symbol, else the longest precompiled-charsmap rule over the
+ *                     text's UTF-8 (at most 64 bytes from the point, as the reference looks), else one code
+ *                     point (a surrogate, not UTF-8, is three U+FFFD, as its 'surrogatepass' bytes there)
+ *   sp_viterbi    <-> unigram_core.viterbi: the same float32 sums, rounding and tie-breaks
+ *   sp_text_core  <-> SentencePieceEncoder.encode_text: ids, unknown runs fused or byte-fallback spans
+ *
+ * The pieces sit in a trie keyed by (node, code point) in one open-addressing table.
+ */
+
+#define SP_WINDOW 64 /* bytes of text a charsmap lookup sees, as SentencePieceNormalizer._prefix */
+
+typedef struct {
+    uint64_t *keys; /* (node << 21) | code point; UINT64_MAX: empty */
+    int32_t *child;
+    size_t mask;
+    int32_t *token; /* per node: piece id or -1 */
+    int32_t n_nodes, cap_nodes;
+} CpTrie;
+
+static size_t cptrie_slot(const CpTrie *t, uint64_t key) {
+    size_t i = mix64(key) & t->mask;
+    while (t->keys[i] != UINT64_MAX && t->keys[i] != key) i = (i + 1) & t->mask;
+    return i;
+}
+
+static int32_t cptrie_next(const CpTrie *t, int32_t node, Py_UCS4 c) {
+    uint64_t key = ((uint64_t)node << 21) | c;
+    size_t i = cptrie_slot(t, key);
+    return t->keys[i] == key ? t->child[i] : -1;
+}
+
+/* cptrie_add: insert code points s[0..n) with value id (the first id of a piece wins, as the reference's
+ * setdefault); capacity for every edge is reserved by the caller. */
+static void cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
+    int32_t node = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        uint64_t key = ((uint64_t)node << 21) | s[k];
+        size_t i = cptrie_slot(t, key);
+        if (t->keys[i] != key) {
+            t->keys[i] = key;
+            t->child[i] = t->n_nodes;
+            t->token[t->n_nodes++] = -1;
+        }
+        node = t->child[i];
+    }
+    if (t->token[node] < 0) t->token[node] = id;
+}
+
+static void cptrie_free(CpTrie *t) {
+    free(t->keys);
+    free(t->child);
+    free(t->token);
+    memset(t, 0, sizeof *t);
+}
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *charsmap; /* bytes or NULL */
+    const uint32_t *units;
+    Py_ssize_t n_units;
+    const unsigned char *pool;
+    Py_ssize_t pool_size;
+    int add_dummy_prefix, remove_extra, escape, suffix;
+    Py_UCS4 **user; /* user-defined symbols as code points */
+    Py_ssize_t *user_len, n_user;
+    CpTrie trie;
+    float *score;     /* per id */
+    double *user_score; /* per id: the byte-length score of a user-defined piece (NaN: not one) */
+    int32_t n_ids, unk_id;
+    float unk_score;
+    int32_t byte_ids[256];
+    int has_bytes;
+    IdObjects ids;
+} SPEncoderObject;
+
+typedef struct {
+    Buf norm, start; /* normalized code points, the original index where each one's input starts */
+    float *best;
+    int32_t *back, *back_id;
+    Py_ssize_t cap;
+    unsigned char *utf8; /* the text's UTF-8, and each code point's offset in it */
+    int32_t *boff;
+    Py_ssize_t ucap;
+} SPScratch;
+
+static void sp_scratch_free(SPScratch *s) {
+    free(s->norm.v);
+    free(s->start.v);
+    free(s->best);
+    free(s->back);
+    free(s->back_id);
+    free(s->utf8);
+    free(s->boff);
+    memset(s, 0, sizeof *s);
+}
+
+static int utf8_put(Py_UCS4 c, unsigned char *out) {
+    if (c < 0x80) return out[0] = (unsigned char)c, 1;
+    if (c < 0x800) return out[0] = 0xC0 | (c >> 6), out[1] = 0x80 | (c & 63), 2;
+    if (c < 0x10000) return out[0] = 0xE0 | (c >> 12), out[1] = 0x80 | ((c >> 6) & 63), out[2] = 0x80 | (c & 63), 3;
+    out[0] = 0xF0 | (c >> 18), out[1] = 0x80 | ((c >> 12) & 63), out[2] = 0x80 | ((c >> 6) & 63);
+    out[3] = 0x80 | (c & 63);
+    return 4;
+}
+
+/* charsmap_longest <-> CharsMap.longest: (bytes, value) of the longest key that prefixes data[0..n). */
+static int charsmap_longest(const SPEncoderObject *e, const unsigned char *data, int n, uint32_t *value) {
+    const uint32_t *u = e->units;
+    Py_ssize_t nu = e->n_units;
+#define SP_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
+    size_t pos = SP_OFFSET(u[0]);
+    int best = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned char c = data[i];
+        if (c == 0) break;
+        pos ^= c;
+        if (pos >= (size_t)nu) break;
+        uint32_t unit = u[pos];
+        if ((unit & ((1u << 31) | 0xFF)) != c) break;
+        pos ^= SP_OFFSET(unit);
+        if ((unit >> 8) & 1) {
+            if (pos >= (size_t)nu) break;
+            best = i + 1;
+            *value = u[pos] & 0x7FFFFFFFu;
+        }
+    }
+#undef SP_OFFSET
+    return best;
+}
+
+/* utf8_decode_one: the code point at p (n bytes left) and its length, or 0 if not valid UTF-8. */
+static int utf8_decode_one(const unsigned char *p, Py_ssize_t n, Py_UCS4 *out) {
+    unsigned char b = p[0];
+    int len = b < 0x80 ? 1 : b >> 5 == 6 ? 2 : b >> 4 == 14 ? 3 : b >> 3 == 30 ? 4 : 0;
+    if (!len || len > n) return 0;
+    Py_UCS4 c = len == 1 ? b : len == 2 ? b & 31 : len == 3 ? b & 15 : b & 7;
+    for (int k = 1; k < len; k++) {
+        if ((p[k] & 0xC0) != 0x80) return 0;
+        c = (c << 6) | (p[k] & 63);
+    }
+    static const Py_UCS4 min_of[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (c < min_of[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    *out = c;
+    return len;
+}
+
+static int sp_emit(SPScratch *s, Py_UCS4 c, int32_t start) {
+    if (buf_push(&s->norm, (int32_t)c) < 0 || buf_push(&s->start, start) < 0) return -1;
+    return 0;
+}
+
+/* sp_prefix <-> SentencePieceNormalizer._prefix at code point i (byte s->boff[i] of the text's UTF-8 in
+ * s->utf8): writes the replacement's code points to rep (at most SP_WINDOW) and returns how many code
+ * points of the text it consumes; 0: a surrogate's first byte, not UTF-8 (the caller emits its three
+ * U+FFFD); -2: a charsmap replacement that is not UTF-8. */
+static Py_ssize_t sp_prefix(const SPEncoderObject *e, const SPScratch *s, const Text *t, Py_ssize_t i, Py_UCS4 *rep,
+                            int *n_rep) {
+    Py_ssize_t best = 0, which = -1;
+    for (Py_ssize_t k = 0; k < e->n_user; k++) {
+        Py_ssize_t len = e->user_len[k];
+        if (len <= best || i + len > t->n) continue;
+        Py_ssize_t j = 0;
+        while (j < len && CP(t, i + j) == e->user[k][j]) j++;
+        if (j == len) best = len, which = k;
+    }
+    if (which >= 0) {
+        for (Py_ssize_t j = 0; j < best; j++) rep[j] = e->user[which][j];
+        *n_rep = (int)best;
+        return best;
+    }
+    Py_UCS4 c0 = CP(t, i);
+    if (c0 >= 0xD800 && c0 <= 0xDFFF) return 0;
+    if (e->units) {
+        int32_t b0 = s->boff[i], left = s->boff[t->n] - b0;
+        uint32_t value = 0;
+        int len = charsmap_longest(e, s->utf8 + b0, left < SP_WINDOW ? left : SP_WINDOW, &value);
+        if (len) {
+            Py_ssize_t chars = 1;
+            while (s->boff[i + chars] - b0 < len) chars++;
+            if ((Py_ssize_t)value >= e->pool_size) return -2;
+            const unsigned char *p = e->pool + value;
+            Py_ssize_t room = e->pool_size - value, k = 0;
+            int n = 0;
+            while (k < room && p[k] && n < SP_WINDOW) {
+                int l = utf8_decode_one(p + k, room - k, &rep[n]);
+                if (!l) return -2;
+                k += l;
+                n++;
+            }
+            *n_rep = n;
+            return chars;
+        }
+    }
+    rep[0] = c0;
+    *n_rep = 1;
+    return 1;
+}
+
+/* sp_utf8: the text's UTF-8 ('surrogatepass') in s->utf8 and each code point's byte offset in s->boff. */
+static int sp_utf8(SPScratch *s, const Text *t) {
+    if (t->n + 1 > s->ucap) {
+        Py_ssize_t cap = 2 * (t->n + 1);
+        unsigned char *u = realloc(s->utf8, (size_t)cap * 4);
+        if (u) s->utf8 = u;
+        int32_t *b = realloc(s->boff, (size_t)cap * sizeof(int32_t));
+        if (b) s->boff = b;
+        if (!u || !b) return -1;
+        s->ucap = cap;
+    }
+    int32_t nb = 0;
+    for (Py_ssize_t i = 0; i < t->n; i++) {
+        s->boff[i] = nb;
+        Py_UCS4 c = CP(t, i);
+        if (c >= 0xD800 && c <= 0xDFFF) {
+            s->utf8[nb] = 0xED, s->utf8[nb + 1] = 0x80 | ((c >> 6) & 63), s->utf8[nb + 2] = 0x80 | (c & 63);
+            nb += 3;
+        } else {
+            nb += utf8_put(c, s->utf8 + nb);
+        }
+    }
+    s->boff[t->n] = nb;
+    return 0;
+}
+
+/* sp_normalize <-> SentencePieceNormalizer.normalize: fills s->norm and s->start; *end: where the last
+ * character's input ends. */
+static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, int32_t *end) {
+    const Py_UCS4 space = e->escape ? 0x2581 : ' ';
+    Py_UCS4 rep[SP_WINDOW];
+    int n_rep;
+    Py_ssize_t i = 0, n = t->n;
+    s->norm.n = s->start.n = 0;
+    if (e->units && sp_utf8(s, t) < 0) return -1;
+    if (e->remove_extra) {
+        while (i < n) {
+            Py_ssize_t used = sp_prefix(e, s, t, i, rep, &n_rep);
+            if (used == -2) return -2;
+            if (used == 0 || n_rep != 1 || rep[0] != ' ') break;
+            i += used;
+        }
+    }
+    if (i == n) {
+        *end = (int32_t)n;
+        return 0;
+    }
+    if (e->add_dummy_prefix && !e->suffix && sp_emit(s, space, (int32_t)i) < 0) return -1;
+    int prev_space = e->remove_extra;
+    while (i < n) {
+        Py_ssize_t used = sp_prefix(e, s, t, i, rep, &n_rep);
+        if (used == -2) return -2;
+        if (used == 0) { /* a surrogate: three U+FFFD, no space among them */
+            for (int k = 0; k < 3; k++)
+                if (sp_emit(s, 0xFFFD, (int32_t)i) < 0) return -1;
+            prev_space = 0;
+            i += 1;
+            continue;
+        }
+        int k = 0;
+        if (prev_space)
+            while (k < n_rep && rep[k] == ' ') k++;
+        if (k < n_rep) {
+            for (int m = k; m < n_rep; m++)
+                if (sp_emit(s, rep[m] == ' ' ? space : rep[m], (int32_t)i) < 0) return -1;
+            prev_space = rep[n_rep - 1] == ' ';
+        }
+        i += used;
+        if (!e->remove_extra) prev_space = 0;
+    }
+    int32_t last = (int32_t)n;
+    if (e->remove_extra)
+        while (s->norm.n && (Py_UCS4)s->norm.v[s->norm.n - 1] == space) {
+            last = s->start.v[--s->start.n];
+            s->norm.n--;
+        }
+    if (e->add_dummy_prefix && e->suffix && sp_emit(s, space, last) < 0) return -1;
+    *end = last;
+    return 0;
+}
+
+/* sp_viterbi <-> unigram_core.viterbi over s->norm: back[end] = start, back_id[end] = id (-1 unknown). */
+static int sp_viterbi(const SPEncoderObject *e, SPScratch *s) {
+    Py_ssize_t n = s->norm.n;
+    if (n + 1 > s->cap) {
+        Py_ssize_t cap = 2 * (n + 1);
+        float *best = realloc(s->best, (size_t)cap * sizeof(float));
+        if (best) s->best = best;
+        int32_t *back = realloc(s->back, (size_t)cap * sizeof(int32_t));
+        if (back) s->back = back;
+        int32_t *back_id = realloc(s->back_id, (size_t)cap * sizeof(int32_t));
+        if (back_id) s->back_id = back_id;
+        if (!best || !back || !back_id) return -1;
+        s->cap = cap;
+    }
+    const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
+    float *best = s->best;
+    int32_t *back = s->back, *back_id = s->back_id;
+    for (Py_ssize_t k = 0; k <= n; k++) best[k] = 0.0f, back[k] = -1;
+    for (Py_ssize_t start = 0; start < n; start++) {
+        float here = best[start];
+        int single = 0;
+        int32_t node = 0;
+        for (Py_ssize_t end = start + 1; end <= n; end++) {
+            node = cptrie_next(&e->trie, node, cp[end - 1]);
+            if (node < 0) break;
+            int32_t id = e->trie.token[node];
+            if (id < 0) continue;
+            double sc = isnan(e->user_score[id]) ? (double)e->score[id] : e->user_score[id];
+            float cand = (float)(sc + (double)here);
+            if (back[end] < 0 || cand > best[end]) best[end] = cand, back[end] = (int32_t)start, back_id[end] = id;
+            if (end == start + 1) single = 1;
+        }
+        if (!single) {
+            float cand = (float)((double)e->unk_score + (double)here);
+            if (back[start + 1] < 0 || cand > best[start + 1])
+                best[start + 1] = cand, back[start + 1] = (int32_t)start, back_id[start + 1] = -1;
+        }
+    }
+    return 0;
+}
+
+/* span <-> Normalized.original_span with ends[i] = starts[i + 1] and the last one's end ``end``. */
+static void sp_span(const SPScratch *s, int32_t end, Py_ssize_t a, Py_ssize_t b, int32_t *out) {
+    Py_ssize_t n = s->norm.n;
+    if (a >= b) {
+        out[0] = out[1] = a < n ? s->start.v[a] : end;
+        return;
+    }
+    out[0] = s->start.v[a];
+    out[1] = b < n ? s->start.v[b] : end;
+}
+
+/* sp_text_core <-> SentencePieceEncoder.encode_text; runs without the GIL. -2: a damaged charsmap. */
+static int sp_text_core(const SPEncoderObject *e, SPScratch *s, const Text *t, Buf *ids, Buf *offs) {
+    int32_t end;
+    int r = sp_normalize(e, s, t, &end);
+    if (r < 0) return r;
+    Py_ssize_t n = s->norm.n;
+    if (!n) return 0;
+    if (sp_viterbi(e, s) < 0) return -1;
+    /* the path, from the back: reuse back_id's slots by walking ends into a list */
+    Buf path = {0};
+    for (Py_ssize_t k = n; k > 0; k = s->back[k])
+        if (buf_push(&path, (int32_t)k) < 0) {
+            free(path.v);
+            return -1;
+        }
+    const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
+    int prev_unk = 0;
+    for (Py_ssize_t m = path.n - 1; m >= 0; m--) {
+        int32_t b = path.v[m], a = s->back[b], id = s->back_id[b];
+        int is_unk = id < 0 || id == e->unk_id;
+        int32_t span[2];
+        if (is_unk && e->has_bytes) {
+            unsigned char data[4 * 4];
+            int nb = 0;
+            for (int32_t k = a; k < b; k++) {
+                Py_UCS4 c = cp[k];
+                nb += c >= 0xD800 && c <= 0xDFFF ? (data[nb] = 0xED, data[nb + 1] = 0xA0 | ((c >> 6) & 15),
+                                                    data[nb + 2] = 0x80 | (c & 63), 3)
+                                                 : utf8_put(c, data + nb);
+            }
+            for (int k = 0; k < nb; k++) {
+                sp_span(s, end, a, k == nb - 1 ? b : a, span);
+                if (buf_push(ids, e->byte_ids[data[k]]) < 0 || buf_push(offs, span[0]) < 0 ||
+                    buf_push(offs, span[1]) < 0)
+                    goto fail;
+            }
+        } else if (is_unk && prev_unk) {
+            sp_span(s, end, a, b, span);
+            offs->v[offs->n - 1] = span[1];
+        } else {
+            sp_span(s, end, a, b, span);
+            if (buf_push(ids, is_unk ? e->unk_id : id) < 0 || buf_push(offs, span[0]) < 0 ||
+                buf_push(offs, span[1]) < 0)
+                goto fail;
+        }
+        prev_unk = is_unk;
+    }
+    free(path.v);
+    return 0;
+fail:
+    free(path.v);
+    return -1;
+}
+
+static void sp_free_fields(SPEncoderObject *e) {
+    for (Py_ssize_t k = 0; k < e->n_user && e->user; k++) PyMem_Free(e->user[k]); /* from AsUCS4Copy */
+    free(e->user);
+    free(e->user_len);
+    e->user = NULL;
+    e->user_len = NULL;
+    e->n_user = 0;
+    cptrie_free(&e->trie);
+    free(e->score);
+    free(e->user_score);
+    e->score = NULL;
+    e->user_score = NULL;
+    id_objects_free(&e->ids);
+    Py_CLEAR(e->charsmap);
+}
+
+static Py_UCS4 *ucs4_of(PyObject *str, Py_ssize_t *n) {
+    *n = PyUnicode_GET_LENGTH(str);
+    return PyUnicode_AsUCS4Copy(str);
+}
+
+/* SentencePieceEncoder(charsmap, flags, user_defined, pieces, scores, matchable, user, unk_id, byte_ids) */
+static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    PyObject *charsmap, *flags, *user_defined, *pieces, *scores, *matchable, *user, *byte_ids;
+    long unk_id;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!O!lO!", &charsmap, &PyTuple_Type, &flags, &PyList_Type, &user_defined,
+                          &PyList_Type, &pieces, &PyList_Type, &scores, &PyList_Type, &matchable, &PyList_Type, &user,
+                          &unk_id, &PyList_Type, &byte_ids))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(pieces);
+    if (PyList_GET_SIZE(scores) != n || PyList_GET_SIZE(matchable) != n || PyList_GET_SIZE(user) != n ||
+        n > INT32_MAX / 2 || unk_id < 0 || unk_id >= n || (PyList_GET_SIZE(byte_ids) != 0 && PyList_GET_SIZE(byte_ids) != 256)) {
+        PyErr_SetString(PyExc_ValueError, "pieces, scores, matchable and user must have one entry per id; "
+                                          "unk_id must be one of them; byte_ids empty or 256");
+        return NULL;
+    }
+    SPEncoderObject *e = (SPEncoderObject *)type->tp_alloc(type, 0);
+    if (!e) return NULL;
+    int fl[4];
+    if (!PyArg_ParseTuple(flags, "pppp", &fl[0], &fl[1], &fl[2], &fl[3])) goto error;
+    e->add_dummy_prefix = fl[0], e->remove_extra = fl[1], e->escape = fl[2], e->suffix = fl[3];
+    if (charsmap != Py_None) {
+        if (!PyBytes_Check(charsmap)) {
+            PyErr_SetString(PyExc_TypeError, "charsmap must be bytes or None");
+            goto error;
+        }
+        Py_ssize_t size = PyBytes_GET_SIZE(charsmap);
+        const unsigned char *blob = (const unsigned char *)PyBytes_AS_STRING(charsmap);
+        uint32_t trie_size = size >= 4 ? (uint32_t)blob[0] | (uint32_t)blob[1] << 8 | (uint32_t)blob[2] << 16 |
+                                             (uint32_t)blob[3] << 24
+                                       : 0;
+        if (size < 4 || trie_size == 0 || trie_size % 4 || 4 + (Py_ssize_t)trie_size > size) {
+            PyErr_SetString(PyExc_ValueError, "precompiled charsmap: the trie does not fit the blob");
+            goto error;
+        }
+        Py_INCREF(charsmap);
+        e->charsmap = charsmap;
+        e->units = (const uint32_t *)(blob + 4); /* little-endian hosts; the blob is little-endian */
+        e->n_units = trie_size / 4;
+        e->pool = blob + 4 + trie_size;
+        e->pool_size = size - 4 - trie_size;
+    }
+    Py_ssize_t nu = PyList_GET_SIZE(user_defined);
+    e->user = calloc((size_t)(nu ? nu : 1), sizeof(Py_UCS4 *));
+    e->user_len = calloc((size_t)(nu ? nu : 1), sizeof(Py_ssize_t));
+    if (!e->user || !e->user_len) goto nomem;
+    for (Py_ssize_t k = 0; k < nu; k++) {
+        PyObject *u = PyList_GET_ITEM(user_defined, k);
+        if (!PyUnicode_Check(u)) {
+            PyErr_SetString(PyExc_TypeError, "user_defined must be a list of str");
+            goto error;
+        }
+        e->user[k] = ucs4_of(u, &e->user_len[k]);
+        e->n_user = k + 1;
+        if (!e->user[k]) goto error;
+    }
+    e->n_ids = (int32_t)n;
+    e->unk_id = (int32_t)unk_id;
+    e->score = malloc((size_t)(n ? n : 1) * sizeof(float));
+    e->user_score = malloc((size_t)(n ? n : 1) * sizeof(double));
+    if (!e->score || !e->user_score) goto nomem;
+    /* min and max over normal pieces, as PieceTable */
+    float min_s = 0.0f, max_s = 1.1754943508222875e-38f;
+    int any = 0;
+    size_t edges = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        double v = PyFloat_AsDouble(PyList_GET_ITEM(scores, k));
+        if (v == -1.0 && PyErr_Occurred()) goto error;
+        e->score[k] = (float)v;
+        e->user_score[k] = NAN;
+        int m = PyObject_IsTrue(PyList_GET_ITEM(matchable, k)), u = PyObject_IsTrue(PyList_GET_ITEM(user, k));
+        if (m < 0 || u < 0) goto error;
+        PyObject *p = PyList_GET_ITEM(pieces, k);
+        if (m && !PyUnicode_Check(p)) {
+            PyErr_SetString(PyExc_TypeError, "a matchable piece must be a str");
+            goto error;
+        }
+        if (m) edges += (size_t)PyUnicode_GET_LENGTH(p);
+        if (m && !u) {
+            if (!any || e->score[k] < min_s) min_s = e->score[k];
+            if (e->score[k] > max_s) max_s = e->score[k];
+            any = 1;
+        }
+    }
+    e->unk_score = (float)((double)min_s - 10.0);
+    size_t cap = 16;
+    while (cap < 2 * edges + 2) cap *= 2;
+    e->trie.keys = malloc(cap * sizeof(uint64_t));
+    e->trie.child = malloc(cap * sizeof(int32_t));
+    e->trie.token = malloc((edges + 1) * sizeof(int32_t));
+    if (!e->trie.keys || !e->trie.child || !e->trie.token) goto nomem;
+    memset(e->trie.keys, 0xFF, cap * sizeof(uint64_t));
+    e->trie.mask = cap - 1;
+    e->trie.token[0] = -1;
+    e->trie.n_nodes = 1;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (!PyObject_IsTrue(PyList_GET_ITEM(matchable, k))) continue;
+        Py_ssize_t len;
+        Py_UCS4 *s = ucs4_of(PyList_GET_ITEM(pieces, k), &len);
+        if (!s) goto error;
+        cptrie_add(&e->trie, s, len, (int32_t)k);
+        PyMem_Free(s);
+        if (PyObject_IsTrue(PyList_GET_ITEM(user, k))) {
+            Py_ssize_t nbytes;
+            if (!PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(pieces, k), &nbytes)) {
+                PyErr_Clear();
+                PyObject *b = PyUnicode_AsEncodedString(PyList_GET_ITEM(pieces, k), "utf-8", "surrogatepass");
+                if (!b) goto error;
+                nbytes = PyBytes_GET_SIZE(b);
+                Py_DECREF(b);
+            }
+            e->user_score[k] = (double)(float)((float)nbytes * max_s) - 0.1;
+        }
+    }
+    e->has_bytes = PyList_GET_SIZE(byte_ids) == 256;
+    int32_t top = e->unk_id;
+    for (int k = 0; k < 256 && e->has_bytes; k++) {
+        long v = PyLong_AsLong(PyList_GET_ITEM(byte_ids, k));
+        if (v == -1 && PyErr_Occurred()) goto error;
+        if (v < 0 || v >= n) {
+            PyErr_SetString(PyExc_ValueError, "byte_ids must be ids of pieces");
+            goto error;
+        }
+        e->byte_ids[k] = (int32_t)v;
+    }
+    top = (int32_t)(n - 1);
+    if (id_objects_make(&e->ids, top) < 0) goto nomem;
+    return (PyObject *)e;
+nomem:
+    if (!PyErr_Occurred()) PyErr_NoMemory();
+error:
+    Py_DECREF(e);
+    return NULL;
+}
+
+static void sp_dealloc(SPEncoderObject *e) {
+    sp_free_fields(e);
+    Py_TYPE(e)->tp_free((PyObject *)e);
+}
+
+static PyObject *sp_error(int r) {
+    if (r == -2) PyErr_SetString(PyExc_ValueError, "precompiled charsmap: a replacement is not UTF-8");
+    else PyErr_NoMemory();
+    return NULL;
+}
+
+/* encode_text(text: str) -> (ids, offsets as int32 (start, end) pairs) */
+static PyObject *sp_encode_text(SPEncoderObject *e, PyObject *args) {
+    PyObject *str;
+    if (!PyArg_ParseTuple(args, "U", &str) || check_text(str) < 0) return NULL;
+    Text t;
+    text_init(&t, str);
+    Buf ids = {0}, offs = {0};
+    SPScratch scratch = {0};
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    r = sp_text_core(e, &scratch, &t, &ids, &offs);
+    Py_END_ALLOW_THREADS
+    sp_scratch_free(&scratch);
+    PyObject *res = r < 0 ? sp_error(r) : result_pair(&e->ids, &ids, &offs);
+    free(ids.v);
+    free(offs.v);
+    return res;
+}
+
+static void sp_batch_begin(Batch *b, void *state) { memset(state, 0, sizeof(SPScratch)); }
+static int sp_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux) {
+    return sp_text_core(b->enc, state, t, ids, aux) < 0 ? -1 : 0;
+}
+static void sp_batch_end(Batch *b, void *state) { sp_scratch_free(state); }
+static void sp_batch_finish(Batch *b, void *state) {}
+static const BatchOps SP_BATCH = {sp_batch_begin, sp_batch_encode, sp_batch_end, sp_batch_finish, sizeof(SPScratch)};
+
+/* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, offsets) */
+static PyObject *sp_encode_batch(SPEncoderObject *e, PyObject *args) { return run_batch(e, &SP_BATCH, &e->ids, args); }
+
+static PyMethodDef sp_methods[] = {
+    {"encode_text", (PyCFunction)sp_encode_text, METH_VARARGS, "SentencePiece's pipeline: (ids, (start, end) per id)."},
+    {"encode_batch", (PyCFunction)sp_encode_batch, METH_VARARGS,
+     "encode_text of each text, spread over num_threads threads without the GIL."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject SentencePieceEncoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "subtok._native.SentencePieceEncoder",
+    .tp_basicsize = sizeof(SPEncoderObject),
+    .tp_dealloc = (destructor)sp_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "SentencePiece's normalizer and Unigram Viterbi in one call (mirrors unigram_core.SentencePieceEncoder).",
+    .tp_methods = sp_methods,
+    .tp_new = sp_new,
+};
