@@ -1,0 +1,82 @@
+"""SentencePiece models: subtok reads a ``.model`` file (Tokenizer.from_sentencepiece) and must give the
+sentencepiece library's ids on every line of the multilingual text, at least 2x its encode speed on one
+thread, for lines and for whole documents.
+
+Models: SentencePiece's own test model (shared data, NFKC) and a Unigram model the library trains here on
+the first --train-mb MB of the mixed corpus (vocab --vocab, nmt_nfkc, byte fallback). Lines: the
+multilingual text (bench/multilingual.py), encode_batch against sp.encode(list, num_threads=1). Documents:
+the same lines joined into --doc-lines-line documents. Both encode a list on one thread, the model loaded
+before the clock starts; each timing is the best of --repeat runs.
+
+Usage: python bench/spm_models.py [--lines 6000] [--repeat 3] [--vocab 8000] [--train-mb 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import multilingual  # noqa: E402
+from common import machine, mixed_corpus, print_table, require_data  # noqa: E402
+
+from subtok import Tokenizer  # noqa: E402
+
+
+def best_of(repeat: int, fn):
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=6000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--vocab", type=int, default=8000)
+    ap.add_argument("--train-mb", type=float, default=3.0)
+    ap.add_argument("--doc-lines", type=int, default=50)
+    args = ap.parse_args()
+    import sentencepiece as spm
+
+    data = require_data()
+    lines = multilingual.lines(args.lines)
+    docs = ["\n".join(lines[k : k + args.doc_lines]) for k in range(0, len(lines), args.doc_lines)]
+    models = {"sentencepiece test model": data.parent / "tokenizers" / "sentencepiece" / "test_model.model"}
+    tmp = Path(tempfile.mkdtemp())
+    text = mixed_corpus().read_text(encoding="utf-8")[: int(args.train_mb * 1e6)].splitlines()
+    buffer = io.BytesIO()
+    t0 = time.perf_counter()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(text), model_writer=buffer, model_type="unigram", vocab_size=args.vocab,
+        byte_fallback=True, num_threads=1, minloglevel=2,
+    )  # fmt: skip
+    print(f"sentencepiece trained the {args.vocab} model in {time.perf_counter() - t0:.1f} s")
+    (tmp / "mixed.model").write_bytes(buffer.getvalue())
+    models[f"unigram {args.vocab // 1000}k, byte fallback (mixed corpus)"] = tmp / "mixed.model"
+    rows = []
+    for name, path in models.items():
+        sp = spm.SentencePieceProcessor(model_file=str(path))
+        for what, texts in (("lines", lines), (f"{args.doc_lines}-line documents", docs)):
+            tok = Tokenizer.from_sentencepiece(path)
+            tok.encode("warm up")  # builds the encoder once, as sentencepiece builds its trie on load
+            ours_s, ours = best_of(args.repeat, lambda t=texts, k=tok: [e.ids for e in k.encode_batch(t)])
+            theirs_s, theirs = best_of(args.repeat, lambda t=texts, s=sp: s.encode(t, num_threads=1))
+            same = sum(a == b for a, b in zip(ours, theirs))
+            decoded = sum(tok.decode(a) == sp.decode(a) for a in ours)
+            chars = sum(map(len, texts))
+            speeds = (f"{chars / ours_s / 1e6:.2f}", f"{chars / theirs_s / 1e6:.2f}", f"{theirs_s / ours_s:.2f}x")
+            rows.append([name, what, f"{same}/{len(texts)}", f"{decoded}/{len(texts)}", *speeds])
+    print(machine())
+    print_table(rows, ["model", "texts", "ids = spm", "decode = spm", "subtok M chars/s", "spm M chars/s", "ratio"])
+
+
+if __name__ == "__main__":
+    main()
