@@ -310,3 +310,11 @@ def test_native_encoder_equals_the_reference(trained_models_for_hypothesis, text
 @pytest.fixture(scope="module")
 def trained_models_for_hypothesis(trained, test_model):
     return [Tokenizer.from_sentencepiece(p) for p in (test_model[0], *(p for p, _ in trained.values()))]
+
+
+def test_nbest_equals_sentencepiece(test_model):
+    path, sp = test_model
+    tok = Tokenizer.from_sentencepiece(path)
+    for text in ["hello world", "Tokenization is fun", "ＡＢＣ naïve", "I saw a girl with a telescope."]:
+        normalized = tok.normalizers[0].normalize_str(text)
+        assert [ids for ids, _ in tok.model.nbest(normalized, 5)] == sp.nbest_encode_as_ids(text, 5), text

@@ -15,8 +15,8 @@ import random
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from ..decoders import Decoder, SentencePieceDecoder, byte_fallback_token
 from .. import _backend
+from ..decoders import Decoder, SentencePieceDecoder, byte_fallback_token
 from ..encoding import TextEncoder, TokenSpans
 from ..errors import SubtokError, TokenizerFileError
 from ..normalizers import SentencePieceNormalizer
@@ -146,41 +146,9 @@ class Unigram:
     def encode_words(self, words: list[str]) -> tuple[list[int], list[int]]:
         return encode_each(self.encode_word, words)
 
-    def sample_word(self, word: str, alpha: float, nbest_size: int, rng: random.Random) -> list[int]:
-        """The ids of one sampled segmentation of ``word`` (``sample``)."""
-        return self.path_ids(self.sample(word, alpha, nbest_size, rng), word)
-
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
-        path = self.viterbi(word)
-        if self.path_ids(path, word) == list(ids):
-            return self.path_spans(path, word)
-        return self._spans_of(word, ids)  # a sampled segmentation
-
-    def _spans_of(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
-        """Spans of any segmentation's ids: a piece covers its characters, byte pieces their character, an
-        unknown id the characters without a one-character piece up to where the next piece matches."""
-        spans = []
-        pos = 0
-        tokens, kinds, ids_of = self.vocab.id_to_word, self.kinds, self.table.ids
-        pending_bytes = 0
-        for k, i in enumerate(ids):
-            if kinds[i] in ("normal", "user_defined"):
-                end = pos + len(tokens[i])
-            elif kinds[i] == "byte":
-                pending_bytes += 1
-                if pos < len(word) and pending_bytes < len(word[pos].encode("utf-8", "surrogatepass")):
-                    spans.append((pos, pos))
-                    continue
-                end, pending_bytes = pos + 1, 0
-            else:
-                nxt = tokens[ids[k + 1]] if k + 1 < len(ids) and kinds[ids[k + 1]] != "byte" else None
-                end = pos + 1
-                while end < len(word) and word[end] not in ids_of and not (nxt and word.startswith(nxt, end)):
-                    end += 1
-            end = min(end, len(word))
-            spans.append((pos, end))
-            pos = end
-        return spans
+        """Spans of the Viterbi segmentation's ids (``encode_word``'s)."""
+        return self.path_spans(self.viterbi(word), word)
 
     def text_encoder(self, normalizers: Sequence, pre_tokenizer: PreTokenizer, specials) -> Optional[TextEncoder]:
         """SentencePiece's pipeline (its normalizer, no pre-tokenizer, no added tokens) as one encoder
