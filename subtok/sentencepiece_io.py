@@ -15,16 +15,14 @@ from ._io import PathLike
 from .charsmap import CharsMap
 from .decoders import SentencePieceDecoder
 from .errors import SubtokError, TokenizerFileError
-from .models.unigram import KINDS, Unigram
+from .models.unigram import Unigram
 from .normalizers import SentencePieceNormalizer
 from .pre_tokenizers import Whole
 
 if TYPE_CHECKING:
     from .tokenizer import Tokenizer
 
-_KIND_OF_TYPE = {t: name for t, name in spm.PIECE_TYPES.items()}
-_TYPE_OF_KIND = {name: t for t, name in spm.PIECE_TYPES.items()}
-assert set(_TYPE_OF_KIND) == set(KINDS)
+_TYPE_OF_KIND = {name: t for t, name in spm.PIECE_TYPES.items()}  # the model's kinds (KINDS) are these names
 
 
 def _normalizer(spec: spm.Message, trainer: spm.Message, user_defined: list[str]) -> SentencePieceNormalizer:
@@ -53,7 +51,7 @@ def read_sentencepiece(path: PathLike) -> dict[str, Any]:
 def _from_model(model: spm.Message) -> dict[str, Any]:
     trainer, spec = model["trainer_spec"], model["normalizer_spec"]
     pieces = [p["piece"] for p in model["pieces"]]
-    kinds = [_KIND_OF_TYPE[p["type"]] for p in model["pieces"]]
+    kinds = [spm.PIECE_TYPES[p["type"]] for p in model["pieces"]]
     user_defined = [p for p, k in zip(pieces, kinds) if k == "user_defined"]
     if spm.MODEL_TYPES[trainer["model_type"]] != "unigram":
         raise SubtokError("SentencePiece BPE models are not supported yet (Unigram models are)")
