@@ -1,4 +1,5 @@
-"""Tokenization models: each turns one pre-tokenized word into ids, and each has its trainer.
+"""Tokenization models: each turns one pre-tokenized word into ids, and each but Unigram (read from files;
+its trainer is still to come) has its trainer.
 
 ``MODELS`` maps a model's JSON type to its class, ``TRAINERS`` to its trainer. A model's pure-Python hot
 loops live in its ``*_core.py`` module, which the C files in ``csrc/`` mirror.
