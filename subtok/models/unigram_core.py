@@ -22,6 +22,10 @@ from array import array
 from collections.abc import Sequence
 from typing import Optional
 
+from ..charsmap import CharsMap
+from ..normalizers import SentencePieceNormalizer
+from ..text import Normalized
+
 FLT_MIN = 1.1754943508222875e-38  # SentencePiece starts max_score at FLT_MIN
 UNK_PENALTY = 10.0
 
@@ -249,9 +253,6 @@ class SentencePieceEncoder:
         unk_id: int,
         byte_ids: list[int],
     ) -> None:
-        from ..charsmap import CharsMap
-        from ..normalizers import SentencePieceNormalizer
-
         add_dummy_prefix, remove_extra, escape, suffix = flags
         self.normalizer = SentencePieceNormalizer(
             CharsMap(charsmap) if charsmap else None,
@@ -266,8 +267,6 @@ class SentencePieceEncoder:
         self.byte_ids = byte_ids
 
     def encode_text(self, text: str) -> tuple[list[int], bytes]:
-        from ..text import Normalized
-
         norm = self.normalizer.normalize(Normalized(text))
         ids: list[int] = []
         spans = array("i")
