@@ -10,6 +10,7 @@ serial pass. Items of an iterable of str are texts as they come (documents or li
 from __future__ import annotations
 
 import os
+import random
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -143,13 +144,21 @@ def _file_chunks(path: Path, chunk_size: int) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------------------------------------
 class WordSplitter:
     """Special tokens, normalizers and pre-tokenizer, as training sees text: special tokens are cut out
-    first (they are never counted as words), then each piece is normalized and split into words.
+    first (they are never counted as words), then each piece is normalized and split into words. With
+    ``strip_newline`` a text's final newline is dropped first (texts are lines, as SentencePiece reads them).
 
     Built from plain dicts so that worker processes can carry it.
     """
 
-    def __init__(self, normalizers: list[dict], pre_tokenizer: dict, special_tokens: Sequence[str] = ()) -> None:
-        self.spec = (normalizers, pre_tokenizer, tuple(special_tokens))
+    def __init__(
+        self,
+        normalizers: list[dict],
+        pre_tokenizer: dict,
+        special_tokens: Sequence[str] = (),
+        strip_newline: bool = False,
+    ) -> None:
+        self.spec = (normalizers, pre_tokenizer, tuple(special_tokens), strip_newline)
+        self.strip_newline = strip_newline
         self.normalizers = make_normalizers(normalizers)
         self.pre_tokenizer = PRE_TOKENIZERS.from_dict(pre_tokenizer)
         self.specials = longest_first(special_tokens)
@@ -161,7 +170,7 @@ class WordSplitter:
     @property
     def gpt2_only(self) -> bool:
         """True when words come from GPT-2's pattern alone, which the core counts in one call."""
-        return not self.normalizers and self.pre_tokenizer.pattern == GPT2_PATTERN
+        return not self.normalizers and not self.strip_newline and self.pre_tokenizer.pattern == GPT2_PATTERN
 
     def count(self, texts: Iterable[str], counts: Counter) -> None:
         """Add the words of ``texts`` to ``counts``."""
@@ -178,6 +187,8 @@ class WordSplitter:
         words = self.pre_tokenizer.words
         batch = []
         for text in texts:
+            if self.strip_newline and text.endswith("\n"):
+                text = text[:-1]
             pieces = self.special_re.split(text) if self.special_re is not None else (text,)
             for piece in pieces:
                 if self.normalizers:
@@ -197,6 +208,21 @@ def _count_chunk(args) -> Counter:
         text = _decode(f.read(end - start), path, start, errors)
     splitter.count(split_lines(text), counts)
     return counts
+
+
+def sample_lines(corpus: Corpus, size: int, seed: int) -> list[str]:
+    """``size`` texts of ``corpus`` drawn uniformly at random (reservoir sampling with ``random.Random(seed)``:
+    memory holds the sample, never the corpus), in the order the draw leaves them."""
+    rng = random.Random(seed)
+    sample: list[str] = []
+    for k, text in enumerate(iter_texts(corpus)):
+        if k < size:
+            sample.append(text)
+        else:
+            j = rng.randrange(k + 1)
+            if j < size:
+                sample[j] = text
+    return sample
 
 
 def count_words(

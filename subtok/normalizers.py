@@ -556,6 +556,14 @@ def normalize(normalizers: Sequence[Normalizer], text: Union[str, Normalized]) -
 SPACE_SYMBOL = "\u2581"  # SentencePiece's escaped space, U+2581 LOWER ONE EIGHTH BLOCK
 
 
+def _no_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @NORMALIZERS.register(types=("SentencePiece",))
 class SentencePieceNormalizer(Normalizer):
     """SentencePiece's own normalizer (``normalizer::Normalizer::Normalize``), for ``.model`` files: at each
@@ -605,6 +613,22 @@ class SentencePieceNormalizer(Normalizer):
             return (data[pos : pos + size].decode("utf-8"), size) if size else ("\ufffd", 1)
         except UnicodeDecodeError:
             return "\ufffd", 1
+
+    def normalize_str(self, text: str) -> str:
+        """Without a charsmap or user-defined symbols, and on text without surrogates, the whitespace
+        rules alone, as str operations (training's fast path; the same text as ``normalize``)."""
+        if self.charsmap is not None or self.user_defined or not (text.isascii() or _no_surrogates(text)):
+            return super().normalize_str(text)
+        if self.remove_extra_whitespaces:
+            text = " ".join(w for w in text.split(" ") if w)
+        if not text:
+            return ""
+        if self.escape_whitespaces:
+            text = text.replace(" ", SPACE_SYMBOL)
+        if self.add_dummy_prefix:
+            space = SPACE_SYMBOL if self.escape_whitespaces else " "
+            text = text + space if self.treat_whitespace_as_suffix else space + text
+        return text
 
     def normalize(self, norm: Normalized) -> Normalized:
         text = norm.text

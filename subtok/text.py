@@ -114,7 +114,6 @@ def char_classes() -> bytes:
     """One byte per code point: CLASS_LETTER for \\p{L}, CLASS_NUMBER for \\p{N}, CLASS_SPACE for \\s and
     CLASS_PUNCT for BERT's punctuation (``BERT_PUNCT``), as the installed ``regex`` module matches them (its
     Unicode version, not Python's), so the native pre-tokenizers and the regexes agree on every character."""
-    every = "".join(map(chr, range(0x110000)))
     table = bytearray(0x110000)
     classes = (
         (CLASS_LETTER, r"\p{L}+"),
@@ -122,10 +121,13 @@ def char_classes() -> bytes:
         (CLASS_SPACE, r"\s+"),
         (CLASS_PUNCT, BERT_PUNCT + "+"),
     )
-    for bit, pattern in classes:
-        for m in regex.finditer(pattern, every):
-            s, e = m.span()
-            table[s:e] = bytes(b | bit for b in table[s:e])
+    block = 0x10000  # a plane at a time: the regex engine's memory for all code points at once is ~100 MB
+    for base in range(0, 0x110000, block):
+        chars = "".join(map(chr, range(base, base + block)))
+        for bit, pattern in classes:
+            for m in regex.finditer(pattern, chars):
+                s, e = m.span()
+                table[base + s : base + e] = bytes(b | bit for b in table[base + s : base + e])
     return bytes(table)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from . import _backend, interop, sentencepiece_io
 from ._io import PathLike, atomic_write_json, check_header, read_json
 from .added_tokens import AddedToken, AddedVocabulary
-from .corpus import Corpus, WordSplitter, count_words
+from .corpus import Corpus, WordSplitter, count_words, sample_lines
 from .decoders import DECODERS, Decoder
 from .encoding import Encoding, PieceRecord, Pieces, SpelledPieces, TextEncoder
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
@@ -208,11 +208,12 @@ class Tokenizer:
     ) -> Tokenizer:
         """Learn a tokenizer from a corpus: a path, a list of paths, or any iterable of str.
 
-        ``model`` is "bpe", "wordpiece" or "word" (or a trainer: ``models.BPETrainer(...)``); ``options``
-        are its trainer's (``vocab_size``, ``min_frequency``, ``special_tokens`` for every model, then
-        each model's own, such as ``byte_level`` for BPE or ``scoring`` for WordPiece), and an option the
-        model does not take is an error naming it. Normalizers and the pre-tokenizer default to the
-        model's (BPE: GPT-2's pattern, or whitespace for characters; WordPiece: BERT's; word: whitespace).
+        ``model`` is "bpe", "wordpiece", "word" or "unigram" (or a trainer: ``models.BPETrainer(...)``);
+        ``options`` are its trainer's (``vocab_size``, ``min_frequency``, ``special_tokens`` for every model,
+        then each model's own, such as ``byte_level`` for BPE, ``scoring`` for WordPiece or
+        ``character_coverage`` for Unigram), and an option the model does not take is an error naming it.
+        Normalizers and the pre-tokenizer default to the model's (BPE: GPT-2's pattern, or whitespace for
+        characters; WordPiece: BERT's; word: whitespace; Unigram: SentencePiece's normalizer, none).
         The corpus is streamed into word counts (in parallel for large files); the vocabulary is exactly
         ``vocab_size`` unless the corpus runs out of pairs.
         """
@@ -228,7 +229,10 @@ class Tokenizer:
         pre = make_pre_tokenizer(pre_tokenizer) if pre_tokenizer is not None else trainer.default_pre_tokenizer()
         if pre.spelled:
             raise TrainingError("training with steps after a ByteLevel pre-tokenizer step is not supported")
-        splitter = WordSplitter([n.to_dict() for n in norms], pre.to_dict(), trainer.special_tokens)
+        count_pre, cut, strip_newline = trainer.word_splitting(pre)
+        splitter = WordSplitter([n.to_dict() for n in norms], count_pre.to_dict(), cut, strip_newline)
+        if trainer.input_sentence_size:
+            corpus = sample_lines(corpus, trainer.input_sentence_size, trainer.seed)
         counts = count_words(corpus, splitter, num_workers=num_workers, errors=errors, show_progress=show_progress)
         trained = trainer.train(counts)
         return cls(trained, norms, pre, trainer.tokenizer_specials(trained), trainer.post_processor(trained))

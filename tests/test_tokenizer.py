@@ -149,7 +149,7 @@ def test_normalizers_keep_offsets_into_the_original(backend):
 
 def test_unknown_model_and_bad_sizes():
     with pytest.raises(TrainingError, match="unknown model"):
-        Tokenizer.train(["x"], model="unigram")
+        Tokenizer.train(["x"], model="sentencepiece-bpe")
     with pytest.raises(TrainingError, match="vocab_size"):
         Tokenizer.train(["x"], vocab_size=0)
 

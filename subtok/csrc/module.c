@@ -17,6 +17,7 @@
  *                        ByteLevelEncoder
  *   wordpiece_encode.c   make_trie, encode_longest_match, BertEncoder    models/wordpiece_core.py
  *   unigram.c            SentencePieceEncoder                            models/unigram_core.py
+ *   unigram_train.c      TrainingCorpus                                  models/unigram_train_core.py
  *   batch.c              encode_batch of the three encoders              (a loop over encode_text)
  *   kernels.c            csr_dot, sgns_train                             sparse.py, word2vec.py
  *   common.h             set_char_classes and what the files share      text.char_classes
@@ -33,10 +34,11 @@
 #include "bpe_encode.c"
 #include "wordpiece_encode.c"
 #include "unigram.c"
+#include "unigram_train.c"
 #include "kernels.c"
 
 /* subtok._backend loads this module only when its ABI equals its own: a stale build is never half used. */
-#define SUBTOK_ABI 3
+#define SUBTOK_ABI 4
 
 static PyMethodDef methods[] = {
     {"set_char_classes", set_char_classes, METH_O, "Install text.char_classes() for the scanners (once)."},
@@ -62,17 +64,20 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_native", "subtok
 PyMODINIT_FUNC PyInit__native(void) {
     sigmoid_table_init();
     if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0 || PyType_Ready(&TrieType) < 0 ||
-        PyType_Ready(&BertEncoderType) < 0 || PyType_Ready(&SentencePieceEncoderType) < 0)
+        PyType_Ready(&BertEncoderType) < 0 || PyType_Ready(&SentencePieceEncoderType) < 0 ||
+        PyType_Ready(&TrainingCorpusType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (!m) return NULL;
     Py_INCREF(&ByteLevelEncoderType);
     Py_INCREF(&BertEncoderType);
     Py_INCREF(&SentencePieceEncoderType);
+    Py_INCREF(&TrainingCorpusType);
     if (PyModule_AddIntConstant(m, "ABI", SUBTOK_ABI) < 0 ||
         PyModule_AddObject(m, "ByteLevelEncoder", (PyObject *)&ByteLevelEncoderType) < 0 ||
         PyModule_AddObject(m, "BertEncoder", (PyObject *)&BertEncoderType) < 0 ||
-        PyModule_AddObject(m, "SentencePieceEncoder", (PyObject *)&SentencePieceEncoderType) < 0) {
+        PyModule_AddObject(m, "SentencePieceEncoder", (PyObject *)&SentencePieceEncoderType) < 0 ||
+        PyModule_AddObject(m, "TrainingCorpus", (PyObject *)&TrainingCorpusType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

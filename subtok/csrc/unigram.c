@@ -33,11 +33,34 @@ static int32_t cptrie_next(const CpTrie *t, int32_t node, Py_UCS4 c) {
     return t->keys[i] == key ? t->child[i] : -1;
 }
 
+/* cptrie_grow: twice the slots (or the first 1024), every edge rehashed; -1 when out of memory */
+static int cptrie_grow(CpTrie *t) {
+    size_t cap = t->keys ? 2 * (t->mask + 1) : 1024;
+    uint64_t *keys = malloc(cap * sizeof(uint64_t));
+    int32_t *child = malloc(cap * sizeof(int32_t));
+    int32_t *token = realloc(t->token, (cap * 7 / 10 + 2) * sizeof(int32_t)); /* nodes <= edges + 1 */
+    if (token) t->token = token;
+    if (!keys || !child || !token) return free(keys), free(child), -1;
+    memset(keys, 0xFF, cap * sizeof(uint64_t));
+    for (size_t i = 0; t->keys && i <= t->mask; i++) {
+        if (t->keys[i] == UINT64_MAX) continue;
+        size_t j = mix64(t->keys[i]) & (cap - 1);
+        while (keys[j] != UINT64_MAX) j = (j + 1) & (cap - 1);
+        keys[j] = t->keys[i], child[j] = t->child[i];
+    }
+    free(t->keys), free(t->child);
+    t->keys = keys, t->child = child, t->mask = cap - 1;
+    if (!t->n_nodes) t->token[0] = -1, t->n_nodes = 1; /* the root */
+    return 0;
+}
+
 /* cptrie_add: insert code points s[0..n) with value id (the first id of a piece wins, as the reference's
- * setdefault); capacity for every edge is reserved by the caller. */
-static void cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
+ * setdefault); the table grows to keep at most 70% of its slots full. -1 when out of memory. */
+static int cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
+    if (!t->keys && cptrie_grow(t) < 0) return -1;
     int32_t node = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
+        if ((size_t)t->n_nodes + 1 > (t->mask + 1) * 7 / 10 && cptrie_grow(t) < 0) return -1;
         uint64_t key = ((uint64_t)node << 21) | s[k];
         size_t i = cptrie_slot(t, key);
         if (t->keys[i] != key) {
@@ -48,6 +71,7 @@ static void cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
         node = t->child[i];
     }
     if (t->token[node] < 0) t->token[node] = id;
+    return 0;
 }
 
 static void cptrie_free(CpTrie *t) {
@@ -492,23 +516,14 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
         }
     }
     e->unk_score = (float)((double)min_s - 10.0);
-    size_t cap = 16;
-    while (cap < 2 * edges + 2) cap *= 2;
-    e->trie.keys = malloc(cap * sizeof(uint64_t));
-    e->trie.child = malloc(cap * sizeof(int32_t));
-    e->trie.token = malloc((edges + 1) * sizeof(int32_t));
-    if (!e->trie.keys || !e->trie.child || !e->trie.token) goto nomem;
-    memset(e->trie.keys, 0xFF, cap * sizeof(uint64_t));
-    e->trie.mask = cap - 1;
-    e->trie.token[0] = -1;
-    e->trie.n_nodes = 1;
     for (Py_ssize_t k = 0; k < n; k++) {
         if (!PyObject_IsTrue(PyList_GET_ITEM(matchable, k))) continue;
         Py_ssize_t len;
         Py_UCS4 *s = ucs4_of(PyList_GET_ITEM(pieces, k), &len);
         if (!s) goto error;
-        cptrie_add(&e->trie, s, len, (int32_t)k);
+        int added = cptrie_add(&e->trie, s, len, (int32_t)k);
         PyMem_Free(s);
+        if (added < 0) goto nomem;
         if (PyObject_IsTrue(PyList_GET_ITEM(user, k))) {
             Py_ssize_t nbytes;
             if (!PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(pieces, k), &nbytes)) {

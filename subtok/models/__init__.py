@@ -1,5 +1,4 @@
-"""Tokenization models: each turns one pre-tokenized word into ids, and each but Unigram (read from files;
-its trainer is still to come) has its trainer.
+"""Tokenization models: each turns one pre-tokenized word into ids, and each has its trainer.
 
 ``MODELS`` maps a model's JSON type to its class, ``TRAINERS`` to its trainer. A model's pure-Python hot
 loops live in its ``*_core.py`` module, which the C files in ``csrc/`` mirror.
@@ -13,11 +12,17 @@ from ..errors import TokenizerFileError
 from .base import Model, Trainer
 from .bpe import BPE, BPETrainer
 from .unigram import Unigram
+from .unigram_trainer import UnigramTrainer
 from .word import WordLevel, WordLevelTrainer
 from .wordpiece import WordPiece, WordPieceTrainer
 
 MODELS: dict[str, type] = {"bpe": BPE, "wordpiece": WordPiece, "word": WordLevel, "unigram": Unigram}
-TRAINERS: dict[str, type[Trainer]] = {"bpe": BPETrainer, "wordpiece": WordPieceTrainer, "word": WordLevelTrainer}
+TRAINERS: dict[str, type[Trainer]] = {
+    "bpe": BPETrainer,
+    "wordpiece": WordPieceTrainer,
+    "word": WordLevelTrainer,
+    "unigram": UnigramTrainer,
+}
 
 
 def model_from_dict(d: Any) -> Model:
@@ -35,6 +40,7 @@ __all__ = [
     "Model",
     "Trainer",
     "Unigram",
+    "UnigramTrainer",
     "WordLevel",
     "WordLevelTrainer",
     "WordPiece",

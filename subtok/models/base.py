@@ -77,6 +77,8 @@ class Trainer:
 
     model = ""
     default_special_tokens: tuple[str, ...] = ()
+    input_sentence_size = 0  # train on this many lines drawn at random (``corpus.sample_lines``); 0: all
+    seed = 0  # the draw's seed
 
     def __init__(
         self,
@@ -125,6 +127,12 @@ class Trainer:
 
     def default_pre_tokenizer(self) -> PreTokenizer:
         raise NotImplementedError
+
+    def word_splitting(self, pre_tokenizer: PreTokenizer) -> tuple[PreTokenizer, list[str], bool]:
+        """How training cuts texts into words (``corpus.WordSplitter``'s options): the pre-tokenizer to count
+        with (the pipeline's), the tokens cut out first (the special tokens) and whether a text's final
+        newline is dropped (no: HF's trainers keep it)."""
+        return pre_tokenizer, self.special_tokens, False
 
     def train(self, word_counts: Mapping[str, int]) -> Model:
         raise NotImplementedError
