@@ -1,17 +1,19 @@
 /* unigram_train.c: the Unigram trainer's loops (mirrors models/unigram_train_core; tier: mirrored, but
- * for seed_substrings, equivalent by test).
+ * for the seeds, equivalent by test).
  *
  *   ut_valid          <-> unigram_train_core.valid_piece
- *   seed_substrings   <-> seed_substrings: the same candidates, counts and order, found from the sorted
+ *   ut_seed_heap      <-> seed_substrings: the same candidates, counts and order, found from the sorted
  *                         suffixes of the words (compared over max_len + 1 code points) and their lcp
  *                         intervals instead of by counting every substring
  *   ut_lattice        <-> TrainTable.lattice
  *   ut_best_path      <-> best_path
  *   ut_marginals      <-> _word_marginals (the same sums in the same order: the same bits)
- *   TrainingCorpus    <-> TrainingCorpus: estep, em_round, viterbi_counts over threads; expected counts
- *                         are integers (units of 2**-32), so the thread count changes nothing
  *   ut_digamma        <-> digamma
- *   prune             <-> prune
+ *   ut_prune          <-> prune
+ *   TrainingCorpus    <-> TrainingCorpus: seed, estep, em_round, viterbi_counts, prune, model; the words
+ *                         and the model live here; the lattice loops run over threads without the GIL,
+ *                         and expected counts are integers (units of 2**-32), so the thread count
+ *                         changes nothing
  *
  * Pieces sit in unigram.c's code-point trie (CpTrie).
  */
