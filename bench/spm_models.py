@@ -6,7 +6,8 @@ Models: SentencePiece's own test model (shared data, NFKC) and a Unigram model t
 the first --train-mb MB of the mixed corpus (vocab --vocab, nmt_nfkc, byte fallback). Lines: the
 multilingual text (bench/multilingual.py), encode_batch against sp.encode(list, num_threads=1). Documents:
 the same lines joined into --doc-lines-line documents. Both encode a list on one thread, the model loaded
-before the clock starts; each timing is the best of --repeat runs.
+before the clock starts; each timing is the best of --repeat runs. Then subword regularization: one draw per
+line from the whole lattice (alpha 0.1), its cost relative to each library's own best-path encoding.
 
 Usage: python bench/spm_models.py [--lines 6000] [--repeat 3] [--vocab 8000] [--train-mb 3]
 """
@@ -61,21 +62,32 @@ def main() -> None:
     print(f"sentencepiece trained the {args.vocab} model in {time.perf_counter() - t0:.1f} s")
     (tmp / "mixed.model").write_bytes(buffer.getvalue())
     models[f"unigram {args.vocab // 1000}k, byte fallback (mixed corpus)"] = tmp / "mixed.model"
-    rows = []
+    rows, sampling = [], []
     for name, path in models.items():
         sp = spm.SentencePieceProcessor(model_file=str(path))
         for what, texts in (("lines", lines), (f"{args.doc_lines}-line documents", docs)):
             tok = Tokenizer.from_sentencepiece(path)
             tok.encode("warm up")  # builds the encoder once, as sentencepiece builds its trie on load
-            ours_s, ours = best_of(args.repeat, lambda t=texts, k=tok: [e.ids for e in k.encode_batch(t)])
+            ours_s, ours = best_of(
+                args.repeat, lambda t=texts, k=tok: [e.ids for e in k.encode_batch(t, num_threads=1)]
+            )
             theirs_s, theirs = best_of(args.repeat, lambda t=texts, s=sp: s.encode(t, num_threads=1))
             same = sum(a == b for a, b in zip(ours, theirs))
             decoded = sum(tok.decode(a) == sp.decode(a) for a in ours)
             chars = sum(map(len, texts))
             speeds = (f"{chars / ours_s / 1e6:.2f}", f"{chars / theirs_s / 1e6:.2f}", f"{theirs_s / ours_s:.2f}x")
             rows.append([name, what, f"{same}/{len(texts)}", f"{decoded}/{len(texts)}", *speeds])
+            if what == "lines":  # subword regularization: one draw per line from the whole lattice
+                ours_d, _ = best_of(args.repeat, lambda t=texts, k=tok: k.encode_batch(
+                    t, num_threads=1, seed=0, sample=True, alpha=0.1, nbest_size=-1))  # fmt: skip
+                theirs_d, _ = best_of(args.repeat, lambda t=texts, s=sp: s.encode(
+                    t, num_threads=1, enable_sampling=True, alpha=0.1, nbest_size=-1))  # fmt: skip
+                sampling.append([name, f"{chars / ours_d / 1e6:.2f}", f"{ours_d / ours_s:.2f}x",
+                                 f"{chars / theirs_d / 1e6:.2f}", f"{theirs_d / theirs_s:.2f}x"])  # fmt: skip
     print(machine())
     print_table(rows, ["model", "texts", "ids = spm", "decode = spm", "subtok M chars/s", "spm M chars/s", "ratio"])
+    print("\nsampling (alpha 0.1, whole lattice), lines, one thread: speed and cost relative to each one's Viterbi")
+    print_table(sampling, ["model", "subtok M chars/s", "subtok cost", "spm M chars/s", "spm cost"])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ``subtok`` command line: train, encode, decode, demo.
+"""The ``subtok`` command line: train, encode, decode, compare, demo.
 
 Errors a user can cause (a missing file, a malformed tokenizer, bad options) print one line naming the
 problem, without a traceback, and exit with status 1; outputs are written atomically.
@@ -58,6 +58,13 @@ def cmd_train(args) -> None:
         "byte_level": args.byte_level,
         "limit_alphabet": args.limit_alphabet,
         "scoring": args.scoring,
+        "character_coverage": args.character_coverage,
+        "byte_fallback": args.byte_fallback,
+        "user_defined_symbols": args.user_defined_symbols.split(",") if args.user_defined_symbols else None,
+        "max_piece_length": args.max_piece_length,
+        "split_digits": args.split_digits,
+        "input_sentence_size": args.input_sentence_size,
+        "num_threads": args.threads,
     }
     t0 = time.perf_counter()
     tok = Tokenizer.train(
@@ -70,7 +77,10 @@ def cmd_train(args) -> None:
         errors=args.errors,
         **{k: v for k, v in given.items() if v is not None},
     )
-    tok.save(args.output)
+    if args.output.endswith(".model"):
+        tok.save_sentencepiece(args.output)
+    else:
+        tok.save(args.output)
     if not args.quiet:
         print(
             f"trained {args.model} tokenizer: {tok.vocab_size} tokens in {time.perf_counter() - t0:.1f} s "
@@ -80,7 +90,10 @@ def cmd_train(args) -> None:
 
 
 def _load_tokenizer(path: str) -> Tokenizer:
-    """Our tokenizer file, or an HF tokenizer.json (one with a "model" and not our format header)."""
+    """A SentencePiece ``.model`` file, our tokenizer file, or an HF tokenizer.json (one with a "model"
+    and not our format header)."""
+    if path.endswith(".model"):
+        return Tokenizer.from_sentencepiece(path)
     doc = read_json(path)
     if isinstance(doc, dict) and "format" not in doc and isinstance(doc.get("model"), dict):
         return Tokenizer(**interop.components_from_huggingface(doc, source=path))
@@ -91,7 +104,8 @@ def cmd_encode(args) -> None:
     tok = _load_tokenizer(args.tokenizer)
     lines = _read_input(args.file, args.errors)
     out = io.StringIO()
-    for enc in tok.encode_batch(lines, num_threads=args.threads):
+    draw = dict(dropout=args.dropout, sample=args.sample, alpha=args.alpha, nbest_size=args.nbest_size, seed=args.seed)
+    for enc in tok.encode_batch(lines, num_threads=args.threads, **draw):
         out.write(" ".join(enc.tokens if args.tokens else map(str, enc.ids)) + "\n")
     _write_output(args.output, out.getvalue())
 
@@ -141,6 +155,7 @@ def cmd_compare(args) -> None:
         unit=args.unit,
         max_train_words=args.max_train_words,
         max_eval_words=args.max_eval_words,
+        bpe_dropout=args.bpe_dropout,
     )
 
 
@@ -151,6 +166,9 @@ DEMO_BUDGET = dict(
 
 def cmd_demo(args) -> None:
     _run_compare(args, **DEMO_BUDGET)
+
+
+TOKENIZER_HELP = "subtok's tokenizer file, an HF tokenizer.json or a SentencePiece .model"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = common(sub.add_parser("train", help="train a tokenizer from text files"))
     t.add_argument("corpus", nargs="+", help="UTF-8 text files (each line is one text)")
-    t.add_argument("--model", choices=["bpe", "wordpiece", "word"], default="bpe")
+    t.add_argument("--model", choices=["bpe", "wordpiece", "word", "unigram"], default="bpe")
     t.add_argument("--vocab-size", type=int, default=8000)
     t.add_argument("--byte-level", dest="byte_level", action="store_true", default=None, help="BPE: bytes (default)")
     t.add_argument("--no-byte-level", dest="byte_level", action="store_false", help="BPE: characters")
@@ -179,23 +197,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="WordPiece: merge by likelihood (default) or by frequency (as HF)",
     )
     t.add_argument("--limit-alphabet", type=int, help="character-level BPE: keep this many characters")
+    t.add_argument("--character-coverage", type=float, help="Unigram: share of characters kept (0.9995)")
+    t.add_argument("--byte-fallback", action="store_true", default=None, help="Unigram: byte pieces for the rest")
+    t.add_argument("--user-defined-symbols", help="Unigram: comma-separated pieces always kept whole")
+    t.add_argument("--max-piece-length", type=int, help="Unigram: longest piece in characters (16)")
+    t.add_argument("--split-digits", action="store_true", default=None, help="Unigram: digits one by one")
+    t.add_argument("--input-sentence-size", type=int, help="Unigram: train on this many lines drawn at random")
+    t.add_argument("--threads", type=int, help="Unigram: EM threads (default: all cores)")
     t.add_argument("--workers", type=int, help="processes for word counting (default: all cores)")
     t.add_argument("--errors", choices=["strict", "replace"], default="strict", help="on invalid UTF-8")
-    t.add_argument("-o", "--output", required=True, help="tokenizer JSON to write")
+    t.add_argument("-o", "--output", required=True, help="tokenizer JSON to write (a .model name: SentencePiece's)")
     t.set_defaults(func=cmd_train)
 
     e = common(sub.add_parser("encode", help="encode text lines to ids (one line of ids per line)"))
     e.add_argument("file", nargs="?", help="input text (default: stdin)")
-    e.add_argument("-t", "--tokenizer", required=True, help="subtok's tokenizer file or an HF tokenizer.json")
+    e.add_argument(
+        "-t",
+        "--tokenizer",
+        required=True,
+        help="subtok's tokenizer file, an HF tokenizer.json or a SentencePiece .model",
+    )
     e.add_argument("--tokens", action="store_true", help="print tokens instead of ids")
     e.add_argument("--threads", type=int, default=None)
+    e.add_argument("--dropout", type=float, help="BPE-dropout: skip each merge with this probability")
+    e.add_argument("--sample", action="store_true", help="Unigram: draw each segmentation (subword regularization)")
+    e.add_argument("--alpha", type=float, default=0.1, help="Unigram sampling: P(segmentation)^alpha (0.1)")
+    e.add_argument("--nbest-size", type=int, default=-1, help="Unigram sampling: from the n best (-1: all)")
+    e.add_argument("--seed", type=int, help="seed of the drawn segmentations")
     e.add_argument("--errors", choices=["strict", "replace"], default="strict")
     e.add_argument("-o", "--output", help="output file (default: stdout)")
     e.set_defaults(func=cmd_encode)
 
     d = common(sub.add_parser("decode", help="decode lines of ids back to text"))
     d.add_argument("file", nargs="?", help="input ids (default: stdin)")
-    d.add_argument("-t", "--tokenizer", required=True, help="subtok's tokenizer file or an HF tokenizer.json")
+    d.add_argument(
+        "-t",
+        "--tokenizer",
+        required=True,
+        help="subtok's tokenizer file, an HF tokenizer.json or a SentencePiece .model",
+    )
     d.add_argument("--keep-special", action="store_true", help="keep special tokens in the text")
     d.add_argument("-o", "--output", help="output file (default: stdout)")
     d.set_defaults(func=cmd_decode)
@@ -212,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--num-layers", type=int, default=1)
     c.add_argument("--dropout", type=float, default=0.0)
     c.add_argument("--seed", type=int, default=0, help="the split's shuffle and the LMs' initialisation")
+    c.add_argument("--bpe-dropout", type=float, default=0.0, help="a fresh BPE-dropout segmentation every epoch")
     c.add_argument("--unit", choices=["auto", "document", "line"], default="auto", help="what the split shuffles")
     c.add_argument("--max-train-words", type=int, help="train on the first N words of the train split")
     c.add_argument("--max-eval-words", type=int, help="validate and test on the first N words of each split")

@@ -282,6 +282,22 @@ class TextEncoder:
         ids, record = self.core.encode_text(text)
         return Encoding(ids, self.model, self.vocab, text, self.alignment, record)
 
+    @property
+    def can_sample(self) -> bool:
+        """Whether the core draws segmentations from the whole lattice (a Unigram model's does)."""
+        return hasattr(self.core, "sample_text")
+
+    def sample(self, text: str, theta: float, seed: int) -> Encoding:
+        """``encode`` with a segmentation drawn with probability proportional to P^``theta`` (the core's
+        generator seeded with ``seed``)."""
+        ids, record = self.core.sample_text(text, theta, seed)
+        return Encoding(ids, self.model, self.vocab, text, self.alignment, record)
+
+    def sample_batch(self, texts: list[str], theta: float, seeds: list[int], num_threads: int) -> list[Encoding]:
+        model, vocab, kind = self.model, self.vocab, self.alignment
+        results = self.core.sample_batch(texts, theta, seeds, num_threads)
+        return [Encoding(ids, model, vocab, text, kind, record) for text, (ids, record) in zip(texts, results)]
+
     def encode_batch(self, texts: list[str], num_threads: int) -> list[Encoding]:
         model, vocab, kind = self.model, self.vocab, self.alignment
         results = self.core.encode_batch(texts, num_threads)

@@ -307,24 +307,26 @@ class LMTrainer:
         max_iters: Optional[int] = None,
     ) -> list[dict]:
         """Train up to ``epochs`` epochs in all (a second call continues where the first stopped); with
-        ``checkpoint``, resume from it when it exists and write it after every epoch."""
+        ``checkpoint``, resume from it when it exists and write it after every epoch. ``train_ids`` is the
+        ids, or a function of the epoch (0, 1, ...) that returns them: a fresh segmentation of the text
+        each epoch (subword regularization: BPE-dropout, Unigram sampling)."""
         model = self.model
-        ids = np.asarray(train_ids)
-        model._check_ids(ids)
-        n = len(ids)
-        jump = (n - 1) // batch_size
-        iters = jump // time_size
-        if iters < 1:
-            raise SubtokError(f"{n} ids are fewer than one batch of {batch_size} x {time_size} (+1)")
-        if max_iters:
-            iters = min(iters, max_iters)
         start_epoch, best = len(self.history), self.best
         if checkpoint and os.path.exists(checkpoint):
             start_epoch, best = self._resume(checkpoint)
-        starts = np.arange(batch_size) * jump
         if start_epoch == 0:
             model.reset_state()
         for epoch in range(start_epoch, epochs):
+            ids = np.asarray(train_ids(epoch) if callable(train_ids) else train_ids)
+            model._check_ids(ids)
+            n = len(ids)
+            jump = (n - 1) // batch_size
+            iters = jump // time_size
+            if iters < 1:
+                raise SubtokError(f"{n} ids are fewer than one batch of {batch_size} x {time_size} (+1)")
+            if max_iters:
+                iters = min(iters, max_iters)
+            starts = np.arange(batch_size) * jump
             t0, total_loss = time.perf_counter(), 0.0
             with progress_bar(total=iters, desc=f"epoch {epoch + 1}", enabled=self.show_progress) as bar:
                 for it in range(iters):

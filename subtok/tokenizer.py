@@ -9,9 +9,10 @@ their own modules (``normalizers``, ``pre_tokenizers``, ``added_tokens``, ``mode
 from __future__ import annotations
 
 import gc
+import math
 import os
 import random
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
@@ -28,6 +29,7 @@ from .encoding import Encoding, PieceRecord, Pieces, SpelledPieces, TextEncoder
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
 from .models import TRAINERS, Model, Trainer, model_from_dict
 from .models.base import encode_each
+from .models.unigram_core import SplitMix64
 from .normalizers import Normalizer, make_normalizers, normalize_str
 from .pre_tokenizers import PRE_TOKENIZERS, PreTokenizer, make_pre_tokenizer
 from .processors import (
@@ -49,6 +51,28 @@ FORMAT = "subtok-tokenizer"
 FORMAT_VERSION = 1
 
 __all__ = ["Encoding", "Tokenizer"]
+
+
+class _UnigramDraw:
+    """Segmentations drawn from a Unigram model (``encode(sample=True)``): per word with a
+    ``random.Random(seed)``, or, from the whole lattice (``nbest_size`` < 0), by a whole-text encoder that
+    samples, each text with the next seed of a SplitMix64 stream seeded with ``seed``."""
+
+    def __init__(self, model, alpha: float, nbest_size: int, seed: Optional[int]) -> None:
+        self.model, self.alpha, self.nbest_size = model, alpha, nbest_size
+        self.whole_lattice = nbest_size < 0
+        self.seeds = SplitMix64(seed if seed is not None else random.getrandbits(64))
+        self._seed = seed
+        self._rng: Optional[random.Random] = None
+
+    def __call__(self, word: str, spelled: bool) -> list[int]:
+        if self._rng is None:
+            self._rng = random.Random(self._seed)
+        return self.model.sample_word(word, self.alpha, self.nbest_size, self._rng)
+
+    def next_seed(self) -> int:
+        """The seed of the next text's draw on a whole-text encoder."""
+        return self.seeds.next64()
 
 
 @contextmanager
@@ -291,6 +315,9 @@ class Tokenizer:
         allowed_special: Union[str, Collection[str]] = "all",
         disallowed_special: Union[str, Collection[str]] = (),
         dropout: Optional[float] = None,
+        sample: bool = False,
+        alpha: float = 0.1,
+        nbest_size: int = -1,
         seed: Optional[int] = None,
     ) -> Encoding:
         """Ids of ``text`` (and of ``pair``, the second sequence, when given), with tokens and character
@@ -301,15 +328,45 @@ class Tokenizer:
         "all"). tiktoken's semantics: only the special tokens in ``allowed_special`` become tokens, the
         text of the others is encoded as ordinary text, and text that spells one of
         ``disallowed_special`` ("all": every special token not allowed) is an error. For untrusted text:
-        ``encode(text, allowed_special=set())`` (or ``encode_ordinary``). With ``dropout`` a BPE model
-        skips each merge with that probability (BPE-dropout), reproducibly for a given ``seed``.
+        ``encode(text, allowed_special=set())`` (or ``encode_ordinary``).
+
+        Subword regularization, off by default and reproducible for a given ``seed``: with ``dropout`` a
+        BPE model skips each merge with that probability (BPE-dropout, Provilkov et al. 2020); with
+        ``sample`` a Unigram model draws the segmentation with probability proportional to
+        P(segmentation)^``alpha``, from the whole lattice (``nbest_size`` -1) or from the ``nbest_size``
+        best (SentencePiece's ``enable_sampling``).
         """
         for arg in (text, pair) if pair is not None else (text,):
             if not isinstance(arg, str):
                 raise InputError(f"encode takes a str, not {type(arg).__name__}")
         allowed = self._allowed(allowed_special, disallowed_special, (text, pair))
-        rng = random.Random(seed) if dropout else None
-        return self._encode_item(text if pair is None else (text, pair), add_special_tokens, allowed, dropout, rng)
+        draw = self._segmentation_sampler(dropout, sample, alpha, nbest_size, seed)
+        return self._encode_item(text if pair is None else (text, pair), add_special_tokens, allowed, draw)
+
+    def _segmentation_sampler(
+        self, dropout: Optional[float], sample: bool, alpha: float, nbest_size: int, seed: Optional[int]
+    ) -> Optional[Callable[[str, bool], list[int]]]:
+        """None when encoding is deterministic, else word (, spelled) -> ids of a drawn segmentation."""
+        model = self.model
+        if dropout:
+            if not hasattr(model, "encode_spelled") or not isinstance(dropout, (int, float)) or not 0 < dropout <= 1:
+                raise InputError(f"dropout takes a probability in (0, 1] and a BPE model, not {dropout!r} and "
+                                 f"{model.type}")  # fmt: skip
+            if sample:
+                raise InputError("dropout and sample are two ways of drawing: choose one")
+            rng = random.Random(seed)
+            return lambda word, spelled: (model.encode_spelled if spelled else model.encode_word)(word, dropout, rng)
+        if not sample:
+            return None
+        if not hasattr(model, "sample_word"):
+            raise InputError(f"sample=True draws Unigram segmentations; a {model.type} model takes dropout= (BPE)")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
+            raise InputError(f"alpha must be a finite number, not {alpha!r}")
+        if isinstance(nbest_size, bool) or not isinstance(nbest_size, int):
+            raise InputError(f"nbest_size must be an integer, not {nbest_size!r}")
+        if nbest_size in (0, 1):  # SentencePiece's rule: the best segmentation, nothing drawn
+            return None
+        return _UnigramDraw(model, float(alpha), nbest_size, seed)
 
     def encode_ordinary(self, text: str) -> list[int]:
         """tiktoken's encode_ordinary: the ids of ``text`` with no special token matched (added tokens that
@@ -330,17 +387,18 @@ class Tokenizer:
                     self.added.check_disallowed(text, disallowed)
         return allowed
 
-    def _encode_one(self, text: str, allowed: Optional[frozenset], dropout=None, rng=None) -> Encoding:
-        whole = self._fast_encoder(allowed, text) if not dropout else None
-        if whole is not None:
-            return whole.encode(text)
+    def _encode_one(self, text: str, allowed: Optional[frozenset], draw=None) -> Encoding:
+        """One text through the pipeline; ``draw`` (``_segmentation_sampler``'s) draws each word's ids."""
+        on_whole = draw is None or getattr(draw, "whole_lattice", False)
+        whole = self._fast_encoder(allowed, text) if on_whole else None
+        if whole is not None and (draw is None or whole.can_sample):
+            return whole.encode(text) if draw is None else whole.sample(text, draw.alpha, draw.next_seed())
         ids: list[int] = []
         record: PieceRecord = []
         spelled = self.pre_tokenizer.spelled  # words in byte-level spelling: a byte-level BPE's encode_spelled
         model = self.model
-        if dropout:
-            encode_word = model.encode_spelled if spelled else model.encode_word
-            encode_words = partial(encode_each, lambda word: encode_word(word, dropout, rng))
+        if draw is not None:
+            encode_words = partial(encode_each, lambda word: draw(word, spelled))
         else:
             encode_words = partial(model.encode_words, spelled=True) if spelled else model.encode_words
         word_spans, pre_tokenize = self.pre_tokenizer.word_spans, self.pre_tokenizer.pre_tokenize
@@ -369,6 +427,12 @@ class Tokenizer:
         max_length: Optional[int] = ...,
         return_tensors: None = ...,
         add_special_tokens: bool = ...,
+        *,
+        dropout: Optional[float] = ...,
+        sample: bool = ...,
+        alpha: float = ...,
+        nbest_size: int = ...,
+        seed: Optional[int] = ...,
     ) -> list[Encoding]: ...
 
     @overload
@@ -381,6 +445,12 @@ class Tokenizer:
         max_length: Optional[int] = ...,
         return_tensors: Literal["np"] = ...,
         add_special_tokens: bool = ...,
+        *,
+        dropout: Optional[float] = ...,
+        sample: bool = ...,
+        alpha: float = ...,
+        nbest_size: int = ...,
+        seed: Optional[int] = ...,
     ) -> dict[str, np.ndarray]: ...
 
     def encode_batch(
@@ -392,6 +462,12 @@ class Tokenizer:
         max_length: Optional[int] = None,
         return_tensors: Optional[str] = None,
         add_special_tokens: bool = True,
+        *,
+        dropout: Optional[float] = None,
+        sample: bool = False,
+        alpha: float = 0.1,
+        nbest_size: int = -1,
+        seed: Optional[int] = None,
     ) -> Union[list[Encoding], dict[str, np.ndarray]]:
         """Encode many texts (or (text, pair) tuples).
 
@@ -402,7 +478,11 @@ class Tokenizer:
         of a pair first and keeping the post-processor's tokens. Without these arguments, the truncation
         and padding the tokenizer carries (from its tokenizer.json) apply, as in HF. ``return_tensors="np"``
         returns a dict of int64 arrays ``input_ids``, ``attention_mask`` and ``token_type_ids`` (padding to
-        the longest when the lengths differ).
+        the longest when the lengths differ). ``dropout``, ``sample``, ``alpha``, ``nbest_size`` and ``seed``
+        draw segmentations as ``encode`` does, one generator for the whole batch in order, so that a seed
+        gives the same batch every time on any number of threads (a new seed per epoch, a new
+        segmentation); Unigram sampling from the whole lattice runs in the whole-text encoder's threads,
+        other draws on one thread.
         """
         if isinstance(texts, str):
             raise InputError("encode_batch takes a list of texts, not one str (use encode)")
@@ -422,8 +502,11 @@ class Tokenizer:
             if not ok:
                 raise InputError(f"encode_batch takes str or (str, str) items; item {i} is {type(item).__name__}")
         trunc = {**(self.truncation or {}), "max_length": max_length} if truncation else self.truncation
-        whole = self._whole_text_encoder(None)
-        if whole is None and self.normalizers and self._whole_text_encoder(None, identity=True) is not None:
+        draw = self._segmentation_sampler(dropout, sample, alpha, nbest_size, seed)
+        whole = self._whole_text_encoder(None) if draw is None or getattr(draw, "whole_lattice", False) else None
+        if draw is not None and whole is not None and not whole.can_sample:
+            whole = None
+        if draw is None and whole is None and self.normalizers and self._whole_text_encoder(None, identity=True):
             whole = self._whole_text_encoder(None, identity=True)  # for the texts the normalizers leave alone
             fast = [i for i, t in enumerate(items) if isinstance(t, str) and all(n.leaves(t) for n in self.normalizers)]
         else:
@@ -432,7 +515,11 @@ class Tokenizer:
             threads = num_threads or os.cpu_count() or 1
             post = self.post_processor if add_special_tokens else None
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
-                encoded = whole.encode_batch([items[i] for i in fast], threads)
+                texts = [items[i] for i in fast]
+                if draw is None:
+                    encoded = whole.encode_batch(texts, threads)
+                else:  # a seed per text, drawn in order: the same batch on any number of threads
+                    encoded = whole.sample_batch(texts, draw.alpha, [draw.next_seed() for _ in texts], threads)
                 if len(fast) == len(items):
                     encodings = encoded
                 else:  # the others through the whole pipeline
@@ -445,9 +532,9 @@ class Tokenizer:
         else:
 
             def one(item):
-                return self._encode_item(item, add_special_tokens, None, truncation=trunc, pad=False)
+                return self._encode_item(item, add_special_tokens, None, draw, truncation=trunc, pad=False)
 
-            if num_threads and num_threads > 1 and len(items) > 1:
+            if draw is None and num_threads and num_threads > 1 and len(items) > 1:
                 with ThreadPoolExecutor(num_threads) as pool:
                     encodings = list(pool.map(one, items, chunksize=max(1, len(items) // (8 * num_threads))))
             else:
@@ -470,13 +557,11 @@ class Tokenizer:
             }
         return encodings
 
-    def _encode_item(
-        self, item, add_special_tokens: bool, allowed, dropout=None, rng=None, truncation="file", pad=True
-    ) -> Encoding:
+    def _encode_item(self, item, add_special_tokens: bool, allowed, draw=None, truncation="file", pad=True) -> Encoding:
         """One text or pair through the whole pipeline: encode, truncate, post-process, pad (HF's order)."""
         text, pair = (item, None) if isinstance(item, str) else item
-        first = self._encode_one(text, allowed, dropout, rng)
-        second = self._encode_one(pair, allowed, dropout, rng) if pair is not None else None
+        first = self._encode_one(text, allowed, draw)
+        second = self._encode_one(pair, allowed, draw) if pair is not None else None
         if second is not None:
             second.type_ids = [1] * len(second.ids)
         post = self.post_processor

@@ -70,6 +70,27 @@ def test_train_other_models(tmp_path, corpus_file, model_args):
     assert tok.exists()
 
 
+def test_unigram_and_sentencepiece_models(tmp_path, corpus_file, capsys):
+    model = tmp_path / "u.model"
+    assert main(["train", str(corpus_file), "--model", "unigram", "--vocab-size", "400", "-o", str(model), "-q",
+                 "--user-defined-symbols", "<sep>", "--byte-fallback"]) == 0  # fmt: skip
+    assert Tokenizer.from_sentencepiece(model).vocab_size == 400
+    ids_file = tmp_path / "ids.txt"
+    assert main(["encode", "-t", str(model), str(corpus_file), "-o", str(ids_file)]) == 0
+    out = tmp_path / "back.txt"
+    assert main(["decode", "-t", str(model), str(ids_file), "-o", str(out)]) == 0
+    lines = corpus_file.read_text(encoding="utf-8").splitlines()
+    assert out.read_text(encoding="utf-8").splitlines() == [" ".join(w for w in t.split(" ") if w) for t in lines]
+    drawn = [tmp_path / f"drawn{seed}.txt" for seed in (1, 1, 2)]
+    for path, seed in zip(drawn, (1, 1, 2)):
+        assert (
+            main(["encode", "-t", str(model), str(corpus_file), "--sample", "--seed", str(seed), "-o", str(path)]) == 0
+        )
+    assert drawn[0].read_text() == drawn[1].read_text() != drawn[2].read_text()
+    assert main(["encode", "-t", str(model), str(corpus_file), "--dropout", "0.1"]) == 1
+    assert "dropout" in capsys.readouterr().err
+
+
 def _run_error(args, capsys):
     code = main(args)
     err = capsys.readouterr().err

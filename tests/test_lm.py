@@ -135,3 +135,24 @@ def test_bad_input(tmp_path):
         RNNLM.load(tmp_path / "junk.npz")
     with pytest.raises(SubtokError, match="cell"):
         RNNLM(6, cell="transformer")
+
+
+def test_training_on_a_fresh_segmentation_each_epoch():
+    """``fit`` takes a function of the epoch: each epoch trains on the ids it returns (subword
+    regularization), and a BPE-dropout tokenizer gives such ids."""
+    from subtok import Tokenizer
+
+    tok = Tokenizer.train(["the cat sat on the mat, the cat ran"] * 20, vocab_size=300, min_frequency=1)
+    text = ["the cat sat on the mat, the cat ran"] * 30
+    asked = []
+
+    def epoch_ids(epoch):
+        asked.append(epoch)
+        return np.concatenate([e.ids for e in tok.encode_batch(text, dropout=0.3, seed=epoch)])
+
+    segmentations = [epoch_ids(e).tolist() for e in range(3)]
+    assert segmentations[0] != segmentations[1]  # each epoch its own segmentation
+    asked.clear()
+    model = RNNLM(tok.vocab_size, 8, 8, seed=0)
+    history = LMTrainer(model, lr=1.0, show_progress=False).fit(epoch_ids, epochs=3, batch_size=2, time_size=5)
+    assert asked == [0, 1, 2] and len(history) == 3

@@ -232,23 +232,6 @@ def test_nbest_are_the_k_best(case, k):
     assert len({tuple(p) for p, _ in got}) == len(got)
 
 
-@given(lattices())
-def test_expected_counts_are_the_marginals(case):
-    model, text = case
-    paths = _segmentations(model.table, text)
-    weights = [math.exp(s) for _, s in paths]
-    z = sum(weights)
-    want = [0.0] * len(VOCAB)
-    for (path, _), w in zip(paths, weights):
-        for _, _, i in path:
-            if i >= 0:
-                want[i] += 2 * w / z
-    counts = [0.0] * len(VOCAB)
-    loglik = core.expected_counts(model.table, text, 2.0, counts)
-    assert counts == pytest.approx(want, abs=1e-9)
-    assert loglik == pytest.approx(2 * math.log(z))
-
-
 def test_sampling_matches_the_lattice_distribution():
     """10,000 samples of one text at alpha 0.1 against the exact probabilities (chi-square, fixed seed)."""
     scores = [0.0, -2.0, -2.5, -3.0, -3.2, -4.0, -2.2, -3.5, -5.0, -1.0, -2.8, -3.9]
@@ -318,3 +301,81 @@ def test_nbest_equals_sentencepiece(test_model):
     for text in ["hello world", "Tokenization is fun", "ＡＢＣ naïve", "I saw a girl with a telescope."]:
         normalized = tok.normalizers[0].normalize_str(text)
         assert [ids for ids, _ in tok.model.nbest(normalized, 5)] == sp.nbest_encode_as_ids(text, 5), text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Subword regularization at encode time
+# ---------------------------------------------------------------------------------------------------------
+@given(st.text(alphabet=st.sampled_from(list("ab cd\u2581ＡＢ①ﬁ<sep>@\t\u0301é한국") + ["\ud800", "🙂"]), max_size=40),
+       st.integers(0, 2**64 - 1), st.sampled_from([0.1, 0.5, 1.0]))  # fmt: skip
+def test_native_sampling_equals_the_reference(trained_models_for_hypothesis, text, seed, alpha):
+    """A drawn segmentation is the same on both backends for a seed (same lattice, sums and generator)."""
+    from subtok import _backend
+
+    if _backend._native is None:
+        pytest.skip("native extension not built")
+    for tok in trained_models_for_hypothesis:
+        got = {}
+        for name in ("python", "native"):
+            with _backend.using(name):
+                enc = tok.encode(text, sample=True, alpha=alpha, seed=seed)
+                batch = tok.encode_batch([text, text], sample=True, alpha=alpha, seed=seed, num_threads=2)
+                got[name] = (enc.ids, enc.offsets, [(e.ids, e.offsets) for e in batch])
+        assert got["native"] == got["python"]
+        assert got["native"][0] == got["native"][2][0][0]  # encode = the batch's first text
+
+
+def test_whole_text_sampling_matches_the_lattice_distribution():
+    """10,000 draws of one text at alpha 0.1 through the whole-text encoder (native when built) against the
+    exact probabilities of its segmentations (chi-square, fixed seed)."""
+    scores = [0.0, -2.0, -2.5, -3.0, -3.2, -4.0, -2.2, -3.5, -5.0, -1.0, -2.8, -3.9]
+    model = Unigram(VOCAB, scores, unk_id=0)
+    tok = Tokenizer(model, [SentencePieceNormalizer()], Whole(), decoder=model.decoder())
+    paths = _segmentations(model.table, "\u2581abcaba")
+    weights = [math.exp(0.1 * s) for _, s in paths]
+    z = sum(weights)
+    expected = {tuple(i for _, _, i in p): 10_000 * w / z for (p, _), w in zip(paths, weights)}
+    seen = dict.fromkeys(expected, 0)
+    for enc in tok.encode_batch(["abcaba"] * 10_000, sample=True, alpha=0.1, seed=7):
+        seen[tuple(enc.ids)] += 1
+    chi2 = sum((seen[p] - e) ** 2 / e for p, e in expected.items())
+    dof = len(expected) - 1
+    assert chi2 < dof + 5 * math.sqrt(2 * dof)
+
+
+def test_sampling_options(test_model, backend):
+    tok = Tokenizer.from_sentencepiece(test_model[0])
+    text = "Subword regularization draws a different segmentation each time."
+    best = tok.encode(text).ids
+    draws = {tuple(tok.encode(text, sample=True, alpha=0.1, seed=s).ids) for s in range(20)}
+    assert len(draws) > 10 and all(tok.decode(list(d)) == text for d in draws)
+    assert tok.encode(text, sample=True, seed=3).ids == tok.encode(text, sample=True, seed=3).ids
+    assert tok.encode(text, sample=True, nbest_size=1, seed=3).ids == best  # SentencePiece: no draw
+    nbest = {tuple(ids) for ids, _ in tok.model.nbest(tok.normalizers[0].normalize_str(text), 4)}
+    assert {tuple(tok.encode(text, sample=True, nbest_size=4, seed=s).ids) for s in range(30)} <= nbest
+    batches = [[e.ids for e in tok.encode_batch([text] * 8, sample=True, seed=1, num_threads=n)] for n in (1, 2, 4)]
+    assert batches[0] == batches[1] == batches[2]
+    assert len({tuple(ids) for ids in batches[0]}) > 1
+    with pytest.raises(SubtokError, match="dropout"):
+        tok.encode(text, dropout=0.1)
+    with pytest.raises(SubtokError, match="alpha"):
+        tok.encode(text, sample=True, alpha=float("nan"))
+
+
+def test_offsets_of_any_segmentation_come_from_its_ids(backend):
+    """A word's spans are read off its ids (the best segmentation or a drawn one): pieces, fused unknown
+    runs and byte pieces, as the path gives them."""
+    for byte_fallback in (False, True):
+        vocab = ["<unk>", "a", "b", "ab", "\u2581", "\u2581a", "ba"]
+        kinds = ["unknown"] + ["normal"] * 6
+        if byte_fallback:
+            vocab += [f"<0x{b:02X}>" for b in range(256)]
+            kinds += ["byte"] * 256
+        model = Unigram(vocab, [0.0, -2, -2, -1.5, -1, -2.5, -3] + [0.0] * (len(vocab) - 7), kinds,
+                        byte_fallback=byte_fallback)  # fmt: skip
+        rng = random.Random(0)
+        for word in ["\u2581abxyab", "xx", "\u2581a\u00e9\u00e9b", "ab\U0001f642", "bab"]:
+            assert model.word_offsets(word, model.encode_word(word)) == model.path_spans(model.viterbi(word), word)
+            for _ in range(20):
+                path = model.sample(word, 0.5, -1, rng)
+                assert model.word_offsets(word, model.path_ids(path, word)) == model.path_spans(path, word)

@@ -6,6 +6,9 @@
  *                     text's UTF-8 (at most 64 bytes from the point, as the reference looks), else one code
  *                     point (a surrogate, not UTF-8, is three U+FFFD, as its 'surrogatepass' bytes there)
  *   sp_viterbi    <-> unigram_core.viterbi: the same float32 sums, rounding and tie-breaks
+ *   sp_sample     <-> unigram_core.sample: the same lattice, float64 sums in the same order, and the draws
+ *                     from the same generator (sp_random <-> SplitMix64), so a seed gives the reference's
+ *                     segmentation
  *   sp_text_core  <-> SentencePieceEncoder.encode_text: ids, unknown runs fused or byte-fallback spans
  *
  * The pieces sit in a trie keyed by (node, code point) in one open-addressing table.
@@ -94,6 +97,7 @@ typedef struct {
     CpTrie trie;
     float *score;     /* per id */
     double *user_score; /* per id: the byte-length score of a user-defined piece (NaN: not one) */
+    double *user_score_chars; /* per id: its character-length score (the lattice's, for sampling) */
     int32_t n_ids, unk_id;
     float unk_score;
     int32_t byte_ids[256];
@@ -305,8 +309,8 @@ static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, i
     return 0;
 }
 
-/* sp_viterbi <-> unigram_core.viterbi over s->norm: back[end] = start, back_id[end] = id (-1 unknown). */
-static int sp_viterbi(const SPEncoderObject *e, SPScratch *s) {
+/* room in best[], back[] and back_id[] for a path over s->norm */
+static int sp_reserve_path(SPScratch *s) {
     Py_ssize_t n = s->norm.n;
     if (n + 1 > s->cap) {
         Py_ssize_t cap = 2 * (n + 1);
@@ -319,6 +323,13 @@ static int sp_viterbi(const SPEncoderObject *e, SPScratch *s) {
         if (!best || !back || !back_id) return -1;
         s->cap = cap;
     }
+    return 0;
+}
+
+/* sp_viterbi <-> unigram_core.viterbi over s->norm: back[end] = start, back_id[end] = id (-1 unknown). */
+static int sp_viterbi(const SPEncoderObject *e, SPScratch *s) {
+    Py_ssize_t n = s->norm.n;
+    if (sp_reserve_path(s) < 0) return -1;
     const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
     float *best = s->best;
     int32_t *back = s->back, *back_id = s->back_id;
@@ -357,15 +368,10 @@ static void sp_span(const SPScratch *s, int32_t end, Py_ssize_t a, Py_ssize_t b,
     out[1] = b < n ? s->start.v[b] : end;
 }
 
-/* sp_text_core <-> SentencePieceEncoder.encode_text; runs without the GIL. -2: a damaged charsmap. */
-static int sp_text_core(const SPEncoderObject *e, SPScratch *s, const Text *t, Buf *ids, Buf *offs) {
-    int32_t end;
-    int r = sp_normalize(e, s, t, &end);
-    if (r < 0) return r;
+/* sp_path_ids <-> SentencePieceEncoder._ids_and_spans: the ids and spans of the path that back[] and
+ * back_id[] hold (from the end of s->norm back to its start); end: where the normalized text ends. */
+static int sp_path_ids(const SPEncoderObject *e, SPScratch *s, int32_t end, Buf *ids, Buf *offs) {
     Py_ssize_t n = s->norm.n;
-    if (!n) return 0;
-    if (sp_viterbi(e, s) < 0) return -1;
-    /* the path, from the back: reuse back_id's slots by walking ends into a list */
     Buf path = {0};
     for (Py_ssize_t k = n; k > 0; k = s->back[k])
         if (buf_push(&path, (int32_t)k) < 0) {
@@ -411,6 +417,118 @@ fail:
     return -1;
 }
 
+/* sp_text_core <-> SentencePieceEncoder.encode_text; runs without the GIL. -2: a damaged charsmap. */
+static int sp_text_core(const SPEncoderObject *e, SPScratch *s, const Text *t, Buf *ids, Buf *offs) {
+    int32_t end;
+    int r = sp_normalize(e, s, t, &end);
+    if (r < 0) return r;
+    if (!s->norm.n) return 0;
+    if (sp_viterbi(e, s) < 0) return -1;
+    return sp_path_ids(e, s, end, ids, offs);
+}
+
+/* sp_logsumexp <-> unigram_core._logsumexp over v[0..n): the first largest, then a left-to-right sum */
+static double sp_logsumexp(const double *v, Py_ssize_t n) {
+    double top = -INFINITY, acc = 0.0;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (v[k] > top) top = v[k];
+    if (top == -INFINITY) return top;
+    for (Py_ssize_t k = 0; k < n; k++) acc += exp(v[k] - top);
+    return top + log(acc);
+}
+
+/* sp_random <-> unigram_core.SplitMix64.random */
+static double sp_random(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (double)((z ^ (z >> 31)) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* sp_sample <-> unigram_core.sample over s->norm: a path drawn from the lattice (PieceTable.lattice's nodes
+ * and scores) into back[]/back_id[], its numbers from the SplitMix64 state. */
+static int sp_sample(const SPEncoderObject *e, SPScratch *s, double theta, uint64_t *rng) {
+    Py_ssize_t n = s->norm.n;
+    const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
+    Buf start = {0}, endb = {0}, id = {0};
+    double *score = NULL, *alpha = NULL, *vals = NULL;
+    int32_t *first = NULL, *order = NULL;
+    size_t cap = 0;
+    int ok = 0;
+    if (sp_reserve_path(s) < 0) return -1;
+    for (Py_ssize_t a = 0; a < n; a++) { /* nodes by start: the unknown one first, then pieces shortest first */
+        Py_ssize_t before = id.n;
+        int32_t node = 0;
+        int single = 0;
+        for (Py_ssize_t b = a + 1; b <= n; b++) {
+            node = cptrie_next(&e->trie, node, cp[b - 1]);
+            if (node < 0) break;
+            int32_t tok = e->trie.token[node];
+            if (tok < 0) continue;
+            if (b == a + 1) single = 1;
+            if (buf_push(&start, (int32_t)a) < 0 || buf_push(&endb, (int32_t)b) < 0 || buf_push(&id, tok) < 0) goto done;
+        }
+        if (!single) {
+            if (buf_push(&start, 0) < 0 || buf_push(&endb, 0) < 0 || buf_push(&id, 0) < 0) goto done;
+            for (Py_ssize_t k = id.n - 1; k > before; k--)
+                start.v[k] = start.v[k - 1], endb.v[k] = endb.v[k - 1], id.v[k] = id.v[k - 1];
+            start.v[before] = (int32_t)a, endb.v[before] = (int32_t)(a + 1), id.v[before] = -1;
+        }
+    }
+    cap = (size_t)id.n + 1;
+    score = malloc(cap * sizeof(double));
+    vals = malloc(cap * sizeof(double));
+    alpha = malloc((size_t)(n + 1) * sizeof(double));
+    first = calloc((size_t)(n + 2), sizeof(int32_t));
+    order = malloc(cap * sizeof(int32_t));
+    if (!score || !vals || !alpha || !first || !order) goto done;
+    for (Py_ssize_t k = 0; k < id.n; k++) {
+        int32_t i = id.v[k];
+        score[k] = i < 0 ? (double)e->unk_score : isnan(e->user_score_chars[i]) ? (double)e->score[i] : e->user_score_chars[i];
+        first[endb.v[k] + 1]++;
+    }
+    for (Py_ssize_t p = 1; p <= n + 1; p++) first[p] += first[p - 1]; /* nodes by end, start ascending */
+    for (Py_ssize_t k = 0; k < id.n; k++) order[first[endb.v[k]]++] = (int32_t)k;
+    for (Py_ssize_t p = n + 1; p > 0; p--) first[p] = first[p - 1];
+    first[0] = 0;
+    alpha[0] = 0.0;
+    for (Py_ssize_t p = 1; p <= n; p++) {
+        Py_ssize_t m = 0;
+        for (int32_t j = first[p]; j < first[p + 1]; j++) vals[m++] = alpha[start.v[order[j]]] + theta * score[order[j]];
+        alpha[p] = sp_logsumexp(vals, m);
+    }
+    for (Py_ssize_t p = n; p > 0;) {
+        double total = 0.0;
+        Py_ssize_t m = 0;
+        for (int32_t j = first[p]; j < first[p + 1]; j++) {
+            int32_t k = order[j];
+            vals[m] = exp(alpha[start.v[k]] + theta * score[k] - alpha[p]);
+            total += vals[m++];
+        }
+        double r = sp_random(rng) * total;
+        Py_ssize_t pick = 0;
+        while (pick < m - 1 && r >= vals[pick]) r -= vals[pick++];
+        int32_t k = order[first[p] + pick];
+        s->back[p] = start.v[k], s->back_id[p] = id.v[k];
+        p = start.v[k];
+    }
+    ok = 1;
+done:
+    free(start.v), free(endb.v), free(id.v), free(score), free(vals), free(alpha), free(first), free(order);
+    return ok ? 0 : -1;
+}
+
+/* sp_sample_core <-> SentencePieceEncoder.sample_text; runs without the GIL. -2: a damaged charsmap. */
+static int sp_sample_core(const SPEncoderObject *e, SPScratch *s, const Text *t, double theta, uint64_t seed, Buf *ids,
+                          Buf *offs) {
+    int32_t end;
+    int r = sp_normalize(e, s, t, &end);
+    if (r < 0) return r;
+    if (!s->norm.n) return 0;
+    if (sp_sample(e, s, theta, &seed) < 0) return -1;
+    return sp_path_ids(e, s, end, ids, offs);
+}
+
 static void sp_free_fields(SPEncoderObject *e) {
     for (Py_ssize_t k = 0; k < e->n_user && e->user; k++) PyMem_Free(e->user[k]); /* from AsUCS4Copy */
     free(e->user);
@@ -421,8 +539,10 @@ static void sp_free_fields(SPEncoderObject *e) {
     cptrie_free(&e->trie);
     free(e->score);
     free(e->user_score);
+    free(e->user_score_chars);
     e->score = NULL;
     e->user_score = NULL;
+    e->user_score_chars = NULL;
     id_objects_free(&e->ids);
     Py_CLEAR(e->charsmap);
 }
@@ -491,7 +611,8 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     e->unk_id = (int32_t)unk_id;
     e->score = malloc((size_t)(n ? n : 1) * sizeof(float));
     e->user_score = malloc((size_t)(n ? n : 1) * sizeof(double));
-    if (!e->score || !e->user_score) goto nomem;
+    e->user_score_chars = malloc((size_t)(n ? n : 1) * sizeof(double));
+    if (!e->score || !e->user_score || !e->user_score_chars) goto nomem;
     /* min and max over normal pieces, as PieceTable */
     float min_s = 0.0f, max_s = 1.1754943508222875e-38f;
     int any = 0;
@@ -500,7 +621,7 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
         double v = PyFloat_AsDouble(PyList_GET_ITEM(scores, k));
         if (v == -1.0 && PyErr_Occurred()) goto error;
         e->score[k] = (float)v;
-        e->user_score[k] = NAN;
+        e->user_score[k] = e->user_score_chars[k] = NAN;
         int m = PyObject_IsTrue(PyList_GET_ITEM(matchable, k)), u = PyObject_IsTrue(PyList_GET_ITEM(user, k));
         if (m < 0 || u < 0) goto error;
         PyObject *p = PyList_GET_ITEM(pieces, k);
@@ -534,6 +655,7 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
                 Py_DECREF(b);
             }
             e->user_score[k] = (double)(float)((float)nbytes * max_s) - 0.1;
+            e->user_score_chars[k] = (double)(float)((double)(float)((float)len * max_s) - 0.1);
         }
     }
     e->has_bytes = PyList_GET_SIZE(byte_ids) == 256;
@@ -587,6 +709,27 @@ static PyObject *sp_encode_text(SPEncoderObject *e, PyObject *args) {
     return res;
 }
 
+/* sample_text(text, theta, seed) <-> SentencePieceEncoder.sample_text */
+static PyObject *sp_sample_text(SPEncoderObject *e, PyObject *args) {
+    PyObject *str;
+    double theta;
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "UdK", &str, &theta, &seed) || check_text(str) < 0) return NULL;
+    Text t;
+    text_init(&t, str);
+    Buf ids = {0}, offs = {0};
+    SPScratch scratch = {0};
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    r = sp_sample_core(e, &scratch, &t, theta, (uint64_t)seed, &ids, &offs);
+    Py_END_ALLOW_THREADS
+    sp_scratch_free(&scratch);
+    PyObject *res = r < 0 ? sp_error(r) : result_pair(&e->ids, &ids, &offs);
+    free(ids.v);
+    free(offs.v);
+    return res;
+}
+
 static void sp_batch_begin(Batch *b, void *state) { memset(state, 0, sizeof(SPScratch)); }
 static int sp_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux) {
     return sp_text_core(b->enc, state, t, ids, aux) < 0 ? -1 : 0;
@@ -598,8 +741,45 @@ static const BatchOps SP_BATCH = {sp_batch_begin, sp_batch_encode, sp_batch_end,
 /* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, offsets) */
 static PyObject *sp_encode_batch(SPEncoderObject *e, PyObject *args) { return run_batch(e, &SP_BATCH, &e->ids, args); }
 
+typedef struct { /* a sampled batch: the encoder, theta and each text's seed */
+    SPEncoderObject *e;
+    double theta;
+    uint64_t *seeds;
+} SPSampleJob;
+
+static int sp_sample_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux) {
+    const SPSampleJob *job = b->enc;
+    return sp_sample_core(job->e, state, t, job->theta, job->seeds[t - b->texts], ids, aux) < 0 ? -1 : 0;
+}
+static const BatchOps SP_SAMPLE_BATCH = {sp_batch_begin, sp_sample_batch_encode, sp_batch_end, sp_batch_finish,
+                                         sizeof(SPScratch)};
+
+/* sample_batch(texts, theta, seeds, num_threads=1) <-> SentencePieceEncoder.sample_batch */
+static PyObject *sp_sample_batch(SPEncoderObject *e, PyObject *args) {
+    PyObject *texts, *seeds;
+    double theta;
+    int num_threads = 1;
+    if (!PyArg_ParseTuple(args, "O!dO!|i", &PyList_Type, &texts, &theta, &PyList_Type, &seeds, &num_threads)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    if (PyList_GET_SIZE(seeds) != n) return PyErr_SetString(PyExc_ValueError, "one seed per text"), NULL;
+    SPSampleJob job = {e, theta, malloc((size_t)(n ? n : 1) * sizeof(uint64_t))};
+    if (!job.seeds) return PyErr_NoMemory();
+    for (Py_ssize_t k = 0; k < n; k++) {
+        job.seeds[k] = (uint64_t)PyLong_AsUnsignedLongLongMask(PyList_GET_ITEM(seeds, k));
+        if (PyErr_Occurred()) return free(job.seeds), NULL;
+    }
+    PyObject *sub = Py_BuildValue("(Oi)", texts, num_threads), *out = sub ? run_batch(&job, &SP_SAMPLE_BATCH, &e->ids, sub) : NULL;
+    Py_XDECREF(sub);
+    free(job.seeds);
+    return out;
+}
+
 static PyMethodDef sp_methods[] = {
     {"encode_text", (PyCFunction)sp_encode_text, METH_VARARGS, "SentencePiece's pipeline: (ids, (start, end) per id)."},
+    {"sample_text", (PyCFunction)sp_sample_text, METH_VARARGS,
+     "encode_text with a segmentation drawn from the lattice (as SentencePieceEncoder.sample_text)."},
+    {"sample_batch", (PyCFunction)sp_sample_batch, METH_VARARGS,
+     "sample_text of each text with its seed, over num_threads threads (as SentencePieceEncoder.sample_batch)."},
     {"encode_batch", (PyCFunction)sp_encode_batch, METH_VARARGS,
      "encode_text of each text, spread over num_threads threads without the GIL."},
     {NULL, NULL, 0, NULL},

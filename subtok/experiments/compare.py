@@ -162,8 +162,9 @@ def _unk_id(tok: Tokenizer) -> Optional[int]:
     return tok.token_to_id(unk) if unk else None
 
 
-def segment_lines(tok: Tokenizer, lines: Sequence[str], layout: scoring.Layout) -> scoring.Segmentation:
-    encodings = tok.encode_batch(list(lines), add_special_tokens=False)
+def segment_lines(tok: Tokenizer, lines: Sequence[str], layout: scoring.Layout, **draw) -> scoring.Segmentation:
+    """The lines' segmentation (``draw``: encode_batch's sampling options, for a drawn one)."""
+    encodings = tok.encode_batch(list(lines), add_special_tokens=False, **draw)
     return scoring.segment(encodings, layout, tok.token_to_id(EOL), _unk_id(tok), lines)
 
 
@@ -249,6 +250,7 @@ def compare(
     lr: float = 20.0,
     max_grad: float = 0.25,
     seed: int = 0,
+    bpe_dropout: float = 0.0,
     unit: str = "auto",
     max_train_words: Optional[int] = None,
     max_eval_words: Optional[int] = None,
@@ -258,7 +260,11 @@ def compare(
 ) -> dict:
     """Train a word-level LM with ``<unk>``, a byte-level BPE LM and a WordPiece LM on the same text and
     compare them on the same test text. Returns the report (also written as ``out``/report.json with a
-    plot, compare.png, when ``out`` is given). Same arguments, same report (timings apart)."""
+    plot, compare.png, when ``out`` is given). Same arguments, same report (timings apart). With
+    ``bpe_dropout`` the BPE LM trains on a fresh BPE-dropout segmentation of the training text every
+    epoch (seeded by ``seed`` and the epoch); it is scored on the deterministic segmentation."""
+    if not 0.0 <= bpe_dropout < 1.0:
+        raise SubtokError(f"bpe_dropout must be in [0, 1), not {bpe_dropout}")
     if vocab_size < 300:
         raise SubtokError(f"vocab_size must be at least 300 (byte-level BPE needs 256 bytes), not {vocab_size}")
     if epochs < 1:
@@ -297,6 +303,7 @@ def compare(
         "n_chars": layouts["test"].n_chars,
         "n_lines": len(splits["test"]),
         "lm": {**lm_model, **lm_training},
+        "bpe_dropout": bpe_dropout,
         "spelling_model": spelling.to_dict(),
         "bands": {b: {"words": int(len(idx)), "meaning": BAND_HELP[b]} for b, idx in bands.items()},
         "models": {},
@@ -304,7 +311,8 @@ def compare(
     }
     for name, tok in tokenizers.items():
         t0 = time.perf_counter()
-        metrics = _train_and_score(tok, splits, layouts, spelling, bands, lm_model, lm_training, show_progress)
+        draw = {"dropout": bpe_dropout} if name == "bpe" and bpe_dropout else None
+        metrics = _train_and_score(tok, splits, layouts, spelling, bands, lm_model, lm_training, show_progress, draw)
         report["models"][name] = metrics
         report["timings"][name] = round(time.perf_counter() - t0, 1)
         say(f"{name}: word_ppl {metrics['word_ppl']:.1f}, bpc {metrics['bpc']:.3f} ({report['timings'][name]} s)")
@@ -323,11 +331,23 @@ def _train_and_score(
     lm_model: dict,
     lm_training: dict,
     show_progress: Optional[bool],
+    draw: Optional[dict] = None,
 ) -> dict:
     """One model of the comparison: an LM (``lm_model``: RNNLM's arguments) on the tokenizer's ids of the
-    train split, scored on valid after every epoch (the curve) and on test at the end (the metrics)."""
+    train split, scored on valid after every epoch (the curve) and on test at the end (the metrics). With
+    ``draw`` (encode_batch's sampling options) each epoch trains on a fresh segmentation."""
     eol = tok.token_to_id(EOL)
-    train_ids = segment_lines(tok, splits["train"], scoring.Layout.of(splits["train"])).ids
+    train_layout = scoring.Layout.of(splits["train"])
+    train_ids = segment_lines(tok, splits["train"], train_layout).ids
+    if draw:
+        seed = lm_model["seed"]
+
+        def epoch_ids(epoch: int):
+            return segment_lines(tok, splits["train"], train_layout, **draw, seed=seed * 1000 + epoch).ids
+
+        train_data = epoch_ids
+    else:
+        train_data = train_ids
     segs = {split: segment_lines(tok, splits[split], layouts[split]) for split in ("valid", "test")}
     model = RNNLM(tok.vocab_size, **lm_model)
     lm = lm_training
@@ -335,7 +355,7 @@ def _train_and_score(
     curve = []
     for epoch in range(1, lm["epochs"] + 1):
         record = trainer.fit(
-            train_ids, segs["valid"].ids, epochs=epoch, batch_size=lm["batch_size"], time_size=lm["time_size"]
+            train_data, segs["valid"].ids, epochs=epoch, batch_size=lm["batch_size"], time_size=lm["time_size"]
         )[-1]
         _, valid_word_nll = score_text(model, segs["valid"], layouts["valid"], spelling, eol)
         total = float(valid_word_nll.sum())

@@ -30,6 +30,16 @@ KINDS = ("normal", "unknown", "control", "user_defined", "unused", "byte")
 Path = list[tuple[int, int, int]]  # (start, end, id) per piece, id -1 for an unknown character
 
 
+def _byte_value(piece: str) -> int:
+    """The byte a byte piece ("<0xE3>") stands for."""
+    if len(piece) != 6 or not piece.startswith("<0x") or not piece.endswith(">"):
+        raise SubtokError(f"byte piece {piece!r} is not of the form <0xHH>")
+    try:
+        return int(piece[3:5], 16)
+    except ValueError:
+        raise SubtokError(f"byte piece {piece!r} is not of the form <0xHH>") from None
+
+
 class Unigram:
     """Pieces with scores (log-probabilities) and kinds; ``unk_id`` is the unknown piece's id."""
 
@@ -68,6 +78,7 @@ class Unigram:
         self.byte_fallback = bool(byte_fallback)
         self.source: Any = None  # the SentencePiece ModelProto it was read from, if any (kept for writing)
         self.byte_ids: list[int] = []
+        self._byte_values = {i: _byte_value(p) for i, (p, k) in enumerate(zip(pieces, kinds)) if k == "byte"}
         if self.byte_fallback:
             ids = self.vocab.word_to_id
             missing = [b for b in range(256) if kinds[ids.get(byte_fallback_token(b), unk_id)] != "byte"]
@@ -146,9 +157,49 @@ class Unigram:
     def encode_words(self, words: list[str]) -> tuple[list[int], list[int]]:
         return encode_each(self.encode_word, words)
 
+    def sample_word(self, word: str, alpha: float, nbest_size: int, rng: random.Random) -> list[int]:
+        """The ids of a segmentation of ``word`` drawn as ``sample`` draws it."""
+        return self.path_ids(self.sample(word, alpha, nbest_size, rng), word)
+
     def word_offsets(self, word: str, ids: Sequence[int]) -> list[tuple[int, int]]:
-        """Spans of the Viterbi segmentation's ids (``encode_word``'s)."""
-        return self.path_spans(self.viterbi(word), word)
+        """Spans within ``word`` of its tokens ``ids`` (any segmentation of it: the best, or a drawn one),
+        as ``path_spans`` gives them: a piece spans its text, a character's byte pieces are empty at its
+        start but the last, and an unknown token spans the shortest run of characters before the next
+        token's text (should that not spell the word, the spans are the best segmentation's)."""
+        spans = self._spans_from_ids(word, ids)
+        return spans if spans is not None else self.path_spans(self.viterbi(word), word)
+
+    def _spans_from_ids(self, word: str, ids: Sequence[int]) -> Optional[list[tuple[int, int]]]:
+        pieces, kinds, byte_of = self.vocab.id_to_word, self.kinds, self._byte_values
+        spans: list[tuple[int, int]] = []
+        pos, k, n = 0, 0, len(ids)
+        while k < n:
+            i = ids[k]
+            kind = kinds[i] if 0 <= i < len(kinds) else None
+            if kind == "byte":  # one character's bytes (a run may hold several characters)
+                data = bytearray()
+                while k < n and kinds[ids[k]] == "byte":
+                    data.append(byte_of[ids[k]])
+                    k += 1
+                for ch in data.decode("utf-8", "surrogatepass"):
+                    size = len(ch.encode("utf-8", "surrogatepass"))
+                    spans += [(pos, pos)] * (size - 1) + [(pos, pos + 1)]
+                    pos += 1
+                continue
+            if kind == "unknown":
+                after = pieces[ids[k + 1]] if k + 1 < n and kinds[ids[k + 1]] in ("normal", "user_defined") else None
+                end = pos + 1
+                while end < len(word) and (after is None or not word.startswith(after, end)):
+                    end += 1
+                spans.append((pos, end if after is not None else len(word)))
+                pos = spans[-1][1]
+            elif kind in ("normal", "user_defined") and word.startswith(pieces[i], pos):
+                spans.append((pos, pos + len(pieces[i])))
+                pos += len(pieces[i])
+            else:
+                return None
+            k += 1
+        return spans if pos == len(word) else None
 
     def text_encoder(self, normalizers: Sequence, pre_tokenizer: PreTokenizer, specials) -> Optional[TextEncoder]:
         """SentencePiece's pipeline (its normalizer, no pre-tokenizer, no added tokens) as one encoder

@@ -1,5 +1,6 @@
-"""The Unigram model's hot loops in pure Python: best segmentation (Viterbi), the k best, sampling, and the
-expected piece counts of EM training. ``csrc/unigram.c`` mirrors ``viterbi``.
+"""The Unigram model's hot loops in pure Python: best segmentation (Viterbi), the k best and sampling (EM
+training's loops are in ``unigram_train_core``). ``csrc/unigram.c`` mirrors ``viterbi`` and ``sample`` (in
+``SentencePieceEncoder``).
 
 A text's lattice has a node for every vocabulary piece that occurs at a character position, and an
 unknown node of one character where no one-character piece starts (SentencePiece's rule). Scores are
@@ -28,6 +29,30 @@ from ..text import Normalized
 
 FLT_MIN = 1.1754943508222875e-38  # SentencePiece starts max_score at FLT_MIN
 UNK_PENALTY = 10.0
+
+
+MASK64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    """The generator of whole-text sampling, the same on both backends (Steele, Lea and Flood 2014):
+    ``random()`` is the next output's top 53 bits over 2**53. Seeded per text, so a batch gives the same
+    draws on any number of threads."""
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & MASK64
+
+    def next64(self) -> int:
+        """The next 64-bit output."""
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def random(self) -> float:
+        """A float in [0, 1): the next output's top 53 bits."""
+        return (self.next64() >> 11) * (1.0 / 9007199254740992.0)
 
 
 def f32(x: float) -> float:
@@ -159,10 +184,17 @@ def nbest(table: PieceTable, text: str, k: int) -> list[tuple[list[tuple[int, in
 
 
 def _logsumexp(values: Sequence[float]) -> float:
-    top = max(values)
+    """log(sum(exp(v))): the first largest value, then a left-to-right sum (as the C twin sums)."""
+    top = -math.inf
+    for v in values:
+        if v > top:
+            top = v
     if top == -math.inf:
         return top
-    return top + math.log(sum(math.exp(v - top) for v in values))
+    acc = 0.0
+    for v in values:
+        acc += math.exp(v - top)
+    return top + math.log(acc)
 
 
 def softmax(logits: Sequence[float]) -> list[float]:
@@ -202,7 +234,10 @@ def sample(table: PieceTable, text: str, theta: float, rng: random.Random) -> li
     pos = n
     while pos > 0:
         weights = [math.exp(alpha[s] + theta * score - alpha[pos]) for s, _, score in ends[pos]]
-        r = rng.random() * sum(weights)
+        total = 0.0
+        for w in weights:
+            total += w
+        r = rng.random() * total
         k = 0
         while k < len(weights) - 1 and r >= weights[k]:
             r -= weights[k]
@@ -212,25 +247,6 @@ def sample(table: PieceTable, text: str, theta: float, rng: random.Random) -> li
         pos = start
     path.reverse()
     return path
-
-
-def expected_counts(table: PieceTable, text: str, freq: float, counts: list[float]) -> float:
-    """EM's E-step for one text that occurs ``freq`` times: add to ``counts[id]`` the expected number of
-    times each piece is used (forward-backward marginals) and return ``freq`` times the text's log
-    marginal likelihood."""
-    n = len(text)
-    lattice = table.lattice(text)
-    alpha = forward(lattice, n)
-    beta = [0.0] * (n + 1)
-    for start in range(n - 1, -1, -1):
-        beta[start] = _logsumexp([score + beta[end] for end, _, score in lattice[start]])
-    z = alpha[n]
-    for start, nodes in enumerate(lattice):
-        a = alpha[start]
-        for end, i, score in nodes:
-            if i >= 0:
-                counts[i] += freq * math.exp(a + score + beta[end] - z)
-    return freq * z
 
 
 class SentencePieceEncoder:
@@ -268,11 +284,26 @@ class SentencePieceEncoder:
 
     def encode_text(self, text: str) -> tuple[list[int], bytes]:
         norm = self.normalizer.normalize(Normalized(text))
+        return self._ids_and_spans(norm, viterbi(self.table, norm.text))
+
+    def sample_text(self, text: str, theta: float, seed: int) -> tuple[list[int], bytes]:
+        """``encode_text`` with a segmentation drawn from the whole lattice (``sample``) instead of the
+        best one, its numbers from ``SplitMix64(seed)`` (as the C twin draws them)."""
+        norm = self.normalizer.normalize(Normalized(text))
+        return self._ids_and_spans(norm, sample(self.table, norm.text, theta, SplitMix64(seed)))
+
+    def sample_batch(
+        self, texts: list[str], theta: float, seeds: list[int], num_threads: int = 1
+    ) -> list[tuple[list[int], bytes]]:
+        """``sample_text`` of each text with its seed (the native core spreads them over threads)."""
+        return [self.sample_text(t, theta, seed) for t, seed in zip(texts, seeds)]
+
+    def _ids_and_spans(self, norm: Normalized, path: list[tuple[int, int, int]]) -> tuple[list[int], bytes]:
         ids: list[int] = []
         spans = array("i")
         prev_unk = False
         ntext = norm.text
-        for start, end, i in viterbi(self.table, ntext):
+        for start, end, i in path:
             is_unk = i < 0 or i == self.unk_id
             if is_unk and self.byte_ids:
                 data = ntext[start:end].encode("utf-8", "surrogatepass")

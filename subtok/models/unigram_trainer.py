@@ -196,8 +196,7 @@ class UnigramTrainer(Trainer):
         corpus.seed(
             sorted(required.items(), key=lambda kv: (-kv[1], kv[0])),
             self._classes(required),
-            (self.max_piece_length, int(self.split_by_whitespace), int(self.suffix), int(self.split_digits),
-             int(self.split_by_unicode_script)),  # fmt: skip
+            self._rules(),
             max(2, self.min_frequency),
             self.seed_size,
         )
@@ -241,6 +240,11 @@ class UnigramTrainer(Trainer):
             if ch not in ("\t", UNK_CHAR):
                 required[ch] = c
         return required
+
+    def _rules(self) -> tuple[int, int, int, int, int]:
+        """``unigram_train_core.valid_piece``'s rules from the options."""
+        flags = (self.split_by_whitespace, self.suffix, self.split_digits, self.split_by_unicode_script)
+        return (self.max_piece_length, *(int(f) for f in flags))
 
     def _classes(self, required: Mapping[str, int]) -> dict[str, int]:
         """Each character's class for the piece rules (``char_class``); U+2047 is in no piece."""
