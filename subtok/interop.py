@@ -21,7 +21,7 @@ from ._io import PathLike, atomic_write_json, atomic_write_text, read_json
 from .added_tokens import AddedToken, AddedVocabulary
 from .decoders import DECODERS, Spaces
 from .errors import SubtokError, TokenizerFileError
-from .models import BPE, WordLevel, WordPiece
+from .models import BPE, Unigram, WordLevel, WordPiece
 from .normalizers import BertNormalizer, normalizers_from_hf, normalizers_to_hf
 from .pre_tokenizers import GPT2, PRE_TOKENIZERS, BertWords, RegexSplit, Whole
 from .processors import PROCESSORS, BertPostProcessor
@@ -91,6 +91,20 @@ def _hf_model(model, extra: dict[str, int]) -> dict:
         }
     if model.type == "word":
         return {"type": "WordLevel", "vocab": vocab, "unk_token": model.unk_token}
+    if model.type == "unigram":
+        if model.flavor != "hf":
+            raise SubtokError(
+                "a SentencePiece Unigram model has no exact HF form (HF sums scores in float64, matches control "
+                "and byte pieces in text and knows no user-defined pieces): save it with save_sentencepiece"
+            )
+        if extra:
+            raise SubtokError(f"HF's Unigram vocabulary is a list: the added tokens {sorted(extra)} need ids in it")
+        return {
+            "type": "Unigram",
+            "unk_id": model.unk_id,
+            "vocab": [[p, s] for p, s in zip(model.vocab, model.scores)],
+            "byte_fallback": model.byte_fallback,
+        }
     raise SubtokError(f"no HF export for model {model.type!r}")
 
 
@@ -243,6 +257,37 @@ def _model_from_hf(model_d: dict, vocab: Vocab, byte_level: bool, decoder_d: Opt
     raise SubtokError(f"unsupported model type {kind!r}")
 
 
+def _unigram_from_hf(model_d: dict, byte_level: bool) -> Unigram:
+    """HF's Unigram model (``vocab``: [piece, score] pairs, ``unk_id``, ``byte_fallback``) in its flavor."""
+    _refuse(set(model_d) - {"type", "vocab", "unk_id", "byte_fallback"}, "Unigram model", "")
+    if byte_level:
+        raise SubtokError("a ByteLevel pre-tokenizer with a Unigram model is not supported")
+    pairs = model_d.get("vocab")
+    if not isinstance(pairs, list) or not pairs or not all(
+        isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], (int, float))
+        and not isinstance(p[1], bool)
+        for p in pairs
+    ):  # fmt: skip
+        raise SubtokError("model.vocab must be a non-empty list of [piece, score]")
+    unk_id = model_d.get("unk_id")
+    if type(unk_id) is not int:
+        raise SubtokError(
+            "model.unk_id: a Unigram model without an unknown piece is not supported (HF fails on the first "
+            "character no piece covers)"
+        )
+    kinds = ["normal"] * len(pairs)
+    if 0 <= unk_id < len(kinds):
+        kinds[unk_id] = "unknown"
+    return Unigram(
+        [p for p, _ in pairs],
+        [s for _, s in pairs],
+        kinds,
+        unk_id=unk_id,
+        byte_fallback=bool(model_d.get("byte_fallback")),
+        flavor="hf",
+    )
+
+
 BPE_FIELDS = {
     "dropout",
     "unk_token",
@@ -280,16 +325,18 @@ def components_from_huggingface(d: Any, source: str = "tokenizer.json") -> Compo
     added = d.get("added_tokens") or []
     if not isinstance(added, list):
         raise TokenizerFileError(f"{source}: added_tokens must be a list of objects")
-    if model_d.get("type") == "Unigram":
-        raise TokenizerFileError(f"{source}: Unigram models are not supported yet (the Unigram issue adds them)")
-    vocab = _model_vocab(model_d.get("vocab"), source)
     try:
+        unigram = model_d.get("type") == "Unigram"  # its vocabulary is a list of [piece, score]
+        vocab = None if unigram else _model_vocab(model_d.get("vocab"), source)
         _refuse(set(d) - TOP_FIELDS, "tokenizer.json", source)
         normalizers = normalizers_from_hf(d.get("normalizer"))
         pre_d = d.get("pre_tokenizer")
         pre = PRE_TOKENIZERS.from_hf(pre_d) if pre_d is not None else Whole()
         decoder_d = d.get("decoder")
-        model = _model_from_hf(model_d, vocab, pre.byte_level, decoder_d, source)
+        if unigram:
+            model = _unigram_from_hf(model_d, pre.byte_level)
+        else:
+            model = _model_from_hf(model_d, vocab, pre.byte_level, decoder_d, source)
         post = d.get("post_processor")
         return {
             "model": model,

@@ -556,7 +556,8 @@ def normalize(normalizers: Sequence[Normalizer], text: Union[str, Normalized]) -
 SPACE_SYMBOL = "\u2581"  # SentencePiece's escaped space, U+2581 LOWER ONE EIGHTH BLOCK
 
 
-def _no_surrogates(text: str) -> bool:
+def no_surrogates(text: str) -> bool:
+    """Whether ``text`` is valid UTF-8 as it is (no lone surrogates)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -617,7 +618,7 @@ class SentencePieceNormalizer(Normalizer):
     def normalize_str(self, text: str) -> str:
         """Without a charsmap or user-defined symbols, and on text without surrogates, the whitespace
         rules alone, as str operations (training's fast path; the same text as ``normalize``)."""
-        if self.charsmap is not None or self.user_defined or not (text.isascii() or _no_surrogates(text)):
+        if self.charsmap is not None or self.user_defined or not (text.isascii() or no_surrogates(text)):
             return super().normalize_str(text)
         if self.remove_extra_whitespaces:
             text = " ".join(w for w in text.split(" ") if w)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import math
 import random
 import struct
@@ -379,3 +380,58 @@ def test_offsets_of_any_segmentation_come_from_its_ids(backend):
             for _ in range(20):
                 path = model.sample(word, 0.5, -1, rng)
                 assert model.word_offsets(word, model.path_ids(path, word)) == model.path_spans(path, word)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# HF tokenizer.json Unigram models (HF's semantics: the tokenizers library as the oracle)
+# ---------------------------------------------------------------------------------------------------------
+def _hf_unigram(sp_tok: Tokenizer, byte_fallback: bool = False):
+    """An HF Unigram tokenizer with a SentencePiece model's pieces and charsmap, as transformers converts
+    T5's and ALBERT's (Precompiled, Metaspace)."""
+    tokenizers = pytest.importorskip("tokenizers")
+    from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers
+
+    m = sp_tok.model
+    hf = tokenizers.Tokenizer(models.Unigram(list(zip(m.vocab, m.scores)), m.unk_id, byte_fallback))
+    steps = [normalizers.Replace(Regex(" {2,}"), " ")]
+    if sp_tok.normalizers[0].charsmap is not None:
+        steps.insert(0, normalizers.Precompiled(sp_tok.normalizers[0].charsmap.blob))
+    hf.normalizer = normalizers.Sequence(steps)
+    hf.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    dec = [decoders.ByteFallback()] if byte_fallback else []
+    hf.decoder = decoders.Sequence([*dec, decoders.Metaspace(replacement="\u2581", prepend_scheme="always")])
+    return hf
+
+
+def test_hf_unigram_files_give_hf_ids_offsets_and_decodes(test_model, trained, shared_data, tmp_path, backend):
+    lines = _lines(shared_data, 300) + ["<unk> <s> literal <0x41> pieces", "ＡＢＣ   wide"]
+    cases = [(test_model[0], False), (trained["bytes_user"][0], True), (trained["identity_raw"][0], False)]
+    for path, byte_fallback in cases:
+        hf = _hf_unigram(Tokenizer.from_sentencepiece(path), byte_fallback)
+        hf.save(str(tmp_path / "tokenizer.json"))
+        tok = Tokenizer.from_huggingface(tmp_path / "tokenizer.json")
+        assert tok.model.flavor == "hf"
+        for line in lines:
+            want, got = hf.encode(line), tok.encode(line)
+            assert got.ids == want.ids, line
+            assert got.offsets == want.offsets, line
+            assert tok.decode(got.ids) == hf.decode(want.ids), line
+        tok.save_huggingface(tmp_path / "again.json")  # out again: HF reads it with the same ids
+        again = pytest.importorskip("tokenizers").Tokenizer.from_file(str(tmp_path / "again.json"))
+        assert [again.encode(x).ids for x in lines[:50]] == [hf.encode(x).ids for x in lines[:50]]
+
+
+def test_hf_unigram_refusals(tmp_path):
+    base = {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["a", -1.0]], "byte_fallback": False}
+    for model, message in [
+        ({**base, "unk_id": None}, "without an unknown piece"),
+        ({**base, "alpha": 0.1}, "alpha"),
+        ({**base, "vocab": [["a", "x"]]}, "piece, score"),
+        ({**base, "byte_fallback": True}, "byte_fallback"),
+    ]:
+        (tmp_path / "t.json").write_text(json.dumps({"model": model}))
+        with pytest.raises(TokenizerFileError, match=message):
+            Tokenizer.from_huggingface(tmp_path / "t.json")
+    spm_flavored = Unigram(["<unk>", "a"], [0.0, -1.0], unk_id=0)
+    with pytest.raises(SubtokError, match="save_sentencepiece"):
+        Tokenizer(spm_flavored).save_huggingface(tmp_path / "x.json")

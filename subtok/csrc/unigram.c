@@ -95,11 +95,13 @@ typedef struct {
     Py_UCS4 **user; /* user-defined symbols as code points */
     Py_ssize_t *user_len, n_user;
     CpTrie trie;
-    float *score;     /* per id */
+    double *score;    /* per id (rounded to float32 unless float64) */
+    double *vscore;   /* per id: its score in Viterbi (a user-defined piece's by its UTF-8 length) */
     double *user_score; /* per id: the byte-length score of a user-defined piece (NaN: not one) */
     double *user_score_chars; /* per id: its character-length score (the lattice's, for sampling) */
     int32_t n_ids, unk_id;
-    float unk_score;
+    double unk_score;
+    int float32;      /* SentencePiece's float32 path sums; else HF tokenizers' float64 ones */
     int32_t byte_ids[256];
     int has_bytes;
     IdObjects ids;
@@ -107,7 +109,7 @@ typedef struct {
 
 typedef struct {
     Buf norm, start; /* normalized code points, the original index where each one's input starts */
-    float *best;
+    double *best;
     int32_t *back, *back_id;
     Py_ssize_t cap;
     unsigned char *utf8; /* the text's UTF-8, and each code point's offset in it */
@@ -314,7 +316,7 @@ static int sp_reserve_path(SPScratch *s) {
     Py_ssize_t n = s->norm.n;
     if (n + 1 > s->cap) {
         Py_ssize_t cap = 2 * (n + 1);
-        float *best = realloc(s->best, (size_t)cap * sizeof(float));
+        double *best = realloc(s->best, (size_t)cap * sizeof(double));
         if (best) s->best = best;
         int32_t *back = realloc(s->back, (size_t)cap * sizeof(int32_t));
         if (back) s->back = back;
@@ -331,11 +333,12 @@ static int sp_viterbi(const SPEncoderObject *e, SPScratch *s) {
     Py_ssize_t n = s->norm.n;
     if (sp_reserve_path(s) < 0) return -1;
     const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
-    float *best = s->best;
+    double *best = s->best;
     int32_t *back = s->back, *back_id = s->back_id;
-    for (Py_ssize_t k = 0; k <= n; k++) best[k] = 0.0f, back[k] = -1;
+    const int f32 = e->float32;
+    for (Py_ssize_t k = 0; k <= n; k++) best[k] = 0.0, back[k] = -1;
     for (Py_ssize_t start = 0; start < n; start++) {
-        float here = best[start];
+        double here = best[start];
         int single = 0;
         int32_t node = 0;
         for (Py_ssize_t end = start + 1; end <= n; end++) {
@@ -343,13 +346,14 @@ static int sp_viterbi(const SPEncoderObject *e, SPScratch *s) {
             if (node < 0) break;
             int32_t id = e->trie.token[node];
             if (id < 0) continue;
-            double sc = isnan(e->user_score[id]) ? (double)e->score[id] : e->user_score[id];
-            float cand = (float)(sc + (double)here);
+            double cand = e->vscore[id] + here;
+            if (f32) cand = (double)(float)cand;
             if (back[end] < 0 || cand > best[end]) best[end] = cand, back[end] = (int32_t)start, back_id[end] = id;
             if (end == start + 1) single = 1;
         }
         if (!single) {
-            float cand = (float)((double)e->unk_score + (double)here);
+            double cand = e->unk_score + here;
+            if (f32) cand = (double)(float)cand;
             if (back[start + 1] < 0 || cand > best[start + 1])
                 best[start + 1] = cand, back[start + 1] = (int32_t)start, back_id[start + 1] = -1;
         }
@@ -484,7 +488,7 @@ static int sp_sample(const SPEncoderObject *e, SPScratch *s, double theta, uint6
     if (!score || !vals || !alpha || !first || !order) goto done;
     for (Py_ssize_t k = 0; k < id.n; k++) {
         int32_t i = id.v[k];
-        score[k] = i < 0 ? (double)e->unk_score : isnan(e->user_score_chars[i]) ? (double)e->score[i] : e->user_score_chars[i];
+        score[k] = i < 0 ? e->unk_score : isnan(e->user_score_chars[i]) ? e->score[i] : e->user_score_chars[i];
         first[endb.v[k] + 1]++;
     }
     for (Py_ssize_t p = 1; p <= n + 1; p++) first[p] += first[p - 1]; /* nodes by end, start ascending */
@@ -540,6 +544,8 @@ static void sp_free_fields(SPEncoderObject *e) {
     free(e->score);
     free(e->user_score);
     free(e->user_score_chars);
+    free(e->vscore);
+    e->vscore = NULL;
     e->score = NULL;
     e->user_score = NULL;
     e->user_score_chars = NULL;
@@ -552,13 +558,15 @@ static Py_UCS4 *ucs4_of(PyObject *str, Py_ssize_t *n) {
     return PyUnicode_AsUCS4Copy(str);
 }
 
-/* SentencePieceEncoder(charsmap, flags, user_defined, pieces, scores, matchable, user, unk_id, byte_ids) */
+/* SentencePieceEncoder(charsmap, flags, user_defined, pieces, scores, matchable, user, unk_id, byte_ids,
+ * float32=True) */
 static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     PyObject *charsmap, *flags, *user_defined, *pieces, *scores, *matchable, *user, *byte_ids;
     long unk_id;
-    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!O!lO!", &charsmap, &PyTuple_Type, &flags, &PyList_Type, &user_defined,
+    int float32 = 1;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!O!lO!|p", &charsmap, &PyTuple_Type, &flags, &PyList_Type, &user_defined,
                           &PyList_Type, &pieces, &PyList_Type, &scores, &PyList_Type, &matchable, &PyList_Type, &user,
-                          &unk_id, &PyList_Type, &byte_ids))
+                          &unk_id, &PyList_Type, &byte_ids, &float32))
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(pieces);
     if (PyList_GET_SIZE(scores) != n || PyList_GET_SIZE(matchable) != n || PyList_GET_SIZE(user) != n ||
@@ -569,6 +577,7 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     }
     SPEncoderObject *e = (SPEncoderObject *)type->tp_alloc(type, 0);
     if (!e) return NULL;
+    e->float32 = float32;
     int fl[4];
     if (!PyArg_ParseTuple(flags, "pppp", &fl[0], &fl[1], &fl[2], &fl[3])) goto error;
     e->add_dummy_prefix = fl[0], e->remove_extra = fl[1], e->escape = fl[2], e->suffix = fl[3];
@@ -609,18 +618,18 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     }
     e->n_ids = (int32_t)n;
     e->unk_id = (int32_t)unk_id;
-    e->score = malloc((size_t)(n ? n : 1) * sizeof(float));
+    e->score = malloc((size_t)(n ? n : 1) * sizeof(double));
+    e->vscore = malloc((size_t)(n ? n : 1) * sizeof(double));
     e->user_score = malloc((size_t)(n ? n : 1) * sizeof(double));
     e->user_score_chars = malloc((size_t)(n ? n : 1) * sizeof(double));
-    if (!e->score || !e->user_score || !e->user_score_chars) goto nomem;
+    if (!e->score || !e->vscore || !e->user_score || !e->user_score_chars) goto nomem;
     /* min and max over normal pieces, as PieceTable */
-    float min_s = 0.0f, max_s = 1.1754943508222875e-38f;
+    double min_s = 0.0, max_s = 1.1754943508222875e-38;
     int any = 0;
-    size_t edges = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         double v = PyFloat_AsDouble(PyList_GET_ITEM(scores, k));
         if (v == -1.0 && PyErr_Occurred()) goto error;
-        e->score[k] = (float)v;
+        e->score[k] = e->float32 ? (double)(float)v : v;
         e->user_score[k] = e->user_score_chars[k] = NAN;
         int m = PyObject_IsTrue(PyList_GET_ITEM(matchable, k)), u = PyObject_IsTrue(PyList_GET_ITEM(user, k));
         if (m < 0 || u < 0) goto error;
@@ -629,14 +638,13 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
             PyErr_SetString(PyExc_TypeError, "a matchable piece must be a str");
             goto error;
         }
-        if (m) edges += (size_t)PyUnicode_GET_LENGTH(p);
         if (m && !u) {
             if (!any || e->score[k] < min_s) min_s = e->score[k];
             if (e->score[k] > max_s) max_s = e->score[k];
             any = 1;
         }
     }
-    e->unk_score = (float)((double)min_s - 10.0);
+    e->unk_score = e->float32 ? (double)(float)(min_s - 10.0) : min_s - 10.0;
     for (Py_ssize_t k = 0; k < n; k++) {
         if (!PyObject_IsTrue(PyList_GET_ITEM(matchable, k))) continue;
         Py_ssize_t len;
@@ -654,10 +662,11 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
                 nbytes = PyBytes_GET_SIZE(b);
                 Py_DECREF(b);
             }
-            e->user_score[k] = (double)(float)((float)nbytes * max_s) - 0.1;
-            e->user_score_chars[k] = (double)(float)((double)(float)((float)len * max_s) - 0.1);
+            e->user_score[k] = (double)(float)((float)nbytes * (float)max_s) - 0.1;
+            e->user_score_chars[k] = (double)(float)((double)(float)((float)len * (float)max_s) - 0.1);
         }
     }
+    for (Py_ssize_t k = 0; k < n; k++) e->vscore[k] = isnan(e->user_score[k]) ? e->score[k] : e->user_score[k];
     e->has_bytes = PyList_GET_SIZE(byte_ids) == 256;
     int32_t top = e->unk_id;
     for (int k = 0; k < 256 && e->has_bytes; k++) {

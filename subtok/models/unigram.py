@@ -19,7 +19,7 @@ from .. import _backend
 from ..decoders import Decoder, SentencePieceDecoder, byte_fallback_token
 from ..encoding import TextEncoder, TokenSpans
 from ..errors import SubtokError, TokenizerFileError
-from ..normalizers import SentencePieceNormalizer
+from ..normalizers import SentencePieceNormalizer, no_surrogates
 from ..pre_tokenizers import PreTokenizer, Whole
 from ..vocab import Vocab
 from . import unigram_core
@@ -28,6 +28,15 @@ from .base import encode_each
 KINDS = ("normal", "unknown", "control", "user_defined", "unused", "byte")
 
 Path = list[tuple[int, int, int]]  # (start, end, id) per piece, id -1 for an unknown character
+
+
+def _is_byte_name(piece: str) -> bool:
+    return (
+        len(piece) == 6
+        and piece.startswith("<0x")
+        and piece.endswith(">")
+        and all(c in "0123456789ABCDEF" for c in piece[3:5])
+    )
 
 
 def _byte_value(piece: str) -> int:
@@ -40,8 +49,16 @@ def _byte_value(piece: str) -> int:
         raise SubtokError(f"byte piece {piece!r} is not of the form <0xHH>") from None
 
 
+FLAVORS = ("sentencepiece", "hf")
+
+
 class Unigram:
-    """Pieces with scores (log-probabilities) and kinds; ``unk_id`` is the unknown piece's id."""
+    """Pieces with scores (log-probabilities) and kinds; ``unk_id`` is the unknown piece's id.
+
+    ``flavor`` says whose rules the model follows, for the ids to be that library's: "sentencepiece" (the
+    default: float32 path sums, piece kinds as above) or "hf" (HF tokenizers' Unigram: every piece matches
+    text, the unknown and byte pieces too; float64 sums; the unknown score is the lowest of all scores
+    minus 10; with ``byte_fallback`` a fused unknown run becomes its bytes, each spanning the whole run)."""
 
     type = "unigram"
 
@@ -53,7 +70,10 @@ class Unigram:
         *,
         unk_id: Optional[int] = None,
         byte_fallback: bool = False,
+        flavor: str = "sentencepiece",
     ) -> None:
+        if flavor not in FLAVORS:
+            raise SubtokError(f"unknown Unigram flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
         pieces = list(pieces)
         kinds = list(kinds) if kinds is not None else ["normal"] * len(pieces)
         if not (len(pieces) == len(scores) == len(kinds)):
@@ -71,17 +91,24 @@ class Unigram:
         kinds[unk_id] = "unknown"
         if any(not p for p in pieces):
             raise SubtokError("a Unigram piece is empty")
+        if flavor == "hf" and set(kinds) - {"normal", "unknown"}:
+            raise SubtokError("an HF-flavored Unigram model has only normal pieces and the unknown one")
+        self.flavor = flavor
+        hf = flavor == "hf"
         self.vocab = Vocab(pieces, unk=pieces[unk_id])
-        self.scores = [unigram_core.f32(float(s)) for s in scores]
+        self.scores = [float(s) if hf else unigram_core.f32(float(s)) for s in scores]
         self.kinds = kinds
         self.unk_id = unk_id
         self.byte_fallback = bool(byte_fallback)
         self.source: Any = None  # the SentencePiece ModelProto it was read from, if any (kept for writing)
         self.byte_ids: list[int] = []
-        self._byte_values = {i: _byte_value(p) for i, (p, k) in enumerate(zip(pieces, kinds)) if k == "byte"}
+        byte_kind = "normal" if hf else "byte"  # HF: byte pieces are ordinary pieces with these names
+        self._byte_values = {
+            i: _byte_value(p) for i, (p, k) in enumerate(zip(pieces, kinds)) if k == byte_kind and _is_byte_name(p)
+        }
         if self.byte_fallback:
             ids = self.vocab.word_to_id
-            missing = [b for b in range(256) if kinds[ids.get(byte_fallback_token(b), unk_id)] != "byte"]
+            missing = [b for b in range(256) if kinds[ids.get(byte_fallback_token(b), unk_id)] != byte_kind]
             if missing:
                 raise SubtokError(
                     f"byte_fallback needs the 256 byte pieces; {byte_fallback_token(missing[0])} is not one"
@@ -92,10 +119,13 @@ class Unigram:
         self.table = unigram_core.PieceTable(
             pieces,
             self.scores,
-            [k in ("normal", "user_defined") for k in kinds],
+            [hf or k in ("normal", "user_defined") for k in kinds],
             [k == "user_defined" for k in kinds],
             unk_id,
+            float32=not hf,
         )
+        self._word_core: Any = None
+        self._word_core_backend = ""
 
     # -- segmentations -----------------------------------------------------------------------------------
     def viterbi(self, text: str) -> Path:
@@ -121,6 +151,8 @@ class Unigram:
     def path_ids(self, path: Path, text: str) -> list[int]:
         """The ids of a segmentation: unknown characters fused into one unknown id, or spelled as byte
         pieces with ``byte_fallback``."""
+        if self.flavor == "hf":
+            return [i for i, _ in self._hf_runs(path, text)]
         ids: list[int] = []
         prev_unk = False
         unk = self.unk_id
@@ -134,8 +166,11 @@ class Unigram:
         return ids
 
     def path_spans(self, path: Path, text: str) -> list[tuple[int, int]]:
-        """The character span of each id of ``path_ids``: a fused unknown id spans its characters; a
-        character's byte pieces are empty at its start but the last, which spans it (SentencePiece's)."""
+        """The character span of each id of ``path_ids``: a fused unknown id spans its characters; with
+        byte fallback, a character's byte pieces are empty at its start but the last, which spans it
+        (SentencePiece's), or, in the HF flavor, every byte of a fused unknown run spans the whole run."""
+        if self.flavor == "hf":
+            return [span for _, span in self._hf_runs(path, text)]
         spans: list[tuple[int, int]] = []
         prev_unk = False
         for start, end, i in path:
@@ -150,12 +185,71 @@ class Unigram:
             prev_unk = is_unk
         return spans
 
+    def _hf_runs(self, path: Path, text: str) -> list[tuple[int, tuple[int, int]]]:
+        """(id, span) per token as HF's Unigram gives them: a run of unknown nodes (characters no piece
+        covers, or the unknown piece matched in the text) is one string, its id if the vocabulary has it,
+        else its bytes' pieces with ``byte_fallback`` (each spanning the run), else the unknown id."""
+        out: list[tuple[int, tuple[int, int]]] = []
+        ids = self.vocab.word_to_id
+        k = 0
+        while k < len(path):
+            start, end, i = path[k]
+            if not (i < 0 or i == self.unk_id):
+                out.append((i, (start, end)))
+                k += 1
+                continue
+            while k + 1 < len(path) and (path[k + 1][2] < 0 or path[k + 1][2] == self.unk_id):
+                k += 1
+            end = path[k][1]
+            run = text[start:end]
+            if run in ids:
+                out.append((ids[run], (start, end)))
+            elif self.byte_fallback:
+                out += [(self.byte_ids[b], (start, end)) for b in run.encode("utf-8", "surrogatepass")]
+            else:
+                out.append((self.unk_id, (start, end)))
+            k += 1
+        return out
+
     # -- the Model protocol ------------------------------------------------------------------------------
     def encode_word(self, word: str) -> list[int]:
         return self.path_ids(self.viterbi(word), word)
 
     def encode_words(self, words: list[str]) -> tuple[list[int], list[int]]:
-        return encode_each(self.encode_word, words)
+        """``encode_word`` of each word, in one call of the whole-text encoder with no normalization (its
+        native twin when built); words with lone surrogates, which that encoder reads as U+FFFD, one by one
+        (and in the HF flavor words that spell the unknown piece)."""
+        unk = self.vocab.id_to_word[self.unk_id]  # (HF: the unknown piece in the text joins its run)
+        if not all((w.isascii() or no_surrogates(w)) and (self.flavor != "hf" or unk not in w) for w in words):
+            return encode_each(self.encode_word, words)
+        ids: list[int] = []
+        counts: list[int] = []
+        for word_ids, _ in self._word_encoder().encode_batch(words, 1):
+            ids += word_ids
+            counts.append(len(word_ids))
+        return ids, counts
+
+    def _word_encoder(self) -> Any:
+        """The SentencePieceEncoder of this model with no normalization (words pass as they are)."""
+        if self._word_core_backend != _backend.name:
+            self._word_core = self._encoder_core(None, (False, False, False, False), [])
+            self._word_core_backend = _backend.name
+        return self._word_core
+
+    def _encoder_core(self, charsmap: Optional[bytes], flags: tuple, user_defined: list[str]) -> Any:
+        hf = self.flavor == "hf"
+        return _backend.pick(unigram_core.SentencePieceEncoder)(
+            charsmap,
+            flags,
+            user_defined,
+            list(self.vocab),
+            self.scores,
+            [hf or k in ("normal", "user_defined") for k in self.kinds],
+            [k == "user_defined" for k in self.kinds],
+            self.unk_id,
+            self.byte_ids,
+            not hf,
+        )
 
     def sample_word(self, word: str, alpha: float, nbest_size: int, rng: random.Random) -> list[int]:
         """The ids of a segmentation of ``word`` drawn as ``sample`` draws it."""
@@ -176,12 +270,20 @@ class Unigram:
         while k < n:
             i = ids[k]
             kind = kinds[i] if 0 <= i < len(kinds) else None
-            if kind == "byte":  # one character's bytes (a run may hold several characters)
-                data = bytearray()
-                while k < n and kinds[ids[k]] == "byte":
+            if i in byte_of and not (kind == "normal" and word.startswith(pieces[i], pos)):
+                data = bytearray()  # a run of byte pieces: the bytes of its characters
+                while k < n and ids[k] in byte_of:
                     data.append(byte_of[ids[k]])
                     k += 1
-                for ch in data.decode("utf-8", "surrogatepass"):
+                try:
+                    chars = data.decode("utf-8", "surrogatepass")
+                except UnicodeDecodeError:
+                    return None
+                if self.flavor == "hf":  # every byte spans the whole run
+                    spans += [(pos, pos + len(chars))] * len(data)
+                    pos += len(chars)
+                    continue
+                for ch in chars:
                     size = len(ch.encode("utf-8", "surrogatepass"))
                     spans += [(pos, pos)] * (size - 1) + [(pos, pos + 1)]
                     pos += 1
@@ -213,17 +315,8 @@ class Unigram:
         if self._text_encoder_key != key:
             flags = (norm.add_dummy_prefix, norm.remove_extra_whitespaces, norm.escape_whitespaces,
                      norm.treat_whitespace_as_suffix)  # fmt: skip
-            core = _backend.pick(unigram_core.SentencePieceEncoder)(
-                norm.charsmap.blob if norm.charsmap is not None else None,
-                flags,
-                [s.decode("utf-8") for s in norm.user_defined],
-                list(self.vocab),
-                self.scores,
-                [k in ("normal", "user_defined") for k in self.kinds],
-                [k == "user_defined" for k in self.kinds],
-                self.unk_id,
-                self.byte_ids,
-            )
+            charsmap = norm.charsmap.blob if norm.charsmap is not None else None
+            core = self._encoder_core(charsmap, flags, [s.decode("utf-8") for s in norm.user_defined])
             self._text_encoder = TextEncoder(core, self, TokenSpans)
             self._text_encoder_key = key
         return self._text_encoder
@@ -243,6 +336,7 @@ class Unigram:
             "type": self.type,
             "unk_id": self.unk_id,
             "byte_fallback": self.byte_fallback,
+            "flavor": self.flavor,
             "pieces": [[p, s, k] for p, s, k in zip(self.vocab, self.scores, self.kinds)],
         }
 
@@ -263,4 +357,5 @@ class Unigram:
             [p[2] for p in pieces],
             unk_id=unk_id,
             byte_fallback=bool(d.get("byte_fallback", False)),
+            flavor=d.get("flavor", "sentencepiece"),
         )

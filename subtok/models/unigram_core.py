@@ -63,7 +63,10 @@ def f32(x: float) -> float:
 class PieceTable:
     """What a Unigram lattice needs of the vocabulary: piece -> id for the pieces that can match text
     (normal and user-defined), every prefix of them (to stop looking early), each piece's score and the
-    scores SentencePiece gives user-defined pieces and unknown characters."""
+    scores SentencePiece gives user-defined pieces and unknown characters.
+
+    ``float32``: SentencePiece's arithmetic (scores and path sums rounded to float32); without it, HF
+    tokenizers' (float64 throughout)."""
 
     def __init__(
         self,
@@ -72,15 +75,18 @@ class PieceTable:
         matchable: Sequence[bool],
         user_defined: Sequence[bool],
         unk_id: int,
+        float32: bool = True,
     ) -> None:
         self.ids: dict[str, int] = {}
         self.prefixes: set[str] = set()
-        self.scores = [f32(s) for s in scores]
+        self.float32 = float32
+        self.round = f32 if float32 else float
+        self.scores = [self.round(s) for s in scores]
         normal = [self.scores[i] for i, p in enumerate(pieces) if matchable[i] and not user_defined[i]]
         self.min_score = min(normal, default=0.0)
         self.max_score = max([FLT_MIN, *normal])
         self.unk_id = unk_id
-        self.unk_score = f32(self.min_score - UNK_PENALTY)
+        self.unk_score = self.round(self.min_score - UNK_PENALTY)
         self.user: dict[int, tuple[float, float]] = {}  # id -> score by UTF-8 length, score by characters
         for i, p in enumerate(pieces):
             if p is None or not matchable[i]:
@@ -124,19 +130,20 @@ class PieceTable:
 
 def viterbi(table: PieceTable, text: str) -> list[tuple[int, int, int]]:
     """The best segmentation of ``text``: (start, end, id) per piece, id -1 for an unknown character
-    (SentencePiece's ``EncodeOptimized``: path scores are float32 sums)."""
+    (SentencePiece's ``EncodeOptimized``: path scores are float32 sums; HF's encode_optimized: float64
+    sums, when the table is not ``float32``)."""
     n = len(text)
     if not n:
         return []
-    best = array("f", bytes(4 * (n + 1)))
+    best = array("f" if table.float32 else "d", bytes(8 * (n + 1)))[: n + 1]
     back = [-1] * (n + 1)
     back_id = [0] * (n + 1)
-    user, scores, unk_score = table.user, table.scores, table.unk_score
+    user, scores, unk_score, rounded = table.user, table.scores, table.unk_score, table.round
     for start in range(n):
         here = best[start]
         single = False
         for end, i in table.matches(text, start):
-            cand = f32((user[i][0] if i in user else scores[i]) + here)
+            cand = rounded((user[i][0] if i in user else scores[i]) + here)
             if back[end] < 0 or cand > best[end]:
                 best[end] = cand
                 back[end] = start
@@ -144,7 +151,7 @@ def viterbi(table: PieceTable, text: str) -> list[tuple[int, int, int]]:
             if end == start + 1:
                 single = True
         if not single:
-            cand = f32(unk_score + here)
+            cand = rounded(unk_score + here)
             if back[start + 1] < 0 or cand > best[start + 1]:
                 best[start + 1] = cand
                 back[start + 1] = start
@@ -268,6 +275,7 @@ class SentencePieceEncoder:
         user: list[bool],
         unk_id: int,
         byte_ids: list[int],
+        float32: bool = True,
     ) -> None:
         add_dummy_prefix, remove_extra, escape, suffix = flags
         self.normalizer = SentencePieceNormalizer(
@@ -278,7 +286,7 @@ class SentencePieceEncoder:
             treat_whitespace_as_suffix=suffix,
             user_defined=user_defined,
         )
-        self.table = PieceTable(pieces, scores, matchable, user, unk_id)
+        self.table = PieceTable(pieces, scores, matchable, user, unk_id, float32)
         self.unk_id = unk_id
         self.byte_ids = byte_ids
 
