@@ -15,6 +15,7 @@ from ._io import PathLike
 from .charsmap import CharsMap
 from .decoders import SentencePieceDecoder
 from .errors import SubtokError, TokenizerFileError
+from .models.sentencepiece_bpe import SentencePieceBPE
 from .models.unigram import Unigram
 from .normalizers import SentencePieceNormalizer
 from .pre_tokenizers import Whole
@@ -53,9 +54,8 @@ def _from_model(model: spm.Message) -> dict[str, Any]:
     pieces = [p["piece"] for p in model["pieces"]]
     kinds = [spm.PIECE_TYPES[p["type"]] for p in model["pieces"]]
     user_defined = [p for p, k in zip(pieces, kinds) if k == "user_defined"]
-    if spm.MODEL_TYPES[trainer["model_type"]] != "unigram":
-        raise SubtokError("SentencePiece BPE models are not supported yet (Unigram models are)")
-    unigram = Unigram(pieces, [p["score"] for p in model["pieces"]], kinds, byte_fallback=trainer["byte_fallback"])
+    kind = SentencePieceBPE if spm.MODEL_TYPES[trainer["model_type"]] == "bpe" else Unigram
+    unigram = kind(pieces, [p["score"] for p in model["pieces"]], kinds, byte_fallback=trainer["byte_fallback"])
     denorm = model["denormalizer_spec"] if "denormalizer_spec" in model else None
     decoder = SentencePieceDecoder(
         control=[p for p, k in zip(pieces, kinds) if k == "control"],
@@ -81,8 +81,8 @@ def to_model(tok: Tokenizer) -> spm.Message:
     """The ModelProto of a tokenizer with SentencePiece's pipeline (a Unigram model, at most one
     SentencePiece normalizer, no pre-tokenizer); anything else is refused, naming it."""
     model = tok.model
-    if not isinstance(model, Unigram):
-        raise SubtokError(f"save_sentencepiece needs a Unigram model, not {model.type}")
+    if not isinstance(model, Unigram) or model.flavor != "sentencepiece":
+        raise SubtokError(f"save_sentencepiece needs a SentencePiece Unigram or BPE model, not {model.type}")
     if not isinstance(tok.pre_tokenizer, Whole):
         raise SubtokError(f"save_sentencepiece: the {tok.pre_tokenizer.type} pre-tokenizer has no SentencePiece form")
     if tok.added.tokens or tok.post_processor is not None or tok.truncation or tok.padding:
@@ -111,7 +111,7 @@ def to_model(tok: Tokenizer) -> spm.Message:
     decoder = tok.decoder
     trainer = _updated(
         source["trainer_spec"],
-        model_type=1,
+        model_type=2 if isinstance(model, SentencePieceBPE) else 1,
         vocab_size=len(model.vocab),
         unk_id=model.unk_id,
         byte_fallback=model.byte_fallback,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from subtok import SubtokError, Tokenizer, TokenizerFileError
 from subtok import sentencepiece_model as spm_model
-from subtok.models import Unigram
+from subtok.models import SentencePieceBPE, Unigram
 from subtok.models import unigram_core as core
 from subtok.normalizers import SentencePieceNormalizer
 from subtok.pre_tokenizers import Whole
@@ -435,3 +435,78 @@ def test_hf_unigram_refusals(tmp_path):
     spm_flavored = Unigram(["<unk>", "a"], [0.0, -1.0], unk_id=0)
     with pytest.raises(SubtokError, match="save_sentencepiece"):
         Tokenizer(spm_flavored).save_huggingface(tmp_path / "x.json")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# SentencePiece BPE models
+# ---------------------------------------------------------------------------------------------------------
+TRAINED_BPE = {
+    "bpe": dict(vocab_size=2000),
+    "bpe_bytes_user": dict(
+        vocab_size=1500,
+        byte_fallback=True,
+        character_coverage=0.98,
+        user_defined_symbols=["<sep>", "@@", "ab"],
+        control_symbols=["<cls>"],
+    ),
+    "bpe_identity_raw": dict(
+        vocab_size=1200, normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def trained_bpe(spm, shared_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("spm_bpe")
+    corpus = _lines(shared_data, 3000)[:3000]
+    models = {}
+    for name, options in TRAINED_BPE.items():
+        buffer = io.BytesIO()
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(corpus), model_writer=buffer, model_type="bpe", num_threads=1, minloglevel=2,
+            **options,
+        )  # fmt: skip
+        path = out / f"{name}.model"
+        path.write_bytes(buffer.getvalue())
+        models[name] = (path, spm.SentencePieceProcessor(model_file=str(path)))
+    return models
+
+
+@pytest.mark.parametrize("name", sorted(TRAINED_BPE))
+def test_sentencepiece_bpe_models_match_sentencepiece(trained_bpe, shared_data, name, tmp_path, backend):
+    path, sp = trained_bpe[name]
+    tok = Tokenizer.from_sentencepiece(path)
+    assert tok.model.type == "sentencepiece_bpe"
+    _same(tok, sp, _lines(shared_data, 200))
+    tok.save_sentencepiece(tmp_path / "again.model")
+    assert (tmp_path / "again.model").read_bytes() == path.read_bytes()
+    tok.save(tmp_path / "ours.json")
+    assert Tokenizer.load(tmp_path / "ours.json").encode(HARD[3]).ids == sp.encode(HARD[3])
+
+
+def test_sentencepiece_bpe_unused_pieces_are_resegmented(spm, trained_bpe, shared_data, tmp_path):
+    """Pieces marked unused are merged through and then split back, as the library does."""
+    path, _ = trained_bpe["bpe"]
+    model = Tokenizer.from_sentencepiece(path).model
+    rng = random.Random(5)
+    normal = [i for i, k in enumerate(model.kinds) if k == "normal" and len(model.vocab.id_to_word[i]) > 1]
+    kinds = list(model.kinds)
+    for i in rng.sample(normal, 300):
+        kinds[i] = "unused"
+    changed = SentencePieceBPE(list(model.vocab), model.scores, kinds, byte_fallback=model.byte_fallback)
+    tok = Tokenizer.from_sentencepiece(path)
+    tok = Tokenizer(changed, tok.normalizers, Whole(), decoder=tok.decoder)
+    tok.save_sentencepiece(tmp_path / "unused.model")
+    sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "unused.model"))
+    _same(tok, sp, _lines(shared_data, 200))
+
+
+def test_sentencepiece_bpe_dropout(trained_bpe):
+    path, sp = trained_bpe["bpe"]
+    tok = Tokenizer.from_sentencepiece(path)
+    text = "Subword regularization draws a different segmentation each time."
+    draws = {tuple(tok.encode(text, sample=True, alpha=0.2, seed=s).ids) for s in range(20)}
+    assert len(draws) > 5 and all(tok.decode(list(d)) == text for d in draws)
+    assert tok.encode(text, sample=True, alpha=0.0, seed=1).ids == sp.encode(text)
+    chars = tok.encode(text, sample=True, alpha=1.0, seed=1).tokens  # every merge skipped: characters
+    assert all(len(t) == 1 for t in chars)

@@ -11,12 +11,19 @@ from typing import Any
 from ..errors import TokenizerFileError
 from .base import Model, Trainer
 from .bpe import BPE, BPETrainer
+from .sentencepiece_bpe import SentencePieceBPE
 from .unigram import Unigram
 from .unigram_trainer import UnigramTrainer
 from .word import WordLevel, WordLevelTrainer
 from .wordpiece import WordPiece, WordPieceTrainer
 
-MODELS: dict[str, type] = {"bpe": BPE, "wordpiece": WordPiece, "word": WordLevel, "unigram": Unigram}
+MODELS: dict[str, type] = {
+    "bpe": BPE,
+    "wordpiece": WordPiece,
+    "word": WordLevel,
+    "unigram": Unigram,
+    "sentencepiece_bpe": SentencePieceBPE,
+}
 TRAINERS: dict[str, type[Trainer]] = {
     "bpe": BPETrainer,
     "wordpiece": WordPieceTrainer,
@@ -38,6 +45,7 @@ __all__ = [
     "TRAINERS",
     "BPETrainer",
     "Model",
+    "SentencePieceBPE",
     "Trainer",
     "Unigram",
     "UnigramTrainer",
