@@ -495,7 +495,8 @@ class Tokenizer:
             raise InputError(f"padding must be True, 'longest' or 'max_length', not {padding!r}")
         if return_tensors not in (None, "np"):
             raise InputError(f"return_tensors must be None or 'np', not {return_tensors!r}")
-        for i, item in enumerate(items):
+        all_str = set(map(type, items)) <= {str}  # (one pass at C speed; the common case)
+        for i, item in enumerate(items if not all_str else ()):
             ok = isinstance(item, str) or (
                 isinstance(item, tuple) and len(item) == 2 and all(isinstance(x, str) for x in item)
             )
@@ -511,7 +512,7 @@ class Tokenizer:
             fast = [i for i, t in enumerate(items) if isinstance(t, str) and all(n.leaves(t) for n in self.normalizers)]
         else:
             fast = range(len(items))
-        if whole is not None and not trunc and all(isinstance(item, str) for item in items):
+        if whole is not None and not trunc and all_str:
             threads = num_threads or os.cpu_count() or 1
             post = self.post_processor if add_special_tokens else None
             with _gc_paused():  # millions of new small objects: no cycles among them to look for

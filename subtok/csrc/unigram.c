@@ -22,6 +22,8 @@ typedef struct {
     size_t mask;
     int32_t *token; /* per node: piece id or -1 */
     int32_t n_nodes, cap_nodes;
+    int32_t *root;       /* after cptrie_finish: the root's child per BMP code point (-1: none) */
+    unsigned char *kids; /* after cptrie_finish: per node, whether it has children */
 } CpTrie;
 
 static size_t cptrie_slot(const CpTrie *t, uint64_t key) {
@@ -77,10 +79,37 @@ static int cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
     return 0;
 }
 
+/* cptrie_finish: the lookup aids of a trie that is complete: the root's children by BMP code point and
+ * which nodes have children (a walk stops at a leaf without probing). -1 when out of memory. */
+static int cptrie_finish(CpTrie *t) {
+    if (!t->keys && cptrie_grow(t) < 0) return -1;
+    free(t->root), free(t->kids);
+    t->root = malloc(0x10000 * sizeof(int32_t));
+    t->kids = calloc((size_t)t->n_nodes + 1, 1);
+    if (!t->root || !t->kids) return -1;
+    memset(t->root, 0xFF, 0x10000 * sizeof(int32_t));
+    for (size_t i = 0; i <= t->mask; i++) {
+        uint64_t key = t->keys[i];
+        if (key == UINT64_MAX) continue;
+        t->kids[key >> 21] = 1;
+        if ((key >> 21) == 0 && (key & 0x1FFFFF) < 0x10000) t->root[key & 0xFFFF] = t->child[i];
+    }
+    return 0;
+}
+
+/* cptrie_step <-> cptrie_next on a finished trie: the root's children by table, leaves without a probe */
+static inline int32_t cptrie_step(const CpTrie *t, int32_t node, Py_UCS4 c) {
+    if (!t->kids[node]) return -1;
+    if (node == 0 && c < 0x10000) return t->root[c];
+    return cptrie_next(t, node, c);
+}
+
 static void cptrie_free(CpTrie *t) {
     free(t->keys);
     free(t->child);
     free(t->token);
+    free(t->root);
+    free(t->kids);
     memset(t, 0, sizeof *t);
 }
 
@@ -104,6 +133,8 @@ typedef struct {
     int float32;      /* SentencePiece's float32 path sums; else HF tokenizers' float64 ones */
     int32_t byte_ids[256];
     int has_bytes;
+    unsigned char *cm_slow;       /* bit per BMP code point: some charsmap key starts with its UTF-8 */
+    unsigned char user_first[32]; /* bit per (code point & 255): some user-defined symbol starts so */
     IdObjects ids;
 } SPEncoderObject;
 
@@ -162,6 +193,35 @@ static int charsmap_longest(const SPEncoderObject *e, const unsigned char *data,
     return best;
 }
 
+/* sp_charsmap_slow: whether the charsmap may rewrite text starting with code point c (some key begins with
+ * its UTF-8 bytes, or is a prefix of them); a code point for which it is not stays as it is. */
+static int sp_charsmap_slow(const SPEncoderObject *e, Py_UCS4 c) {
+    unsigned char data[4];
+    int n = utf8_put(c, data);
+    const uint32_t *u = e->units;
+#define SP_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
+    size_t pos = SP_OFFSET(u[0]);
+    for (int i = 0; i < n; i++) {
+        if (data[i] == 0) return 0;
+        pos ^= data[i];
+        if (pos >= (size_t)e->n_units) return 0;
+        uint32_t unit = u[pos];
+        if ((unit & ((1u << 31) | 0xFF)) != data[i]) return 0;
+        pos ^= SP_OFFSET(unit);
+        if ((unit >> 8) & 1) return 1;
+    }
+#undef SP_OFFSET
+    return 1;
+}
+
+/* sp_slow: whether code point c may start something other than itself: a surrogate (three U+FFFD), a
+ * user-defined symbol, or a charsmap rule (unknown for code points beyond the BMP: asked of the trie). */
+static inline int sp_slow(const SPEncoderObject *e, Py_UCS4 c) {
+    if ((c >= 0xD800 && c <= 0xDFFF) || (e->n_user && e->user_first[(c & 255) >> 3] >> (c & 7) & 1)) return 1;
+    if (!e->units) return 0;
+    return c >= 0x10000 || e->cm_slow[c >> 3] >> (c & 7) & 1;
+}
+
 /* utf8_decode_one: the code point at p (n bytes left) and its length, or 0 if not valid UTF-8. */
 static int utf8_decode_one(const unsigned char *p, Py_ssize_t n, Py_UCS4 *out) {
     unsigned char b = p[0];
@@ -189,8 +249,14 @@ static int sp_emit(SPScratch *s, Py_UCS4 c, int32_t start) {
  * U+FFFD); -2: a charsmap replacement that is not UTF-8. */
 static Py_ssize_t sp_prefix(const SPEncoderObject *e, const SPScratch *s, const Text *t, Py_ssize_t i, Py_UCS4 *rep,
                             int *n_rep) {
+    Py_UCS4 c0 = CP(t, i);
+    if (!sp_slow(e, c0)) { /* the common case: a character no rule and no user-defined symbol starts with */
+        rep[0] = c0;
+        *n_rep = 1;
+        return 1;
+    }
     Py_ssize_t best = 0, which = -1;
-    for (Py_ssize_t k = 0; k < e->n_user; k++) {
+    for (Py_ssize_t k = 0; e->user_first[(c0 & 255) >> 3] >> (c0 & 7) & 1 && k < e->n_user; k++) {
         Py_ssize_t len = e->user_len[k];
         if (len <= best || i + len > t->n) continue;
         Py_ssize_t j = 0;
@@ -202,7 +268,6 @@ static Py_ssize_t sp_prefix(const SPEncoderObject *e, const SPScratch *s, const 
         *n_rep = (int)best;
         return best;
     }
-    Py_UCS4 c0 = CP(t, i);
     if (c0 >= 0xD800 && c0 <= 0xDFFF) return 0;
     if (e->units) {
         int32_t b0 = s->boff[i], left = s->boff[t->n] - b0;
@@ -264,7 +329,9 @@ static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, i
     int n_rep;
     Py_ssize_t i = 0, n = t->n;
     s->norm.n = s->start.n = 0;
-    if (e->units && sp_utf8(s, t) < 0) return -1;
+    int slow = 0; /* the text's UTF-8 only for a charsmap lookup */
+    for (Py_ssize_t k = 0; e->units && !slow && k < n; k++) slow = sp_slow(e, CP(t, k));
+    if (slow && sp_utf8(s, t) < 0) return -1;
     if (e->remove_extra) {
         while (i < n) {
             Py_ssize_t used = sp_prefix(e, s, t, i, rep, &n_rep);
@@ -342,7 +409,7 @@ static int sp_viterbi(const SPEncoderObject *e, SPScratch *s) {
         int single = 0;
         int32_t node = 0;
         for (Py_ssize_t end = start + 1; end <= n; end++) {
-            node = cptrie_next(&e->trie, node, cp[end - 1]);
+            node = cptrie_step(&e->trie, node, cp[end - 1]);
             if (node < 0) break;
             int32_t id = e->trie.token[node];
             if (id < 0) continue;
@@ -465,7 +532,7 @@ static int sp_sample(const SPEncoderObject *e, SPScratch *s, double theta, uint6
         int32_t node = 0;
         int single = 0;
         for (Py_ssize_t b = a + 1; b <= n; b++) {
-            node = cptrie_next(&e->trie, node, cp[b - 1]);
+            node = cptrie_step(&e->trie, node, cp[b - 1]);
             if (node < 0) break;
             int32_t tok = e->trie.token[node];
             if (tok < 0) continue;
@@ -546,6 +613,8 @@ static void sp_free_fields(SPEncoderObject *e) {
     free(e->user_score_chars);
     free(e->vscore);
     e->vscore = NULL;
+    free(e->cm_slow);
+    e->cm_slow = NULL;
     e->score = NULL;
     e->user_score = NULL;
     e->user_score_chars = NULL;
@@ -616,6 +685,14 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
         e->n_user = k + 1;
         if (!e->user[k]) goto error;
     }
+    for (Py_ssize_t k = 0; k < nu; k++)
+        if (e->user_len[k]) e->user_first[(e->user[k][0] & 255) >> 3] |= (unsigned char)(1u << (e->user[k][0] & 7));
+    if (e->units) {
+        e->cm_slow = calloc(0x10000 / 8, 1);
+        if (!e->cm_slow) goto nomem;
+        for (Py_UCS4 c = 0; c < 0x10000; c++)
+            if (!(c >= 0xD800 && c <= 0xDFFF) && sp_charsmap_slow(e, c)) e->cm_slow[c >> 3] |= (unsigned char)(1u << (c & 7));
+    }
     e->n_ids = (int32_t)n;
     e->unk_id = (int32_t)unk_id;
     e->score = malloc((size_t)(n ? n : 1) * sizeof(double));
@@ -666,6 +743,7 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
             e->user_score_chars[k] = (double)(float)((double)(float)((float)len * (float)max_s) - 0.1);
         }
     }
+    if (cptrie_finish(&e->trie) < 0) goto nomem;
     for (Py_ssize_t k = 0; k < n; k++) e->vscore[k] = isnan(e->user_score[k]) ? e->score[k] : e->user_score[k];
     e->has_bytes = PyList_GET_SIZE(byte_ids) == 256;
     int32_t top = e->unk_id;

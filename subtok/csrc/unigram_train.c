@@ -352,7 +352,7 @@ static int ut_table_make(TrainTable *t, const uint32_t *ptext, const Py_ssize_t 
     t->unk_score = low - UT_UNK_PENALTY;
     for (Py_ssize_t k = 0; k < n; k++)
         if (cptrie_add(&t->trie, ptext + pstart[k], pstart[k + 1] - pstart[k], (int32_t)k) < 0) return -1;
-    return 0;
+    return cptrie_finish(&t->trie);
 }
 
 typedef struct {
@@ -419,7 +419,7 @@ static int ut_lattice(const TrainTable *t, const uint32_t *text, int32_t n, int3
         s->first[start] = (int32_t)count;
         int32_t node = 0;
         for (int32_t end = start + 1; end <= n; end++) {
-            node = cptrie_next(&t->trie, node, text[end - 1]);
+            node = cptrie_step(&t->trie, node, text[end - 1]);
             if (node < 0) break;
             int32_t tok = t->trie.token[node];
             if (tok < 0 || tok == skip) continue;
