@@ -2,8 +2,8 @@
 sentencepiece library's ids on every line of the multilingual text, at least 2x its encode speed on one
 thread, for lines and for whole documents.
 
-Models: SentencePiece's own test model (shared data, NFKC) and a Unigram model the library trains here on
-the first --train-mb MB of the mixed corpus (vocab --vocab, nmt_nfkc, byte fallback). Lines: the
+Models: SentencePiece's own test model (shared data, NFKC) and a Unigram and a BPE model the library trains
+here on the first --train-mb MB of the mixed corpus (vocab --vocab, nmt_nfkc, byte fallback). Lines: the
 multilingual text (bench/multilingual.py), encode_batch against sp.encode(list, num_threads=1). Documents:
 the same lines joined into --doc-lines-line documents. Both encode a list on one thread, the model loaded
 before the clock starts; each timing is the best of --repeat runs. Then subword regularization: one draw per
@@ -28,13 +28,16 @@ from common import machine, mixed_corpus, print_table, require_data  # noqa: E40
 from subtok import Tokenizer  # noqa: E402
 
 
-def best_of(repeat: int, fn):
-    times, out = [], None
+def best_of(repeat: int, *fns):
+    """(best seconds, last output) of each function, the functions run in turn ``repeat`` times (so that a
+    noisy moment on the machine falls on both sides alike)."""
+    best, outs = [float("inf")] * len(fns), [None] * len(fns)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            outs[k] = fn()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return [x for pair in zip(best, outs) for x in pair]
 
 
 def main() -> None:
@@ -62,26 +65,35 @@ def main() -> None:
     print(f"sentencepiece trained the {args.vocab} model in {time.perf_counter() - t0:.1f} s")
     (tmp / "mixed.model").write_bytes(buffer.getvalue())
     models[f"unigram {args.vocab // 1000}k, byte fallback (mixed corpus)"] = tmp / "mixed.model"
+    buffer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(text), model_writer=buffer, model_type="bpe", vocab_size=args.vocab,
+        byte_fallback=True, num_threads=1, minloglevel=2,
+    )  # fmt: skip
+    (tmp / "mixed_bpe.model").write_bytes(buffer.getvalue())
+    models[f"BPE {args.vocab // 1000}k, byte fallback (mixed corpus)"] = tmp / "mixed_bpe.model"
     rows, sampling = [], []
     for name, path in models.items():
         sp = spm.SentencePieceProcessor(model_file=str(path))
         for what, texts in (("lines", lines), (f"{args.doc_lines}-line documents", docs)):
             tok = Tokenizer.from_sentencepiece(path)
             tok.encode("warm up")  # builds the encoder once, as sentencepiece builds its trie on load
-            ours_s, ours = best_of(
-                args.repeat, lambda t=texts, k=tok: [e.ids for e in k.encode_batch(t, num_threads=1)]
+            ours_s, ours, theirs_s, theirs = best_of(
+                args.repeat,
+                lambda t=texts, k=tok: [e.ids for e in k.encode_batch(t, num_threads=1)],
+                lambda t=texts, s=sp: s.encode(t, num_threads=1),
             )
-            theirs_s, theirs = best_of(args.repeat, lambda t=texts, s=sp: s.encode(t, num_threads=1))
             same = sum(a == b for a, b in zip(ours, theirs))
             decoded = sum(tok.decode(a) == sp.decode(a) for a in ours)
             chars = sum(map(len, texts))
             speeds = (f"{chars / ours_s / 1e6:.2f}", f"{chars / theirs_s / 1e6:.2f}", f"{theirs_s / ours_s:.2f}x")
             rows.append([name, what, f"{same}/{len(texts)}", f"{decoded}/{len(texts)}", *speeds])
-            if what == "lines":  # subword regularization: one draw per line from the whole lattice
-                ours_d, _ = best_of(args.repeat, lambda t=texts, k=tok: k.encode_batch(
-                    t, num_threads=1, seed=0, sample=True, alpha=0.1, nbest_size=-1))  # fmt: skip
-                theirs_d, _ = best_of(args.repeat, lambda t=texts, s=sp: s.encode(
-                    t, num_threads=1, enable_sampling=True, alpha=0.1, nbest_size=-1))  # fmt: skip
+            if what == "lines":  # subword regularization: one draw per line (Unigram: the lattice; BPE: dropout)
+                ours_d, _, theirs_d, _ = best_of(
+                    args.repeat,
+                    lambda t=texts, k=tok: k.encode_batch(t, num_threads=1, seed=0, sample=True, alpha=0.1),
+                    lambda t=texts, s=sp: s.encode(t, num_threads=1, enable_sampling=True, alpha=0.1, nbest_size=-1),
+                )
                 sampling.append([name, f"{chars / ours_d / 1e6:.2f}", f"{ours_d / ours_s:.2f}x",
                                  f"{chars / theirs_d / 1e6:.2f}", f"{theirs_d / theirs_s:.2f}x"])  # fmt: skip
     print(machine())

@@ -292,8 +292,9 @@ def test_native_encoder_equals_the_reference(trained_models_for_hypothesis, text
 
 
 @pytest.fixture(scope="module")
-def trained_models_for_hypothesis(trained, test_model):
-    return [Tokenizer.from_sentencepiece(p) for p in (test_model[0], *(p for p, _ in trained.values()))]
+def trained_models_for_hypothesis(trained, trained_bpe, test_model):
+    paths = (test_model[0], *(p for p, _ in trained.values()), *(p for p, _ in trained_bpe.values()))
+    return [Tokenizer.from_sentencepiece(p) for p in paths]
 
 
 def test_nbest_equals_sentencepiece(test_model):

@@ -134,6 +134,10 @@ typedef struct {
     int32_t byte_ids[256];
     int has_bytes;
     unsigned char *cm_slow;       /* bit per BMP code point: some charsmap key starts with its UTF-8 */
+    int bpe;                      /* segment by SentencePiece BPE's merges (sp_bpe), not Viterbi */
+    unsigned char *unused;        /* BPE: per id, an unused piece (split back after merging) */
+    Py_UCS4 **bpe_user;           /* BPE: the user-defined pieces, longest first (frozen symbols) */
+    Py_ssize_t *bpe_user_len, n_bpe_user;
     unsigned char user_first[32]; /* bit per (code point & 255): some user-defined symbol starts so */
     IdObjects ids;
 } SPEncoderObject;
@@ -428,6 +432,173 @@ static int sp_viterbi(const SPEncoderObject *e, SPScratch *s) {
     return 0;
 }
 
+/* sp_random <-> unigram_core.SplitMix64.random */
+static double sp_random(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (double)((z ^ (z >> 31)) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* SentencePiece BPE                                                                                */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    double score;
+    int32_t a, b, size;
+} BpePair;
+
+/* whether pair x comes out of the heap before y (unigram_core.bpe_path's tuple order) */
+static int bpe_before(const BpePair *x, const BpePair *y) {
+    if (x->score != y->score) return x->score > y->score;
+    if (x->a != y->a) return x->a < y->a;
+    if (x->b != y->b) return x->b < y->b;
+    return x->size < y->size;
+}
+
+typedef struct {
+    BpePair *v;
+    Py_ssize_t n, cap;
+} BpeHeap;
+
+static int bpe_push(BpeHeap *h, BpePair p) {
+    if (h->n == h->cap) {
+        Py_ssize_t cap = h->cap ? 2 * h->cap : 64;
+        BpePair *v = realloc(h->v, (size_t)cap * sizeof(BpePair));
+        if (!v) return -1;
+        h->v = v, h->cap = cap;
+    }
+    Py_ssize_t i = h->n++;
+    h->v[i] = p;
+    while (i > 0 && bpe_before(&h->v[i], &h->v[(i - 1) / 2])) {
+        BpePair t = h->v[i];
+        h->v[i] = h->v[(i - 1) / 2];
+        h->v[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    return 0;
+}
+
+static BpePair bpe_pop(BpeHeap *h) {
+    BpePair top = h->v[0];
+    h->v[0] = h->v[--h->n];
+    for (Py_ssize_t i = 0;;) {
+        Py_ssize_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && bpe_before(&h->v[l], &h->v[m])) m = l;
+        if (r < h->n && bpe_before(&h->v[r], &h->v[m])) m = r;
+        if (m == i) break;
+        BpePair t = h->v[i];
+        h->v[i] = h->v[m];
+        h->v[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+/* the id of the mergeable piece cp[a, b), or -1 */
+static int32_t bpe_lookup(const SPEncoderObject *e, const Py_UCS4 *cp, Py_ssize_t a, Py_ssize_t b) {
+    int32_t node = 0;
+    for (Py_ssize_t k = a; k < b && node >= 0; k++) node = cptrie_step(&e->trie, node, cp[k]);
+    return node > 0 ? e->trie.token[node] : -1;
+}
+
+typedef struct {
+    const SPEncoderObject *e;
+    const Py_UCS4 *cp;
+    int32_t *start, *end, *nxt, *prv;
+    unsigned char *alive, *frozen;
+    BpeHeap heap;
+    int32_t *left_of; /* (unused id, length of its left part when last offered) pairs */
+    Py_ssize_t n_left, cap_left;
+} BpeState;
+
+static int bpe_offer(BpeState *st, int32_t a, int32_t b) {
+    if (a < 0 || b < 0 || st->frozen[a] || st->frozen[b]) return 0;
+    int32_t id = bpe_lookup(st->e, st->cp, st->start[a], st->end[b]);
+    if (id < 0) return 0;
+    if (bpe_push(&st->heap, (BpePair){st->e->score[id], a, b, st->end[b] - st->start[a]}) < 0) return -1;
+    if (!st->e->unused[id]) return 0;
+    for (Py_ssize_t k = 0; k < st->n_left; k++)
+        if (st->left_of[2 * k] == id) return st->left_of[2 * k + 1] = st->end[a] - st->start[a], 0;
+    if (st->n_left == st->cap_left) {
+        Py_ssize_t cap = st->cap_left ? 2 * st->cap_left : 16;
+        int32_t *v = realloc(st->left_of, (size_t)cap * 2 * sizeof(int32_t));
+        if (!v) return -1;
+        st->left_of = v, st->cap_left = cap;
+    }
+    st->left_of[2 * st->n_left] = id, st->left_of[2 * st->n_left + 1] = st->end[a] - st->start[a];
+    st->n_left++;
+    return 0;
+}
+
+/* resegment <-> bpe_path's: the piece cp[a, b) onto the path in back[]/back_id[], unused ones split back */
+static void bpe_resegment(const BpeState *st, SPScratch *s, int32_t a, int32_t b) {
+    int32_t id = bpe_lookup(st->e, st->cp, a, b);
+    if (id >= 0 && st->e->unused[id])
+        for (Py_ssize_t k = 0; k < st->n_left; k++)
+            if (st->left_of[2 * k] == id) {
+                int32_t mid = a + st->left_of[2 * k + 1];
+                bpe_resegment(st, s, a, mid);
+                bpe_resegment(st, s, mid, b);
+                return;
+            }
+    s->back[b] = a, s->back_id[b] = id;
+}
+
+/* sp_bpe <-> unigram_core.bpe_path over s->norm, the path into back[]/back_id[]; dropout with rng when
+ * rng is not NULL (SplitMix64, one number per merge considered). */
+static int sp_bpe(const SPEncoderObject *e, SPScratch *s, double dropout, uint64_t *rng) {
+    Py_ssize_t n = s->norm.n;
+    if (sp_reserve_path(s) < 0) return -1;
+    BpeState st = {e, (const Py_UCS4 *)s->norm.v};
+    st.start = malloc((size_t)(n + 1) * 4 * sizeof(int32_t));
+    st.alive = malloc((size_t)(n + 1) * 2);
+    int ok = 0;
+    if (!st.start || !st.alive) goto done;
+    st.end = st.start + (n + 1), st.nxt = st.end + (n + 1), st.prv = st.nxt + (n + 1);
+    st.frozen = st.alive + (n + 1);
+    int32_t count = 0;
+    for (Py_ssize_t pos = 0; pos < n;) { /* characters; a user-defined symbol whole and frozen */
+        Py_ssize_t len = 1;
+        st.frozen[count] = 0;
+        for (Py_ssize_t k = 0; k < e->n_bpe_user; k++) {
+            Py_ssize_t ul = e->bpe_user_len[k], j = 0;
+            if (pos + ul > n) continue;
+            while (j < ul && st.cp[pos + j] == e->bpe_user[k][j]) j++;
+            if (j == ul) {
+                len = ul, st.frozen[count] = 1;
+                break;
+            }
+        }
+        st.start[count] = (int32_t)pos;
+        st.alive[count] = 1;
+        count++;
+        pos += len;
+    }
+    for (int32_t k = 0; k < count; k++) {
+        st.end[k] = k + 1 < count ? st.start[k + 1] : (int32_t)n;
+        st.nxt[k] = k + 1 < count ? k + 1 : -1;
+        st.prv[k] = k - 1;
+    }
+    for (int32_t k = 1; k < count; k++)
+        if (bpe_offer(&st, k - 1, k) < 0) goto done;
+    while (st.heap.n) {
+        BpePair p = bpe_pop(&st.heap);
+        if (!st.alive[p.a] || !st.alive[p.b] || st.nxt[p.a] != p.b || st.end[p.b] - st.start[p.a] != p.size) continue;
+        if (rng && dropout != 0.0 && (dropout >= 1.0 || sp_random(rng) < dropout)) continue;
+        st.end[p.a] = st.end[p.b];
+        st.alive[p.b] = 0;
+        st.nxt[p.a] = st.nxt[p.b];
+        if (st.nxt[p.b] >= 0) st.prv[st.nxt[p.b]] = p.a;
+        if (bpe_offer(&st, st.prv[p.a], p.a) < 0 || bpe_offer(&st, p.a, st.nxt[p.a]) < 0) goto done;
+    }
+    for (int32_t k = count ? 0 : -1; k >= 0; k = st.nxt[k]) bpe_resegment(&st, s, st.start[k], st.end[k]);
+    ok = 1;
+done:
+    free(st.start), free(st.alive), free(st.heap.v), free(st.left_of);
+    return ok ? 0 : -1;
+}
+
 /* span <-> Normalized.original_span with ends[i] = starts[i + 1] and the last one's end ``end``. */
 static void sp_span(const SPScratch *s, int32_t end, Py_ssize_t a, Py_ssize_t b, int32_t *out) {
     Py_ssize_t n = s->norm.n;
@@ -494,7 +665,7 @@ static int sp_text_core(const SPEncoderObject *e, SPScratch *s, const Text *t, B
     int r = sp_normalize(e, s, t, &end);
     if (r < 0) return r;
     if (!s->norm.n) return 0;
-    if (sp_viterbi(e, s) < 0) return -1;
+    if ((e->bpe ? sp_bpe(e, s, 0.0, NULL) : sp_viterbi(e, s)) < 0) return -1;
     return sp_path_ids(e, s, end, ids, offs);
 }
 
@@ -506,14 +677,6 @@ static double sp_logsumexp(const double *v, Py_ssize_t n) {
     if (top == -INFINITY) return top;
     for (Py_ssize_t k = 0; k < n; k++) acc += exp(v[k] - top);
     return top + log(acc);
-}
-
-/* sp_random <-> unigram_core.SplitMix64.random */
-static double sp_random(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return (double)((z ^ (z >> 31)) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 /* sp_sample <-> unigram_core.sample over s->norm: a path drawn from the lattice (PieceTable.lattice's nodes
@@ -596,7 +759,7 @@ static int sp_sample_core(const SPEncoderObject *e, SPScratch *s, const Text *t,
     int r = sp_normalize(e, s, t, &end);
     if (r < 0) return r;
     if (!s->norm.n) return 0;
-    if (sp_sample(e, s, theta, &seed) < 0) return -1;
+    if ((e->bpe ? sp_bpe(e, s, theta, &seed) : sp_sample(e, s, theta, &seed)) < 0) return -1;
     return sp_path_ids(e, s, end, ids, offs);
 }
 
@@ -615,6 +778,9 @@ static void sp_free_fields(SPEncoderObject *e) {
     e->vscore = NULL;
     free(e->cm_slow);
     e->cm_slow = NULL;
+    for (Py_ssize_t k = 0; k < e->n_bpe_user; k++) PyMem_Free(e->bpe_user[k]);
+    free(e->bpe_user), free(e->bpe_user_len), free(e->unused);
+    e->bpe_user = NULL, e->bpe_user_len = NULL, e->unused = NULL, e->n_bpe_user = 0;
     e->score = NULL;
     e->user_score = NULL;
     e->user_score_chars = NULL;
@@ -633,10 +799,13 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     PyObject *charsmap, *flags, *user_defined, *pieces, *scores, *matchable, *user, *byte_ids;
     long unk_id;
     int float32 = 1;
-    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!O!lO!|p", &charsmap, &PyTuple_Type, &flags, &PyList_Type, &user_defined,
+    PyObject *bpe_unused = Py_None;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!O!lO!|pO", &charsmap, &PyTuple_Type, &flags, &PyList_Type, &user_defined,
                           &PyList_Type, &pieces, &PyList_Type, &scores, &PyList_Type, &matchable, &PyList_Type, &user,
-                          &unk_id, &PyList_Type, &byte_ids, &float32))
+                          &unk_id, &PyList_Type, &byte_ids, &float32, &bpe_unused))
         return NULL;
+    if (bpe_unused != Py_None && (!PyList_Check(bpe_unused) || PyList_GET_SIZE(bpe_unused) != PyList_GET_SIZE(pieces)))
+        return PyErr_SetString(PyExc_ValueError, "bpe_unused must be None or one flag per piece"), NULL;
     Py_ssize_t n = PyList_GET_SIZE(pieces);
     if (PyList_GET_SIZE(scores) != n || PyList_GET_SIZE(matchable) != n || PyList_GET_SIZE(user) != n ||
         n > INT32_MAX / 2 || unk_id < 0 || unk_id >= n || (PyList_GET_SIZE(byte_ids) != 0 && PyList_GET_SIZE(byte_ids) != 256)) {
@@ -744,6 +913,28 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
         }
     }
     if (cptrie_finish(&e->trie) < 0) goto nomem;
+    if (bpe_unused != Py_None) { /* SentencePiece BPE: unused flags, user-defined pieces longest first */
+        e->bpe = 1;
+        e->unused = calloc((size_t)(n ? n : 1), 1);
+        e->bpe_user = calloc((size_t)(n ? n : 1), sizeof(Py_UCS4 *));
+        e->bpe_user_len = calloc((size_t)(n ? n : 1), sizeof(Py_ssize_t));
+        if (!e->unused || !e->bpe_user || !e->bpe_user_len) goto nomem;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            int un = PyObject_IsTrue(PyList_GET_ITEM(bpe_unused, k)), u = PyObject_IsTrue(PyList_GET_ITEM(user, k));
+            if (un < 0 || u < 0) goto error;
+            e->unused[k] = (unsigned char)un;
+            if (!u) continue;
+            Py_ssize_t len, at = e->n_bpe_user;
+            Py_UCS4 *cps = ucs4_of(PyList_GET_ITEM(pieces, k), &len);
+            if (!cps) goto error;
+            while (at > 0 && e->bpe_user_len[at - 1] < len) { /* stable: equal lengths keep their order */
+                e->bpe_user[at] = e->bpe_user[at - 1], e->bpe_user_len[at] = e->bpe_user_len[at - 1];
+                at--;
+            }
+            e->bpe_user[at] = cps, e->bpe_user_len[at] = len;
+            e->n_bpe_user++;
+        }
+    }
     for (Py_ssize_t k = 0; k < n; k++) e->vscore[k] = isnan(e->user_score[k]) ? e->score[k] : e->user_score[k];
     e->has_bytes = PyList_GET_SIZE(byte_ids) == 256;
     int32_t top = e->unk_id;

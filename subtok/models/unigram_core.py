@@ -17,6 +17,7 @@ differently somewhere, and a near-tie can go the other way there (measured in be
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from array import array
@@ -256,12 +257,88 @@ def sample(table: PieceTable, text: str, theta: float, rng: random.Random) -> li
     return path
 
 
+def bpe_path(
+    table: PieceTable,
+    unused: Sequence[bool],
+    user: Sequence[str],
+    text: str,
+    dropout: float = 0.0,
+    rng: Optional[random.Random] = None,
+) -> list[tuple[int, int, int]]:
+    """SentencePiece BPE's segmentation of ``text`` (``bpe::Model::SampleEncode``): (start, end, id) per
+    piece, id -1 for a character no piece spells. ``table`` holds the mergeable pieces (normal,
+    user-defined, unused), ``unused`` flags pieces split back after merging, ``user`` the user-defined
+    symbols longest first (frozen: never merged). The highest-scoring pair is merged first, ties to the
+    leftmost; with ``dropout`` each merge is skipped with that probability (``rng.random()`` per merge)."""
+    n = len(text)
+    starts: list[int] = []
+    frozen: list[bool] = []
+    pos = 0
+    while pos < n:
+        match = next((u for u in user if text.startswith(u, pos)), None)
+        starts.append(pos)
+        frozen.append(match is not None)
+        pos += len(match) if match else 1
+    if not starts:
+        return []
+    count = len(starts)
+    end = starts[1:] + [n]  # symbol k spans text[starts[k]:end[k]]
+    nxt = list(range(1, count)) + [-1]
+    prv = list(range(-1, count - 1))
+    alive = [True] * count
+    ids, scores = table.ids, table.scores
+    heap: list[tuple[float, int, int, int]] = []
+    left_of: dict[int, int] = {}  # unused piece id -> the length of its left part when last offered
+
+    def offer(a: int, b: int) -> None:
+        if a < 0 or b < 0 or frozen[a] or frozen[b]:
+            return
+        i = ids.get(text[starts[a] : end[b]])
+        if i is None:
+            return
+        heapq.heappush(heap, (-scores[i], a, b, end[b] - starts[a]))
+        if unused[i]:
+            left_of[i] = end[a] - starts[a]
+
+    for k in range(1, count):
+        offer(k - 1, k)
+    while heap:
+        _, a, b, size = heapq.heappop(heap)
+        if not (alive[a] and alive[b]) or nxt[a] != b or end[b] - starts[a] != size:
+            continue  # stale: one side has merged since
+        if dropout and (dropout >= 1 or rng.random() < dropout):
+            continue
+        end[a] = end[b]
+        alive[b] = False
+        nxt[a] = nxt[b]
+        if nxt[b] >= 0:
+            prv[nxt[b]] = a
+        offer(prv[a], a)
+        offer(a, nxt[a])
+    path: list[tuple[int, int, int]] = []
+
+    def resegment(start: int, stop: int) -> None:
+        i = ids.get(text[start:stop], -1)
+        if i >= 0 and unused[i] and i in left_of:
+            resegment(start, start + left_of[i])
+            resegment(start + left_of[i], stop)
+        else:
+            path.append((start, stop, i))
+
+    k = 0
+    while k >= 0:
+        resegment(starts[k], end[k])
+        k = nxt[k]
+    return path
+
+
 class SentencePieceEncoder:
     """SentencePiece's whole pipeline for one text, in one call: its normalizer
     (``SentencePieceNormalizer``: ``charsmap`` bytes or None, ``flags`` = (add_dummy_prefix,
     remove_extra_whitespaces, escape_whitespaces, treat_whitespace_as_suffix), ``user_defined`` symbols),
-    Viterbi over the pieces, and the ids (unknown characters fused, or their bytes' ``byte_ids`` when that
-    list is not empty). Returns the ids and, per id, its (start, end) in the original text as int32 bytes.
+    Viterbi over the pieces (or, with ``bpe_unused``, SentencePiece BPE's merges, ``bpe_path``), and the
+    ids (unknown characters fused, or their bytes' ``byte_ids`` when that list is not empty). Returns the
+    ids and, per id, its (start, end) in the original text as int32 bytes.
     The native core has the same type (``csrc/unigram.c``)."""
 
     def __init__(
@@ -276,6 +353,7 @@ class SentencePieceEncoder:
         unk_id: int,
         byte_ids: list[int],
         float32: bool = True,
+        bpe_unused: Optional[list[bool]] = None,
     ) -> None:
         add_dummy_prefix, remove_extra, escape, suffix = flags
         self.normalizer = SentencePieceNormalizer(
@@ -289,16 +367,24 @@ class SentencePieceEncoder:
         self.table = PieceTable(pieces, scores, matchable, user, unk_id, float32)
         self.unk_id = unk_id
         self.byte_ids = byte_ids
+        self.bpe_unused = bpe_unused
+        self.user_longest = sorted((p for p, u in zip(pieces, user) if u), key=len, reverse=True)
+
+    def _segment(self, text: str, theta: float = 0.0, rng: Optional[SplitMix64] = None) -> list[tuple[int, int, int]]:
+        if self.bpe_unused is not None:  # BPE: merges (theta: the dropout)
+            return bpe_path(self.table, self.bpe_unused, self.user_longest, text, theta, rng)
+        return viterbi(self.table, text) if rng is None else sample(self.table, text, theta, rng)
 
     def encode_text(self, text: str) -> tuple[list[int], bytes]:
         norm = self.normalizer.normalize(Normalized(text))
-        return self._ids_and_spans(norm, viterbi(self.table, norm.text))
+        return self._ids_and_spans(norm, self._segment(norm.text))
 
     def sample_text(self, text: str, theta: float, seed: int) -> tuple[list[int], bytes]:
-        """``encode_text`` with a segmentation drawn from the whole lattice (``sample``) instead of the
-        best one, its numbers from ``SplitMix64(seed)`` (as the C twin draws them)."""
+        """``encode_text`` with a segmentation drawn from the whole lattice (``sample``; BPE: merges skipped
+        with probability ``theta``) instead of the best one, its numbers from ``SplitMix64(seed)`` (as the
+        C twin draws them)."""
         norm = self.normalizer.normalize(Normalized(text))
-        return self._ids_and_spans(norm, sample(self.table, norm.text, theta, SplitMix64(seed)))
+        return self._ids_and_spans(norm, self._segment(norm.text, theta, SplitMix64(seed)))
 
     def sample_batch(
         self, texts: list[str], theta: float, seeds: list[int], num_threads: int = 1
