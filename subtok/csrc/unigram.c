@@ -5,13 +5,17 @@
  *                     the longest user-defined symbol, else the longest precompiled-charsmap rule over the
  *                     text's UTF-8 (at most 64 bytes from the point, as the reference looks), else one code
  *                     point (a surrogate, not UTF-8, is three U+FFFD, as its 'surrogatepass' bytes there)
- *   sp_viterbi    <-> unigram_core.viterbi: the same float32 sums, rounding and tie-breaks
+ *   sp_viterbi    <-> unigram_core.viterbi: the same float32 sums (float64 for the HF flavor), rounding and
+ *                     tie-breaks
  *   sp_sample     <-> unigram_core.sample: the same lattice, float64 sums in the same order, and the draws
  *                     from the same generator (sp_random <-> SplitMix64), so a seed gives the reference's
  *                     segmentation
+ *   sp_bpe        <-> unigram_core.bpe_path: SentencePiece BPE's merges (the encoder's BPE mode), the same
+ *                     heap order, stale-pair test, dropout draws and splitting back of unused pieces
  *   sp_text_core  <-> SentencePieceEncoder.encode_text: ids, unknown runs fused or byte-fallback spans
  *
- * The pieces sit in a trie keyed by (node, code point) in one open-addressing table.
+ * The pieces sit in a trie keyed by (node, code point) in one open-addressing table, with the root's
+ * children also in a table by code point (cptrie_finish).
  */
 
 #define SP_WINDOW 64 /* bytes of text a charsmap lookup sees, as SentencePieceNormalizer._prefix */
