@@ -130,7 +130,7 @@ def test_unsupported_components_are_refused_with_the_file_named(tmp_path):
     path = tmp_path / "model.json"
     unigram = {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["a", -1.0]], "byte_fallback": False}
     path.write_text(json.dumps({**doc, "model": unigram}), encoding="utf-8")
-    with pytest.raises(TokenizerFileError, match="model.json: Unigram models are not supported yet"):
+    with pytest.raises(TokenizerFileError, match="model.json: a ByteLevel pre-tokenizer with a Unigram model"):
         Tokenizer.from_huggingface(path)
     path.write_text(json.dumps({**doc, "model": {**doc["model"], "continuing_subwords": "##"}}), encoding="utf-8")
     with pytest.raises(TokenizerFileError, match="model.json: BPE model: field continuing_subwords is not supported"):

@@ -354,7 +354,23 @@ static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, i
     }
     if (e->add_dummy_prefix && !e->suffix && sp_emit(s, space, (int32_t)i) < 0) return -1;
     int prev_space = e->remove_extra;
+    const int space_fast = !sp_slow(e, ' ');
     while (i < n) {
+        Py_UCS4 c = CP(t, i);
+        if (!sp_slow(e, c) && (c != ' ' || space_fast)) { /* the common case, as sp_prefix's first test */
+            if (buf_reserve(&s->norm, 1) < 0 || buf_reserve(&s->start, 1) < 0) return -1;
+            if (c == ' ') {
+                if (!(e->remove_extra && prev_space)) {
+                    s->norm.v[s->norm.n++] = (int32_t)space, s->start.v[s->start.n++] = (int32_t)i;
+                    prev_space = e->remove_extra;
+                }
+            } else {
+                s->norm.v[s->norm.n++] = (int32_t)c, s->start.v[s->start.n++] = (int32_t)i;
+                prev_space = 0;
+            }
+            i++;
+            continue;
+        }
         Py_ssize_t used = sp_prefix(e, s, t, i, rep, &n_rep);
         if (used == -2) return -2;
         if (used == 0) { /* a surrogate: three U+FFFD, no space among them */
