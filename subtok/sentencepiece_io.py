@@ -2,8 +2,9 @@
 
 A ``.model`` file becomes SentencePiece's own pipeline: its normalizer (precompiled charsmap, whitespace
 rules, user-defined symbols left as they are), no pre-tokenizer (the whole normalized text is one lattice,
-as in SentencePiece), the model, and SentencePiece's decoder, so ids, pieces and decodes equal the
-sentencepiece library's. Control pieces (<s>, </s>) are not matched in text, as in SentencePiece.
+or one sequence of merges, as in SentencePiece), the model (``Unigram``, or ``SentencePieceBPE`` for BPE
+files), and SentencePiece's decoder, so ids, pieces and decodes equal the sentencepiece library's. Control
+pieces (<s>, </s>) are not matched in text, as in SentencePiece.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ def _from_model(model: spm.Message) -> dict[str, Any]:
 
 
 def to_model(tok: Tokenizer) -> spm.Message:
-    """The ModelProto of a tokenizer with SentencePiece's pipeline (a Unigram model, at most one
-    SentencePiece normalizer, no pre-tokenizer); anything else is refused, naming it."""
+    """The ModelProto of a tokenizer with SentencePiece's pipeline (a SentencePiece-flavored Unigram or BPE
+    model, at most one SentencePiece normalizer, no pre-tokenizer); anything else is refused, naming it."""
     model = tok.model
     if not isinstance(model, Unigram) or model.flavor != "sentencepiece":
         raise SubtokError(f"save_sentencepiece needs a SentencePiece Unigram or BPE model, not {model.type}")
