@@ -51,7 +51,8 @@ def quality(model_path: str, lines: list[str]) -> tuple[float, float]:
     """(tokens per whitespace word, log-likelihood per character) of ``lines`` under a .model file."""
     import sentencepiece as spm
 
-    from subtok.models.unigram_train_core import TrainTable, _logsumexp, _word_marginals
+    from subtok.models.unigram_core import logsumexp
+    from subtok.models.unigram_train_core import TrainTable, _word_marginals
 
     sp = spm.SentencePieceProcessor(model_file=model_path)
     tokens = sum(len(ids) for ids in sp.encode(lines))
@@ -59,7 +60,7 @@ def quality(model_path: str, lines: list[str]) -> tuple[float, float]:
     chars = sum(len(line) for line in lines)
     normal = [i for i in range(sp.get_piece_size()) if not (sp.is_control(i) or sp.is_unknown(i) or sp.is_byte(i))]
     scores = [sp.get_score(i) for i in normal]
-    z = _logsumexp(scores)
+    z = logsumexp(scores)
     table = TrainTable([sp.id_to_piece(i) for i in normal], [s - z for s in scores])
     counts = Counter("\u2581" + w for line in lines for w in line.split(" ") if w)  # as the normalizer splits
     loglik = 0.0

@@ -70,22 +70,26 @@ def spm():
     return pytest.importorskip("sentencepiece")
 
 
-@pytest.fixture(scope="module")
-def trained(spm, shared_data, tmp_path_factory):
-    """Models the sentencepiece library trains here, by name: (path, processor)."""
-    out = tmp_path_factory.mktemp("spm")
+def _train_models(spm, shared_data, out, configs: dict, model_type: str) -> dict:
+    """Models the sentencepiece library trains on the test lines, by name: (path, processor)."""
     corpus = _lines(shared_data, 3000)[:3000]
     models = {}
-    for name, options in TRAINED.items():
+    for name, options in configs.items():
         buffer = io.BytesIO()
         spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(corpus), model_writer=buffer, model_type="unigram", num_threads=1,
+            sentence_iterator=iter(corpus), model_writer=buffer, model_type=model_type, num_threads=1,
             minloglevel=2, **options,
         )  # fmt: skip
         path = out / f"{name}.model"
         path.write_bytes(buffer.getvalue())
         models[name] = (path, spm.SentencePieceProcessor(model_file=str(path)))
     return models
+
+
+@pytest.fixture(scope="module")
+def trained(spm, shared_data, tmp_path_factory):
+    """Unigram models the sentencepiece library trains here, by name: (path, processor)."""
+    return _train_models(spm, shared_data, tmp_path_factory.mktemp("spm"), TRAINED, "unigram")
 
 
 @pytest.fixture(scope="module")
@@ -458,19 +462,8 @@ TRAINED_BPE = {
 
 @pytest.fixture(scope="module")
 def trained_bpe(spm, shared_data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("spm_bpe")
-    corpus = _lines(shared_data, 3000)[:3000]
-    models = {}
-    for name, options in TRAINED_BPE.items():
-        buffer = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(corpus), model_writer=buffer, model_type="bpe", num_threads=1, minloglevel=2,
-            **options,
-        )  # fmt: skip
-        path = out / f"{name}.model"
-        path.write_bytes(buffer.getvalue())
-        models[name] = (path, spm.SentencePieceProcessor(model_file=str(path)))
-    return models
+    """BPE models the sentencepiece library trains here, by name: (path, processor)."""
+    return _train_models(spm, shared_data, tmp_path_factory.mktemp("spm_bpe"), TRAINED_BPE, "bpe")
 
 
 @pytest.mark.parametrize("name", sorted(TRAINED_BPE))

@@ -689,7 +689,7 @@ static int sp_text_core(const SPEncoderObject *e, SPScratch *s, const Text *t, B
     return sp_path_ids(e, s, end, ids, offs);
 }
 
-/* sp_logsumexp <-> unigram_core._logsumexp over v[0..n): the first largest, then a left-to-right sum */
+/* sp_logsumexp <-> unigram_core.logsumexp over v[0..n): the first largest, then a left-to-right sum */
 static double sp_logsumexp(const double *v, Py_ssize_t n) {
     double top = -INFINITY, acc = 0.0;
     for (Py_ssize_t k = 0; k < n; k++)

@@ -460,7 +460,7 @@ static double ut_best_path(const UtScratch *s, int32_t n) {
 }
 
 /* ut_marginals <-> _word_marginals: add freq x each node's marginal to expected (units of 1/FIXED, rounded
- * half up) and return the log marginal likelihood; each log-sum-exp as _logsumexp (first largest, then a
+ * half up) and return the log marginal likelihood; each log-sum-exp as unigram_core.logsumexp (first largest, then a
  * left-to-right sum) */
 static double ut_marginals(const UtScratch *s, int32_t n, int64_t freq, int64_t *expected) {
     int32_t count = s->first[n];

@@ -14,9 +14,7 @@ built), as Unigram's do.
 from __future__ import annotations
 
 import random
-from typing import Any, Optional
 
-from .. import _backend
 from ..errors import SubtokError
 from . import unigram_core
 from .unigram import Path, Unigram
@@ -36,36 +34,21 @@ class SentencePieceBPE(Unigram):
         odd = [p for p, k in zip(pieces, kinds) if len(p) == 1 and k in ("unknown", "control", "byte")]
         if odd:  # SentencePiece would give a character that spells one its id: not supported
             raise SubtokError(f"a one-character {kinds[self.vocab.word_to_id[odd[0]]]} piece {odd[0]!r} in a BPE model")
-        self._mergeable = [k in ("normal", "user_defined", "unused") for k in kinds]
-        self._unused = [k == "unused" for k in kinds]
+        self._matchable = [k in ("normal", "user_defined", "unused") for k in kinds]  # mergeable
+        self._bpe_unused = [k == "unused" for k in kinds]
         self._user = sorted((p for p, k in zip(pieces, kinds) if k == "user_defined"), key=len, reverse=True)
         self.table = unigram_core.PieceTable(
-            pieces, self.scores, self._mergeable, [k == "user_defined" for k in kinds], self.unk_id
+            pieces, self.scores, self._matchable, [k == "user_defined" for k in kinds], self.unk_id
         )
 
     def viterbi(self, text: str) -> Path:
         """The segmentation SentencePiece's BPE gives ``text`` (its merges; the name is the Model
         protocol's, shared with Unigram)."""
-        return unigram_core.bpe_path(self.table, self._unused, self._user, text)
+        return unigram_core.bpe_path(self.table, self._bpe_unused, self._user, text)
 
     def sample(self, text: str, alpha: float, nbest_size: int, rng: random.Random) -> Path:
         """BPE-dropout: each merge skipped with probability ``alpha`` (``nbest_size`` is not used)."""
-        return unigram_core.bpe_path(self.table, self._unused, self._user, text, alpha, rng)
+        return unigram_core.bpe_path(self.table, self._bpe_unused, self._user, text, alpha, rng)
 
     def nbest(self, text: str, k: int) -> list[tuple[list[int], float]]:
         raise SubtokError("a BPE model has one segmentation per text, not a k-best list")
-
-    def _encoder_core(self, charsmap: Optional[bytes], flags: tuple, user_defined: list[str]) -> Any:
-        return _backend.pick(unigram_core.SentencePieceEncoder)(
-            charsmap,
-            flags,
-            user_defined,
-            list(self.vocab),
-            self.scores,
-            self._mergeable,
-            [k == "user_defined" for k in self.kinds],
-            self.unk_id,
-            self.byte_ids,
-            True,
-            self._unused,
-        )

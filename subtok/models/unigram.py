@@ -116,13 +116,10 @@ class Unigram:
             self.byte_ids = [ids[byte_fallback_token(b)] for b in range(256)]
         self._text_encoder: Optional[TextEncoder] = None
         self._text_encoder_key: Any = None
+        self._matchable = [hf or k in ("normal", "user_defined") for k in kinds]  # pieces the text can spell
+        self._bpe_unused: Optional[list[bool]] = None  # (SentencePieceBPE's encoder mode)
         self.table = unigram_core.PieceTable(
-            pieces,
-            self.scores,
-            [hf or k in ("normal", "user_defined") for k in kinds],
-            [k == "user_defined" for k in kinds],
-            unk_id,
-            float32=not hf,
+            pieces, self.scores, self._matchable, [k == "user_defined" for k in kinds], unk_id, float32=not hf
         )
         self._word_core: Any = None
         self._word_core_backend = ""
@@ -237,18 +234,18 @@ class Unigram:
         return self._word_core
 
     def _encoder_core(self, charsmap: Optional[bytes], flags: tuple, user_defined: list[str]) -> Any:
-        hf = self.flavor == "hf"
         return _backend.pick(unigram_core.SentencePieceEncoder)(
             charsmap,
             flags,
             user_defined,
             list(self.vocab),
             self.scores,
-            [hf or k in ("normal", "user_defined") for k in self.kinds],
+            self._matchable,
             [k == "user_defined" for k in self.kinds],
             self.unk_id,
             self.byte_ids,
-            not hf,
+            self.flavor != "hf",
+            self._bpe_unused,
         )
 
     def sample_word(self, word: str, alpha: float, nbest_size: int, rng: random.Random) -> list[int]:

@@ -191,7 +191,7 @@ def nbest(table: PieceTable, text: str, k: int) -> list[tuple[list[tuple[int, in
     return [(list(path), score) for score, path in kbest[n]]
 
 
-def _logsumexp(values: Sequence[float]) -> float:
+def logsumexp(values: Sequence[float]) -> float:
     """log(sum(exp(v))): the first largest value, then a left-to-right sum (as the C twin sums)."""
     top = -math.inf
     for v in values:
@@ -207,7 +207,7 @@ def _logsumexp(values: Sequence[float]) -> float:
 
 def softmax(logits: Sequence[float]) -> list[float]:
     """exp(logit - logsumexp(logits)) of each logit."""
-    z = _logsumexp(logits)
+    z = logsumexp(logits)
     return [math.exp(v - z) for v in logits]
 
 
@@ -217,12 +217,12 @@ def forward(lattice: list[list[tuple[int, int, float]]], n: int, theta: float = 
     incoming: list[list[float]] = [[] for _ in range(n + 1)]
     alpha = [0.0] + [-math.inf] * n
     for start, nodes in enumerate(lattice):
-        alpha[start] = _logsumexp(incoming[start]) if start else 0.0
+        alpha[start] = logsumexp(incoming[start]) if start else 0.0
         a = alpha[start]
         for end, _, score in nodes:
             incoming[end].append(a + theta * score)
     if n:
-        alpha[n] = _logsumexp(incoming[n])
+        alpha[n] = logsumexp(incoming[n])
     return alpha
 
 

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Optional
 
+from .unigram_core import logsumexp
+
 # Character classes for the piece rules (``valid_piece``); a script's class is SCRIPT + its index.
 ANY, SPACE, FORBIDDEN, INHERITED = 0, 1, 2, 3
 SCRIPT = 16
@@ -119,20 +121,6 @@ class TrainTable:
                 here.insert(0, (start + 1, -1, self.unk_score))
             nodes.append(here)
         return nodes
-
-
-def _logsumexp(values: Sequence[float]) -> float:
-    """log(sum(exp(v))): the first largest value, then a left-to-right sum (as the C twin)."""
-    top = -math.inf
-    for v in values:
-        if v > top:
-            top = v
-    if top == -math.inf:
-        return top
-    acc = 0.0
-    for v in values:
-        acc += math.exp(v - top)
-    return top + math.log(acc)
 
 
 def best_path(table: TrainTable, text: str, skip: Optional[int] = None) -> tuple[list[tuple[int, int]], float]:
@@ -292,13 +280,13 @@ def _word_marginals(table: TrainTable, word: str, freq: int, expected: list[int]
     alpha = [0.0] * (n + 1)
     for start, nodes in enumerate(lattice):
         if start:
-            alpha[start] = _logsumexp(incoming[start])
+            alpha[start] = logsumexp(incoming[start])
         for end, _, score in nodes:
             incoming[end].append(alpha[start] + score)
-    alpha[n] = _logsumexp(incoming[n])
+    alpha[n] = logsumexp(incoming[n])
     beta = [0.0] * (n + 1)
     for start in range(n - 1, -1, -1):
-        beta[start] = _logsumexp([score + beta[end] for end, _, score in lattice[start]])
+        beta[start] = logsumexp([score + beta[end] for end, _, score in lattice[start]])
     z = alpha[n]
     for start, nodes in enumerate(lattice):
         for end, i, score in nodes:
