@@ -8,7 +8,15 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._backend import native_available
 from .encoding import Encoding
-from .errors import CorpusError, FileFormatError, InputError, SubtokError, TokenizerFileError, TrainingError
+from .errors import (
+    CorpusError,
+    FileFormatError,
+    InputError,
+    OutputError,
+    SubtokError,
+    TokenizerFileError,
+    TrainingError,
+)
 from .tokenizer import Tokenizer
 from .vocab import Vocab, preprocess
 
@@ -22,6 +30,7 @@ __all__ = [
     "Encoding",
     "FileFormatError",
     "InputError",
+    "OutputError",
     "SubtokError",
     "Tokenizer",
     "TokenizerFileError",

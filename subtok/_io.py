@@ -1,33 +1,89 @@
 """Small file helpers shared by everything that reads or writes: atomic writes (a crash never leaves half a
-file), JSON reading whose errors name the file and position, and the check of our formats' headers."""
+file; a symlink or device is never replaced), JSON reading whose errors name the file and position, and the
+check of our formats' headers."""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
 
-from .errors import FileFormatError, TokenizerFileError
+from .errors import FileFormatError, OutputError, TokenizerFileError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (else set and restored)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_output(path: PathLike) -> Path:
+    """``path`` as a place to write a file: its folder exists and the path is a regular file or nothing yet;
+    a FIFO or character device is written through (not replaced); anything else is an ``OutputError``."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    if not directory.is_dir():
+        raise OutputError(f"cannot write {path}: the folder {directory} does not exist")
     try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror}") from None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        what = "a symlink" if stat.S_ISLNK(mode) else "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise OutputError(f"refusing to write {path}: it is {what}, which the write would replace")
+    if not os.access(directory, os.W_OK):
+        raise OutputError(f"cannot write {path}: the folder {directory} is not writable")
+    return path
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all: into a temporary file beside it, renamed into place,
+    with the mode ``open`` would give (an existing file's, else 0o666 less the umask). A FIFO or character
+    device is written through, never replaced; a symlink, directory or missing folder is an ``OutputError``
+    (``check_output``), as is any failure of the write, naming the path."""
+    path = check_output(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            raise OutputError(f"cannot write {path}: {e.strerror}") from None
+        return
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
     except BaseException:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise
 

@@ -16,7 +16,7 @@ from typing import Optional
 
 from . import __version__, interop
 from ._backend import native_available
-from ._io import atomic_write_text, read_json
+from ._io import atomic_write_text, check_output, read_json
 from .errors import SubtokError
 from .tokenizer import Tokenizer
 
@@ -66,6 +66,7 @@ def cmd_train(args) -> None:
         "input_sentence_size": args.input_sentence_size,
         "num_threads": args.threads,
     }
+    check_output(args.output)  # before training, not after it
     t0 = time.perf_counter()
     tok = Tokenizer.train(
         [Path(p) for p in args.corpus],  # Paths: the CLI's arguments are always files
@@ -101,6 +102,8 @@ def _load_tokenizer(path: str) -> Tokenizer:
 
 
 def cmd_encode(args) -> None:
+    if args.output not in (None, "-"):
+        check_output(args.output)
     tok = _load_tokenizer(args.tokenizer)
     lines = _read_input(args.file, args.errors)
     out = io.StringIO()
@@ -111,6 +114,8 @@ def cmd_encode(args) -> None:
 
 
 def cmd_decode(args) -> None:
+    if args.output not in (None, "-"):
+        check_output(args.output)
     tok = _load_tokenizer(args.tokenizer)
     out = io.StringIO()
     for n, line in enumerate(_read_input(args.file), 1):
@@ -274,6 +279,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             args.func(args)
     except SubtokError as e:
         print(f"subtok: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # what the checks above cannot foresee (a disk that fills, a file that vanishes)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"subtok: error: {where}{e.strerror or e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("subtok: interrupted", file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -57,8 +58,8 @@ def corpus_files(corpus: Corpus) -> Optional[list[Path]]:
     """The files a corpus names, or None when it is an iterable of texts.
 
     A str or PathLike is one file. A list or tuple of PathLike is a list of files (each must exist). A
-    list or tuple of str is a list of files when every item names an existing regular file, and texts
-    otherwise; pass ``pathlib.Path`` objects to make a missing file an error rather than a text.
+    list or tuple of str is a list of files when every item names an existing regular file; when every
+    item looks like a file name (``_PATH_LIKE``) but some file is missing, an error; texts otherwise.
     """
     if isinstance(corpus, (str, os.PathLike)):
         return [_check_file(Path(corpus))]
@@ -67,7 +68,18 @@ def corpus_files(corpus: Corpus) -> Optional[list[Path]]:
             return [_check_file(Path(p)) for p in corpus]
         if all(isinstance(p, str) and "\n" not in p and len(p) < 4096 and os.path.isfile(p) for p in corpus):
             return [Path(p) for p in corpus]
+        if all(isinstance(p, str) and _PATH_LIKE.fullmatch(p) for p in corpus):
+            missing = next(p for p in corpus if not os.path.isfile(p))
+            raise CorpusError(
+                f"corpus file not found: {missing} (these strings look like file names; to train on strings as "
+                "text, use Tokenizer.train_from_iterator)"
+            )
     return None
+
+
+# one word with a letter or digit and a path separator, or a name with a file extension ("corpus.txt"; not
+# "3.14", and not "/" alone, which is a text in the Korean reviews)
+_PATH_LIKE = re.compile(r"(?=\S*[A-Za-z0-9])(?:\S*[/\\]\S*|[^\s/\\]+\.[A-Za-z][A-Za-z0-9]{0,5})")
 
 
 def _decode(data: bytes, path: Path, offset: int, errors: str) -> str:

@@ -9,6 +9,7 @@ print the message without a traceback and callers can catch one type::
       FileFormatError     a saved file is malformed, truncated or of another format version
         TokenizerFileError  ... a tokenizer or vocabulary file (ours, HF's, GPT-2's, BERT's)
       TrainingError       training options that cannot be met
+      OutputError         an output path that cannot or must not be written (missing folder, a symlink)
 """
 
 
@@ -35,3 +36,8 @@ class TokenizerFileError(FileFormatError):
 
 class TrainingError(SubtokError):
     """Training options that cannot be met, such as a vocab_size below the alphabet plus specials."""
+
+
+class OutputError(SubtokError):
+    """An output that cannot or must not be written: its folder is missing or not writable, or the path is a
+    symlink, directory or other non-regular file that a write would replace."""

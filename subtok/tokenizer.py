@@ -261,6 +261,14 @@ class Tokenizer:
         trained = trainer.train(counts)
         return cls(trained, norms, pre, trainer.tokenizer_specials(trained), trainer.post_processor(trained))
 
+    @classmethod
+    def train_from_iterator(cls, texts: Iterable[str], **options) -> Tokenizer:
+        """``train`` on texts as they are (each item one text, never a file name), as HF's method of that
+        name; ``options`` are ``train``'s."""
+        if isinstance(texts, (str, os.PathLike)):
+            raise InputError("train_from_iterator takes an iterable of texts; a file goes to Tokenizer.train")
+        return cls.train((t for t in texts), **options)
+
     # -- lookups -----------------------------------------------------------------------------------------
     @property
     def vocab(self) -> Vocab:

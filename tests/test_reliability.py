@@ -1,0 +1,82 @@
+"""Hostile and careless input (issue 16), one test per class: outputs that must not be clobbered, and
+corpora that are named but missing."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from subtok import CorpusError, OutputError, Tokenizer
+
+from .conftest import SAMPLE_TEXTS
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return Tokenizer.train(SAMPLE_TEXTS * 2, vocab_size=300, min_frequency=1)
+
+
+def test_outputs_are_written_whole_with_open_modes_and_never_replace_links_or_devices(tok, tmp_path):
+    target = tmp_path / "target.json"
+    target.write_text("precious")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    with pytest.raises(OutputError, match="symlink"):
+        tok.save(link)
+    assert link.is_symlink() and target.read_text() == "precious"
+    with pytest.raises(OutputError, match="does not exist"):
+        tok.save(tmp_path / "missing" / "tok.json")
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(OutputError, match="directory"):
+        tok.save(tmp_path / "adir")
+    old = os.umask(0o022)
+    try:
+        tok.save(tmp_path / "new.json")
+        assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == 0o644  # as open() would make it
+        (tmp_path / "new.json").chmod(0o640)
+        tok.save(tmp_path / "new.json")
+        assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == 0o640  # an existing file keeps its mode
+    finally:
+        os.umask(old)
+    assert Tokenizer.load(tmp_path / "new.json").encode(SAMPLE_TEXTS[0]).ids == tok.encode(SAMPLE_TEXTS[0]).ids
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    if os.path.exists("/dev/null"):
+        tok.save("/dev/null")  # a device is written through, not replaced
+        assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_cli_refuses_bad_outputs_before_any_work(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(SAMPLE_TEXTS) + "\n")
+    link = tmp_path / "out.json"
+    link.symlink_to(tmp_path / "elsewhere.json")
+    for out, message in [(tmp_path / "missing" / "t.json", "does not exist"), (link, "symlink")]:
+        res = subprocess.run(
+            [sys.executable, "-m", "subtok", "train", str(corpus), "-o", str(out), "-q"], capture_output=True, text=True
+        )
+        assert res.returncode == 1 and message in res.stderr and "Traceback" not in res.stderr
+    assert link.is_symlink() and not (tmp_path / "elsewhere.json").exists()
+    if os.path.exists("/dev/full"):
+        Tokenizer.train(SAMPLE_TEXTS * 2, vocab_size=300, min_frequency=1).save(tmp_path / "t.json")
+        res = subprocess.run(
+            [sys.executable, "-m", "subtok", "encode", "-t", str(tmp_path / "t.json"), str(corpus), "-o", "/dev/full"],
+            capture_output=True,
+            text=True,
+        )
+        assert res.returncode == 1 and "No space" in res.stderr and "Traceback" not in res.stderr
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_names_of_missing_files_are_not_trained_on_as_text(tmp_path):
+    with pytest.raises(CorpusError, match="corpus.txt"):
+        Tokenizer.train(["corpus.txt"], vocab_size=300)
+    with pytest.raises(CorpusError, match="missing.txt"):
+        Tokenizer.train([str(tmp_path / "missing.txt")], vocab_size=300)
+    texts = ["corpus.txt is a name", "3.14 and 2.71"]  # texts, even with dots and names in them
+    assert Tokenizer.train(texts, vocab_size=270, min_frequency=1).vocab_size > 256
+    as_text = Tokenizer.train_from_iterator(["corpus.txt"] * 3, vocab_size=260, min_frequency=1)
+    assert as_text.decode(as_text.encode("corpus.txt").ids) == "corpus.txt"
