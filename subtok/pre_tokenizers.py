@@ -27,6 +27,7 @@ from .text import (
     BERT_PUNCT,
     GPT2_PATTERN,
     WHITESPACE_PATTERN,
+    BoundedPattern,
     Normalized,
     bytes_to_unicode,
     pattern_regex,
@@ -217,10 +218,7 @@ class _Matches(PreTokenizer):
     """The words are the matches of ``pattern``; the text between them is dropped (our own built-ins)."""
 
     def __init__(self, pattern: str) -> None:
-        try:
-            self.regex = regex.compile(pattern)
-        except regex.error as e:
-            raise SubtokError(f"bad pre-tokenizer pattern {pattern!r}: {e}") from None
+        self.regex = BoundedPattern(pattern, "pre-tokenizer") if pattern != GPT2_PATTERN else regex.compile(pattern)
         self.pattern = pattern
 
     def split_spans(self, text: str) -> list[Span]:

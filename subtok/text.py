@@ -13,7 +13,7 @@ from typing import Optional
 import regex
 
 from . import _unicode_data
-from .errors import SubtokError
+from .errors import InputError, SubtokError
 
 # GPT-2's pre-tokenizer pattern, as used by HF's ByteLevel pre-tokenizer and tiktoken's "gpt2" encoding.
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -173,17 +173,87 @@ def token_to_bytes(token: str) -> bytes:
         raise ValueError(f"{token!r} is not a byte-level token (character {e.args[0]!r})") from None
 
 
-def pattern_regex(pattern: dict, what: str) -> regex.Pattern:
-    """HF's pattern object, {"String": s} (literal) or {"Regex": r}, as a compiled regex."""
+def may_backtrack(source: str) -> bool:
+    """Whether a regex has a repeated group that itself repeats or alternates (``(a+)+``, ``(a|aa)*``,
+    ``(?:x|y){2,}``): the shape of catastrophic backtracking. The published pre-tokenizer patterns have none
+    (their groups are not repeated, or only optional)."""
+    stack: list[bool] = []  # per open group: whether it holds a repetition or an alternation
+    k, n = 0, len(source)
+    while k < n:
+        c = source[k]
+        if c == "\\":
+            k += 2
+            continue
+        if c == "[":  # a class: skip to its end (a "]" right after "[" or "[^" is literal)
+            k += 2 if source.startswith("[^", k) else 1
+            k += 1 if k < n and source[k] == "]" else 0
+            while k < n and source[k] != "]":
+                k += 2 if source[k] == "\\" else 1
+        elif c == "(":
+            stack.append(False)
+        elif c == "|" and stack:
+            stack[-1] = True
+        elif c in "*+{" and stack:
+            stack[-1] = True
+        elif c == ")" and stack:
+            inner = stack.pop()
+            repeated = k + 1 < n and source[k + 1] in "*+{"
+            if repeated and inner:
+                return True
+            if stack:
+                stack[-1] = stack[-1] or inner or repeated
+        k += 1
+    return False
+
+
+class BoundedPattern:
+    """A regex that came from a file. One that ``may_backtrack`` stops with an ``InputError`` instead of
+    running away (such a pattern, ``(a|aa)+$`` on a long "aaa...b", must not freeze the service that loaded
+    someone's tokenizer): each call may take 1 s plus 1 us per character of the text, through the ``regex``
+    module's timeout (which costs time on every call, so the others run without it)."""
+
+    def __init__(self, source: str, what: str) -> None:
+        try:
+            self.compiled = regex.compile(source)
+        except regex.error as e:
+            raise SubtokError(f"{what}: bad regex {source!r}: {e}") from None
+        self.pattern, self.groups, self.what = source, self.compiled.groups, what
+        self.bounded = may_backtrack(source)
+
+    def _run(self, method: str, text: str, *args):
+        if not self.bounded:
+            result = getattr(self.compiled, method)(*args, text)
+            return list(result) if method == "finditer" else result
+        try:
+            result = getattr(self.compiled, method)(*args, text, timeout=1.0 + len(text) * 1e-6)
+            return list(result) if method == "finditer" else result
+        except TimeoutError:
+            raise InputError(
+                f"{self.what}: the regex {self.pattern!r} ran out of time on a text of {len(text):,} characters "
+                "(it backtracks catastrophically on such text)"
+            ) from None
+
+    def findall(self, text: str) -> list:
+        return self._run("findall", text)
+
+    def finditer(self, text: str) -> list:
+        return self._run("finditer", text)
+
+    def search(self, text: str):
+        return self._run("search", text)
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self._run("sub", text, replacement)
+
+
+def pattern_regex(pattern: dict, what: str) -> BoundedPattern:
+    """HF's pattern object, {"String": s} (literal) or {"Regex": r}, as a ``BoundedPattern``."""
     if not isinstance(pattern, dict) or len(pattern) != 1:
         raise SubtokError(f"{what}: pattern must be {{'String': ...}} or {{'Regex': ...}}, not {pattern!r}")
     ((kind, value),) = pattern.items()
     if kind not in ("String", "Regex") or not isinstance(value, str):
         raise SubtokError(f"{what}: pattern must be {{'String': ...}} or {{'Regex': ...}}, not {pattern!r}")
-    try:
-        return regex.compile(regex.escape(value) if kind == "String" else value)
-    except regex.error as e:
-        raise SubtokError(f"{what}: bad regex {value!r}: {e}") from None
+    return BoundedPattern(regex.escape(value) if kind == "String" else value, what)
 
 
 # ---------------------------------------------------------------------------------------------------------

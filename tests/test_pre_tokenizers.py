@@ -57,7 +57,7 @@ def test_custom_pattern_and_errors():
     pre = RegexSplit(r"\d+|\D+")
     assert pre.words("ab12cd") == ["ab", "12", "cd"]
     assert PRE_TOKENIZERS.from_dict(pre.to_dict()).pattern == pre.pattern
-    with pytest.raises(ValueError, match="bad pre-tokenizer pattern"):
+    with pytest.raises(ValueError, match="pre-tokenizer: bad regex"):
         RegexSplit("(")
     with pytest.raises(ValueError, match="unknown pre-tokenizer"):
         make_pre_tokenizer("nope")

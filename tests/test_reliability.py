@@ -80,3 +80,26 @@ def test_names_of_missing_files_are_not_trained_on_as_text(tmp_path):
     assert Tokenizer.train(texts, vocab_size=270, min_frequency=1).vocab_size > 256
     as_text = Tokenizer.train_from_iterator(["corpus.txt"] * 3, vocab_size=260, min_frequency=1)
     assert as_text.decode(as_text.encode("corpus.txt").ids) == "corpus.txt"
+
+
+def test_a_runaway_regex_from_a_file_is_an_error_not_a_hang(tmp_path):
+    """A pattern that backtracks catastrophically loads, encodes ordinary text, and stops with an error on
+    the text that would make it run for hours."""
+    import json
+    import time
+
+    from subtok import InputError
+
+    vocab = {"<unk>": 0, "a": 1, "b": 2}
+    for pipeline in (
+        {"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a|aa)+$"}, "behavior": "Isolated", "invert": False}},
+        {"normalizer": {"type": "Replace", "pattern": {"Regex": "(a|aa)+$"}, "content": "b"}},
+    ):
+        path = tmp_path / "runaway.json"
+        path.write_text(json.dumps({**pipeline, "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"}}))
+        tok = Tokenizer.from_huggingface(path)
+        assert tok.encode("b a b").ids
+        start = time.perf_counter()
+        with pytest.raises(InputError, match="ran out of time"):
+            tok.encode("a" * 64 + "b")
+        assert time.perf_counter() - start < 30
