@@ -281,6 +281,10 @@ class LMTrainer:
     ) -> None:
         if optimizer not in ("sgd", "adam"):
             raise SubtokError(f"optimizer must be 'sgd' or 'adam', not {optimizer!r}")
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+            raise SubtokError(f"lr must be a finite number above 0, not {lr!r}")
+        if max_grad is not None and (not isinstance(max_grad, (int, float)) or not 0 < max_grad < math.inf):
+            raise SubtokError(f"max_grad must be None or a finite number above 0, not {max_grad!r}")
         self.model = model
         self.optimizer = SGD(lr) if optimizer == "sgd" else Adam(lr)
         self.max_grad = max_grad

@@ -105,6 +105,16 @@ class Word2Vec:
             raise SubtokError("vector_size, negative, epochs, batch_size and min_count must be positive")
         if engine not in ("auto", "native", "numpy"):
             raise SubtokError(f"engine must be 'auto', 'native' or 'numpy', not {engine!r}")
+        for name, value, low, high in (
+            ("lr", lr, 0.0, 10.0),
+            ("min_lr", min_lr, 0.0, 10.0),
+            ("ns_exponent", ns_exponent, -10.0, 10.0),
+            ("sample", sample, 0.0, 1.0),
+        ):  # NaN, infinities and negative rates would train garbage (or worse, in the native kernel)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise SubtokError(f"{name} must be a number in [{low}, {high}], not {value!r}")
+        if not 0 < lr or min_lr > lr:
+            raise SubtokError(f"lr must be above 0 and at least min_lr ({min_lr}), not {lr!r}")
         self.vector_size, self.window, self.sg, self.negative = vector_size, window, sg, negative
         self.ns_exponent, self.sample, self.min_count, self.epochs = ns_exponent, sample, min_count, epochs
         self.batch_size, self.lr, self.min_lr, self.seed = batch_size, lr, min_lr, seed

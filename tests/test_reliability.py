@@ -103,3 +103,25 @@ def test_a_runaway_regex_from_a_file_is_an_error_not_a_hang(tmp_path):
         with pytest.raises(InputError, match="ran out of time"):
             tok.encode("a" * 64 + "b")
         assert time.perf_counter() - start < 30
+
+
+def test_rates_that_are_not_finite_positive_numbers_are_refused():
+    """NaN, infinite or negative learning rates trained garbage (and could crash the native kernel)."""
+    import numpy as np
+
+    from subtok import SubtokError, _backend
+    from subtok.lm import RNNLM, LMTrainer
+    from subtok.word2vec import Word2Vec
+
+    for bad in (float("nan"), float("inf"), -0.1, 0.0):
+        with pytest.raises(SubtokError, match="lr"):
+            Word2Vec(vector_size=8, lr=bad)
+        with pytest.raises(SubtokError, match="lr"):
+            LMTrainer(RNNLM(10, 4, 4), lr=bad)
+    with pytest.raises(SubtokError, match="max_grad"):
+        LMTrainer(RNNLM(10, 4, 4), max_grad=float("nan"))
+    if _backend._native is not None:
+        syn = np.zeros((5, 4), np.float32)
+        args = (syn, syn.copy(), np.arange(5, dtype=np.int64), np.array([5], dtype=np.int64), np.ones(5), 2, 2, 0)
+        with pytest.raises(ValueError, match="learning rate"):
+            _backend._native.sgns_train(*args, float("nan"), 0.0, 1)

@@ -213,7 +213,8 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
         const double *noise_weights = b[4].buf;
         int64_t V = b[0].shape[0], D = b[0].shape[1], n = b[2].shape[0];
         int valid = b[1].shape[0] == V && b[1].shape[1] == D && b[3].shape[0] == n && b[4].shape[0] == V &&
-                    window >= 1 && negative >= 0 && V > 0;
+                    window >= 1 && negative >= 0 && V > 0 && isfinite(lr0) && isfinite(lr1) && lr0 >= 0.0 &&
+                    lr1 >= 0.0;
         for (int64_t i = 0; valid && i < n; i++) valid = stream[i] >= 0 && stream[i] < V;
         double total = 0.0;
         for (int64_t i = 0; valid && i < V; i++) {
@@ -224,7 +225,8 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
         h = valid ? malloc((size_t)D * 2 * sizeof(float)) : NULL;
         if (!valid) {
             PyErr_SetString(PyExc_ValueError,
-                            "sgns_train: inconsistent shapes, ids outside the vocabulary or bad noise weights");
+                            "sgns_train: inconsistent shapes, ids outside the vocabulary, bad noise weights or a "
+                            "learning rate that is not a finite number of at least 0");
         } else if (!h || alias_build(&noise, noise_weights, total, V) < 0) {
             PyErr_NoMemory();
         } else {
