@@ -125,3 +125,22 @@ def test_rates_that_are_not_finite_positive_numbers_are_refused():
         args = (syn, syn.copy(), np.arange(5, dtype=np.int64), np.array([5], dtype=np.int64), np.ones(5), 2, 2, 0)
         with pytest.raises(ValueError, match="learning rate"):
             _backend._native.sgns_train(*args, float("nan"), 0.0, 1)
+
+
+def test_word_caches_do_not_keep_long_words(backend):
+    """A stream of distinct long words (a text without spaces, base64, a DNA file) must not grow the encoder
+    caches without bound: words over bpe_core.CACHE_MAX_WORD are encoded but not kept."""
+    import random
+
+    from subtok.models import bpe_core
+
+    rng = random.Random(0)
+    char_bpe = Tokenizer.train(SAMPLE_TEXTS * 3, vocab_size=300, min_frequency=1, byte_level=False)
+    wordpiece = Tokenizer.train(SAMPLE_TEXTS * 3, model="wordpiece", vocab_size=300, min_frequency=1)
+    for tok in (char_bpe, wordpiece):
+        words = ["".join(rng.choice("abcdefgh") for _ in range(bpe_core.CACHE_MAX_WORD + 50)) for _ in range(20)]
+        for word in words:
+            assert tok.model.encode_word(word) == tok.model.encode_word(word)
+        assert not any(w in tok.model._cache for w in words)
+        tok.model.encode_word("short")
+        assert "short" in tok.model._cache

@@ -287,6 +287,7 @@ static int cache_get(const WordCache *c, const char *bytes, int32_t nbytes, uint
 }
 
 static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids, int32_t nids) {
+    if (nbytes > CACHE_MAX_WORD) return;
     /* ids first (aligned), then the bytes; nids + 1 keeps the block non-empty */
     char *block = malloc((size_t)(nids + 1) * sizeof(int32_t) + (size_t)nbytes);
     if (!block) return; /* the cache is an optimisation: skip it when memory is short */

@@ -29,6 +29,7 @@ typedef int atomic_int;
 
 #define HEAP_MIN_SYMBOLS 48  /* as bpe_core.HEAP_MIN_SYMBOLS */
 #define CACHE_SIZE (1 << 16) /* as bpe_core.CACHE_SIZE */
+#define CACHE_MAX_WORD 256   /* as bpe_core.CACHE_MAX_WORD: longer words are not cached (bounded memory) */
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Small containers and hashing                                                                     */

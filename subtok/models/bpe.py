@@ -232,9 +232,10 @@ class BPE:
         ids = self._cache.get(word)
         if ids is None:
             ids = self._encode_symbols(self.initial_symbols(word), self._table)
-            if len(self._cache) >= bpe_core.CACHE_SIZE:
-                self._cache.clear()
-            self._cache[word] = ids
+            if len(word) <= bpe_core.CACHE_MAX_WORD:
+                if len(self._cache) >= bpe_core.CACHE_SIZE:
+                    self._cache.clear()
+                self._cache[word] = ids
         return ids
 
     def encode_words(self, words: list[str], spelled: bool = False) -> tuple[list[int], list[int]]:
@@ -289,9 +290,10 @@ class BPE:
         ids = self._cache.get(key)
         if ids is None:
             ids = self._encode_symbols([t for t, _, _ in self.symbols(word, spelled=True)], self._table)
-            if len(self._cache) >= bpe_core.CACHE_SIZE:
-                self._cache.clear()
-            self._cache[key] = ids
+            if len(word) <= bpe_core.CACHE_MAX_WORD:
+                if len(self._cache) >= bpe_core.CACHE_SIZE:
+                    self._cache.clear()
+                self._cache[key] = ids
         return ids
 
     def text_encoder(

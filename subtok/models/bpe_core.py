@@ -31,6 +31,7 @@ Pair = tuple[int, int]
 # Words shorter than this are encoded by repeated linear scans; longer ones with a heap (n log n).
 HEAP_MIN_SYMBOLS = 48
 CACHE_SIZE = 1 << 16  # words an encoder's cache holds before it is emptied
+CACHE_MAX_WORD = 256  # longer words (bytes, or characters) are not cached: the cache's memory stays bounded
 
 
 def count_pairs(words: list[list[int]], counts: list[int]) -> tuple[dict[Pair, int], dict[Pair, set[int]]]:
@@ -328,9 +329,10 @@ class ByteLevelEncoder:
         if ids is None:
             byte_ids = self.byte_ids
             ids = encode_symbols([byte_ids[b] for b in data], self.table)
-            if len(self.cache) >= CACHE_SIZE:
-                self.cache.clear()
-            self.cache[data] = ids
+            if len(data) <= CACHE_MAX_WORD:
+                if len(self.cache) >= CACHE_SIZE:
+                    self.cache.clear()
+                self.cache[data] = ids
         return ids
 
     def encode_words(self, words: list[Union[str, bytes]], whole: Optional[dict] = None) -> tuple[list[int], list[int]]:

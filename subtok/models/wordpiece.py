@@ -79,9 +79,10 @@ class WordPiece:
         ids = self._cache.get(word)
         if ids is None:
             ids = self._longest_match(word, self._tries, self.unk_id, self.max_input_chars_per_word)
-            if len(self._cache) >= bpe_core.CACHE_SIZE:
-                self._cache.clear()
-            self._cache[word] = ids
+            if len(word) <= bpe_core.CACHE_MAX_WORD:
+                if len(self._cache) >= bpe_core.CACHE_SIZE:
+                    self._cache.clear()
+                self._cache[word] = ids
         return ids
 
     def text_encoder(
