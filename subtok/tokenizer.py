@@ -436,6 +436,8 @@ class Tokenizer:
         return_tensors: None = ...,
         add_special_tokens: bool = ...,
         *,
+        allowed_special: Union[str, Collection[str]] = ...,
+        disallowed_special: Union[str, Collection[str]] = ...,
         dropout: Optional[float] = ...,
         sample: bool = ...,
         alpha: float = ...,
@@ -454,6 +456,8 @@ class Tokenizer:
         return_tensors: Literal["np"] = ...,
         add_special_tokens: bool = ...,
         *,
+        allowed_special: Union[str, Collection[str]] = ...,
+        disallowed_special: Union[str, Collection[str]] = ...,
         dropout: Optional[float] = ...,
         sample: bool = ...,
         alpha: float = ...,
@@ -471,6 +475,8 @@ class Tokenizer:
         return_tensors: Optional[str] = None,
         add_special_tokens: bool = True,
         *,
+        allowed_special: Union[str, Collection[str]] = "all",
+        disallowed_special: Union[str, Collection[str]] = (),
         dropout: Optional[float] = None,
         sample: bool = False,
         alpha: float = 0.1,
@@ -486,7 +492,8 @@ class Tokenizer:
         of a pair first and keeping the post-processor's tokens. Without these arguments, the truncation
         and padding the tokenizer carries (from its tokenizer.json) apply, as in HF. ``return_tensors="np"``
         returns a dict of int64 arrays ``input_ids``, ``attention_mask`` and ``token_type_ids`` (padding to
-        the longest when the lengths differ). ``dropout``, ``sample``, ``alpha``, ``nbest_size`` and ``seed``
+        the longest when the lengths differ). ``allowed_special`` and ``disallowed_special`` are ``encode``'s
+        (for untrusted texts: ``allowed_special=()``). ``dropout``, ``sample``, ``alpha``, ``nbest_size`` and ``seed``
         draw segmentations as ``encode`` does, one generator for the whole batch in order, so that a seed
         gives the same batch every time on any number of threads (a new seed per epoch, a new
         segmentation); Unigram sampling from the whole lattice runs in the whole-text encoder's threads,
@@ -511,12 +518,14 @@ class Tokenizer:
             if not ok:
                 raise InputError(f"encode_batch takes str or (str, str) items; item {i} is {type(item).__name__}")
         trunc = {**(self.truncation or {}), "max_length": max_length} if truncation else self.truncation
+        texts_of = (x for item in items for x in ((item,) if isinstance(item, str) else item))
+        allowed = self._allowed(allowed_special, disallowed_special, texts_of)
         draw = self._segmentation_sampler(dropout, sample, alpha, nbest_size, seed)
-        whole = self._whole_text_encoder(None) if draw is None or getattr(draw, "whole_lattice", False) else None
+        whole = self._whole_text_encoder(allowed) if draw is None or getattr(draw, "whole_lattice", False) else None
         if draw is not None and whole is not None and not whole.can_sample:
             whole = None
-        if draw is None and whole is None and self.normalizers and self._whole_text_encoder(None, identity=True):
-            whole = self._whole_text_encoder(None, identity=True)  # for the texts the normalizers leave alone
+        if draw is None and whole is None and self.normalizers and self._whole_text_encoder(allowed, identity=True):
+            whole = self._whole_text_encoder(allowed, identity=True)  # for the texts the normalizers leave alone
             fast = [i for i, t in enumerate(items) if isinstance(t, str) and all(n.leaves(t) for n in self.normalizers)]
         else:
             fast = range(len(items))
@@ -535,13 +544,13 @@ class Tokenizer:
                     encodings = [None] * len(items)
                     for i, enc in zip(fast, encoded):
                         encodings[i] = enc
-                    encodings = [e if e is not None else self._encode_one(t, None) for e, t in zip(encodings, items)]
+                    encodings = [e if e is not None else self._encode_one(t, allowed) for e, t in zip(encodings, items)]
                 if post is not None:
                     encodings = [post.apply(e, None) for e in encodings]
         else:
 
             def one(item):
-                return self._encode_item(item, add_special_tokens, None, draw, truncation=trunc, pad=False)
+                return self._encode_item(item, add_special_tokens, allowed, draw, truncation=trunc, pad=False)
 
             if draw is None and num_threads and num_threads > 1 and len(items) > 1:
                 with ThreadPoolExecutor(num_threads) as pool:

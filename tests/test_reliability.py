@@ -144,3 +144,23 @@ def test_word_caches_do_not_keep_long_words(backend):
         assert not any(w in tok.model._cache for w in words)
         tok.model.encode_word("short")
         assert "short" in tok.model._cache
+
+
+def test_untrusted_text_cannot_become_special_ids(backend):
+    """Under the recipe for untrusted text (``allowed_special=()``), text that spells a special token is
+    ordinary text in encode and encode_batch, on the whole-text encoders and the general path alike."""
+    from subtok import InputError
+
+    bpe = Tokenizer.train(SAMPLE_TEXTS * 2, vocab_size=300, min_frequency=1, special_tokens=["<|endoftext|>"])
+    bert = Tokenizer.train(SAMPLE_TEXTS * 2, model="wordpiece", vocab_size=300, min_frequency=1)
+    for tok, special in ((bpe, "<|endoftext|>"), (bert, "[CLS]")):
+        sid = tok.token_to_id(special)
+        texts = [f"hello {special} world", special, ("pair", f"x{special}y")]
+        assert sid in tok.encode(texts[0], add_special_tokens=False).ids  # the default (HF's): the special
+        untrusted = dict(allowed_special=(), add_special_tokens=False)
+        assert sid not in tok.encode(texts[0], **untrusted).ids
+        assert sid not in tok.encode(*texts[2], **untrusted).ids
+        assert all(sid not in e.ids for e in tok.encode_batch(texts, **untrusted))
+        assert all(sid not in e.ids for e in tok.encode_batch(texts, num_threads=2, **untrusted))
+        with pytest.raises(InputError, match="disallowed"):
+            tok.encode_batch(texts, allowed_special=(), disallowed_special="all")
