@@ -164,3 +164,28 @@ def test_untrusted_text_cannot_become_special_ids(backend):
         assert all(sid not in e.ids for e in tok.encode_batch(texts, num_threads=2, **untrusted))
         with pytest.raises(InputError, match="disallowed"):
             tok.encode_batch(texts, allowed_special=(), disallowed_special="all")
+
+
+def test_one_tokenizer_shared_by_eight_threads_gives_single_thread_results(backend):
+    """encode, encode_batch, decode and lazy offsets from 8 threads at once equal one thread's results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [t * (1 + k % 3) + f" {k}" for k, t in enumerate(SAMPLE_TEXTS * 3)]
+    tokenizers = [
+        Tokenizer.train(SAMPLE_TEXTS * 2, vocab_size=300, min_frequency=1),
+        Tokenizer.train(SAMPLE_TEXTS * 2, model="wordpiece", vocab_size=300, min_frequency=1),
+        Tokenizer.train(SAMPLE_TEXTS * 2, model="unigram", vocab_size=300),
+    ]
+    for tok in tokenizers:
+
+        def work(k, tok=tok):
+            text = texts[k % len(texts)]
+            enc = tok.encode(text)
+            batch = tok.encode_batch(texts[k % 7 :: 7], num_threads=2)
+            return enc.ids, enc.offsets, tok.decode(enc.ids), [(e.ids, e.offsets) for e in batch]
+
+        want = [work(k) for k in range(32)]
+        fresh = Tokenizer.from_dict(tok.to_dict())  # cold caches, built under contention
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(work, range(32), [fresh] * 32))
+        assert got == want
