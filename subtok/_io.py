@@ -99,7 +99,7 @@ def atomic_write_json(path: PathLike, obj: Any) -> None:
 def read_json(path: PathLike, error: type[FileFormatError] = TokenizerFileError) -> Any:
     """Parse a JSON file, turning every failure into ``error`` naming the file and position."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:  # (a byte-order mark at the start is dropped)
             return json.load(f)
     except FileNotFoundError:
         raise error(f"file not found: {path}") from None

@@ -54,6 +54,14 @@ def _check_file(path: Path) -> Path:
     return path
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _readable_file(name: str) -> bool:
+    """A regular file, or a pipe or device to stream (``/dev/stdin``); not a directory."""
+    return os.path.exists(name) and not os.path.isdir(name)
+
+
 def corpus_files(corpus: Corpus) -> Optional[list[Path]]:
     """The files a corpus names, or None when it is an iterable of texts.
 
@@ -66,10 +74,10 @@ def corpus_files(corpus: Corpus) -> Optional[list[Path]]:
     if isinstance(corpus, (list, tuple)) and corpus:
         if all(isinstance(p, os.PathLike) for p in corpus):
             return [_check_file(Path(p)) for p in corpus]
-        if all(isinstance(p, str) and "\n" not in p and len(p) < 4096 and os.path.isfile(p) for p in corpus):
+        if all(isinstance(p, str) and "\n" not in p and len(p) < 4096 and _readable_file(p) for p in corpus):
             return [Path(p) for p in corpus]
         if all(isinstance(p, str) and _PATH_LIKE.fullmatch(p) for p in corpus):
-            missing = next(p for p in corpus if not os.path.isfile(p))
+            missing = next(p for p in corpus if not _readable_file(p))
             raise CorpusError(
                 f"corpus file not found: {missing} (these strings look like file names; to train on strings as "
                 "text, use Tokenizer.train_from_iterator)"
@@ -102,7 +110,8 @@ def split_lines(text: str) -> list[str]:
 
 
 def read_lines(path: Path, errors: str = "strict") -> Iterator[str]:
-    """The lines of a file, newline kept, streamed a block at a time."""
+    """The lines of a file (or a pipe: it is read once, front to back), newline kept, streamed a block at a
+    time; a byte-order mark at the start is dropped."""
     with open(path, "rb") as f:
         pos = 0
         rest = b""
@@ -110,6 +119,8 @@ def read_lines(path: Path, errors: str = "strict") -> Iterator[str]:
             block = f.read(BLOCK_SIZE)
             if not block:
                 break
+            if pos == 0 and block.startswith(UTF8_BOM):
+                block, pos = block[len(UTF8_BOM) :], len(UTF8_BOM)
             pos += len(block)
             data = rest + block
             cut = data.rfind(b"\n") + 1
@@ -213,12 +224,18 @@ class WordSplitter:
 
 
 def _count_chunk(args) -> Counter:
+    """The word counts of bytes [start, end) of a file (a byte-order mark at its start dropped); ``end`` None:
+    the whole stream, read once (a pipe or device, which cannot seek)."""
     splitter, path, start, end, errors = args
     counts: Counter = Counter()
+    if end is None:
+        splitter.count(read_lines(path, errors), counts)
+        return counts
     with open(path, "rb") as f:
         f.seek(start)
-        text = _decode(f.read(end - start), path, start, errors)
-    splitter.count(split_lines(text), counts)
+        data = f.read(end - start)
+    skip = len(UTF8_BOM) if start == 0 and data.startswith(UTF8_BOM) else 0
+    splitter.count(split_lines(_decode(data[skip:], path, start + skip, errors)), counts)
     return counts
 
 
@@ -252,18 +269,22 @@ def count_words(
         splitter.count(iter_texts(corpus), counts)
     else:
         workers = num_workers or os.cpu_count() or 1
-        tasks = [(splitter, p, s, e, errors) for p in files for s, e in _file_chunks(p, CHUNK_SIZE)]
+        tasks = [
+            (splitter, p, s, e, errors)
+            for p in files
+            for s, e in (_file_chunks(p, CHUNK_SIZE) if p.is_file() else [(0, None)])  # a pipe: read once
+        ]
         total = sum(p.stat().st_size for p in files)
         with progress_bar(total=total, desc="counting words", unit="B", enabled=show_progress) as bar:
             if workers > 1 and total >= PARALLEL_MIN_BYTES and len(tasks) > 1:
                 with get_context("fork" if sys.platform == "linux" else "spawn").Pool(workers) as pool:
                     for (_, _, s, e, _), part in zip(tasks, pool.imap(_count_chunk, tasks)):
                         counts.update(part)
-                        bar.update(e - s)
+                        bar.update((e or s) - s)
             else:
                 for task in tasks:
                     counts.update(_count_chunk(task))
-                    bar.update(task[3] - task[2])
+                    bar.update((task[3] or task[2]) - task[2])
     if not counts:
         where = ", ".join(str(p) for p in files) if files else "the given texts"
         raise CorpusError(f"the corpus is empty: no words in {where}")

@@ -387,7 +387,7 @@ def read_gpt2_files(
         raise TokenizerFileError(f"{vocab_json}: expected an object of token -> id")
     try:
         with open(merges_txt, "rb") as f:
-            lines = f.read().decode("utf-8").split("\n")
+            lines = f.read().decode("utf-8-sig").split("\n")  # (a byte-order mark dropped)
     except OSError as e:
         raise TokenizerFileError(f"cannot read {merges_txt}: {e.strerror}") from None
     except UnicodeDecodeError as e:
@@ -421,7 +421,7 @@ def read_bert_vocab(
     except OSError as e:
         raise TokenizerFileError(f"cannot read {vocab_txt}: {e.strerror}") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # (a byte-order mark dropped)
     except UnicodeDecodeError as e:
         raise TokenizerFileError(f"{vocab_txt}: not UTF-8 (byte offset {e.start})") from None
     tokens = text.split("\n")
@@ -498,6 +498,7 @@ def read_tiktoken_ranks(path: PathLike) -> dict[bytes, int]:
     except OSError as e:
         raise TokenizerFileError(f"cannot read {path}: {e.strerror}") from None
     ranks: dict[bytes, int] = {}
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark
     for number, line in enumerate(data.split(b"\n"), 1):
         fields = line.split()
         if not fields:

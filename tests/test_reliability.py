@@ -189,3 +189,34 @@ def test_one_tokenizer_shared_by_eight_threads_gives_single_thread_results(backe
         with ThreadPoolExecutor(8) as pool:
             got = list(pool.map(work, range(32), [fresh] * 32))
         assert got == want
+
+
+def test_byte_order_marks_and_pipes(tmp_path, tok):
+    """A byte-order mark at the start of a corpus, a tokenizer file or a vocab.txt is dropped, not glued to
+    the first word; a corpus can be a pipe, read once front to back."""
+    import threading
+
+    bom = b"\xef\xbb\xbf"
+    corpus = tmp_path / "bom.txt"
+    corpus.write_bytes(bom + b"hello world\nhello there\n")
+    words = Tokenizer.train(corpus, model="word", vocab_size=20, min_frequency=1)
+    assert "hello" in words.vocab and "\ufeffhello" not in words.vocab
+    tok.save(tmp_path / "t.json")
+    (tmp_path / "bom.json").write_bytes(bom + (tmp_path / "t.json").read_bytes())
+    assert Tokenizer.load(tmp_path / "bom.json").encode("hello").ids == tok.encode("hello").ids
+    (tmp_path / "vocab.txt").write_bytes(bom + b"[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n")
+    assert Tokenizer.from_bert_vocab(tmp_path / "vocab.txt").token_to_id("[PAD]") == 0
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(b"alpha beta\ngamma alpha\n"))
+    writer.start()
+    piped = Tokenizer.train(str(fifo), model="word", vocab_size=20, min_frequency=1)
+    writer.join()
+    assert {"alpha", "beta", "gamma"} <= set(piped.vocab)
+    res = subprocess.run(
+        [sys.executable, "-m", "subtok", "train", "/dev/stdin", "--model", "word", "--vocab-size", "20",
+         "--min-frequency", "1", "-o", str(tmp_path / "w.json"), "-q"],
+        input=b"alpha beta\ngamma alpha\n", capture_output=True,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "gamma" in Tokenizer.load(tmp_path / "w.json").vocab
