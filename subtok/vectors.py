@@ -6,11 +6,12 @@ vectors are kept apart from the model that trained them, so they can be saved, l
 from __future__ import annotations
 
 import io
+import json
 from typing import Optional, Union
 
 import numpy as np
 
-from ._io import PathLike, atomic_write_bytes, atomic_write_json, read_json
+from ._io import PathLike, atomic_write_bytes, read_json
 from .errors import FileFormatError, SubtokError
 from .evaluate import pearson, read_analogies, read_word_pairs, spearman
 from .sparse import top_k
@@ -144,20 +145,32 @@ class KeyedVectors:
         return None
 
     def save(self, path: PathLike) -> None:
-        """``path`` (npz: the vectors) and ``path.json`` (the vocabulary), each written atomically."""
+        """One npz file, written atomically: the vectors and the vocabulary (as JSON bytes), so no crash can
+        leave vectors beside another save's words."""
         buf = io.BytesIO()
-        np.savez(buf, vectors=self.vectors)
+        vocab_json = json.dumps(self.vocab.to_dict(), ensure_ascii=False).encode("utf-8")
+        np.savez(buf, vectors=self.vectors, vocab_json=np.frombuffer(vocab_json, dtype=np.uint8))
         atomic_write_bytes(path, buf.getvalue())
-        atomic_write_json(str(path) + ".json", self.vocab.to_dict())
 
     @classmethod
     def load(cls, path: PathLike) -> KeyedVectors:
-        vocab = Vocab.from_dict(read_json(str(path) + ".json"), source=str(path) + ".json")
+        """A ``save``d file (or the older pair ``path`` + ``path.json``); the vocabulary must have one word
+        per row of vectors."""
         try:
             with np.load(path, allow_pickle=False) as data:
                 vectors = data["vectors"]
-        except (OSError, KeyError, ValueError) as e:
+                vocab_bytes = data["vocab_json"].tobytes() if "vocab_json" in data.files else None
+        except (OSError, KeyError, ValueError, EOFError) as e:
             raise FileFormatError(f"{path}: not a KeyedVectors npz file ({e})") from None
+        if vocab_bytes is None:
+            vocab = Vocab.from_dict(read_json(str(path) + ".json"), source=str(path) + ".json")
+        else:
+            try:
+                vocab = Vocab.from_dict(json.loads(vocab_bytes.decode("utf-8")), source=str(path))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise FileFormatError(f"{path}: its vocabulary is not JSON ({e})") from None
+        if vectors.ndim != 2 or len(vectors) != len(vocab):
+            raise FileFormatError(f"{path}: {vectors.shape} vectors for a vocabulary of {len(vocab)} words")
         return cls(vectors, vocab)
 
     @classmethod

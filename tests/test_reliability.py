@@ -220,3 +220,22 @@ def test_byte_order_marks_and_pipes(tmp_path, tok):
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "gamma" in Tokenizer.load(tmp_path / "w.json").vocab
+
+
+def test_vectors_are_one_file_and_a_mismatched_pair_is_refused(tmp_path):
+    """KeyedVectors.save writes one file (no crash between two writes can pair vectors with another save's
+    words); an older pair whose vocabulary does not fit its vectors is an error, not a silent mix-up."""
+    import numpy as np
+
+    from subtok import FileFormatError, Vocab
+    from subtok.vectors import KeyedVectors
+
+    kv = KeyedVectors(np.arange(12, dtype=np.float32).reshape(3, 4), Vocab(["a", "b", "c"]))
+    kv.save(tmp_path / "kv.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kv.npz"]
+    again = KeyedVectors.load(tmp_path / "kv.npz")
+    assert list(again.vocab) == ["a", "b", "c"] and np.array_equal(again.vectors, kv.vectors)
+    np.savez(tmp_path / "old.npz", vectors=np.zeros((2, 4), np.float32))  # the older two-file form, mismatched
+    Vocab(["a", "b", "c"]).save(tmp_path / "old.npz.json")
+    with pytest.raises(FileFormatError, match="vocabulary of 3"):
+        KeyedVectors.load(tmp_path / "old.npz")
