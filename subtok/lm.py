@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import math
 import os
 import time
@@ -367,18 +368,47 @@ class LMTrainer:
         return self.history
 
     def _save(self, path: PathLike, epoch: int, best: float) -> None:
+        """A checkpoint from which a resumed run equals an uninterrupted one: the parameters, the
+        optimizer's state (Adam's moments and step), the recurrent state the streams run on with, and the
+        dropout generator's state."""
+        model, opt = self.model, self.optimizer
+        arrays = {f"p{i}": to_numpy(p) for i, p in enumerate(model.params)}
+        if isinstance(opt, Adam) and opt.m is not None:
+            arrays.update({f"m{i}": to_numpy(m) for i, m in enumerate(opt.m)})
+            arrays.update({f"v{i}": to_numpy(v) for i, v in enumerate(opt.v)})
+        for i, (h, c) in enumerate(model._get_state()):
+            arrays.update({f"h{i}": to_numpy(h)} if h is not None else {})
+            arrays.update({f"c{i}": to_numpy(c)} if c is not None else {})
+        rng = model.dropouts[0].rng if model.dropouts else None
+        rng_state = json.dumps(rng.bit_generator.state) if hasattr(rng, "bit_generator") else ""
         buf = io.BytesIO()
-        arrays = {f"p{i}": to_numpy(p) for i, p in enumerate(self.model.params)}
-        np.savez(buf, epoch=epoch, best=best, lr=self.optimizer.lr, **arrays)
+        np.savez(buf, epoch=epoch, best=best, lr=opt.lr, adam_iter=getattr(opt, "iter", 0),
+                 rng_state=np.frombuffer(rng_state.encode(), dtype=np.uint8), **arrays)  # fmt: skip
         atomic_write_bytes(path, buf.getvalue())
 
     def _resume(self, path: PathLike) -> tuple[int, float]:
+        model, opt, xp = self.model, self.optimizer, self.model.xp
+        n = len(model.params)
         try:
             with np.load(path, allow_pickle=False) as data:
-                arrays = [data[f"p{i}"] for i in range(len(self.model.params))]
+                arrays = [data[f"p{i}"] for i in range(n)]
                 epoch, best, lr = int(data["epoch"]), float(data["best"]), float(data["lr"])
-        except (OSError, KeyError, ValueError) as e:
+                moments = [[data[f"{k}{i}"] for i in range(n)] for k in "mv"] if "m0" in data.files else None
+                states = [(data.get(f"h{i}"), data.get(f"c{i}")) for i in range(len(model.rnns))]
+                adam_iter = int(data["adam_iter"]) if "adam_iter" in data.files else 0
+                rng_state = data["rng_state"].tobytes().decode() if "rng_state" in data.files else ""
+        except (OSError, KeyError, ValueError, UnicodeDecodeError) as e:
             raise FileFormatError(f"{path}: not a training checkpoint ({e})") from None
-        self.model.set_params(arrays, source=str(path))
-        self.optimizer.lr = lr
+        model.set_params(arrays, source=str(path))
+        opt.lr = lr
+        if isinstance(opt, Adam) and moments is not None:
+            opt.m = [xp.asarray(m) for m in moments[0]]
+            opt.v = [xp.asarray(v) for v in moments[1]]
+            opt.iter = adam_iter
+        model._set_state(
+            [(None if h is None else xp.asarray(h), None if c is None else xp.asarray(c)) for h, c in states]
+        )
+        rng = model.dropouts[0].rng if model.dropouts else None
+        if rng_state and hasattr(rng, "bit_generator"):
+            rng.bit_generator.state = json.loads(rng_state)
         return epoch, best

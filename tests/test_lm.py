@@ -156,3 +156,21 @@ def test_training_on_a_fresh_segmentation_each_epoch():
     model = RNNLM(tok.vocab_size, 8, 8, seed=0)
     history = LMTrainer(model, lr=1.0, show_progress=False).fit(epoch_ids, epochs=3, batch_size=2, time_size=5)
     assert asked == [0, 1, 2] and len(history) == 3
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 1.0), ("adam", 0.01)])
+def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path, optimizer, lr):
+    """The checkpoint carries the optimizer's state (Adam's moments), the recurrent state and the dropout
+    generator's: stopping after an epoch and resuming gives the same parameters, bit for bit."""
+    ids = np.tile(np.array([0, 1, 2, 3, 4, 5, 1, 2]), 120)
+    straight = RNNLM(6, 8, 16, seed=0, dropout=0.3)
+    LMTrainer(straight, optimizer, lr, show_progress=False).fit(ids, epochs=3, batch_size=4, time_size=5)
+    ckpt = tmp_path / "ckpt.npz"
+    first = RNNLM(6, 8, 16, seed=0, dropout=0.3)
+    LMTrainer(first, optimizer, lr, show_progress=False).fit(ids, epochs=1, batch_size=4, time_size=5, checkpoint=ckpt)
+    resumed = RNNLM(6, 8, 16, seed=7, dropout=0.3)  # another start: all of it comes from the checkpoint
+    LMTrainer(resumed, optimizer, lr, show_progress=False).fit(
+        ids, epochs=3, batch_size=4, time_size=5, checkpoint=ckpt
+    )
+    for a, b in zip(straight.params, resumed.params):
+        assert np.array_equal(a, b)
