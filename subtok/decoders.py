@@ -15,7 +15,7 @@ from typing import Optional
 
 from .errors import SubtokError
 from .normalizers import SentencePieceNormalizer
-from .registry import ByteLevelOptions, Registry
+from .registry import ByteLevelOptions, Registry, require
 from .text import pattern_regex, token_to_bytes, unicode_to_bytes
 
 DECODERS = Registry("decoder")
@@ -101,6 +101,7 @@ class CharBPE(Decoder):
     type = "char_bpe"
 
     def __init__(self, byte_fallback: bool = False, prefix: str = "", suffix: str = "") -> None:
+        require("decoder", byte_fallback=(byte_fallback, "bool"), prefix=(prefix, "str"), suffix=(suffix, "str"))
         self.byte_fallback, self.prefix, self.suffix = byte_fallback, prefix, suffix
 
     def decode(self, tokens: Sequence[str]) -> str:
@@ -151,6 +152,7 @@ class WordPiece(Decoder):
     type, hf_type, separator = "wordpiece", "WordPiece", " "
 
     def __init__(self, prefix: str = "##", cleanup: bool = True) -> None:
+        require("WordPiece decoder", prefix=(prefix, "str"), cleanup=(cleanup, "bool"))
         self.prefix, self.cleanup = prefix, cleanup
 
     def decode(self, tokens: Sequence[str]) -> str:
@@ -242,7 +244,8 @@ class WordPieceChain(ChainDecoder):
     type = hf_type = "WordPiece"
 
     def __init__(self, prefix: str = "##", cleanup: bool = True) -> None:
-        self.prefix, self.cleanup = prefix, bool(cleanup)
+        require("WordPiece decoder", prefix=(prefix, "str"), cleanup=(cleanup, "bool"))
+        self.prefix, self.cleanup = prefix, cleanup
 
     def decode_chain(self, tokens: list[str]) -> list[str]:
         out = []
@@ -306,6 +309,7 @@ class BPEDecoder(ChainDecoder):
     type = hf_type = "BPEDecoder"
 
     def __init__(self, suffix: str = "</w>") -> None:
+        require("BPEDecoder", suffix=(suffix, "str"))
         self.suffix = suffix
 
     def decode_chain(self, tokens: list[str]) -> list[str]:

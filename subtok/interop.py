@@ -204,6 +204,8 @@ def _added_tokens(added: list, model_vocab: Vocab, source: str) -> list[tuple[Ad
 
 
 def _parse_merges(merges: list, source: str) -> list[tuple[str, str]]:
+    if not isinstance(merges, list):
+        raise TokenizerFileError(f"{source}: model.merges must be a list, not {type(merges).__name__}")
     out = []
     for i, m in enumerate(merges):
         if isinstance(m, str):
@@ -249,7 +251,7 @@ def _model_from_hf(model_d: dict, vocab: Vocab, byte_level: bool, decoder_d: Opt
         _refuse(fields - {"unk_token", "continuing_subword_prefix", "max_input_chars_per_word"}, "WordPiece", source)
         if vocab.has_gaps:
             raise SubtokError("WordPiece vocabularies whose ids leave gaps are not supported")
-        cleanup = (decoder_d or {}).get("cleanup", True)
+        cleanup = decoder_d.get("cleanup", True) if isinstance(decoder_d, dict) else True
         return WordPiece.from_dict({**model_d, "vocab": list(vocab), "cleanup": cleanup})
     if kind == "WordLevel":
         _refuse(fields - {"unk_token"}, "WordLevel model", source)

@@ -21,7 +21,7 @@ import regex
 from ._unicode_data import CONTROL
 from .charsmap import CharsMap
 from .errors import SubtokError
-from .registry import Registry
+from .registry import Registry, require
 from .text import Change, Normalized, bytes_to_unicode, hf_control, hf_mark, hf_nonspacing, pattern_regex
 from .unicode_forms import decomposition, normalize_edits
 
@@ -437,6 +437,13 @@ class BertNormalizer(Normalizer):
         strip_accents: Optional[bool] = None,
         lowercase: bool = True,
     ) -> None:
+        require(
+            "BertNormalizer",
+            clean_text=(clean_text, "bool"),
+            handle_chinese_chars=(handle_chinese_chars, "bool"),
+            strip_accents=(strip_accents, "bool?"),
+            lowercase=(lowercase, "bool"),
+        )
         self.clean_text = clean_text
         self.handle_chinese_chars = handle_chinese_chars
         self.strip_accents = strip_accents
@@ -590,6 +597,15 @@ class SentencePieceNormalizer(Normalizer):
         treat_whitespace_as_suffix: bool = False,
         user_defined: Sequence[str] = (),
     ) -> None:
+        require(
+            "SentencePiece normalizer",
+            add_dummy_prefix=(add_dummy_prefix, "bool"),
+            remove_extra_whitespaces=(remove_extra_whitespaces, "bool"),
+            escape_whitespaces=(escape_whitespaces, "bool"),
+            treat_whitespace_as_suffix=(treat_whitespace_as_suffix, "bool"),
+        )
+        if charsmap is not None and not isinstance(charsmap, (str, CharsMap)):
+            raise SubtokError(f"SentencePiece normalizer: precompiled_charsmap must be base64 text, not {charsmap!r}")
         self.charsmap = CharsMap.from_base64(charsmap) if isinstance(charsmap, str) else charsmap
         self.add_dummy_prefix = bool(add_dummy_prefix)
         self.remove_extra_whitespaces = bool(remove_extra_whitespaces)

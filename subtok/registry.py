@@ -81,3 +81,15 @@ class ByteLevelOptions:
     @classmethod
     def from_dict(cls, d: dict) -> Any:
         return cls(d.get("add_prefix_space", True), d.get("trim_offsets", True), d.get("use_regex", True))
+
+
+_KINDS = {"bool": (bool,), "str": (str,), "bool?": (bool, type(None)), "str?": (str, type(None))}
+
+
+def require(where: str, **values: tuple[Any, str]) -> None:
+    """Each option ``name=(value, kind)`` has its kind ("bool", "str", or "bool?"/"str?" allowing None), or
+    an error names the component and the option (a file's wrong type never reaches the code that uses it)."""
+    for name, (value, kind) in values.items():
+        if not isinstance(value, _KINDS[kind]):
+            want = {"bool": "true or false", "str": "a string"}[kind.rstrip("?")] + (" or null" if "?" in kind else "")
+            raise SubtokError(f"{where}: {name} must be {want}, not {value!r}")

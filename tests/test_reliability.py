@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from subtok import CorpusError, OutputError, Tokenizer
 
@@ -239,3 +241,77 @@ def test_vectors_are_one_file_and_a_mismatched_pair_is_refused(tmp_path):
     Vocab(["a", "b", "c"]).save(tmp_path / "old.npz.json")
     with pytest.raises(FileFormatError, match="vocabulary of 3"):
         KeyedVectors.load(tmp_path / "old.npz")
+
+
+def _documents():
+    """Valid tokenizer documents, ours and HF's, for the mutation fuzz (trained once)."""
+    from subtok import interop
+
+    docs = []
+    for options in (dict(), dict(model="wordpiece"), dict(model="word"), dict(model="unigram"), dict(byte_level=False)):
+        tok = Tokenizer.train(SAMPLE_TEXTS * 2, vocab_size=300, min_frequency=1, **options)
+        docs.append(("ours", tok.to_dict()))
+        if options.get("model") != "unigram":
+            docs.append(("hf", interop.to_huggingface(tok)))
+    return docs
+
+
+_DOCS: list = []
+_VALUES = [None, True, -1, 0, 10**12, 2**70, 1.5, float("nan"), "", "x", "<unk>", [], {}, [1, 2], {"a": 1},
+           [[1, 2]], ["a", "b"], [None], [[[[[[1]]]]]], {"type": "Sequence"}]  # fmt: skip
+
+
+def _paths(x, prefix=()):
+    yield prefix
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(x, list):
+        for i in sorted(set(range(min(4, len(x)))) | set(range(max(0, len(x) - 2), len(x)))):
+            yield from _paths(x[i], prefix + (i,))
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.data())
+def test_mutated_tokenizer_files_give_our_error_or_a_working_tokenizer(data):
+    """Fields dropped, retyped, duplicated or given huge values, in our JSON and HF's tokenizer.json: the
+    library's error naming the problem, or a tokenizer that encodes and decodes; never another exception."""
+    import copy
+
+    from subtok import SubtokError, interop
+
+    if not _DOCS:
+        _DOCS.extend(_documents())
+    kind, doc = data.draw(st.sampled_from(_DOCS))
+    d = copy.deepcopy(doc)
+    path = data.draw(st.sampled_from(list(_paths(d))[1:]))
+    parent = d
+    for key in path[:-1]:
+        parent = parent[key]
+    action = data.draw(st.sampled_from(["drop", "duplicate", "replace"]))
+    if action == "drop" and isinstance(parent, dict):
+        del parent[path[-1]]
+    elif action == "duplicate" and isinstance(parent, list):
+        parent.append(copy.deepcopy(parent[path[-1]]))
+    else:
+        parent[path[-1]] = copy.deepcopy(data.draw(st.sampled_from(_VALUES)))
+    try:
+        tok = Tokenizer.from_dict(d) if kind == "ours" else Tokenizer(**interop.components_from_huggingface(d))
+        for text in SAMPLE_TEXTS[:3]:
+            enc = tok.encode(text)
+            assert len(enc.offsets) == len(enc.ids) == len(enc.tokens)
+            tok.decode(enc.ids)
+        tok.encode_batch(SAMPLE_TEXTS[:3], padding=True)
+    except SubtokError:
+        pass
+
+
+def test_truncated_files_are_errors_naming_the_file(tmp_path, tok):
+    from subtok import TokenizerFileError
+
+    tok.save(tmp_path / "t.json")
+    data = (tmp_path / "t.json").read_bytes()
+    for cut in (1, len(data) // 3, len(data) - 2):
+        (tmp_path / "cut.json").write_bytes(data[:cut])
+        with pytest.raises(TokenizerFileError, match="cut.json"):
+            Tokenizer.load(tmp_path / "cut.json")

@@ -19,6 +19,7 @@ from ..encoding import TextEncoder, TextWords
 from ..errors import SubtokError, TokenizerFileError, TrainingError
 from ..pre_tokenizers import GPT2, PreTokenizer, WhitespaceRuns
 from ..progress import progress_bar
+from ..registry import require
 from ..text import GPT2_PATTERN, bytes_to_token, bytes_to_unicode, token_to_bytes
 from ..vocab import Vocab
 from . import bpe_core
@@ -54,6 +55,12 @@ class BPE:
         ignore_merges: bool = False,
         dropout: Optional[float] = None,
     ) -> None:
+        require(
+            "BPE model",
+            unk_token=(unk_token, "str?"),
+            continuing_subword_prefix=(continuing_subword_prefix, "str?"),
+            end_of_word_suffix=(end_of_word_suffix, "str?"),
+        )
         self.vocab = as_vocab(vocab, unk_token)
         self.merges = [tuple(m) for m in merges]
         self.byte_level = byte_level

@@ -22,6 +22,7 @@ from ..normalizers import BertNormalizer, Normalizer
 from ..pre_tokenizers import BertPreTokenizer, BertWords, PreTokenizer
 from ..processors import BertPostProcessor
 from ..progress import progress_bar
+from ..registry import require
 from ..vocab import Vocab
 from . import bpe_core, wordpiece_core
 from .base import Trainer, char_alphabet, char_symbol_words, encode_each
@@ -51,10 +52,11 @@ class WordPiece:
         self.vocab = as_vocab(vocab, unk_token)
         if self.vocab.has_gaps:
             raise SubtokError("WordPiece vocabularies whose ids leave gaps are not supported")
-        if not isinstance(max_input_chars_per_word, int) or max_input_chars_per_word < 1:
+        if not isinstance(max_input_chars_per_word, int) or not 1 <= max_input_chars_per_word < 2**31:
             raise SubtokError("max_input_chars_per_word must be a positive integer")
         self.unk_token = unk_token
         self.unk_id = self.vocab.unk_id
+        require("WordPiece model", continuing_subword_prefix=(continuing_subword_prefix, "str?"))
         self.prefix = continuing_subword_prefix or ""
         self.max_input_chars_per_word = max_input_chars_per_word
         self.cleanup = cleanup
