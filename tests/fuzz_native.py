@@ -1,7 +1,8 @@
 """A short random-input run against the native core (used by tests/sanitize.sh under ASan/UBSan).
 
 Throws random word lists, merge tables, texts, special tokens and truncated or mutated tokenizer files at
-the C entry points, and checks them against the pure-Python reference. Any crash, sanitizer report or
+the C entry points (BPE, WordPiece, the SentencePiece encoder in its Unigram, HF and BPE modes, sampling,
+and Unigram training), and checks them against the pure-Python reference. Any crash, sanitizer report or
 mismatch fails. Usage: python tests/fuzz_native.py [SECONDS]
 """
 
@@ -15,7 +16,8 @@ import time
 from pathlib import Path
 
 from subtok import SubtokError, Tokenizer, _backend
-from subtok.models import bpe_core, wordpiece_core
+from subtok.models import bpe_core, unigram_core, unigram_train_core, wordpiece_core
+from subtok.models.unigram_trainer import char_class
 from subtok.normalizers import BertNormalizer
 
 native = _backend._native
@@ -56,11 +58,83 @@ def fuzz_bad_calls(rng: random.Random) -> None:
         lambda: native.ByteLevelEncoder([0] * rng.randrange(250, 260), native.make_merge_table({}, [])),
         lambda: native.count_gpt2(["ok", rng.choice([None, 3, b"x"])], []),
         lambda: native.BertEncoder(native.make_trie(["a"], "##"), 0, 5, (bytes(rng.randrange(0, 9)), b""), []),
+        lambda: native.SentencePieceEncoder(
+            bytes(rng.randrange(0, 12)),
+            (True,) * 4,
+            [],
+            ["<unk>", "a"],
+            [0.0, -1.0],
+            [True, True],
+            [False, False],
+            0,
+            [],
+        ),
+        lambda: native.SentencePieceEncoder(
+            None, (True,) * 4, [], ["<unk>"], [0.0], [True], [False], rng.randrange(-2, 3), []
+        ),
+        lambda: native.TrainingCorpus(["a", rng.choice([None, 3, "b"])], [1, rng.randrange(-2, 2)]),
     ]
     try:
         rng.choice(bad_inputs)()
     except (ValueError, TypeError, OverflowError):
         pass
+
+
+def sentencepiece_encoders(texts: list[str]) -> list[tuple]:
+    """(native, reference) SentencePieceEncoder pairs: a Unigram model trained here (charsmap-less, with
+    user-defined symbols and byte fallback), its HF flavor (float64), and a BPE mode with unused pieces."""
+    uni = Tokenizer.train(
+        texts, model="unigram", vocab_size=800, character_coverage=0.9, byte_fallback=True,
+        user_defined_symbols=["<s2>", "ab"],
+    )  # fmt: skip
+    m, norm = uni.model, uni.normalizers[0]
+    flags = (
+        norm.add_dummy_prefix,
+        norm.remove_extra_whitespaces,
+        norm.escape_whitespaces,
+        norm.treat_whitespace_as_suffix,
+    )
+    pieces, kinds = list(m.vocab), m.kinds
+    user = [k == "user_defined" for k in kinds]
+    unused = [k == "normal" and i % 7 == 0 for i, k in enumerate(kinds)]
+    mergeable = [k in ("normal", "user_defined") for k in kinds]
+    variants = [
+        (None, flags, ["<s2>", "ab"], pieces, m.scores, mergeable, user, m.unk_id, m.byte_ids, True, None),
+        (None, (False, False, False, False), [], pieces, m.scores, [True] * len(pieces), [False] * len(pieces),
+         m.unk_id, [], False, None),
+        (None, flags, ["<s2>", "ab"], pieces, m.scores, mergeable, user, m.unk_id, m.byte_ids, True, unused),
+    ]  # fmt: skip
+    return [(native.SentencePieceEncoder(*v), unigram_core.SentencePieceEncoder(*v)) for v in variants]
+
+
+def fuzz_sentencepiece(rng: random.Random, encoders: list[tuple]) -> None:
+    c_enc, py_enc = rng.choice(encoders)
+    text = random_text(rng)
+    assert c_enc.encode_text(text) == py_enc.encode_text(text)
+    seed, theta = rng.randrange(1 << 64), rng.choice([0.0, 0.1, 1.0, 5.0])
+    assert c_enc.sample_text(text, theta, seed) == py_enc.sample_text(text, theta, seed)
+    batch = [random_text(rng) for _ in range(rng.randrange(1, 4))]
+    seeds = [rng.randrange(1 << 64) for _ in batch]
+    assert c_enc.encode_batch(batch, 2) == py_enc.encode_batch(batch, 2)
+    assert c_enc.sample_batch(batch, 0.3, seeds, 2) == py_enc.sample_batch(batch, 0.3, seeds, 2)
+
+
+def fuzz_unigram_training(rng: random.Random) -> None:
+    words = sorted({"".join(rng.choice("ab\u2581c1\u0301") for _ in range(rng.randrange(1, 9))) for _ in range(20)})
+    counts = [rng.randrange(1, 50) for _ in words]
+    chars = sorted({ch for w in words for ch in w})
+    classes = {ch: char_class(ch, True) for ch in chars}
+    rules = (rng.randrange(1, 8), *(rng.randrange(2) for _ in range(4)))
+    limit = rng.randrange(0, 30)
+    ref, nat = unigram_train_core.TrainingCorpus(words, counts), native.TrainingCorpus(words, counts)
+    for corpus in (ref, nat):
+        corpus.seed([(ch, 1 + k) for k, ch in enumerate(chars)], classes, rules, 2, limit)
+    assert ref.model() == nat.model()
+    assert ref.em_round() == nat.em_round(2) and ref.model() == nat.model()
+    size = rng.randrange(0, len(ref) + 1)
+    ref.prune(size)
+    nat.prune(size, 2)
+    assert ref.model() == nat.model()
 
 
 def fuzz_tokenizer_files(rng: random.Random, tok: Tokenizer, tmp: Path) -> None:
@@ -92,6 +166,7 @@ def main() -> None:
     bert_args = (wp.unk_id, 20, BertNormalizer().table(), [("[CLS]", 2), ("[SEP]", 3)])
     c_bert = native.BertEncoder(native.make_trie(list(wp.vocab), "##"), *bert_args)
     py_bert = wordpiece_core.BertEncoder(wordpiece_core.make_trie(list(wp.vocab), "##"), *bert_args)
+    sp_encoders = sentencepiece_encoders(texts)
     deadline, rounds = time.monotonic() + seconds, 0
     with tempfile.TemporaryDirectory() as tmp:
         while time.monotonic() < deadline:
@@ -103,6 +178,8 @@ def main() -> None:
             assert native.count_gpt2(batch, ["<eos>"]) == bpe_core.count_gpt2(batch, ["<eos>"])
             assert c_bert.encode_batch(batch, 2) == py_bert.encode_batch(batch, 2)
             fuzz_training(rng)
+            fuzz_sentencepiece(rng, sp_encoders)
+            fuzz_unigram_training(rng)
             fuzz_bad_calls(rng)
             fuzz_tokenizer_files(rng, tok, Path(tmp))
             rounds += 1
