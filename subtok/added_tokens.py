@@ -34,9 +34,30 @@ def longest_first(tokens: Sequence[str]) -> list[str]:
 
 
 def alternation(tokens: Sequence[str]) -> Optional[regex.Pattern]:
-    """A regex matching any of ``tokens`` literally, tried in the order given (the leftmost match, then the
-    first listed); None for no tokens. The pure-Python cores take their special tokens in this form."""
-    return regex.compile("|".join(regex.escape(t) for t in tokens)) if tokens else None
+    """A regex matching any of ``tokens`` literally: at the leftmost position, the longest (the first of a
+    ``longest_first`` list, as the native cores take it); None for no tokens. The pure-Python cores take
+    their special tokens in this form. The tokens are laid out as a trie (common prefixes factored, each
+    token's end an optional continuation tried first), so thousands of tokens that share a prefix cost no
+    more per character than a few."""
+    if not tokens:
+        return None
+    if max(map(len, tokens)) > 256:  # (the nesting would be as deep as the longest token)
+        return regex.compile("|".join(regex.escape(t) for t in longest_first(tokens)))
+    trie: dict = {}
+    for token in tokens:
+        node = trie
+        for ch in token:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # the end of a token
+
+    def pattern(node: dict) -> str:
+        branches = [regex.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return regex.compile(pattern(trie))
 
 
 @dataclass(frozen=True)

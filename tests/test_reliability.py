@@ -315,3 +315,16 @@ def test_truncated_files_are_errors_naming_the_file(tmp_path, tok):
         (tmp_path / "cut.json").write_bytes(data[:cut])
         with pytest.raises(TokenizerFileError, match="cut.json"):
             Tokenizer.load(tmp_path / "cut.json")
+
+
+def test_thousands_of_special_tokens_match_as_a_few_do(backend, tok):
+    """Special tokens are matched through a trie (native and Python alike), so thousands that share a
+    prefix are found as the longest at each point, exactly as a scan of the list would find them."""
+    many = Tokenizer.from_dict(tok.to_dict())
+    specials = [f"<|special_{k}|>" for k in range(3000)] + ["<|special_1", "<|spec"]
+    many.add_special_tokens(specials)
+    text = "a <|special_12|> b <|special_1 <|special_299|><|spec <|special_3000|> <|special_2999|>"
+    ids = many.encode(text).ids
+    found = [many.id_to_token(i) for i in ids if many.id_to_token(i) in set(specials)]
+    assert found == ["<|special_12|>", "<|special_1", "<|special_299|>", "<|spec", "<|spec", "<|special_2999|>"]
+    assert [e.ids for e in many.encode_batch([text] * 3)] == [ids] * 3

@@ -194,6 +194,107 @@ static Py_ssize_t utf8_of(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst,
 }
 
 /* ------------------------------------------------------------------------------------------------ */
+/* A trie of code-point strings (pieces, special tokens), keyed by (node, code point) in one           */
+/* open-addressing table                                                                            */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    uint64_t *keys; /* (node << 21) | code point; UINT64_MAX: empty */
+    int32_t *child;
+    size_t mask;
+    int32_t *token; /* per node: piece id or -1 */
+    int32_t n_nodes, cap_nodes;
+    int32_t *root;       /* after cptrie_finish: the root's child per BMP code point (-1: none) */
+    unsigned char *kids; /* after cptrie_finish: per node, whether it has children */
+} CpTrie;
+
+static size_t cptrie_slot(const CpTrie *t, uint64_t key) {
+    size_t i = mix64(key) & t->mask;
+    while (t->keys[i] != UINT64_MAX && t->keys[i] != key) i = (i + 1) & t->mask;
+    return i;
+}
+
+static int32_t cptrie_next(const CpTrie *t, int32_t node, Py_UCS4 c) {
+    uint64_t key = ((uint64_t)node << 21) | c;
+    size_t i = cptrie_slot(t, key);
+    return t->keys[i] == key ? t->child[i] : -1;
+}
+
+/* cptrie_grow: twice the slots (or the first 1024), every edge rehashed; -1 when out of memory */
+static int cptrie_grow(CpTrie *t) {
+    size_t cap = t->keys ? 2 * (t->mask + 1) : 1024;
+    uint64_t *keys = malloc(cap * sizeof(uint64_t));
+    int32_t *child = malloc(cap * sizeof(int32_t));
+    int32_t *token = realloc(t->token, (cap * 7 / 10 + 2) * sizeof(int32_t)); /* nodes <= edges + 1 */
+    if (token) t->token = token;
+    if (!keys || !child || !token) return free(keys), free(child), -1;
+    memset(keys, 0xFF, cap * sizeof(uint64_t));
+    for (size_t i = 0; t->keys && i <= t->mask; i++) {
+        if (t->keys[i] == UINT64_MAX) continue;
+        size_t j = mix64(t->keys[i]) & (cap - 1);
+        while (keys[j] != UINT64_MAX) j = (j + 1) & (cap - 1);
+        keys[j] = t->keys[i], child[j] = t->child[i];
+    }
+    free(t->keys), free(t->child);
+    t->keys = keys, t->child = child, t->mask = cap - 1;
+    if (!t->n_nodes) t->token[0] = -1, t->n_nodes = 1; /* the root */
+    return 0;
+}
+
+/* cptrie_add: insert code points s[0..n) with value id (the first id of a piece wins, as the reference's
+ * setdefault); the table grows to keep at most 70% of its slots full. -1 when out of memory. */
+static int cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
+    if (!t->keys && cptrie_grow(t) < 0) return -1;
+    int32_t node = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if ((size_t)t->n_nodes + 1 > (t->mask + 1) * 7 / 10 && cptrie_grow(t) < 0) return -1;
+        uint64_t key = ((uint64_t)node << 21) | s[k];
+        size_t i = cptrie_slot(t, key);
+        if (t->keys[i] != key) {
+            t->keys[i] = key;
+            t->child[i] = t->n_nodes;
+            t->token[t->n_nodes++] = -1;
+        }
+        node = t->child[i];
+    }
+    if (t->token[node] < 0) t->token[node] = id;
+    return 0;
+}
+
+/* cptrie_finish: the lookup aids of a trie that is complete: the root's children by BMP code point and
+ * which nodes have children (a walk stops at a leaf without probing). -1 when out of memory. */
+static int cptrie_finish(CpTrie *t) {
+    if (!t->keys && cptrie_grow(t) < 0) return -1;
+    free(t->root), free(t->kids);
+    t->root = malloc(0x10000 * sizeof(int32_t));
+    t->kids = calloc((size_t)t->n_nodes + 1, 1);
+    if (!t->root || !t->kids) return -1;
+    memset(t->root, 0xFF, 0x10000 * sizeof(int32_t));
+    for (size_t i = 0; i <= t->mask; i++) {
+        uint64_t key = t->keys[i];
+        if (key == UINT64_MAX) continue;
+        t->kids[key >> 21] = 1;
+        if ((key >> 21) == 0 && (key & 0x1FFFFF) < 0x10000) t->root[key & 0xFFFF] = t->child[i];
+    }
+    return 0;
+}
+
+/* cptrie_step <-> cptrie_next on a finished trie: the root's children by table, leaves without a probe */
+static inline int32_t cptrie_step(const CpTrie *t, int32_t node, Py_UCS4 c) {
+    if (!t->kids[node]) return -1;
+    if (node == 0 && c < 0x10000) return t->root[c];
+    return cptrie_next(t, node, c);
+}
+
+static void cptrie_free(CpTrie *t) {
+    free(t->keys);
+    free(t->child);
+    free(t->token);
+    free(t->root);
+    free(t->kids);
+    memset(t, 0, sizeof *t);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 /* Special tokens, and results as Python objects                                                    */
 /* ------------------------------------------------------------------------------------------------ */
 /* Special tokens as code points, in the order given (longest first), each with its id. */
@@ -204,6 +305,7 @@ typedef struct {
     int32_t *id;
     uint8_t first[128]; /* ASCII first characters of the tokens: most positions are rejected here */
     int non_ascii_first; /* some token starts with a non-ASCII character */
+    CpTrie trie;         /* the tokens, each node's value its index: one walk finds the longest match */
 } Specials;
 
 static void specials_free(Specials *sp) {
@@ -211,6 +313,7 @@ static void specials_free(Specials *sp) {
     free(sp->cp);
     free(sp->len);
     free(sp->id);
+    cptrie_free(&sp->trie);
     memset(sp, 0, sizeof *sp);
 }
 
@@ -243,22 +346,25 @@ static int specials_load(Specials *sp, PyObject *list, int with_ids) {
         else
             sp->non_ascii_first = 1;
         sp->n = k + 1;
+        if (cptrie_add(&sp->trie, sp->cp[k], sp->len[k], (int32_t)k) < 0) return PyErr_NoMemory(), -1;
     }
+    if (cptrie_finish(&sp->trie) < 0) return PyErr_NoMemory(), -1;
     return 0;
 }
 
-/* The special token that starts at i (its index), or -1: the first listed that matches, as the regex does. */
+/* The special token that starts at i (its index), or -1: the first listed that matches, as the regex does
+ * (the lowest index among the tokens along one walk of the trie: the cost does not grow with the number of
+ * tokens; listed longest first, that is the longest match). */
 static Py_ssize_t special_at(const Specials *sp, const Text *t, Py_ssize_t i) {
     Py_UCS4 c = CP(t, i);
     if (c < 128 ? !sp->first[c] : !sp->non_ascii_first) return -1;
-    for (Py_ssize_t k = 0; k < sp->n; k++) {
-        Py_ssize_t len = sp->len[k];
-        if (i + len > t->n || CP(t, i) != sp->cp[k][0]) continue;
-        Py_ssize_t j = 1;
-        while (j < len && CP(t, i + j) == sp->cp[k][j]) j++;
-        if (j == len) return k;
+    Py_ssize_t found = -1;
+    int32_t node = 0;
+    for (Py_ssize_t j = i; j < t->n && (node = cptrie_step(&sp->trie, node, CP(t, j))) >= 0; j++) {
+        int32_t k = sp->trie.token[node];
+        if (k >= 0 && (found < 0 || k < found)) found = k;
     }
-    return -1;
+    return found;
 }
 
 /* An int object per id an encoder can emit: result lists reference them instead of allocating. */
