@@ -228,8 +228,15 @@ def download(remote: RemoteFile, dest: Path, show_progress: Optional[bool] = Non
             try:
                 with urllib.request.urlopen(remote.url, timeout=60) as response:
                     total = int(response.headers.get("Content-Length") or 0) or None
+                    limit = 2 * remote.size + (1 << 20)  # (raw bytes: CRs may be stripped after)
+                    received = 0
                     with progress_bar(total=total, desc=dest.name, unit="B", enabled=show_progress) as bar:
                         for block in iter(lambda: response.read(1 << 16), b""):
+                            received += len(block)
+                            if received > limit:  # a server that never stops must not fill the disk
+                                raise CorpusError(
+                                    f"{remote.url} sent more than {limit:,} bytes for a file of {remote.size:,}"
+                                )
                             out.write(block.replace(b"\r", b"") if remote.transform == "strip-cr" else block)
                             bar.update(len(block))
             except OSError as e:  # URLError, HTTPError, timeouts and socket errors are all OSError

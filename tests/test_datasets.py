@@ -68,6 +68,9 @@ def test_damaged_download_leaves_nothing(web, tmp_path, monkeypatch):
         datasets.corpus_path(_remote(b"original\n", f"{base}/file.txt"))
     with pytest.raises(CorpusError, match="9 bytes, not the expected 5"):
         datasets.corpus_path(_remote(b"short", f"{base}/file.txt"))
+    (root / "huge.txt").write_bytes(b"x" * (3 << 20))  # a server that sends far more than the file's size
+    with pytest.raises(CorpusError, match="sent more than"):
+        datasets.corpus_path(_remote(b"short", f"{base}/huge.txt"))
     with pytest.raises(CorpusError, match="could not download .*missing.txt"):
         datasets.corpus_path(_remote(b"x", f"{base}/missing.txt"))
     assert not any((tmp_path / "cache").rglob("*.*"))  # no partial or damaged file left
