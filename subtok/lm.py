@@ -28,6 +28,20 @@ from .progress import progress_bar
 CELLS = {"rnn": TimeRNN, "lstm": TimeLSTM, "gru": TimeGRU}
 
 
+def _check_config(config: dict, arrays: list, source: str) -> None:
+    """The sizes a saved model's config asks for, checked against the weights the file holds before any is
+    allocated (a config claiming enormous layers must not allocate them): the embedding is the first
+    array, (vocab_size, wordvec_size); every layer's width is at most the largest dimension in the file."""
+    sizes = ("vocab_size", "wordvec_size", "hidden_size", "num_layers")
+    if not arrays or any(type(config.get(k)) is not int for k in sizes):
+        raise FileFormatError(f"{source}: the config must give {', '.join(sizes)} as integers, and weights")
+    largest = max(max(a.shape, default=0) for a in arrays)
+    if arrays[0].shape != (config["vocab_size"], config["wordvec_size"]) or not (
+        0 < config["hidden_size"] <= largest and 0 < config["num_layers"] <= len(arrays)
+    ):
+        raise FileFormatError(f"{source}: the config's sizes do not match the weights the file holds")
+
+
 class RNNLM:
     def __init__(
         self,
@@ -254,7 +268,11 @@ class RNNLM:
                 arrays = [data[f"p{i}"] for i in range(len(data.files) - 1)]
         except (OSError, KeyError, ValueError, SyntaxError) as e:
             raise FileFormatError(f"{path}: not an RNNLM file ({e})") from None
-        model = cls(backend=backend, **config)
+        _check_config(config, arrays, str(path))
+        try:
+            model = cls(backend=backend, **config)
+        except (TypeError, SubtokError) as e:
+            raise FileFormatError(f"{path}: its config does not describe a model: {e}") from None
         model.set_params(arrays, source=str(path))
         return model
 

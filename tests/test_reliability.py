@@ -328,3 +328,22 @@ def test_thousands_of_special_tokens_match_as_a_few_do(backend, tok):
     found = [many.id_to_token(i) for i in ids if many.id_to_token(i) in set(specials)]
     assert found == ["<|special_12|>", "<|special_1", "<|special_299|>", "<|spec", "<|spec", "<|special_2999|>"]
     assert [e.ids for e in many.encode_batch([text] * 3)] == [ids] * 3
+
+
+def test_a_saved_model_cannot_ask_for_enormous_layers(tmp_path):
+    """An .npz whose config claims sizes its weights do not have is refused before anything is allocated."""
+    import numpy as np
+
+    from subtok import FileFormatError
+    from subtok.lm import RNNLM
+
+    model = RNNLM(10, 4, 4)
+    model.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    for change in ({"hidden_size": 10**9}, {"vocab_size": 10**12}, {"num_layers": 10**6}, {"cell": "bogus"}):
+        config = {**model.config, **change}
+        np.savez(tmp_path / "bad.npz", **{**arrays, "config": np.array(repr(config))})
+        with pytest.raises(FileFormatError, match="bad.npz"):
+            RNNLM.load(tmp_path / "bad.npz")
+    assert RNNLM.load(tmp_path / "m.npz").config == model.config
