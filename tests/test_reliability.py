@@ -347,3 +347,14 @@ def test_a_saved_model_cannot_ask_for_enormous_layers(tmp_path):
         with pytest.raises(FileFormatError, match="bad.npz"):
             RNNLM.load(tmp_path / "bad.npz")
     assert RNNLM.load(tmp_path / "m.npz").config == model.config
+
+
+@pytest.mark.parametrize("model", ["bpe", "wordpiece", "word", "unigram"])
+def test_word_counts_must_be_positive_integers(model):
+    from subtok import TrainingError
+    from subtok.models import TRAINERS
+
+    trainer = TRAINERS[model](vocab_size=300)
+    for counts in ({"hello": 2.5}, {"hello": -3}, {"hello": 0}, {"hello": True}, {"hello": "x"}, {3: 4}, ["hello"]):
+        with pytest.raises(TrainingError):
+            trainer.train(counts)

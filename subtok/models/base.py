@@ -147,6 +147,18 @@ class Trainer:
         return None
 
 
+def check_word_counts(word_counts: Mapping[str, int]) -> None:
+    """Word counts as every trainer takes them: a mapping of str to integers from 1 to 2**52 (a float,
+    negative or boolean count is an error, not something to round or train on)."""
+    if not isinstance(word_counts, Mapping):
+        raise TrainingError(f"word counts must be a mapping of word -> count, not {type(word_counts).__name__}")
+    for word, count in word_counts.items():
+        if not isinstance(word, str):
+            raise TrainingError(f"a word must be a str, not {word!r}")
+        if type(count) is not int or not 1 <= count <= 1 << 52:
+            raise TrainingError(f"the count of {word[:40]!r} must be an integer from 1 to 2**52, not {count!r}")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Character-level training helpers (BPE without byte_level, WordPiece)
 # ---------------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from ..registry import require
 from ..text import GPT2_PATTERN, bytes_to_token, bytes_to_unicode, token_to_bytes
 from ..vocab import Vocab
 from . import bpe_core
-from .base import UNSET, Trainer, char_alphabet, char_symbol_words, encode_each
+from .base import UNSET, Trainer, char_alphabet, char_symbol_words, check_word_counts, encode_each
 
 DEFAULT_SPECIAL_TOKENS = ("<unk>", "<pad>", "<bos>", "<eos>")
 # byte-level spelling -> the Latin-1 character of each byte, so that .encode("latin-1") gives the bytes
@@ -466,6 +466,7 @@ class BPETrainer(Trainer):
 
         Stops early, with a warning, when no pair occurs ``min_frequency`` times any more.
         """
+        check_word_counts(word_counts)
         prefix, suffix, byte_level = self.prefix, self.suffix, self.byte_level
         specials = list(self.special_tokens)
         if byte_level:

@@ -33,7 +33,7 @@ from ..normalizers import Normalizer, SentencePieceNormalizer
 from ..pre_tokenizers import PreTokenizer, Split, Whole
 from ..text import script_v9
 from . import unigram_train_core as core
-from .base import Trainer
+from .base import Trainer, check_word_counts
 from .unigram import Unigram
 
 SPACE_SYMBOL = "\u2581"
@@ -177,6 +177,7 @@ class UnigramTrainer(Trainer):
     def train(self, word_counts: Mapping[str, int]) -> Unigram:
         """A Unigram model of exactly ``vocab_size`` pieces (fewer, with a warning, when the corpus has
         fewer distinct pieces to offer)."""
+        check_word_counts(word_counts)
         meta = self.special_tokens + self.user_defined_symbols
         if self.byte_fallback:
             meta += [byte_fallback_token(b) for b in range(256)]

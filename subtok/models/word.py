@@ -10,7 +10,7 @@ from ..encoding import TextEncoder
 from ..errors import SubtokError, TokenizerFileError, TrainingError
 from ..pre_tokenizers import PreTokenizer, WhitespaceRuns
 from ..vocab import Vocab
-from .base import Trainer, encode_each
+from .base import Trainer, check_word_counts, encode_each
 from .bpe import DEFAULT_SPECIAL_TOKENS, as_vocab
 
 
@@ -75,6 +75,7 @@ class WordLevelTrainer(Trainer):
         return WhitespaceRuns()
 
     def train(self, word_counts: Mapping[str, int]) -> WordLevel:
+        check_word_counts(word_counts)
         specials = list(self.special_tokens)
         if self.unk_token not in specials:
             specials.insert(0, self.unk_token)

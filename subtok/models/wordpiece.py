@@ -25,7 +25,7 @@ from ..progress import progress_bar
 from ..registry import require
 from ..vocab import Vocab
 from . import bpe_core, wordpiece_core
-from .base import Trainer, char_alphabet, char_symbol_words, encode_each
+from .base import Trainer, char_alphabet, char_symbol_words, check_word_counts, encode_each
 from .bpe import as_vocab
 
 DEFAULT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -200,6 +200,7 @@ class WordPieceTrainer(Trainer):
         and as a "##" piece, so any word of known characters can be encoded. Stops early, with a warning,
         when no pair occurs ``min_frequency`` times any more.
         """
+        check_word_counts(word_counts)
         prefix = self.prefix
         specials = list(self.special_tokens)
         if self.unk_token not in specials:
