@@ -342,7 +342,8 @@ class Tokenizer:
         BPE model skips each merge with that probability (BPE-dropout, Provilkov et al. 2020); with
         ``sample`` a Unigram model draws the segmentation with probability proportional to
         P(segmentation)^``alpha``, from the whole lattice (``nbest_size`` -1) or from the ``nbest_size``
-        best (SentencePiece's ``enable_sampling``).
+        best (SentencePiece's ``enable_sampling``; a SentencePiece BPE model skips each merge with
+        probability ``alpha``, as the library does).
         """
         for arg in (text, pair) if pair is not None else (text,):
             if not isinstance(arg, str):
