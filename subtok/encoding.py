@@ -294,11 +294,12 @@ class TextEncoder:
         return Encoding(ids, self.model, self.vocab, text, self.alignment, record)
 
     def sample_batch(self, texts: list[str], theta: float, seeds: list[int], num_threads: int) -> list[Encoding]:
-        model, vocab, kind = self.model, self.vocab, self.alignment
-        results = self.core.sample_batch(texts, theta, seeds, num_threads)
-        return [Encoding(ids, model, vocab, text, kind, record) for text, (ids, record) in zip(texts, results)]
+        """``sample`` of each text with its seed."""
+        return self._encodings(texts, self.core.sample_batch(texts, theta, seeds, num_threads))
 
     def encode_batch(self, texts: list[str], num_threads: int) -> list[Encoding]:
+        return self._encodings(texts, self.core.encode_batch(texts, num_threads))
+
+    def _encodings(self, texts: list[str], results: list) -> list[Encoding]:
         model, vocab, kind = self.model, self.vocab, self.alignment
-        results = self.core.encode_batch(texts, num_threads)
         return [Encoding(ids, model, vocab, text, kind, record) for text, (ids, record) in zip(texts, results)]
