@@ -495,7 +495,7 @@ def test_sentencepiece_bpe_unused_pieces_are_resegmented(spm, trained_bpe, share
     _same(tok, sp, _lines(shared_data, 200))
 
 
-def test_sentencepiece_bpe_dropout(trained_bpe):
+def test_sentencepiece_bpe_dropout(trained_bpe, backend):
     path, sp = trained_bpe["bpe"]
     tok = Tokenizer.from_sentencepiece(path)
     text = "Subword regularization draws a different segmentation each time."
