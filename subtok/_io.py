@@ -34,6 +34,8 @@ def _umask() -> int:
 def check_output(path: PathLike) -> Path:
     """``path`` as a place to write a file: its folder exists and the path is a regular file or nothing yet;
     a FIFO or character device is written through (not replaced); anything else is an ``OutputError``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise OutputError(f"an output path must be a str or a path, not {path!r}")
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():

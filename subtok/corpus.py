@@ -29,7 +29,7 @@ from .datasets import (  # noqa: F401  (here before subtok.datasets existed: sub
     load,
     load_texts,
 )
-from .errors import CorpusError
+from .errors import CorpusError, InputError
 from .models import bpe_core
 from .normalizers import make_normalizers, normalize_str
 from .pre_tokenizers import PRE_TOKENIZERS
@@ -263,6 +263,10 @@ def count_words(
 ) -> Counter:
     """Word -> count over the whole corpus. Files of several MB are cut at newlines and counted on
     ``num_workers`` processes (default: all cores); the result equals a serial pass exactly."""
+    if num_workers is not None and (
+        isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1
+    ):
+        raise InputError(f"num_workers must be an integer of at least 1 (or None), not {num_workers!r}")
     files = corpus_files(corpus)
     counts: Counter = Counter()
     if files is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import math
+import operator
 import os
 import random
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -290,7 +291,9 @@ class Tokenizer:
 
     def id_to_token(self, i: int) -> str:
         """The token with id ``i``; an id outside the vocabulary, or a gap in it, is an IndexError."""
-        return self._vocab.token(i)
+        if isinstance(i, bool) or not hasattr(i, "__index__"):
+            raise InputError(f"id_to_token takes an integer id, not {i!r}")
+        return self._vocab.token(operator.index(i))
 
     # -- added tokens ------------------------------------------------------------------------------------
     def add_tokens(self, tokens: Sequence[Union[str, AddedToken]]) -> int:
@@ -356,6 +359,8 @@ class Tokenizer:
         self, dropout: Optional[float], sample: bool, alpha: float, nbest_size: int, seed: Optional[int]
     ) -> Optional[Callable[[str, bool], list[int]]]:
         """None when encoding is deterministic, else word (, spelled) -> ids of a drawn segmentation."""
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise InputError(f"seed must be an integer or None, not {seed!r}")
         model = self.model
         if dropout:
             if not hasattr(model, "encode_spelled") or not isinstance(dropout, (int, float)) or not 0 < dropout <= 1:
@@ -384,6 +389,9 @@ class Tokenizer:
 
     def _allowed(self, allowed_special, disallowed_special, texts) -> Optional[frozenset]:
         """The special tokens that may be matched (None: all), after tiktoken's check of disallowed ones."""
+        for name, value in (("allowed_special", allowed_special), ("disallowed_special", disallowed_special)):
+            if isinstance(value, str) and value != "all":  # a str would be taken as its characters
+                raise InputError(f'{name} must be "all" or a collection of tokens, not {value!r}')
         specials = frozenset(self.added.specials)
         allowed = None if allowed_special == "all" else frozenset(allowed_special)
         if disallowed_special == "all":
@@ -502,6 +510,11 @@ class Tokenizer:
         """
         if isinstance(texts, str):
             raise InputError("encode_batch takes a list of texts, not one str (use encode)")
+        if not isinstance(texts, Iterable):
+            raise InputError(f"encode_batch takes a list of texts, not {type(texts).__name__}")
+        for name, value, low in (("num_threads", num_threads, 1), ("max_length", max_length, 0)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+                raise InputError(f"{name} must be an integer of at least {low} (or None), not {value!r}")
         items = list(texts)
         if truncation and max_length is None:
             raise InputError("truncation=True needs max_length")
@@ -618,8 +631,13 @@ class Tokenizer:
         tokens: list[str] = []
         runs: list[str] = []
         run: list[str] = []
+        if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+            raise InputError(f"decode takes a list of integer ids, not {type(ids).__name__}")
         for i in ids:
-            i = int(i)
+            try:
+                i = operator.index(i)  # an int or a numpy integer; never a float or a str
+            except TypeError:
+                raise InputError(f"ids must be integers, not {i!r}") from None
             if not 0 <= i < len(vocab) or vocab[i] is None:
                 where = "a gap in" if 0 <= i < len(vocab) else "outside"
                 raise InputError(f"id {i} is {where} the vocabulary of size {len(vocab)}")

@@ -358,3 +358,33 @@ def test_word_counts_must_be_positive_integers(model):
     for counts in ({"hello": 2.5}, {"hello": -3}, {"hello": 0}, {"hello": True}, {"hello": "x"}, {3: 4}, ["hello"]):
         with pytest.raises(TrainingError):
             trainer.train(counts)
+
+
+def test_bad_arguments_are_our_errors_naming_them(tok):
+    """Arguments of the wrong type or range: an InputError (or OutputError) naming the argument, never a
+    raw TypeError, and never a silent reading (a str allowed_special taken as its characters)."""
+    from subtok import InputError, OutputError
+
+    calls = {
+        "ids must be integers": [lambda: tok.decode([1.5]), lambda: tok.decode(["a"])],
+        "decode takes": [lambda: tok.decode(None)],
+        "encode_batch takes": [lambda: tok.encode_batch(None)],
+        "id_to_token takes": [lambda: tok.id_to_token("x")],
+        "seed must be": [lambda: tok.encode("hi", dropout=0.1, seed=[1])],
+        "num_threads must be": [
+            lambda: tok.encode_batch(["a"], num_threads="x"),
+            lambda: tok.encode_batch(["a"], num_threads=0),
+        ],
+        "max_length must be": [lambda: tok.encode_batch(["a"], truncation=True, max_length=-1)],
+        "allowed_special must be": [lambda: tok.encode("hi", allowed_special="x")],
+        "num_workers must be": [lambda: Tokenizer.train(["a b"], num_workers="x")],
+    }  # fmt: skip
+    for message, fns in calls.items():
+        for fn in fns:
+            with pytest.raises(InputError, match=message):
+                fn()
+    with pytest.raises(OutputError, match="output path"):
+        tok.save(None)
+    import numpy as np
+
+    assert tok.decode(np.array(tok.encode("hello").ids)) == tok.decode(tok.encode("hello").ids)  # numpy ints do

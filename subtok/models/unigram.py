@@ -131,6 +131,8 @@ class Unigram:
 
     def nbest(self, text: str, k: int) -> list[tuple[list[int], float]]:
         """The ``k`` best segmentations as (ids, score), best first."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise SubtokError(f"nbest takes a number of segmentations of at least 1, not {k!r}")
         return [(self.path_ids(path, text), score) for path, score in unigram_core.nbest(self.table, text, k)]
 
     def sample(self, text: str, alpha: float, nbest_size: int, rng: random.Random) -> Path:
