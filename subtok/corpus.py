@@ -41,6 +41,7 @@ Corpus = Union[str, "os.PathLike[str]", Iterable[str]]
 BLOCK_SIZE = 1 << 20  # bytes read at a time
 CHUNK_SIZE = 8 << 20  # bytes of a file given to one worker
 PARALLEL_MIN_BYTES = 4 << 20  # below this, counting stays in one process
+LONG_TEXT = 1 << 20  # characters: a text this long has its words counted one at a time
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -216,7 +217,10 @@ class WordSplitter:
             for piece in pieces:
                 if self.normalizers:
                     piece = normalize_str(self.normalizers, piece)
-                batch.extend(words(piece))
+                if len(piece) > LONG_TEXT:  # a line of many MB: its words counted as found, never listed
+                    counts.update(self.pre_tokenizer.iter_words(piece))
+                else:
+                    batch.extend(words(piece))
             if len(batch) > 100_000:
                 counts.update(batch)
                 batch.clear()

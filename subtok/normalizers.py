@@ -561,6 +561,7 @@ def normalize(normalizers: Sequence[Normalizer], text: Union[str, Normalized]) -
 
 
 SPACE_SYMBOL = "\u2581"  # SentencePiece's escaped space, U+2581 LOWER ONE EIGHTH BLOCK
+_SPACE_RUNS = regex.compile(" {2,}")
 
 
 def no_surrogates(text: str) -> bool:
@@ -637,7 +638,7 @@ class SentencePieceNormalizer(Normalizer):
         if self.charsmap is not None or self.user_defined or not (text.isascii() or no_surrogates(text)):
             return super().normalize_str(text)
         if self.remove_extra_whitespaces:
-            text = " ".join(w for w in text.split(" ") if w)
+            text = _SPACE_RUNS.sub(" ", text).strip(" ")  # (no list of words: lines may be many MB)
         if not text:
             return ""
         if self.escape_whitespaces:

@@ -199,6 +199,11 @@ class PreTokenizer:
         """The words of ``text`` (training's counting)."""
         return [p.text for p in self.pre_tokenize([Normalized(text)])]
 
+    def iter_words(self, text: str) -> Iterable[str]:
+        """``words`` one at a time, for a long text (a line of many MB) whose list of words would take many
+        times its size; pre-tokenizers that find words by a regex's matches yield them as found."""
+        return self.words(text)
+
     def to_dict(self) -> dict:
         return {"type": self.type}
 
@@ -226,6 +231,12 @@ class _Matches(PreTokenizer):
 
     def words(self, text: str) -> list[str]:
         return self.regex.findall(text)
+
+    def iter_words(self, text: str) -> Iterable[str]:
+        bounded = isinstance(self.regex, BoundedPattern)
+        if (bounded and self.regex.bounded) or self.regex.groups:  # (a time limit needs the whole search)
+            return self.words(text)
+        return (m.group() for m in (self.regex.compiled if bounded else self.regex).finditer(text))
 
 
 @PRE_TOKENIZERS.register(types=("regex",))
@@ -330,6 +341,11 @@ class Split(PreTokenizer):
             return match_spans(self.regex, text)[0]
         matches = [(span, not is_match) for span, is_match in regex_matches(self.regex, text)]
         return behavior_spans(matches, self.behavior)
+
+    def iter_words(self, text: str) -> Iterable[str]:
+        if self.behavior == "Removed" and self.invert and not self.regex.bounded and not self.regex.groups:
+            return (m.group() for m in self.regex.compiled.finditer(text) if m.end() > m.start())  # the matches
+        return self.words(text)
 
     def to_dict(self) -> dict:
         return {"type": self.type, "pattern": self.pattern_spec, "behavior": self.behavior, "invert": self.invert}

@@ -388,3 +388,25 @@ def test_bad_arguments_are_our_errors_naming_them(tok):
     import numpy as np
 
     assert tok.decode(np.array(tok.encode("hello").ids)) == tok.decode(tok.encode("hello").ids)  # numpy ints do
+
+
+@pytest.mark.parametrize("model, options", [("bpe", {}), ("bpe", {"byte_level": False}), ("word", {}),
+                                            ("wordpiece", {}), ("unigram", {})])  # fmt: skip
+def test_a_very_long_line_is_counted_word_by_word(monkeypatch, tmp_path, model, options):
+    """A line of many MB has its words counted as they are found (its list of words would take many times
+    its size): the counts equal those of the usual path."""
+    from subtok import corpus
+    from subtok.models import TRAINERS
+
+    line = " ".join(t.replace("\n", " ") for t in SAMPLE_TEXTS * 3)
+    path = tmp_path / "line.txt"
+    path.write_text(line + "\n")
+    trainer = TRAINERS[model](vocab_size=300, **options)
+    pre = trainer.default_pre_tokenizer()
+    count_pre, cut, strip = trainer.word_splitting(pre)
+    splitter = corpus.WordSplitter(
+        [n.to_dict() for n in trainer.default_normalizers()], count_pre.to_dict(), cut, strip
+    )
+    usual = corpus.count_words(path, splitter, num_workers=1)
+    monkeypatch.setattr(corpus, "LONG_TEXT", 50)
+    assert corpus.count_words(path, splitter, num_workers=1) == usual
