@@ -34,8 +34,11 @@ def _segmentations(word: str, pieces: dict[str, int]):
         return
     for end in range(1, len(word) + 1):
         head = word[:end]
-        i = pieces.get(head, -1 if end == 1 and head not in pieces else None)
-        if i is None or (i == -1 and end > 1):
+        if head in pieces:
+            i = pieces[head]
+        elif end == 1:
+            i = -1  # the unknown node: no one-character piece starts here
+        else:
             continue
         for rest in _segmentations(word[end:], pieces):
             yield [(head, i)] + rest
