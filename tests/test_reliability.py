@@ -410,3 +410,20 @@ def test_a_very_long_line_is_counted_word_by_word(monkeypatch, tmp_path, model, 
     usual = corpus.count_words(path, splitter, num_workers=1)
     monkeypatch.setattr(corpus, "LONG_TEXT", 50)
     assert corpus.count_words(path, splitter, num_workers=1) == usual
+
+
+def test_two_trainings_at_once_give_what_each_gives_alone():
+    """Training in two threads at the same time (BPE, WordPiece, Unigram) gives the models sequential runs
+    give: the trainers share no state."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [dict(model="bpe"), dict(model="wordpiece"), dict(model="unigram"), dict(model="bpe", byte_level=False)]
+
+    def train(options):
+        tok = Tokenizer.train(SAMPLE_TEXTS * 3, vocab_size=300, **options)
+        return json.dumps(tok.to_dict(), sort_keys=True)
+
+    alone = [train(job) for job in jobs]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(train, jobs + jobs)) == alone + alone
