@@ -22,7 +22,16 @@ from ._unicode_data import CONTROL
 from .charsmap import CharsMap
 from .errors import SubtokError
 from .registry import Registry, require
-from .text import Change, Normalized, bytes_to_unicode, hf_control, hf_mark, hf_nonspacing, pattern_regex
+from .text import (
+    Change,
+    Normalized,
+    bytes_to_unicode,
+    hf_control,
+    hf_mark,
+    hf_nonspacing,
+    lowercase,
+    pattern_regex,
+)
 from .unicode_forms import decomposition, normalize_edits
 
 NORMALIZERS = Registry("normalizer")
@@ -107,7 +116,7 @@ class UnicodeForm(Normalizer):
 def lower_changes(text: str) -> list[Change]:
     """Each character lowercased on its own (Rust's char::to_lowercase, as HF: no final-sigma rule), the
     extra characters of a longer lowercase inserted."""
-    return [(c, 1 if k else 0) for ch in text for k, c in enumerate(ch.lower())]
+    return [(c, 1 if k else 0) for ch in text for k, c in enumerate(lowercase(ch))]
 
 
 @NORMALIZERS.register(types=("lowercase",), hf=("Lowercase",))
@@ -117,10 +126,7 @@ class Lowercase(Normalizer):
     type, hf_type = "lowercase", "Lowercase"
 
     def normalize_str(self, text: str) -> str:
-        low = text.lower()
-        if len(low) == len(text) and "Σ" not in text:  # str.lower gives ς at a word's end
-            return low
-        return "".join(c.lower() for c in text)
+        return lowercase(text)
 
     def leaves(self, text: str) -> bool:
         return self.normalize_str(text) == text  # character by character: the pieces too
@@ -455,14 +461,14 @@ class BertNormalizer(Normalizer):
         if self.clean_text:
             if ch in "\x00\ufffd" or hf_control(ch):
                 return ""
-            if ch in " \t\n\r" or unicodedata.category(ch) in ("Zs", "Zl", "Zp"):  # White_Space
+            if ch in WHITE_SPACE:  # the controls among them were dropped above, as HF drops them
                 out = " "
         if self.handle_chinese_chars and _is_cjk(ord(ch)):
             out = " " + out + " "
         if self.strip_accents if self.strip_accents is not None else self.lowercase:
             out = "".join(map(_strip_char, out))
         if self.lowercase:
-            out = "".join(c.lower() for c in out)
+            out = lowercase(out)
         return out
 
     def normalize_str(self, text: str) -> str:

@@ -12,7 +12,7 @@ from typing import Optional
 
 import regex
 
-from . import _unicode_data
+from . import _unicode_case, _unicode_data
 from .errors import InputError, SubtokError
 
 # GPT-2's pre-tokenizer pattern, as used by HF's ByteLevel pre-tokenizer and tiktoken's "gpt2" encoding.
@@ -90,6 +90,18 @@ def hf_nonspacing(ch: str) -> bool:
 def hf_mark(ch: str) -> bool:
     """A combining mark (Mn, Mc, Me) by HF's Unicode 9.0 data: what HF's StripAccents drops."""
     return _in_ranges(_unicode_data.MARK, ord(ch))
+
+
+@cache
+def _lower_table() -> dict[int, str]:
+    return dict(zip(_unicode_case.LOWER_FROM, _unicode_case.LOWER_TO))
+
+
+def lowercase(text: str) -> str:
+    """Each character's lowercase as HF's Lowercase gives it (Rust's char::to_lowercase, no final-sigma
+    rule), from the table in ``_unicode_case``, so the result does not depend on the running Python's
+    Unicode version (``str.lower`` of Python 3.11 leaves 55 newer characters as they are)."""
+    return text.lower() if text.isascii() else text.translate(_lower_table())
 
 
 def ranges_class(ranges: Sequence[int]) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._io import PathLike, atomic_write_json, check_header, read_json
 from .errors import SubtokError, TokenizerFileError
+from .text import lowercase
 
 VOCAB_FORMAT = "subtok-vocab"
 MAX_ID = 1 << 24  # a file's ids from here on are refused, never allocated for
@@ -185,10 +186,13 @@ class Vocab:
 def preprocess(text: str) -> tuple[np.ndarray, Vocab]:
     """The book's preprocess: lowercase, "." -> " .", split on single spaces; ids by first appearance.
 
+    Lowercase is :func:`subtok.text.lowercase` (a pinned table, character by character), so the words do
+    not change with the running Python's Unicode version.
+
     Returns ``(ids, vocab)`` with ids as an ``np.ndarray`` of int64 and a :class:`Vocab` without an
     unknown token (every word of ``text`` is in it).
     """
-    words = text.lower().replace(".", " .").split(" ")
+    words = lowercase(text).replace(".", " .").split(" ")
     word_to_id: dict[str, int] = {}
     for w in words:
         if w not in word_to_id:

@@ -427,3 +427,21 @@ def test_two_trainings_at_once_give_what_each_gives_alone():
     alone = [train(job) for job in jobs]
     with ThreadPoolExecutor(2) as pool:
         assert list(pool.map(train, jobs + jobs)) == alone + alone
+
+
+def test_lowercase_comes_from_the_pinned_table_not_the_running_python():
+    """Lowercasing (Lowercase, BertNormalizer, the book's preprocess) reads the table generated from HF's
+    Lowercase, so it agrees with HF on every code point, newer characters included, whatever Unicode
+    version the running Python has (Python 3.11's str.lower leaves U+A7CB alone; HF gives U+0264)."""
+    from subtok.normalizers import BertNormalizer, Lowercase
+    from subtok.vocab import preprocess
+
+    assert Lowercase().normalize_str("\ua7cbΣΑΣ İ") == "\u0264σασ i\u0307"  # no final-sigma rule, as HF
+    assert preprocess("\ua7cb .")[1].id_to_word == ["\u0264", "", "."]
+    hf = pytest.importorskip("tokenizers").normalizers
+    chars = "".join(chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF)
+    assert Lowercase().normalize_str(chars) == hf.Lowercase().normalize_str(chars)
+    ours = BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True)
+    theirs = hf.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True)
+    spaced = " ".join(chars[:0x1F800])  # planes 0-1, each character on its own (no mark moves across another)
+    assert ours.normalize_str(spaced) == theirs.normalize_str(spaced)
