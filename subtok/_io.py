@@ -5,12 +5,17 @@ check of our formats' headers."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
+
+import numpy as np
 
 from .errors import FileFormatError, OutputError, TokenizerFileError
 
@@ -111,6 +116,36 @@ def read_json(path: PathLike, error: type[FileFormatError] = TokenizerFileError)
         raise error(f"{path}: not UTF-8 text (byte offset {e.start})") from None
     except json.JSONDecodeError as e:
         raise error(f"{path}: malformed or truncated JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+
+
+def read_npz(path: PathLike, what: str) -> dict[str, np.ndarray]:
+    """Every array of an .npz file (``np.savez``'s zip of .npy members; no pickles), each header checked
+    against the member's size in the archive before its array is allocated, so a header that claims more
+    than the file holds allocates nothing. Any damage (not a zip, bad CRC, truncated, unknown compression,
+    an object array) is a ``FileFormatError`` naming the file and ``what`` it should be."""
+    fmt = np.lib.format
+    try:
+        with zipfile.ZipFile(path) as archive:
+            arrays = {}
+            for info in archive.infolist():
+                name = info.filename.removesuffix(".npy")
+                with archive.open(info) as f:
+                    version = fmt.read_magic(f)
+                    header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                    shape, _, dtype = header(f)
+                if math.prod(shape) * dtype.itemsize > info.file_size:
+                    raise FileFormatError(
+                        f"{path}: {what}: array {name!r} claims shape {shape} but the file holds {info.file_size} bytes"
+                    )
+                with archive.open(info) as f:
+                    arrays[name] = fmt.read_array(f, allow_pickle=False)
+            return arrays
+    except FileNotFoundError:
+        raise FileFormatError(f"file not found: {path}") from None
+    except (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as e:
+        if isinstance(e, FileFormatError):
+            raise
+        raise FileFormatError(f"{path}: not {what} ({type(e).__name__}: {e})") from None
 
 
 def check_header(

@@ -18,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._io import PathLike, atomic_write_bytes
+from ._io import PathLike, atomic_write_bytes, read_npz
 from .errors import FileFormatError, SubtokError
 from .nn.backend import get_xp, to_numpy
 from .nn.optim import SGD, Adam
@@ -233,8 +233,7 @@ class RNNLM:
     def load_book_params(self, path: PathLike) -> RNNLM:
         """The book's Rnnlm weights (rnnlm_params.npz: embed_W, lstm_Wx, lstm_Wh, lstm_b, affine_W, affine_b;
         gates f, g, i, o) into a 1-layer LSTM model of the same shape."""
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+        arrays = read_npz(path, "the book's rnnlm_params.npz")
         names = [
             ("embed_W", self.embed.params[0]),
             ("lstm_Wx", self.rnns[0].params[0]),
@@ -262,11 +261,11 @@ class RNNLM:
 
     @classmethod
     def load(cls, path: PathLike, backend: str = "numpy") -> RNNLM:
+        data = read_npz(path, "an RNNLM file")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                config = dict(ast.literal_eval(str(data["config"])))
-                arrays = [data[f"p{i}"] for i in range(len(data.files) - 1)]
-        except (OSError, KeyError, ValueError, SyntaxError) as e:
+            config = dict(ast.literal_eval(str(data["config"])))
+            arrays = [data[f"p{i}"] for i in range(len(data) - 1)]
+        except (KeyError, ValueError, SyntaxError, TypeError) as e:
             raise FileFormatError(f"{path}: not an RNNLM file ({e})") from None
         _check_config(config, arrays, str(path))
         try:
@@ -407,15 +406,15 @@ class LMTrainer:
     def _resume(self, path: PathLike) -> tuple[int, float]:
         model, opt, xp = self.model, self.optimizer, self.model.xp
         n = len(model.params)
+        data = read_npz(path, "a training checkpoint")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = [data[f"p{i}"] for i in range(n)]
-                epoch, best, lr = int(data["epoch"]), float(data["best"]), float(data["lr"])
-                moments = [[data[f"{k}{i}"] for i in range(n)] for k in "mv"] if "m0" in data.files else None
-                states = [(data.get(f"h{i}"), data.get(f"c{i}")) for i in range(len(model.rnns))]
-                adam_iter = int(data["adam_iter"]) if "adam_iter" in data.files else 0
-                rng_state = data["rng_state"].tobytes().decode() if "rng_state" in data.files else ""
-        except (OSError, KeyError, ValueError, UnicodeDecodeError) as e:
+            arrays = [data[f"p{i}"] for i in range(n)]
+            epoch, best, lr = int(data["epoch"]), float(data["best"]), float(data["lr"])
+            moments = [[data[f"{k}{i}"] for i in range(n)] for k in "mv"] if "m0" in data else None
+            states = [(data.get(f"h{i}"), data.get(f"c{i}")) for i in range(len(model.rnns))]
+            adam_iter = int(data["adam_iter"]) if "adam_iter" in data else 0
+            rng_state = data["rng_state"].tobytes().decode() if "rng_state" in data else ""
+        except (KeyError, ValueError, TypeError, UnicodeDecodeError) as e:
             raise FileFormatError(f"{path}: not a training checkpoint ({e})") from None
         model.set_params(arrays, source=str(path))
         opt.lr = lr

@@ -11,7 +11,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from ._io import PathLike, atomic_write_bytes, read_json
+from ._io import PathLike, atomic_write_bytes, read_json, read_npz
 from .errors import FileFormatError, SubtokError
 from .evaluate import pearson, read_analogies, read_word_pairs, spearman
 from .sparse import top_k
@@ -156,12 +156,11 @@ class KeyedVectors:
     def load(cls, path: PathLike) -> KeyedVectors:
         """A ``save``d file (or the older pair ``path`` + ``path.json``); the vocabulary must have one word
         per row of vectors."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                vectors = data["vectors"]
-                vocab_bytes = data["vocab_json"].tobytes() if "vocab_json" in data.files else None
-        except (OSError, KeyError, ValueError, EOFError) as e:
-            raise FileFormatError(f"{path}: not a KeyedVectors npz file ({e})") from None
+        data = read_npz(path, "a KeyedVectors npz file")
+        if "vectors" not in data:
+            raise FileFormatError(f"{path}: not a KeyedVectors npz file (no 'vectors')")
+        vectors = data["vectors"]
+        vocab_bytes = data["vocab_json"].tobytes() if "vocab_json" in data else None
         if vocab_bytes is None:
             vocab = Vocab.from_dict(read_json(str(path) + ".json"), source=str(path) + ".json")
         else:
@@ -176,8 +175,8 @@ class KeyedVectors:
     @classmethod
     def load_book_params(cls, path: PathLike) -> KeyedVectors:
         """The book's CBOW vectors (cbow_params.npz: word_vecs and vocab)."""
+        data = read_npz(path, "the book's cbow_params.npz")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return cls(data["word_vecs"].astype(np.float32), Vocab([str(w) for w in data["vocab"]]))
-        except (OSError, KeyError, ValueError) as e:
+            return cls(data["word_vecs"].astype(np.float32), Vocab([str(w) for w in data["vocab"]]))
+        except (KeyError, ValueError, TypeError) as e:
             raise FileFormatError(f"{path}: not the book's cbow_params.npz ({e})") from None

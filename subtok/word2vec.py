@@ -24,7 +24,7 @@ from typing import Optional, Union
 import numpy as np
 
 from . import _backend
-from ._io import PathLike, atomic_write_bytes, check_header
+from ._io import PathLike, atomic_write_bytes, check_header, read_npz
 from .errors import FileFormatError, SubtokError
 from .nn.layers import AliasTable, sigmoid
 from .progress import progress_bar
@@ -308,10 +308,10 @@ class Word2Vec:
     def load(cls, path: PathLike) -> Word2Vec:
         """A model written by ``save``, its vectors and output weights as they were."""
         source = str(path)
+        data = read_npz(path, "a saved Word2Vec")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                vectors, syn1neg, meta = data["vectors"], data["syn1neg"], json.loads(str(data["meta"]))
-        except (OSError, KeyError, ValueError) as e:
+            vectors, syn1neg, meta = data["vectors"], data["syn1neg"], json.loads(str(data["meta"]))
+        except (KeyError, ValueError) as e:
             raise FileFormatError(f"{source}: not a saved Word2Vec ({e})") from None
         check_header(meta, FORMAT, FORMAT_VERSION, source, "word2vec", FileFormatError)
         params = meta.get("params")

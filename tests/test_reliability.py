@@ -306,6 +306,104 @@ def test_mutated_tokenizer_files_give_our_error_or_a_working_tokenizer(data):
         pass
 
 
+_FILES: dict = {}
+
+
+def _files(folder) -> dict:
+    """Valid files of every other format we read, as bytes: GPT-2's vocab.json/merges.txt, BERT's vocab.txt,
+    a tiktoken rank file, a SentencePiece .model, KeyedVectors and RNNLM .npz files."""
+    import base64
+    import json
+
+    import numpy as np
+
+    from subtok import Vocab, interop
+    from subtok.lm import RNNLM
+    from subtok.vectors import KeyedVectors
+
+    byte_level = Tokenizer.train(SAMPLE_TEXTS * 2, vocab_size=300, min_frequency=1)
+    hf = interop.to_huggingface(byte_level)
+    merges = "\n".join(m if isinstance(m, str) else " ".join(m) for m in hf["model"]["merges"])
+    ranks = byte_level.to_tiktoken()._mergeable_ranks if _has("tiktoken") else {}
+    files = {
+        "vocab.json": json.dumps(hf["model"]["vocab"]).encode(),
+        "merges.txt": ("#version: 0.2\n" + merges + "\n").encode(),
+        "r.tiktoken": b"".join(base64.b64encode(t) + b" %d\n" % r for t, r in ranks.items()),
+    }
+    Tokenizer.train(SAMPLE_TEXTS * 2, vocab_size=300, model="wordpiece").save_bert_vocab(folder / "vocab.txt")
+    Tokenizer.train(SAMPLE_TEXTS * 3, vocab_size=150, model="unigram").save_sentencepiece(folder / "m.model")
+    KeyedVectors(np.arange(12, dtype=np.float32).reshape(3, 4), Vocab(["a", "b", "c"])).save(folder / "kv.npz")
+    RNNLM(vocab_size=20, wordvec_size=4, hidden_size=4).save(folder / "lm.npz")
+    for name in ("vocab.txt", "m.model", "kv.npz", "lm.npz"):
+        files[name] = (folder / name).read_bytes()
+    return {name: data for name, data in files.items() if data}
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_damaged_files_of_every_other_format_give_our_error_or_a_working_object(tmp_path_factory, data):
+    """Bytes cut, flipped, lines inserted, dropped or duplicated, numbers made huge or negative, in each
+    format besides tokenizer JSON (which the test above mutates by field): the library's error or an object
+    that works; never another exception (a damaged .npz was a raw BadZipFile, EOFError or
+    NotImplementedError), and no array allocated from a size the file does not hold."""
+    import re
+
+    import numpy as np
+
+    from subtok import SubtokError
+    from subtok.lm import RNNLM
+    from subtok.vectors import KeyedVectors
+
+    folder = tmp_path_factory.mktemp("files") if not _FILES else _FILES["folder"]
+    if not _FILES:
+        _FILES.update(_files(folder), folder=folder)
+    name = data.draw(st.sampled_from(sorted(k for k in _FILES if k != "folder")))
+    blob = _FILES[name]
+    action = data.draw(st.sampled_from(["cut", "flip", "insert", "drop", "duplicate", "number"]))
+    lines = blob.split(b"\n")
+    at = data.draw(st.integers(0, len(lines) - 1))
+    if action == "cut":
+        blob = blob[: data.draw(st.integers(0, len(blob)))]
+    elif action == "flip":
+        k = data.draw(st.integers(0, len(blob) - 1))
+        blob = blob[:k] + bytes([data.draw(st.integers(0, 255))]) + blob[k + 1 :]
+    elif action == "number":
+        big = data.draw(st.sampled_from([b"99999999999999", b"-3", b"0", b"1e400"]))
+        blob = re.sub(rb"\d+", lambda m: big, blob, count=data.draw(st.integers(1, 3)))
+    else:
+        nasty = data.draw(st.sampled_from([b"", b"\xff\xfe", b"a b c", b"\x00", b"-1", b"AA== -5", b"x" * 3000]))
+        lines[at : at + 1] = {"insert": [nasty, lines[at]], "drop": [], "duplicate": [lines[at]] * 2}[action]
+        blob = b"\n".join(lines)
+    path = folder / f"damaged-{name}"
+    path.write_bytes(blob)
+    try:
+        if name in ("vocab.json", "merges.txt"):
+            pair = {"vocab.json": folder / "vocab.json", "merges.txt": folder / "merges.txt", name: path}
+            for original in ("vocab.json", "merges.txt"):
+                (folder / original).write_bytes(_FILES[original])
+            tok = Tokenizer.from_gpt2_files(pair["vocab.json"], pair["merges.txt"])
+        elif name.endswith(".npz"):
+            loaded = KeyedVectors.load(path) if name == "kv.npz" else RNNLM.load(path)
+            if name == "kv.npz":
+                loaded.most_similar(loaded.vocab.id_to_word[0])
+            else:
+                loaded.predict(np.array([[1, 2]]))
+            return
+        else:
+            load = {"vocab.txt": Tokenizer.from_bert_vocab, "m.model": Tokenizer.from_sentencepiece}.get(name)
+            tok = load(path) if load else Tokenizer.from_tiktoken(path, pattern="gpt2")
+        for text in SAMPLE_TEXTS[:3]:
+            tok.decode(tok.encode(text).ids)
+    except SubtokError:
+        pass
+
+
 def test_truncated_files_are_errors_naming_the_file(tmp_path, tok):
     from subtok import TokenizerFileError
 
@@ -331,11 +429,16 @@ def test_thousands_of_special_tokens_match_as_a_few_do(backend, tok):
 
 
 def test_a_saved_model_cannot_ask_for_enormous_layers(tmp_path):
-    """An .npz whose config claims sizes its weights do not have is refused before anything is allocated."""
+    """An .npz whose config claims sizes its weights do not have, or whose array header claims more than
+    the file holds, is refused before anything is allocated."""
+    import io
+    import zipfile
+
     import numpy as np
 
     from subtok import FileFormatError
     from subtok.lm import RNNLM
+    from subtok.vectors import KeyedVectors
 
     model = RNNLM(10, 4, 4)
     model.save(tmp_path / "m.npz")
@@ -347,6 +450,12 @@ def test_a_saved_model_cannot_ask_for_enormous_layers(tmp_path):
         with pytest.raises(FileFormatError, match="bad.npz"):
             RNNLM.load(tmp_path / "bad.npz")
     assert RNNLM.load(tmp_path / "m.npz").config == model.config
+    member = io.BytesIO()  # an array header that claims 10^12 floats over 16 bytes: refused, nothing allocated
+    np.lib.format.write_array_header_1_0(member, {"descr": "<f4", "fortran_order": False, "shape": (10**12,)})
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w") as archive:
+        archive.writestr("vectors.npy", member.getvalue() + bytes(16))
+    with pytest.raises(FileFormatError, match=r"huge.npz: .*'vectors' claims shape \(1000000000000,\)"):
+        KeyedVectors.load(tmp_path / "huge.npz")
 
 
 @pytest.mark.parametrize("model", ["bpe", "wordpiece", "word", "unigram"])
