@@ -15,9 +15,12 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Optional, Union
+
+import regex
 
 from . import _backend
 from .added_tokens import alternation, longest_first
@@ -41,7 +44,8 @@ Corpus = Union[str, "os.PathLike[str]", Iterable[str]]
 BLOCK_SIZE = 1 << 20  # bytes read at a time
 CHUNK_SIZE = 8 << 20  # bytes of a file given to one worker
 PARALLEL_MIN_BYTES = 4 << 20  # below this, counting stays in one process
-LONG_TEXT = 1 << 20  # characters: a text this long has its words counted one at a time
+LONG_TEXT = 1 << 20  # characters (bytes, read from a file): a text this long has its words counted one at a time
+LOOKAHEAD = 4096  # characters: how far from the end of what has been read a long line may be cut
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -110,14 +114,21 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def read_lines(path: Path, errors: str = "strict") -> Iterator[str]:
-    """The lines of a file (or a pipe: it is read once, front to back), newline kept, streamed a block at a
-    time; a byte-order mark at the start is dropped."""
+def read_line_parts(
+    path: Path, errors: str = "strict", start: int = 0, end: Optional[int] = None
+) -> Iterator[tuple[str, bool]]:
+    """``(text, more)`` over bytes [start, end) of a file (``end`` None: to the end; a pipe is read once,
+    front to back), streamed a block at a time: each complete line (newline kept) with ``more`` False, and a
+    line longer than ``LONG_TEXT`` bytes as parts of about a block each, cut between characters, ``more``
+    True on every part but its last. A byte-order mark at the file's start is dropped."""
     with open(path, "rb") as f:
-        pos = 0
+        if start:
+            f.seek(start)
+        pos = start  # the file offset of the end of what has been read
         rest = b""
-        while True:
-            block = f.read(BLOCK_SIZE)
+        in_line = False  # parts of a long line have been given and its end has not
+        while end is None or pos < end:
+            block = f.read(BLOCK_SIZE if end is None else min(BLOCK_SIZE, end - pos))
             if not block:
                 break
             if pos == 0 and block.startswith(UTF8_BOM):
@@ -125,13 +136,32 @@ def read_lines(path: Path, errors: str = "strict") -> Iterator[str]:
             pos += len(block)
             data = rest + block
             cut = data.rfind(b"\n") + 1
-            if cut == 0:
+            if cut:
+                for line in split_lines(_decode(data[:cut], path, pos - len(data), errors)):
+                    yield line, False
+                rest, in_line = data[cut:], False
+            elif len(data) > LONG_TEXT:  # a long line goes on: give its part before the last character
+                i = len(data) - 1
+                while i > len(data) - 4 and 0x80 <= data[i] < 0xC0:
+                    i -= 1
+                cut = i if data[i] >= 0xC0 else len(data)  # a character that may lack its tail waits for it
+                yield _decode(data[:cut], path, pos - len(data), errors), True
+                rest, in_line = data[cut:], True
+            else:
                 rest = data
-                continue
-            rest = data[cut:]
-            yield from split_lines(_decode(data[:cut], path, pos - len(data), errors))
-        if rest:
-            yield _decode(rest, path, pos - len(rest), errors)
+        if rest or in_line:
+            yield _decode(rest, path, pos - len(rest), errors), False
+
+
+def read_lines(path: Path, errors: str = "strict") -> Iterator[str]:
+    """The lines of a file (or a pipe: it is read once, front to back), newline kept, streamed a block at a
+    time; a byte-order mark at the start is dropped."""
+    parts: list[str] = []
+    for text, more in read_line_parts(path, errors):
+        parts.append(text)
+        if not more:
+            yield "".join(parts)
+            parts.clear()
 
 
 def iter_texts(corpus: Corpus, errors: str = "strict") -> Iterator[str]:
@@ -153,9 +183,14 @@ def _file_chunks(path: Path, chunk_size: int) -> list[tuple[int, int]]:
     bounds = [0]
     with open(path, "rb") as f:
         while bounds[-1] + chunk_size < size:
-            f.seek(bounds[-1] + chunk_size)
-            f.readline()
-            nxt = f.tell()
+            nxt = bounds[-1] + chunk_size
+            f.seek(nxt)
+            while block := f.read(BLOCK_SIZE):  # to the next newline, a block at a time (a line may be long)
+                newline = block.find(b"\n")
+                if newline >= 0:
+                    nxt += newline + 1
+                    break
+                nxt += len(block)
             if nxt >= size:
                 break
             bounds.append(nxt)
@@ -226,14 +261,72 @@ class WordSplitter:
                 batch.clear()
         counts.update(batch)
 
+    def count_parts(self, parts: Iterable[tuple[str, bool]], counts: Counter) -> None:
+        """Add the words of ``(text, more)`` items (``read_line_parts``) to ``counts``: whole lines as
+        ``count`` does, a long line's parts through ``_count_long_line``."""
+        parts = iter(parts)
+        lines: list[str] = []
+        for text, more in parts:
+            if not more:
+                lines.append(text)
+                if len(lines) >= 10_000:
+                    self.count(lines, counts)
+                    lines.clear()
+                continue
+            self.count(lines, counts)
+            lines.clear()
+            self._count_long_line(chain([(text, more)], parts), counts)
+        self.count(lines, counts)
+
+    def _words_of(self, text: str) -> list[str]:
+        """The words of ``text`` as ``count`` finds them (special tokens cut out, normalized, split)."""
+        words: list[str] = []
+        for piece in self.special_re.split(text) if self.special_re is not None else (text,):
+            if self.normalizers:
+                piece = normalize_str(self.normalizers, piece)
+            words.extend(self.pre_tokenizer.words(piece))
+        return words
+
+    def _count_long_line(self, parts: Iterator[tuple[str, bool]], counts: Counter) -> None:
+        """Count one line given in parts, holding about two parts at a time: after each part, what has been
+        read is cut at its last space at least ``LOOKAHEAD`` characters before its end, when the words of the
+        two sides are the words of the whole (a cut between two words, as whitespace-splitting
+        pre-tokenizers and character-local normalizers make it, and every published pattern); the first
+        side is counted, the rest kept. What cannot be cut (a line without lone spaces is one word to most
+        pre-tokenizers; after 8 failed cuts no more are tried) is kept and counted at the line's end as
+        ``count`` counts any text."""
+        pending: list[str] = []
+        failures = 0
+        for text, more in parts:
+            pending.append(text)
+            if not more:
+                break
+            space = _LONE_SPACE.search(text, 0, len(text) - LOOKAHEAD) if failures < 8 else None
+            if space is None:
+                continue
+            joined = "".join(pending)
+            at = space.start() + len(joined) - len(text)
+            head, tail = joined[:at], joined[at:]
+            words = self._words_of(head)
+            if self._words_of(joined) == words + self._words_of(tail):
+                counts.update(words)
+                pending = [tail]
+            else:
+                failures, pending = failures + 1, [joined]
+        self.count(["".join(pending)], counts)
+
+
+# the last space between two characters that are not spaces (searched backwards)
+_LONE_SPACE = regex.compile(r"(?<=\S) (?=\S)", flags=regex.REVERSE)
+
 
 def _count_chunk(args) -> Counter:
     """The word counts of bytes [start, end) of a file (a byte-order mark at its start dropped); ``end`` None:
     the whole stream, read once (a pipe or device, which cannot seek)."""
     splitter, path, start, end, errors = args
     counts: Counter = Counter()
-    if end is None:
-        splitter.count(read_lines(path, errors), counts)
+    if end is None or end - start > 2 * CHUNK_SIZE:  # a pipe, or a range that a long line made long: streamed
+        splitter.count_parts(read_line_parts(path, errors, start, end), counts)
         return counts
     with open(path, "rb") as f:
         f.seek(start)

@@ -342,9 +342,18 @@ class Split(PreTokenizer):
         matches = [(span, not is_match) for span, is_match in regex_matches(self.regex, text)]
         return behavior_spans(matches, self.behavior)
 
+    def _matches_are_words(self) -> bool:
+        """The words are the non-empty matches, found without a time limit (which needs the whole search)."""
+        return self.behavior == "Removed" and self.invert and not self.regex.bounded and not self.regex.groups
+
+    def words(self, text: str) -> list[str]:
+        if self._matches_are_words():
+            return [word for word in self.regex.compiled.findall(text) if word]
+        return super().words(text)
+
     def iter_words(self, text: str) -> Iterable[str]:
-        if self.behavior == "Removed" and self.invert and not self.regex.bounded and not self.regex.groups:
-            return (m.group() for m in self.regex.compiled.finditer(text) if m.end() > m.start())  # the matches
+        if self._matches_are_words():
+            return (m.group() for m in self.regex.compiled.finditer(text) if m.end() > m.start())
         return self.words(text)
 
     def to_dict(self) -> dict:

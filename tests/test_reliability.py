@@ -502,14 +502,16 @@ def test_bad_arguments_are_our_errors_naming_them(tok):
 @pytest.mark.parametrize("model, options", [("bpe", {}), ("bpe", {"byte_level": False}), ("word", {}),
                                             ("wordpiece", {}), ("unigram", {})])  # fmt: skip
 def test_a_very_long_line_is_counted_word_by_word(monkeypatch, tmp_path, model, options):
-    """A line of many MB has its words counted as they are found (its list of words would take many times
-    its size): the counts equal those of the usual path."""
+    """A line of many MB is read in parts (cut between characters), cut between words where the words of
+    both sides are the words of the whole, and its words counted as they are found (its list of words would
+    take many times its size): the counts equal those of the usual path, which holds each line whole. Here
+    the sizes are shrunk so that a line of a few kB is "long"."""
     from subtok import corpus
     from subtok.models import TRAINERS
 
-    line = " ".join(t.replace("\n", " ") for t in SAMPLE_TEXTS * 3)
+    line = " ".join(t.replace("\n", " ") for t in SAMPLE_TEXTS * 3) + "  x   é€😀 y\tz <unk>\u3000w"
     path = tmp_path / "line.txt"
-    path.write_text(line + "\n")
+    path.write_text("short line\n" + line + "\n" + "€" * 300 + "\nend\n" + line, encoding="utf-8")
     trainer = TRAINERS[model](vocab_size=300, **options)
     pre = trainer.default_pre_tokenizer()
     count_pre, cut, strip = trainer.word_splitting(pre)
@@ -517,7 +519,11 @@ def test_a_very_long_line_is_counted_word_by_word(monkeypatch, tmp_path, model, 
         [n.to_dict() for n in trainer.default_normalizers()], count_pre.to_dict(), cut, strip
     )
     usual = corpus.count_words(path, splitter, num_workers=1)
-    monkeypatch.setattr(corpus, "LONG_TEXT", 50)
+    for name, value in (("BLOCK_SIZE", 64), ("LONG_TEXT", 50), ("CHUNK_SIZE", 16), ("LOOKAHEAD", 20)):
+        monkeypatch.setattr(corpus, name, value)
+    parts = list(corpus.read_line_parts(path))
+    assert "".join(text for text, _ in parts) == path.read_text(encoding="utf-8")
+    assert sum(more for _, more in parts) > 100 and [more for _, more in parts][-1] is False
     assert corpus.count_words(path, splitter, num_workers=1) == usual
 
 
