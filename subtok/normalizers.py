@@ -18,7 +18,8 @@ from typing import Optional, Union
 
 import regex
 
-from ._unicode_data import CONTROL
+from ._unicode_case import LOWER_FROM
+from ._unicode_data import CONTROL, INSIDE_NFD, NONSPACING
 from .charsmap import CharsMap
 from .errors import SubtokError
 from .registry import Registry, require
@@ -409,18 +410,22 @@ class ByteLevel(Normalizer):
         return norm.transform(changes)
 
 
+# BERT's "Chinese characters": the CJK Unified Ideographs blocks (not Hangul, Hiragana or Katakana), as
+# (first, last) pairs; 0x2B920 as HF (BERT's Python had 0x2B820)
+_CJK = (
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B920, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+)
+
+
 def _is_cjk(cp: int) -> bool:
-    """BERT's "Chinese character": the CJK Unified Ideographs blocks (not Hangul, Hiragana or Katakana)."""
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x20000 <= cp <= 0x2A6DF
-        or 0x2A700 <= cp <= 0x2B73F
-        or 0x2B740 <= cp <= 0x2B81F
-        or 0x2B920 <= cp <= 0x2CEAF  # as HF (BERT's Python had 0x2B820)
-        or 0xF900 <= cp <= 0xFAFF
-        or 0x2F800 <= cp <= 0x2FA1F
-    )
+    return any(first <= cp <= last for first, last in _CJK)
 
 
 @NORMALIZERS.register(types=("bert",), hf=("BertNormalizer",))
@@ -498,14 +503,31 @@ class BertNormalizer(Normalizer):
 _BERT_TABLES: dict = {}
 
 
+def _bert_candidates(normalizer: BertNormalizer) -> set[int]:
+    """The code points ``normalizer`` may change (``_map_char``'s steps, each by its own data): whitespace,
+    CJK ideographs, characters NFD changes or nonspacing marks, characters with a lowercase; every other
+    code point maps to itself."""
+    ranges: list[tuple[int, int]] = []
+    if normalizer.clean_text:
+        ranges += [(0, 0), (0xFFFD, 0xFFFD)] + [(ord(c), ord(c)) for c in WHITE_SPACE]
+    if normalizer.handle_chinese_chars:
+        ranges += _CJK
+    if normalizer.strip_accents if normalizer.strip_accents is not None else normalizer.lowercase:
+        for flat in (INSIDE_NFD, NONSPACING):
+            ranges += zip(flat[0::2], flat[1::2])
+    if normalizer.lowercase:
+        ranges += [(cp, cp) for cp in LOWER_FROM]
+    return {cp for first, last in ranges for cp in range(first, last + 1)}
+
+
 def _build_bert_table(normalizer: BertNormalizer) -> tuple[bytes, bytes]:
     table = array("i", [-1]) * 0x110000
     repl = array("i")
     control = normalizer.clean_text and CONTROL
     for first, last in zip(control[0::2], control[1::2]) if control else ():
         table[first : last + 1] = array("i", [-2]) * (last + 1 - first)  # what _map_char returns: dropped
-    for cp in range(0x110000):
-        if table[cp] == -2:
+    for cp in sorted(_bert_candidates(normalizer)):
+        if table[cp] == -2 or 0xD800 <= cp <= 0xDFFF:
             continue
         ch = chr(cp)
         out = normalizer._map_char(ch)
