@@ -1,9 +1,10 @@
 """A short random-input run against the native core (used by tests/sanitize.sh under ASan/UBSan).
 
 Throws random word lists, merge tables, texts, special tokens and truncated or mutated tokenizer files at
-the C entry points (BPE, WordPiece, the SentencePiece encoder in its Unigram, HF and BPE modes, sampling,
-and Unigram training), and checks them against the pure-Python reference. Any crash, sanitizer report or
-mismatch fails. Usage: python tests/fuzz_native.py [SECONDS]
+every C entry point (BPE training and encoding, WordPiece training and longest match, the SentencePiece
+encoder in its Unigram, HF and BPE modes, sampling, Unigram training, csr_dot, sgns_train), checks them
+against the pure-Python reference where there is one, and gives each of them bad arguments. Any crash,
+sanitizer report or mismatch fails. Usage: python tests/fuzz_native.py [SECONDS]
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from subtok import SubtokError, Tokenizer, _backend
+import numpy as np
+
+from subtok import SubtokError, Tokenizer, _backend, sparse
 from subtok.models import bpe_core, unigram_core, unigram_train_core, wordpiece_core
 from subtok.models.unigram_trainer import char_class
 from subtok.normalizers import BertNormalizer
@@ -46,6 +49,57 @@ def fuzz_training(rng: random.Random) -> None:
     py = bpe_core.train_merges(py_w, args[0], py_k, *args[1:])
     c = native.train_merges(c_w, args[0], c_k, *args[1:])
     assert [tuple(m) for m in c] == py and c_k == py_k and c_w == py_w
+    counts = [rng.randrange(1, 1 << 20) for _ in words]  # WordPiece by likelihood: the same inputs
+    py_w, c_w, py_k, c_k = [list(w) for w in words], [list(w) for w in words], list(keys), list(keys)
+    py = wordpiece_core.train_likelihood(py_w, counts, py_k, *args[1:])
+    c = native.train_likelihood(c_w, counts, c_k, *args[1:])
+    assert [tuple(m) for m in c] == py and c_k == py_k and c_w == py_w
+
+
+def fuzz_kernels(rng: random.Random) -> None:
+    """csr_dot against its reference, and sgns_train (no twin: finite results) on random small arrays, then
+    each given one bad argument (out-of-range ids, broken CSR, wrong dtype or shape, NaN rates)."""
+    n_rows, n_cols, k = rng.randrange(0, 6), rng.randrange(1, 6), rng.randrange(1, 4)
+    lengths = [rng.randrange(0, 4) for _ in range(n_rows)]
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    indices = np.array([rng.randrange(n_cols) for _ in range(int(indptr[-1]))], dtype=np.int64)
+    data, x = np.random.default_rng(rng.randrange(99)).random((2, len(indices))), np.ones((n_cols, k))
+    data = data[0].copy()
+    got, want = np.empty((n_rows, k)), np.empty((n_rows, k))
+    native.csr_dot(indptr, indices, data, x, got, 2)
+    sparse.csr_dot(indptr, indices, data, x, want)
+    assert np.allclose(got, want)
+    V, D, n = rng.randrange(1, 6), rng.randrange(0, 5), rng.randrange(0, 30)
+    syn0, syn1 = np.full((V, D), 0.1, dtype=np.float32), np.zeros((V, D), dtype=np.float32)
+    stream = np.array([rng.randrange(V) for _ in range(n)], dtype=np.int64)
+    segs, noise = np.zeros(n, dtype=np.int64), np.ones(V)
+    w2v = [syn0, syn1, stream, segs, noise, rng.randrange(1, 4), rng.randrange(0, 4), rng.randrange(2), 0.1, 0.0, 7]
+    native.sgns_train(*w2v)
+    assert np.isfinite(syn0).all() and np.isfinite(syn1).all()
+    bad = rng.randrange(8)
+    try:
+        if bad == 0:
+            native.csr_dot(indptr, indices + rng.choice([-1, n_cols]), data, x, got)
+        elif bad == 1:
+            native.csr_dot(indptr[::-1].copy(), indices, data, x, got)
+        elif bad == 2:
+            native.csr_dot(indptr, indices.astype(np.int32), data, x[:, :1], got)
+        elif bad == 3:
+            native.csr_dot(indptr, indices, data, x[::2], got[:, ::2])
+        elif bad == 4:
+            w2v[2] = stream + V
+            native.sgns_train(*w2v)
+        elif bad == 5:
+            w2v[8] = rng.choice([float("nan"), float("inf"), -1.0])
+            native.sgns_train(*w2v)
+        elif bad == 6:
+            w2v[4] = noise * rng.choice([-1.0, float("nan"), 0.0])
+            native.sgns_train(*w2v)
+        else:
+            w2v[1] = syn1[:, :-1] if D else syn1.astype(np.float64)
+            native.sgns_train(*w2v)
+    except (ValueError, TypeError, BufferError):
+        pass
 
 
 def fuzz_bad_calls(rng: random.Random) -> None:
@@ -130,6 +184,7 @@ def fuzz_unigram_training(rng: random.Random) -> None:
     for corpus in (ref, nat):
         corpus.seed([(ch, 1 + k) for k, ch in enumerate(chars)], classes, rules, 2, limit)
     assert ref.model() == nat.model()
+    assert ref.estep() == nat.estep(2) and ref.viterbi_counts() == nat.viterbi_counts(2)
     assert ref.em_round() == nat.em_round(2) and ref.model() == nat.model()
     size = rng.randrange(0, len(ref) + 1)
     ref.prune(size)
@@ -164,8 +219,8 @@ def main() -> None:
     py_enc = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results), specials)
     wp = Tokenizer.train(texts, model="wordpiece", vocab_size=1000, min_frequency=1, limit_alphabet=200).model
     bert_args = (wp.unk_id, 20, BertNormalizer().table(), [("[CLS]", 2), ("[SEP]", 3)])
-    c_bert = native.BertEncoder(native.make_trie(list(wp.vocab), "##"), *bert_args)
-    py_bert = wordpiece_core.BertEncoder(wordpiece_core.make_trie(list(wp.vocab), "##"), *bert_args)
+    c_trie, py_trie = native.make_trie(list(wp.vocab), "##"), wordpiece_core.make_trie(list(wp.vocab), "##")
+    c_bert, py_bert = native.BertEncoder(c_trie, *bert_args), wordpiece_core.BertEncoder(py_trie, *bert_args)
     sp_encoders = sentencepiece_encoders(texts)
     deadline, rounds = time.monotonic() + seconds, 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,6 +232,14 @@ def main() -> None:
             assert c_enc.encode_batch(batch, 2) == py_enc.encode_batch(batch, 2)
             assert native.count_gpt2(batch, ["<eos>"]) == bpe_core.count_gpt2(batch, ["<eos>"])
             assert c_bert.encode_batch(batch, 2) == py_bert.encode_batch(batch, 2)
+            words = [text[a:b] for text in batch for a, b in bpe_core.split_gpt2(text)]
+            assert [c_enc.encode_word(w) for w in words] == [py_enc.encode_word(w) for w in words]
+            assert c_enc.encode_words(words) == py_enc.encode_words(words)
+            for word in words:
+                max_chars = rng.randrange(1, 30)
+                want = wordpiece_core.encode_longest_match(word, py_trie, wp.unk_id, max_chars)
+                assert native.encode_longest_match(word, c_trie, wp.unk_id, max_chars) == want
+            fuzz_kernels(rng)
             fuzz_training(rng)
             fuzz_sentencepiece(rng, sp_encoders)
             fuzz_unigram_training(rng)
