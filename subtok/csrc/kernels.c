@@ -222,7 +222,7 @@ static PyObject *sgns_train(PyObject *self, PyObject *args) {
             total += noise_weights[i];
         }
         valid = valid && total > 0.0;
-        h = valid ? malloc((size_t)D * 2 * sizeof(float)) : NULL;
+        h = valid ? malloc((size_t)(D > 0 ? D : 1) * 2 * sizeof(float)) : NULL; /* (malloc(0) may be NULL) */
         if (!valid) {
             PyErr_SetString(PyExc_ValueError,
                             "sgns_train: inconsistent shapes, ids outside the vocabulary, bad noise weights or a "
