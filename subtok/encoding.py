@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
+import numpy as np
+
 from .text import Normalized
 
 if TYPE_CHECKING:
@@ -299,6 +301,12 @@ class TextEncoder:
 
     def encode_batch(self, texts: list[str], num_threads: int) -> list[Encoding]:
         return self._encodings(texts, self.core.encode_batch(texts, num_threads))
+
+    def encode_batch_flat(self, texts: list[str], num_threads: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ids of every text one after the other (int32) and where each text's ids start (int64, one
+        more than there are texts), built by the core without a Python object per text."""
+        ids, starts = self.core.encode_batch_flat(texts, num_threads)
+        return np.frombuffer(ids, dtype=np.int32), np.frombuffer(starts, dtype=np.int64)
 
     def _encodings(self, texts: list[str], results: list) -> list[Encoding]:
         model, vocab, kind = self.model, self.vocab, self.alignment

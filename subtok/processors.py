@@ -41,6 +41,13 @@ class PostProcessor:
         """The processed sequence (and pair) as one encoding."""
         return merge(self.process([first] if second is None else [first, second], add_special_tokens))
 
+    def single_template(self, model: Any, vocab: Any) -> tuple[list[int], list[int]]:
+        """The ids this processor puts before and after one sequence, read off ``apply`` on a one-token
+        marker (so each processor's own rules decide; for a batch's flat ids)."""
+        ids = self.apply(Encoding([-1], model, vocab, "", Joined, [None]), None).ids
+        at = ids.index(-1)
+        return ids[:at], ids[at + 1 :]
+
     def to_dict(self) -> dict:
         return {"type": self.type}
 

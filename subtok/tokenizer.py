@@ -76,6 +76,23 @@ class _UnigramDraw:
         return self.seeds.next64()
 
 
+def _with_template(
+    ids: np.ndarray, row_splits: np.ndarray, prefix: list[int], suffix: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat ids and row splits with ``prefix`` before and ``suffix`` after every row (a post-processor's
+    single template), in a few array operations."""
+    n, p, s = len(row_splits) - 1, len(prefix), len(suffix)
+    if not p and not s:
+        return ids, row_splits
+    new_splits = row_splits + np.arange(n + 1, dtype=np.int64) * (p + s)
+    out = np.empty(len(ids) + n * (p + s), dtype=np.int32)
+    row_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(row_splits))
+    out[np.arange(len(ids), dtype=np.int64) + row_of * (p + s) + p] = ids
+    out[(new_splits[:-1, None] + np.arange(p)).ravel()] = np.tile(np.asarray(prefix, dtype=np.int32), n)
+    out[(new_splits[1:, None] - s + np.arange(s)).ravel()] = np.tile(np.asarray(suffix, dtype=np.int32), n)
+    return out, new_splits
+
+
 @contextmanager
 def _gc_paused():
     """Pause the cyclic garbage collector (when it was on) while a batch's results are built."""
@@ -462,7 +479,7 @@ class Tokenizer:
         padding: Union[bool, str] = ...,
         truncation: bool = ...,
         max_length: Optional[int] = ...,
-        return_tensors: Literal["np"] = ...,
+        return_tensors: Literal["np", "flat"] = ...,
         add_special_tokens: bool = ...,
         *,
         allowed_special: Union[str, Collection[str]] = ...,
@@ -501,12 +518,16 @@ class Tokenizer:
         of a pair first and keeping the post-processor's tokens. Without these arguments, the truncation
         and padding the tokenizer carries (from its tokenizer.json) apply, as in HF. ``return_tensors="np"``
         returns a dict of int64 arrays ``input_ids``, ``attention_mask`` and ``token_type_ids`` (padding to
-        the longest when the lengths differ). ``allowed_special`` and ``disallowed_special`` are ``encode``'s
-        (for untrusted texts: ``allowed_special=()``). ``dropout``, ``sample``, ``alpha``, ``nbest_size`` and ``seed``
-        draw segmentations as ``encode`` does, one generator for the whole batch in order, so that a seed
-        gives the same batch every time on any number of threads (a new seed per epoch, a new
-        segmentation); Unigram sampling from the whole lattice runs in the whole-text encoder's threads,
-        other draws on one thread.
+        the longest when the lengths differ); ``return_tensors="flat"`` a dict of ``input_ids``, every
+        text's ids one after the other (int32), and ``row_splits`` (int64, one more than there are texts):
+        text i's ids are ``input_ids[row_splits[i]:row_splits[i + 1]]`` (no padding applies); where a
+        whole-text encoder runs, the native core builds them without a Python object per text.
+        ``allowed_special`` and ``disallowed_special`` are ``encode``'s (for untrusted texts:
+        ``allowed_special=()``). ``dropout``, ``sample``, ``alpha``, ``nbest_size`` and ``seed`` draw
+        segmentations as ``encode`` does, one generator for the whole batch in order, so that a seed gives
+        the same batch every time on any number of threads (a new seed per epoch, a new segmentation);
+        Unigram sampling from the whole lattice runs in the whole-text encoder's threads, other draws on
+        one thread.
         """
         if isinstance(texts, str):
             raise InputError("encode_batch takes a list of texts, not one str (use encode)")
@@ -522,8 +543,11 @@ class Tokenizer:
             raise InputError("padding='max_length' needs max_length")
         if padding not in (False, True, "longest", "max_length", "do_not_pad"):
             raise InputError(f"padding must be True, 'longest' or 'max_length', not {padding!r}")
-        if return_tensors not in (None, "np"):
-            raise InputError(f"return_tensors must be None or 'np', not {return_tensors!r}")
+        if return_tensors not in (None, "np", "flat"):
+            raise InputError(f"return_tensors must be None, 'np' or 'flat', not {return_tensors!r}")
+        flat = return_tensors == "flat"
+        if flat and padding not in (False, "do_not_pad"):
+            raise InputError("return_tensors='flat' gives each text's ids as they are: padding does not apply")
         all_str = set(map(type, items)) <= {str}  # (one pass at C speed; the common case)
         for i, item in enumerate(items if not all_str else ()):
             ok = isinstance(item, str) or (
@@ -546,6 +570,11 @@ class Tokenizer:
         if whole is not None and not trunc and all_str:
             threads = num_threads or os.cpu_count() or 1
             post = self.post_processor if add_special_tokens else None
+            if flat and draw is None and len(fast) == len(items):
+                ids, row_splits = whole.encode_batch_flat(items, threads)
+                if post is not None:
+                    ids, row_splits = _with_template(ids, row_splits, *post.single_template(self.model, self._vocab))
+                return {"input_ids": ids, "row_splits": row_splits}
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
                 texts = [items[i] for i in fast]
                 if draw is None:
@@ -571,6 +600,11 @@ class Tokenizer:
                     encodings = list(pool.map(one, items, chunksize=max(1, len(items) // (8 * num_threads))))
             else:
                 encodings = [one(item) for item in items]
+        if flat:
+            lengths = np.fromiter(map(len, encodings), dtype=np.int64, count=len(encodings))
+            row_splits = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(lengths)])
+            ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int32, count=int(row_splits[-1]))
+            return {"input_ids": ids, "row_splits": row_splits}
         if padding == "do_not_pad":
             padding = False
         if return_tensors and not padding and not self.padding and len({len(e) for e in encodings}) > 1:

@@ -170,6 +170,7 @@ def fuzz_sentencepiece(rng: random.Random, encoders: list[tuple]) -> None:
     batch = [random_text(rng) for _ in range(rng.randrange(1, 4))]
     seeds = [rng.randrange(1 << 64) for _ in batch]
     assert c_enc.encode_batch(batch, 2) == py_enc.encode_batch(batch, 2)
+    assert c_enc.encode_batch_flat(batch, 2) == py_enc.encode_batch_flat(batch, 2)
     assert c_enc.sample_batch(batch, 0.3, seeds, 2) == py_enc.sample_batch(batch, 0.3, seeds, 2)
 
 
@@ -232,6 +233,8 @@ def main() -> None:
             assert c_enc.encode_batch(batch, 2) == py_enc.encode_batch(batch, 2)
             assert native.count_gpt2(batch, ["<eos>"]) == bpe_core.count_gpt2(batch, ["<eos>"])
             assert c_bert.encode_batch(batch, 2) == py_bert.encode_batch(batch, 2)
+            assert c_enc.encode_batch_flat(batch, 2) == py_enc.encode_batch_flat(batch, 2)
+            assert c_bert.encode_batch_flat(batch, 2) == py_bert.encode_batch_flat(batch, 2)
             words = [text[a:b] for text in batch for a, b in bpe_core.split_gpt2(text)]
             assert [c_enc.encode_word(w) for w in words] == [py_enc.encode_word(w) for w in words]
             assert c_enc.encode_words(words) == py_enc.encode_words(words)

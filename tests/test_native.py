@@ -114,6 +114,7 @@ def test_byte_level_encoder_identical(text):
     assert c.encode_word(text) == py.encode_word(text)
     texts = [text, text[::-1], "", text * 3]
     assert c.encode_batch(texts, 3) == py.encode_batch(texts, 3)
+    assert c.encode_batch_flat(texts, 3) == py.encode_batch_flat(texts, 3)
     words = [*text.split(" "), text.encode("utf-8", "surrogatepass"), b"\xff\xfe", ""]  # str or raw bytes
     assert c.encode_words(words) == py.encode_words(words)
     whole = {words[0]: 5, b"\xff\xfe": 7}  # words looked up whole (ignore_merges)
@@ -195,6 +196,7 @@ def test_bert_encoder_identical(text, lowercase):
     c = native.BertEncoder(native.make_trie(vocab, "##"), model.unk_id, 12, table, specials)
     assert c.encode_text(text) == py.encode_text(text)
     assert c.encode_batch([text, "", text[::-1]], 2) == py.encode_batch([text, "", text[::-1]], 2)
+    assert c.encode_batch_flat([text, "", text[::-1]], 2) == py.encode_batch_flat([text, "", text[::-1]], 2)
     bare_py = wordpiece_core.BertEncoder(wordpiece_core.make_trie(vocab, "##"), model.unk_id, 100, None, [])
     bare_c = native.BertEncoder(native.make_trie(vocab, "##"), model.unk_id, 100, None, [])
     assert bare_c.encode_text(text) == bare_py.encode_text(text)

@@ -11,6 +11,7 @@ import math
 import random
 import struct
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -280,7 +281,7 @@ def test_ties_break_as_sentencepiece_does(spm, tmp_path, backend):
 @given(st.text(alphabet=st.sampled_from(list("ab cd\u2581ＡＢ①ﬁ<sep>@\t\u0301é한국") + ["\ud800", "🙂"]), max_size=40))
 def test_native_encoder_equals_the_reference(trained_models_for_hypothesis, text):
     """The native SentencePieceEncoder gives the reference's ids and offsets (surrogates, user symbols,
-    charsmap rules, byte fallback)."""
+    charsmap rules, byte fallback), one text at a time and as flat batches."""
     from subtok import _backend
 
     if _backend._native is None:
@@ -288,11 +289,12 @@ def test_native_encoder_equals_the_reference(trained_models_for_hypothesis, text
     for tok in trained_models_for_hypothesis:
         with _backend.using("python"):
             want = tok.encode(text)
-            want = (want.ids, want.offsets)
+            want = (want.ids, want.offsets, tok.encode_batch([text, "", text], return_tensors="flat"))
         with _backend.using("native"):
             got = tok.encode(text)
-            got = (got.ids, got.offsets)
-        assert got == want
+            got = (got.ids, got.offsets, tok.encode_batch([text, "", text], num_threads=2, return_tensors="flat"))
+        assert got[:2] == want[:2]
+        assert all(np.array_equal(got[2][k], want[2][k]) for k in ("input_ids", "row_splits"))
 
 
 @pytest.fixture(scope="module")

@@ -101,6 +101,34 @@ def test_encode_batch_padding_truncation_and_numpy(backend, tok):
     assert [e.ids for e in threaded] == [tok.encode(t).ids for t in SAMPLE_TEXTS]
 
 
+@pytest.mark.parametrize("kind", ["byte_level", "wordpiece", "unigram", "char_bpe"])
+def test_flat_batches_hold_the_ids_encode_gives(backend, kind):
+    """return_tensors="flat": every text's ids one after the other and the row splits, equal to encode's
+    ids (post-processor tokens included: WordPiece's [CLS]/[SEP]), on one thread and two, for texts the
+    whole-text encoders take (built in the core) and for pairs and truncation (through encodings)."""
+    options = {"byte_level": {}, "wordpiece": {"model": "wordpiece"}, "unigram": {"model": "unigram"}}
+    tok = Tokenizer.train(SAMPLE_TEXTS * 3, vocab_size=150 if kind == "unigram" else 300,
+                          **options.get(kind, {"byte_level": False}))  # fmt: skip
+    texts = SAMPLE_TEXTS + ["", "a", "<unk> [CLS] [SEP] x", "héllo 世界 😀"]
+
+    def rows(flat, n):
+        ids, splits = flat["input_ids"], flat["row_splits"]
+        assert ids.dtype == np.int32 and splits.dtype == np.int64 and len(splits) == n + 1
+        return [ids[splits[i] : splits[i + 1]].tolist() for i in range(n)]
+
+    for special in (True, False):
+        want = [tok.encode(t, add_special_tokens=special).ids for t in texts]
+        for threads in (1, 2):
+            flat = tok.encode_batch(texts, num_threads=threads, return_tensors="flat", add_special_tokens=special)
+            assert rows(flat, len(texts)) == want
+    pairs = list(zip(texts, texts[1:]))
+    assert rows(tok.encode_batch(pairs, return_tensors="flat"), len(pairs)) == [e.ids for e in tok.encode_batch(pairs)]
+    cut = [e.ids for e in tok.encode_batch(texts, truncation=True, max_length=4)]
+    assert rows(tok.encode_batch(texts, truncation=True, max_length=4, return_tensors="flat"), len(texts)) == cut
+    with pytest.raises(SubtokError, match="padding"):
+        tok.encode_batch(texts, padding=True, return_tensors="flat")
+
+
 def test_encode_batch_bad_options(tok):
     with pytest.raises(SubtokError, match="max_length"):
         tok.encode_batch(["x"], truncation=True)

@@ -1,4 +1,5 @@
-/* batch.c: encode_batch for any whole-text encoder (ByteLevelEncoder, BertEncoder): the texts of a batch
+/* batch.c: encode_batch (and encode_batch_flat) for any whole-text encoder (ByteLevelEncoder, BertEncoder,
+ * SentencePieceEncoder): the texts of a batch
  * shared by worker threads that each take the next text until none is left, without the GIL. No Python
  * twin: the references' encode_batch is a loop over encode_text, and tests hold the two equal. Where
  * POSIX threads are missing (SUBTOK_THREADS 0) the calling thread does all the work.
@@ -30,16 +31,23 @@ typedef struct {
     void *state;
 } Worker;
 
+#define BATCH_RUN 8 /* texts a worker takes at a time */
+
 static void batch_work(Batch *b, void *state) {
     b->ops->begin(b, state);
-    for (;;) {
-        size_t i = atomic_fetch_add(&b->next, 1);
-        if ((Py_ssize_t)i >= b->n || atomic_load(&b->failed)) break;
-        Buf ids = {0}, aux = {0}; /* thread-local while filled: neighbouring slots belong to other threads */
-        int r = b->ops->encode(b, state, &b->texts[i], &ids, &aux);
-        b->ids[i] = ids;
-        b->aux[i] = aux;
-        if (r < 0) atomic_store(&b->failed, 1);
+    for (;;) { /* texts in runs of BATCH_RUN: fewer trips to the shared counter and slots written together */
+        size_t first = atomic_fetch_add(&b->next, BATCH_RUN);
+        if ((Py_ssize_t)first >= b->n || atomic_load(&b->failed)) break;
+        size_t last = first + BATCH_RUN < (size_t)b->n ? first + BATCH_RUN : (size_t)b->n;
+        for (size_t i = first; i < last; i++) {
+            Buf ids = {0}, aux = {0};
+            int r = b->ops->encode(b, state, &b->texts[i], &ids, &aux);
+            buf_fit(&ids); /* a short text's ids in a few bytes, not the first 1 kB: the next text reuses it */
+            buf_fit(&aux);
+            b->ids[i] = ids;
+            b->aux[i] = aux;
+            if (r < 0) atomic_store(&b->failed, 1);
+        }
     }
     b->ops->end(b, state);
 }
@@ -52,8 +60,34 @@ static void *batch_thread(void *arg) {
 }
 #endif
 
-/* encode_batch for any encoder: texts -> list of (ids, aux bytes), over num_threads threads. */
-static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, PyObject *args) {
+/* flat_result: the ids of every text one after the other (int32) and where each text's ids start (int64,
+ * n + 1 of them, the last the total), as two bytearrays: no Python object per text. */
+static PyObject *flat_result(const Batch *b) {
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < b->n; i++) total += b->ids[i].n;
+    PyObject *ids = PyByteArray_FromStringAndSize(NULL, total * (Py_ssize_t)sizeof(int32_t));
+    PyObject *splits = ids ? PyByteArray_FromStringAndSize(NULL, (b->n + 1) * (Py_ssize_t)sizeof(int64_t)) : NULL;
+    PyObject *out = NULL;
+    if (splits) {
+        int32_t *dst = (int32_t *)PyByteArray_AS_STRING(ids);
+        int64_t *row = (int64_t *)PyByteArray_AS_STRING(splits);
+        Py_ssize_t at = 0;
+        row[0] = 0;
+        for (Py_ssize_t i = 0; i < b->n; i++) {
+            if (b->ids[i].n) memcpy(dst + at, b->ids[i].v, (size_t)b->ids[i].n * sizeof(int32_t));
+            at += b->ids[i].n;
+            row[i + 1] = at;
+        }
+        out = PyTuple_Pack(2, ids, splits);
+    }
+    Py_XDECREF(ids);
+    Py_XDECREF(splits);
+    return out;
+}
+
+/* encode_batch for any encoder: texts -> list of (ids, aux bytes), over num_threads threads; with ``flat``,
+ * flat_result's (ids, row starts) instead. */
+static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, PyObject *args, int flat) {
     PyObject *list;
     int num_threads = 1;
     if (!PyArg_ParseTuple(args, "O!|i", &PyList_Type, &list, &num_threads) || require_classes() < 0) return NULL;
@@ -97,6 +131,10 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     Py_END_ALLOW_THREADS
     if (atomic_load(&b.failed)) {
         PyErr_NoMemory();
+        goto done;
+    }
+    if (flat) {
+        out = flat_result(&b);
         goto done;
     }
     out = PyList_New(n);

@@ -692,7 +692,12 @@ static const BatchOps BPE_BATCH = {bpe_batch_begin, bpe_batch_encode, bpe_batch_
 
 /* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, words) */
 static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *args) {
-    return run_batch(enc, &BPE_BATCH, &enc->ids, args);
+    return run_batch(enc, &BPE_BATCH, &enc->ids, args, 0);
+}
+
+/* encode_batch_flat(texts, num_threads=1) -> (int32 ids bytearray, int64 row starts bytearray) */
+static PyObject *encoder_encode_batch_flat(ByteLevelEncoderObject *enc, PyObject *args) {
+    return run_batch(enc, &BPE_BATCH, &enc->ids, args, 1);
 }
 
 static PyMethodDef encoder_methods[] = {
@@ -703,6 +708,8 @@ static PyMethodDef encoder_methods[] = {
      "Split with GPT-2's pattern and encode: (ids, per-word (start, end, n_ids) as int32 bytes)."},
     {"encode_batch", (PyCFunction)encoder_encode_batch, METH_VARARGS,
      "encode_text of each text, spread over num_threads threads without the GIL."},
+    {"encode_batch_flat", (PyCFunction)encoder_encode_batch_flat, METH_VARARGS,
+     "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1)."},
     {NULL, NULL, 0, NULL},
 };
 

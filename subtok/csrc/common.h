@@ -85,6 +85,14 @@ static int buf_reserve(Buf *b, Py_ssize_t extra) {
     return 0;
 }
 
+/* buf_fit: the buffer shrunk to what it holds (kept as it is if the allocator cannot shrink it) */
+static void buf_fit(Buf *b) {
+    if (b->cap > b->n + 8) {
+        int32_t *p = realloc(b->v, (size_t)(b->n ? b->n : 1) * sizeof(int32_t));
+        if (p) b->v = p, b->cap = b->n ? b->n : 1;
+    }
+}
+
 static int buf_push(Buf *b, int32_t v) {
     if (buf_reserve(b, 1) < 0) return -1;
     b->v[b->n++] = v;

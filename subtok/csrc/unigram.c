@@ -940,7 +940,12 @@ static void sp_batch_finish(Batch *b, void *state) {}
 static const BatchOps SP_BATCH = {sp_batch_begin, sp_batch_encode, sp_batch_end, sp_batch_finish, sizeof(SPScratch)};
 
 /* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, offsets) */
-static PyObject *sp_encode_batch(SPEncoderObject *e, PyObject *args) { return run_batch(e, &SP_BATCH, &e->ids, args); }
+static PyObject *sp_encode_batch(SPEncoderObject *e, PyObject *args) { return run_batch(e, &SP_BATCH, &e->ids, args, 0); }
+
+/* encode_batch_flat(texts, num_threads=1) -> (int32 ids bytearray, int64 row starts bytearray) */
+static PyObject *sp_encode_batch_flat(SPEncoderObject *e, PyObject *args) {
+    return run_batch(e, &SP_BATCH, &e->ids, args, 1);
+}
 
 typedef struct { /* a sampled batch: the encoder, theta and each text's seed */
     SPEncoderObject *e;
@@ -969,7 +974,7 @@ static PyObject *sp_sample_batch(SPEncoderObject *e, PyObject *args) {
         job.seeds[k] = (uint64_t)PyLong_AsUnsignedLongLongMask(PyList_GET_ITEM(seeds, k));
         if (PyErr_Occurred()) return free(job.seeds), NULL;
     }
-    PyObject *sub = Py_BuildValue("(Oi)", texts, num_threads), *out = sub ? run_batch(&job, &SP_SAMPLE_BATCH, &e->ids, sub) : NULL;
+    PyObject *sub = Py_BuildValue("(Oi)", texts, num_threads), *out = sub ? run_batch(&job, &SP_SAMPLE_BATCH, &e->ids, sub, 0) : NULL;
     Py_XDECREF(sub);
     free(job.seeds);
     return out;
@@ -983,6 +988,8 @@ static PyMethodDef sp_methods[] = {
      "sample_text of each text with its seed, over num_threads threads (as SentencePieceEncoder.sample_batch)."},
     {"encode_batch", (PyCFunction)sp_encode_batch, METH_VARARGS,
      "encode_text of each text, spread over num_threads threads without the GIL."},
+    {"encode_batch_flat", (PyCFunction)sp_encode_batch_flat, METH_VARARGS,
+     "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -366,13 +366,20 @@ static const BatchOps BERT_BATCH = {bert_batch_begin, bert_batch_encode, bert_ba
 
 /* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, offsets) */
 static PyObject *bert_encode_batch(BertEncoderObject *enc, PyObject *args) {
-    return run_batch(enc, &BERT_BATCH, &enc->ids, args);
+    return run_batch(enc, &BERT_BATCH, &enc->ids, args, 0);
+}
+
+/* encode_batch_flat(texts, num_threads=1) -> (int32 ids bytearray, int64 row starts bytearray) */
+static PyObject *bert_encode_batch_flat(BertEncoderObject *enc, PyObject *args) {
+    return run_batch(enc, &BERT_BATCH, &enc->ids, args, 1);
 }
 
 static PyMethodDef bert_methods[] = {
     {"encode_text", (PyCFunction)bert_encode_text, METH_VARARGS, "BERT's pipeline: (ids, (start, end) per token)."},
     {"encode_batch", (PyCFunction)bert_encode_batch, METH_VARARGS,
      "encode_text of each text, spread over num_threads threads without the GIL."},
+    {"encode_batch_flat", (PyCFunction)bert_encode_batch_flat, METH_VARARGS,
+     "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1)."},
     {NULL, NULL, 0, NULL},
 };
 

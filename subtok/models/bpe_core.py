@@ -25,6 +25,7 @@ import regex
 
 from ..added_tokens import alternation
 from ..text import GPT2_PATTERN
+from .batch_core import TextBatches
 
 Pair = tuple[int, int]
 
@@ -305,7 +306,7 @@ def count_gpt2(texts: list[str], specials: list[str]) -> dict[str, int]:
     return dict(counts)
 
 
-class ByteLevelEncoder:
+class ByteLevelEncoder(TextBatches):
     """Byte-level text -> ids, with a cache of recent words (the native core has the same type).
 
     ``specials`` are (token, id) pairs, longest first: in ``encode_text`` they are matched before anything
@@ -367,7 +368,3 @@ class ByteLevelEncoder:
             pos = m.end()
         self._encode_segment(text, pos, len(text), ids, words)
         return ids, words.tobytes()
-
-    def encode_batch(self, texts: list[str], num_threads: int = 1) -> list[tuple[list[int], bytes]]:
-        """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
-        return [self.encode_text(t) for t in texts]

@@ -27,6 +27,7 @@ from typing import Optional
 from ..charsmap import CharsMap
 from ..normalizers import SentencePieceNormalizer
 from ..text import Normalized
+from .batch_core import TextBatches
 
 FLT_MIN = 1.1754943508222875e-38  # SentencePiece starts max_score at FLT_MIN
 UNK_PENALTY = 10.0
@@ -332,7 +333,7 @@ def bpe_path(
     return path
 
 
-class SentencePieceEncoder:
+class SentencePieceEncoder(TextBatches):
     """SentencePiece's whole pipeline for one text, in one call: its normalizer
     (``SentencePieceNormalizer``: ``charsmap`` bytes or None, ``flags`` = (add_dummy_prefix,
     remove_extra_whitespaces, escape_whitespaces, treat_whitespace_as_suffix), ``user_defined`` symbols),
@@ -412,7 +413,3 @@ class SentencePieceEncoder:
                 spans.extend(norm.original_span(start, end))
             prev_unk = is_unk
         return ids, spans.tobytes()
-
-    def encode_batch(self, texts: list[str], num_threads: int = 1) -> list[tuple[list[int], bytes]]:
-        """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
-        return [self.encode_text(t) for t in texts]

@@ -27,6 +27,7 @@ import regex
 
 from ..added_tokens import alternation
 from ..text import BERT_PATTERN, Normalized
+from .batch_core import TextBatches
 from .bpe_core import Pair, apply_changes, count_pairs, merge_everywhere, new_token
 
 _BERT_RE = regex.compile(BERT_PATTERN)
@@ -185,7 +186,7 @@ def normalize_by_table(text: str, table: Optional[tuple[bytes, bytes]]) -> Norma
     return Normalized(text).remap(pieces)
 
 
-class BertEncoder:
+class BertEncoder(TextBatches):
     """BERT's whole pipeline for one text, in one call: special tokens matched first (leftmost, then the
     first listed: pass them longest first), the BERT normalizer as its per-code-point ``table``
     (``BertNormalizer.table()``, or None for no normalizer), the BERT pre-tokenizer (whitespace, and each
@@ -229,7 +230,3 @@ class BertEncoder:
             pos = m.end()
         self._encode_segment(text, pos, len(text), ids, offsets)
         return ids, offsets.tobytes()
-
-    def encode_batch(self, texts: list[str], num_threads: int = 1) -> list[tuple[list[int], bytes]]:
-        """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
-        return [self.encode_text(t) for t in texts]

@@ -1,0 +1,28 @@
+"""What the references of the whole-text encoders (bpe_core.ByteLevelEncoder, wordpiece_core.BertEncoder,
+unigram_core.SentencePieceEncoder) share: a batch is ``encode_text`` of each text in turn. The native
+core's batch.c spreads the texts over threads instead; tests hold the two equal.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+
+class TextBatches:
+    """``encode_batch`` and ``encode_batch_flat`` from a subclass's ``encode_text(text) -> (ids, record)``."""
+
+    def encode_text(self, text: str) -> tuple[list[int], bytes]:
+        raise NotImplementedError
+
+    def encode_batch(self, texts: list[str], num_threads: int = 1) -> list[tuple[list[int], bytes]]:
+        """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
+        return [self.encode_text(t) for t in texts]
+
+    def encode_batch_flat(self, texts: list[str], num_threads: int = 1) -> tuple[bytearray, bytearray]:
+        """The ids of every text one after the other (int32) and where each text's ids start (int64, one
+        more than there are texts: the last is the total), as the native core returns them."""
+        ids, starts = array("i"), array("q", [0])
+        for text in texts:
+            ids.extend(self.encode_text(text)[0])
+            starts.append(len(ids))
+        return bytearray(ids.tobytes()), bytearray(starts.tobytes())
