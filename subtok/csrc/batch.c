@@ -22,6 +22,7 @@ struct Batch {
     Text *texts;
     Buf *ids, *aux;
     Py_ssize_t n;
+    size_t run; /* texts a worker takes at a time: a 32nd of a thread's share, 1 to BATCH_RUN */
     atomic_size_t next;
     atomic_int failed;
 };
@@ -31,14 +32,14 @@ typedef struct {
     void *state;
 } Worker;
 
-#define BATCH_RUN 8 /* texts a worker takes at a time */
+#define BATCH_RUN 8 /* the most texts a worker takes at a time (fewer when the batch is small) */
 
 static void batch_work(Batch *b, void *state) {
     b->ops->begin(b, state);
-    for (;;) { /* texts in runs of BATCH_RUN: fewer trips to the shared counter and slots written together */
-        size_t first = atomic_fetch_add(&b->next, BATCH_RUN);
+    for (;;) { /* texts in runs: fewer trips to the shared counter and slots written together */
+        size_t first = atomic_fetch_add(&b->next, b->run);
         if ((Py_ssize_t)first >= b->n || atomic_load(&b->failed)) break;
-        size_t last = first + BATCH_RUN < (size_t)b->n ? first + BATCH_RUN : (size_t)b->n;
+        size_t last = first + b->run < (size_t)b->n ? first + b->run : (size_t)b->n;
         for (size_t i = first; i < last; i++) {
             Buf ids = {0}, aux = {0};
             int r = b->ops->encode(b, state, &b->texts[i], &ids, &aux);
@@ -95,7 +96,7 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     PyObject *items = PySequence_Tuple(list);
     if (!items) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
-    Batch b = {enc, ops, NULL, NULL, NULL, n, 0, 0};
+    Batch b = {enc, ops, NULL, NULL, NULL, n, 1, 0, 0};
     PyObject *out = NULL;
     Worker *workers = NULL;
     char *states = NULL;
@@ -104,6 +105,8 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     b.aux = calloc((size_t)(n ? n : 1), sizeof(Buf));
     if (num_threads < 1) num_threads = 1;
     if (num_threads > n) num_threads = n > 0 ? (int)n : 1;
+    b.run = (size_t)(n / ((Py_ssize_t)num_threads * 32));
+    b.run = b.run < 1 ? 1 : b.run > BATCH_RUN ? BATCH_RUN : b.run;
     workers = calloc((size_t)num_threads, sizeof(Worker));
     states = calloc((size_t)num_threads, ops->state_size);
     if (!b.texts || !b.ids || !b.aux || !workers || !states) {
