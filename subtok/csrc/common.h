@@ -206,44 +206,47 @@ static Py_ssize_t utf8_of(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst,
 /* open-addressing table                                                                            */
 /* ------------------------------------------------------------------------------------------------ */
 typedef struct {
-    uint64_t *keys; /* (node << 21) | code point; UINT64_MAX: empty */
-    int32_t *child;
+    uint64_t key; /* (node << 21) | code point; UINT64_MAX: empty */
+    int32_t child;
+} CpEdge;
+
+typedef struct {
+    CpEdge *edges; /* key and child side by side: one cache line per probe */
     size_t mask;
+    int shift;      /* 64 - log2(slots): a key's first slot is the top bits of key * 2^64/phi */
     int32_t *token; /* per node: piece id or -1 */
     int32_t n_nodes, cap_nodes;
     int32_t *root;       /* after cptrie_finish: the root's child per BMP code point (-1: none) */
     unsigned char *kids; /* after cptrie_finish: per node, whether it has children */
 } CpTrie;
 
-static size_t cptrie_slot(const CpTrie *t, uint64_t key) {
-    size_t i = mix64(key) & t->mask;
-    while (t->keys[i] != UINT64_MAX && t->keys[i] != key) i = (i + 1) & t->mask;
+static inline size_t cptrie_slot(const CpTrie *t, uint64_t key) {
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> t->shift);
+    while (t->edges[i].key != UINT64_MAX && t->edges[i].key != key) i = (i + 1) & t->mask;
     return i;
 }
 
-static int32_t cptrie_next(const CpTrie *t, int32_t node, Py_UCS4 c) {
+static inline int32_t cptrie_next(const CpTrie *t, int32_t node, Py_UCS4 c) {
     uint64_t key = ((uint64_t)node << 21) | c;
     size_t i = cptrie_slot(t, key);
-    return t->keys[i] == key ? t->child[i] : -1;
+    return t->edges[i].key == key ? t->edges[i].child : -1;
 }
 
 /* cptrie_grow: twice the slots (or the first 1024), every edge rehashed; -1 when out of memory */
 static int cptrie_grow(CpTrie *t) {
-    size_t cap = t->keys ? 2 * (t->mask + 1) : 1024;
-    uint64_t *keys = malloc(cap * sizeof(uint64_t));
-    int32_t *child = malloc(cap * sizeof(int32_t));
+    size_t cap = t->edges ? 2 * (t->mask + 1) : 1024;
+    CpEdge *edges = malloc(cap * sizeof(CpEdge));
     int32_t *token = realloc(t->token, (cap * 7 / 10 + 2) * sizeof(int32_t)); /* nodes <= edges + 1 */
     if (token) t->token = token;
-    if (!keys || !child || !token) return free(keys), free(child), -1;
-    memset(keys, 0xFF, cap * sizeof(uint64_t));
-    for (size_t i = 0; t->keys && i <= t->mask; i++) {
-        if (t->keys[i] == UINT64_MAX) continue;
-        size_t j = mix64(t->keys[i]) & (cap - 1);
-        while (keys[j] != UINT64_MAX) j = (j + 1) & (cap - 1);
-        keys[j] = t->keys[i], child[j] = t->child[i];
-    }
-    free(t->keys), free(t->child);
-    t->keys = keys, t->child = child, t->mask = cap - 1;
+    if (!edges || !token) return free(edges), -1;
+    for (size_t i = 0; i < cap; i++) edges[i].key = UINT64_MAX, edges[i].child = -1;
+    CpTrie bigger = *t;
+    bigger.edges = edges, bigger.mask = cap - 1, bigger.shift = 64;
+    for (size_t c = cap; c > 1; c >>= 1) bigger.shift--;
+    for (size_t i = 0; t->edges && i <= t->mask; i++)
+        if (t->edges[i].key != UINT64_MAX) edges[cptrie_slot(&bigger, t->edges[i].key)] = t->edges[i];
+    free(t->edges);
+    t->edges = edges, t->mask = cap - 1, t->shift = bigger.shift;
     if (!t->n_nodes) t->token[0] = -1, t->n_nodes = 1; /* the root */
     return 0;
 }
@@ -251,18 +254,18 @@ static int cptrie_grow(CpTrie *t) {
 /* cptrie_add: insert code points s[0..n) with value id (the first id of a piece wins, as the reference's
  * setdefault); the table grows to keep at most 70% of its slots full. -1 when out of memory. */
 static int cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
-    if (!t->keys && cptrie_grow(t) < 0) return -1;
+    if (!t->edges && cptrie_grow(t) < 0) return -1;
     int32_t node = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         if ((size_t)t->n_nodes + 1 > (t->mask + 1) * 7 / 10 && cptrie_grow(t) < 0) return -1;
         uint64_t key = ((uint64_t)node << 21) | s[k];
         size_t i = cptrie_slot(t, key);
-        if (t->keys[i] != key) {
-            t->keys[i] = key;
-            t->child[i] = t->n_nodes;
+        if (t->edges[i].key != key) {
+            t->edges[i].key = key;
+            t->edges[i].child = t->n_nodes;
             t->token[t->n_nodes++] = -1;
         }
-        node = t->child[i];
+        node = t->edges[i].child;
     }
     if (t->token[node] < 0) t->token[node] = id;
     return 0;
@@ -271,17 +274,17 @@ static int cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
 /* cptrie_finish: the lookup aids of a trie that is complete: the root's children by BMP code point and
  * which nodes have children (a walk stops at a leaf without probing). -1 when out of memory. */
 static int cptrie_finish(CpTrie *t) {
-    if (!t->keys && cptrie_grow(t) < 0) return -1;
+    if (!t->edges && cptrie_grow(t) < 0) return -1;
     free(t->root), free(t->kids);
     t->root = malloc(0x10000 * sizeof(int32_t));
     t->kids = calloc((size_t)t->n_nodes + 1, 1);
     if (!t->root || !t->kids) return -1;
     memset(t->root, 0xFF, 0x10000 * sizeof(int32_t));
     for (size_t i = 0; i <= t->mask; i++) {
-        uint64_t key = t->keys[i];
+        uint64_t key = t->edges[i].key;
         if (key == UINT64_MAX) continue;
         t->kids[key >> 21] = 1;
-        if ((key >> 21) == 0 && (key & 0x1FFFFF) < 0x10000) t->root[key & 0xFFFF] = t->child[i];
+        if ((key >> 21) == 0 && (key & 0x1FFFFF) < 0x10000) t->root[key & 0xFFFF] = t->edges[i].child;
     }
     return 0;
 }
@@ -294,8 +297,7 @@ static inline int32_t cptrie_step(const CpTrie *t, int32_t node, Py_UCS4 c) {
 }
 
 static void cptrie_free(CpTrie *t) {
-    free(t->keys);
-    free(t->child);
+    free(t->edges);
     free(t->token);
     free(t->root);
     free(t->kids);

@@ -19,6 +19,7 @@
  */
 
 #define SP_WINDOW 64 /* bytes of text a charsmap lookup sees, as SentencePieceNormalizer._prefix */
+enum { SP_PLAIN = 1, SP_PLAIN_BEFORE_ASCII = 2, SP_SPACE = 3 };
 
 typedef struct {
     PyObject_HEAD
@@ -41,6 +42,9 @@ typedef struct {
     int32_t byte_ids[256];
     int has_bytes;
     unsigned char *cm_slow;       /* bit per BMP code point: some charsmap key starts with its UTF-8 */
+    unsigned char *cm_next;       /* bit per BMP code point: sp_charsmap_kind 1 (rules only before non-ASCII) */
+    unsigned char *run;           /* per BMP code point, for sp_normalize's runs: SP_PLAIN (never rewritten),
+                                     SP_PLAIN_BEFORE_ASCII (cm_next), SP_SPACE (' ' that no rule starts), 0 */
     int bpe;                      /* segment by SentencePiece BPE's merges (sp_bpe), not Viterbi */
     unsigned char *unused;        /* BPE: per id, an unused piece (split back after merging) */
     Py_UCS4 **bpe_user;           /* BPE: the user-defined pieces, longest first (frozen symbols) */
@@ -51,22 +55,19 @@ typedef struct {
 
 typedef struct {
     Buf norm, start; /* normalized code points, the original index where each one's input starts */
+    Buf path;        /* sp_path_ids: the pieces' ends */
     double *best;
     int32_t *back, *back_id;
     Py_ssize_t cap;
-    unsigned char *utf8; /* the text's UTF-8, and each code point's offset in it */
-    int32_t *boff;
-    Py_ssize_t ucap;
 } SPScratch;
 
 static void sp_scratch_free(SPScratch *s) {
+    free(s->path.v);
     free(s->norm.v);
     free(s->start.v);
     free(s->best);
     free(s->back);
     free(s->back_id);
-    free(s->utf8);
-    free(s->boff);
     memset(s, 0, sizeof *s);
 }
 
@@ -79,49 +80,64 @@ static int utf8_put(Py_UCS4 c, unsigned char *out) {
     return 4;
 }
 
-/* charsmap_longest <-> CharsMap.longest: (bytes, value) of the longest key that prefixes data[0..n). */
-static int charsmap_longest(const SPEncoderObject *e, const unsigned char *data, int n, uint32_t *value) {
+/* charsmap_at <-> CharsMap.longest over the UTF-8 ('surrogatepass') of the text from code point i, at most
+ * SP_WINDOW bytes, as SentencePieceNormalizer._prefix reads it: the byte length of the longest key there (0:
+ * none), its value, and in *chars how many code points those bytes reach into. Code points are encoded only
+ * as far as the walk goes (most walks end within the first one). */
+static int charsmap_at(const SPEncoderObject *e, const Text *t, Py_ssize_t i, uint32_t *value, Py_ssize_t *chars) {
     const uint32_t *u = e->units;
-    Py_ssize_t nu = e->n_units;
+    const size_t nu = (size_t)e->n_units;
 #define SP_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
     size_t pos = SP_OFFSET(u[0]);
-    int best = 0;
-    for (int i = 0; i < n; i++) {
-        unsigned char c = data[i];
-        if (c == 0) break;
-        pos ^= c;
-        if (pos >= (size_t)nu) break;
-        uint32_t unit = u[pos];
-        if ((unit & ((1u << 31) | 0xFF)) != c) break;
-        pos ^= SP_OFFSET(unit);
-        if ((unit >> 8) & 1) {
-            if (pos >= (size_t)nu) break;
-            best = i + 1;
-            *value = u[pos] & 0x7FFFFFFFu;
+    int best = 0, nb = 0;
+    for (Py_ssize_t j = i; j < t->n; j++) {
+        unsigned char data[4];
+        Py_UCS4 c = CP(t, j);
+        int len = c >= 0xD800 && c <= 0xDFFF
+                      ? (data[0] = 0xED, data[1] = 0x80 | ((c >> 6) & 63), data[2] = 0x80 | (c & 63), 3)
+                      : utf8_put(c, data);
+        for (int k = 0; k < len; k++, nb++) {
+            if (nb >= SP_WINDOW || data[k] == 0) return best;
+            pos ^= data[k];
+            if (pos >= nu) return best;
+            uint32_t unit = u[pos];
+            if ((unit & ((1u << 31) | 0xFF)) != data[k]) return best;
+            pos ^= SP_OFFSET(unit);
+            if ((unit >> 8) & 1) {
+                if (pos >= nu) return best;
+                best = nb + 1;
+                *value = u[pos] & 0x7FFFFFFFu;
+                *chars = j - i + 1;
+            }
         }
     }
 #undef SP_OFFSET
     return best;
 }
 
-/* sp_charsmap_slow: whether the charsmap may rewrite text starting with code point c (some key begins with
- * its UTF-8 bytes, or is a prefix of them); a code point for which it is not stays as it is. */
-static int sp_charsmap_slow(const SPEncoderObject *e, Py_UCS4 c) {
+/* sp_charsmap_kind: how the charsmap may rewrite text starting with code point c: 0 when no key begins with
+ * its UTF-8 (c stays as it is), 1 when keys begin with it but none is c alone and none goes on with an ASCII
+ * byte (so c before an ASCII character, or at the text's end, stays as it is: a letter that only starts
+ * letter + combining mark rules), 2 otherwise. */
+static int sp_charsmap_kind(const SPEncoderObject *e, Py_UCS4 c) {
     unsigned char data[4];
     int n = utf8_put(c, data);
     const uint32_t *u = e->units;
+    const size_t nu = (size_t)e->n_units;
 #define SP_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
     size_t pos = SP_OFFSET(u[0]);
     for (int i = 0; i < n; i++) {
         if (data[i] == 0) return 0;
         pos ^= data[i];
-        if (pos >= (size_t)e->n_units) return 0;
+        if (pos >= nu) return 0;
         uint32_t unit = u[pos];
         if ((unit & ((1u << 31) | 0xFF)) != data[i]) return 0;
         pos ^= SP_OFFSET(unit);
-        if ((unit >> 8) & 1) return 1;
+        if ((unit >> 8) & 1) return 2;
     }
 #undef SP_OFFSET
+    for (unsigned b = 1; b < 0x80; b++)
+        if ((pos ^ b) < nu && (u[pos ^ b] & ((1u << 31) | 0xFF)) == b) return 2;
     return 1;
 }
 
@@ -131,6 +147,17 @@ static inline int sp_slow(const SPEncoderObject *e, Py_UCS4 c) {
     if ((c >= 0xD800 && c <= 0xDFFF) || (e->n_user && e->user_first[(c & 255) >> 3] >> (c & 7) & 1)) return 1;
     if (!e->units) return 0;
     return c >= 0x10000 || e->cm_slow[c >> 3] >> (c & 7) & 1;
+}
+
+/* sp_plain: whether the code point at i is emitted as it is, without a lookup: not sp_slow, or only the
+ * start of charsmap rules (sp_charsmap_kind 1) that the next character, ASCII or none, does not go on with. */
+static inline int sp_plain(const SPEncoderObject *e, const Text *t, Py_ssize_t i) {
+    Py_UCS4 c = CP(t, i);
+    if (!sp_slow(e, c)) return 1;
+    if (c >= 0x10000 || !e->cm_next || !(e->cm_next[c >> 3] >> (c & 7) & 1) ||
+        (e->n_user && e->user_first[(c & 255) >> 3] >> (c & 7) & 1))
+        return 0; /* (a surrogate is never in cm_next) */
+    return i + 1 >= t->n || CP(t, i + 1) < 0x80;
 }
 
 /* utf8_decode_one: the code point at p (n bytes left) and its length, or 0 if not valid UTF-8. */
@@ -154,14 +181,12 @@ static int sp_emit(SPScratch *s, Py_UCS4 c, int32_t start) {
     return 0;
 }
 
-/* sp_prefix <-> SentencePieceNormalizer._prefix at code point i (byte s->boff[i] of the text's UTF-8 in
- * s->utf8): writes the replacement's code points to rep (at most SP_WINDOW) and returns how many code
- * points of the text it consumes; 0: a surrogate's first byte, not UTF-8 (the caller emits its three
+/* sp_prefix <-> SentencePieceNormalizer._prefix at code point i: writes the replacement's code points to rep
+ * (at most SP_WINDOW) and returns how many code points of the text it consumes; 0: a surrogate's first byte, not UTF-8 (the caller emits its three
  * U+FFFD); -2: a charsmap replacement that is not UTF-8. */
-static Py_ssize_t sp_prefix(const SPEncoderObject *e, const SPScratch *s, const Text *t, Py_ssize_t i, Py_UCS4 *rep,
-                            int *n_rep) {
+static Py_ssize_t sp_prefix(const SPEncoderObject *e, const Text *t, Py_ssize_t i, Py_UCS4 *rep, int *n_rep) {
     Py_UCS4 c0 = CP(t, i);
-    if (!sp_slow(e, c0)) { /* the common case: a character no rule and no user-defined symbol starts with */
+    if (sp_plain(e, t, i)) { /* the common case: a character no rule or user-defined symbol here starts with */
         rep[0] = c0;
         *n_rep = 1;
         return 1;
@@ -181,12 +206,9 @@ static Py_ssize_t sp_prefix(const SPEncoderObject *e, const SPScratch *s, const 
     }
     if (c0 >= 0xD800 && c0 <= 0xDFFF) return 0;
     if (e->units) {
-        int32_t b0 = s->boff[i], left = s->boff[t->n] - b0;
         uint32_t value = 0;
-        int len = charsmap_longest(e, s->utf8 + b0, left < SP_WINDOW ? left : SP_WINDOW, &value);
-        if (len) {
-            Py_ssize_t chars = 1;
-            while (s->boff[i + chars] - b0 < len) chars++;
+        Py_ssize_t chars = 1;
+        if (charsmap_at(e, t, i, &value, &chars)) {
             if ((Py_ssize_t)value >= e->pool_size) return -2;
             const unsigned char *p = e->pool + value;
             Py_ssize_t room = e->pool_size - value, k = 0;
@@ -206,32 +228,6 @@ static Py_ssize_t sp_prefix(const SPEncoderObject *e, const SPScratch *s, const 
     return 1;
 }
 
-/* sp_utf8: the text's UTF-8 ('surrogatepass') in s->utf8 and each code point's byte offset in s->boff. */
-static int sp_utf8(SPScratch *s, const Text *t) {
-    if (t->n + 1 > s->ucap) {
-        Py_ssize_t cap = 2 * (t->n + 1);
-        unsigned char *u = realloc(s->utf8, (size_t)cap * 4);
-        if (u) s->utf8 = u;
-        int32_t *b = realloc(s->boff, (size_t)cap * sizeof(int32_t));
-        if (b) s->boff = b;
-        if (!u || !b) return -1;
-        s->ucap = cap;
-    }
-    int32_t nb = 0;
-    for (Py_ssize_t i = 0; i < t->n; i++) {
-        s->boff[i] = nb;
-        Py_UCS4 c = CP(t, i);
-        if (c >= 0xD800 && c <= 0xDFFF) {
-            s->utf8[nb] = 0xED, s->utf8[nb + 1] = 0x80 | ((c >> 6) & 63), s->utf8[nb + 2] = 0x80 | (c & 63);
-            nb += 3;
-        } else {
-            nb += utf8_put(c, s->utf8 + nb);
-        }
-    }
-    s->boff[t->n] = nb;
-    return 0;
-}
-
 /* sp_normalize <-> SentencePieceNormalizer.normalize: fills s->norm and s->start; *end: where the last
  * character's input ends. */
 static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, int32_t *end) {
@@ -240,12 +236,9 @@ static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, i
     int n_rep;
     Py_ssize_t i = 0, n = t->n;
     s->norm.n = s->start.n = 0;
-    int slow = 0; /* the text's UTF-8 only for a charsmap lookup */
-    for (Py_ssize_t k = 0; e->units && !slow && k < n; k++) slow = sp_slow(e, CP(t, k));
-    if (slow && sp_utf8(s, t) < 0) return -1;
     if (e->remove_extra) {
         while (i < n) {
-            Py_ssize_t used = sp_prefix(e, s, t, i, rep, &n_rep);
+            Py_ssize_t used = sp_prefix(e, t, i, rep, &n_rep);
             if (used == -2) return -2;
             if (used == 0 || n_rep != 1 || rep[0] != ' ') break;
             i += used;
@@ -257,24 +250,45 @@ static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, i
     }
     if (e->add_dummy_prefix && !e->suffix && sp_emit(s, space, (int32_t)i) < 0) return -1;
     int prev_space = e->remove_extra;
-    const int space_fast = !sp_slow(e, ' ');
     while (i < n) {
+        /* a run of characters that stay as they are (plain, or plain_next before ASCII) and of spaces (when no
+         * rule starts with one), one loop per string kind */
+        if (buf_reserve(&s->norm, n - i) < 0 || buf_reserve(&s->start, n - i) < 0) return -1;
+        int32_t *nv = s->norm.v + s->norm.n, *sv = s->start.v + s->start.n;
+        const int squeeze = e->remove_extra;
+#define SP_RUN(T)                                                                                             \
+    do {                                                                                                      \
+        const T *d = (const T *)t->data;                                                                      \
+        while (i < n) {                                                                                       \
+            Py_UCS4 c = d[i];                                                                                 \
+            int kind = c < 0x10000 ? e->run[c] : 0;                                                           \
+            if (kind == SP_PLAIN || (kind == SP_PLAIN_BEFORE_ASCII && (i + 1 >= n || d[i + 1] < 0x80))) {     \
+                *nv++ = (int32_t)c, *sv++ = (int32_t)i, i++, prev_space = 0;                                  \
+            } else if (kind == SP_SPACE) {                                                                    \
+                if (!(squeeze && prev_space)) *nv++ = (int32_t)space, *sv++ = (int32_t)i, prev_space = squeeze; \
+                i++;                                                                                          \
+            } else {                                                                                          \
+                break;                                                                                        \
+            }                                                                                                 \
+        }                                                                                                     \
+    } while (0)
+        if (t->kind == PyUnicode_1BYTE_KIND)
+            SP_RUN(Py_UCS1);
+        else if (t->kind == PyUnicode_2BYTE_KIND)
+            SP_RUN(Py_UCS2);
+        else
+            SP_RUN(Py_UCS4);
+#undef SP_RUN
+        s->norm.n = nv - s->norm.v, s->start.n = sv - s->start.v;
+        if (i >= n) break;
         Py_UCS4 c = CP(t, i);
-        if (!sp_slow(e, c) && (c != ' ' || space_fast)) { /* the common case, as sp_prefix's first test */
-            if (buf_reserve(&s->norm, 1) < 0 || buf_reserve(&s->start, 1) < 0) return -1;
-            if (c == ' ') {
-                if (!(e->remove_extra && prev_space)) {
-                    s->norm.v[s->norm.n++] = (int32_t)space, s->start.v[s->start.n++] = (int32_t)i;
-                    prev_space = e->remove_extra;
-                }
-            } else {
-                s->norm.v[s->norm.n++] = (int32_t)c, s->start.v[s->start.n++] = (int32_t)i;
-                prev_space = 0;
-            }
+        if (c != ' ' && sp_plain(e, t, i)) { /* beyond the BMP, where there are no bitmaps: c stays as it is */
+            if (sp_emit(s, c, (int32_t)i) < 0) return -1;
+            prev_space = 0;
             i++;
             continue;
         }
-        Py_ssize_t used = sp_prefix(e, s, t, i, rep, &n_rep);
+        Py_ssize_t used = sp_prefix(e, t, i, rep, &n_rep);
         if (used == -2) return -2;
         if (used == 0) { /* a surrogate: three U+FFFD, no space among them */
             for (int k = 0; k < 3; k++)
@@ -536,17 +550,16 @@ static void sp_span(const SPScratch *s, int32_t end, Py_ssize_t a, Py_ssize_t b,
 /* sp_path_ids <-> SentencePieceEncoder._ids_and_spans: the ids and spans of the path that back[] and
  * back_id[] hold (from the end of s->norm back to its start); end: where the normalized text ends. */
 static int sp_path_ids(const SPEncoderObject *e, SPScratch *s, int32_t end, Buf *ids, Buf *offs) {
-    Py_ssize_t n = s->norm.n;
-    Buf path = {0};
-    for (Py_ssize_t k = n; k > 0; k = s->back[k])
-        if (buf_push(&path, (int32_t)k) < 0) {
-            free(path.v);
-            return -1;
-        }
+    Py_ssize_t n = s->norm.n, count = 0;
+    for (Py_ssize_t k = n; k > 0; k = s->back[k]) count++;
+    Buf *path = &s->path; /* the pieces' ends, last first */
+    path->n = 0;
+    if (buf_reserve(path, count) < 0 || buf_reserve(ids, count) < 0 || buf_reserve(offs, 2 * count) < 0) return -1;
+    for (Py_ssize_t k = n; k > 0; k = s->back[k]) path->v[path->n++] = (int32_t)k;
     const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
     int prev_unk = 0;
-    for (Py_ssize_t m = path.n - 1; m >= 0; m--) {
-        int32_t b = path.v[m], a = s->back[b], id = s->back_id[b];
+    for (Py_ssize_t m = path->n - 1; m >= 0; m--) {
+        int32_t b = path->v[m], a = s->back[b], id = s->back_id[b];
         int is_unk = id < 0 || id == e->unk_id;
         int32_t span[2];
         if (is_unk && e->has_bytes) {
@@ -562,24 +575,21 @@ static int sp_path_ids(const SPEncoderObject *e, SPScratch *s, int32_t end, Buf 
                 sp_span(s, end, a, k == nb - 1 ? b : a, span);
                 if (buf_push(ids, e->byte_ids[data[k]]) < 0 || buf_push(offs, span[0]) < 0 ||
                     buf_push(offs, span[1]) < 0)
-                    goto fail;
+                    return -1;
             }
         } else if (is_unk && prev_unk) {
             sp_span(s, end, a, b, span);
             offs->v[offs->n - 1] = span[1];
-        } else {
+        } else { /* room reserved above: one id and one span per piece */
             sp_span(s, end, a, b, span);
-            if (buf_push(ids, is_unk ? e->unk_id : id) < 0 || buf_push(offs, span[0]) < 0 ||
-                buf_push(offs, span[1]) < 0)
-                goto fail;
+            if (ids->n >= ids->cap && buf_reserve(ids, 1) < 0) return -1;
+            if (offs->n + 2 > offs->cap && buf_reserve(offs, 2) < 0) return -1;
+            ids->v[ids->n++] = is_unk ? e->unk_id : id;
+            offs->v[offs->n++] = span[0], offs->v[offs->n++] = span[1];
         }
         prev_unk = is_unk;
     }
-    free(path.v);
     return 0;
-fail:
-    free(path.v);
-    return -1;
 }
 
 /* sp_text_core <-> SentencePieceEncoder.encode_text; runs without the GIL. -2: a damaged charsmap. */
@@ -699,8 +709,8 @@ static void sp_free_fields(SPEncoderObject *e) {
     free(e->user_score_chars);
     free(e->vscore);
     e->vscore = NULL;
-    free(e->cm_slow);
-    e->cm_slow = NULL;
+    free(e->cm_slow), free(e->cm_next), free(e->run);
+    e->cm_slow = e->cm_next = e->run = NULL;
     for (Py_ssize_t k = 0; k < e->n_bpe_user; k++) PyMem_Free(e->bpe_user[k]);
     free(e->bpe_user), free(e->bpe_user_len), free(e->unused);
     e->bpe_user = NULL, e->bpe_user_len = NULL, e->unused = NULL, e->n_bpe_user = 0;
@@ -781,9 +791,21 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
         if (e->user_len[k]) e->user_first[(e->user[k][0] & 255) >> 3] |= (unsigned char)(1u << (e->user[k][0] & 7));
     if (e->units) {
         e->cm_slow = calloc(0x10000 / 8, 1);
-        if (!e->cm_slow) goto nomem;
-        for (Py_UCS4 c = 0; c < 0x10000; c++)
-            if (!(c >= 0xD800 && c <= 0xDFFF) && sp_charsmap_slow(e, c)) e->cm_slow[c >> 3] |= (unsigned char)(1u << (c & 7));
+        e->cm_next = calloc(0x10000 / 8, 1);
+        if (!e->cm_slow || !e->cm_next) goto nomem;
+        for (Py_UCS4 c = 0; c < 0x10000; c++) {
+            int kind = c >= 0xD800 && c <= 0xDFFF ? 0 : sp_charsmap_kind(e, c);
+            if (kind) e->cm_slow[c >> 3] |= (unsigned char)(1u << (c & 7));
+            if (kind == 1) e->cm_next[c >> 3] |= (unsigned char)(1u << (c & 7));
+        }
+    }
+    if (!(e->run = calloc(0x10000, 1))) goto nomem;
+    for (Py_UCS4 c = 0; c < 0x10000; c++) { /* sp_normalize's runs (after user_first and the charsmap bits) */
+        int slow = sp_slow(e, c), user = e->n_user && e->user_first[(c & 255) >> 3] >> (c & 7) & 1;
+        if (!slow)
+            e->run[c] = c == ' ' ? SP_SPACE : SP_PLAIN;
+        else if (c != ' ' && !user && e->cm_next && e->cm_next[c >> 3] >> (c & 7) & 1)
+            e->run[c] = SP_PLAIN_BEFORE_ASCII;
     }
     e->n_ids = (int32_t)n;
     e->unk_id = (int32_t)unk_id;

@@ -15,7 +15,7 @@
  *                         and expected counts are integers (units of 2**-32), so the thread count
  *                         changes nothing
  *
- * Pieces sit in unigram.c's code-point trie (CpTrie).
+ * Pieces sit in common.h's code-point trie (CpTrie).
  */
 
 #define UT_ANY 0
