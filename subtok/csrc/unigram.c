@@ -571,12 +571,17 @@ static int sp_path_ids(const SPEncoderObject *e, SPScratch *s, int32_t end, Buf 
                                                     data[nb + 2] = 0x80 | (c & 63), 3)
                                                  : utf8_put(c, data + nb);
             }
+            int32_t empty[2]; /* every byte but the last spans nothing, where the piece starts */
+            sp_span(s, end, a, a, empty);
+            sp_span(s, end, a, b, span);
+            if (buf_reserve(ids, nb) < 0 || buf_reserve(offs, 2 * nb) < 0) return -1;
+            int32_t *iv = ids->v + ids->n, *ov = offs->v + offs->n;
             for (int k = 0; k < nb; k++) {
-                sp_span(s, end, a, k == nb - 1 ? b : a, span);
-                if (buf_push(ids, e->byte_ids[data[k]]) < 0 || buf_push(offs, span[0]) < 0 ||
-                    buf_push(offs, span[1]) < 0)
-                    return -1;
+                const int32_t *at = k == nb - 1 ? span : empty;
+                *iv++ = e->byte_ids[data[k]];
+                *ov++ = at[0], *ov++ = at[1];
             }
+            ids->n += nb, offs->n += 2 * nb;
         } else if (is_unk && prev_unk) {
             sp_span(s, end, a, b, span);
             offs->v[offs->n - 1] = span[1];
