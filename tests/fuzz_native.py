@@ -136,7 +136,8 @@ def fuzz_bad_calls(rng: random.Random) -> None:
 
 def sentencepiece_encoders(texts: list[str]) -> list[tuple]:
     """(native, reference) SentencePieceEncoder pairs: a Unigram model trained here (charsmap-less, with
-    user-defined symbols and byte fallback), its HF flavor (float64), and a BPE mode with unused pieces."""
+    user-defined symbols and byte fallback), its HF flavor (float64), and a BPE mode with unused pieces and
+    one without (whose words the native core caches)."""
     uni = Tokenizer.train(
         texts, model="unigram", vocab_size=800, character_coverage=0.9, byte_fallback=True,
         user_defined_symbols=["<s2>", "ab"],
@@ -157,6 +158,8 @@ def sentencepiece_encoders(texts: list[str]) -> list[tuple]:
         (None, (False, False, False, False), [], pieces, m.scores, [True] * len(pieces), [False] * len(pieces),
          m.unk_id, [], False, None),
         (None, flags, ["<s2>", "ab"], pieces, m.scores, mergeable, user, m.unk_id, m.byte_ids, True, unused),
+        (None, flags, ["<s2>", "ab"], pieces, m.scores, mergeable, user, m.unk_id, m.byte_ids, True,
+         [False] * len(pieces)),  # BPE without unused pieces: words cached in batches and long texts
     ]  # fmt: skip
     return [(native.SentencePieceEncoder(*v), unigram_core.SentencePieceEncoder(*v)) for v in variants]
 

@@ -473,7 +473,15 @@ def test_sentencepiece_bpe_models_match_sentencepiece(trained_bpe, shared_data, 
     path, sp = trained_bpe[name]
     tok = Tokenizer.from_sentencepiece(path)
     assert tok.model.type == "sentencepiece_bpe"
-    _same(tok, sp, _lines(shared_data, 200))
+    lines = _lines(shared_data, 200)
+    _same(tok, sp, lines)
+    # batches and long texts (where the native core caches each word's merges): the library's ids and offsets
+    document = " ".join(lines)
+    batch = tok.encode_batch(lines + lines + [document], num_threads=2)
+    theirs = [sp.encode_as_offset_mapping(t) for t in lines + lines + [document]]
+    assert [e.ids for e in batch] == [t["ids"] for t in theirs]
+    assert [e.offsets for e in batch] == [t["offsets"] for t in theirs]
+    assert tok.encode(document).ids == theirs[-1]["ids"]
     tok.save_sentencepiece(tmp_path / "again.model")
     assert (tmp_path / "again.model").read_bytes() == path.read_bytes()
     tok.save(tmp_path / "ours.json")

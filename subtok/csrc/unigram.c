@@ -49,12 +49,32 @@ typedef struct {
     unsigned char *unused;        /* BPE: per id, an unused piece (split back after merging) */
     Py_UCS4 **bpe_user;           /* BPE: the user-defined pieces, longest first (frozen symbols) */
     Py_ssize_t *bpe_user_len, n_bpe_user;
+    int bpe_words;                /* BPE: no piece spans a word start (a space after its first character), no
+                                     unused piece: each word merges alone, and sp_bpe caches words */
     unsigned char user_first[32]; /* bit per (code point & 255): some user-defined symbol starts so */
     IdObjects ids;
 } SPEncoderObject;
 
+#define BPE_CACHE_SLOTS 8192 /* sp_bpe's word cache: slots (half of them used at most) */
+#define BPE_CACHE_WORD 64     /* ... and the longest word it keeps, in code points */
+
+typedef struct {
+    uint64_t hash;
+    int32_t at, len;           /* the word: len code points at chars[at]; len -1: an empty slot */
+    int32_t pieces, n_pieces;  /* its pieces: (end, start, id) relative to the word, at pieces[pieces] */
+} BpeWord;
+
+typedef struct {
+    BpeWord *slots;
+    size_t mask;
+    Py_ssize_t used;
+    Buf chars, pieces;
+} BpeCache;
+
 typedef struct {
     Buf norm, start; /* normalized code points, the original index where each one's input starts */
+    BpeCache words;  /* sp_bpe: segmentations of the words seen (Python-free, per worker) */
+    int many;        /* a batch worker's: texts follow (the word cache pays off even for short ones) */
     Buf path;        /* sp_path_ids: the pieces' ends */
     double *best;
     int32_t *back, *back_id;
@@ -62,6 +82,7 @@ typedef struct {
 } SPScratch;
 
 static void sp_scratch_free(SPScratch *s) {
+    free(s->words.slots), free(s->words.chars.v), free(s->words.pieces.v);
     free(s->path.v);
     free(s->norm.v);
     free(s->start.v);
@@ -441,7 +462,8 @@ static int32_t bpe_lookup(const SPEncoderObject *e, const Py_UCS4 *cp, Py_ssize_
 
 typedef struct {
     const SPEncoderObject *e;
-    const Py_UCS4 *cp;
+    const Py_UCS4 *cp; /* the symbols' text: s->norm from position base */
+    int32_t base;
     int32_t *start, *end, *nxt, *prv;
     unsigned char *alive, *frozen;
     BpeHeap heap;
@@ -479,15 +501,15 @@ static void bpe_resegment(const BpeState *st, SPScratch *s, int32_t a, int32_t b
                 bpe_resegment(st, s, mid, b);
                 return;
             }
-    s->back[b] = a, s->back_id[b] = id;
+    s->back[st->base + b] = st->base + a, s->back_id[st->base + b] = id;
 }
 
-/* sp_bpe <-> unigram_core.bpe_path over s->norm, the path into back[]/back_id[]; dropout with rng when
- * rng is not NULL (SplitMix64, one number per merge considered). */
-static int sp_bpe(const SPEncoderObject *e, SPScratch *s, double dropout, uint64_t *rng) {
-    Py_ssize_t n = s->norm.n;
-    if (sp_reserve_path(s) < 0) return -1;
-    BpeState st = {e, (const Py_UCS4 *)s->norm.v};
+/* bpe_range <-> unigram_core.bpe_path over s->norm[lo, hi), the path into back[]/back_id[] there; dropout
+ * with rng when rng is not NULL (SplitMix64, one number per merge considered). */
+static int bpe_range(const SPEncoderObject *e, SPScratch *s, Py_ssize_t lo, Py_ssize_t hi, double dropout,
+                     uint64_t *rng) {
+    Py_ssize_t n = hi - lo;
+    BpeState st = {e, (const Py_UCS4 *)s->norm.v + lo, (int32_t)lo};
     st.start = malloc((size_t)(n + 1) * 4 * sizeof(int32_t));
     st.alive = malloc((size_t)(n + 1) * 2);
     int ok = 0;
@@ -534,6 +556,69 @@ static int sp_bpe(const SPEncoderObject *e, SPScratch *s, double dropout, uint64
 done:
     free(st.start), free(st.alive), free(st.heap.v), free(st.left_of);
     return ok ? 0 : -1;
+}
+
+/* bpe_word_slot: the cache slot of word cp[0, len) (hash h): the word's, or the empty one where it would go */
+static size_t bpe_word_slot(const BpeCache *c, const Py_UCS4 *cp, int32_t len, uint64_t h) {
+    size_t i = (size_t)h & c->mask;
+    for (;; i = (i + 1) & c->mask) {
+        const BpeWord *w = &c->slots[i];
+        if (w->len < 0) return i;
+        if (w->hash == h && w->len == len && !memcmp(c->chars.v + w->at, cp, (size_t)len * sizeof(Py_UCS4))) return i;
+    }
+}
+
+/* sp_bpe <-> unigram_core.bpe_path over s->norm. Where each word merges alone (e->bpe_words), no dropout
+ * draws and the cache pays off (a batch, or a text of 1024 characters or more), word by word (a word: a
+ * space and what follows up to the next one), each word's segmentation cached in s->words (it is the same
+ * wherever the word stands: merges never cross a word start, and the heap's order within a word is the
+ * same alone); otherwise bpe_range over it all. */
+static int sp_bpe(const SPEncoderObject *e, SPScratch *s, double dropout, uint64_t *rng) {
+    Py_ssize_t n = s->norm.n;
+    if (sp_reserve_path(s) < 0) return -1;
+    if (rng || !e->bpe_words || (!s->many && n < 1024)) return bpe_range(e, s, 0, n, dropout, rng);
+    BpeCache *c = &s->words;
+    if (!c->slots) {
+        c->slots = malloc(BPE_CACHE_SLOTS * sizeof(BpeWord));
+        if (!c->slots) return -1;
+        c->mask = BPE_CACHE_SLOTS - 1;
+        for (size_t i = 0; i <= c->mask; i++) c->slots[i].len = -1;
+    }
+    const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v, space = e->escape ? 0x2581 : ' ';
+    for (Py_ssize_t lo = 0, hi; lo < n; lo = hi) {
+        for (hi = lo + 1; hi < n && cp[hi] != space; hi++) {
+        }
+        int32_t len = (int32_t)(hi - lo);
+        uint64_t h = 0x9E3779B97F4A7C15ull;
+        for (int32_t k = 0; k < len; k++) h = mix64(h ^ cp[lo + k]);
+        size_t at = len <= BPE_CACHE_WORD ? bpe_word_slot(c, cp + lo, len, h) : 0;
+        if (len <= BPE_CACHE_WORD && c->slots[at].len >= 0) { /* seen: its pieces as (end, start, id) */
+            const BpeWord *w = &c->slots[at];
+            for (int32_t k = 0; k < w->n_pieces; k++) {
+                const int32_t *p = c->pieces.v + w->pieces + 3 * k;
+                s->back[lo + p[0]] = (int32_t)lo + p[1], s->back_id[lo + p[0]] = p[2];
+            }
+            continue;
+        }
+        if (bpe_range(e, s, lo, hi, 0.0, NULL) < 0) return -1;
+        if (len > BPE_CACHE_WORD) continue;
+        if (c->used >= BPE_CACHE_SLOTS / 2) { /* full: start again */
+            for (size_t i = 0; i <= c->mask; i++) c->slots[i].len = -1;
+            c->used = c->chars.n = c->pieces.n = 0;
+            at = bpe_word_slot(c, cp + lo, len, h);
+        }
+        BpeWord w = {h, (int32_t)c->chars.n, len, (int32_t)c->pieces.n, 0};
+        if (buf_reserve(&c->chars, len) < 0) return -1;
+        memcpy(c->chars.v + c->chars.n, cp + lo, (size_t)len * sizeof(Py_UCS4));
+        c->chars.n += len;
+        for (Py_ssize_t b = hi; b > lo; b = s->back[b], w.n_pieces++)
+            if (buf_push(&c->pieces, (int32_t)(b - lo)) < 0 || buf_push(&c->pieces, s->back[b] - (int32_t)lo) < 0 ||
+                buf_push(&c->pieces, s->back_id[b]) < 0)
+                return -1;
+        c->slots[at] = w;
+        c->used++;
+    }
+    return 0;
 }
 
 /* span <-> Normalized.original_span with ends[i] = starts[i + 1] and the last one's end ``end``. */
@@ -841,11 +926,13 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
         }
     }
     e->unk_score = e->float32 ? (double)(float)(min_s - 10.0) : min_s - 10.0;
+    int spans_words = e->suffix; /* (words end with the space there: not cached) */
     for (Py_ssize_t k = 0; k < n; k++) {
         if (!PyObject_IsTrue(PyList_GET_ITEM(matchable, k))) continue;
         Py_ssize_t len;
         Py_UCS4 *s = ucs4_of(PyList_GET_ITEM(pieces, k), &len);
         if (!s) goto error;
+        for (Py_ssize_t j = 1; j < len; j++) spans_words |= s[j] == (e->escape ? 0x2581 : ' ');
         int added = cptrie_add(&e->trie, s, len, (int32_t)k);
         PyMem_Free(s);
         if (added < 0) goto nomem;
@@ -884,6 +971,12 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
             e->bpe_user[at] = cps, e->bpe_user_len[at] = len;
             e->n_bpe_user++;
         }
+    }
+    if (e->bpe) {
+        for (Py_ssize_t k = 0; k < n; k++) spans_words |= e->unused[k];
+        for (Py_ssize_t k = 0; k < e->n_bpe_user; k++)
+            for (Py_ssize_t j = 1; j < e->bpe_user_len[k]; j++) spans_words |= e->bpe_user[k][j] == (e->escape ? 0x2581 : ' ');
+        e->bpe_words = !spans_words;
     }
     for (Py_ssize_t k = 0; k < n; k++) e->vscore[k] = isnan(e->user_score[k]) ? e->score[k] : e->user_score[k];
     e->has_bytes = PyList_GET_SIZE(byte_ids) == 256;
@@ -958,7 +1051,10 @@ static PyObject *sp_sample_text(SPEncoderObject *e, PyObject *args) {
     return res;
 }
 
-static void sp_batch_begin(Batch *b, void *state) { memset(state, 0, sizeof(SPScratch)); }
+static void sp_batch_begin(Batch *b, void *state) {
+    memset(state, 0, sizeof(SPScratch));
+    ((SPScratch *)state)->many = 1; /* a worker's texts share its word cache */
+}
 static int sp_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux) {
     return sp_text_core(b->enc, state, t, ids, aux) < 0 ? -1 : 0;
 }
