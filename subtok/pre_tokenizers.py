@@ -25,7 +25,9 @@ from .registry import ByteLevelOptions, Registry
 from .text import (
     BERT_PATTERN,
     BERT_PUNCT,
+    DIGITS_THEN_GPT2_PATTERN,
     GPT2_PATTERN,
+    SCANNED_PATTERNS,
     WHITESPACE_PATTERN,
     BoundedPattern,
     Normalized,
@@ -365,9 +367,9 @@ class Split(PreTokenizer):
 
 
 def _covers_everything(pattern: regex.Pattern) -> bool:
-    """Whether ``pattern`` is one the native scanners know (only GPT-2's today): there, isolating its
-    matches and keeping only its matches give the same words."""
-    return pattern.pattern == GPT2_PATTERN
+    """Whether ``pattern`` is one the native scanners know (``text.SCANNED_PATTERNS``), whose matches tile
+    every text: there, isolating its matches and keeping only its matches give the same words."""
+    return pattern.pattern in SCANNED_PATTERNS
 
 
 @PRE_TOKENIZERS.register(types=("ByteLevel",), hf=("ByteLevel",))
@@ -612,6 +614,9 @@ class SequencePreTokenizer(PreTokenizer):
             self._spell_after = None  # a nested Sequence that spells its own pieces
         last_only = len(self.steps) == 1 or (len(self.steps) == 2 and _is_mapping_only(self.steps[1]))
         self.pattern = self.steps[0].pattern if self.steps and last_only else None
+        if len(self.steps) == 2 and isinstance(self.steps[0], Digits) and self.steps[0].individual_digits:
+            if self.steps[1].pattern == GPT2_PATTERN:  # StarCoder's: the two steps' words are one regex's matches
+                self.pattern = DIGITS_THEN_GPT2_PATTERN
 
     def split(self, piece: Normalized) -> list[Normalized]:
         return self.pre_tokenize([piece])

@@ -22,6 +22,7 @@ from subtok import SubtokError, Tokenizer, _backend, sparse
 from subtok.models import bpe_core, unigram_core, unigram_train_core, wordpiece_core
 from subtok.models.unigram_trainer import char_class
 from subtok.normalizers import BertNormalizer
+from subtok.text import SCANNED_PATTERNS
 
 native = _backend._native
 if native is None:
@@ -221,6 +222,17 @@ def main() -> None:
     specials = [("<eos>", 3), ("<", 2)]
     c_enc = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results), specials)
     py_enc = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results), specials)
+    whole = {t.encode("utf-8", "surrogatepass"): i for i, t in enumerate(model.vocab) if t and i % 3 == 0}
+    top = len(model.vocab) - 1
+    scanned = [  # the other patterns' scanners, with ignore_merges' whole words
+        tuple(
+            impl.ByteLevelEncoder(
+                model.byte_ids, impl.make_merge_table(model.ranks, model.results), specials, top, k, whole
+            )
+            for impl in (native, bpe_core)
+        )
+        for k in range(1, len(SCANNED_PATTERNS))
+    ]
     wp = Tokenizer.train(texts, model="wordpiece", vocab_size=1000, min_frequency=1, limit_alphabet=200).model
     bert_args = (wp.unk_id, 20, BertNormalizer().table(), [("[CLS]", 2), ("[SEP]", 3)])
     c_trie, py_trie = native.make_trie(list(wp.vocab), "##"), wordpiece_core.make_trie(list(wp.vocab), "##")
@@ -230,8 +242,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         while time.monotonic() < deadline:
             text = random_text(rng)
-            assert native.split_gpt2(text) == bpe_core.split_gpt2(text)
+            for scanner in range(len(SCANNED_PATTERNS)):
+                assert native.split_scanned(text, scanner) == bpe_core.split_scanned(text, scanner)
             assert c_enc.encode_text(text) == py_enc.encode_text(text)
+            for c_scanned, py_scanned in scanned:
+                assert c_scanned.encode_text(text) == py_scanned.encode_text(text)
             batch = [random_text(rng) for _ in range(rng.randrange(1, 6))]
             assert c_enc.encode_batch(batch, 2) == py_enc.encode_batch(batch, 2)
             assert native.count_gpt2(batch, ["<eos>"]) == bpe_core.count_gpt2(batch, ["<eos>"])

@@ -322,6 +322,18 @@ def _llama3() -> hf.Tokenizer:
     return tok
 
 
+def _starcoder() -> hf.Tokenizer:
+    """StarCoder's pre-tokenizer: each digit alone, then GPT-2's pattern on the rest (read natively as one
+    regex, text.DIGITS_THEN_GPT2_PATTERN)."""
+    tok = hf.Tokenizer(models.BPE())
+    steps = [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    tok.pre_tokenizer = pre_tokenizers.Sequence(steps)
+    tok.decoder = decoders.ByteLevel()
+    tok = _train_bpe(tok, byte_alphabet=True)
+    tok.add_special_tokens(["<|endoftext|>", "<fim_prefix>"])
+    return tok
+
+
 def _deepseek() -> hf.Tokenizer:
     return _byte_level(
         [
@@ -459,6 +471,7 @@ PIPELINES = {
     "neox": _neox,
     "roberta": _roberta,
     "llama3": _llama3,
+    "starcoder": _starcoder,
     "deepseek": _deepseek,
     "falcon": _falcon,
     "clip": _clip,

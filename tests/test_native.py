@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from subtok import Tokenizer, _backend
 from subtok.models import bpe_core, wordpiece_core
 from subtok.normalizers import BertNormalizer
-from subtok.text import char_classes
+from subtok.text import SCANNED_PATTERNS, char_classes
 
 from .conftest import SAMPLE_TEXTS
 
@@ -85,6 +85,10 @@ def test_malformed_input_raises_instead_of_crashing():
         native.encode_symbols([0, 1], {(0, 1): 0})
     assert native.encode_symbols([0, 1, 0, 1], table) == [2, 2]
     assert native.encode_symbols([], table) == []
+    byte_ids = list(range(256))
+    for bad in ((9, None), (-1, None), (0, {"a": 1}), (0, {b"a": 10**6}), (0, {b"": 1}), (0, {b"a": -1}), (0, [])):
+        with pytest.raises(ValueError):
+            native.ByteLevelEncoder(byte_ids, table, [], 300, *bad)
 
 
 # text that stresses GPT-2's pattern: contractions, runs of spaces before letters, digits, marks, new letters
@@ -98,9 +102,22 @@ tricky = st.lists(
 ).map("".join)
 
 
+@pytest.mark.parametrize("scanner", range(len(SCANNED_PATTERNS)))
 @given(text=tricky)
-def test_split_gpt2_matches_the_regex(text):
-    assert native.split_gpt2(text) == bpe_core.split_gpt2(text)
+def test_the_pattern_scanners_match_their_regexes(scanner, text):
+    assert native.split_scanned(text, scanner) == bpe_core.split_scanned(text, scanner)
+
+
+@pytest.mark.parametrize("scanner", range(len(SCANNED_PATTERNS)))
+def test_the_pattern_scanners_read_every_code_point_as_the_regexes_do(scanner):
+    """Each code point after a quote, a letter, a digit, a space and a newline, and alone: the classes and the
+    case folding of (?i:'s|...) (U+017F folds to s) as the regex module has them."""
+    chars = [chr(c) for c in range(0x110000)]
+    for around in ("'{}e", "a{}", "1{}2", " {}", "\n{}\n", "{}"):
+        text = "".join(around.format(c) for c in chars[:: 7 if around != "{}" else 1])
+        assert native.split_scanned(text, scanner) == bpe_core.split_scanned(text, scanner), around
+    text = "".join(f"'{c}" for c in chars)
+    assert native.split_scanned(text, scanner) == bpe_core.split_scanned(text, scanner)
 
 
 @given(text=tricky)
@@ -119,6 +136,13 @@ def test_byte_level_encoder_identical(text):
     assert c.encode_words(words) == py.encode_words(words)
     whole = {words[0]: 5, b"\xff\xfe": 7}  # words looked up whole (ignore_merges)
     assert c.encode_words(words, whole) == py.encode_words(words, whole)
+    whole_bytes = {w.encode("utf-8", "surrogatepass") if isinstance(w, str) else w: 9 for w in words[:3] if w}
+    for scanner in range(len(SCANNED_PATTERNS)):  # another pattern, and ignore_merges in the whole-text encoder
+        args = (model.byte_ids, specials, len(model.vocab) - 1, scanner, whole_bytes)
+        py = bpe_core.ByteLevelEncoder(args[0], bpe_core.make_merge_table(model.ranks, model.results), *args[1:])
+        c = native.ByteLevelEncoder(args[0], native.make_merge_table(model.ranks, model.results), *args[1:])
+        assert c.encode_text(text) == py.encode_text(text)
+        assert c.encode_batch_flat(texts, 2) == py.encode_batch_flat(texts, 2)
 
 
 _TOK = []

@@ -1,6 +1,7 @@
 """Pre-tokenizers: GPT-2's pattern, whitespace, BERT's and any regex; the registry reads and writes them."""
 
 import pytest
+import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -9,12 +10,15 @@ from subtok.pre_tokenizers import (
     PRE_TOKENIZERS,
     BertPreTokenizer,
     BertWords,
+    ByteLevel,
+    Digits,
     RegexSplit,
+    SequencePreTokenizer,
     WhitespaceRuns,
     WhitespaceSplit,
     make_pre_tokenizer,
 )
-from subtok.text import GPT2_PATTERN, Normalized
+from subtok.text import DIGITS_THEN_GPT2_PATTERN, GPT2_PATTERN, Normalized
 
 
 def test_gpt2_pretokenizer_covers_every_character():
@@ -31,6 +35,15 @@ def test_gpt2_pretokenizer_covers_every_character():
 @given(st.text())
 def test_gpt2_split_is_lossless(text):
     assert "".join(GPT2().words(text)) == text
+
+
+@given(st.lists(st.one_of(st.sampled_from(list(" \t\n\xa0'sS1٣²ⅷa한!.")), st.characters()), max_size=40).map("".join))
+def test_starcoder_pre_tokenizer_is_the_one_regex_its_scanner_follows(text):
+    """HF's Digits (individual) then ByteLevel's GPT-2 pattern on each piece gives the matches of
+    DIGITS_THEN_GPT2_PATTERN, the pattern the native scanner for StarCoder's files implements."""
+    pre = SequencePreTokenizer([Digits(individual_digits=True), ByteLevel(add_prefix_space=False)])
+    assert pre.pattern == DIGITS_THEN_GPT2_PATTERN
+    assert pre.split_spans(text) == [m.span() for m in regex.finditer(DIGITS_THEN_GPT2_PATTERN, text)]
 
 
 def test_whitespace_and_bert_pretokenizers():

@@ -100,7 +100,7 @@ def test_tiktoken_ranks_file_gives_tiktoken_ids(backend, shared_tokenizers, tmp_
     for pattern in ("gpt2", "cl100k", "o200k", "llama3"):
         ours = Tokenizer.from_tiktoken(tmp_path / "r50k.tiktoken", pattern, specials)
         theirs = tiktoken.Encoding("t", pat_str=PATTERNS[pattern], mergeable_ranks=ranks, special_tokens=specials)
-        texts = ["Hello world", " 12345 tokens!!", "naïve café 東京 🙂", "  \n\n x", "it's DON'T"]
+        texts = ["Hello world", " 12345 tokens!!", "naïve café 東京 🙂", "  \n\n x", "it's DON'T", "end \n\n "]
         texts += [c["text"] for c in _cases(root, "gpt2")]
         for text in texts:
             assert ours.encode_ordinary(text) == theirs.encode_ordinary(text)

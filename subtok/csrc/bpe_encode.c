@@ -350,6 +350,8 @@ typedef struct {
     int lock_ready;
     Specials specials;
     IdObjects ids;
+    int scanner;      /* the pre-tokenizer pattern: an index into text.SCANNED_PATTERNS */
+    WordCache whole;  /* ignore_merges: each vocabulary token's bytes -> its id, one id per entry (or no slots) */
 } ByteLevelEncoderObject;
 
 /* What one call (or one batch thread) sees of the caches: the shared cache when it could lock it (to write
@@ -411,7 +413,8 @@ static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache
                              Buf *out) {
     if (nbytes == 0) return 0; /* an empty word has no ids */
     uint64_t h = hash_bytes(bytes, nbytes);
-    int r = view_get(cache, bytes, nbytes, h, out);
+    int r = enc->whole.slots ? cache_get(&enc->whole, bytes, nbytes, h, out) : 0; /* a token: one id */
+    if (r == 0) r = view_get(cache, bytes, nbytes, h, out);
     if (r) return r < 0 ? -1 : 0;
     if (buf_reserve(out, nbytes) < 0) return -1;
     int32_t *sym = out->v + out->n;
@@ -431,17 +434,55 @@ static int32_t encoder_top_id(const ByteLevelEncoderObject *enc) {
     return top;
 }
 
+/* whole_load: ignore_merges' table from a dict of bytes -> id (ids 0..top), every entry kept (no eviction). */
+static int whole_load(WordCache *c, PyObject *whole, int32_t top) {
+    Py_ssize_t n = PyDict_Size(whole), pos = 0;
+    c->cap = 16;
+    while (c->cap < (size_t)n * 2 + 2) c->cap *= 2;
+    c->n = 0;
+    if (!(c->slots = calloc(c->cap, sizeof(CacheEntry)))) return PyErr_NoMemory(), -1;
+    PyObject *key, *value;
+    while (PyDict_Next(whole, &pos, &key, &value)) {
+        long id = PyLong_Check(value) ? PyLong_AsLong(value) : -1;
+        if (!PyBytes_Check(key) || PyBytes_GET_SIZE(key) == 0 || PyBytes_GET_SIZE(key) > INT32_MAX || id < 0 ||
+            id > top) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "whole must map non-empty bytes to ids of the encoder (0 to top_id)");
+            return -1;
+        }
+        int32_t nbytes = (int32_t)PyBytes_GET_SIZE(key);
+        char *block = malloc(2 * sizeof(int32_t) + (size_t)nbytes);
+        if (!block) return PyErr_NoMemory(), -1;
+        uint64_t h = hash_bytes(PyBytes_AS_STRING(key), nbytes);
+        size_t j = h & (c->cap - 1);
+        while (c->slots[j].ids) j = (j + 1) & (c->cap - 1);
+        int32_t *idp = (int32_t *)block;
+        idp[0] = (int32_t)id;
+        memcpy(block + 2 * sizeof(int32_t), PyBytes_AS_STRING(key), (size_t)nbytes);
+        c->slots[j] = (CacheEntry){h, nbytes, 1, idp, block + 2 * sizeof(int32_t)};
+        c->n++;
+    }
+    return 0;
+}
+
 /* ByteLevelEncoder(byte_ids: list of 256 ids, table: MergeTable, specials: list of (str, id) = [],
- *                  top_id: int = 0): ids up to top_id may come back too (encode_words' whole words). */
+ *                  top_id: int = 0, scanner: int = 0, whole: dict = None): ids up to top_id may come back too
+ * (encode_words' whole words); scanner picks the pattern of encode_text (text.SCANNED_PATTERNS); whole maps
+ * the bytes of each token to its id for ignore_merges (a word that is a token is that one id). */
 static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-    PyObject *byte_ids, *specials = NULL;
+    PyObject *byte_ids, *specials = NULL, *whole = NULL;
     MergeTable *table;
-    int top_id = 0;
-    if (!PyArg_ParseTuple(args, "O!O!|O!i", &PyList_Type, &byte_ids, &MergeTableType, &table, &PyList_Type, &specials,
-                          &top_id))
+    int top_id = 0, scanner = 0;
+    if (!PyArg_ParseTuple(args, "O!O!|O!iiO", &PyList_Type, &byte_ids, &MergeTableType, &table, &PyList_Type,
+                          &specials, &top_id, &scanner, &whole))
         return NULL;
-    if (top_id < 0) {
-        PyErr_SetString(PyExc_ValueError, "top_id must be >= 0");
+    if (whole == Py_None) whole = NULL;
+    const char *bad = top_id < 0                               ? "top_id must be >= 0"
+                      : scanner < 0 || scanner >= SCAN_KINDS   ? "scanner must index text.SCANNED_PATTERNS"
+                      : whole && !PyDict_Check(whole)          ? "whole must be a dict of bytes -> id"
+                                                               : NULL;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, bad);
         return NULL;
     }
     if (PyList_GET_SIZE(byte_ids) != 256) {
@@ -461,12 +502,17 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     }
     Py_INCREF(table);
     enc->table = table;
+    enc->scanner = scanner;
     if (specials && specials_load(&enc->specials, specials, 1) < 0) {
         Py_DECREF(enc);
         return NULL;
     }
     enc->lock_ready = rwlock_init(&enc->lock) == 0;
     int32_t top = encoder_top_id(enc);
+    if (whole && whole_load(&enc->whole, whole, top > top_id ? top : top_id) < 0) {
+        Py_DECREF(enc);
+        return NULL;
+    }
     if (!enc->lock_ready || cache_init(&enc->shared) < 0 || id_objects_make(&enc->ids, top > top_id ? top : top_id) < 0) {
         Py_DECREF(enc);
         return PyErr_Occurred() ? NULL : PyErr_NoMemory();
@@ -476,6 +522,7 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 
 static void encoder_dealloc(ByteLevelEncoderObject *enc) {
     cache_free(&enc->shared);
+    cache_free(&enc->whole);
     if (enc->lock_ready) rwlock_destroy(&enc->lock);
     id_objects_free(&enc->ids);
     specials_free(&enc->specials);
@@ -613,13 +660,13 @@ done:
     return res;
 }
 
-/* encode_segment: GPT-2 words of t[start, end) appended to ids, with (start, end, n_ids) records. */
+/* encode_segment: the words (the encoder's pattern) of t[start, end) appended to ids, with (start, end, n_ids) records. */
 static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, const Text *t, Py_ssize_t start,
                           Py_ssize_t end, Buf *ids, Buf *words, char **utf8, Py_ssize_t *utf8_cap) {
     Text seg = *t;
     seg.n = end; /* the pattern must not see past the next special token */
     for (Py_ssize_t i = start; i < end;) {
-        Py_ssize_t e = gpt2_token_end(&seg, i);
+        Py_ssize_t e = scanned_token_end(&seg, i, enc->scanner);
         Py_ssize_t nb = utf8_of(t, i, e, utf8, utf8_cap);
         Py_ssize_t before = ids->n;
         if (nb < 0 || encode_word_bytes(enc, cache, *utf8, (int32_t)nb, ids) < 0 || buf_reserve(words, 3) < 0)
@@ -705,7 +752,7 @@ static PyMethodDef encoder_methods[] = {
     {"encode_words", (PyCFunction)encoder_encode_words, METH_VARARGS,
      "(ids of the words one after the other, number of ids of each word)."},
     {"encode_text", (PyCFunction)encoder_encode_text, METH_VARARGS,
-     "Split with GPT-2's pattern and encode: (ids, per-word (start, end, n_ids) as int32 bytes)."},
+     "Split with the encoder's pattern and encode: (ids, per-word (start, end, n_ids) as int32 bytes)."},
     {"encode_batch", (PyCFunction)encoder_encode_batch, METH_VARARGS,
      "encode_text of each text, spread over num_threads threads without the GIL."},
     {"encode_batch_flat", (PyCFunction)encoder_encode_batch_flat, METH_VARARGS,

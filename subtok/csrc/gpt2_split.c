@@ -1,17 +1,23 @@
-/* gpt2_split.c: GPT-2's pre-tokenizer pattern as a hand-written scanner over the character classes, and
- * training's counting step built on it. Python twin: subtok/models/bpe_core.py
+/* gpt2_split.c: the published pre-tokenizer patterns that have a hand-written scanner over the character
+ * classes (GPT-2's, alone or after StarCoder's digit split; Llama-3's, Qwen2's and tiktoken's cl100k, one
+ * family), and training's counting step built on GPT-2's. Python twin: subtok/models/bpe_core.py
  *
- *   gpt2_token_end, split_gpt2  <-> split_gpt2: equivalent by test, not a mirror (the reference is the
- *                                   regex itself; tests hold the two equal on any str, hypothesis included)
- *   count_gpt2                  <-> count_gpt2: mirrored (special tokens cut out first, then the scanner)
+ *   scanned_token_end, split_scanned <-> split_scanned: equivalent by test, not a mirror (the reference is
+ *                                        the regex itself, text.SCANNED_PATTERNS; tests hold the two equal
+ *                                        on any str, hypothesis included)
+ *   count_gpt2                       <-> count_gpt2: mirrored (special tokens cut out first, then the scanner)
  */
 
 static inline int is_other(const Text *t, Py_UCS4 c) { return !(CLS(t, c) & (CLASS_LETTER | CLASS_NUMBER | CLASS_SPACE)); }
 
 /* gpt2_token_end: the end of the GPT-2 pattern's match at i, the alternatives tried in the pattern's order:
- * 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+  (every position starts one) */
-static Py_ssize_t gpt2_token_end(const Text *t, Py_ssize_t i) {
+ * 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+  (every position starts one).
+ * With digits_apart, HF's Digits(individual_digits) before it (StarCoder's pre-tokenizer): each \p{N} is a
+ * word, and GPT-2's pattern runs on the text between them, where a run of spaces before a digit ends its
+ * piece (text.SCANNED_PATTERNS spells this as one regex). */
+static Py_ssize_t gpt2_token_end(const Text *t, Py_ssize_t i, int digits_apart) {
     Py_UCS4 c = CP(t, i);
+    if (digits_apart && (CLS(t, c) & CLASS_NUMBER)) return i + 1;
     if (c == '\'' && i + 1 < t->n) {
         Py_UCS4 d = CP(t, i + 1);
         if (d == 's' || d == 't' || d == 'm' || d == 'd') return i + 2;
@@ -21,7 +27,8 @@ static Py_ssize_t gpt2_token_end(const Text *t, Py_ssize_t i) {
         }
     }
     Py_ssize_t j = i;
-    if (c == ' ' && i + 1 < t->n && !(CLS(t, CP(t, i + 1)) & CLASS_SPACE)) { /* the optional leading space */
+    if (c == ' ' && i + 1 < t->n && !(CLS(t, CP(t, i + 1)) & (digits_apart ? CLASS_SPACE | CLASS_NUMBER : CLASS_SPACE))) {
+        /* the optional leading space */
         j = i + 1;
         c = CP(t, j);
     }
@@ -36,19 +43,87 @@ static Py_ssize_t gpt2_token_end(const Text *t, Py_ssize_t i) {
     }
     Py_ssize_t k = i; /* whitespace: \s+(?!\S) leaves the last space before a non-space, else \s+ */
     while (k < t->n && (CLS(t, CP(t, k)) & CLASS_SPACE)) k++;
-    if (k == t->n) return k;
+    if (k == t->n || (digits_apart && (CLS(t, CP(t, k)) & CLASS_NUMBER))) return k; /* the end of a piece */
     return k - 1 > i ? k - 1 : k;
 }
 
-/* split_gpt2(text) -> list[(start, end)]: the scanner alone, for the tests that hold it against the regex. */
-static PyObject *split_gpt2(PyObject *self, PyObject *args) {
+static inline int is_newline(Py_UCS4 c) { return c == '\r' || c == '\n'; }
+
+/* (?i:x) for the ASCII letter x: x, its capital, and for 's' the long s U+017F (the regex module's case
+ * folding; tests check every code point). */
+static inline int folds_to(Py_UCS4 c, char x) { return c == (Py_UCS4)x || c == (Py_UCS4)(x - 32) || (x == 's' && c == 0x17F); }
+
+/* llama3_token_end: the end of the match at i of the Llama-3 family (every position starts one):
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * Qwen2's pattern has \p{N} (max_digits 1). tiktoken's cl100k spells the same alternatives possessively and
+ * ends with \s++$|\s*[\r\n]|\s+(?!\S)|\s: the one difference (cl100k set) is a run of whitespace that ends
+ * the text, one word there even when it holds a newline. */
+static Py_ssize_t llama3_token_end(const Text *t, Py_ssize_t i, int max_digits, int cl100k) {
+    Py_UCS4 c = CP(t, i);
+    if (c == '\'' && i + 1 < t->n) {
+        Py_UCS4 d = CP(t, i + 1);
+        if (folds_to(d, 's') || folds_to(d, 't') || folds_to(d, 'm') || folds_to(d, 'd')) return i + 2;
+        if (i + 2 < t->n) {
+            Py_UCS4 e = CP(t, i + 2);
+            if (((folds_to(d, 'r') || folds_to(d, 'v')) && folds_to(e, 'e')) || (folds_to(d, 'l') && folds_to(e, 'l')))
+                return i + 3;
+        }
+    }
+    int cls = CLS(t, c) & (CLASS_LETTER | CLASS_NUMBER | CLASS_SPACE);
+    Py_ssize_t j = i;
+    if (cls == CLASS_LETTER || (cls != CLASS_NUMBER && !is_newline(c) && i + 1 < t->n &&
+                                (CLS(t, CP(t, i + 1)) & CLASS_LETTER))) { /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+        if (cls != CLASS_LETTER) j++;
+        do j++; while (j < t->n && (CLS(t, CP(t, j)) & CLASS_LETTER));
+        return j;
+    }
+    if (cls == CLASS_NUMBER) {
+        do j++; while (j < t->n && j - i < max_digits && (CLS(t, CP(t, j)) & CLASS_NUMBER));
+        return j;
+    }
+    if (c == ' ' && i + 1 < t->n && is_other(t, CP(t, i + 1))) j = i + 1; /* ' ?' before the others */
+    if (is_other(t, CP(t, j))) {                                        /* [^\s\p{L}\p{N}]+[\r\n]* */
+        do j++; while (j < t->n && is_other(t, CP(t, j)));
+        while (j < t->n && is_newline(CP(t, j))) j++;
+        return j;
+    }
+    Py_ssize_t k = i, last_newline = -1; /* whitespace */
+    for (; k < t->n && (CLS(t, CP(t, k)) & CLASS_SPACE); k++)
+        if (is_newline(CP(t, k))) last_newline = k;
+    if (cl100k && k == t->n) return k;        /* \s++$ */
+    if (last_newline >= 0) return last_newline + 1; /* \s*[\r\n]+ */
+    if (k == t->n) return k;                  /* \s+(?!\S) */
+    return k - 1 > i ? k - 1 : k;             /* \s+(?!\S), else \s+ (cl100k: \s) */
+}
+
+/* The scanners by index into text.SCANNED_PATTERNS. */
+enum { SCAN_GPT2, SCAN_LLAMA3, SCAN_QWEN2, SCAN_CL100K, SCAN_STARCODER, SCAN_KINDS };
+
+static inline Py_ssize_t scanned_token_end(const Text *t, Py_ssize_t i, int scanner) {
+    switch (scanner) {
+    case SCAN_LLAMA3: return llama3_token_end(t, i, 3, 0);
+    case SCAN_QWEN2: return llama3_token_end(t, i, 1, 0);
+    case SCAN_CL100K: return llama3_token_end(t, i, 3, 1);
+    case SCAN_STARCODER: return gpt2_token_end(t, i, 1);
+    default: return gpt2_token_end(t, i, 0);
+    }
+}
+
+/* split_scanned(text, scanner) -> list[(start, end)]: a scanner alone, for the tests that hold it against
+ * the regex. */
+static PyObject *split_scanned(PyObject *self, PyObject *args) {
     PyObject *str;
-    if (!PyArg_ParseTuple(args, "U", &str) || require_classes() < 0) return NULL;
+    int scanner;
+    if (!PyArg_ParseTuple(args, "Ui", &str, &scanner) || require_classes() < 0) return NULL;
+    if (scanner < 0 || scanner >= SCAN_KINDS) {
+        PyErr_SetString(PyExc_ValueError, "scanner must index text.SCANNED_PATTERNS");
+        return NULL;
+    }
     Text t;
     text_init(&t, str);
     PyObject *out = PyList_New(0);
     for (Py_ssize_t i = 0; out && i < t.n;) {
-        Py_ssize_t e = gpt2_token_end(&t, i);
+        Py_ssize_t e = scanned_token_end(&t, i, scanner);
         PyObject *span = Py_BuildValue("(nn)", i, e);
         if (!span || PyList_Append(out, span) < 0) Py_CLEAR(out);
         Py_XDECREF(span);
@@ -118,7 +193,7 @@ static int count_segment(const Text *t, Py_ssize_t start, Py_ssize_t end, WordCo
     Text seg = *t;
     seg.n = end;
     for (Py_ssize_t i = start; i < end;) {
-        Py_ssize_t e = gpt2_token_end(&seg, i);
+        Py_ssize_t e = gpt2_token_end(&seg, i, 0);
         Py_ssize_t nb = utf8_of(t, i, e, utf8, utf8_cap);
         if (nb < 0 || counts_add(counts, *utf8, (int32_t)nb) < 0) return -1;
         i = e;

@@ -6,13 +6,13 @@
  *                       read side by side (bpe_train.c, wordpiece_train.c, bpe_encode.c's merge encoder,
  *                       wordpiece_encode.c, count_gpt2, alias_build);
  *   equivalent by test  another method for the same output, held equal to the reference by tests
- *                       (the GPT-2 scanner against the regex, the word caches, csr_dot, batch.c);
+ *                       (the pattern scanners against the regexes, the word caches, csr_dot, batch.c);
  *   no library twin     sgns_train (tests/sgns_reference.py is its reference).
  *
  *   file                 entry points                                    Python twin
  *   bpe_train.c          train_merges                                    models/bpe_core.py
  *   wordpiece_train.c    train_likelihood                                models/wordpiece_core.py
- *   gpt2_split.c         split_gpt2, count_gpt2                          models/bpe_core.py
+ *   gpt2_split.c         split_scanned, count_gpt2                       models/bpe_core.py
  *   bpe_encode.c         make_merge_table, encode_symbols,               models/bpe_core.py
  *                        ByteLevelEncoder
  *   wordpiece_encode.c   make_trie, encode_longest_match, BertEncoder    models/wordpiece_core.py
@@ -38,7 +38,7 @@
 #include "kernels.c"
 
 /* subtok._backend loads this module only when its ABI equals its own: a stale build is never half used. */
-#define SUBTOK_ABI 4
+#define SUBTOK_ABI 5
 
 static PyMethodDef methods[] = {
     {"set_char_classes", set_char_classes, METH_O, "Install text.char_classes() for the scanners (once)."},
@@ -48,7 +48,7 @@ static PyMethodDef methods[] = {
      "Learn WordPiece merges by likelihood (mirrors wordpiece_core.train_likelihood)."},
     {"make_merge_table", make_merge_table, METH_VARARGS, "Compile ranks and results for encode_symbols."},
     {"encode_symbols", encode_symbols, METH_VARARGS, "Apply merges to one word's symbols."},
-    {"split_gpt2", split_gpt2, METH_VARARGS, "Spans of GPT-2's pre-tokenizer pattern (as bpe_core.split_gpt2)."},
+    {"split_scanned", split_scanned, METH_VARARGS, "Spans of a scanned pattern (as bpe_core.split_scanned)."},
     {"count_gpt2", count_gpt2, METH_VARARGS, "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
     {"make_trie", make_trie, METH_VARARGS, "A WordPiece vocabulary as a trie (mirrors wordpiece_core.make_trie)."},
     {"encode_longest_match", encode_longest_match, METH_VARARGS,

@@ -20,7 +20,7 @@ from ..errors import SubtokError, TokenizerFileError, TrainingError
 from ..pre_tokenizers import GPT2, PreTokenizer, WhitespaceRuns
 from ..progress import progress_bar
 from ..registry import require
-from ..text import GPT2_PATTERN, bytes_to_token, bytes_to_unicode, token_to_bytes
+from ..text import SCANNED_PATTERNS, bytes_to_token, bytes_to_unicode, token_to_bytes
 from ..vocab import Vocab
 from . import bpe_core
 from .base import UNSET, Trainer, char_alphabet, char_symbol_words, check_word_counts, encode_each
@@ -306,17 +306,21 @@ class BPE:
     def text_encoder(
         self, normalizers: Sequence, pre_tokenizer: PreTokenizer, specials: list[tuple[str, int]]
     ) -> Optional[TextEncoder]:
-        """Byte-level BPE with GPT-2's pattern and no normalizer splits and encodes whole texts in one call
-        (``bpe_core.ByteLevelEncoder`` or its native twin); other pipelines have no such encoder."""
-        if not self.plain_bytes or self.ignore_merges or normalizers:
-            return None
-        if getattr(pre_tokenizer, "pattern", None) != GPT2_PATTERN:
+        """Byte-level BPE with a scanned pattern (``text.SCANNED_PATTERNS``: GPT-2's, Llama-3's, Qwen2's,
+        cl100k's, StarCoder's digits then GPT-2's) and no normalizer splits and encodes whole texts in one call
+        (``bpe_core.ByteLevelEncoder`` or its native twin), ignore_merges included; other pipelines have no
+        such encoder."""
+        pattern = getattr(pre_tokenizer, "pattern", None)
+        if not self.plain_bytes or normalizers or pattern not in SCANNED_PATTERNS:
             return None
         self._compile()
         key = tuple(specials)
         enc = self._text_encoders.get(key)
         if enc is None:
-            core = _backend.pick(bpe_core.ByteLevelEncoder)(self.byte_ids, self._table, list(specials))
+            whole = {w: t for w, t in self._whole_words(spelled=True).items() if w} if self.ignore_merges else None
+            core = _backend.pick(bpe_core.ByteLevelEncoder)(
+                self.byte_ids, self._table, list(specials), len(self.vocab) - 1, SCANNED_PATTERNS.index(pattern), whole
+            )
             enc = self._text_encoders[key] = TextEncoder(core, self, TextWords)
         return enc
 

@@ -24,7 +24,7 @@ from typing import Optional, Union
 import regex
 
 from ..added_tokens import alternation
-from ..text import GPT2_PATTERN
+from ..text import SCANNED_PATTERNS
 from .batch_core import TextBatches
 
 Pair = tuple[int, int]
@@ -285,13 +285,19 @@ def encode_symbols(symbols: list[int], table: tuple[dict[Pair, int], list[int]])
 # ---------------------------------------------------------------------------------------------------------
 # Byte-level text encoding: GPT-2 pre-tokenization and a cached word encoder
 # ---------------------------------------------------------------------------------------------------------
-_GPT2_RE = regex.compile(GPT2_PATTERN)
+_SCANNED_RES = [regex.compile(p) for p in SCANNED_PATTERNS]
+
+
+def split_scanned(text: str, scanner: int) -> list[tuple[int, int]]:
+    """Spans of the matches in ``text`` of ``text.SCANNED_PATTERNS[scanner]`` (0: GPT-2's). The reference is
+    the regex itself; the native core scans the character classes (text.char_classes) by hand and must give
+    the same spans."""
+    return [m.span() for m in _SCANNED_RES[scanner].finditer(text)]
 
 
 def split_gpt2(text: str) -> list[tuple[int, int]]:
-    """Spans of GPT-2's pre-tokenizer pattern in ``text``. The reference is the regex itself; the native
-    core scans the character classes (text.char_classes) by hand and must give the same spans."""
-    return [m.span() for m in _GPT2_RE.finditer(text)]
+    """Spans of GPT-2's pre-tokenizer pattern in ``text``."""
+    return split_scanned(text, 0)
 
 
 def count_gpt2(texts: list[str], specials: list[str]) -> dict[str, int]:
@@ -310,22 +316,38 @@ class ByteLevelEncoder(TextBatches):
     """Byte-level text -> ids, with a cache of recent words (the native core has the same type).
 
     ``specials`` are (token, id) pairs, longest first: in ``encode_text`` they are matched before anything
-    else (leftmost, then the first listed) and never split. Between them the text is split with GPT-2's
-    pattern. Besides the ids, ``encode_text`` returns per word (start, end, number of ids) as int32 bytes,
-    with -1 ids for a special token, from which offsets are computed only when asked for.
+    else (leftmost, then the first listed) and never split. Between them the text is split with the pattern
+    ``text.SCANNED_PATTERNS[scanner]`` (GPT-2's by default). Besides the ids, ``encode_text`` returns per word
+    (start, end, number of ids) as int32 bytes, with -1 ids for a special token, from which offsets are
+    computed only when asked for. ``whole`` (HF's ignore_merges) maps each token's bytes to its id: a word
+    that is a token is that one id, merges or not.
     """
 
-    def __init__(self, byte_ids: list[int], table, specials: list[tuple[str, int]] = (), top_id: int = 0) -> None:
+    def __init__(
+        self,
+        byte_ids: list[int],
+        table,
+        specials: list[tuple[str, int]] = (),
+        top_id: int = 0,
+        scanner: int = 0,
+        whole: Optional[dict[bytes, int]] = None,
+    ) -> None:
+        if not 0 <= scanner < len(SCANNED_PATTERNS):
+            raise ValueError("scanner must index text.SCANNED_PATTERNS")
         self.byte_ids = list(byte_ids)
         self.table = table
         self.special_ids = dict(specials)
         self.special_re = alternation([t for t, _ in specials])
+        self.scanner = scanner
+        self.whole = whole or {}
         self.cache: dict[bytes, list[int]] = {}
 
     def encode_word(self, word: str) -> list[int]:
         return self._encode_bytes(word.encode("utf-8", "surrogatepass"))
 
     def _encode_bytes(self, data: bytes) -> list[int]:
+        if self.whole and (t := self.whole.get(data)) is not None:
+            return [t]
         ids = self.cache.get(data)
         if ids is None:
             byte_ids = self.byte_ids
@@ -352,7 +374,7 @@ class ByteLevelEncoder(TextBatches):
         return ids, counts
 
     def _encode_segment(self, text: str, start: int, end: int, ids: list[int], words) -> None:
-        for s, e in split_gpt2(text[start:end]):
+        for s, e in split_scanned(text[start:end], self.scanner):
             word_ids = self.encode_word(text[start + s : start + e])
             ids.extend(word_ids)
             words.extend((start + s, start + e, len(word_ids)))
