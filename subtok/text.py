@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from functools import cache, lru_cache
 from typing import Optional
 
+import numpy as np
 import regex
 
 from . import _unicode_case, _unicode_data
@@ -47,7 +48,14 @@ PATTERNS = {
 # The last is StarCoder's pre-tokenizer (HF's Digits with individual_digits, then GPT-2's pattern on each piece)
 # as one regex: every number character alone, and a run of spaces before one ends where the piece ends.
 DIGITS_THEN_GPT2_PATTERN = r"""\p{N}|'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?[^\s\p{L}\p{N}]+|\s+(?=\p{N})|\s+(?!\S)|\s+"""
-SCANNED_PATTERNS = (GPT2_PATTERN, PATTERNS["llama3"], PATTERNS["qwen2"], PATTERNS["cl100k"], DIGITS_THEN_GPT2_PATTERN)
+SCANNED_PATTERNS = (
+    GPT2_PATTERN,
+    PATTERNS["llama3"],
+    PATTERNS["qwen2"],
+    PATTERNS["cl100k"],
+    DIGITS_THEN_GPT2_PATTERN,
+    PATTERNS["o200k"],
+)
 
 
 def named_pattern(pattern: str) -> str:
@@ -128,19 +136,24 @@ BERT_PATTERN = rf"(?:(?!{BERT_PUNCT})[^\s])+|{BERT_PUNCT}"
 # Character classes
 # ---------------------------------------------------------------------------------------------------------
 CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_PUNCT = 1, 2, 4, 8
+CLASS_UPPERISH, CLASS_LOWERISH = 16, 32  # o200k's two letter classes (marks in both)
 
 
 @lru_cache(maxsize=1)
 def char_classes() -> bytes:
-    """One byte per code point: CLASS_LETTER for \\p{L}, CLASS_NUMBER for \\p{N}, CLASS_SPACE for \\s and
-    CLASS_PUNCT for BERT's punctuation (``BERT_PUNCT``), as the installed ``regex`` module matches them (its
-    Unicode version, not Python's), so the native pre-tokenizers and the regexes agree on every character."""
-    table = bytearray(0x110000)
+    """One byte per code point: CLASS_LETTER for \\p{L}, CLASS_NUMBER for \\p{N}, CLASS_SPACE for \\s,
+    CLASS_PUNCT for BERT's punctuation (``BERT_PUNCT``) and o200k's classes, CLASS_UPPERISH for
+    [\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}] and CLASS_LOWERISH for [\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}], as the installed
+    ``regex`` module matches them (its Unicode version, not Python's), so the native pre-tokenizers and the
+    regexes agree on every character."""
+    table = np.zeros(0x110000, dtype=np.uint8)
     classes = (
         (CLASS_LETTER, r"\p{L}+"),
         (CLASS_NUMBER, r"\p{N}+"),
         (CLASS_SPACE, r"\s+"),
         (CLASS_PUNCT, BERT_PUNCT + "+"),
+        (CLASS_UPPERISH, r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+"),
+        (CLASS_LOWERISH, r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"),
     )
     block = 0x10000  # a plane at a time: the regex engine's memory for all code points at once is ~100 MB
     for base in range(0, 0x110000, block):
@@ -148,8 +161,8 @@ def char_classes() -> bytes:
         for bit, pattern in classes:
             for m in regex.finditer(pattern, chars):
                 s, e = m.span()
-                table[base + s : base + e] = bytes(b | bit for b in table[base + s : base + e])
-    return bytes(table)
+                table[base + s : base + e] |= bit
+    return table.tobytes()
 
 
 # ---------------------------------------------------------------------------------------------------------

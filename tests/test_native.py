@@ -95,6 +95,7 @@ def test_malformed_input_raises_instead_of_crashing():
 tricky = st.lists(
     st.one_of(
         st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u3000'sStrevlmd0123٣!?.,-_@#😀한国\u0301\u088f\u1c89")),
+        st.sampled_from(list("AÉǅʰ\u0301\u0903/'ſLlE")),  # o200k's letter classes: Lu, Lt, Lm, marks, and '/'
         st.sampled_from(["<eos>", "<eo", "s>", "<unk>", "<<eos>>"]),
         st.characters(codec="utf-8"),
     ),

@@ -106,6 +106,8 @@ static int buf_push(Buf *b, int32_t v) {
 #define CLASS_NUMBER 2
 #define CLASS_SPACE 4
 #define CLASS_PUNCT 8 /* BERT's punctuation */
+#define CLASS_UPPERISH 16 /* o200k's [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] */
+#define CLASS_LOWERISH 32 /* o200k's [\p{Ll}\p{Lm}\p{Lo}\p{M}] */
 #define N_CODEPOINTS 0x110000
 
 /* One byte of CLASS_* bits per code point, as the regex module defines the classes (text.char_classes). */

@@ -1,6 +1,6 @@
 /* gpt2_split.c: the published pre-tokenizer patterns that have a hand-written scanner over the character
  * classes (GPT-2's, alone or after StarCoder's digit split; Llama-3's, Qwen2's and tiktoken's cl100k, one
- * family), and training's counting step built on GPT-2's. Python twin: subtok/models/bpe_core.py
+ * family; tiktoken's o200k), and training's counting step built on GPT-2's. Python twin: subtok/models/bpe_core.py
  *
  *   scanned_token_end, split_scanned <-> split_scanned: equivalent by test, not a mirror (the reference is
  *                                        the regex itself, text.SCANNED_PATTERNS; tests hold the two equal
@@ -53,51 +53,99 @@ static inline int is_newline(Py_UCS4 c) { return c == '\r' || c == '\n'; }
  * folding; tests check every code point). */
 static inline int folds_to(Py_UCS4 c, char x) { return c == (Py_UCS4)x || c == (Py_UCS4)(x - 32) || (x == 's' && c == 0x17F); }
 
+/* contraction_end: the end of (?i:'s|'t|'re|'ve|'m|'ll|'d) matched at i, or i where none matches. */
+static Py_ssize_t contraction_end(const Text *t, Py_ssize_t i) {
+    if (i + 1 >= t->n || CP(t, i) != '\'') return i;
+    Py_UCS4 d = CP(t, i + 1);
+    if (folds_to(d, 's') || folds_to(d, 't') || folds_to(d, 'm') || folds_to(d, 'd')) return i + 2;
+    if (i + 2 < t->n) {
+        Py_UCS4 e = CP(t, i + 2);
+        if (((folds_to(d, 'r') || folds_to(d, 'v')) && folds_to(e, 'e')) || (folds_to(d, 'l') && folds_to(e, 'l')))
+            return i + 3;
+    }
+    return i;
+}
+
+/* run_end: the end of the run of characters with any of the class bits from j. */
+static inline Py_ssize_t run_end(const Text *t, Py_ssize_t j, int bits) {
+    while (j < t->n && (CLS(t, CP(t, j)) & bits)) j++;
+    return j;
+}
+
+/* space_token_end: the whitespace alternatives at i (a space there) of the Llama-3 family and o200k:
+ * \s*[\r\n]+|\s+(?!\S)|\s+, and with cl100k set tiktoken's cl100k form \s++$|\s*[\r\n]|\s+(?!\S)|\s, which
+ * differs only in a run of whitespace that ends the text: one word there even when it holds a newline. */
+static Py_ssize_t space_token_end(const Text *t, Py_ssize_t i, int cl100k) {
+    Py_ssize_t k = i, last_newline = -1;
+    for (; k < t->n && (CLS(t, CP(t, k)) & CLASS_SPACE); k++)
+        if (is_newline(CP(t, k))) last_newline = k;
+    if (cl100k && k == t->n) return k;              /* \s++$ */
+    if (last_newline >= 0) return last_newline + 1; /* \s*[\r\n]+ */
+    if (k == t->n) return k;                        /* \s+(?!\S) */
+    return k - 1 > i ? k - 1 : k;                   /* \s+(?!\S), else \s+ (cl100k: \s) */
+}
+
+/* others_token_end: ' ?[^\s\p{L}\p{N}]+' then the run of the given end characters ([\r\n]*, o200k's
+ * [\r\n/]*), or -1 where it does not match at i. */
+static Py_ssize_t others_token_end(const Text *t, Py_ssize_t i, int slash) {
+    Py_ssize_t j = i;
+    if (CP(t, i) == ' ' && i + 1 < t->n && is_other(t, CP(t, i + 1))) j = i + 1;
+    if (!is_other(t, CP(t, j))) return -1;
+    do j++; while (j < t->n && is_other(t, CP(t, j)));
+    while (j < t->n && (is_newline(CP(t, j)) || (slash && CP(t, j) == '/'))) j++;
+    return j;
+}
+
 /* llama3_token_end: the end of the match at i of the Llama-3 family (every position starts one):
  *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
- * Qwen2's pattern has \p{N} (max_digits 1). tiktoken's cl100k spells the same alternatives possessively and
- * ends with \s++$|\s*[\r\n]|\s+(?!\S)|\s: the one difference (cl100k set) is a run of whitespace that ends
- * the text, one word there even when it holds a newline. */
+ * Qwen2's pattern has \p{N} (max_digits 1); tiktoken's cl100k spells the same alternatives possessively and
+ * its whitespace as space_token_end says (cl100k set). */
 static Py_ssize_t llama3_token_end(const Text *t, Py_ssize_t i, int max_digits, int cl100k) {
+    Py_ssize_t j = contraction_end(t, i);
+    if (j > i) return j;
     Py_UCS4 c = CP(t, i);
-    if (c == '\'' && i + 1 < t->n) {
-        Py_UCS4 d = CP(t, i + 1);
-        if (folds_to(d, 's') || folds_to(d, 't') || folds_to(d, 'm') || folds_to(d, 'd')) return i + 2;
-        if (i + 2 < t->n) {
-            Py_UCS4 e = CP(t, i + 2);
-            if (((folds_to(d, 'r') || folds_to(d, 'v')) && folds_to(e, 'e')) || (folds_to(d, 'l') && folds_to(e, 'l')))
-                return i + 3;
-        }
-    }
     int cls = CLS(t, c) & (CLASS_LETTER | CLASS_NUMBER | CLASS_SPACE);
-    Py_ssize_t j = i;
-    if (cls == CLASS_LETTER || (cls != CLASS_NUMBER && !is_newline(c) && i + 1 < t->n &&
-                                (CLS(t, CP(t, i + 1)) & CLASS_LETTER))) { /* [^\r\n\p{L}\p{N}]?\p{L}+ */
-        if (cls != CLASS_LETTER) j++;
-        do j++; while (j < t->n && (CLS(t, CP(t, j)) & CLASS_LETTER));
-        return j;
-    }
+    if (cls == CLASS_LETTER) return run_end(t, i, CLASS_LETTER); /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+    if (cls != CLASS_NUMBER && !is_newline(c) && i + 1 < t->n && (CLS(t, CP(t, i + 1)) & CLASS_LETTER))
+        return run_end(t, i + 1, CLASS_LETTER);
     if (cls == CLASS_NUMBER) {
         do j++; while (j < t->n && j - i < max_digits && (CLS(t, CP(t, j)) & CLASS_NUMBER));
         return j;
     }
-    if (c == ' ' && i + 1 < t->n && is_other(t, CP(t, i + 1))) j = i + 1; /* ' ?' before the others */
-    if (is_other(t, CP(t, j))) {                                        /* [^\s\p{L}\p{N}]+[\r\n]* */
-        do j++; while (j < t->n && is_other(t, CP(t, j)));
-        while (j < t->n && is_newline(CP(t, j))) j++;
+    j = others_token_end(t, i, 0);
+    return j >= 0 ? j : space_token_end(t, i, cl100k);
+}
+
+/* o200k_token_end: the end of the match at i of tiktoken's o200k pattern, U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]
+ * and W = [\p{Ll}\p{Lm}\p{Lo}\p{M}] (they overlap, and marks are in both and in the prefix class):
+ *   [^\r\n\p{L}\p{N}]?U*W+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?U+W*(?i:...)?|\p{N}{1,3}
+ *   | ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * The first two are tried as the regex engine backtracks: the prefix taken, then not; U* from its longest
+ * run down, the first place W+ can start wins. */
+static Py_ssize_t o200k_token_end(const Text *t, Py_ssize_t i) {
+    Py_UCS4 c = CP(t, i);
+    int cls = CLS(t, c);
+    int prefix = !is_newline(c) && !(cls & (CLASS_LETTER | CLASS_NUMBER)) && i + 1 < t->n;
+    for (int k = prefix; k >= 0; k--) { /* U*W+ */
+        Py_ssize_t p = i + k, u = run_end(t, p, CLASS_UPPERISH);
+        for (Py_ssize_t b = u; b >= p; b--)
+            if (b < t->n && (CLS(t, CP(t, b)) & CLASS_LOWERISH)) return contraction_end(t, run_end(t, b, CLASS_LOWERISH));
+    }
+    for (int k = prefix; k >= 0; k--) { /* U+W* */
+        Py_ssize_t p = i + k, u = run_end(t, p, CLASS_UPPERISH);
+        if (u > p) return contraction_end(t, run_end(t, u, CLASS_LOWERISH));
+    }
+    if (cls & CLASS_NUMBER) {
+        Py_ssize_t j = i;
+        do j++; while (j < t->n && j - i < 3 && (CLS(t, CP(t, j)) & CLASS_NUMBER));
         return j;
     }
-    Py_ssize_t k = i, last_newline = -1; /* whitespace */
-    for (; k < t->n && (CLS(t, CP(t, k)) & CLASS_SPACE); k++)
-        if (is_newline(CP(t, k))) last_newline = k;
-    if (cl100k && k == t->n) return k;        /* \s++$ */
-    if (last_newline >= 0) return last_newline + 1; /* \s*[\r\n]+ */
-    if (k == t->n) return k;                  /* \s+(?!\S) */
-    return k - 1 > i ? k - 1 : k;             /* \s+(?!\S), else \s+ (cl100k: \s) */
+    Py_ssize_t j = others_token_end(t, i, 1);
+    return j >= 0 ? j : space_token_end(t, i, 0);
 }
 
 /* The scanners by index into text.SCANNED_PATTERNS. */
-enum { SCAN_GPT2, SCAN_LLAMA3, SCAN_QWEN2, SCAN_CL100K, SCAN_STARCODER, SCAN_KINDS };
+enum { SCAN_GPT2, SCAN_LLAMA3, SCAN_QWEN2, SCAN_CL100K, SCAN_STARCODER, SCAN_O200K, SCAN_KINDS };
 
 static inline Py_ssize_t scanned_token_end(const Text *t, Py_ssize_t i, int scanner) {
     switch (scanner) {
@@ -105,6 +153,7 @@ static inline Py_ssize_t scanned_token_end(const Text *t, Py_ssize_t i, int scan
     case SCAN_QWEN2: return llama3_token_end(t, i, 1, 0);
     case SCAN_CL100K: return llama3_token_end(t, i, 3, 1);
     case SCAN_STARCODER: return gpt2_token_end(t, i, 1);
+    case SCAN_O200K: return o200k_token_end(t, i);
     default: return gpt2_token_end(t, i, 0);
     }
 }
