@@ -5,7 +5,8 @@ Usage: python bench/encode_bpe.py [--vocab 32000]
 The tokenizer is trained by subtok on the 11.7 MB mixed corpus; encoding runs on its English part
 (PTB train + Tiny Shakespeare + WikiText-2 test, 7.5 MB): whole text on one thread, and one line per item
 in batches on 1 and 2 threads. Also times 1 MB of one repeated character and of random bytes at three sizes
-to show the encoder is linear.
+to show the encoder is linear. Then the same ranks with the cl100k, o200k, Llama-3 and Qwen2 patterns
+(native scanners), whole text on one thread against tiktoken with the same pattern.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from common import MIXED_PARTS, machine, mixed_corpus, print_table, require_data
 
 import subtok  # noqa: E402
 from subtok import Tokenizer  # noqa: E402
+from subtok.text import PATTERNS  # noqa: E402
 
 
 def best_of(fn, repeat=3):
@@ -58,7 +60,7 @@ def main() -> None:
     def row(name, seconds, ref=None):
         rows.append([name, f"{seconds:.3f}", f"{mb / seconds:.1f}", f"{ref / seconds:.2f}x" if ref else ""])
 
-    import tiktoken  # noqa: F401
+    import tiktoken
     import tokenizers
 
     enc_tt = tok.to_tiktoken()
@@ -119,6 +121,18 @@ def main() -> None:
         f"tiktoken, {mism_hf} from HF, of {len(lines)}; 2 threads == 1 thread: {same_threads}"
     )
     print(f"encode_batch scaling, 2 threads / 1 thread: lines {t_s1 / t_s2:.2f}x, documents {t_d1 / t_d2:.2f}x")
+
+    print("\nother published patterns on the same ranks (from_tiktoken), whole text, one thread, against tiktoken")
+    ranks, other = tok.mergeable_ranks(), []
+    for pattern in ("cl100k", "o200k", "llama3", "qwen2"):
+        ours = Tokenizer.from_tiktoken(ranks, pattern, {})
+        theirs = tiktoken.Encoding(pattern, pat_str=PATTERNS[pattern], mergeable_ranks=ranks, special_tokens={})
+        t_ours, ids_ours = best_of(lambda o=ours: o.encode(text).ids, args.repeat)
+        t_theirs, ids_theirs = best_of(lambda e=theirs: e.encode_ordinary(text), args.repeat)
+        t_one, _ = best_of(lambda o=ours: o.encode("a" * 1_000_000).ids, 1)  # one long pre-token: linear
+        other.append([pattern, f"{mb / t_theirs:.1f}", f"{mb / t_ours:.1f}", f"{t_theirs / t_ours:.2f}x",
+                      ids_ours == ids_theirs, f"{t_one * 1000:.0f}"])  # fmt: skip
+    print_table(other, ["pattern", "tiktoken MB/s", "subtok MB/s", "subtok / tiktoken", "ids equal", "1 MB 'a' (ms)"])
 
     print("\nlinear time: one pre-token of n bytes (seconds; a quadratic encoder quadruples per doubling)")
     rng = random.Random(0)
