@@ -666,7 +666,8 @@ static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, c
     Text seg = *t;
     seg.n = end; /* the pattern must not see past the next special token */
     for (Py_ssize_t i = start; i < end;) {
-        Py_ssize_t e = scanned_token_end(&seg, i, enc->scanner);
+        /* GPT-2's scanner inlined with its option fixed: the common case pays nothing for the others */
+        Py_ssize_t e = enc->scanner == SCAN_GPT2 ? gpt2_token_end(&seg, i, 0) : scanned_token_end(&seg, i, enc->scanner);
         Py_ssize_t nb = utf8_of(t, i, e, utf8, utf8_cap);
         Py_ssize_t before = ids->n;
         if (nb < 0 || encode_word_bytes(enc, cache, *utf8, (int32_t)nb, ids) < 0 || buf_reserve(words, 3) < 0)

@@ -15,7 +15,7 @@ static inline int is_other(const Text *t, Py_UCS4 c) { return !(CLS(t, c) & (CLA
  * With digits_apart, HF's Digits(individual_digits) before it (StarCoder's pre-tokenizer): each \p{N} is a
  * word, and GPT-2's pattern runs on the text between them, where a run of spaces before a digit ends its
  * piece (text.SCANNED_PATTERNS spells this as one regex). */
-static Py_ssize_t gpt2_token_end(const Text *t, Py_ssize_t i, int digits_apart) {
+static inline Py_ssize_t gpt2_token_end(const Text *t, Py_ssize_t i, int digits_apart) {
     Py_UCS4 c = CP(t, i);
     if (digits_apart && (CLS(t, c) & CLASS_NUMBER)) return i + 1;
     if (c == '\'' && i + 1 < t->n) {
