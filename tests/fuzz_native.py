@@ -224,6 +224,14 @@ def main() -> None:
     py_enc = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results), specials)
     whole = {t.encode("utf-8", "surrogatepass"): i for i, t in enumerate(model.vocab) if t and i % 3 == 0}
     top = len(model.vocab) - 1
+    chars = {c: 256 + i for i, c in enumerate(sorted({c for t in texts for c in t})[:40])}
+    char_merges = {(256 + i, 257 + i): i for i in range(30)}
+    char_results = [296 + i for i in range(30)]
+    c_chars = (native.make_char_table(chars, list(range(256))), native.make_merge_table(char_merges, char_results))
+    py_chars = (
+        bpe_core.make_char_table(chars, list(range(256))),
+        bpe_core.make_merge_table(char_merges, char_results),
+    )
     scanned = [  # the other patterns' scanners, with ignore_merges' whole words
         tuple(
             impl.ByteLevelEncoder(
@@ -255,6 +263,8 @@ def main() -> None:
             assert c_bert.encode_batch_flat(batch, 2) == py_bert.encode_batch_flat(batch, 2)
             words = [text[a:b] for text in batch for a, b in bpe_core.split_gpt2(text)]
             assert [c_enc.encode_word(w) for w in words] == [py_enc.encode_word(w) for w in words]
+            for w in words + batch:  # character-level BPE with byte fallback
+                assert native.encode_chars(w, *c_chars) == bpe_core.encode_chars(w, *py_chars)
             assert c_enc.encode_words(words) == py_enc.encode_words(words)
             for word in words:
                 max_chars = rng.randrange(1, 30)

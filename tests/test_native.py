@@ -86,6 +86,11 @@ def test_malformed_input_raises_instead_of_crashing():
     assert native.encode_symbols([0, 1, 0, 1], table) == [2, 2]
     assert native.encode_symbols([], table) == []
     byte_ids = list(range(256))
+    for chars, ids in (({"ab": 1}, byte_ids), ({"a": -1}, byte_ids), ({1: 1}, byte_ids), ({"a": 1}, byte_ids[:9])):
+        with pytest.raises((ValueError, TypeError)):
+            native.make_char_table(chars, ids)
+    with pytest.raises(TypeError):
+        native.encode_chars("a", table, table)
     for bad in ((9, None), (-1, None), (0, {"a": 1}), (0, {b"a": 10**6}), (0, {b"": 1}), (0, {b"a": -1}), (0, [])):
         with pytest.raises(ValueError):
             native.ByteLevelEncoder(byte_ids, table, [], 300, *bad)
@@ -144,6 +149,20 @@ def test_byte_level_encoder_identical(text):
         c = native.ByteLevelEncoder(args[0], native.make_merge_table(model.ranks, model.results), *args[1:])
         assert c.encode_text(text) == py.encode_text(text)
         assert c.encode_batch_flat(texts, 2) == py.encode_batch_flat(texts, 2)
+
+
+_CHARS = {c: 256 + i for i, c in enumerate("abs 한é'")}  # one-character tokens; the rest falls back to bytes
+_CHAR_MERGES = {(256, 257): 0, (259, 256): 1, (0xED, 0xA0): 2, (264, 258): 3, (0xF0, 0x9F): 4, (267, 259): 5}
+
+
+@given(word=tricky)
+def test_character_bpe_with_byte_fallback_identical(word):
+    """encode_chars: each character's token, else its UTF-8 bytes' (surrogates too), then the merges."""
+    results = [264, 265, 266, 267, 268, 269]
+    c_args = (native.make_char_table(_CHARS, list(range(256))), native.make_merge_table(_CHAR_MERGES, results))
+    py_args = (bpe_core.make_char_table(_CHARS, list(range(256))), bpe_core.make_merge_table(_CHAR_MERGES, results))
+    want = bpe_core.encode_symbols(bpe_core.char_symbols(word, py_args[0]), py_args[1])
+    assert native.encode_chars(word, *c_args) == bpe_core.encode_chars(word, *py_args) == want
 
 
 _TOK = []

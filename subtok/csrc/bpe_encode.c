@@ -5,6 +5,8 @@
  *   encode_scan       <-> _encode_scan         mirrored
  *   encode_heap       <-> _encode_heap         mirrored
  *   encode_symbols    <-> encode_symbols       mirrored
+ *   make_char_table,  <-> make_char_table, encode_chars: mirrored (a hash table of code points here, a
+ *   encode_chars          dict filled as characters are met there)
  *   ByteLevelEncoder  <-> ByteLevelEncoder: encode_word, encode_words, encode_text (encode_segment <->
  *                         _encode_segment) and encode_batch mirrored; the word cache is equivalent by
  *                         test, not a mirror (a dict there; here a shared cache taken when free and a
@@ -217,6 +219,142 @@ static PyObject *encode_symbols(PyObject *self, PyObject *args) {
     Py_ssize_t m;
     Py_BEGIN_ALLOW_THREADS
     m = n < HEAP_MIN_SYMBOLS ? encode_scan(t, sym, n) : encode_heap(t, sym, n);
+    Py_END_ALLOW_THREADS
+    PyObject *out = m < 0 ? PyErr_NoMemory() : PyList_New(m);
+    for (Py_ssize_t i = 0; out && i < m; i++) {
+        PyObject *v = PyLong_FromLong(sym[i]);
+        if (!v) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    if (sym != stackbuf) free(sym);
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Character-level BPE with byte fallback: a word's symbols and merges in one call                  */
+/* ------------------------------------------------------------------------------------------------ */
+/* A vocabulary's one-character tokens (code point -> id, open addressing, CHAR_EMPTY marks a free slot) and
+ * its byte-fallback tokens <0x00>..<0xFF>. */
+#define CHAR_EMPTY 0xFFFFFFFFu
+typedef struct {
+    PyObject_HEAD
+    uint32_t *keys;
+    int32_t *ids;
+    size_t cap;
+    int32_t byte_ids[256];
+} CharTable;
+
+static void char_table_dealloc(CharTable *t) {
+    free(t->keys);
+    free(t->ids);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static PyTypeObject CharTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "subtok._native.CharTable",
+    .tp_basicsize = sizeof(CharTable),
+    .tp_dealloc = (destructor)char_table_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A vocabulary's one-character tokens and byte-fallback tokens (as bpe_core.CharSymbols).",
+};
+
+static inline size_t char_slot(uint32_t cp, size_t cap) { return (size_t)((cp * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1); }
+
+/* make_char_table(chars: dict[str, int], byte_ids: list of 256 ids) -> CharTable */
+static PyObject *make_char_table(PyObject *self, PyObject *args) {
+    PyObject *chars, *byte_ids;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyDict_Type, &chars, &PyList_Type, &byte_ids)) return NULL;
+    if (PyList_GET_SIZE(byte_ids) != 256) {
+        PyErr_SetString(PyExc_ValueError, "byte_ids must list 256 ids");
+        return NULL;
+    }
+    CharTable *t = PyObject_New(CharTable, &CharTableType);
+    if (!t) return NULL;
+    t->cap = 64;
+    while (t->cap < (size_t)PyDict_Size(chars) * 2 + 2) t->cap <<= 1;
+    t->keys = malloc(t->cap * sizeof(uint32_t));
+    t->ids = malloc(t->cap * sizeof(int32_t));
+    if (!t->keys || !t->ids) {
+        Py_DECREF(t);
+        return PyErr_NoMemory();
+    }
+    memset(t->keys, 0xFF, t->cap * sizeof(uint32_t));
+    for (int b = 0; b < 256; b++) {
+        long v = PyLong_AsLong(PyList_GET_ITEM(byte_ids, b));
+        if ((v == -1 && PyErr_Occurred()) || v < 0 || v > INT32_MAX) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "byte ids must be ids >= 0");
+            Py_DECREF(t);
+            return NULL;
+        }
+        t->byte_ids[b] = (int32_t)v;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(chars, &pos, &key, &value)) {
+        long v = PyLong_Check(value) ? PyLong_AsLong(value) : -1;
+        if (!PyUnicode_Check(key) || PyUnicode_GET_LENGTH(key) != 1 || v < 0 || v > INT32_MAX) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "chars must map single characters to ids >= 0");
+            Py_DECREF(t);
+            return NULL;
+        }
+        uint32_t cp = PyUnicode_READ_CHAR(key, 0);
+        size_t j = char_slot(cp, t->cap);
+        while (t->keys[j] != CHAR_EMPTY && t->keys[j] != cp) j = (j + 1) & (t->cap - 1);
+        t->keys[j] = cp;
+        t->ids[j] = (int32_t)v;
+    }
+    return (PyObject *)t;
+}
+
+static inline int32_t char_id(const CharTable *t, uint32_t cp) {
+    size_t j = char_slot(cp, t->cap);
+    for (; t->keys[j] != CHAR_EMPTY; j = (j + 1) & (t->cap - 1))
+        if (t->keys[j] == cp) return t->ids[j];
+    return -1;
+}
+
+/* encode_chars(word: str, chars: CharTable, table: MergeTable) -> list[int]: each character's token, else
+ * its UTF-8 bytes' tokens (surrogates as 'surrogatepass' writes them), then the merges
+ * (bpe_core.encode_chars: encode_symbols of char_symbols). */
+static PyObject *encode_chars(PyObject *self, PyObject *args) {
+    PyObject *word;
+    CharTable *chars;
+    MergeTable *t;
+    if (!PyArg_ParseTuple(args, "UO!O!", &word, &CharTableType, &chars, &MergeTableType, &t)) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    if (n > PY_SSIZE_T_MAX / 4 / (Py_ssize_t)sizeof(int32_t)) return PyErr_NoMemory();
+    int32_t stackbuf[256];
+    int32_t *sym = 4 * n <= 256 ? stackbuf : malloc((size_t)(4 * n) * sizeof(int32_t));
+    if (!sym) return PyErr_NoMemory();
+    int kind = PyUnicode_KIND(word);
+    const void *data = PyUnicode_DATA(word);
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t c = PyUnicode_READ(kind, data, i);
+        int32_t id = char_id(chars, c);
+        if (id >= 0) {
+            sym[m++] = id;
+        } else if (c < 0x80) {
+            sym[m++] = chars->byte_ids[c];
+        } else if (c < 0x800) {
+            sym[m++] = chars->byte_ids[0xC0 | (c >> 6)];
+            sym[m++] = chars->byte_ids[0x80 | (c & 0x3F)];
+        } else if (c < 0x10000) {
+            sym[m++] = chars->byte_ids[0xE0 | (c >> 12)];
+            sym[m++] = chars->byte_ids[0x80 | ((c >> 6) & 0x3F)];
+            sym[m++] = chars->byte_ids[0x80 | (c & 0x3F)];
+        } else {
+            sym[m++] = chars->byte_ids[0xF0 | (c >> 18)];
+            sym[m++] = chars->byte_ids[0x80 | ((c >> 12) & 0x3F)];
+            sym[m++] = chars->byte_ids[0x80 | ((c >> 6) & 0x3F)];
+            sym[m++] = chars->byte_ids[0x80 | (c & 0x3F)];
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    m = m < HEAP_MIN_SYMBOLS ? encode_scan(t, sym, m) : encode_heap(t, sym, m);
     Py_END_ALLOW_THREADS
     PyObject *out = m < 0 ? PyErr_NoMemory() : PyList_New(m);
     for (Py_ssize_t i = 0; out && i < m; i++) {

@@ -14,6 +14,7 @@
  *   wordpiece_train.c    train_likelihood                                models/wordpiece_core.py
  *   gpt2_split.c         split_scanned, count_gpt2                       models/bpe_core.py
  *   bpe_encode.c         make_merge_table, encode_symbols,               models/bpe_core.py
+ *                        make_char_table, encode_chars,
  *                        ByteLevelEncoder
  *   wordpiece_encode.c   make_trie, encode_longest_match, BertEncoder    models/wordpiece_core.py
  *   unigram.c            SentencePieceEncoder                            models/unigram_core.py
@@ -38,7 +39,7 @@
 #include "kernels.c"
 
 /* subtok._backend loads this module only when its ABI equals its own: a stale build is never half used. */
-#define SUBTOK_ABI 5
+#define SUBTOK_ABI 6
 
 static PyMethodDef methods[] = {
     {"set_char_classes", set_char_classes, METH_O, "Install text.char_classes() for the scanners (once)."},
@@ -48,6 +49,8 @@ static PyMethodDef methods[] = {
      "Learn WordPiece merges by likelihood (mirrors wordpiece_core.train_likelihood)."},
     {"make_merge_table", make_merge_table, METH_VARARGS, "Compile ranks and results for encode_symbols."},
     {"encode_symbols", encode_symbols, METH_VARARGS, "Apply merges to one word's symbols."},
+    {"make_char_table", make_char_table, METH_VARARGS, "One-character tokens and byte-fallback tokens."},
+    {"encode_chars", encode_chars, METH_VARARGS, "A word's character symbols, then merges (as bpe_core.encode_chars)."},
     {"split_scanned", split_scanned, METH_VARARGS, "Spans of a scanned pattern (as bpe_core.split_scanned)."},
     {"count_gpt2", count_gpt2, METH_VARARGS, "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
     {"make_trie", make_trie, METH_VARARGS, "A WordPiece vocabulary as a trie (mirrors wordpiece_core.make_trie)."},
@@ -63,7 +66,7 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_native", "subtok
 
 PyMODINIT_FUNC PyInit__native(void) {
     sigmoid_table_init();
-    if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0 || PyType_Ready(&TrieType) < 0 ||
+    if (PyType_Ready(&MergeTableType) < 0 || PyType_Ready(&CharTableType) < 0 || PyType_Ready(&ByteLevelEncoderType) < 0 || PyType_Ready(&TrieType) < 0 ||
         PyType_Ready(&BertEncoderType) < 0 || PyType_Ready(&SentencePieceEncoderType) < 0 ||
         PyType_Ready(&TrainingCorpusType) < 0)
         return NULL;

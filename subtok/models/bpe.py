@@ -92,6 +92,18 @@ class BPE:
             raise SubtokError("character-level BPE needs unk_token or byte_fallback")
         # the whole-word and whole-text encoders (native) need every byte and the plain rules
         self.plain_bytes = self.byte_level and None not in self.byte_ids and not (self.prefix or self.suffix)
+        # character-level BPE with byte fallback: each character's token, else its bytes' (encode_chars)
+        self._chars = (
+            {c: i for c, i in tid.items() if len(c) == 1}
+            if self.byte_fallback
+            and not self.byte_level
+            and None not in self.byte_ids
+            and not self.suffix
+            and not self.prefix
+            else None
+        )
+        chars = self._chars
+        self._reference_chars = bpe_core.make_char_table(chars, self.byte_ids) if chars is not None else None
         self.ranks: dict[tuple[int, int], int] = {}
         self.results: list[int] = []
         strip = len(self.prefix)
@@ -181,15 +193,8 @@ class BPE:
         ids = list(map(self.vocab.word_to_id.get, word))  # characters the vocabulary has: their ids
         if None not in ids:
             return ids
-        if self.byte_fallback and None not in self.byte_ids:  # every other character: its bytes' tokens
-            out: list[int] = []
-            last = 0
-            for i in [i for i, t in enumerate(ids) if t is None]:
-                out += ids[last:i]
-                out += [self.byte_ids[b] for b in word[i].encode("utf-8", "surrogatepass")]
-                last = i + 1
-            out += ids[last:]
-            return out
+        if self._chars is not None:  # every other character: its bytes' tokens
+            return bpe_core.char_symbols(word, self._reference_chars)
         out = []  # the others as ``symbols`` makes them: byte fallback, else the unknown token,
         unk_id, pending = self.vocab.unk_id, False  # which waits for the next known character (HF's order)
         for c, t in zip(word, ids):
@@ -217,9 +222,14 @@ class BPE:
         if self._table_backend != _backend.name:
             self._table = _backend.pick(bpe_core.make_merge_table)(self.ranks, self.results)
             self._encode_symbols = _backend.pick(bpe_core.encode_symbols)
+            self._encode_chars = _backend.pick(bpe_core.encode_chars)
             encoder = _backend.pick(bpe_core.ByteLevelEncoder)
             top = len(self.vocab) - 1  # whole words (ignore_merges) can be any token
             self._encoder = encoder(self.byte_ids, self._table, [], top) if self.plain_bytes else None
+            if self._chars is not None:
+                make = _backend.pick(bpe_core.make_char_table)
+                native = make is not bpe_core.make_char_table
+                self._char_table = make(self._chars, self.byte_ids) if native else self._reference_chars
             self._text_encoders: dict = {}
             self._cache.clear()
             self._table_backend = _backend.name
@@ -238,7 +248,10 @@ class BPE:
             return self._encoder.encode_word(word)
         ids = self._cache.get(word)
         if ids is None:
-            ids = self._encode_symbols(self.initial_symbols(word), self._table)
+            if self._chars is not None:
+                ids = self._encode_chars(word, self._char_table, self._table)
+            else:
+                ids = self._encode_symbols(self.initial_symbols(word), self._table)
             if len(word) <= bpe_core.CACHE_MAX_WORD:
                 if len(self._cache) >= bpe_core.CACHE_SIZE:
                     self._cache.clear()

@@ -19,6 +19,7 @@ import heapq
 from array import array
 from collections import defaultdict
 from collections.abc import Callable
+from itertools import chain
 from typing import Optional, Union
 
 import regex
@@ -280,6 +281,40 @@ def encode_symbols(symbols: list[int], table: tuple[dict[Pair, int], list[int]])
     if len(symbols) < HEAP_MIN_SYMBOLS:
         return _encode_scan(symbols, ranks, results)
     return _encode_heap(symbols, ranks, results)
+
+
+class CharSymbols(dict):
+    """Character -> the ids of its initial symbols for character-level BPE with byte fallback (its token,
+    else its UTF-8 bytes' tokens), filled as characters are met; at most ``LIMIT`` characters are kept
+    (text of every script cannot grow it without bound). The native core's CharTable holds the same."""
+
+    LIMIT = 1 << 16
+
+    def __init__(self, chars: dict[str, int], byte_ids: list[int]) -> None:
+        super().__init__()
+        self.chars, self.byte_ids = chars, byte_ids
+
+    def __missing__(self, char: str) -> tuple:
+        t = self.chars.get(char)
+        ids = (t,) if t is not None else tuple(self.byte_ids[b] for b in char.encode("utf-8", "surrogatepass"))
+        if len(self) < self.LIMIT:
+            self[char] = ids
+        return ids
+
+
+def make_char_table(chars: dict[str, int], byte_ids: list[int]) -> CharSymbols:
+    """A vocabulary's one-character tokens (``chars``) and its 256 byte-fallback tokens, for encode_chars."""
+    return CharSymbols(dict(chars), list(byte_ids))
+
+
+def char_symbols(word: str, chars: CharSymbols) -> list[int]:
+    """A word's initial symbols: each character's token, else its bytes' tokens (byte fallback)."""
+    return list(chain.from_iterable(map(chars.__getitem__, word)))
+
+
+def encode_chars(word: str, chars: CharSymbols, table) -> list[int]:
+    """``encode_symbols`` of the word's ``char_symbols``: character-level BPE with byte fallback in one call."""
+    return encode_symbols(char_symbols(word, chars), table)
 
 
 # ---------------------------------------------------------------------------------------------------------
