@@ -20,7 +20,6 @@ import regex
 
 from . import _unicode_data
 from .errors import SubtokError
-from .normalizers import Replace
 from .registry import ByteLevelOptions, Registry
 from .text import (
     BERT_PATTERN,
@@ -132,8 +131,9 @@ def prepend(piece: Normalized, prefix: str) -> Normalized:
     """HF's NormalizedString.prepend: the prefix takes the span of the first character."""
     if not piece.text:
         return piece
-    changes = [(c, 1 if i else 0) for i, c in enumerate(prefix)] + [(piece.text[0], 1)]
-    return piece.transform(changes + [(c, 0) for c in piece.text[1:]])
+    starts, ends = piece.arrays()  # as transform with the prefix and the first character all on its span
+    k = len(prefix) + 1
+    return Normalized(prefix + piece.text, [starts[0]] * k + starts[1:], [ends[0]] * k + ends[1:], piece.offset)
 
 
 def spell_bytes(piece: Normalized) -> Normalized:
@@ -418,8 +418,8 @@ class Metaspace(PreTokenizer):
         self._delimiter = regex.compile(regex.escape(replacement))
 
     def word_spans(self, piece: Normalized) -> tuple[Normalized, list[Span]]:
-        if " " in piece.text:
-            piece = Replace({"String": " "}, self.replacement).normalize(piece)
+        if " " in piece.text:  # one character for one: every span stays
+            piece = Normalized(piece.text.replace(" ", self.replacement), piece.starts, piece.ends, piece.offset)
         starts_first = piece.original_span(0, 1)[0] == 0 if piece.text else False
         if (
             piece.text
