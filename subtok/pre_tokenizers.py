@@ -415,7 +415,6 @@ class Metaspace(PreTokenizer):
         if prepend_scheme not in ("always", "first", "never"):
             raise SubtokError(f"Metaspace: prepend_scheme must be always, first or never, not {prepend_scheme!r}")
         self.replacement, self.prepend_scheme, self.do_split = replacement, prepend_scheme, bool(split)
-        self._delimiter = regex.compile(regex.escape(replacement))
 
     def word_spans(self, piece: Normalized) -> tuple[Normalized, list[Span]]:
         if " " in piece.text:  # one character for one: every span stays
@@ -429,7 +428,11 @@ class Metaspace(PreTokenizer):
             piece = prepend(piece, self.replacement)
         if not self.do_split:
             return piece, [(0, len(piece.text))] if piece.text else []
-        return piece, class_spans(self._delimiter, piece.text, "MergedWithNext")
+        # each replacement starts a word that runs to the next one (HF's MergedWithNext on it), the text
+        # before the first one a word of its own: the parts between replacements give the spans
+        first, *rest = piece.text.split(self.replacement)
+        ends = list(accumulate([len(part) + 1 for part in rest], initial=len(first)))
+        return piece, ([(0, len(first))] if first else []) + list(zip(ends, ends[1:]))
 
     def to_dict(self) -> dict:
         return {

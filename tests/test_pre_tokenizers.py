@@ -12,10 +12,12 @@ from subtok.pre_tokenizers import (
     BertWords,
     ByteLevel,
     Digits,
+    Metaspace,
     RegexSplit,
     SequencePreTokenizer,
     WhitespaceRuns,
     WhitespaceSplit,
+    class_spans,
     make_pre_tokenizer,
 )
 from subtok.text import DIGITS_THEN_GPT2_PATTERN, GPT2_PATTERN, Normalized
@@ -44,6 +46,15 @@ def test_starcoder_pre_tokenizer_is_the_one_regex_its_scanner_follows(text):
     pre = SequencePreTokenizer([Digits(individual_digits=True), ByteLevel(add_prefix_space=False)])
     assert pre.pattern == DIGITS_THEN_GPT2_PATTERN
     assert pre.split_spans(text) == [m.span() for m in regex.finditer(DIGITS_THEN_GPT2_PATTERN, text)]
+
+
+@given(st.text(st.sampled_from(["\u2581", " ", "a", "b", "\u3000"]), max_size=30))
+def test_metaspace_split_gives_hf_merged_with_next_words(text):
+    """Metaspace's split: each replacement starts a word (HF's MergedWithNext on it)."""
+    expected_text = text.replace(" ", "\u2581")
+    expected = class_spans(regex.compile("\u2581"), expected_text, "MergedWithNext")
+    piece, spans = Metaspace(prepend_scheme="never", split=True).word_spans(Normalized(text))
+    assert (piece.text, spans) == (expected_text, expected)
 
 
 def test_whitespace_and_bert_pretokenizers():

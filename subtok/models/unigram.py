@@ -219,7 +219,9 @@ class Unigram:
         native twin when built); words with lone surrogates, which that encoder reads as U+FFFD, one by one
         (and in the HF flavor words that spell the unknown piece)."""
         unk = self.vocab.id_to_word[self.unk_id]  # (HF: the unknown piece in the text joins its run)
-        if not all((w.isascii() or no_surrogates(w)) and (self.flavor != "hf" or unk not in w) for w in words):
+        joined = "\n".join(words)  # one check for all: neither property can span the separator
+        has_unk = self.flavor == "hf" and (unk in joined if "\n" not in unk else any(unk in w for w in words))
+        if has_unk or not (joined.isascii() or no_surrogates(joined)):
             return encode_each(self.encode_word, words)
         ids: list[int] = []
         counts: list[int] = []
