@@ -253,6 +253,8 @@ class BoundedPattern:
             raise SubtokError(f"{what}: bad regex {source!r}: {e}") from None
         self.pattern, self.groups, self.what = source, self.compiled.groups, what
         self.bounded = may_backtrack(source)
+        if not self.bounded:  # the compiled pattern's own methods, without a wrapper call per piece
+            self.findall, self.search = self.compiled.findall, self.compiled.search
 
     def _run(self, method: str, text: str, *args):
         if not self.bounded:

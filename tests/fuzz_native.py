@@ -232,11 +232,10 @@ def main() -> None:
         bpe_core.make_char_table(chars, list(range(256))),
         bpe_core.make_merge_table(char_merges, char_results),
     )
-    scanned = [  # the other patterns' scanners, with ignore_merges' whole words
+    missing = [-1 if b in (0xF1, 0xED, 0x80) else t for b, t in enumerate(model.byte_ids)]  # dropped bytes
+    scanned = [  # the other patterns' scanners, with ignore_merges' whole words and bytes the vocabulary lacks
         tuple(
-            impl.ByteLevelEncoder(
-                model.byte_ids, impl.make_merge_table(model.ranks, model.results), specials, top, k, whole
-            )
+            impl.ByteLevelEncoder(missing, impl.make_merge_table(model.ranks, model.results), specials, top, k, whole)
             for impl in (native, bpe_core)
         )
         for k in range(1, len(SCANNED_PATTERNS))

@@ -481,7 +481,8 @@ static int rwlock_init(RWLock *l) { return (*l = PyThread_allocate_lock()) ? 0 :
 /* ------------------------------------------------------------------------------------------------ */
 typedef struct {
     PyObject_HEAD
-    int32_t byte_ids[256];
+    int32_t byte_ids[256]; /* -1: a byte the vocabulary lacks, dropped from the word (HF without unk_token) */
+    int has_missing;
     MergeTable *table;
     WordCache shared;
     RWLock lock;
@@ -555,9 +556,12 @@ static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache
     if (r == 0) r = view_get(cache, bytes, nbytes, h, out);
     if (r) return r < 0 ? -1 : 0;
     if (buf_reserve(out, nbytes) < 0) return -1;
-    int32_t *sym = out->v + out->n;
-    for (int32_t i = 0; i < nbytes; i++) sym[i] = enc->byte_ids[(unsigned char)bytes[i]];
-    Py_ssize_t m = nbytes < HEAP_MIN_SYMBOLS ? encode_scan(enc->table, sym, nbytes) : encode_heap(enc->table, sym, nbytes);
+    int32_t *sym = out->v + out->n, nsym = 0;
+    for (int32_t i = 0; i < nbytes; i++) {
+        sym[nsym] = enc->byte_ids[(unsigned char)bytes[i]];
+        nsym += !enc->has_missing || sym[nsym] >= 0;
+    }
+    Py_ssize_t m = nsym < HEAP_MIN_SYMBOLS ? encode_scan(enc->table, sym, nsym) : encode_heap(enc->table, sym, nsym);
     if (m < 0) return -1;
     view_put(cache, bytes, nbytes, h, sym, (int32_t)m);
     out->n += m;
@@ -631,12 +635,13 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     if (!enc) return NULL;
     for (int b = 0; b < 256; b++) {
         long v = PyLong_AsLong(PyList_GET_ITEM(byte_ids, b));
-        if ((v == -1 && PyErr_Occurred()) || v < 0 || v > INT32_MAX) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "byte ids must be >= 0");
+        if ((v == -1 && PyErr_Occurred()) || v < -1 || v > INT32_MAX) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "byte ids must be >= 0 (or -1: missing)");
             Py_DECREF(enc);
             return NULL;
         }
         enc->byte_ids[b] = (int32_t)v;
+        enc->has_missing |= v < 0;
     }
     Py_INCREF(table);
     enc->table = table;

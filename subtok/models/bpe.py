@@ -324,15 +324,18 @@ class BPE:
         (``bpe_core.ByteLevelEncoder`` or its native twin), ignore_merges included; other pipelines have no
         such encoder."""
         pattern = getattr(pre_tokenizer, "pattern", None)
-        if not self.plain_bytes or normalizers or pattern not in SCANNED_PATTERNS:
+        missing = None in self.byte_ids  # bytes the vocabulary lacks: dropped as HF drops them without unk
+        plain = self.byte_level and not (self.prefix or self.suffix) and (not missing or self.unk_token is None)
+        if not plain or normalizers or pattern not in SCANNED_PATTERNS:
             return None
         self._compile()
         key = tuple(specials)
         enc = self._text_encoders.get(key)
         if enc is None:
             whole = {w: t for w, t in self._whole_words(spelled=True).items() if w} if self.ignore_merges else None
+            byte_ids = [-1 if t is None else t for t in self.byte_ids]
             core = _backend.pick(bpe_core.ByteLevelEncoder)(
-                self.byte_ids, self._table, list(specials), len(self.vocab) - 1, SCANNED_PATTERNS.index(pattern), whole
+                byte_ids, self._table, list(specials), len(self.vocab) - 1, SCANNED_PATTERNS.index(pattern), whole
             )
             enc = self._text_encoders[key] = TextEncoder(core, self, TextWords)
         return enc

@@ -355,7 +355,9 @@ class ByteLevelEncoder(TextBatches):
     ``text.SCANNED_PATTERNS[scanner]`` (GPT-2's by default). Besides the ids, ``encode_text`` returns per word
     (start, end, number of ids) as int32 bytes, with -1 ids for a special token, from which offsets are
     computed only when asked for. ``whole`` (HF's ignore_merges) maps each token's bytes to its id: a word
-    that is a token is that one id, merges or not.
+    that is a token is that one id, merges or not. A byte id of -1 is a byte the vocabulary lacks (GPT-NeoX's
+    and StarCoder's lack some UTF-8 can hold): it is dropped from its word, as HF drops it without an
+    unknown token.
     """
 
     def __init__(
@@ -385,8 +387,8 @@ class ByteLevelEncoder(TextBatches):
             return [t]
         ids = self.cache.get(data)
         if ids is None:
-            byte_ids = self.byte_ids
-            ids = encode_symbols([byte_ids[b] for b in data], self.table)
+            byte_ids = self.byte_ids  # -1: a byte the vocabulary lacks, dropped (HF without an unknown token)
+            ids = encode_symbols([byte_ids[b] for b in data if byte_ids[b] >= 0], self.table)
             if len(data) <= CACHE_MAX_WORD:
                 if len(self.cache) >= CACHE_SIZE:
                     self.cache.clear()
