@@ -24,8 +24,9 @@ from .vocab import Vocab
 
 _ENDS_WITH_WORD = regex.compile(r"[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]\Z")
 _STARTS_WITH_WORD = regex.compile(r"[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]")  # used with .match
-_SPACES_AT_END = regex.compile(r"\p{White_Space}*\Z")
-_SPACES_AT_START = regex.compile(r"\p{White_Space}*")  # used with .match
+SPACES_AT_END = regex.compile(r"\p{White_Space}*\Z")
+SPACES_AT_START = regex.compile(r"\p{White_Space}*")  # used with .match
+WHITE_SPACE_START = regex.compile(r"\p{White_Space}")  # used with .match
 
 
 def longest_first(tokens: Sequence[str]) -> list[str]:
@@ -123,11 +124,14 @@ class AddedVocabulary:
         self.specials = [t.content for t, _ in self.tokens if t.special]
         self._searches: dict = {}
 
-    def literals(self, allowed: Optional[frozenset] = None) -> list[tuple[str, int]]:
+    def literals(self, allowed: Optional[frozenset] = None, strips: bool = False) -> list[tuple]:
         """The added tokens (special ones only if ``allowed``) and their ids, longest first, as the
-        whole-text encoders take them."""
+        whole-text encoders take them; with ``strips``, (content, id, lstrip, rstrip)."""
         contents = [t.content for t, _ in self.tokens if not t.special or allowed is None or t.content in allowed]
-        return [(t, self.by_content[t]) for t in longest_first(contents)]
+        if not strips:
+            return [(t, self.by_content[t]) for t in longest_first(contents)]
+        flags = {t.content: (t.lstrip, t.rstrip) for t, _ in self.tokens}
+        return [(t, self.by_content[t], *flags[t]) for t in longest_first(contents)]
 
     def add(self, token: AddedToken, token_id: int) -> None:
         """Add (or update) ``token`` with ``token_id``."""
@@ -222,9 +226,9 @@ class AddedVocabulary:
                 if not (before and after):
                     continue
             if token.lstrip:
-                start = max(_SPACES_AT_END.search(text, 0, start).start(), start_offset)
+                start = max(SPACES_AT_END.search(text, 0, start).start(), start_offset)
             if token.rstrip:
-                stop = _SPACES_AT_START.match(text, stop).end()
+                stop = SPACES_AT_START.match(text, stop).end()
             if start_offset < start:
                 out.append(Piece(norm.slice(start_offset, start)))
             out.append(Piece(norm.slice(start, stop), token_id))

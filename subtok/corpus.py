@@ -229,7 +229,8 @@ class WordSplitter:
     @property
     def gpt2_only(self) -> bool:
         """True when words come from GPT-2's pattern alone, which the core counts in one call."""
-        return not self.normalizers and not self.strip_newline and self.pre_tokenizer.pattern == GPT2_PATTERN
+        pre = self.pre_tokenizer
+        return not self.normalizers and not self.strip_newline and pre.pattern == GPT2_PATTERN and not pre.prefix_space
 
     def count(self, texts: Iterable[str], counts: Counter) -> None:
         """Add the words of ``texts`` to ``counts``."""

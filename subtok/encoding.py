@@ -43,7 +43,7 @@ class Alignment:
         raise NotImplementedError
 
     @staticmethod
-    def tokens(record: Any, vocab: Vocab, ids: Sequence[int]) -> list[str]:
+    def tokens(record: Any, vocab: Vocab, ids: Sequence[int], text: str) -> list[str]:
         """The token strings: the vocabulary's, unless the record knows better (HF spells an added token
         as the text it matched)."""
         id_to_word = vocab.id_to_word
@@ -90,7 +90,7 @@ class Pieces(Alignment):
         return _piece_spans(record, model, ids, spelled=False)
 
     @staticmethod
-    def tokens(record: PieceRecord, vocab: Vocab, ids: Sequence[int]) -> list[str]:
+    def tokens(record: PieceRecord, vocab: Vocab, ids: Sequence[int], text: str) -> list[str]:
         id_to_word = vocab.id_to_word
         out: list[str] = []
         for norm, words, counts in record:
@@ -111,7 +111,8 @@ class SpelledPieces(Pieces):
 
 class TextWords(Alignment):
     """Record: (start, end, number of ids) per word of the whole text as int32 bytes, -1 ids for a special
-    token, as byte-level BPE's whole-text encoder returns them (no normalizer: positions are the text's)."""
+    token and -2 - n for a word that was given a space before it (HF's add_prefix_space), as byte-level BPE's
+    whole-text encoder returns them (no normalizer: positions are the text's)."""
 
     @staticmethod
     def offsets(record: bytes, model: Model, ids: Sequence[int], text: str) -> list[Span]:
@@ -120,13 +121,33 @@ class TextWords(Alignment):
         pos = 0
         for k in range(0, len(words), 3):
             ws, we, n = words[k], words[k + 1], words[k + 2]
-            if n < 0:
+            if n == -1:
                 spans.append((ws, we))
                 pos += 1
+                continue
+            if n < -1:  # a space was put before the word (HF's add_prefix_space): it takes the first character's span
+                n = -2 - n
+                within = model.word_offsets(" " + text[ws:we], ids[pos : pos + n])
+                spans.extend((ws + max(s - 1, 0), ws + max(e - 1, 1)) for s, e in within)
+                pos += n
                 continue
             spans.extend((ws + s, ws + e) for s, e in model.word_offsets(text[ws:we], ids[pos : pos + n]))
             pos += n
         return spans
+
+    @staticmethod
+    def tokens(record: bytes, vocab: Vocab, ids: Sequence[int], text: str) -> list[str]:
+        id_to_word = vocab.id_to_word
+        words = memoryview(record).cast("i")
+        out: list[str] = []
+        for k in range(0, len(words), 3):
+            ws, we, n = words[k], words[k + 1], words[k + 2]
+            if n == -1:  # an added token: the text it matched (with the white space lstrip / rstrip took)
+                out.append(text[ws:we])
+            else:
+                n = n if n >= 0 else -2 - n
+                out.extend(id_to_word[i] for i in ids[len(out) : len(out) + n])
+        return out
 
 
 class Joined(Alignment):
@@ -140,7 +161,7 @@ class Joined(Alignment):
         return spans
 
     @staticmethod
-    def tokens(record: Sequence[Optional[Encoding]], vocab: Vocab, ids: Sequence[int]) -> list[str]:
+    def tokens(record: Sequence[Optional[Encoding]], vocab: Vocab, ids: Sequence[int], text: str) -> list[str]:
         out: list[str] = []
         for item in record:
             out.extend(item.tokens if item is not None else [vocab.id_to_word[ids[len(out)]]])
@@ -191,7 +212,7 @@ class Encoding:
     def tokens(self) -> list[str]:
         """The token strings (an added token's as the text it matched, as in HF)."""
         if self._tokens is None:
-            self._tokens = self._alignment.tokens(self._record, self.vocab, self.ids)
+            self._tokens = self._alignment.tokens(self._record, self.vocab, self.ids, self.text)
         return self._tokens
 
     @property

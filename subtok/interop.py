@@ -577,6 +577,8 @@ def to_tiktoken(tok: Tokenizer, name: str = "subtok") -> tiktoken.Encoding:
         raise SubtokError("to_tiktoken needs tiktoken: pip install tiktoken") from None
     if tok.normalizers:
         raise SubtokError("tiktoken has no normalizers: this tokenizer's would be lost")
+    if tok.pre_tokenizer.prefix_space or tok.pre_tokenizer.pattern is None:
+        raise SubtokError("tiktoken takes one regex: this tokenizer's pre-tokenizer is not one (or adds a space)")
     flagged = [t.content for t, _ in tok.added.tokens if t != AddedToken(t.content, special=True)]
     if flagged:
         raise SubtokError(f"tiktoken has only plain special tokens: added token {flagged[0]!r} would be lost")

@@ -164,7 +164,8 @@ class PreTokenizer:
     byte-level BPE does that mapping itself). ``spelled`` is True when the pieces come out in byte-level
     spelling already (a Sequence whose ByteLevel step has others after it, which see that spelling, as in
     Falcon's). ``pattern`` is set when the whole pre-tokenizer is one regex whose matches are the words,
-    which the native encoders may recognise.
+    which the native encoders may recognise; with ``prefix_space`` the regex runs on each piece with a space
+    put before it unless it starts with one (HF's ByteLevel ``add_prefix_space``).
     """
 
     type = ""
@@ -172,6 +173,7 @@ class PreTokenizer:
     byte_level = False
     spelled = False
     pattern: Optional[str] = None
+    prefix_space = False
 
     def split_spans(self, text: str) -> Optional[list[Span]]:
         """The non-empty pieces of ``text`` as spans of it, for a step that keeps the text as it is; None
@@ -383,8 +385,8 @@ class ByteLevel(ByteLevelOptions, PreTokenizer):
     def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
         super().__init__(add_prefix_space, trim_offsets, use_regex)
         self.regex = regex.compile(GPT2_PATTERN)
-        if self.use_regex and not self.add_prefix_space:
-            self.pattern = GPT2_PATTERN
+        if self.use_regex:
+            self.pattern, self.prefix_space = GPT2_PATTERN, bool(self.add_prefix_space)
 
     def split_spans(self, text: str) -> Optional[list[Span]]:
         if self.add_prefix_space:
@@ -616,9 +618,10 @@ class SequencePreTokenizer(PreTokenizer):
         if self._spell_after is not None and self.steps[self._spell_after].spelled:
             self._spell_after = None  # a nested Sequence that spells its own pieces
         last_only = len(self.steps) == 1 or (len(self.steps) == 2 and _is_mapping_only(self.steps[1]))
-        self.pattern = self.steps[0].pattern if self.steps and last_only else None
+        if self.steps and last_only:
+            self.pattern, self.prefix_space = self.steps[0].pattern, self.steps[0].prefix_space
         if len(self.steps) == 2 and isinstance(self.steps[0], Digits) and self.steps[0].individual_digits:
-            if self.steps[1].pattern == GPT2_PATTERN:  # StarCoder's: the two steps' words are one regex's matches
+            if self.steps[1].pattern == GPT2_PATTERN and not self.steps[1].prefix_space:  # StarCoder's: one regex
                 self.pattern = DIGITS_THEN_GPT2_PATTERN
 
     def split(self, piece: Normalized) -> list[Normalized]:

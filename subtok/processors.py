@@ -247,7 +247,7 @@ class Trimmed(Alignment):
         return out
 
     @staticmethod
-    def tokens(record: tuple[Encoding, bool], vocab, ids: Sequence[int]) -> list[str]:
+    def tokens(record: tuple[Encoding, bool], vocab, ids: Sequence[int], text: str) -> list[str]:
         return record[0].tokens
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _backend, interop, sentencepiece_io
 from ._io import PathLike, atomic_write_json, check_header, read_json
-from .added_tokens import AddedToken, AddedVocabulary
+from .added_tokens import WHITE_SPACE_START, AddedToken, AddedVocabulary
 from .corpus import Corpus, WordSplitter, count_words, sample_lines
 from .decoders import DECODERS, Decoder
 from .encoding import Encoding, PieceRecord, Pieces, SpelledPieces, TextEncoder
@@ -192,12 +192,13 @@ class Tokenizer:
         return self.added.specials
 
     def _whole_text_encoder(self, allowed: Optional[frozenset], identity: bool = False) -> Optional[TextEncoder]:
-        """The model's encoder of whole texts for this pipeline (byte-level BPE with GPT-2's pattern, WordPiece
-        with BERT's pre-tokenizer), which splits and encodes in one call, in the backend in use; or None.
-        With ``identity``, the encoder of the pipeline without its normalizers, for texts they leave as
-        they are (``Normalizer.leaves``). It looks for the added tokens literally in the raw text, longest
-        first, so it serves only where HF would find them so too: no lstrip, rstrip or single_word, and
-        one search (all looked for before normalization, or all after it, spelled as they are)."""
+        """The model's encoder of whole texts for this pipeline (byte-level BPE with a scanned pattern,
+        WordPiece with BERT's pre-tokenizer, SentencePiece), which splits and encodes in one call, in the
+        backend in use; or None. With ``identity``, the encoder of the pipeline without its normalizers, for
+        texts they leave as they are (``Normalizer.leaves``). It looks for the added tokens literally in the
+        raw text, longest first, so it serves only where HF would find them so too: no single_word, lstrip
+        and rstrip only where the model's encoder takes them (``strips_specials``), and one search (all
+        looked for before normalization, or all after it, spelled as they are)."""
         if self._text_encoder_backend != _backend.name:
             self._text_encoders.clear()
             self._text_encoder_backend = _backend.name
@@ -206,7 +207,10 @@ class Tokenizer:
             normalizers = () if identity else self.normalizers
             tokens = [t for t, _ in self.added.tokens]
             normalized = [t for t in tokens if t.normalized]
-            plain = not any(t.lstrip or t.rstrip or t.single_word for t in tokens) and (
+            strips = getattr(self.model, "strips_specials", False) and not any(
+                WHITE_SPACE_START.match(t.content) for t in tokens
+            )  # the model's encoder takes lstrip and rstrip, which need no token to start with white space
+            plain = not any(t.single_word or (not strips and (t.lstrip or t.rstrip)) for t in tokens) and (
                 not normalized
                 or (
                     len(normalized) == len(tokens)
@@ -218,11 +222,8 @@ class Tokenizer:
                 self.normalizers and all(type(n).leaves is not Normalizer.leaves for n in self.normalizers)
             ):
                 plain = False  # no cheap test tells which texts the normalizers leave alone
-            encoder = (
-                self.model.text_encoder(normalizers, self.pre_tokenizer, self.added.literals(allowed))
-                if plain
-                else None
-            )
+            literals = self.added.literals(allowed, strips=strips)
+            encoder = self.model.text_encoder(normalizers, self.pre_tokenizer, literals) if plain else None
             self._text_encoders[key] = encoder.with_vocab(self._vocab) if encoder is not None else None
         return self._text_encoders[key]
 

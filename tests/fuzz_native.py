@@ -233,6 +233,13 @@ def main() -> None:
         bpe_core.make_merge_table(char_merges, char_results),
     )
     missing = [-1 if b in (0xF1, 0xED, 0x80) else t for b, t in enumerate(model.byte_ids)]  # dropped bytes
+    stripped = [("<eos>", 3, True, False), ("<", 2, True, True)]
+    roberta = tuple(  # HF's add_prefix_space, lstrip and rstrip
+        impl.ByteLevelEncoder(
+            model.byte_ids, impl.make_merge_table(model.ranks, model.results), stripped, 0, 0, None, 1
+        )
+        for impl in (native, bpe_core)
+    )
     scanned = [  # the other patterns' scanners, with ignore_merges' whole words and bytes the vocabulary lacks
         tuple(
             impl.ByteLevelEncoder(missing, impl.make_merge_table(model.ranks, model.results), specials, top, k, whole)
@@ -252,7 +259,7 @@ def main() -> None:
             for scanner in range(len(SCANNED_PATTERNS)):
                 assert native.split_scanned(text, scanner) == bpe_core.split_scanned(text, scanner)
             assert c_enc.encode_text(text) == py_enc.encode_text(text)
-            for c_scanned, py_scanned in scanned:
+            for c_scanned, py_scanned in [*scanned, roberta]:
                 assert c_scanned.encode_text(text) == py_scanned.encode_text(text)
             batch = [random_text(rng) for _ in range(rng.randrange(1, 6))]
             assert c_enc.encode_batch(batch, 2) == py_enc.encode_batch(batch, 2)

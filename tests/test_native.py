@@ -93,6 +93,8 @@ def test_malformed_input_raises_instead_of_crashing():
         native.encode_chars("a", table, table)
     with pytest.raises(ValueError):
         native.ByteLevelEncoder([-2] * 256, table)
+    with pytest.raises(ValueError):  # add_prefix_space comes with GPT-2's pattern
+        native.ByteLevelEncoder(byte_ids, table, [], 300, 1, None, True)
     for bad in ((9, None), (-1, None), (0, {"a": 1}), (0, {b"a": 10**6}), (0, {b"": 1}), (0, {b"a": -1}), (0, [])):
         with pytest.raises(ValueError):
             native.ByteLevelEncoder(byte_ids, table, [], 300, *bad)
@@ -151,6 +153,12 @@ def test_byte_level_encoder_identical(text):
         c = native.ByteLevelEncoder(args[0], native.make_merge_table(model.ranks, model.results), *args[1:])
         assert c.encode_text(text) == py.encode_text(text)
         assert c.encode_batch_flat(texts, 2) == py.encode_batch_flat(texts, 2)
+    strips = [("<unk>", 0, True, False), ("<eos>", 3, False, True), ("<", 2, True, True)]  # lstrip, rstrip
+    for args in ((strips,), (strips, 0, 0, None, True)):  # and HF's add_prefix_space
+        py = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results), *args)
+        c = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results), *args)
+        assert c.encode_text(text) == py.encode_text(text)
+        assert c.encode_batch(texts, 2) == py.encode_batch(texts, 2)
     missing = [-1 if b in (0xF1, 0xED, 0x80, 0x9F) else t for b, t in enumerate(model.byte_ids)]  # dropped bytes
     py = bpe_core.ByteLevelEncoder(missing, bpe_core.make_merge_table(model.ranks, model.results), specials)
     c = native.ByteLevelEncoder(missing, native.make_merge_table(model.ranks, model.results), specials)

@@ -490,6 +490,7 @@ typedef struct {
     Specials specials;
     IdObjects ids;
     int scanner;      /* the pre-tokenizer pattern: an index into text.SCANNED_PATTERNS */
+    int prefix_space; /* GPT-2's pattern on ' ' + each piece that does not start with a space */
     WordCache whole;  /* ignore_merges: each vocabulary token's bytes -> its id, one id per entry (or no slots) */
 } ByteLevelEncoderObject;
 
@@ -614,14 +615,15 @@ static int whole_load(WordCache *c, PyObject *whole, int32_t top) {
 static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     PyObject *byte_ids, *specials = NULL, *whole = NULL;
     MergeTable *table;
-    int top_id = 0, scanner = 0;
-    if (!PyArg_ParseTuple(args, "O!O!|O!iiO", &PyList_Type, &byte_ids, &MergeTableType, &table, &PyList_Type,
-                          &specials, &top_id, &scanner, &whole))
+    int top_id = 0, scanner = 0, prefix_space = 0;
+    if (!PyArg_ParseTuple(args, "O!O!|O!iiOp", &PyList_Type, &byte_ids, &MergeTableType, &table, &PyList_Type,
+                          &specials, &top_id, &scanner, &whole, &prefix_space))
         return NULL;
     if (whole == Py_None) whole = NULL;
     const char *bad = top_id < 0                               ? "top_id must be >= 0"
                       : scanner < 0 || scanner >= SCAN_KINDS   ? "scanner must index text.SCANNED_PATTERNS"
                       : whole && !PyDict_Check(whole)          ? "whole must be a dict of bytes -> id"
+                      : prefix_space && scanner != SCAN_GPT2   ? "prefix_space goes with GPT-2's pattern only"
                                                                : NULL;
     if (bad) {
         PyErr_SetString(PyExc_ValueError, bad);
@@ -646,7 +648,8 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     Py_INCREF(table);
     enc->table = table;
     enc->scanner = scanner;
-    if (specials && specials_load(&enc->specials, specials, 1) < 0) {
+    enc->prefix_space = prefix_space;
+    if (specials && specials_load(&enc->specials, specials, 2) < 0) {
         Py_DECREF(enc);
         return NULL;
     }
@@ -808,7 +811,26 @@ static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, c
                           Py_ssize_t end, Buf *ids, Buf *words, char **utf8, Py_ssize_t *utf8_cap) {
     Text seg = *t;
     seg.n = end; /* the pattern must not see past the next special token */
-    for (Py_ssize_t i = start; i < end;) {
+    Py_ssize_t i = start;
+    if (enc->prefix_space && start < end && CP(t, start) != ' ') { /* the first word has the space before it */
+        Py_ssize_t e = gpt2_prefixed_end(&seg, start);
+        Py_ssize_t nb = utf8_of(t, start, e, utf8, utf8_cap), before = ids->n;
+        if (nb < 0) return -1;
+        if (nb + 1 > *utf8_cap) {
+            char *grown = realloc(*utf8, (size_t)nb + 1);
+            if (!grown) return -1;
+            *utf8 = grown;
+            *utf8_cap = nb + 1;
+        }
+        memmove(*utf8 + 1, *utf8, (size_t)nb);
+        (*utf8)[0] = ' ';
+        if (encode_word_bytes(enc, cache, *utf8, (int32_t)nb + 1, ids) < 0 || buf_reserve(words, 3) < 0) return -1;
+        words->v[words->n++] = (int32_t)start;
+        words->v[words->n++] = (int32_t)e;
+        words->v[words->n++] = (int32_t)(-2 - (ids->n - before)); /* -2 - n: a word with the space before it */
+        i = e;
+    }
+    for (; i < end;) {
         /* GPT-2's scanner inlined with its option fixed: the common case pays nothing for the others */
         Py_ssize_t e = enc->scanner == SCAN_GPT2 ? gpt2_token_end(&seg, i, 0) : scanned_token_end(&seg, i, enc->scanner);
         Py_ssize_t nb = utf8_of(t, i, e, utf8, utf8_cap);
@@ -832,16 +854,21 @@ static int encode_text_core(const ByteLevelEncoderObject *enc, CacheView *cache,
     for (Py_ssize_t i = 0; i < t->n && sp->n; i++) {
         Py_ssize_t k = special_at(sp, t, i);
         if (k < 0) continue;
-        if (encode_segment(enc, cache, t, pos, i, ids, words, &utf8, &utf8_cap) < 0 || buf_reserve(ids, 1) < 0 ||
+        Py_ssize_t s = i, e = i + sp->len[k]; /* lstrip / rstrip: the white space around it joins it */
+        if (sp->strip[k] & SPECIAL_LSTRIP)
+            while (s > pos && (CLS(t, CP(t, s - 1)) & CLASS_SPACE)) s--;
+        if (sp->strip[k] & SPECIAL_RSTRIP)
+            while (e < t->n && (CLS(t, CP(t, e)) & CLASS_SPACE)) e++;
+        if (encode_segment(enc, cache, t, pos, s, ids, words, &utf8, &utf8_cap) < 0 || buf_reserve(ids, 1) < 0 ||
             buf_reserve(words, 3) < 0) {
             r = -1;
             break;
         }
         ids->v[ids->n++] = sp->id[k];
-        words->v[words->n++] = (int32_t)i;
-        words->v[words->n++] = (int32_t)(i + sp->len[k]);
+        words->v[words->n++] = (int32_t)s;
+        words->v[words->n++] = (int32_t)e;
         words->v[words->n++] = -1;
-        pos = i + sp->len[k];
+        pos = e;
         i = pos - 1;
     }
     if (r == 0) r = encode_segment(enc, cache, t, pos, t->n, ids, words, &utf8, &utf8_cap);

@@ -315,6 +315,7 @@ typedef struct {
     Py_UCS4 **cp;
     Py_ssize_t *len;
     int32_t *id;
+    uint8_t *strip;     /* SPECIAL_LSTRIP, SPECIAL_RSTRIP: the white space before / after it joins the token */
     uint8_t first[128]; /* ASCII first characters of the tokens: most positions are rejected here */
     int non_ascii_first; /* some token starts with a non-ASCII character */
     CpTrie trie;         /* the tokens, each node's value its index: one walk finds the longest match */
@@ -325,30 +326,40 @@ static void specials_free(Specials *sp) {
     free(sp->cp);
     free(sp->len);
     free(sp->id);
+    free(sp->strip);
     cptrie_free(&sp->trie);
     memset(sp, 0, sizeof *sp);
 }
 
-/* From a list of (str, id) pairs, or of str when with_ids is 0. */
+#define SPECIAL_LSTRIP 1
+#define SPECIAL_RSTRIP 2
+
+/* From a list of (str, id) pairs, or of str when with_ids is 0; with_ids 2 also takes (str, id, lstrip,
+ * rstrip). */
 static int specials_load(Specials *sp, PyObject *list, int with_ids) {
     Py_ssize_t n = PyList_GET_SIZE(list);
     sp->cp = calloc((size_t)(n ? n : 1), sizeof(Py_UCS4 *));
     sp->len = calloc((size_t)(n ? n : 1), sizeof(Py_ssize_t));
     sp->id = calloc((size_t)(n ? n : 1), sizeof(int32_t));
-    if (!sp->cp || !sp->len || !sp->id) {
+    sp->strip = calloc((size_t)(n ? n : 1), 1);
+    if (!sp->cp || !sp->len || !sp->id || !sp->strip) {
         PyErr_NoMemory();
         return -1;
     }
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *item = PyList_GET_ITEM(list, k), *tok = item;
         long id = 0;
-        if (with_ids && (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "Ul", &tok, &id))) tok = NULL;
+        int lstrip = 0, rstrip = 0;
+        if (with_ids && (!PyTuple_Check(item) || (PyTuple_GET_SIZE(item) == 4 && with_ids < 2) ||
+                         !PyArg_ParseTuple(item, "Ul|pp", &tok, &id, &lstrip, &rstrip)))
+            tok = NULL;
         if (!tok || !PyUnicode_Check(tok) || PyUnicode_GET_LENGTH(tok) == 0 || id < 0 || id > INT32_MAX) {
             PyErr_Clear();
             PyErr_SetString(PyExc_ValueError, with_ids ? "specials must be (non-empty str, id >= 0) pairs"
                                                        : "specials must be non-empty str");
             return -1;
         }
+        sp->strip[k] = (uint8_t)((lstrip ? SPECIAL_LSTRIP : 0) | (rstrip ? SPECIAL_RSTRIP : 0));
         sp->cp[k] = PyUnicode_AsUCS4Copy(tok);
         if (!sp->cp[k]) return -1;
         sp->len[k] = PyUnicode_GET_LENGTH(tok);

@@ -72,6 +72,22 @@ static inline Py_ssize_t run_end(const Text *t, Py_ssize_t j, int bits) {
     return j;
 }
 
+/* gpt2_prefixed_end: the end of GPT-2's first match in ' ' + t[start, t->n) (HF's ByteLevel add_prefix_space
+ * puts the space before a piece that does not start with one), as a position of t: the space joins the
+ * letters, numbers or others after it, or the run of whitespace after it, less its last character where
+ * something follows (\s+(?!\S)); the space may also end up alone (t[start] is that last whitespace). */
+static Py_ssize_t gpt2_prefixed_end(const Text *t, Py_ssize_t start) {
+    int cls = CLS(t, CP(t, start)) & (CLASS_LETTER | CLASS_NUMBER | CLASS_SPACE);
+    if (cls == CLASS_SPACE) {
+        Py_ssize_t k = run_end(t, start, CLASS_SPACE);
+        return k == t->n ? k : k - 1;
+    }
+    if (cls) return run_end(t, start, cls);
+    Py_ssize_t j = start;
+    do j++; while (j < t->n && is_other(t, CP(t, j)));
+    return j;
+}
+
 /* space_token_end: the whitespace alternatives at i (a space there) of the Llama-3 family and o200k:
  * \s*[\r\n]+|\s+(?!\S)|\s+, and with cl100k set tiktoken's cl100k form \s++$|\s*[\r\n]|\s+(?!\S)|\s, which
  * differs only in a run of whitespace that ends the text: one word there even when it holds a newline. */

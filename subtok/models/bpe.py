@@ -41,6 +41,7 @@ class BPE:
     """A trained BPE model: ``vocab`` (specials first) and ``merges`` (pairs of token strings, by rank)."""
 
     type = "bpe"
+    strips_specials = True  # the byte-level whole-text encoder takes added tokens' lstrip and rstrip
 
     def __init__(
         self,
@@ -323,7 +324,9 @@ class BPE:
         cl100k's, StarCoder's digits then GPT-2's) and no normalizer splits and encodes whole texts in one call
         (``bpe_core.ByteLevelEncoder`` or its native twin), ignore_merges included; other pipelines have no
         such encoder."""
-        pattern = getattr(pre_tokenizer, "pattern", None)
+        pattern, prefix_space = getattr(pre_tokenizer, "pattern", None), getattr(pre_tokenizer, "prefix_space", False)
+        if prefix_space and pattern != SCANNED_PATTERNS[0]:
+            return None  # HF's add_prefix_space comes with GPT-2's pattern
         missing = None in self.byte_ids  # bytes the vocabulary lacks: dropped as HF drops them without unk
         plain = self.byte_level and not (self.prefix or self.suffix) and (not missing or self.unk_token is None)
         if not plain or normalizers or pattern not in SCANNED_PATTERNS:
@@ -334,8 +337,9 @@ class BPE:
         if enc is None:
             whole = {w: t for w, t in self._whole_words(spelled=True).items() if w} if self.ignore_merges else None
             byte_ids = [-1 if t is None else t for t in self.byte_ids]
+            scanner = SCANNED_PATTERNS.index(pattern)
             core = _backend.pick(bpe_core.ByteLevelEncoder)(
-                byte_ids, self._table, list(specials), len(self.vocab) - 1, SCANNED_PATTERNS.index(pattern), whole
+                byte_ids, self._table, list(specials), len(self.vocab) - 1, scanner, whole, prefix_space
             )
             enc = self._text_encoders[key] = TextEncoder(core, self, TextWords)
         return enc

@@ -24,7 +24,7 @@ from typing import Optional, Union
 
 import regex
 
-from ..added_tokens import alternation
+from ..added_tokens import SPACES_AT_END, SPACES_AT_START, alternation
 from ..text import SCANNED_PATTERNS
 from .batch_core import TextBatches
 
@@ -351,13 +351,16 @@ class ByteLevelEncoder(TextBatches):
     """Byte-level text -> ids, with a cache of recent words (the native core has the same type).
 
     ``specials`` are (token, id) pairs, longest first: in ``encode_text`` they are matched before anything
-    else (leftmost, then the first listed) and never split. Between them the text is split with the pattern
-    ``text.SCANNED_PATTERNS[scanner]`` (GPT-2's by default). Besides the ids, ``encode_text`` returns per word
-    (start, end, number of ids) as int32 bytes, with -1 ids for a special token, from which offsets are
-    computed only when asked for. ``whole`` (HF's ignore_merges) maps each token's bytes to its id: a word
-    that is a token is that one id, merges or not. A byte id of -1 is a byte the vocabulary lacks (GPT-NeoX's
-    and StarCoder's lack some UTF-8 can hold): it is dropped from its word, as HF drops it without an
-    unknown token.
+    else (leftmost, then the first listed) and never split; (token, id, lstrip, rstrip) takes the white
+    space before / after a match into it (HF's added-token flags; no token may start with white space).
+    Between them the text is split with the pattern ``text.SCANNED_PATTERNS[scanner]`` (GPT-2's by
+    default); with ``prefix_space`` (HF's ByteLevel add_prefix_space, GPT-2's pattern only) a piece that does
+    not start with a space is split as if it did. Besides the ids, ``encode_text`` returns per word (start,
+    end, number of ids) as int32 bytes, with -1 ids for a special token and -2 - n for a word that was given
+    that space, from which offsets are computed only when asked for. ``whole`` (HF's ignore_merges) maps
+    each token's bytes to its id: a word that is a token is that one id, merges or not. A byte id of -1 is a
+    byte the vocabulary lacks (GPT-NeoX's and StarCoder's lack some UTF-8 can hold): it is dropped from its
+    word, as HF drops it without an unknown token.
     """
 
     def __init__(
@@ -368,13 +371,18 @@ class ByteLevelEncoder(TextBatches):
         top_id: int = 0,
         scanner: int = 0,
         whole: Optional[dict[bytes, int]] = None,
+        prefix_space: bool = False,
     ) -> None:
         if not 0 <= scanner < len(SCANNED_PATTERNS):
             raise ValueError("scanner must index text.SCANNED_PATTERNS")
+        if prefix_space and scanner != 0:
+            raise ValueError("prefix_space goes with GPT-2's pattern only")
+        self.prefix_space = prefix_space
         self.byte_ids = list(byte_ids)
         self.table = table
-        self.special_ids = dict(specials)
-        self.special_re = alternation([t for t, _ in specials])
+        self.special_ids = {t[0]: t[1] for t in specials}
+        self.strips = {t[0]: (bool(t[2]), bool(t[3]) if len(t) > 3 else False) for t in specials if len(t) > 2}
+        self.special_re = alternation([t[0] for t in specials])
         self.scanner = scanner
         self.whole = whole or {}
         self.cache: dict[bytes, list[int]] = {}
@@ -411,19 +419,31 @@ class ByteLevelEncoder(TextBatches):
         return ids, counts
 
     def _encode_segment(self, text: str, start: int, end: int, ids: list[int], words) -> None:
-        for s, e in split_scanned(text[start:end], self.scanner):
-            word_ids = self.encode_word(text[start + s : start + e])
+        piece = text[start:end]
+        shift = 0
+        if self.prefix_space and piece and piece[0] != " ":  # GPT-2's pattern on " " + the piece
+            piece, shift = " " + piece, 1
+        for s, e in split_scanned(piece, self.scanner):
+            word_ids = self._encode_bytes(piece[s:e].encode("utf-8", "surrogatepass"))
             ids.extend(word_ids)
-            words.extend((start + s, start + e, len(word_ids)))
+            if shift and s == 0:  # the word with the space before it: -2 - n ids
+                words.extend((start, start + e - 1, -2 - len(word_ids)))
+            else:
+                words.extend((start + s - shift, start + e - shift, len(word_ids)))
 
     def encode_text(self, text: str) -> tuple[list[int], bytes]:
         ids: list[int] = []
         words = array("i")
         pos = 0
         for m in self.special_re.finditer(text) if self.special_re is not None else ():
-            self._encode_segment(text, pos, m.start(), ids, words)
+            (start, end), (lstrip, rstrip) = m.span(), self.strips.get(m.group(), (False, False))
+            if lstrip:  # the white space before it joins it (not past the last token)
+                start = max(SPACES_AT_END.search(text, 0, start).start(), pos)
+            if rstrip:
+                end = SPACES_AT_START.match(text, end).end()
+            self._encode_segment(text, pos, start, ids, words)
             ids.append(self.special_ids[m.group()])
-            words.extend((m.start(), m.end(), -1))
-            pos = m.end()
+            words.extend((start, end, -1))
+            pos = end
         self._encode_segment(text, pos, len(text), ids, words)
         return ids, words.tobytes()
