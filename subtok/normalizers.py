@@ -259,7 +259,10 @@ class Replace(Normalizer):
         literal = self.pattern.get("String")
         if literal is not None and len(literal) == len(self.content) == 1:  # one character for one: same spans
             return Normalized(text.replace(literal, self.content), norm.starts, norm.ends, norm.offset)
+        content = self.content
         matches = [m.span() for m in self.regex.finditer(text)]
+        if len(content) == 1:  # a character replaced by itself keeps its span: such matches change nothing
+            matches = [(s, e) for s, e in matches if e - s != 1 or text[s] != content]
         if not matches:
             return norm
         starts0, ends0 = norm.arrays()

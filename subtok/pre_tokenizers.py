@@ -53,7 +53,7 @@ def match_spans(pattern: regex.Pattern, text: str) -> tuple[list[Span], bool]:
     """The spans of ``pattern``'s non-empty matches in ``text``, and whether they tile it. Where they do
     (the published patterns' matches do), they come from ``findall`` and the running sum of the lengths,
     in C."""
-    if not pattern.groups:
+    if not pattern.groups and getattr(pattern, "tiles", True):
         words = pattern.findall(text)
         if "" not in words:
             ends = list(accumulate(map(len, words)))
@@ -61,6 +61,8 @@ def match_spans(pattern: regex.Pattern, text: str) -> tuple[list[Span], bool]:
                 starts = [0]
                 starts += ends
                 return list(zip(starts, ends)), True
+        if isinstance(pattern, BoundedPattern):  # it leaves text out: finditer at once from now on
+            pattern.tiles = False
     spans = [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
     return spans, sum(e - s for s, e in spans) == len(text)
 

@@ -244,7 +244,11 @@ class BoundedPattern:
     """A regex that came from a file. One that ``may_backtrack`` stops with an ``InputError`` instead of
     running away (such a pattern, ``(a|aa)+$`` on a long "aaa...b", must not freeze the service that loaded
     someone's tokenizer): each call may take 1 s plus 1 us per character of the text, through the ``regex``
-    module's timeout (which costs time on every call, so the others run without it)."""
+    module's timeout (which costs time on every call, so the others run without it). ``tiles`` stays True
+    while its matches have covered every text split with it (pre_tokenizers.match_spans then tries
+    ``findall`` first)."""
+
+    tiles = True
 
     def __init__(self, source: str, what: str) -> None:
         try:

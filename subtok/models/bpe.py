@@ -93,6 +93,12 @@ class BPE:
             raise SubtokError("character-level BPE needs unk_token or byte_fallback")
         # the whole-word and whole-text encoders (native) need every byte and the plain rules
         self.plain_bytes = self.byte_level and None not in self.byte_ids and not (self.prefix or self.suffix)
+        # byte-level with an end-of-word suffix (CLIP's): each byte's token with the suffix, for a word's last
+        self._suffixed_bytes = (
+            [tid.get(c + self.suffix) for c in bytes_to_token(bytes(range(256)))]
+            if self.byte_level and self.suffix and not self.prefix and None not in self.byte_ids
+            else None
+        )
         # character-level BPE with byte fallback: each character's token, else its bytes' (encode_chars)
         self._chars = (
             {c: i for c, i in tid.items() if len(c) == 1}
@@ -189,6 +195,12 @@ class BPE:
         if self.plain_bytes:
             ids = self.byte_ids
             return [ids[b] for b in word.encode("utf-8", "surrogatepass")]
+        if self._suffixed_bytes is not None and word:  # CLIP's: every byte, the last with the suffix
+            data = word.encode("utf-8", "surrogatepass")
+            last = self._suffixed_bytes[data[-1]]
+            if last is not None:
+                ids = self.byte_ids
+                return [ids[b] for b in data[:-1]] + [last]
         if self.byte_level or self.prefix or self.suffix:
             return [t for t, _, _ in self.symbols(word)]
         ids = list(map(self.vocab.word_to_id.get, word))  # characters the vocabulary has: their ids
