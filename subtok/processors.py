@@ -41,6 +41,10 @@ class PostProcessor:
         """The processed sequence (and pair) as one encoding."""
         return merge(self.process([first] if second is None else [first, second], add_special_tokens))
 
+    def apply_batch(self, encodings: list[Encoding]) -> list[Encoding]:
+        """``apply`` to each encoding of a batch, one sequence each."""
+        return [self.apply(e, None) for e in encodings]
+
     def single_template(self, model: Any, vocab: Any) -> tuple[list[int], list[int]]:
         """The ids this processor puts before and after one sequence, read off ``apply`` on a one-token
         marker (so each processor's own rules decide; for a batch's flat ids)."""
@@ -204,6 +208,27 @@ class TemplateProcessing(PostProcessor):
     def added(self, pair: bool) -> int:
         pieces = self._pair if pair else self._single
         return sum(len(self.special_tokens[i]["ids"]) for kind, i, _ in pieces if kind == "SpecialToken")
+
+    def apply_batch(self, encodings: list[Encoding]) -> list[Encoding]:
+        """The single template read once (off ``apply`` on a one-token marker, as ``single_template``) and put
+        around each encoding: one Encoding per text instead of one per piece of the template."""
+        if not encodings:
+            return []
+        first = encodings[0]
+        marker = self.apply(Encoding([-1], first.model, first.vocab, "", Joined, [None]), None)
+        at = marker.ids.index(-1)
+        before, after = marker.ids[:at], marker.ids[at + 1 :]
+        types, mask = marker.type_ids, marker.special_tokens_mask
+        items = [None] * len(before), [None] * len(after)
+        out = []
+        for e in encodings:
+            enc = Encoding(before + e.ids + after, e.model, e.vocab, e.text, Joined, [*items[0], e, *items[1]])
+            n = len(e.ids)
+            if any(types):
+                enc.type_ids = types[:at] + [types[at]] * n + types[at + 1 :]
+            enc.special_tokens_mask = mask[:at] + e.special_tokens_mask + mask[at + 1 :]
+            out.append(enc)
+        return out
 
     def process(self, encodings: list[Encoding], add_special_tokens: bool = True) -> list[Encoding]:
         first = encodings[0]

@@ -590,7 +590,7 @@ class Tokenizer:
                         encodings[i] = enc
                     encodings = [e if e is not None else self._encode_one(t, allowed) for e, t in zip(encodings, items)]
                 if post is not None:
-                    encodings = [post.apply(e, None) for e in encodings]
+                    encodings = post.apply_batch(encodings)
         else:
 
             def one(item):
