@@ -13,7 +13,7 @@ matches). The others keep HF's names; ``PRE_TOKENIZERS`` maps each JSON "type" (
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import Any, Optional, Union
 
 import regex
@@ -333,6 +333,13 @@ class Split(PreTokenizer):
             raise SubtokError(f"Split: unknown behavior {behavior!r}; choose from {', '.join(BEHAVIORS)}")
         self.pattern_spec, self.behavior, self.invert = pattern, behavior, bool(invert)
         self.regex = pattern_regex(pattern, "Split")
+        # Isolated: the matches and the text between them, which split() with the pattern as a group gives
+        self.splitter = None
+        if behavior == "Isolated" and not invert and not self.regex.groups and not self.regex.bounded:
+            try:
+                self.splitter = regex.compile(f"({self.regex.pattern})")
+            except regex.error:  # global flags inside the group, say: the general path
+                pass
         if behavior == "Isolated" and not invert and "Regex" in pattern and _covers_everything(self.regex):
             self.pattern = pattern["Regex"]
 
@@ -688,7 +695,20 @@ def _refine(step: PreTokenizer, text: str, spans: list[Span]) -> Optional[list[S
     if _is_mapping_only(step):
         return spans
     out: list[Span] = []
+    splitter = step.splitter if isinstance(step, Split) else None
     for s, e in spans:
+        if splitter is not None:  # matches and the text between them, as split's pieces: spans in C
+            if step.regex.tiles:  # the matches cover the span
+                words = step.regex.findall(text[s:e])
+                ends = list(accumulate(map(len, words), initial=s))
+                if ends[-1] == e and "" not in words:
+                    out.extend(zip(ends, ends[1:]))
+                    continue
+                step.regex.tiles = False  # it leaves text between its matches: split from now on
+            pieces = splitter.split(text[s:e])
+            ends = list(accumulate(map(len, pieces), initial=s))
+            out.extend(compress(zip(ends, ends[1:]), pieces))  # the non-empty pieces
+            continue
         sub = step.split_spans(text[s:e])
         if sub is None:
             return None

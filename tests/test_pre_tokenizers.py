@@ -15,6 +15,7 @@ from subtok.pre_tokenizers import (
     Metaspace,
     RegexSplit,
     SequencePreTokenizer,
+    Split,
     WhitespaceRuns,
     WhitespaceSplit,
     class_spans,
@@ -55,6 +56,17 @@ def test_metaspace_split_gives_hf_merged_with_next_words(text):
     expected = class_spans(regex.compile("\u2581"), expected_text, "MergedWithNext")
     piece, spans = Metaspace(prepend_scheme="never", split=True).word_spans(Normalized(text))
     assert (piece.text, spans) == (expected_text, expected)
+
+
+@pytest.mark.parametrize("pattern", [r"\p{N}{1,3}", "[一-龥]+", r"\s+(?!\S)|\s+|\S+", "x*", "(?i)ab"])
+@given(st.text(st.sampled_from(list("12345 一二ab AB\nx")), max_size=30))
+def test_isolated_splits_refine_as_their_matches_and_the_text_between(pattern, text):
+    """A Sequence step's fast path (findall, or split with the pattern as a group) gives Split's own words."""
+    step, first = Split({"Regex": pattern}, "Isolated"), WhitespaceSplit()
+    for _ in range(2):  # the first text may teach it that the pattern leaves text between its matches
+        spans = SequencePreTokenizer([first, step]).split_spans(text)
+        pieces = [text[s:e] for s, e in first.split_spans(text)]
+        assert [text[s:e] for s, e in spans] == [p[s:e] for p in pieces for s, e in step.split_spans(p)]
 
 
 def test_whitespace_and_bert_pretokenizers():
