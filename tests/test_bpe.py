@@ -249,3 +249,20 @@ def test_initial_symbols_are_symbols_ids(options, word, drop):
         _CHAR_MODELS[key] = BPE(vocab, [("a", "b")], byte_level=False, unk_token="<unk>", **options)
     model = _CHAR_MODELS[key]
     assert model.initial_symbols(word) == [t for t, _, _ in model.symbols(word)]
+
+
+@pytest.mark.parametrize("crossing", [False, True])
+def test_long_words_go_run_by_run_only_where_no_merge_crosses_a_run_of_spaces(backend, crossing):
+    """Character-level BPE with byte fallback (files converted from SentencePiece, a whole line one word)
+    encodes a long word run by run of ▁ only when no merge makes a token with ▁ after another character;
+    either way the ids are the whole word's merges."""
+    chars = ["a", "b", "\u2581"]
+    merges = [("a", "\u2581"), ("\u2581", "b"), ("a", "b")] if crossing else [("\u2581", "b"), ("a", "b")]
+    made = ["".join(m) for m in merges]
+    vocab = [*chars, *made, *(f"<0x{b:02X}>" for b in range(256))]
+    model = BPE(vocab, merges, byte_level=False, byte_fallback=True)
+    assert (model._space_cuts is None) == crossing
+    word = "a\u2581b\u2581\u2581ab\u2581é" * 8
+    whole = bpe_core.encode_symbols(model.initial_symbols(word), bpe_core.make_merge_table(model.ranks, model.results))
+    assert model.encode_word(word) == whole
+    assert ("a\u2581" in [model.vocab.id_to_word[i] for i in whole]) == crossing

@@ -13,6 +13,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Optional, Union
 
+import regex
+
 from .. import _backend
 from ..decoders import ByteLevel, CharBPE, Decoder, byte_fallback_token, is_byte_fallback_token
 from ..encoding import TextEncoder, TextWords
@@ -28,6 +30,8 @@ from .base import UNSET, Trainer, char_alphabet, char_symbol_words, check_word_c
 DEFAULT_SPECIAL_TOKENS = ("<unk>", "<pad>", "<bos>", "<eos>")
 # byte-level spelling -> the Latin-1 character of each byte, so that .encode("latin-1") gives the bytes
 _UNSPELL = {ord(c): b for b, c in bytes_to_unicode().items()}
+_SPACE_RUNS = regex.compile("\u2581*[^\u2581]+|\u2581+")  # a run of ▁ and the characters after it
+_SPACE_AFTER_CHAR = regex.compile("[^\u2581]\u2581")
 
 
 def as_vocab(tokens: Union[Vocab, Sequence[Optional[str]]], unk: Optional[str]) -> Vocab:
@@ -125,6 +129,12 @@ class BPE:
             pair = (ids[0], ids[1])
             self.ranks[pair] = len(self.results)  # a repeated pair: the later rank wins, as in HF's merge map
             self.results.append(ids[2])
+        # Files converted from SentencePiece (Llama-2's) have no pre-tokenizer: a whole line is one word. Where no
+        # merge makes a token with ▁ after another character, no merge crosses the start of a run of ▁, and
+        # a long word is encoded run by run, each run cached (the same ids: merges inside a run see only it)
+        made = (self.vocab.id_to_word[r] for r in self.results)
+        crosses = any(t is None or _SPACE_AFTER_CHAR.search(t) for t in made)
+        self._space_cuts = _SPACE_RUNS if self._chars is not None and not crosses else None
         # Byte length of each token in the original text, for offsets (unknown-token length varies).
         self.nbytes = [0 if t is None else self._token_nbytes(t) for t in self.vocab]
 
@@ -261,6 +271,8 @@ class BPE:
             return self._encoder.encode_word(word)
         ids = self._cache.get(word)
         if ids is None:
+            if self._space_cuts is not None and len(word) > 32:  # a line: its runs repeat, the line does not
+                return self._encode_space_runs(word)
             if self._chars is not None:
                 ids = self._encode_chars(word, self._char_table, self._table)
             else:
@@ -269,6 +281,23 @@ class BPE:
                 if len(self._cache) >= bpe_core.CACHE_SIZE:
                     self._cache.clear()
                 self._cache[word] = ids
+        return ids
+
+    def _encode_space_runs(self, word: str) -> list[int]:
+        """A word of more than 32 characters (a whole line, in files converted from SentencePiece) run by run
+        of ▁ and the characters after it, each run through the word cache: no merge crosses the start of a
+        run (``_space_cuts``)."""
+        ids: list[int] = []
+        cache = self._cache
+        for piece in self._space_cuts.findall(word):
+            got = cache.get(piece)
+            if got is None:
+                got = self._encode_chars(piece, self._char_table, self._table)
+                if len(piece) <= bpe_core.CACHE_MAX_WORD:
+                    if len(cache) >= bpe_core.CACHE_SIZE:
+                        cache.clear()
+                    cache[piece] = got
+            ids += got
         return ids
 
     def encode_words(self, words: list[str], spelled: bool = False) -> tuple[list[int], list[int]]:
