@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from operator import sub
 from typing import Any, Optional
 
 from .. import _backend
@@ -223,12 +224,9 @@ class Unigram:
         has_unk = self.flavor == "hf" and (unk in joined if "\n" not in unk else any(unk in w for w in words))
         if has_unk or not (joined.isascii() or no_surrogates(joined)):
             return encode_each(self.encode_word, words)
-        ids: list[int] = []
-        counts: list[int] = []
-        for word_ids, _ in self._word_encoder().encode_batch(words, 1):
-            ids += word_ids
-            counts.append(len(word_ids))
-        return ids, counts
+        flat_ids, starts = self._word_encoder().encode_batch_flat(words, 1)  # int32 ids, int64 row starts
+        rows = memoryview(starts).cast("q").tolist()
+        return memoryview(flat_ids).cast("i").tolist(), list(map(sub, rows[1:], rows))
 
     def _word_encoder(self) -> Any:
         """The SentencePieceEncoder of this model with no normalization (words pass as they are)."""
