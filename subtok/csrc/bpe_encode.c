@@ -413,9 +413,12 @@ static int cache_get(const WordCache *c, const char *bytes, int32_t nbytes, uint
     size_t j = h & (c->cap - 1);
     while (c->slots[j].ids) {
         const CacheEntry *e = &c->slots[j];
-        if (e->hash == h && e->nbytes == nbytes && memcmp(e->bytes, bytes, (size_t)nbytes) == 0) {
+        if (e->hash == h && e->nbytes == nbytes && bytes_equal(e->bytes, bytes, nbytes)) {
             if (buf_reserve(out, e->nids) < 0) return -1;
-            if (e->nids) memcpy(out->v + out->n, e->ids, (size_t)e->nids * sizeof(int32_t));
+            if (e->nids == 1) /* most words are one token */
+                out->v[out->n] = e->ids[0];
+            else if (e->nids)
+                memcpy(out->v + out->n, e->ids, (size_t)e->nids * sizeof(int32_t));
             out->n += e->nids;
             return 1;
         }
@@ -833,9 +836,9 @@ static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, c
     for (; i < end;) {
         /* GPT-2's scanner inlined with its option fixed: the common case pays nothing for the others */
         Py_ssize_t e = enc->scanner == SCAN_GPT2 ? gpt2_token_end(&seg, i, 0) : scanned_token_end(&seg, i, enc->scanner);
-        Py_ssize_t nb = utf8_of(t, i, e, utf8, utf8_cap);
-        Py_ssize_t before = ids->n;
-        if (nb < 0 || encode_word_bytes(enc, cache, *utf8, (int32_t)nb, ids) < 0 || buf_reserve(words, 3) < 0)
+        Py_ssize_t nb, before = ids->n;
+        const char *bytes = utf8_view(t, i, e, utf8, utf8_cap, &nb);
+        if (nb < 0 || encode_word_bytes(enc, cache, bytes, (int32_t)nb, ids) < 0 || buf_reserve(words, 3) < 0)
             return -1;
         words->v[words->n++] = (int32_t)i;
         words->v[words->n++] = (int32_t)e;
@@ -851,7 +854,7 @@ static int encode_text_core(const ByteLevelEncoderObject *enc, CacheView *cache,
     Py_ssize_t utf8_cap = 0, pos = 0;
     int r = 0;
     const Specials *sp = &enc->specials;
-    for (Py_ssize_t i = 0; i < t->n && sp->n; i++) {
+    for (Py_ssize_t i = special_candidate(sp, t, 0); i < t->n; i = special_candidate(sp, t, i + 1)) {
         Py_ssize_t k = special_at(sp, t, i);
         if (k < 0) continue;
         Py_ssize_t s = i, e = i + sp->len[k]; /* lstrip / rstrip: the white space around it joins it */

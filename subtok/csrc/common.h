@@ -62,10 +62,33 @@ static inline size_t mix64(uint64_t x) {
     return (size_t)x;
 }
 
+/* Up to 8 bytes at p (n <= 8) as one integer, reading only those bytes (two overlapping loads from 4 on): two
+ * runs of bytes of one length give the same integer exactly when they are equal. */
+static inline uint64_t load_upto8(const char *p, Py_ssize_t n) {
+    uint32_t lo, hi;
+    if (n >= 4) {
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << 32;
+    }
+    if (n == 0) return 0;
+    return (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << 8 |
+           (uint64_t)(unsigned char)p[n - 1] << 16;
+}
+
 static size_t hash_bytes(const char *p, Py_ssize_t n) {
-    uint64_t h = 1469598103934665603ULL;
-    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return mix64(h);
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w; /* eight bytes a step; only table layout hangs on it */
+    for (; n > 8; p += 8, n -= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 29;
+    }
+    return mix64(h ^ load_upto8(p, n));
+}
+
+/* Whether the n bytes at a and b are equal (short words without a call). */
+static inline int bytes_equal(const char *a, const char *b, Py_ssize_t n) {
+    return n <= 8 ? load_upto8(a, n) == load_upto8(b, n) : memcmp(a, b, (size_t)n) == 0;
 }
 
 /* Growable int32 buffer, used without the GIL. */
@@ -142,6 +165,7 @@ static int require_classes(void) {
 /* The text being scanned: a str's code points, read without the GIL (the str is immutable and held). */
 typedef struct {
     int kind;
+    int ascii; /* every code point < 128: the data is its own UTF-8 */
     const void *data;
     Py_ssize_t n;
     const unsigned char *classes; /* char_classes */
@@ -153,6 +177,7 @@ typedef struct {
 
 static void text_init(Text *t, PyObject *str) {
     t->kind = PyUnicode_KIND(str);
+    t->ascii = PyUnicode_IS_ASCII(str);
     t->data = PyUnicode_DATA(str);
     t->n = PyUnicode_GET_LENGTH(str);
     t->classes = char_classes;
@@ -170,6 +195,19 @@ static int check_text(PyObject *str) {
     return 0;
 }
 
+
+/* The UTF-8 of code points [s, e): the text's own bytes when it is ASCII (no copy), else utf8_of's copy in *dst;
+ * its length in *nbytes (-1 on allocation failure). */
+static Py_ssize_t utf8_of(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst, Py_ssize_t *cap);
+static inline const char *utf8_view(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst, Py_ssize_t *cap,
+                                    Py_ssize_t *nbytes) {
+    if (t->ascii) {
+        *nbytes = e - s;
+        return (const char *)t->data + s;
+    }
+    *nbytes = utf8_of(t, s, e, dst, cap);
+    return *dst;
+}
 
 /* UTF-8 of code points [s, e) into *dst (grown as needed); surrogates as in 'surrogatepass'. */
 static Py_ssize_t utf8_of(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst, Py_ssize_t *cap) {
@@ -318,6 +356,7 @@ typedef struct {
     uint8_t *strip;     /* SPECIAL_LSTRIP, SPECIAL_RSTRIP: the white space before / after it joins the token */
     uint8_t first[128]; /* ASCII first characters of the tokens: most positions are rejected here */
     int non_ascii_first; /* some token starts with a non-ASCII character */
+    int one_first;       /* the one ASCII character every token starts with, or -1 */
     CpTrie trie;         /* the tokens, each node's value its index: one walk finds the longest match */
 } Specials;
 
@@ -372,7 +411,31 @@ static int specials_load(Specials *sp, PyObject *list, int with_ids) {
         if (cptrie_add(&sp->trie, sp->cp[k], sp->len[k], (int32_t)k) < 0) return PyErr_NoMemory(), -1;
     }
     if (cptrie_finish(&sp->trie) < 0) return PyErr_NoMemory(), -1;
+    sp->one_first = -1;
+    for (int c = 0, seen = 0; c < 128 && !sp->non_ascii_first; c++)
+        if (sp->first[c]) sp->one_first = seen++ ? -2 : c;
+    if (sp->one_first == -2) sp->one_first = -1;
     return 0;
+}
+
+/* The first position from i where a special token may start (its first character is one of theirs), or
+ * t->n: a tight loop per string kind, memchr where the tokens share one ASCII first character. */
+static Py_ssize_t special_candidate(const Specials *sp, const Text *t, Py_ssize_t i) {
+    if (sp->n == 0) return t->n;
+    if (t->kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *d = t->data;
+        if (sp->one_first >= 0) {
+            const void *hit = i < t->n ? memchr(d + i, sp->one_first, (size_t)(t->n - i)) : NULL;
+            return hit ? (const Py_UCS1 *)hit - d : t->n;
+        }
+        while (i < t->n && (d[i] < 128 ? !sp->first[d[i]] : !sp->non_ascii_first)) i++;
+        return i;
+    }
+    for (; i < t->n; i++) {
+        Py_UCS4 c = CP(t, i);
+        if (c < 128 ? sp->first[c] : sp->non_ascii_first) break;
+    }
+    return i;
 }
 
 /* The special token that starts at i (its index), or -1: the first listed that matches, as the regex does
