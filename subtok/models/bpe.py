@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Optional, Union
 
 import regex
@@ -287,18 +288,17 @@ class BPE:
         """A word of more than 32 characters (a whole line, in files converted from SentencePiece) run by run
         of ▁ and the characters after it, each run through the word cache: no merge crosses the start of a
         run (``_space_cuts``)."""
-        ids: list[int] = []
         cache = self._cache
-        for piece in self._space_cuts.findall(word):
-            got = cache.get(piece)
-            if got is None:
-                got = self._encode_chars(piece, self._char_table, self._table)
-                if len(piece) <= bpe_core.CACHE_MAX_WORD:
-                    if len(cache) >= bpe_core.CACHE_SIZE:
-                        cache.clear()
-                    cache[piece] = got
-            ids += got
-        return ids
+        pieces = self._space_cuts.findall(word)
+        found = list(map(cache.get, pieces))  # the cached runs in one pass; the others encoded and cached
+        for k in [k for k, got in enumerate(found) if got is None]:
+            piece = pieces[k]
+            found[k] = self._encode_chars(piece, self._char_table, self._table)
+            if len(piece) <= bpe_core.CACHE_MAX_WORD:
+                if len(cache) >= bpe_core.CACHE_SIZE:
+                    cache.clear()
+                cache[piece] = found[k]
+        return list(chain.from_iterable(found))
 
     def encode_words(self, words: list[str], spelled: bool = False) -> tuple[list[int], list[int]]:
         """The ids of ``words`` one after the other and how many each has: one native call for plain
