@@ -198,6 +198,43 @@ done:
     return out;
 }
 
+/* merged_list: the merges of sym[0, n) applied in place (the GIL released), the result as a list of ids. */
+static PyObject *merged_list(const MergeTable *t, int32_t *sym, Py_ssize_t n) {
+    Py_ssize_t m;
+    Py_BEGIN_ALLOW_THREADS
+    m = n < HEAP_MIN_SYMBOLS ? encode_scan(t, sym, n) : encode_heap(t, sym, n);
+    Py_END_ALLOW_THREADS
+    PyObject *out = m < 0 ? PyErr_NoMemory() : PyList_New(m);
+    for (Py_ssize_t i = 0; out && i < m; i++) {
+        PyObject *v = PyLong_FromLong(sym[i]);
+        if (!v) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    return out;
+}
+
+/* byte_ids_load: 256 byte ids from a list into out, each >= 0 (or -1, a missing byte, where allowed). */
+static int byte_ids_load(PyObject *list, int32_t *out, int allow_missing) {
+    if (PyList_GET_SIZE(list) != 256) {
+        PyErr_SetString(PyExc_ValueError, "byte_ids must list 256 ids");
+        return -1;
+    }
+    for (int b = 0; b < 256; b++) {
+        long v = PyLong_AsLong(PyList_GET_ITEM(list, b));
+        if ((v == -1 && PyErr_Occurred()) || v < -allow_missing || v > INT32_MAX) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, allow_missing ? "byte ids must be >= 0 (or -1: missing)"
+                                                                : "byte ids must be >= 0");
+            return -1;
+        }
+        out[b] = (int32_t)v;
+    }
+    return 0;
+}
+
 /* encode_symbols(symbols: list[int], table: MergeTable) -> list[int] */
 static PyObject *encode_symbols(PyObject *self, PyObject *args) {
     PyObject *symbols;
@@ -216,19 +253,7 @@ static PyObject *encode_symbols(PyObject *self, PyObject *args) {
         }
         sym[i] = (int32_t)v;
     }
-    Py_ssize_t m;
-    Py_BEGIN_ALLOW_THREADS
-    m = n < HEAP_MIN_SYMBOLS ? encode_scan(t, sym, n) : encode_heap(t, sym, n);
-    Py_END_ALLOW_THREADS
-    PyObject *out = m < 0 ? PyErr_NoMemory() : PyList_New(m);
-    for (Py_ssize_t i = 0; out && i < m; i++) {
-        PyObject *v = PyLong_FromLong(sym[i]);
-        if (!v) {
-            Py_CLEAR(out);
-            break;
-        }
-        PyList_SET_ITEM(out, i, v);
-    }
+    PyObject *out = merged_list(t, sym, n);
     if (sym != stackbuf) free(sym);
     return out;
 }
@@ -267,12 +292,14 @@ static inline size_t char_slot(uint32_t cp, size_t cap) { return (size_t)((cp * 
 static PyObject *make_char_table(PyObject *self, PyObject *args) {
     PyObject *chars, *byte_ids;
     if (!PyArg_ParseTuple(args, "O!O!", &PyDict_Type, &chars, &PyList_Type, &byte_ids)) return NULL;
-    if (PyList_GET_SIZE(byte_ids) != 256) {
-        PyErr_SetString(PyExc_ValueError, "byte_ids must list 256 ids");
-        return NULL;
-    }
     CharTable *t = PyObject_New(CharTable, &CharTableType);
     if (!t) return NULL;
+    t->keys = NULL;
+    t->ids = NULL;
+    if (byte_ids_load(byte_ids, t->byte_ids, 0) < 0) {
+        Py_DECREF(t);
+        return NULL;
+    }
     t->cap = 64;
     while (t->cap < (size_t)PyDict_Size(chars) * 2 + 2) t->cap <<= 1;
     t->keys = malloc(t->cap * sizeof(uint32_t));
@@ -282,15 +309,6 @@ static PyObject *make_char_table(PyObject *self, PyObject *args) {
         return PyErr_NoMemory();
     }
     memset(t->keys, 0xFF, t->cap * sizeof(uint32_t));
-    for (int b = 0; b < 256; b++) {
-        long v = PyLong_AsLong(PyList_GET_ITEM(byte_ids, b));
-        if ((v == -1 && PyErr_Occurred()) || v < 0 || v > INT32_MAX) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "byte ids must be ids >= 0");
-            Py_DECREF(t);
-            return NULL;
-        }
-        t->byte_ids[b] = (int32_t)v;
-    }
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     while (PyDict_Next(chars, &pos, &key, &value)) {
@@ -353,18 +371,7 @@ static PyObject *encode_chars(PyObject *self, PyObject *args) {
             sym[m++] = chars->byte_ids[0x80 | (c & 0x3F)];
         }
     }
-    Py_BEGIN_ALLOW_THREADS
-    m = m < HEAP_MIN_SYMBOLS ? encode_scan(t, sym, m) : encode_heap(t, sym, m);
-    Py_END_ALLOW_THREADS
-    PyObject *out = m < 0 ? PyErr_NoMemory() : PyList_New(m);
-    for (Py_ssize_t i = 0; out && i < m; i++) {
-        PyObject *v = PyLong_FromLong(sym[i]);
-        if (!v) {
-            Py_CLEAR(out);
-            break;
-        }
-        PyList_SET_ITEM(out, i, v);
-    }
+    PyObject *out = merged_list(t, sym, m);
     if (sym != stackbuf) free(sym);
     return out;
 }
@@ -632,22 +639,13 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         PyErr_SetString(PyExc_ValueError, bad);
         return NULL;
     }
-    if (PyList_GET_SIZE(byte_ids) != 256) {
-        PyErr_SetString(PyExc_ValueError, "byte_ids must list 256 ids");
-        return NULL;
-    }
     ByteLevelEncoderObject *enc = (ByteLevelEncoderObject *)type->tp_alloc(type, 0);
     if (!enc) return NULL;
-    for (int b = 0; b < 256; b++) {
-        long v = PyLong_AsLong(PyList_GET_ITEM(byte_ids, b));
-        if ((v == -1 && PyErr_Occurred()) || v < -1 || v > INT32_MAX) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "byte ids must be >= 0 (or -1: missing)");
-            Py_DECREF(enc);
-            return NULL;
-        }
-        enc->byte_ids[b] = (int32_t)v;
-        enc->has_missing |= v < 0;
+    if (byte_ids_load(byte_ids, enc->byte_ids, 1) < 0) {
+        Py_DECREF(enc);
+        return NULL;
     }
+    for (int b = 0; b < 256; b++) enc->has_missing |= enc->byte_ids[b] < 0;
     Py_INCREF(table);
     enc->table = table;
     enc->scanner = scanner;
