@@ -45,8 +45,8 @@ PATTERNS = {
 # The patterns the native core scans by hand (csrc/gpt2_split.c), by the index it knows them by: a pre-tokenizer
 # with one of these, spelled exactly so, gets the whole-text encoder (byte-level BPE); the regex module stays
 # the reference, and tests hold each scanner equal to its regex on any str.
-# The last is StarCoder's pre-tokenizer (HF's Digits with individual_digits, then GPT-2's pattern on each piece)
-# as one regex: every number character alone, and a run of spaces before one ends where the piece ends.
+# StarCoder's pre-tokenizer (HF's Digits with individual_digits, then GPT-2's pattern on each piece) as one
+# regex: every number character alone, and a run of spaces before one ends where the piece ends.
 DIGITS_THEN_GPT2_PATTERN = r"""\p{N}|'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?[^\s\p{L}\p{N}]+|\s+(?=\p{N})|\s+(?!\S)|\s+"""
 SCANNED_PATTERNS = (
     GPT2_PATTERN,
