@@ -306,11 +306,7 @@ class Prepend(Normalizer):
         self.prepend = prepend
 
     def normalize(self, norm: Normalized) -> Normalized:
-        if not norm.text or not self.prepend:
-            return norm
-        starts, ends = norm.arrays()  # the prefix takes the first character's span
-        n = len(self.prepend)
-        return Normalized(self.prepend + norm.text, [starts[0]] * n + starts, [ends[0]] * n + ends, norm.offset)
+        return norm.prepend(self.prepend)
 
     def to_dict(self) -> dict:
         return {"type": self.type, "prepend": self.prepend}

@@ -49,20 +49,27 @@ _NUMERIC = regex.compile(r"\p{N}")
 _PUNCT = regex.compile(BERT_PUNCT)  # ASCII punctuation or P*, by HF's Unicode data
 
 
+def tiling_spans(pattern: regex.Pattern, text: str, start: int = 0) -> Optional[list[Span]]:
+    """The spans (offset by ``start``) of ``pattern``'s matches in ``text`` where they tile it, from
+    ``findall`` and the running sum of the lengths, in C (the published patterns' matches do); else None,
+    and a ``BoundedPattern`` remembers that its matches leave text out (``tiles``), so it is not tried again."""
+    if pattern.groups or not getattr(pattern, "tiles", True):
+        return None
+    words = pattern.findall(text)
+    ends = list(accumulate(map(len, words), initial=start))
+    if ends[-1] == start + len(text) and "" not in words:
+        return list(zip(ends, ends[1:]))
+    if isinstance(pattern, BoundedPattern):
+        pattern.tiles = False
+    return None
+
+
 def match_spans(pattern: regex.Pattern, text: str) -> tuple[list[Span], bool]:
-    """The spans of ``pattern``'s non-empty matches in ``text``, and whether they tile it. Where they do
-    (the published patterns' matches do), they come from ``findall`` and the running sum of the lengths,
-    in C."""
-    if not pattern.groups and getattr(pattern, "tiles", True):
-        words = pattern.findall(text)
-        if "" not in words:
-            ends = list(accumulate(map(len, words)))
-            if (ends[-1] if ends else 0) == len(text):
-                starts = [0]
-                starts += ends
-                return list(zip(starts, ends)), True
-        if isinstance(pattern, BoundedPattern):  # it leaves text out: finditer at once from now on
-            pattern.tiles = False
+    """The spans of ``pattern``'s non-empty matches in ``text``, and whether they tile it (``tiling_spans``
+    first)."""
+    spans = tiling_spans(pattern, text)
+    if spans is not None:
+        return spans, True
     spans = [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
     return spans, sum(e - s for s, e in spans) == len(text)
 
@@ -127,15 +134,6 @@ def behavior_spans(matches: list[Match], behavior: str) -> list[Span]:
     else:
         raise SubtokError(f"unknown split behavior {behavior!r}; choose from {', '.join(BEHAVIORS)}")
     return [(s, e) for s, e in spans if e > s]
-
-
-def prepend(piece: Normalized, prefix: str) -> Normalized:
-    """HF's NormalizedString.prepend: the prefix takes the span of the first character."""
-    if not piece.text:
-        return piece
-    starts, ends = piece.arrays()  # as transform with the prefix and the first character all on its span
-    k = len(prefix) + 1
-    return Normalized(prefix + piece.text, [starts[0]] * k + starts[1:], [ends[0]] * k + ends[1:], piece.offset)
 
 
 def spell_bytes(piece: Normalized) -> Normalized:
@@ -404,7 +402,7 @@ class ByteLevel(ByteLevelOptions, PreTokenizer):
 
     def word_spans(self, piece: Normalized) -> tuple[Normalized, list[Span]]:
         if self.add_prefix_space and piece.text and not piece.text.startswith(" "):
-            piece = prepend(piece, " ")
+            piece = piece.prepend(" ")
         if self.use_regex:
             return piece, match_spans(self.regex, piece.text)[0]
         return piece, [(0, len(piece.text))] if piece.text else []
@@ -436,7 +434,7 @@ class Metaspace(PreTokenizer):
             and not piece.text.startswith(self.replacement)
             and (self.prepend_scheme == "always" or (self.prepend_scheme == "first" and starts_first))
         ):
-            piece = prepend(piece, self.replacement)
+            piece = piece.prepend(self.replacement)
         if not self.do_split:
             return piece, [(0, len(piece.text))] if piece.text else []
         # each replacement starts a word that runs to the next one (HF's MergedWithNext on it), the text
@@ -698,13 +696,10 @@ def _refine(step: PreTokenizer, text: str, spans: list[Span]) -> Optional[list[S
     splitter = step.splitter if isinstance(step, Split) else None
     for s, e in spans:
         if splitter is not None:  # matches and the text between them, as split's pieces: spans in C
-            if step.regex.tiles:  # the matches cover the span
-                words = step.regex.findall(text[s:e])
-                ends = list(accumulate(map(len, words), initial=s))
-                if ends[-1] == e and "" not in words:
-                    out.extend(zip(ends, ends[1:]))
-                    continue
-                step.regex.tiles = False  # it leaves text between its matches: split from now on
+            tiled = tiling_spans(step.regex, text[s:e], s)
+            if tiled is not None:
+                out.extend(tiled)
+                continue
             pieces = splitter.split(text[s:e])
             ends = list(accumulate(map(len, pieces), initial=s))
             out.extend(compress(zip(ends, ends[1:]), pieces))  # the non-empty pieces

@@ -45,12 +45,16 @@ class PostProcessor:
         """``apply`` to each encoding of a batch, one sequence each."""
         return [self.apply(e, None) for e in encodings]
 
+    def single_layout(self, model: Any, vocab: Any) -> tuple[Encoding, int]:
+        """``apply`` on a one-token marker (id -1), and where the marker went: what this processor puts
+        around one sequence, by its own rules (ids, type ids, special-tokens mask)."""
+        marker = self.apply(Encoding([-1], model, vocab, "", Joined, [None]), None)
+        return marker, marker.ids.index(-1)
+
     def single_template(self, model: Any, vocab: Any) -> tuple[list[int], list[int]]:
-        """The ids this processor puts before and after one sequence, read off ``apply`` on a one-token
-        marker (so each processor's own rules decide; for a batch's flat ids)."""
-        ids = self.apply(Encoding([-1], model, vocab, "", Joined, [None]), None).ids
-        at = ids.index(-1)
-        return ids[:at], ids[at + 1 :]
+        """The ids this processor puts before and after one sequence (for a batch's flat ids)."""
+        marker, at = self.single_layout(model, vocab)
+        return marker.ids[:at], marker.ids[at + 1 :]
 
     def to_dict(self) -> dict:
         return {"type": self.type}
@@ -210,13 +214,11 @@ class TemplateProcessing(PostProcessor):
         return sum(len(self.special_tokens[i]["ids"]) for kind, i, _ in pieces if kind == "SpecialToken")
 
     def apply_batch(self, encodings: list[Encoding]) -> list[Encoding]:
-        """The single template read once (off ``apply`` on a one-token marker, as ``single_template``) and put
-        around each encoding: one Encoding per text instead of one per piece of the template."""
+        """The single template read once (``single_layout``) and put around each encoding: one Encoding per
+        text instead of one per piece of the template."""
         if not encodings:
             return []
-        first = encodings[0]
-        marker = self.apply(Encoding([-1], first.model, first.vocab, "", Joined, [None]), None)
-        at = marker.ids.index(-1)
+        marker, at = self.single_layout(encodings[0].model, encodings[0].vocab)
         before, after = marker.ids[:at], marker.ids[at + 1 :]
         types, mask = marker.type_ids, marker.special_tokens_mask
         items = [None] * len(before), [None] * len(after)

@@ -366,6 +366,15 @@ class Normalized:
                 pos += 1 - change
         return Normalized("".join(c for c, _ in changes), starts, ends, self.offset)
 
+    def prepend(self, prefix: str) -> Normalized:
+        """HF's NormalizedString.prepend: ``prefix`` before a non-empty text, its characters on the span of
+        the text's first character."""
+        if not self.text or not prefix:
+            return self
+        starts, ends = self.arrays()
+        n = len(prefix)
+        return Normalized(prefix + self.text, [starts[0]] * n + starts, [ends[0]] * n + ends, self.offset)
+
     def arrays(self) -> tuple[list[int], list[int]]:
         """The starts and ends of every character's span (built for an identity alignment)."""
         if self.starts is None:

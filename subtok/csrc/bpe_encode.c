@@ -455,7 +455,7 @@ static void cache_adopt(WordCache *c, CacheEntry e) {
     size_t j = e.hash & (c->cap - 1);
     while (c->slots[j].ids) {
         const CacheEntry *x = &c->slots[j];
-        if (x->hash == e.hash && x->nbytes == e.nbytes && memcmp(x->bytes, e.bytes, (size_t)e.nbytes) == 0) {
+        if (x->hash == e.hash && x->nbytes == e.nbytes && bytes_equal(x->bytes, e.bytes, e.nbytes)) {
             free(e.ids);
             return;
         }

@@ -217,7 +217,7 @@ static int counts_add(WordCounts *c, const char *bytes, int32_t nbytes) {
     size_t j = h & (c->cap - 1);
     while (c->slots[j].bytes) {
         CountSlot *e = &c->slots[j];
-        if (e->hash == h && e->nbytes == nbytes && memcmp(e->bytes, bytes, (size_t)nbytes) == 0) {
+        if (e->hash == h && e->nbytes == nbytes && bytes_equal(e->bytes, bytes, nbytes)) {
             e->count++;
             return 0;
         }
