@@ -12,25 +12,33 @@ matches). The others keep HF's names; ``PRE_TOKENIZERS`` maps each JSON "type" (
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
+from functools import cache
 from itertools import accumulate, compress
 from typing import Any, Optional, Union
 
 import regex
 
-from . import _unicode_data
+from . import _backend, _unicode_data
 from .errors import SubtokError
 from .registry import ByteLevelOptions, Registry
 from .text import (
     BERT_PATTERN,
     BERT_PUNCT,
+    CLASS_ASCII_DIGIT,
+    CLASS_NUMBER,
+    CLASS_PUNCT,
+    CLASS_SPACE,
     DIGITS_THEN_GPT2_PATTERN,
     GPT2_PATTERN,
     SCANNED_PATTERNS,
     WHITESPACE_PATTERN,
     BoundedPattern,
     Normalized,
+    Spelled,
     bytes_to_unicode,
+    char_classes,
     pattern_regex,
     script_v9,
 )
@@ -134,27 +142,6 @@ def behavior_spans(matches: list[Match], behavior: str) -> list[Span]:
     else:
         raise SubtokError(f"unknown split behavior {behavior!r}; choose from {', '.join(BEHAVIORS)}")
     return [(s, e) for s, e in spans if e > s]
-
-
-def spell_bytes(piece: Normalized) -> Normalized:
-    """A piece in byte-level spelling (one character per UTF-8 byte, GPT-2's table), as HF's ByteLevel step
-    writes it when other steps follow: each byte's character keeps its source character's span."""
-    text = piece.text
-    if text.isascii():  # one byte per character: the alignment stays
-        return Normalized(text.translate(_SPELL_ASCII), piece.starts, piece.ends, piece.offset)
-    data = text.encode("utf-8", "surrogatepass")
-    sizes = [len(c.encode("utf-8", "surrogatepass")) for c in text]
-    starts, ends = piece.arrays()
-    table = bytes_to_unicode()
-    return Normalized(
-        "".join(map(table.__getitem__, data)),
-        [s for s, n in zip(starts, sizes) for _ in range(n)],
-        [e for e, n in zip(ends, sizes) for _ in range(n)],
-        piece.offset,
-    )
-
-
-_SPELL_ASCII = {b: c for b, c in bytes_to_unicode().items() if b < 128}
 
 
 class PreTokenizer:
@@ -630,6 +617,7 @@ class SequencePreTokenizer(PreTokenizer):
         if len(self.steps) == 2 and isinstance(self.steps[0], Digits) and self.steps[0].individual_digits:
             if self.steps[1].pattern == GPT2_PATTERN and not self.steps[1].prefix_space:  # StarCoder's: one regex
                 self.pattern = DIGITS_THEN_GPT2_PATTERN
+        self.program = compile_program(self.steps, self._spell_after)
 
     def split(self, piece: Normalized) -> list[Normalized]:
         return self.pre_tokenize([piece])
@@ -637,6 +625,8 @@ class SequencePreTokenizer(PreTokenizer):
     def split_spans(self, text: str) -> Optional[list[Span]]:
         if self.spelled:
             return None
+        if self.program is not None and _backend.name == "native":
+            return _backend.native("split_program")(text, self.program, spelled_classes())
         spans = [(0, len(text))]
         for step in self.steps:
             spans = _refine(step, text, spans)
@@ -646,7 +636,11 @@ class SequencePreTokenizer(PreTokenizer):
 
     def word_spans(self, piece: Normalized) -> Optional[tuple[Normalized, list[Span]]]:
         """The first step may change the piece (a prefix space, ▁); the others refine its spans, in byte
-        spelling after a ByteLevel step that has others after it."""
+        spelling after a ByteLevel step that has others after it. A program (``compile_program``) runs in
+        one native call."""
+        if self.program is not None and _backend.name == "native":
+            spans = _backend.native("split_program")(piece.text, self.program, spelled_classes())
+            return (Spelled(piece) if self._spell_after is not None else piece), spans
         spans: Optional[list[Span]] = [(0, len(piece.text))]
         for k, step in enumerate(self.steps):
             if k == 0:
@@ -662,7 +656,7 @@ class SequencePreTokenizer(PreTokenizer):
                 if not piece.text.isascii():  # spans in characters -> in bytes
                     position = [0, *accumulate(len(c.encode("utf-8", "surrogatepass")) for c in piece.text)]
                     spans = [(position[s], position[e]) for s, e in spans]
-                piece = spell_bytes(piece)
+                piece = Spelled(piece)
         return piece, spans
 
     def pre_tokenize(self, pieces: Iterable[Normalized]) -> list[Normalized]:
@@ -670,7 +664,7 @@ class SequencePreTokenizer(PreTokenizer):
         for k, step in enumerate(self.steps):
             pieces = step.pre_tokenize(pieces)
             if k == self._spell_after:
-                pieces = [spell_bytes(p) for p in pieces]
+                pieces = [Spelled(p) for p in pieces]
         return pieces
 
     def to_dict(self) -> dict:
@@ -709,6 +703,73 @@ def _refine(step: PreTokenizer, text: str, spans: list[Span]) -> Optional[list[S
             return None
         out.extend((s + a, s + b) for a, b in sub)
     return out
+
+
+# The native program's steps (csrc/pre_split.c): each a quintuple (op, a, b, c, d)
+PROGRAM_SCAN, PROGRAM_MATCH, PROGRAM_SPELL = 1, 2, 3
+# Split patterns that are one character class repeated, as (class bits, min, max): a program's match step
+CLASS_RUNS = {
+    "[0-9][0-9][0-9]": (CLASS_ASCII_DIGIT, 3, 3),
+    r"\p{N}{1,3}": (CLASS_NUMBER, 1, 3),
+    r"\p{N}": (CLASS_NUMBER, 1, 1),
+}
+
+
+def compile_program(steps: Sequence[PreTokenizer], spell_after: Optional[int]) -> Optional[bytes]:
+    """The native program (csrc/pre_split.c's split_program) for a Sequence of ``steps`` every one of which
+    it knows (character-class splits, the scanned patterns, byte-level spelling after step ``spell_after``),
+    as int32 quintuples; None when some step is not one of those or changes the text."""
+    ops: list[tuple[int, int, int, int, int]] = []
+    for k, step in enumerate(steps):
+        step_ops = _program_ops(step, spelled=spell_after is not None and k > spell_after)
+        if step_ops is None:
+            return None
+        ops += step_ops
+        if k == spell_after:
+            ops.append((PROGRAM_SPELL, 0, 0, 0, 0))
+    return array("i", [x for op in ops for x in op]).tobytes() if len(steps) > 1 else None
+
+
+def _program_ops(step: PreTokenizer, spelled: bool) -> Optional[list[tuple[int, int, int, int, int]]]:
+    """The program's steps doing what ``step`` does (after byte-level spelling when ``spelled``), or None."""
+
+    def match(bits: int, behavior: str, lo: int = 1, hi: int = 1) -> tuple[int, int, int, int, int]:
+        return (PROGRAM_MATCH, bits, lo, hi, BEHAVIORS.index(behavior))
+
+    scan = None
+    if isinstance(step, ByteLevel):
+        if step.add_prefix_space:
+            return None
+        scan = GPT2_PATTERN if step.use_regex else None
+        if scan is None:
+            return []
+    elif isinstance(step, Digits):
+        return [match(CLASS_NUMBER, "Isolated" if step.individual_digits else "Contiguous")]
+    elif isinstance(step, Punctuation):
+        return [match(CLASS_PUNCT, step.behavior)]
+    elif isinstance(step, WhitespaceSplit):
+        return [match(CLASS_SPACE, "Removed")]
+    elif isinstance(step, BertPreTokenizer):
+        return [match(CLASS_SPACE, "Removed"), match(CLASS_PUNCT, "Isolated")]
+    elif isinstance(step, Split) and "Regex" in step.pattern_spec:
+        source = step.pattern_spec["Regex"]
+        if (step.behavior, step.invert) in (("Isolated", False), ("Removed", True)) and source in SCANNED_PATTERNS:
+            scan = source
+        elif source in CLASS_RUNS and not step.invert:
+            bits, lo, hi = CLASS_RUNS[source]
+            return [match(bits, step.behavior, lo, hi)]
+    elif isinstance(step, RegexSplit) and step.pattern in SCANNED_PATTERNS:
+        scan = step.pattern
+    if scan is None or spelled:
+        return None
+    return [(PROGRAM_SCAN, SCANNED_PATTERNS.index(scan), 0, 0, 0)]
+
+
+@cache
+def spelled_classes() -> bytes:
+    """The character classes (``text.char_classes``) of each byte's character in byte-level spelling."""
+    classes = char_classes()
+    return bytes(classes[ord(c)] for _, c in sorted(bytes_to_unicode().items()))
 
 
 def _steps(d: dict) -> list:

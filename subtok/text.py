@@ -137,15 +137,16 @@ BERT_PATTERN = rf"(?:(?!{BERT_PUNCT})[^\s])+|{BERT_PUNCT}"
 # ---------------------------------------------------------------------------------------------------------
 CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_PUNCT = 1, 2, 4, 8
 CLASS_UPPERISH, CLASS_LOWERISH = 16, 32  # o200k's two letter classes (marks in both)
+CLASS_ASCII_DIGIT = 64  # [0-9] (Falcon's three-digit split)
 
 
 @lru_cache(maxsize=1)
 def char_classes() -> bytes:
     """One byte per code point: CLASS_LETTER for \\p{L}, CLASS_NUMBER for \\p{N}, CLASS_SPACE for \\s,
     CLASS_PUNCT for BERT's punctuation (``BERT_PUNCT``) and o200k's classes, CLASS_UPPERISH for
-    [\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}] and CLASS_LOWERISH for [\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}], as the installed
-    ``regex`` module matches them (its Unicode version, not Python's), so the native pre-tokenizers and the
-    regexes agree on every character."""
+    [\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}] and CLASS_LOWERISH for [\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}], CLASS_ASCII_DIGIT for
+    [0-9] (the pre-tokenizer programs' class splits), as the installed ``regex`` module matches them (its
+    Unicode version, not Python's), so the native pre-tokenizers and the regexes agree on every character."""
     table = np.zeros(0x110000, dtype=np.uint8)
     classes = (
         (CLASS_LETTER, r"\p{L}+"),
@@ -154,6 +155,7 @@ def char_classes() -> bytes:
         (CLASS_PUNCT, BERT_PUNCT + "+"),
         (CLASS_UPPERISH, r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+"),
         (CLASS_LOWERISH, r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"),
+        (CLASS_ASCII_DIGIT, r"[0-9]+"),
     )
     block = 0x10000  # a plane at a time: the regex engine's memory for all code points at once is ~100 MB
     for base in range(0, 0x110000, block):
@@ -412,3 +414,50 @@ class Normalized:
             starts.extend([os_] * len(rep))
             ends.extend([oe] * len(rep))
         return Normalized("".join(out), starts, ends, self.offset)
+
+
+class Spelled(Normalized):
+    """A piece in byte-level spelling (one character per UTF-8 byte, GPT-2's table), as HF's ByteLevel step
+    writes it when other steps follow: each byte's character keeps its source character's span. The bytes
+    (``data``) are made at once, the spelled text and the alignment on first use, since byte-level models
+    take the bytes and most encodings never ask for offsets."""
+
+    __slots__ = ("source", "data", "_text", "_alignment")
+
+    def __init__(self, source: Normalized) -> None:
+        self.source = source
+        self.data = source.text.encode("utf-8", "surrogatepass")
+        self.offset = source.offset
+        self._text: Optional[str] = None
+        self._alignment: Optional[tuple[Optional[list[int]], Optional[list[int]]]] = None
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        if self._text is None:
+            self._text = self.data.decode("latin-1").translate(_SPELL_LATIN1)
+        return self._text
+
+    def _spans(self) -> tuple[Optional[list[int]], Optional[list[int]]]:
+        if self._alignment is None:
+            source = self.source
+            if source.text.isascii():  # one byte per character: the alignment stays
+                self._alignment = source.starts, source.ends
+            else:
+                sizes = [len(c.encode("utf-8", "surrogatepass")) for c in source.text]
+                starts, ends = source.arrays()
+                self._alignment = (
+                    [s for s, n in zip(starts, sizes) for _ in range(n)],
+                    [e for e, n in zip(ends, sizes) for _ in range(n)],
+                )
+        return self._alignment
+
+    @property
+    def starts(self) -> Optional[list[int]]:  # type: ignore[override]
+        return self._spans()[0]
+
+    @property
+    def ends(self) -> Optional[list[int]]:  # type: ignore[override]
+        return self._spans()[1]
+
+
+_SPELL_LATIN1 = {b: c for b, c in bytes_to_unicode().items() if chr(b) != c}

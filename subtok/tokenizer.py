@@ -43,6 +43,7 @@ from .processors import (
     pad_batch,
     truncate_pair,
 )
+from .text import Spelled
 from .vocab import MAX_ID, Vocab
 
 if TYPE_CHECKING:
@@ -446,7 +447,8 @@ class Tokenizer:
             # words that are not substrings of one text (rare pipelines): each word its own piece
             parts = [got] if got is not None else [(w, [(0, len(w.text))]) for w in pre_tokenize([piece.norm])]
             for norm, spans in parts:
-                ptext = norm.text
+                # words in byte-level spelling go to the model as the bytes they spell, where it has them
+                ptext = norm.data if spelled and draw is None and isinstance(norm, Spelled) else norm.text
                 word_ids, counts = encode_words([ptext[s:e] for s, e in spans])
                 ids += word_ids
                 record.append((norm, spans, counts))

@@ -2,7 +2,8 @@
 
 Throws random word lists, merge tables, texts, special tokens and truncated or mutated tokenizer files at
 every C entry point (BPE training and encoding, WordPiece training and longest match, the SentencePiece
-encoder in its Unigram, HF and BPE modes, sampling, Unigram training, csr_dot, sgns_train), checks them
+encoder in its Unigram, HF and BPE modes, sampling, Unigram training, the pre-tokenizer programs, csr_dot,
+sgns_train), checks them
 against the pure-Python reference where there is one, and gives each of them bad arguments. Any crash,
 sanitizer report or mismatch fails. Usage: python tests/fuzz_native.py [SECONDS]
 """
@@ -22,14 +23,43 @@ from subtok import SubtokError, Tokenizer, _backend, sparse
 from subtok.models import bpe_core, unigram_core, unigram_train_core, wordpiece_core
 from subtok.models.unigram_trainer import char_class
 from subtok.normalizers import BertNormalizer
-from subtok.text import SCANNED_PATTERNS
+from subtok.pre_tokenizers import PRE_TOKENIZERS, PROGRAM_MATCH, PROGRAM_SCAN, PROGRAM_SPELL, spelled_classes
+from subtok.text import SCANNED_PATTERNS, Normalized
 
 native = _backend._native
 if native is None:
     sys.exit("native extension not built")
 _backend.native("set_char_classes")  # installs the character classes
 
-ALPHABET = " \t\n\r'sSt0123٣!?.-😀한国\u0301abc<>eos" + "".join(chr(i) for i in range(0x20, 0x7F))
+ALPHABET = " \t\n\r'sSt0123٣!?.-😀한国\u0301abc<>eos²ò½" + "".join(chr(i) for i in range(0x20, 0x7F))
+
+
+def random_program(rng: random.Random) -> bytes:
+    """int32 quintuples for split_program: mostly valid steps with any values, some not."""
+    ops = []
+    for _ in range(rng.randrange(0, 6)):
+        op = rng.choice([PROGRAM_SCAN, PROGRAM_MATCH, PROGRAM_SPELL, rng.randrange(-3, 9)])
+        ops += [op, rng.randrange(-2, 70), rng.randrange(-1, 5), rng.randrange(-1, 5), rng.randrange(-1, 6)]
+    return np.array(ops, dtype=np.int32).tobytes() + bytes(rng.choice([0, 0, 0, 3]))
+
+
+def sequences() -> list:
+    """Sequence pre-tokenizers that compile to native programs (Falcon's among them)."""
+
+    def split(pattern: str, behavior: str) -> dict:
+        return {"type": "Split", "pattern": {"Regex": pattern}, "behavior": behavior}
+
+    def punct(behavior: str) -> dict:
+        return {"type": "Punctuation", "behavior": behavior}
+
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
+    steps = [
+        [punct("Contiguous"), byte_level, {"type": "Digits"}, split("[0-9][0-9][0-9]", "Isolated")],
+        [{"type": "WhitespaceSplit"}, punct("MergedWithNext"), split(r"\p{N}{1,3}", "Isolated")],
+        [split(SCANNED_PATTERNS[5], "Isolated"), {"type": "Digits", "individual_digits": True}],
+        [{"type": "BertPreTokenizer"}, {**byte_level, "use_regex": False}, punct("MergedWithPrevious")],
+    ]
+    return [PRE_TOKENIZERS.from_hf({"type": "Sequence", "pretokenizers": s}) for s in steps]
 
 
 def random_text(rng: random.Random) -> str:
@@ -128,6 +158,7 @@ def fuzz_bad_calls(rng: random.Random) -> None:
             None, (True,) * 4, [], ["<unk>"], [0.0], [True], [False], rng.randrange(-2, 3), []
         ),
         lambda: native.TrainingCorpus(["a", rng.choice([None, 3, "b"])], [1, rng.randrange(-2, 2)]),
+        lambda: native.split_program(random_text(rng), random_program(rng), bytes(rng.choice([256, 256, 5]))),
     ]
     try:
         rng.choice(bad_inputs)()
@@ -252,12 +283,17 @@ def main() -> None:
     c_trie, py_trie = native.make_trie(list(wp.vocab), "##"), wordpiece_core.make_trie(list(wp.vocab), "##")
     c_bert, py_bert = native.BertEncoder(c_trie, *bert_args), wordpiece_core.BertEncoder(py_trie, *bert_args)
     sp_encoders = sentencepiece_encoders(texts)
+    programs = sequences()
     deadline, rounds = time.monotonic() + seconds, 0
     with tempfile.TemporaryDirectory() as tmp:
         while time.monotonic() < deadline:
             text = random_text(rng)
             for scanner in range(len(SCANNED_PATTERNS)):
                 assert native.split_scanned(text, scanner) == bpe_core.split_scanned(text, scanner)
+            for pre in programs:  # one native call against the step-by-step refinement
+                with _backend.using("python"):
+                    want = pre.word_spans(Normalized(text))[1]
+                assert native.split_program(text, pre.program, spelled_classes()) == want
             assert c_enc.encode_text(text) == py_enc.encode_text(text)
             for c_scanned, py_scanned in [*scanned, roberta]:
                 assert c_scanned.encode_text(text) == py_scanned.encode_text(text)

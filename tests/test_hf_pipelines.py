@@ -17,7 +17,7 @@ from subtok import Tokenizer, interop
 from subtok.added_tokens import AddedToken as OurAddedToken
 from subtok.normalizers import normalizers_from_hf
 from subtok.pre_tokenizers import PRE_TOKENIZERS
-from subtok.text import PATTERNS, Normalized, bytes_to_token
+from subtok.text import PATTERNS, Normalized, bytes_to_token, token_to_bytes
 
 from .conftest import SAMPLE_TEXTS
 from .spm_model import precompiled_charsmap
@@ -197,6 +197,40 @@ HF_PRE_TOKENIZERS = [
             {"type": "Split", "pattern": {"Regex": "[0-9][0-9][0-9]"}, "behavior": "Isolated", "invert": False},
         ],
     },
+    # Sequences the native program runs (every match behaviour, scanned patterns, steps after the spelling)
+    {
+        "type": "Sequence",
+        "pretokenizers": [
+            {"type": "WhitespaceSplit"},
+            {"type": "Punctuation", "behavior": "MergedWithNext"},
+            {"type": "Digits", "individual_digits": True},
+        ],
+    },
+    {
+        "type": "Sequence",
+        "pretokenizers": [
+            {"type": "BertPreTokenizer"},
+            {"type": "Split", "pattern": {"Regex": "\\p{N}{1,3}"}, "behavior": "MergedWithPrevious", "invert": False},
+        ],
+    },
+    {
+        "type": "Sequence",
+        "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": PATTERNS["llama3"]}, "behavior": "Isolated", "invert": False},
+            {"type": "Punctuation", "behavior": "Contiguous"},
+            {"type": "Split", "pattern": {"Regex": "\\p{N}"}, "behavior": "Removed", "invert": False},
+        ],
+    },
+    {
+        "type": "Sequence",
+        "pretokenizers": [
+            {"type": "Punctuation", "behavior": "MergedWithPrevious"},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
+            {"type": "Digits", "individual_digits": False},
+            {"type": "Punctuation", "behavior": "Removed"},
+            {"type": "Split", "pattern": {"Regex": "[0-9][0-9][0-9]"}, "behavior": "MergedWithNext", "invert": False},
+        ],
+    },
 ]
 
 
@@ -260,6 +294,27 @@ def test_pre_tokenizers_give_hf_pieces_and_spans(d, text):
     mapped = ours.byte_level and not ours.spelled  # our byte-level BPE spells the words in bytes itself
     spell = (lambda s: bytes_to_token(s.encode("utf-8", "surrogatepass"))) if mapped else (lambda s: s)
     assert [(spell(p.text), p.original_span(0, len(p.text))) for p in pieces] == theirs
+
+
+SEQUENCES = [d for d in HF_PRE_TOKENIZERS if d["type"] == "Sequence"]
+
+
+@pytest.mark.parametrize("d", SEQUENCES, ids=[f"sequence{k}" for k in range(len(SEQUENCES))])
+@fixture_ok
+@given(text=texts)
+def test_sequences_give_hf_words_on_both_backends(backend, d, text):
+    """A Sequence's words as spans of one text (the encoder's path; natively one program call, which must
+    give the step-by-step refinement's words) are HF's pieces and spans."""
+    theirs = _wrap(pre_tokenizer=d).pre_tokenizer.pre_tokenize_str(text)
+    ours = PRE_TOKENIZERS.from_hf(d)
+    assert ours.program is not None
+    piece, spans = ours.word_spans(Normalized(text))
+    words = [piece.text[s:e] for s, e in spans]
+    if ours.spelled:  # in byte-level spelling, and as the bytes the model takes
+        assert [piece.data[s:e] for s, e in spans] == [token_to_bytes(w) for w in words]
+    elif ours.byte_level:  # our byte-level BPE spells the words itself
+        words = [bytes_to_token(w.encode("utf-8", "surrogatepass")) for w in words]
+    assert [(w, piece.original_span(s, e)) for w, (s, e) in zip(words, spans)] == theirs
 
 
 # ---------------------------------------------------------------------------------------------------------

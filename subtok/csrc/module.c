@@ -6,13 +6,15 @@
  *                       read side by side (bpe_train.c, wordpiece_train.c, bpe_encode.c's merge encoder,
  *                       wordpiece_encode.c, count_gpt2, alias_build);
  *   equivalent by test  another method for the same output, held equal to the reference by tests
- *                       (the pattern scanners against the regexes, the word caches, csr_dot, batch.c);
+ *                       (the pattern scanners and split_program against the regexes, the word caches,
+ *                       csr_dot, batch.c);
  *   no library twin     sgns_train (tests/sgns_reference.py is its reference).
  *
  *   file                 entry points                                    Python twin
  *   bpe_train.c          train_merges                                    models/bpe_core.py
  *   wordpiece_train.c    train_likelihood                                models/wordpiece_core.py
  *   gpt2_split.c         split_scanned, count_gpt2                       models/bpe_core.py
+ *   pre_split.c          split_program                                   pre_tokenizers.py
  *   bpe_encode.c         make_merge_table, encode_symbols,               models/bpe_core.py
  *                        make_char_table, encode_chars,
  *                        ByteLevelEncoder
@@ -31,6 +33,7 @@
 #include "bpe_train.c"
 #include "wordpiece_train.c"
 #include "gpt2_split.c"
+#include "pre_split.c"
 #include "batch.c"
 #include "bpe_encode.c"
 #include "wordpiece_encode.c"
@@ -39,7 +42,7 @@
 #include "kernels.c"
 
 /* subtok._backend loads this module only when its ABI equals its own: a stale build is never half used. */
-#define SUBTOK_ABI 6
+#define SUBTOK_ABI 7
 
 static PyMethodDef methods[] = {
     {"set_char_classes", set_char_classes, METH_O, "Install text.char_classes() for the scanners (once)."},
@@ -52,6 +55,7 @@ static PyMethodDef methods[] = {
     {"make_char_table", make_char_table, METH_VARARGS, "One-character tokens and byte-fallback tokens."},
     {"encode_chars", encode_chars, METH_VARARGS, "A word's character symbols, then merges (as bpe_core.encode_chars)."},
     {"split_scanned", split_scanned, METH_VARARGS, "Spans of a scanned pattern (as bpe_core.split_scanned)."},
+    {"split_program", split_program, METH_VARARGS, "A pre-tokenizer Sequence's words (see pre_split.c)."},
     {"count_gpt2", count_gpt2, METH_VARARGS, "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
     {"make_trie", make_trie, METH_VARARGS, "A WordPiece vocabulary as a trie (mirrors wordpiece_core.make_trie)."},
     {"encode_longest_match", encode_longest_match, METH_VARARGS,

@@ -305,6 +305,8 @@ class BPE:
         byte-level words (a word the vocabulary has is looked up first with ``ignore_merges``)."""
         self._compile()
         if self._encoder is None:
+            if spelled and words and isinstance(words[0], bytes):  # spelled words given as their bytes
+                words = [bytes_to_token(w) for w in words]
             if spelled or self.ignore_merges:
                 return encode_each(self.encode_spelled if spelled else self.encode_word, words)
             ids: list[int] = []  # the cache first, as encode_word does, without a call per cached word
@@ -315,7 +317,7 @@ class BPE:
                 ids += word_ids
                 counts.append(len(word_ids))
             return ids, counts
-        if spelled:  # the bytes each word spells (one character per byte)
+        if spelled and words and isinstance(words[0], str):  # the bytes each word spells (a character a byte)
             words = [w.translate(_UNSPELL).encode("latin-1") for w in words]
         return self._encoder.encode_words(words, self._whole_words(spelled) if self.ignore_merges else None)
 
