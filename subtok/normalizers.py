@@ -248,10 +248,13 @@ class Replace(Normalizer):
         self.pattern, self.content = pattern, content
         self.regex = pattern_regex(pattern, "Replace")
         self._template = content.replace("\\", "\\\\")  # the content, literally, as a regex replacement
+        self._changes = _run_changes(pattern.get("Regex"), content)
 
     def normalize_str(self, text: str) -> str:
         if "String" in self.pattern:
             return text.replace(self.pattern["String"], self.content)
+        if self._changes is not None and self._changes.search(text) is None:
+            return text
         return self.regex.sub(self._template, text)
 
     def normalize(self, norm: Normalized) -> Normalized:
@@ -260,6 +263,8 @@ class Replace(Normalizer):
         if literal is not None and len(literal) == len(self.content) == 1:  # one character for one: same spans
             return Normalized(text.replace(literal, self.content), norm.starts, norm.ends, norm.offset)
         content = self.content
+        if len(content) == 1 and self.normalize_str(text) == text:  # every match one character, itself
+            return norm  # (``_run_changes`` tells without replacing, for the patterns it knows)
         matches = [m.span() for m in self.regex.finditer(text)]
         if len(content) == 1:  # a character replaced by itself keeps its span: such matches change nothing
             matches = [(s, e) for s, e in matches if e - s != 1 or text[s] != content]
@@ -290,6 +295,20 @@ class Replace(Normalizer):
     @classmethod
     def from_dict(cls, d: dict) -> Replace:
         return cls(d.get("pattern"), d.get("content"))
+
+
+_ONE_CLASS_RUN = regex.compile(r"(\\[sdw]|\\p\{\w+\}|\[(?:[^\]\\]|\\.)+\])\+")
+
+
+def _run_changes(source: Optional[str], content: str) -> Optional[regex.Pattern]:
+    """For a Replace of a pattern that is one character class repeated (``\\s+``, CLIP's) by one character
+    of that class: a regex found exactly where the replacement changes the text (a character of the class
+    other than the content, or the content twice), so a text it is not found in needs no replacing."""
+    m = _ONE_CLASS_RUN.fullmatch(source) if source else None
+    if m is None or len(content) != 1 or not regex.fullmatch(m.group(1), content):
+        return None
+    c = regex.escape(content)
+    return regex.compile(f"(?:(?!{c}){m.group(1)})|{c}{c}")
 
 
 @NORMALIZERS.register(types=("Prepend",), hf=("Prepend",))

@@ -33,6 +33,7 @@ from .text import (
     DIGITS_THEN_GPT2_PATTERN,
     GPT2_PATTERN,
     SCANNED_PATTERNS,
+    SPACE_GAPPED,
     WHITESPACE_PATTERN,
     BoundedPattern,
     Normalized,
@@ -318,9 +319,15 @@ class Split(PreTokenizer):
             raise SubtokError(f"Split: unknown behavior {behavior!r}; choose from {', '.join(BEHAVIORS)}")
         self.pattern_spec, self.behavior, self.invert = pattern, behavior, bool(invert)
         self.regex = pattern_regex(pattern, "Split")
-        # Isolated: the matches and the text between them, which split() with the pattern as a group gives
+        # split() with the pattern as a group gives the matches and the text between them: all of them
+        # (Isolated) or every other one (the matches: Removed, inverted)
         self.splitter = None
-        if behavior == "Isolated" and not invert and not self.regex.groups and not self.regex.bounded:
+        self._matches_only = behavior == "Removed" and invert
+        if (
+            (behavior == "Isolated" and not invert or self._matches_only)
+            and not self.regex.groups
+            and not self.regex.bounded
+        ):
             try:
                 self.splitter = regex.compile(f"({self.regex.pattern})")
             except regex.error:  # global flags inside the group, say: the general path
@@ -329,16 +336,27 @@ class Split(PreTokenizer):
             self.pattern = pattern["Regex"]
 
     def split_spans(self, text: str) -> list[Span]:
-        if self.behavior == "Isolated" and not self.invert:  # matches and the text between them
-            spans, tiles = match_spans(self.regex, text)
-            if tiles:
-                return spans
+        if self.splitter is not None:
+            return self.splitter_spans(text)
         if not self.invert:
             return class_spans(self.regex, text, self.behavior)
         if self.behavior == "Removed":  # the text between matches removed: the matches themselves
             return match_spans(self.regex, text)[0]
         matches = [(span, not is_match) for span, is_match in regex_matches(self.regex, text)]
         return behavior_spans(matches, self.behavior)
+
+    def splitter_spans(self, text: str, start: int = 0) -> list[Span]:
+        """The words (spans offset by ``start``) where the behaviour keeps the matches and maybe the text
+        between them: from findall where the matches tile the text, else from split with the pattern as a
+        group, whose parts alternate between the text between matches and the matches, all in C."""
+        spans = tiling_spans(self.regex, text, start)
+        if spans is not None:
+            return spans
+        parts = self.splitter.split(text)
+        ends = list(accumulate(map(len, parts), initial=start))
+        if self._matches_only:
+            return list(compress(zip(ends[1::2], ends[2::2]), parts[1::2]))
+        return list(compress(zip(ends, ends[1:]), parts))  # the non-empty parts
 
     def _matches_are_words(self) -> bool:
         """The words are the non-empty matches, found without a time limit (which needs the whole search)."""
@@ -687,17 +705,11 @@ def _refine(step: PreTokenizer, text: str, spans: list[Span]) -> Optional[list[S
     if _is_mapping_only(step):
         return spans
     out: list[Span] = []
-    splitter = step.splitter if isinstance(step, Split) else None
+    if isinstance(step, Split) and step.splitter is not None:  # spans in C
+        for s, e in spans:
+            out.extend(step.splitter_spans(text[s:e], s))
+        return out
     for s, e in spans:
-        if splitter is not None:  # matches and the text between them, as split's pieces: spans in C
-            tiled = tiling_spans(step.regex, text[s:e], s)
-            if tiled is not None:
-                out.extend(tiled)
-                continue
-            pieces = splitter.split(text[s:e])
-            ends = list(accumulate(map(len, pieces), initial=s))
-            out.extend(compress(zip(ends, ends[1:]), pieces))  # the non-empty pieces
-            continue
         sub = step.split_spans(text[s:e])
         if sub is None:
             return None
@@ -755,6 +767,12 @@ def _program_ops(step: PreTokenizer, spelled: bool) -> Optional[list[tuple[int, 
         source = step.pattern_spec["Regex"]
         if (step.behavior, step.invert) in (("Isolated", False), ("Removed", True)) and source in SCANNED_PATTERNS:
             scan = source
+        elif source in SPACE_GAPPED and not spelled:  # scanned with the white space between its matches
+            scanned = (PROGRAM_SCAN, SCANNED_PATTERNS.index(SPACE_GAPPED[source]), 0, 0, 0)
+            if (step.behavior, step.invert) == ("Isolated", False):
+                return [scanned]
+            if (step.behavior, step.invert) == ("Removed", True):  # the matches: the white space dropped
+                return [scanned, match(CLASS_SPACE, "Removed", 1, 0)]
         elif source in CLASS_RUNS and not step.invert:
             bits, lo, hi = CLASS_RUNS[source]
             return [match(bits, step.behavior, lo, hi)]

@@ -48,6 +48,10 @@ PATTERNS = {
 # StarCoder's pre-tokenizer (HF's Digits with individual_digits, then GPT-2's pattern on each piece) as one
 # regex: every number character alone, and a run of spaces before one ends where the piece ends.
 DIGITS_THEN_GPT2_PATTERN = r"""\p{N}|'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?[^\s\p{L}\p{N}]+|\s+(?=\p{N})|\s+(?!\S)|\s+"""
+# CLIP's pattern (its matches are the words) leaves white space alone between its matches, and its matches
+# hold none: with the runs of white space as a last alternative its matches tile every text.
+CLIP_PATTERN = r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
+SPACE_GAPPED = {CLIP_PATTERN: CLIP_PATTERN + r"|\s+"}
 SCANNED_PATTERNS = (
     GPT2_PATTERN,
     PATTERNS["llama3"],
@@ -55,6 +59,7 @@ SCANNED_PATTERNS = (
     PATTERNS["cl100k"],
     DIGITS_THEN_GPT2_PATTERN,
     PATTERNS["o200k"],
+    SPACE_GAPPED[CLIP_PATTERN],
 )
 
 

@@ -598,11 +598,12 @@ class Tokenizer:
             def one(item):
                 return self._encode_item(item, add_special_tokens, allowed, draw, truncation=trunc, pad=False)
 
-            if draw is None and num_threads and num_threads > 1 and len(items) > 1:
-                with ThreadPoolExecutor(num_threads) as pool:
-                    encodings = list(pool.map(one, items, chunksize=max(1, len(items) // (8 * num_threads))))
-            else:
-                encodings = [one(item) for item in items]
+            with _gc_paused():  # each encoding keeps its pieces' records: many objects, no cycles among them
+                if draw is None and num_threads and num_threads > 1 and len(items) > 1:
+                    with ThreadPoolExecutor(num_threads) as pool:
+                        encodings = list(pool.map(one, items, chunksize=max(1, len(items) // (8 * num_threads))))
+                else:
+                    encodings = [one(item) for item in items]
         if flat:
             lengths = np.fromiter(map(len, encodings), dtype=np.int64, count=len(encodings))
             row_splits = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(lengths)])

@@ -127,14 +127,21 @@ def _segments(form: str) -> regex.Pattern:
 def normalize_edits(form: str, text: str) -> list[tuple[int, int, list[Change]]]:
     """``text`` in normalization ``form``, as the segments that change: (start, end, the segment's
     characters with their changes). Normalization is local: the rest of the text stays as it is."""
-    compatibility = form in ("NFKC", "NFKD")
     edits = []
     for m in _segments(form).finditer(text):
         segment = m.group()
         if unicodedata.is_normalized(form, segment):  # by this Python's data; only its first character
             continue  # can be newer than Unicode 9.0, which would count it a starter: normalized too
-        decomposed = decompose(segment, compatibility)
-        changes = compose(decomposed) if form in ("NFC", "NFKC") else decomposed
-        if "".join(c for c, _ in changes) != segment:
+        changes = (_segment_changes if len(segment) <= 64 else _segment_changes.__wrapped__)(form, segment)
+        if changes is not None:
             edits.append((m.start(), m.end(), changes))
     return edits
+
+
+@lru_cache(maxsize=4096)
+def _segment_changes(form: str, segment: str) -> Optional[list[Change]]:
+    """A segment's characters in ``form`` with their changes, or None where the form leaves it as it is
+    (short ones cached: text repeats its clusters of marks, and the tables are walked in Python)."""
+    decomposed = decompose(segment, form in ("NFKC", "NFKD"))
+    changes = compose(decomposed) if form in ("NFC", "NFKC") else decomposed
+    return changes if "".join(c for c, _ in changes) != segment else None

@@ -17,7 +17,7 @@ from subtok import Tokenizer, interop
 from subtok.added_tokens import AddedToken as OurAddedToken
 from subtok.normalizers import normalizers_from_hf
 from subtok.pre_tokenizers import PRE_TOKENIZERS
-from subtok.text import PATTERNS, Normalized, bytes_to_token, token_to_bytes
+from subtok.text import CLIP_PATTERN, PATTERNS, Normalized, bytes_to_token, token_to_bytes
 
 from .conftest import SAMPLE_TEXTS
 from .spm_model import precompiled_charsmap
@@ -137,6 +137,8 @@ HF_NORMALIZERS = [
     {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
     {"type": "Replace", "pattern": {"String": "ab"}, "content": "X"},
     {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "},
+    {"type": "Replace", "pattern": {"Regex": "[a\\s]+"}, "content": "a"},
+    {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "},
     {"type": "Replace", "pattern": {"String": "a"}, "content": ""},
     {"type": "Prepend", "prepend": "\u2581"},
     {"type": "Nmt"},
@@ -198,6 +200,21 @@ HF_PRE_TOKENIZERS = [
         ],
     },
     # Sequences the native program runs (every match behaviour, scanned patterns, steps after the spelling)
+    {"type": "Split", "pattern": {"Regex": CLIP_PATTERN}, "behavior": "Removed", "invert": True},
+    {
+        "type": "Sequence",
+        "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": CLIP_PATTERN}, "behavior": "Removed", "invert": True},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
+        ],
+    },
+    {
+        "type": "Sequence",
+        "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": CLIP_PATTERN}, "behavior": "Isolated", "invert": False},
+            {"type": "Digits", "individual_digits": False},
+        ],
+    },
     {
         "type": "Sequence",
         "pretokenizers": [
@@ -413,12 +430,22 @@ def _falcon() -> hf.Tokenizer:
     return _train_bpe(tok, byte_alphabet=True)
 
 
-def _clip() -> hf.Tokenizer:
-    tok = _byte_level([pre_tokenizers.Split(Regex(PATTERNS["gpt2"]), "removed", invert=True)], suffix="</w>")
+def _clip(unk: bool = False) -> hf.Tokenizer:
+    """CLIP's layout: its pattern's matches, byte-level with an end-of-word suffix; a byte the vocabulary
+    lacks with the suffix is dropped, or with ``unk`` the unknown token."""
+    options = {"end_of_word_suffix": "</w>"}
+    tok = hf.Tokenizer(models.BPE(unk_token="<|endoftext|>" if unk else None, **options))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(CLIP_PATTERN), "removed", invert=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.normalizer = normalizers.Sequence(
         [normalizers.NFC(), normalizers.Replace(Regex("\\s+"), " "), normalizers.Lowercase()]
     )
-    return tok
+    tok.decoder = decoders.ByteLevel()
+    return _train_bpe(tok, byte_alphabet=True, special_tokens=["<|endoftext|>"] if unk else [], **options)
 
 
 def _spm_bpe(metaspace: bool) -> hf.Tokenizer:
@@ -530,6 +557,7 @@ PIPELINES = {
     "deepseek": _deepseek,
     "falcon": _falcon,
     "clip": _clip,
+    "clip_unk": lambda: _clip(unk=True),
     "llama2-spm": lambda: _spm_bpe(metaspace=False),
     "phi3-metaspace": lambda: _spm_bpe(metaspace=True),
     "bert": lambda: _bert(),

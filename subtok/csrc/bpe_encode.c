@@ -492,7 +492,9 @@ static int rwlock_init(RWLock *l) { return (*l = PyThread_allocate_lock()) ? 0 :
 typedef struct {
     PyObject_HEAD
     int32_t byte_ids[256]; /* -1: a byte the vocabulary lacks, dropped from the word (HF without unk_token) */
-    int has_missing;
+    int32_t last_ids[256]; /* with has_last: a word's last byte's id (the byte with CLIP's end-of-word suffix),
+                            * -1: dropped */
+    int has_missing, has_last;
     MergeTable *table;
     WordCache shared;
     RWLock lock;
@@ -572,6 +574,10 @@ static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache
         sym[nsym] = enc->byte_ids[(unsigned char)bytes[i]];
         nsym += !enc->has_missing || sym[nsym] >= 0;
     }
+    if (enc->has_last) { /* -1: the vocabulary lacks the last byte's token and has no unknown token: dropped */
+        sym[nsym - 1] = enc->last_ids[(unsigned char)bytes[nbytes - 1]];
+        nsym -= sym[nsym - 1] < 0;
+    }
     Py_ssize_t m = nsym < HEAP_MIN_SYMBOLS ? encode_scan(enc->table, sym, nsym) : encode_heap(enc->table, sym, nsym);
     if (m < 0) return -1;
     view_put(cache, bytes, nbytes, h, sym, (int32_t)m);
@@ -582,6 +588,7 @@ static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache
 static int32_t encoder_top_id(const ByteLevelEncoderObject *enc) {
     int32_t top = 0;
     for (int b = 0; b < 256; b++) top = enc->byte_ids[b] > top ? enc->byte_ids[b] : top;
+    for (int b = 0; enc->has_last && b < 256; b++) top = enc->last_ids[b] > top ? enc->last_ids[b] : top;
     for (Py_ssize_t r = 0; r < enc->table->nranks; r++) top = enc->table->results[r] > top ? enc->table->results[r] : top;
     for (Py_ssize_t k = 0; k < enc->specials.n; k++) top = enc->specials.id[k] > top ? enc->specials.id[k] : top;
     return top;
@@ -619,17 +626,24 @@ static int whole_load(WordCache *c, PyObject *whole, int32_t top) {
 }
 
 /* ByteLevelEncoder(byte_ids: list of 256 ids, table: MergeTable, specials: list of (str, id) = [],
- *                  top_id: int = 0, scanner: int = 0, whole: dict = None): ids up to top_id may come back too
- * (encode_words' whole words); scanner picks the pattern of encode_text (text.SCANNED_PATTERNS); whole maps
- * the bytes of each token to its id for ignore_merges (a word that is a token is that one id). */
+ *                  top_id: int = 0, scanner: int = 0, whole: dict = None, prefix_space: bool = False,
+ *                  last_ids: list of 256 ids = None): ids up to top_id may come back too (encode_words' whole
+ * words); scanner picks the pattern of encode_text (text.SCANNED_PATTERNS); whole maps the bytes of each
+ * token to its id for ignore_merges (a word that is a token is that one id); last_ids, where every byte has
+ * an id, give a word's last byte its own (CLIP's end-of-word suffix; -1: dropped). */
 static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-    PyObject *byte_ids, *specials = NULL, *whole = NULL;
+    PyObject *byte_ids, *specials = NULL, *whole = NULL, *last_ids = NULL;
     MergeTable *table;
     int top_id = 0, scanner = 0, prefix_space = 0;
-    if (!PyArg_ParseTuple(args, "O!O!|O!iiOp", &PyList_Type, &byte_ids, &MergeTableType, &table, &PyList_Type,
-                          &specials, &top_id, &scanner, &whole, &prefix_space))
+    if (!PyArg_ParseTuple(args, "O!O!|O!iiOpO", &PyList_Type, &byte_ids, &MergeTableType, &table, &PyList_Type,
+                          &specials, &top_id, &scanner, &whole, &prefix_space, &last_ids))
         return NULL;
     if (whole == Py_None) whole = NULL;
+    if (last_ids == Py_None) last_ids = NULL;
+    if (last_ids && !PyList_Check(last_ids)) {
+        PyErr_SetString(PyExc_TypeError, "last_ids must be a list of 256 ids or None");
+        return NULL;
+    }
     const char *bad = top_id < 0                               ? "top_id must be >= 0"
                       : scanner < 0 || scanner >= SCAN_KINDS   ? "scanner must index text.SCANNED_PATTERNS"
                       : whole && !PyDict_Check(whole)          ? "whole must be a dict of bytes -> id"
@@ -646,6 +660,12 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         return NULL;
     }
     for (int b = 0; b < 256; b++) enc->has_missing |= enc->byte_ids[b] < 0;
+    if (last_ids && (enc->has_missing || byte_ids_load(last_ids, enc->last_ids, 1) < 0)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "last_ids need every byte to have an id");
+        Py_DECREF(enc);
+        return NULL;
+    }
+    enc->has_last = last_ids != NULL;
     Py_INCREF(table);
     enc->table = table;
     enc->scanner = scanner;

@@ -1,6 +1,6 @@
 /* gpt2_split.c: the published pre-tokenizer patterns that have a hand-written scanner over the character
  * classes (GPT-2's, alone or after StarCoder's digit split; Llama-3's, Qwen2's and tiktoken's cl100k, one
- * family; tiktoken's o200k), and training's counting step built on GPT-2's. Python twin: subtok/models/bpe_core.py
+ * family; tiktoken's o200k; CLIP's), and training's counting step built on GPT-2's. Python twin: subtok/models/bpe_core.py
  *
  *   scanned_token_end, split_scanned <-> split_scanned: equivalent by test, not a mirror (the reference is
  *                                        the regex itself, text.SCANNED_PATTERNS; tests hold the two equal
@@ -160,8 +160,40 @@ static Py_ssize_t o200k_token_end(const Text *t, Py_ssize_t i) {
     return j >= 0 ? j : space_token_end(t, i, 0);
 }
 
+/* literal_end: i + the length of the ASCII literal s where the text spells it at i, else i. */
+static Py_ssize_t literal_end(const Text *t, Py_ssize_t i, const char *s) {
+    Py_ssize_t n = (Py_ssize_t)strlen(s);
+    if (i + n > t->n) return i;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (CP(t, i + k) != (Py_UCS4)(unsigned char)s[k]) return i;
+    return i + n;
+}
+
+/* clip_token_end: the end of the match at i of CLIP's pattern with the white space between its matches as
+ * a last alternative (text.CLIP_TILED_PATTERN, which tiles every text):
+ *   <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+|\s+ */
+static Py_ssize_t clip_token_end(const Text *t, Py_ssize_t i) {
+    Py_UCS4 c = CP(t, i);
+    Py_ssize_t j = i;
+    if (c == '<' && ((j = literal_end(t, i, "<|startoftext|>")) > i || (j = literal_end(t, i, "<|endoftext|>")) > i))
+        return j;
+    if (c == '\'' && i + 1 < t->n) { /* the contractions, as written (no case folding) */
+        Py_UCS4 d = CP(t, i + 1);
+        if (d == 's' || d == 't' || d == 'm' || d == 'd') return i + 2;
+        if (i + 2 < t->n) {
+            Py_UCS4 e = CP(t, i + 2);
+            if ((d == 'r' && e == 'e') || (d == 'v' && e == 'e') || (d == 'l' && e == 'l')) return i + 3;
+        }
+    }
+    int cls = CLS(t, c) & (CLASS_LETTER | CLASS_NUMBER | CLASS_SPACE);
+    if (cls == CLASS_NUMBER) return i + 1;
+    if (cls) return run_end(t, i + 1, cls);
+    for (j = i + 1; j < t->n && is_other(t, CP(t, j));) j++;
+    return j;
+}
+
 /* The scanners by index into text.SCANNED_PATTERNS. */
-enum { SCAN_GPT2, SCAN_LLAMA3, SCAN_QWEN2, SCAN_CL100K, SCAN_STARCODER, SCAN_O200K, SCAN_KINDS };
+enum { SCAN_GPT2, SCAN_LLAMA3, SCAN_QWEN2, SCAN_CL100K, SCAN_STARCODER, SCAN_O200K, SCAN_CLIP, SCAN_KINDS };
 
 static inline Py_ssize_t scanned_token_end(const Text *t, Py_ssize_t i, int scanner) {
     switch (scanner) {
@@ -170,6 +202,7 @@ static inline Py_ssize_t scanned_token_end(const Text *t, Py_ssize_t i, int scan
     case SCAN_CL100K: return llama3_token_end(t, i, 3, 1);
     case SCAN_STARCODER: return gpt2_token_end(t, i, 1);
     case SCAN_O200K: return o200k_token_end(t, i);
+    case SCAN_CLIP: return clip_token_end(t, i);
     default: return gpt2_token_end(t, i, 0);
     }
 }

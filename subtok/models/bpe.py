@@ -249,7 +249,14 @@ class BPE:
             self._encode_chars = _backend.pick(bpe_core.encode_chars)
             encoder = _backend.pick(bpe_core.ByteLevelEncoder)
             top = len(self.vocab) - 1  # whole words (ignore_merges) can be any token
-            self._encoder = encoder(self.byte_ids, self._table, [], top) if self.plain_bytes else None
+            if self.plain_bytes:
+                self._encoder = encoder(self.byte_ids, self._table, [], top)
+            elif self._suffixed_bytes is not None and not self.ignore_merges:  # CLIP's: the last byte suffixed
+                unk = self.vocab.unk_id if self.vocab.unk_id is not None else -1  # (symbols' rule where one lacks it)
+                last = [unk if t is None else t for t in self._suffixed_bytes]
+                self._encoder = encoder(self.byte_ids, self._table, [], top, 0, None, False, last)
+            else:
+                self._encoder = None
             if self._chars is not None:
                 make = _backend.pick(bpe_core.make_char_table)
                 native = make is not bpe_core.make_char_table

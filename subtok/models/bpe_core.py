@@ -360,7 +360,8 @@ class ByteLevelEncoder(TextBatches):
     that space, from which offsets are computed only when asked for. ``whole`` (HF's ignore_merges) maps
     each token's bytes to its id: a word that is a token is that one id, merges or not. A byte id of -1 is a
     byte the vocabulary lacks (GPT-NeoX's and StarCoder's lack some UTF-8 can hold): it is dropped from its
-    word, as HF drops it without an unknown token.
+    word, as HF drops it without an unknown token. ``last_ids`` (256 ids; every byte must have one) give a
+    word's last byte its own token: the byte with an end-of-word suffix (CLIP's ``</w>``); -1 drops it.
     """
 
     def __init__(
@@ -372,9 +373,13 @@ class ByteLevelEncoder(TextBatches):
         scanner: int = 0,
         whole: Optional[dict[bytes, int]] = None,
         prefix_space: bool = False,
+        last_ids: Optional[list[int]] = None,
     ) -> None:
         if not 0 <= scanner < len(SCANNED_PATTERNS):
             raise ValueError("scanner must index text.SCANNED_PATTERNS")
+        if last_ids is not None and (len(last_ids) != 256 or min(byte_ids) < 0 or min(last_ids) < -1):
+            raise ValueError("last_ids need every byte to have an id")
+        self.last_ids = last_ids
         if prefix_space and scanner != 0:
             raise ValueError("prefix_space goes with GPT-2's pattern only")
         self.prefix_space = prefix_space
@@ -396,7 +401,12 @@ class ByteLevelEncoder(TextBatches):
         ids = self.cache.get(data)
         if ids is None:
             byte_ids = self.byte_ids  # -1: a byte the vocabulary lacks, dropped (HF without an unknown token)
-            ids = encode_symbols([byte_ids[b] for b in data if byte_ids[b] >= 0], self.table)
+            symbols = [byte_ids[b] for b in data if byte_ids[b] >= 0]
+            if self.last_ids is not None and symbols:
+                symbols[-1] = self.last_ids[data[-1]]
+                if symbols[-1] < 0:
+                    symbols.pop()
+            ids = encode_symbols(symbols, self.table)
             if len(data) <= CACHE_MAX_WORD:
                 if len(self.cache) >= CACHE_SIZE:
                     self.cache.clear()
