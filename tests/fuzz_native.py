@@ -141,6 +141,16 @@ def fuzz_bad_calls(rng: random.Random) -> None:
         lambda: native.encode_symbols([rng.randrange(-3, 3)], native.make_merge_table({}, [])),
         lambda: native.set_char_classes(bytes(rng.randrange(0, 10))),
         lambda: native.ByteLevelEncoder([0] * rng.randrange(250, 260), native.make_merge_table({}, [])),
+        lambda: native.ByteLevelEncoder(
+            [0] * 256,
+            native.make_merge_table({}, []),
+            [],
+            0,
+            0,
+            None,
+            False,
+            [rng.randrange(-3, 2)] * rng.randrange(255, 258),
+        ),
         lambda: native.count_gpt2(["ok", rng.choice([None, 3, b"x"])], []),
         lambda: native.BertEncoder(native.make_trie(["a"], "##"), 0, 5, (bytes(rng.randrange(0, 9)), b""), []),
         lambda: native.SentencePieceEncoder(
@@ -278,6 +288,13 @@ def main() -> None:
         )
         for k in range(1, len(SCANNED_PATTERNS))
     ]
+    last = [-1 if b % 7 == 0 else t for b, t in enumerate(model.byte_ids)]  # a word's last byte, some dropped
+    suffixed = tuple(  # CLIP's end-of-word suffix on each word's last byte
+        impl.ByteLevelEncoder(
+            model.byte_ids, impl.make_merge_table(model.ranks, model.results), [], 0, 0, None, False, last
+        )
+        for impl in (native, bpe_core)
+    )
     wp = Tokenizer.train(texts, model="wordpiece", vocab_size=1000, min_frequency=1, limit_alphabet=200).model
     bert_args = (wp.unk_id, 20, BertNormalizer().table(), [("[CLS]", 2), ("[SEP]", 3)])
     c_trie, py_trie = native.make_trie(list(wp.vocab), "##"), wordpiece_core.make_trie(list(wp.vocab), "##")
@@ -308,6 +325,7 @@ def main() -> None:
             for w in words + batch:  # character-level BPE with byte fallback
                 assert native.encode_chars(w, *c_chars) == bpe_core.encode_chars(w, *py_chars)
             assert c_enc.encode_words(words) == py_enc.encode_words(words)
+            assert suffixed[0].encode_words(words) == suffixed[1].encode_words(words)
             for word in words:
                 max_chars = rng.randrange(1, 30)
                 want = wordpiece_core.encode_longest_match(word, py_trie, wp.unk_id, max_chars)
