@@ -334,6 +334,8 @@ class Split(PreTokenizer):
                 pass
         if behavior == "Isolated" and not invert and "Regex" in pattern and _covers_everything(self.regex):
             self.pattern = pattern["Regex"]
+        # without lookaround, anchors or flags, a text with no match has none in any piece of it either
+        self.context_free = not invert and not _CONTEXT.search(self.regex.pattern)
 
     def split_spans(self, text: str) -> list[Span]:
         if self.splitter is not None:
@@ -378,6 +380,9 @@ class Split(PreTokenizer):
     @classmethod
     def from_dict(cls, d: dict) -> Split:
         return cls(d.get("pattern"), d.get("behavior"), d.get("invert", False))
+
+
+_CONTEXT = regex.compile(r"\(\?|\\[bBAZzG0-9]|[$^]")  # a group with options, a boundary or backreference, an anchor
 
 
 def _covers_everything(pattern: regex.Pattern) -> bool:
@@ -705,6 +710,8 @@ def _refine(step: PreTokenizer, text: str, spans: list[Span]) -> Optional[list[S
     if _is_mapping_only(step):
         return spans
     out: list[Span] = []
+    if isinstance(step, Split) and step.context_free and step.regex.search(text) is None:
+        return spans  # nothing to split anywhere (CJK runs in a text without any), under every behaviour
     if isinstance(step, Split) and step.splitter is not None:  # spans in C
         for s, e in spans:
             out.extend(step.splitter_spans(text[s:e], s))
