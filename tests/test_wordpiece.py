@@ -39,15 +39,60 @@ def test_greedy_longest_match_first_as_bert(backend):
     assert short.encode_word("aaaaaa") == [0]  # longer than max_input_chars_per_word
 
 
-@given(word=st.text(st.sampled_from("abcé東\x00#"), max_size=40), seed=st.integers(0, 30))
-def test_trie_encoders_agree(word, seed):
+def hf_max_match(word: str, vocab: list[str], prefix: str = "##"):
+    """HF's WordPiece step by step, from the vocabulary itself (no trie): at each start the longest
+    substring that is a token, spelled with the prefix after the word's start; None where none is."""
+    first_id = {t: i for i, t in reversed(list(enumerate(vocab)))}
+    out, start = [], 0
+    while start < len(word):
+        for end in range(len(word), start, -1):
+            sub = word[start:end] if start == 0 else prefix + word[start:end]
+            if sub in first_id:
+                out.append((first_id[sub], end))
+                break
+        else:
+            return None
+        start = out[-1][1]
+    return out
+
+
+def _pieces_vocab(seed: int, alphabet: str = "abcé東\x00#", long_ones: int = 0) -> list[str]:
     rng = random.Random(seed)
-    pieces = {"".join(rng.choice("abcé東\x00#") for _ in range(rng.randrange(1, 5))) for _ in range(25)}
-    vocab = ["[UNK]"] + sorted(pieces) + sorted("##" + p for p in pieces) + ["##"]
-    expected = wordpiece_core.encode_longest_match(word, wordpiece_core.make_trie(vocab, "##"), 0, 30)
+    pieces = {"".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 5))) for _ in range(25)}
+    pieces |= {"".join(rng.choice(alphabet[:2]) for _ in range(rng.randrange(10, 40))) for _ in range(long_ones)}
+    return ["[UNK]"] + sorted(pieces) + sorted("##" + p for p in rng.sample(sorted(pieces), len(pieces) // 2)) + ["##"]
+
+
+@given(
+    word=st.text(st.sampled_from("abcé東\x00#"), max_size=40),
+    seed=st.integers(0, 30),
+    long_ones=st.sampled_from([0, 8]),
+)
+def test_linmaxmatch_is_hf_max_match(word, seed, long_ones):
+    """LinMaxMatch's links (and the greedy walk where a vocabulary has none) give HF's tokens and ends, in
+    the reference and the native core alike; words that start with the prefix included."""
+    vocab = _pieces_vocab(seed, long_ones=long_ones)
+    expected = hf_max_match(word, vocab)
+    trie = wordpiece_core.make_trie(vocab, "##")
+    assert wordpiece_core.longest_match(word, trie) == expected
+    assert wordpiece_core.greedy_match(word, trie) == expected
+    ids = [0] if expected is None and word else [t for t, _ in expected or []]
+    assert wordpiece_core.encode_longest_match(word, trie, 0, 100) == ids
     if _backend._native is not None:
-        got = _backend._native.encode_longest_match(word, _backend._native.make_trie(vocab, "##"), 0, 30)
-        assert got == expected
+        assert _backend._native.encode_longest_match(word, _backend._native.make_trie(vocab, "##"), 0, 100) == ids
+
+
+def test_a_vocabulary_too_costly_to_link_is_matched_greedily():
+    """Long tokens with no shorter ones along them would make LinMaxMatch's pops quadratic: such a
+    vocabulary keeps the greedy walk (same tokens)."""
+    vocab = ["[UNK]", "x", "##y", "x" + "y" * 40]
+    trie = wordpiece_core.make_trie(vocab, "##")
+    assert not trie.linked and wordpiece_core.make_trie(vocab[:3], "##").linked
+    for word in ("x" + "y" * 45, "x" + "y" * 40, "xyyz"):
+        assert wordpiece_core.longest_match(word, trie) == hf_max_match(word, vocab)
+        if _backend._native is not None:
+            ids = [t for t, _ in hf_max_match(word, vocab) or [(0, 0)]]
+            assert _backend._native.encode_longest_match(word, _backend._native.make_trie(vocab, "##"), 0, 99) == ids
 
 
 def test_a_long_word_is_linear(backend):

@@ -1,9 +1,11 @@
-/* wordpiece_encode.c: WordPiece's greedy longest-match encoder and BERT's whole pipeline in one call.
+/* wordpiece_encode.c: WordPiece's longest-match encoder (LinMaxMatch) and BERT's whole pipeline in one call.
  * Python twin: subtok/models/wordpiece_core.py
  *
- *   make_trie             <-> make_trie              mirrored (edges in one hash table keyed by node and
- *                                                     code point, where the reference nests dicts)
- *   longest_match         <-> longest_match          mirrored
+ *   make_trie             <-> make_trie              mirrored (WordTrie; edges in one hash table keyed by
+ *                                                     node and code point, where the reference has a dict
+ *                                                     per node; the links' pops in one pool)
+ *   longest_match         <-> longest_match          mirrored (LinMaxMatch)
+ *   greedy_match          <-> greedy_match           mirrored
  *   encode_longest_match  <-> encode_longest_match   mirrored
  *   BertEncoder           <-> BertEncoder: mirrored (bert_segment <-> _encode_segment, bert_text_core <->
  *                             encode_text); both apply the BERT normalizer as its per-code-point table and
@@ -11,21 +13,34 @@
  *                             equivalent by test)
  */
 
-/* A character trie: node 0 is the root of word-initial tokens, node 1 of continuation tokens (prefix
- * stripped). Edges live in one hash table keyed by (node, code point). */
+/* A character trie (wordpiece_core.WordTrie): node 0 is the root of a word's first token (every token,
+ * spelled in full), node 1 of the tokens after it (those with the prefix, stripped). Edges live in one hash
+ * table keyed by (node, code point). LinMaxMatch's links per node: fail (-1: the word is unknown) and the
+ * pops, (id, length) pairs at pop_start in one pool; linked is 0 where the pops went over their budget. */
 typedef struct {
     PyObject_HEAD
     uint64_t *edge_key; /* (node + 1) << 21 | code point; 0 = empty */
     int32_t *edge_child;
     size_t edge_cap;
     int32_t *token; /* token id ending at each node, -1 for none */
+    int32_t *parent, *depth, *fail, *pop_start, *pop_len;
+    Py_UCS4 *ch; /* the character of the edge into each node */
+    int32_t *pool; /* (id, length) pairs */
     int32_t n_nodes;
+    int linked;
 } Trie;
 
 static void trie_dealloc(Trie *t) {
     free(t->edge_key);
     free(t->edge_child);
     free(t->token);
+    free(t->parent);
+    free(t->depth);
+    free(t->fail);
+    free(t->pop_start);
+    free(t->pop_len);
+    free(t->ch);
+    free(t->pool);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
 
@@ -47,6 +62,82 @@ static inline int32_t trie_child(const Trie *t, int32_t node, Py_UCS4 c) {
     return -1;
 }
 
+/* trie_add: the path of text[start, len) from node, made where missing; its last node gets token_id unless
+ * it has one (WordTrie._add). */
+static void trie_add(Trie *t, int32_t node, int kind, const void *text, Py_ssize_t start, Py_ssize_t len,
+                     int32_t token_id) {
+    for (Py_ssize_t k = start; k < len; k++) {
+        Py_UCS4 c = PyUnicode_READ(kind, text, k);
+        int32_t child = trie_child(t, node, c);
+        if (child < 0) {
+            child = t->n_nodes++;
+            uint64_t key = ((uint64_t)(node + 1) << 21) | c;
+            size_t j = mix64(key) & (t->edge_cap - 1);
+            while (t->edge_key[j]) j = (j + 1) & (t->edge_cap - 1);
+            t->edge_key[j] = key;
+            t->edge_child[j] = child;
+            t->parent[child] = node;
+            t->ch[child] = c;
+            t->depth[child] = t->depth[node] + 1;
+        }
+        node = child;
+    }
+    if (t->token[node] < 0) t->token[node] = token_id;
+}
+
+/* trie_link: LinMaxMatch's links, shallow nodes first (WordTrie._link); 0 where the pops go over budget
+ * (8 per node), -1 without memory. */
+static int trie_link(Trie *t) {
+    int32_t n = t->n_nodes, max_depth = 0;
+    int32_t *order = malloc((size_t)n * sizeof(int32_t)), *count = NULL;
+    size_t budget = 8 * (size_t)n, pool_n = 0;
+    t->fail = malloc((size_t)n * sizeof(int32_t));
+    t->pop_start = calloc((size_t)n, sizeof(int32_t));
+    t->pop_len = calloc((size_t)n, sizeof(int32_t));
+    t->pool = malloc(2 * budget * sizeof(int32_t) + 2 * sizeof(int32_t));
+    for (int32_t v = 0; v < n; v++) max_depth = t->depth[v] > max_depth ? t->depth[v] : max_depth;
+    count = calloc((size_t)max_depth + 2, sizeof(int32_t));
+    if (!order || !count || !t->fail || !t->pop_start || !t->pop_len || !t->pool) {
+        free(order);
+        free(count);
+        return -1;
+    }
+    for (int32_t v = 0; v < n; v++) count[t->depth[v] + 1]++; /* nodes by depth, by creation within one */
+    for (int32_t d = 0; d <= max_depth; d++) count[d + 1] += count[d];
+    for (int32_t v = 0; v < n; v++) order[count[t->depth[v]]++] = v;
+    free(count);
+    int ok = 1;
+    for (int32_t k = 0; k < n && ok; k++) {
+        int32_t v = order[k];
+        t->fail[v] = -1;
+        if (v < 2) continue;
+        t->pop_start[v] = (int32_t)pool_n;
+        if (t->token[v] >= 0) {
+            t->fail[v] = 1;
+            t->pool[2 * pool_n] = t->token[v];
+            t->pool[2 * pool_n + 1] = t->depth[v];
+            pool_n++;
+        } else {
+            int32_t u = t->parent[v], z = t->fail[u], next = -1;
+            for (int32_t w = u;; w = z, z = t->fail[z]) { /* the parent's pops, then each failure's on the way */
+                if (pool_n + (size_t)t->pop_len[w] > budget) {
+                    ok = 0;
+                    break;
+                }
+                memcpy(t->pool + 2 * pool_n, t->pool + 2 * (size_t)t->pop_start[w], 2 * sizeof(int32_t) * (size_t)t->pop_len[w]);
+                pool_n += (size_t)t->pop_len[w];
+                if (z < 0 || (next = trie_child(t, z, t->ch[v])) >= 0) break;
+            }
+            t->fail[v] = next;
+        }
+        t->pop_len[v] = (int32_t)(pool_n - (size_t)t->pop_start[v]);
+        ok = ok && pool_n <= budget;
+    }
+    free(order);
+    t->linked = ok;
+    return 0;
+}
+
 /* make_trie(vocab: list[str], prefix: str) -> Trie */
 static PyObject *make_trie(PyObject *self, PyObject *args) {
     PyObject *vocab, *prefix;
@@ -58,9 +149,9 @@ static PyObject *make_trie(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_TypeError, "the vocabulary must be a list of str");
             return NULL;
         }
-        total += PyUnicode_GET_LENGTH(tok);
+        total += 2 * PyUnicode_GET_LENGTH(tok); /* in full under node 0, and perhaps stripped under node 1 */
     }
-    if (total > INT32_MAX / 2) {
+    if (total > INT32_MAX / 8) {
         PyErr_SetString(PyExc_ValueError, "vocabulary too large for the trie");
         return NULL;
     }
@@ -71,12 +162,17 @@ static PyObject *make_trie(PyObject *self, PyObject *args) {
     t->edge_key = calloc(t->edge_cap, sizeof(uint64_t));
     t->edge_child = malloc(t->edge_cap * sizeof(int32_t));
     t->token = malloc((size_t)total * sizeof(int32_t));
+    t->parent = malloc((size_t)total * sizeof(int32_t));
+    t->depth = calloc((size_t)total, sizeof(int32_t));
+    t->ch = malloc((size_t)total * sizeof(Py_UCS4));
+    t->fail = t->pop_start = t->pop_len = t->pool = NULL;
     t->n_nodes = 2;
-    if (!t->edge_key || !t->edge_child || !t->token) {
+    t->linked = 0;
+    if (!t->edge_key || !t->edge_child || !t->token || !t->parent || !t->depth || !t->ch) {
         Py_DECREF(t);
         return PyErr_NoMemory();
     }
-    for (Py_ssize_t i = 0; i < total; i++) t->token[i] = -1;
+    for (Py_ssize_t i = 0; i < total; i++) t->token[i] = t->parent[i] = -1;
     Py_UCS4 *pre = PyUnicode_AsUCS4Copy(prefix);
     if (!pre) {
         Py_DECREF(t);
@@ -86,38 +182,23 @@ static PyObject *make_trie(PyObject *self, PyObject *args) {
         PyObject *tok = PyList_GET_ITEM(vocab, i);
         int kind = PyUnicode_KIND(tok);
         const void *data = PyUnicode_DATA(tok);
-        Py_ssize_t len = PyUnicode_GET_LENGTH(tok), start = 0;
-        int32_t node = 0;
-        if (plen && len > plen) { /* a continuation token: its prefix is stripped, under root 1 */
-            Py_ssize_t k = 0;
-            while (k < plen && PyUnicode_READ(kind, data, k) == pre[k]) k++;
-            if (k == plen) {
-                node = 1;
-                start = plen;
-            }
-        }
-        for (Py_ssize_t k = start; k < len; k++) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, k);
-            int32_t child = trie_child(t, node, c);
-            if (child < 0) {
-                child = t->n_nodes++;
-                uint64_t key = ((uint64_t)(node + 1) << 21) | c; /* never 0, the empty mark */
-                size_t j = mix64(key) & (t->edge_cap - 1);
-                while (t->edge_key[j]) j = (j + 1) & (t->edge_cap - 1);
-                t->edge_key[j] = key;
-                t->edge_child[j] = child;
-            }
-            node = child;
-        }
-        if (t->token[node] < 0) t->token[node] = (int32_t)i; /* the first of duplicate spellings, as setdefault */
+        Py_ssize_t len = PyUnicode_GET_LENGTH(tok), k = 0;
+        trie_add(t, 0, kind, data, 0, len, (int32_t)i);
+        while (plen && len > plen && k < plen && PyUnicode_READ(kind, data, k) == pre[k]) k++;
+        if (plen && len > plen && k == plen) trie_add(t, 1, kind, data, plen, len, (int32_t)i); /* a continuation */
     }
     PyMem_Free(pre);
+    if (trie_link(t) < 0) {
+        Py_DECREF(t);
+        return PyErr_NoMemory();
+    }
     return (PyObject *)t;
 }
 
-/* longest_match: BERT's greedy longest-match-first over cp[0, n): the id and end of each token, written to
- * ids and ends (at most n each); returns their number, or 0 when some position matches no token. */
-static Py_ssize_t longest_match(const Trie *trie, const Py_UCS4 *cp, Py_ssize_t n, int32_t *ids, int32_t *ends) {
+/* greedy_match: longest_match by walking the trie from each token's start (wordpiece_core.greedy_match):
+ * the id and end of each token written to ids and ends (at most n each); returns their number, or 0 when
+ * some position matches no token. */
+static Py_ssize_t greedy_match(const Trie *trie, const Py_UCS4 *cp, Py_ssize_t n, int32_t *ids, int32_t *ends) {
     Py_ssize_t start = 0, m = 0;
     while (start < n) {
         int32_t node = start == 0 ? 0 : 1, best_id = -1;
@@ -135,6 +216,36 @@ static Py_ssize_t longest_match(const Trie *trie, const Py_UCS4 *cp, Py_ssize_t 
         ends[m++] = (int32_t)best_end;
         start = best_end;
     }
+    return m;
+}
+
+/* trie_pop: the pops of *node appended (ids, ends, *m; *end the last token's end) and *node its failure;
+ * 0 where it has none (the word is unknown). */
+static inline int trie_pop(const Trie *trie, int32_t *node, int32_t *end, int32_t *ids, int32_t *ends, Py_ssize_t *m) {
+    if (trie->fail[*node] < 0) return 0;
+    const int32_t *pop = trie->pool + 2 * (size_t)trie->pop_start[*node];
+    for (int32_t k = 0; k < trie->pop_len[*node]; k++) {
+        *end += pop[2 * k + 1];
+        ids[*m] = pop[2 * k];
+        ends[(*m)++] = *end;
+    }
+    *node = trie->fail[*node];
+    return 1;
+}
+
+/* longest_match: BERT's greedy longest-match-first over cp[0, n) by LinMaxMatch's links (each character
+ * read once), else greedy_match; as greedy_match returns (wordpiece_core.longest_match). */
+static Py_ssize_t longest_match(const Trie *trie, const Py_UCS4 *cp, Py_ssize_t n, int32_t *ids, int32_t *ends) {
+    if (!trie->linked) return greedy_match(trie, cp, n, ids, ends);
+    Py_ssize_t m = 0;
+    int32_t node = 0, end = 0, child;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        while ((child = trie_child(trie, node, cp[i])) < 0)
+            if (!trie_pop(trie, &node, &end, ids, ends, &m)) return 0;
+        node = child;
+    }
+    while (node > 1) /* the word's end: what is pending pops */
+        if (!trie_pop(trie, &node, &end, ids, ends, &m)) return 0;
     return m;
 }
 

@@ -11,8 +11,8 @@ index token -> pairs finds them); pairs whose scores fell are re-queued when pop
 
 Encoding is BERT's greedy longest-match-first: from the start of the word take the longest vocabulary
 token that matches (continuation tokens carry the "##" prefix), then go on from its end; if some position
-matches nothing, the whole word is the unknown token. A trie walk makes each step cost at most the
-longest token's length, so a word costs O(length x longest token), linear in its length.
+matches nothing, the whole word is the unknown token. LinMaxMatch (``WordTrie``'s failure links and pops)
+gives the same tokens reading each character once: linear in the word's length for any vocabulary.
 """
 
 from __future__ import annotations
@@ -123,38 +123,115 @@ def train_likelihood(
     return merges
 
 
-def make_trie(vocab: list[str], prefix: str) -> tuple[dict, dict]:
-    """Two character tries of the vocabulary: word-initial tokens, and continuation tokens without their
-    prefix. A node is a dict char -> node; the key "" holds the id of the token ending there."""
-    roots: tuple[dict, dict] = ({}, {})
-    for i, token in enumerate(vocab):
-        if prefix and token.startswith(prefix) and len(token) > len(prefix):
-            node, text = roots[1], token[len(prefix) :]
-        else:
-            node, text = roots[0], token
+class WordTrie:
+    """A WordPiece vocabulary as a character trie with two roots: node 0 for a word's first token (every
+    token, spelled in full: HF looks a word's start up as it is) and node 1 for the tokens after it (those
+    that start with the prefix, without it). ``children[v]`` maps a character to a node, ``token[v]`` is the
+    id of the token ending at v (-1: none; the first of duplicate spellings).
+
+    LinMaxMatch's links (Song et al. 2021, "Fast WordPiece Tokenization"), per node v: where matching goes
+    on when the next character has no edge from v (``fail[v]``; -1: nowhere, the word is unknown) and the
+    tokens that are then certain, each (id, length in characters) (``pops[v]``). A node with a token fails
+    to node 1 after popping that token; any other to where its parent's failure leads on by the same
+    character, popping what each failure on the way pops. Links are computed shallow nodes first (a
+    failure always leads to a shallower node). A vocabulary whose pops would hold more than 8 entries per
+    node (long tokens with no shorter ones along them, which no published vocabulary has) is left without
+    links (``linked`` False), and the greedy walk serves it."""
+
+    def __init__(self, vocab: list[str], prefix: str) -> None:
+        self.children: list[dict[str, int]] = [{}, {}]
+        self.token, self.parent, self.char, self.depth = [-1, -1], [-1, -1], ["", ""], [0, 0]
+        for i, token in enumerate(vocab):
+            self._add(0, token, i)
+            if prefix and token.startswith(prefix) and len(token) > len(prefix):
+                self._add(1, token[len(prefix) :], i)
+        self.linked = self._link()
+
+    def _add(self, node: int, text: str, token_id: int) -> None:
         for ch in text:
-            node = node.setdefault(ch, {})
-        node.setdefault("", i)
-    return roots
+            child = self.children[node].get(ch)
+            if child is None:
+                child = len(self.children)
+                self.children[node][ch] = child
+                self.children.append({})
+                self.token.append(-1)
+                self.parent.append(node)
+                self.char.append(ch)
+                self.depth.append(self.depth[node] + 1)
+            node = child
+        if self.token[node] < 0:
+            self.token[node] = token_id
+
+    def _link(self) -> bool:
+        n = len(self.children)
+        self.fail, self.pops = [-1] * n, [()] * n
+        budget = 8 * n
+        for v in sorted(range(2, n), key=self.depth.__getitem__):  # shallow nodes first (stable: by creation)
+            if self.token[v] >= 0:
+                self.fail[v], self.pops[v] = 1, ((self.token[v], self.depth[v]),)
+            else:
+                u, ch = self.parent[v], self.char[v]
+                z, pops = self.fail[u], self.pops[u]
+                while z >= 0 and ch not in self.children[z]:
+                    pops += self.pops[z]
+                    z = self.fail[z]
+                self.fail[v], self.pops[v] = (self.children[z][ch] if z >= 0 else -1), pops
+            budget -= len(self.pops[v])
+            if budget < 0:
+                self.fail, self.pops = [], []
+                return False
+        return True
 
 
-def longest_match(word: str, tries: tuple[dict, dict]) -> Optional[list[tuple[int, int]]]:
+def make_trie(vocab: list[str], prefix: str) -> WordTrie:
+    """The vocabulary's ``WordTrie`` (continuation tokens start with ``prefix``)."""
+    return WordTrie(vocab, prefix)
+
+
+def longest_match(word: str, trie: WordTrie) -> Optional[list[tuple[int, int]]]:
     """BERT's greedy longest-match-first: (id, end) of each token from left to right, or None when some
-    position matches no token."""
+    position matches no token; by LinMaxMatch's links where the trie has them (each character read once),
+    else by ``greedy_match``."""
+    if not trie.linked:
+        return greedy_match(word, trie)
+    children, fail, pops = trie.children, trie.fail, trie.pops
+    out: list[tuple[int, int]] = []
+    node = end = 0
+    for ch in word:
+        while (child := children[node].get(ch)) is None:
+            if fail[node] < 0:
+                return None
+            for tid, length in pops[node]:
+                end += length
+                out.append((tid, end))
+            node = fail[node]
+        node = child
+    while node > 1:  # the word's end: what is pending pops
+        if fail[node] < 0:
+            return None
+        for tid, length in pops[node]:
+            end += length
+            out.append((tid, end))
+        node = fail[node]
+    return out
+
+
+def greedy_match(word: str, trie: WordTrie) -> Optional[list[tuple[int, int]]]:
+    """``longest_match`` by walking the trie from each token's start: O(word length x longest token)."""
     out: list[tuple[int, int]] = []
     start, n = 0, len(word)
+    children, token = trie.children, trie.token
     while start < n:
-        node = tries[0] if start == 0 else tries[1]
+        node = 0 if start == 0 else 1
         best_id, best_end = -1, start
         i = start
         while i < n:
-            node = node.get(word[i])
-            if node is None:
+            node = children[node].get(word[i], -1)
+            if node < 0:
                 break
             i += 1
-            tid = node.get("")
-            if tid is not None:
-                best_id, best_end = tid, i
+            if token[node] >= 0:
+                best_id, best_end = token[node], i
         if best_id < 0:
             return None
         out.append((best_id, best_end))
@@ -162,7 +239,7 @@ def longest_match(word: str, tries: tuple[dict, dict]) -> Optional[list[tuple[in
     return out
 
 
-def encode_longest_match(word: str, tries: tuple[dict, dict], unk_id: int, max_chars: int) -> list[int]:
+def encode_longest_match(word: str, tries: WordTrie, unk_id: int, max_chars: int) -> list[int]:
     """Ids of a word by ``longest_match``, or [unk_id] when the word is longer than ``max_chars``
     characters or cannot be covered."""
     if len(word) > max_chars:
