@@ -11,6 +11,7 @@ the encoder kept and the kind of :class:`Alignment` that reads it, one kind per 
   encoder returns them (int32 bytes).
 - :class:`TokenSpans`: (start, end) per token, as BERT's whole-text encoder returns them (int32 bytes).
 - :class:`Joined`: encodings put together by a post-processor, with its added tokens at (0, 0).
+- :class:`Framed`: an encoding a post-processor put its single template around in place (a batch's).
 
 A kind is a class with one static method; the record is the encoder's own output, kept as it came, so a
 batch of a million short texts builds no object per text beyond its Encoding.
@@ -48,6 +49,11 @@ class Alignment:
         as the text it matched)."""
         id_to_word = vocab.id_to_word
         return [id_to_word[i] for i in ids]
+
+    @staticmethod
+    def special_mask(record: Any, n: int) -> list[int]:
+        """The special-tokens mask of ``n`` ids: 0 for each, unless the record knows better."""
+        return [0] * n
 
 
 class TokenSpans(Alignment):
@@ -168,6 +174,31 @@ class Joined(Alignment):
         return out
 
 
+class Framed(Alignment):
+    """Record: (alignment, record, masks before, masks after) of an encoding a post-processor put its
+    single template around in place (``PostProcessor.apply_batch``): the template's tokens before and after
+    the encoding's own (at (0, 0), their special-tokens masks given), which keep their alignment."""
+
+    @staticmethod
+    def offsets(record: tuple, model: Model, ids: Sequence[int], text: str) -> list[Span]:
+        alignment, inner, before, after = record
+        own = alignment.offsets(inner, model, ids[len(before) : len(ids) - len(after)], text)
+        return [(0, 0)] * len(before) + own + [(0, 0)] * len(after)
+
+    @staticmethod
+    def tokens(record: tuple, vocab: Vocab, ids: Sequence[int], text: str) -> list[str]:
+        alignment, inner, before, after = record
+        end = len(ids) - len(after)
+        id_to_word = vocab.id_to_word
+        own = alignment.tokens(inner, vocab, ids[len(before) : end], text)
+        return [id_to_word[i] for i in ids[: len(before)]] + own + [id_to_word[i] for i in ids[end:]]
+
+    @staticmethod
+    def special_mask(record: tuple, n: int) -> list[int]:
+        _, _, before, after = record
+        return before + [0] * (n - len(before) - len(after)) + after
+
+
 class Encoding:
     """The result of encoding one text: ``ids`` at once; ``tokens`` and character ``offsets`` into the
     text on first use (so ``tok.encode(text).ids`` costs about what the ids alone cost). ``vocab`` is the
@@ -230,7 +261,7 @@ class Encoding:
     def special_tokens_mask(self) -> list[int]:
         """1 for the tokens the post-processor added (and padding), 0 for the text's."""
         if self._special_mask is None:
-            self._special_mask = [0] * len(self.ids)
+            self._special_mask = self._alignment.special_mask(self._record, len(self.ids))
         return self._special_mask
 
     @special_tokens_mask.setter

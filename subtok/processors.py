@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from .encoding import Alignment, Encoding, Joined, Span
+from .encoding import Alignment, Encoding, Framed, Joined, Span
 from .errors import SubtokError
 from .registry import ByteLevelOptions, Registry
 from .text import bytes_to_unicode
@@ -30,6 +30,7 @@ class PostProcessor:
 
     type = ""
     hf_type = ""
+    frames = False  # whether apply only puts tokens around the sequence (the same ones for every text)
 
     def added(self, pair: bool) -> int:
         return 0
@@ -42,8 +43,29 @@ class PostProcessor:
         return merge(self.process([first] if second is None else [first, second], add_special_tokens))
 
     def apply_batch(self, encodings: list[Encoding]) -> list[Encoding]:
-        """``apply`` to each encoding of a batch, one sequence each."""
-        return [self.apply(e, None) for e in encodings]
+        """``apply`` to each encoding of a batch, one sequence each. A processor that only puts a template
+        around the sequence (``frames``) changes the encodings in place: the single template read once
+        (``single_layout``) and put around each (``Framed``), no new Encoding per text."""
+        if not self.frames:
+            return [self.apply(e, None) for e in encodings]
+        if not encodings:
+            return []
+        marker, at = self.single_layout(encodings[0].model, encodings[0].vocab)
+        before, after = marker.ids[:at], marker.ids[at + 1 :]
+        types, mask = marker.type_ids, marker.special_tokens_mask
+        masks, typed = (mask[:at], mask[at + 1 :]), any(types)
+        for e in encodings:
+            n = len(e.ids)
+            own_mask = e._special_mask
+            e._record = (e._alignment, e._record, *masks)
+            e._alignment = Framed
+            e.ids = before + e.ids + after
+            e._offsets = e._tokens = None
+            if typed:
+                e.type_ids = types[:at] + [types[at]] * n + types[at + 1 :]
+            if own_mask is not None:
+                e.special_tokens_mask = masks[0] + own_mask + masks[1]
+        return encodings
 
     def single_layout(self, model: Any, vocab: Any) -> tuple[Encoding, int]:
         """``apply`` on a one-token marker (id -1), and where the marker went: what this processor puts
@@ -105,6 +127,7 @@ class BertPostProcessor(PostProcessor):
     hf_fields = ("sep", "cls")
 
     type, hf_type = "bert", "BertProcessing"
+    frames = True
 
     def __init__(self, cls_token: str = "[CLS]", sep_token: str = "[SEP]") -> None:
         self.cls_token, self.sep_token = cls_token, sep_token
@@ -180,6 +203,7 @@ class TemplateProcessing(PostProcessor):
     hf_fields = ("single", "pair", "special_tokens")
 
     type = hf_type = "TemplateProcessing"
+    frames = True
 
     def __init__(self, single: list, pair: list, special_tokens: Mapping[str, Any]) -> None:
         self.single, self.pair, self.special_tokens = single, pair, dict(special_tokens)
@@ -212,25 +236,6 @@ class TemplateProcessing(PostProcessor):
     def added(self, pair: bool) -> int:
         pieces = self._pair if pair else self._single
         return sum(len(self.special_tokens[i]["ids"]) for kind, i, _ in pieces if kind == "SpecialToken")
-
-    def apply_batch(self, encodings: list[Encoding]) -> list[Encoding]:
-        """The single template read once (``single_layout``) and put around each encoding: one Encoding per
-        text instead of one per piece of the template."""
-        if not encodings:
-            return []
-        marker, at = self.single_layout(encodings[0].model, encodings[0].vocab)
-        before, after = marker.ids[:at], marker.ids[at + 1 :]
-        types, mask = marker.type_ids, marker.special_tokens_mask
-        items = [None] * len(before), [None] * len(after)
-        out = []
-        for e in encodings:
-            enc = Encoding(before + e.ids + after, e.model, e.vocab, e.text, Joined, [*items[0], e, *items[1]])
-            n = len(e.ids)
-            if any(types):
-                enc.type_ids = types[:at] + [types[at]] * n + types[at + 1 :]
-            enc.special_tokens_mask = mask[:at] + e.special_tokens_mask + mask[at + 1 :]
-            out.append(enc)
-        return out
 
     def process(self, encodings: list[Encoding], add_special_tokens: bool = True) -> list[Encoding]:
         first = encodings[0]
