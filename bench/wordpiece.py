@@ -122,6 +122,8 @@ def main() -> None:
 
     t1, ours = best(lambda: tok.encode_batch(lines, num_threads=1))
     t2, _ = best(lambda: tok.encode_batch(lines, num_threads=os.cpu_count()))
+    t_flat, flat = best(lambda: tok.encode_batch(lines, num_threads=1, return_tensors="flat"))
+    assert flat["input_ids"].tolist() == [i for e in ours for i in e.ids]  # the same ids as the Encodings'
     fmt = dict(hf_json=hf_json, lines_json=lines_json, result_json=result_json)
     hf1 = run_measured(HF_ENCODE.format(**fmt), {"TOKENIZERS_PARALLELISM": "false", "RAYON_NUM_THREADS": "1"})
     hfn = run_measured(HF_ENCODE.format(**fmt))
@@ -131,6 +133,12 @@ def main() -> None:
     rows = [
         ["HF encode_batch, 1 thread", f"{hf1['seconds']:.3f}", f"{mb / hf1['seconds']:.2f}", ""],
         ["subtok encode_batch, 1 thread", f"{t1:.3f}", f"{mb / t1:.2f}", f"{hf1['seconds'] / t1:.2f}x"],
+        [
+            "subtok encode_batch flat (ids as arrays), 1 thread",
+            f"{t_flat:.3f}",
+            f"{mb / t_flat:.2f}",
+            f"{hf1['seconds'] / t_flat:.2f}x",
+        ],
         [f"HF encode_batch, {os.cpu_count()} threads", f"{hfn['seconds']:.3f}", f"{mb / hfn['seconds']:.2f}", ""],
         [
             f"subtok encode_batch, {os.cpu_count()} threads",

@@ -162,9 +162,12 @@ def char_classes() -> bytes:
         (CLASS_LOWERISH, r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"),
         (CLASS_ASCII_DIGIT, r"[0-9]+"),
     )
+    any_class = regex.compile(r"[\p{L}\p{N}\p{M}\p{P}\p{S}\s]")  # every bit's characters (and more)
     block = 0x10000  # a plane at a time: the regex engine's memory for all code points at once is ~100 MB
     for base in range(0, 0x110000, block):
         chars = "".join(map(chr, range(base, base + block)))
+        if any_class.search(chars) is None:  # the unassigned and private-use planes: no class at all
+            continue
         for bit, pattern in classes:
             for m in regex.finditer(pattern, chars):
                 s, e = m.span()
