@@ -290,6 +290,14 @@ class BertWords(_Matches):
     def __init__(self) -> None:
         super().__init__(BERT_PATTERN)
 
+    def split_spans(self, text: str) -> list[Span]:
+        return bert_spans(text) if _backend.name == "native" else super().split_spans(text)
+
+    def words(self, text: str) -> list[str]:
+        if _backend.name == "native":  # (the pattern's class of HF's punctuation is slow in the regex module)
+            return [text[s:e] for s, e in bert_spans(text)]
+        return super().words(text)
+
 
 @PRE_TOKENIZERS.register(types=("none",))
 class Whole(PreTokenizer):
@@ -499,6 +507,8 @@ class BertPreTokenizer(PreTokenizer):
     type = hf_type = "BertPreTokenizer"
 
     def split_spans(self, text: str) -> list[Span]:
+        if _backend.name == "native":
+            return bert_spans(text)
         out = []
         for s, e in class_spans(_WHITE, text, "Removed"):
             if e > s:
@@ -788,6 +798,17 @@ def _program_ops(step: PreTokenizer, spelled: bool) -> Optional[list[tuple[int, 
     if scan is None or spelled:
         return None
     return [(PROGRAM_SCAN, SCANNED_PATTERNS.index(scan), 0, 0, 0)]
+
+
+def bert_spans(text: str) -> list[Span]:
+    """BERT's words (white space removed, each punctuation character alone) as spans of ``text``, by the
+    native program of those two steps (the native backend's; the references are the regexes)."""
+    return _backend.native("split_program")(text, _bert_program(), spelled_classes())
+
+
+@cache
+def _bert_program() -> bytes:
+    return array("i", [x for op in _program_ops(BertPreTokenizer(), spelled=False) for x in op]).tobytes()
 
 
 @cache

@@ -5,6 +5,7 @@ import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
+from subtok import _backend
 from subtok.pre_tokenizers import (
     GPT2,
     PRE_TOKENIZERS,
@@ -21,7 +22,7 @@ from subtok.pre_tokenizers import (
     class_spans,
     make_pre_tokenizer,
 )
-from subtok.text import DIGITS_THEN_GPT2_PATTERN, GPT2_PATTERN, Normalized
+from subtok.text import BERT_PATTERN, DIGITS_THEN_GPT2_PATTERN, GPT2_PATTERN, Normalized
 
 
 def test_gpt2_pretokenizer_covers_every_character():
@@ -69,7 +70,7 @@ def test_isolated_splits_refine_as_their_matches_and_the_text_between(pattern, t
         assert [text[s:e] for s, e in spans] == [p[s:e] for p in pieces for s, e in step.split_spans(p)]
 
 
-def test_whitespace_and_bert_pretokenizers():
+def test_whitespace_and_bert_pretokenizers(backend):
     assert make_pre_tokenizer("whitespace").words(" a  b\tc\n") == ["a", "b", "c"]
     assert make_pre_tokenizer("bert").words("Hello, world! (x+y)=z's") == [
         "Hello",
@@ -87,6 +88,16 @@ def test_whitespace_and_bert_pretokenizers():
         "s",
     ]
     assert BertPreTokenizer().words("“quoted”—dash") == ["“", "quoted", "”", "—", "dash"]
+
+
+@given(st.text(st.sampled_from(list(" \t\n\u3000\u2028\xa0.,!?;:-()«»¡¿$+^`|~\u0301٣a한国é\U0001f642")), max_size=40))
+def test_bert_words_follow_the_pattern_on_both_backends(text):
+    """BERT's words natively (a program over the character classes) are the BERT pattern's matches."""
+    expected = regex.findall(BERT_PATTERN, text)
+    for name in ("python", "native") if _backend._native is not None else ("python",):
+        with _backend.using(name):
+            assert BertWords().words(text) == expected
+            assert [text[s:e] for s, e in BertPreTokenizer().split_spans(text)] == expected
 
 
 def test_custom_pattern_and_errors():
