@@ -478,6 +478,7 @@ class BertNormalizer(Normalizer):
         self.strip_accents = strip_accents
         self.lowercase = lowercase
         self._map = lru_cache(maxsize=65536)(self._map_char)
+        self._translation = _Translation(self._map_char)
 
     def _map_char(self, ch: str) -> str:
         out = ch
@@ -495,7 +496,7 @@ class BertNormalizer(Normalizer):
         return out
 
     def normalize_str(self, text: str) -> str:
-        return "".join(map(self._map, text))
+        return text.translate(self._translation)
 
     def normalize(self, norm: Normalized) -> Normalized:
         return norm.remap([(i, i + 1, self._map(c)) for i, c in enumerate(norm.text)])
@@ -519,6 +520,21 @@ class BertNormalizer(Normalizer):
 
 
 _BERT_TABLES: dict = {}
+
+
+class _Translation(dict):
+    """Code point -> what a per-character mapping makes of it, filled as str.translate meets them (a
+    character already seen costs a dict lookup in C, not a Python call); at most 2^17 entries kept."""
+
+    def __init__(self, mapping) -> None:
+        super().__init__()
+        self.mapping = mapping
+
+    def __missing__(self, cp: int) -> str:
+        if len(self) >= 1 << 17:
+            self.clear()
+        out = self[cp] = self.mapping(chr(cp))
+        return out
 
 
 def _bert_candidates(normalizer: BertNormalizer) -> set[int]:

@@ -5,7 +5,7 @@ trainers."""
 from __future__ import annotations
 
 import inspect
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Optional, Protocol
 
@@ -164,10 +164,13 @@ def check_word_counts(word_counts: Mapping[str, int]) -> None:
 # ---------------------------------------------------------------------------------------------------------
 def char_alphabet(word_counts: Mapping[str, int], limit_alphabet: Optional[int]) -> set[str]:
     """The ``limit_alphabet`` most frequent characters (all when None); ties by character."""
-    chars: Counter = Counter()
+    by_count: defaultdict[int, list[str]] = defaultdict(list)  # words by their count: one Counter per count
     for w, c in word_counts.items():
-        for ch in w:
-            chars[ch] += c
+        by_count[c].append(w)
+    chars: Counter = Counter()
+    for c, words in by_count.items():
+        for ch, k in Counter("".join(words)).items():
+            chars[ch] += k * c
     ranked = sorted(chars.items(), key=lambda kv: (-kv[1], kv[0]))
     if limit_alphabet is not None:
         ranked = ranked[:limit_alphabet]
@@ -178,7 +181,13 @@ def char_symbol_words(word_counts: Mapping[str, int], alphabet: set[str], prefix
     """Words as tuples of symbol strings; a character outside the alphabet cuts the word into pieces
     that are trained on separately (no pair spans an unknown character)."""
     out: Counter = Counter()
+    known = alphabet.__contains__
     for w, c in word_counts.items():
+        if w and all(map(known, w)):  # the common case, the whole word one piece
+            symbols = [w[0], *map(prefix.__add__, w[1:])]
+            symbols[-1] += suffix
+            out[tuple(symbols)] += c
+            continue
         last = len(w) - 1
         piece: list[str] = []
         for i, ch in enumerate(w):

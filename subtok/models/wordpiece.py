@@ -214,8 +214,8 @@ class WordPieceTrainer(Trainer):
                 f"vocab_size={self.vocab_size} is below the alphabet ({len(keys)} pieces: each character with "
                 f"and without {prefix!r}) plus {len(specials)} special tokens: use at least {len(specials) + len(keys)}"
             )
-        key_id = {k: i for i, k in enumerate(keys)}
-        word_list = [[key_id[s.encode("utf-8")] for s in word] for word in sym_words]
+        symbol_id = {k.decode("utf-8"): i for i, k in enumerate(keys)}
+        word_list = [list(map(symbol_id.__getitem__, word)) for word in sym_words]
         counts = list(sym_words.values())
         max_tokens = self.vocab_size - len(specials)
         blocked = frozenset(t.encode("utf-8") for t in specials)
