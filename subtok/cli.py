@@ -11,13 +11,18 @@ import io
 import sys
 import time
 import warnings
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from . import __version__, interop
 from ._backend import native_available
 from ._io import atomic_write_text, check_output, read_json
+from .corpus import read_lines
 from .errors import SubtokError
+from .progress import progress_bar
+from .token_files import FORMATS, TokenFileWriter
 from .tokenizer import Tokenizer
 
 
@@ -101,16 +106,69 @@ def _load_tokenizer(path: str) -> Tokenizer:
     return Tokenizer.from_dict(doc, source=path)
 
 
+def _stream_lines(paths: list[str], errors: str) -> Iterator[str]:
+    """The lines of the files in order (stdin where there are none, or for "-"), read a block at a time:
+    only "\n" ends a line (a form feed, U+2028 or a lone "\r" stays in its line), and it is dropped."""
+    for path in paths or ["-"]:
+        if path == "-":
+            source: Any = sys.stdin.buffer
+        else:
+            source = Path(path)
+            if not source.exists():
+                raise SubtokError(f"input file not found: {source}")
+            if source.is_dir():
+                raise SubtokError(f"input path is a directory, not a file: {source}")
+        for line in read_lines(source, errors):
+            yield line[:-1] if line.endswith("\n") else line
+
+
 def cmd_encode(args) -> None:
-    if args.output not in (None, "-"):
+    to_stdout = args.output in (None, "-")
+    if args.format != "ids" and to_stdout:
+        raise SubtokError(f"--format {args.format} writes files: give one with -o")
+    if args.tokens and args.format != "ids":
+        raise SubtokError("--tokens prints tokens, with --format ids only")
+    if args.batch_size < 1:
+        raise SubtokError(f"--batch-size must be at least 1, not {args.batch_size}")
+    if not to_stdout:
         check_output(args.output)
     tok = _load_tokenizer(args.tokenizer)
-    lines = _read_input(args.file, args.errors)
-    out = io.StringIO()
+    eos_id = None
+    if args.eos is not None:
+        eos_id = tok.token_to_id(args.eos)
+        if eos_id is None:
+            raise SubtokError(f"--eos {args.eos!r} is not a token of {args.tokenizer}")
+    lines = _stream_lines(args.file, args.errors)
     draw = dict(dropout=args.dropout, sample=args.sample, alpha=args.alpha, nbest_size=args.nbest_size, seed=args.seed)
-    for enc in tok.encode_batch(lines, num_threads=args.threads, **draw):
-        out.write(" ".join(enc.tokens if args.tokens else map(str, enc.ids)) + "\n")
-    _write_output(args.output, out.getvalue())
+    draw = {k: v for k, v in draw.items() if v not in (None, False)} if (args.dropout or args.sample) else {}
+    if args.tokens:  # each line's tokens (Encodings, for their token strings)
+        out = sys.stdout if to_stdout else io.StringIO()
+        while batch := list(islice(lines, args.batch_size)):
+            for enc in tok.encode_batch(batch, num_threads=args.threads, **draw):
+                out.write(" ".join(enc.tokens) + "\n")
+        if not to_stdout:
+            _write_output(args.output, out.getvalue())
+        return
+    meta = {"tokenizer": args.tokenizer, "vocab_size": tok.vocab_size}
+    batches = tok.encode_iterable(
+        lines, batch_size=args.batch_size, num_threads=args.threads, return_tensors="flat", **draw
+    )
+    with progress_bar(desc="encode", unit="lines", enabled=_progress(args)) as bar:
+        if to_stdout:  # ids as text, a line per line, as they come
+            for flat in batches:
+                ids, splits = flat["input_ids"].tolist(), flat["row_splits"].tolist()
+                sys.stdout.write("".join(" ".join(map(str, ids[a:b])) + "\n" for a, b in zip(splits, splits[1:])))
+                bar.update(len(splits) - 1)
+            return
+        with TokenFileWriter(args.output, args.format, tok.vocab_size, eos_id, meta) as writer:
+            for flat in batches:
+                writer.write(flat["input_ids"], flat["row_splits"])
+                bar.update(len(flat["row_splits"]) - 1)
+    if not args.quiet:
+        what = f"{writer.documents} lines"
+        if args.format in ("npy", "bin"):
+            what += f", {writer.count} tokens ({writer.dtype.name})"
+        print(f"encoded {what} -> {args.output}", file=sys.stderr)
 
 
 def cmd_decode(args) -> None:
@@ -214,8 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-o", "--output", required=True, help="tokenizer JSON to write (a .model name: SentencePiece's)")
     t.set_defaults(func=cmd_train)
 
-    e = common(sub.add_parser("encode", help="encode text lines to ids (one line of ids per line)"))
-    e.add_argument("file", nargs="?", help="input text (default: stdin)")
+    e = common(
+        sub.add_parser("encode", help="encode text lines to ids, streamed (one line of ids per line, or a token file)")
+    )
+    e.add_argument("file", nargs="*", help="input text files, one text per line (default: stdin)")
     e.add_argument(
         "-t",
         "--tokenizer",
@@ -230,7 +290,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--nbest-size", type=int, default=-1, help="Unigram sampling: from the n best (-1: all)")
     e.add_argument("--seed", type=int, help="seed of the drawn segmentations")
     e.add_argument("--errors", choices=["strict", "replace"], default="strict")
-    e.add_argument("-o", "--output", help="output file (default: stdout)")
+    e.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="ids",
+        help="ids: text, a line of ids per line; npy / bin: one flat uint16/uint32 array (bin: raw, with a "
+        "JSON sidecar), documents ended by --eos or listed in FILE.offsets.npy; parquet: a row per line",
+    )
+    e.add_argument("--eos", help="npy/bin: this token's id after each line (else an offsets file)")
+    e.add_argument("--batch-size", type=int, default=1000, help="lines encoded at a time (memory holds one batch)")
+    e.add_argument("-o", "--output", help="output file (default: stdout, ids only)")
     e.set_defaults(func=cmd_encode)
 
     d = common(sub.add_parser("decode", help="decode lines of ids back to text"))

@@ -15,10 +15,11 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from itertools import chain
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Optional, Union
+from typing import BinaryIO, Optional, Union
 
 import regex
 
@@ -115,13 +116,16 @@ def split_lines(text: str) -> list[str]:
 
 
 def read_line_parts(
-    path: Path, errors: str = "strict", start: int = 0, end: Optional[int] = None
+    path: Union[Path, BinaryIO], errors: str = "strict", start: int = 0, end: Optional[int] = None
 ) -> Iterator[tuple[str, bool]]:
-    """``(text, more)`` over bytes [start, end) of a file (``end`` None: to the end; a pipe is read once,
-    front to back), streamed a block at a time: each complete line (newline kept) with ``more`` False, and a
-    line longer than ``LONG_TEXT`` bytes as parts of about a block each, cut between characters, ``more``
-    True on every part but its last. A byte-order mark at the file's start is dropped."""
-    with open(path, "rb") as f:
+    """``(text, more)`` over bytes [start, end) of a file (``end`` None: to the end; a pipe, or a binary
+    stream given instead of a path, is read once, front to back), streamed a block at a time: each complete
+    line (newline kept) with ``more`` False, and a line longer than ``LONG_TEXT`` bytes as parts of about a
+    block each, cut between characters, ``more`` True on every part but its last. A byte-order mark at the
+    file's start is dropped."""
+    named = isinstance(path, (str, os.PathLike))
+    name = path if named else getattr(path, "name", "<stream>")  # (a stream names itself in errors)
+    with open(path, "rb") if named else nullcontext(path) as f:
         if start:
             f.seek(start)
         pos = start  # the file offset of the end of what has been read
@@ -137,7 +141,7 @@ def read_line_parts(
             data = rest + block
             cut = data.rfind(b"\n") + 1
             if cut:
-                for line in split_lines(_decode(data[:cut], path, pos - len(data), errors)):
+                for line in split_lines(_decode(data[:cut], name, pos - len(data), errors)):
                     yield line, False
                 rest, in_line = data[cut:], False
             elif len(data) > LONG_TEXT:  # a long line goes on: give its part before the last character
@@ -145,15 +149,15 @@ def read_line_parts(
                 while i > len(data) - 4 and 0x80 <= data[i] < 0xC0:
                     i -= 1
                 cut = i if data[i] >= 0xC0 else len(data)  # a character that may lack its tail waits for it
-                yield _decode(data[:cut], path, pos - len(data), errors), True
+                yield _decode(data[:cut], name, pos - len(data), errors), True
                 rest, in_line = data[cut:], True
             else:
                 rest = data
         if rest or in_line:
-            yield _decode(rest, path, pos - len(rest), errors), False
+            yield _decode(rest, name, pos - len(rest), errors), False
 
 
-def read_lines(path: Path, errors: str = "strict") -> Iterator[str]:
+def read_lines(path: Union[Path, BinaryIO], errors: str = "strict") -> Iterator[str]:
     """The lines of a file (or a pipe: it is read once, front to back), newline kept, streamed a block at a
     time; a byte-order mark at the start is dropped."""
     parts: list[str] = []

@@ -202,19 +202,24 @@ def unicode_to_bytes() -> dict[str, int]:
     return {c: b for b, c in bytes_to_unicode().items()}
 
 
+# str.translate tables between bytes (as the characters below 256 of their latin-1 decoding) and their
+# byte-level spelling; a character below 256 that spells no byte goes above 255, so encoding fails on it
+_BYTE_SPELLING = {b: c for b, c in bytes_to_unicode().items() if chr(b) != c}
+_BYTE_OF_SPELLING = {**{b: 0x100 for b in range(256)}, **{ord(c): b for b, c in bytes_to_unicode().items()}}
+
+
 def bytes_to_token(data: bytes) -> str:
     """The byte-level vocabulary string of a byte sequence."""
-    table = bytes_to_unicode()
-    return "".join(table[b] for b in data)
+    return data.decode("latin-1").translate(_BYTE_SPELLING)
 
 
 def token_to_bytes(token: str) -> bytes:
     """The bytes a byte-level vocabulary string stands for (ValueError when it is not one)."""
-    table = unicode_to_bytes()
-    try:
-        return bytes(table[c] for c in token)
-    except KeyError as e:
-        raise ValueError(f"{token!r} is not a byte-level token (character {e.args[0]!r})") from None
+    try:  # each spelling character -> its byte as a character below 256; any other -> one above
+        return token.translate(_BYTE_OF_SPELLING).encode("latin-1")
+    except UnicodeEncodeError:
+        bad = next(c for c in token if c not in unicode_to_bytes())
+        raise ValueError(f"{token!r} is not a byte-level token (character {bad!r})") from None
 
 
 def may_backtrack(source: str) -> bool:
@@ -442,7 +447,7 @@ class Spelled(Normalized):
     @property
     def text(self) -> str:  # type: ignore[override]
         if self._text is None:
-            self._text = self.data.decode("latin-1").translate(_SPELL_LATIN1)
+            self._text = bytes_to_token(self.data)
         return self._text
 
     def _spans(self) -> tuple[Optional[list[int]], Optional[list[int]]]:
@@ -466,6 +471,3 @@ class Spelled(Normalized):
     @property
     def ends(self) -> Optional[list[int]]:  # type: ignore[override]
         return self._spans()[1]
-
-
-_SPELL_LATIN1 = {b: c for b, c in bytes_to_unicode().items() if chr(b) != c}

@@ -13,11 +13,12 @@ import math
 import operator
 import os
 import random
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Literal, Optional, Union, overload
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union, overload
 
 import numpy as np
 
@@ -92,6 +93,12 @@ def _with_template(
     out[(new_splits[:-1, None] + np.arange(p)).ravel()] = np.tile(np.asarray(prefix, dtype=np.int32), n)
     out[(new_splits[1:, None] - s + np.arange(s)).ravel()] = np.tile(np.asarray(suffix, dtype=np.int32), n)
     return out, new_splits
+
+
+# encode_batch's keyword options that encode_iterable passes on
+_STREAM_OPTIONS = frozenset(
+    {"allowed_special", "disallowed_special", "dropout", "sample", "alpha", "nbest_size", "seed"}
+)
 
 
 @contextmanager
@@ -626,6 +633,51 @@ class Tokenizer:
                 "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64).reshape(n, width),
             }
         return encodings
+
+    def encode_iterable(
+        self,
+        texts: Iterable[str],
+        *,
+        batch_size: int = 1000,
+        num_threads: Optional[int] = None,
+        add_special_tokens: bool = True,
+        return_tensors: Optional[str] = None,
+        **options: Any,
+    ) -> Iterator[Union[list[int], dict[str, np.ndarray]]]:
+        """The ids of each of ``texts`` in order, as a generator that takes and encodes ``batch_size``
+        texts at a time (``encode_batch``'s flat form): memory holds one batch however many texts come, so
+        a corpus of any size streams through it (texts from a file: ``subtok.corpus.read_lines``). With
+        ``return_tensors="flat"`` it yields one ``{"input_ids", "row_splits"}`` per batch instead of a list
+        per text. ``options`` are ``encode_batch``'s keyword ones (``allowed_special``, ``dropout``, ...;
+        a seed draws the same segmentations for the same texts and batch size)."""
+        if isinstance(texts, str):
+            raise InputError("encode_iterable takes an iterable of texts, not one str")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InputError(f"batch_size must be a positive integer, not {batch_size!r}")
+        if return_tensors not in (None, "flat"):
+            raise InputError(f"encode_iterable's return_tensors is None or 'flat', not {return_tensors!r}")
+        unknown = set(options) - _STREAM_OPTIONS
+        if unknown:
+            raise InputError(f"encode_iterable does not take {', '.join(sorted(unknown))}")
+        if options.get("seed") is not None and (options.get("dropout") or options.get("sample")):
+            seeds = random.Random(options["seed"])  # one seed per batch, drawn in order
+        else:
+            seeds = None
+        return self._stream(iter(texts), batch_size, num_threads, add_special_tokens, return_tensors, options, seeds)
+
+    def _stream(self, texts, batch_size, num_threads, add_special_tokens, return_tensors, options, seeds):
+        while batch := list(islice(texts, batch_size)):
+            if seeds is not None:
+                options = {**options, "seed": seeds.getrandbits(63)}
+            flat = self.encode_batch(
+                batch, num_threads, add_special_tokens=add_special_tokens, return_tensors="flat", **options
+            )
+            if return_tensors == "flat":
+                yield flat
+                continue
+            ids, splits = flat["input_ids"].tolist(), flat["row_splits"].tolist()
+            for start, end in zip(splits, splits[1:]):
+                yield ids[start:end]
 
     def _encode_item(self, item, add_special_tokens: bool, allowed, draw=None, truncation="file", pad=True) -> Encoding:
         """One text or pair through the whole pipeline: encode, truncate, post-process, pad (HF's order)."""
