@@ -9,21 +9,27 @@ serial pass. Items of an iterable of str are texts as they come (documents or li
 
 from __future__ import annotations
 
+import heapq
+import json
 import os
 import random
 import re
+import struct
 import sys
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
-from itertools import chain
+from itertools import chain, groupby, islice
 from multiprocessing import get_context
 from pathlib import Path
-from typing import BinaryIO, Optional, Union
+from typing import Any, BinaryIO, Optional, Union
 
+import numpy as np
 import regex
 
 from . import _backend
+from ._io import PathLike, atomic_write_bytes
 from .added_tokens import alternation, longest_first
 from .datasets import (  # noqa: F401  (here before subtok.datasets existed: subtok.corpus.load keeps working)
     NAMED_CORPORA,
@@ -33,10 +39,10 @@ from .datasets import (  # noqa: F401  (here before subtok.datasets existed: sub
     load,
     load_texts,
 )
-from .errors import CorpusError, InputError
-from .models import bpe_core
+from .errors import CorpusError, FileFormatError, InputError, TrainingError
+from .models import TRAINERS, Trainer, bpe_core
 from .normalizers import make_normalizers, normalize_str
-from .pre_tokenizers import PRE_TOKENIZERS
+from .pre_tokenizers import PRE_TOKENIZERS, make_pre_tokenizer
 from .progress import progress_bar
 from .text import GPT2_PATTERN
 
@@ -231,6 +237,17 @@ class WordSplitter:
         return (WordSplitter, self.spec)
 
     @property
+    def splitting(self) -> dict:
+        """How this splitter counts, as plain data (``WordCounts.splitting``; the special tokens as a set)."""
+        normalizers, pre_tokenizer, specials, strip_newline = self.spec
+        return {
+            "normalizers": list(normalizers),
+            "pre_tokenizer": pre_tokenizer,
+            "special_tokens": sorted(specials),
+            "strip_newline": strip_newline,
+        }
+
+    @property
     def gpt2_only(self) -> bool:
         """True when words come from GPT-2's pattern alone, which the core counts in one call."""
         pre = self.pre_tokenizer
@@ -362,17 +379,36 @@ def count_words(
     num_workers: Optional[int] = None,
     errors: str = "strict",
     show_progress: Optional[bool] = None,
+    memory_cap: Optional[int] = None,
 ) -> Counter:
     """Word -> count over the whole corpus. Files of several MB are cut at newlines and counted on
-    ``num_workers`` processes (default: all cores); the result equals a serial pass exactly."""
+    ``num_workers`` processes (default: all cores); the result equals a serial pass exactly. With
+    ``memory_cap`` (bytes, at about ``WORD_BYTES`` a counted word) the table in memory is spilled to disk as a
+    sorted run whenever it grows past the cap, and the runs are merged at the end (exact)."""
     if num_workers is not None and (
         isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1
     ):
         raise InputError(f"num_workers must be an integer of at least 1 (or None), not {num_workers!r}")
+    if memory_cap is not None and (isinstance(memory_cap, bool) or not isinstance(memory_cap, int) or memory_cap < 1):
+        raise InputError(f"memory_cap must be a positive number of bytes (or None), not {memory_cap!r}")
+    with _Spill(memory_cap) as spill:
+        counts = _count_corpus(corpus, splitter, num_workers, errors, show_progress, spill)
+        counts = spill.merged(counts)
+    if not counts:
+        files = corpus_files(corpus)
+        where = ", ".join(str(p) for p in files) if files else "the given texts"
+        raise CorpusError(f"the corpus is empty: no words in {where}")
+    return counts
+
+
+def _count_corpus(corpus, splitter, num_workers, errors, show_progress, spill: _Spill) -> Counter:
     files = corpus_files(corpus)
     counts: Counter = Counter()
     if files is None:
-        splitter.count(iter_texts(corpus), counts)
+        texts = iter_texts(corpus)
+        while batch := list(islice(texts, 10_000)):
+            splitter.count(batch, counts)
+            spill.check(counts)
     else:
         workers = num_workers or os.cpu_count() or 1
         tasks = [
@@ -386,12 +422,241 @@ def count_words(
                 with get_context("fork" if sys.platform == "linux" else "spawn").Pool(workers) as pool:
                     for (_, _, s, e, _), part in zip(tasks, pool.imap(_count_chunk, tasks)):
                         counts.update(part)
+                        spill.check(counts)
                         bar.update((e or s) - s)
             else:
                 for task in tasks:
                     counts.update(_count_chunk(task))
+                    spill.check(counts)
                     bar.update((task[3] or task[2]) - task[2])
-    if not counts:
-        where = ", ".join(str(p) for p in files) if files else "the given texts"
-        raise CorpusError(f"the corpus is empty: no words in {where}")
     return counts
+
+
+WORD_BYTES = 200  # what a counted word is taken to cost in memory (a str, an int, a dict slot)
+_RECORD = struct.Struct("<Iq")  # a spilled run's record: the word's UTF-8 length and its count, then the word
+
+
+class _Spill:
+    """Sorted runs of counts in a temporary folder, written when the counts in memory pass ``cap`` bytes
+    (None: never), and merged with what is left at the end: ``merged`` gives exactly the counts of a
+    pass without a cap. Runs are sorted by each word's UTF-8 bytes, so a k-way merge reads each run once."""
+
+    def __init__(self, cap: Optional[int]) -> None:
+        self.cap, self.folder, self.runs = cap, None, []
+
+    def __enter__(self) -> _Spill:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.folder is not None:
+            self.folder.cleanup()
+
+    def check(self, counts: Counter) -> None:
+        if self.cap is not None and len(counts) * WORD_BYTES > self.cap:
+            self._write(counts)
+            counts.clear()
+
+    def _write(self, counts: Mapping[str, int]) -> None:
+        if self.folder is None:
+            self.folder = tempfile.TemporaryDirectory(prefix="subtok-counts-")
+        path = Path(self.folder.name) / f"run{len(self.runs)}"
+        with open(path, "wb") as f:
+            for word, count in sorted((w.encode("utf-8", "surrogatepass"), c) for w, c in counts.items()):
+                f.write(_RECORD.pack(len(word), count) + word)
+        self.runs.append(path)
+
+    def merged(self, counts: Counter) -> Counter:
+        if not self.runs:
+            return counts
+        self._write(counts)
+        merged: Counter = Counter()
+        for word, group in groupby(heapq.merge(*map(_read_run, self.runs)), key=lambda item: item[0]):
+            merged[word.decode("utf-8", "surrogatepass")] = sum(c for _, c in group)
+        return merged
+
+
+def _read_run(path: Path) -> Iterator[tuple[bytes, int]]:
+    with open(path, "rb") as f:
+        while head := f.read(_RECORD.size):
+            n, count = _RECORD.unpack(head)
+            yield f.read(n), count
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Word counts as an object: saved, loaded, merged, trained on
+# ---------------------------------------------------------------------------------------------------------
+WORD_COUNTS_MAGIC = b"SUBTOKWC"
+WORD_COUNTS_VERSION = 1
+_INT64_MAX = (1 << 63) - 1
+
+
+class WordCounts(Mapping[str, int]):
+    """Counted words, each with a 64-bit count, and how they were counted (``splitting``: the
+    normalizers, the pre-tokenizer, the special tokens cut out first, whether a line's final newline was
+    dropped), so that only counts made the same way merge or train together.
+
+    ``from_corpus`` counts a corpus as training would (for ``tokenizer``'s pipeline, or a model's default
+    one), in bounded memory with ``memory_cap``; ``merge`` sums counts of shards exactly (any order, the
+    same result); ``save`` writes a versioned binary file, the words sorted by their UTF-8 bytes (the same
+    counts, the same file); ``load`` checks every field of one; ``Tokenizer.train_from_counts`` trains on
+    them. Unigram's counts are of its "words" as its trainer counts them: lines cut at "▁" (whole lines
+    without a pre-tokenizer's split), from which its seed pieces and EM work as from the corpus itself.
+    """
+
+    def __init__(self, counts: Optional[Mapping[str, int]] = None, splitting: Optional[dict] = None) -> None:
+        self._counts: dict[str, int] = {}
+        for word, count in (counts or {}).items():
+            if not isinstance(word, str) or isinstance(count, bool) or not isinstance(count, int):
+                raise InputError(f"word counts map str to int, not {word!r} to {count!r}")
+            if not 0 <= count <= _INT64_MAX:
+                raise InputError(f"the count of {word!r} is {count}: counts are 0 to 2**63 - 1")
+            if word and count:
+                self._counts[word] = count
+        self.splitting = splitting
+
+    @classmethod
+    def from_corpus(
+        cls,
+        corpus: Corpus,
+        tokenizer: Any = None,
+        memory_cap: Optional[int] = None,
+        *,
+        model: Optional[str] = None,
+        num_workers: Optional[int] = None,
+        errors: str = "strict",
+        show_progress: Optional[bool] = None,
+        **options: Any,
+    ) -> WordCounts:
+        """The words of ``corpus`` as ``Tokenizer.train(corpus, model=model, **options)`` counts them:
+        with ``tokenizer``, its normalizers and pre-tokenizer (its model's kind unless ``model`` says, its
+        special tokens unless ``special_tokens`` does); else ``model``'s defaults (BPE's: GPT-2's pattern).
+        ``options`` are the trainer's (those that change counting: ``special_tokens``, Unigram's
+        ``split_by_whitespace``...). ``memory_cap``: ``count_words``'."""
+        if tokenizer is not None:
+            model = model or tokenizer.model.type
+            options.setdefault("special_tokens", list(tokenizer.special_tokens))
+        model = model or "bpe"
+        if model not in TRAINERS:
+            raise TrainingError(f"unknown model {model!r}; choose from {sorted(TRAINERS)}")
+        *_, splitter = training_splitting(TRAINERS[model].create(options), tokenizer=tokenizer)
+        counts = count_words(corpus, splitter, num_workers, errors, show_progress, memory_cap)
+        return cls(counts, splitter.splitting)
+
+    def __getitem__(self, word: str) -> int:
+        return self._counts[word]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._counts)
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WordCounts) and self.splitting == other.splitting and self._counts == other._counts
+
+    def __repr__(self) -> str:
+        return f"WordCounts({len(self)} words, {self.total} in all)"
+
+    @property
+    def total(self) -> int:
+        """Every word's count summed."""
+        return sum(self._counts.values())
+
+    def merge(self, *others: WordCounts) -> WordCounts:
+        """These counts and ``others`` summed word by word (exact: integers); counts made another way
+        (another ``splitting``) are an error naming both."""
+        merged: Counter = Counter(self._counts)
+        for other in others:
+            if not isinstance(other, WordCounts):
+                raise InputError(f"merge takes WordCounts, not {type(other).__name__}")
+            if other.splitting != self.splitting:
+                raise InputError(
+                    f"these counts were made another way and do not merge: {_describe(self.splitting)} "
+                    f"against {_describe(other.splitting)}"
+                )
+            merged.update(other._counts)
+        return WordCounts(merged, self.splitting)
+
+    def save(self, path: PathLike) -> None:
+        """A versioned binary file, whole or not at all: the magic bytes, a JSON header (format, version,
+        splitting, number of words, their UTF-8 bytes, the total), then int64 counts, int64 offsets (one
+        more than the words) and the words' UTF-8 one after the other, sorted by it."""
+        items = sorted((w.encode("utf-8", "surrogatepass"), c) for w, c in self._counts.items())
+        blob = b"".join(w for w, _ in items)
+        offsets = np.zeros(len(items) + 1, dtype="<i8")
+        np.cumsum([len(w) for w, _ in items], out=offsets[1:])
+        counts = np.array([c for _, c in items], dtype="<i8")
+        header = json.dumps(
+            {
+                "format": "subtok-word-counts",
+                "version": WORD_COUNTS_VERSION,
+                "splitting": self.splitting,
+                "words": len(items),
+                "bytes": len(blob),
+                "total": self.total,
+            },
+            sort_keys=True,
+        ).encode("utf-8")
+        head = WORD_COUNTS_MAGIC + struct.pack("<II", WORD_COUNTS_VERSION, len(header)) + header
+        atomic_write_bytes(path, head + counts.tobytes() + offsets.tobytes() + blob)
+
+    @classmethod
+    def load(cls, path: PathLike) -> WordCounts:
+        """Counts saved by ``save``; anything else, damaged or truncated, is a ``FileFormatError`` naming the
+        file and what is wrong."""
+
+        def bad(what: str) -> FileFormatError:
+            return FileFormatError(f"{path}: not a subtok word counts file ({what})")
+
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise FileFormatError(f"cannot read {path}: {e.strerror}") from None
+        if not data.startswith(WORD_COUNTS_MAGIC) or len(data) < 16:
+            raise bad("no magic bytes at its start")
+        version, header_len = struct.unpack_from("<II", data, 8)
+        if version != WORD_COUNTS_VERSION:
+            raise bad(f"version {version}; this subtok reads version {WORD_COUNTS_VERSION}")
+        try:
+            header = json.loads(data[16 : 16 + header_len].decode("utf-8"))
+            n, size, total = int(header["words"]), int(header["bytes"]), int(header["total"])
+            splitting = header["splitting"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise bad("its header is damaged") from None
+        start = 16 + header_len
+        if n < 0 or size < 0 or len(data) != start + 8 * n + 8 * (n + 1) + size:
+            raise bad(f"{len(data)} bytes where its header says {start + 16 * n + 8 + size}")
+        counts = np.frombuffer(data, dtype="<i8", count=n, offset=start)
+        offsets = np.frombuffer(data, dtype="<i8", count=n + 1, offset=start + 8 * n)
+        blob = data[start + 16 * n + 8 :]
+        if offsets[0] != 0 or offsets[-1] != size or (n and np.any(np.diff(offsets) <= 0)) or np.any(counts <= 0):
+            raise bad("its offsets or counts are out of range")
+        words = [blob[a:b] for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+        if any(a >= b for a, b in zip(words, words[1:])):
+            raise bad("its words are not sorted and distinct")
+        try:
+            text = [w.decode("utf-8", "surrogatepass") for w in words]
+        except UnicodeDecodeError:
+            raise bad("a word is not UTF-8") from None
+        out = cls(dict(zip(text, counts.tolist())), splitting)
+        if out.total != total:
+            raise bad(f"its counts sum to {out.total}, its header says {total}")
+        return out
+
+
+def _describe(splitting: Optional[dict]) -> str:
+    return "unknown splitting" if splitting is None else json.dumps(splitting, sort_keys=True)
+
+
+def training_splitting(trainer: Trainer, normalizers=None, pre_tokenizer=None, tokenizer: Any = None):
+    """What ``Tokenizer.train`` counts with for ``trainer``: (normalizers, pre-tokenizer, ``WordSplitter``),
+    the normalizers and pre-tokenizer given (else ``tokenizer``'s, else the trainer's defaults)."""
+    if tokenizer is not None:
+        normalizers = list(tokenizer.normalizers) if normalizers is None else normalizers
+        pre_tokenizer = tokenizer.pre_tokenizer if pre_tokenizer is None else pre_tokenizer
+    norms = make_normalizers(normalizers) if normalizers is not None else trainer.default_normalizers()
+    pre = make_pre_tokenizer(pre_tokenizer) if pre_tokenizer is not None else trainer.default_pre_tokenizer()
+    if pre.spelled:
+        raise TrainingError("training with steps after a ByteLevel pre-tokenizer step is not supported")
+    count_pre, cut, strip_newline = trainer.word_splitting(pre)
+    return norms, pre, WordSplitter([n.to_dict() for n in norms], count_pre.to_dict(), cut, strip_newline)

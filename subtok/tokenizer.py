@@ -25,12 +25,12 @@ import numpy as np
 from . import _backend, interop, sentencepiece_io
 from ._io import PathLike, atomic_write_json, check_header, read_json
 from .added_tokens import WHITE_SPACE_START, AddedToken, AddedVocabulary
-from .corpus import Corpus, WordSplitter, count_words, sample_lines
+from .corpus import Corpus, count_words, sample_lines, training_splitting
 from .decoders import DECODERS, Decoder
 from .encoding import Encoding, PieceRecord, Pieces, SpelledPieces, TextEncoder
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
 from .models import TRAINERS, Model, Trainer, model_from_dict
-from .models.base import encode_each
+from .models.base import check_word_counts, encode_each
 from .models.unigram_core import SplitMix64
 from .normalizers import Normalizer, make_normalizers, normalize_str
 from .pre_tokenizers import PRE_TOKENIZERS, PreTokenizer, make_pre_tokenizer
@@ -93,6 +93,17 @@ def _with_template(
     out[(new_splits[:-1, None] + np.arange(p)).ravel()] = np.tile(np.asarray(prefix, dtype=np.int32), n)
     out[(new_splits[1:, None] - s + np.arange(s)).ravel()] = np.tile(np.asarray(suffix, dtype=np.int32), n)
     return out, new_splits
+
+
+def _trainer(model: Union[str, Trainer], options: dict, show_progress: Optional[bool]) -> Trainer:
+    """A trainer given, or the named model's made from ``options``."""
+    if isinstance(model, Trainer):
+        if options:
+            raise TrainingError(f"pass the options {sorted(options)} to the trainer, not to train()")
+        return model
+    if model in TRAINERS:
+        return TRAINERS[model].create({**options, "show_progress": show_progress})
+    raise TrainingError(f"unknown model {model!r}; choose from {sorted(TRAINERS)}")
 
 
 # encode_batch's keyword options that encode_iterable passes on
@@ -268,23 +279,42 @@ class Tokenizer:
         The corpus is streamed into word counts (in parallel for large files); the vocabulary is exactly
         ``vocab_size`` unless the corpus runs out of pairs.
         """
-        if isinstance(model, Trainer):
-            if options:
-                raise TrainingError(f"pass the options {sorted(options)} to the trainer, not to train()")
-            trainer = model
-        elif model in TRAINERS:
-            trainer = TRAINERS[model].create({**options, "show_progress": show_progress})
-        else:
-            raise TrainingError(f"unknown model {model!r}; choose from {sorted(TRAINERS)}")
-        norms = make_normalizers(normalizers) if normalizers is not None else trainer.default_normalizers()
-        pre = make_pre_tokenizer(pre_tokenizer) if pre_tokenizer is not None else trainer.default_pre_tokenizer()
-        if pre.spelled:
-            raise TrainingError("training with steps after a ByteLevel pre-tokenizer step is not supported")
-        count_pre, cut, strip_newline = trainer.word_splitting(pre)
-        splitter = WordSplitter([n.to_dict() for n in norms], count_pre.to_dict(), cut, strip_newline)
+        trainer = _trainer(model, options, show_progress)
+        norms, pre, splitter = training_splitting(trainer, normalizers, pre_tokenizer)
         if trainer.input_sentence_size:
             corpus = sample_lines(corpus, trainer.input_sentence_size, trainer.seed)
         counts = count_words(corpus, splitter, num_workers=num_workers, errors=errors, show_progress=show_progress)
+        trained = trainer.train(counts)
+        return cls(trained, norms, pre, trainer.tokenizer_specials(trained), trainer.post_processor(trained))
+
+    @classmethod
+    def train_from_counts(
+        cls,
+        counts: Mapping[str, int],
+        *,
+        model: Union[str, Trainer] = "bpe",
+        normalizers: Optional[Sequence[Union[str, dict, Normalizer]]] = None,
+        pre_tokenizer: Optional[Union[str, dict, PreTokenizer]] = None,
+        show_progress: Optional[bool] = None,
+        **options,
+    ) -> Tokenizer:
+        """``train`` on words already counted (``corpus.WordCounts``, from one machine or merged from many;
+        or any mapping word -> count). Counts that say how they were counted must have been counted as this
+        training would count them (the same normalizers, pre-tokenizer and special tokens): otherwise the
+        error says what differs, since training on them would silently learn another vocabulary."""
+        trainer = _trainer(model, options, show_progress)
+        norms, pre, splitter = training_splitting(trainer, normalizers, pre_tokenizer)
+        splitting = getattr(counts, "splitting", None)
+        if splitting is not None and splitting != splitter.splitting:
+            raise TrainingError(
+                "these counts were made another way than this training counts: "
+                + "; ".join(
+                    f"{key} {splitting.get(key)!r} against {value!r}"
+                    for key, value in splitter.splitting.items()
+                    if splitting.get(key) != value
+                )
+            )
+        check_word_counts(counts)
         trained = trainer.train(counts)
         return cls(trained, norms, pre, trainer.tokenizer_specials(trained), trainer.post_processor(trained))
 

@@ -1,0 +1,134 @@
+"""WordCounts: counted words saved, loaded and merged exactly, counted in bounded memory, and trained on
+(Tokenizer.train_from_counts gives what Tokenizer.train gives)."""
+
+import random
+import warnings
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from subtok import FileFormatError, InputError, Tokenizer, TrainingError
+from subtok import corpus as corpus_module
+from subtok.corpus import WordCounts
+
+from .conftest import SAMPLE_TEXTS
+
+TEXTS = SAMPLE_TEXTS + [f"line {k} with word{k % 17} and <eos> marks" for k in range(200)]
+
+
+@pytest.mark.parametrize(
+    "model, options",
+    [
+        ("bpe", {"vocab_size": 400, "min_frequency": 1}),
+        ("bpe", {"vocab_size": 300, "byte_level": False, "special_tokens": ["<unk>"]}),
+        ("wordpiece", {"vocab_size": 300}),
+        ("word", {"vocab_size": 50}),
+        ("unigram", {"vocab_size": 150}),
+    ],
+)
+def test_training_from_counts_gives_what_training_gives(backend, model, options, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        direct = Tokenizer.train(TEXTS, model=model, show_progress=False, **options)
+        counts = WordCounts.from_corpus(TEXTS, model=model, **options)
+        path = tmp_path / "counts.bin"
+        counts.save(path)
+        again = Tokenizer.train_from_counts(WordCounts.load(path), model=model, show_progress=False, **options)
+    assert again.get_vocab() == direct.get_vocab()
+    assert [again.encode(t).ids for t in TEXTS[:20]] == [direct.encode(t).ids for t in TEXTS[:20]]
+
+
+def test_counts_of_a_tokenizers_pipeline(tmp_path):
+    tok = Tokenizer.train(TEXTS, model="wordpiece", vocab_size=300, show_progress=False)
+    counts = WordCounts.from_corpus(TEXTS, tok)
+    assert counts.splitting["normalizers"] == [n.to_dict() for n in tok.normalizers]
+    assert counts["line"] == 200 and "<eos>" not in counts  # BERT's lowercasing; a special token is cut out
+
+
+def test_shards_merge_exactly_in_any_order(tmp_path):
+    shards = [WordCounts.from_corpus(TEXTS[k::3]) for k in range(3)]
+    whole = WordCounts.from_corpus(TEXTS)
+    orders = [shards[0].merge(shards[1], shards[2]), shards[2].merge(shards[0]).merge(shards[1])]
+    for k, merged in enumerate(orders):
+        assert merged == whole
+        merged.save(tmp_path / f"m{k}.bin")
+    assert (tmp_path / "m0.bin").read_bytes() == (tmp_path / "m1.bin").read_bytes()
+
+
+def test_counts_are_64_bit():
+    big = WordCounts({"a": 2**62, "b": 1}, None)
+    assert big.merge(WordCounts({"a": 2**62 - 1}, None))["a"] == 2**63 - 1
+    with pytest.raises(InputError, match="2\\*\\*63"):
+        big.merge(big)
+    with pytest.raises(TrainingError, match="2\\*\\*52"):
+        Tokenizer.train_from_counts(big, vocab_size=300)
+
+
+def test_counts_made_another_way_do_not_mix():
+    plain = WordCounts.from_corpus(TEXTS)
+    other = WordCounts.from_corpus(TEXTS, special_tokens=["<eos>"])
+    with pytest.raises(InputError, match="made another way"):
+        plain.merge(other)
+    with pytest.raises(TrainingError, match="special_tokens"):
+        Tokenizer.train_from_counts(other, vocab_size=300)
+    lowercase = WordCounts.from_corpus(TEXTS, model="wordpiece")
+    with pytest.raises(TrainingError, match="normalizers"):
+        Tokenizer.train_from_counts(lowercase, vocab_size=300)
+
+
+@pytest.mark.parametrize("as_files", [False, True])
+def test_a_memory_cap_spills_runs_and_counts_exactly(tmp_path, monkeypatch, as_files):
+    """With a cap smaller than one word's cost, every check spills a run; the merge gives the same counts."""
+    runs = []
+    real_write = corpus_module._Spill._write
+    monkeypatch.setattr(corpus_module._Spill, "_write", lambda self, c: runs.append(len(c)) or real_write(self, c))
+    monkeypatch.setattr(corpus_module, "CHUNK_SIZE", 4096)
+    monkeypatch.setattr(corpus_module, "PARALLEL_MIN_BYTES", 1)
+    texts = [f"{random.Random(k).choice(['alpha', 'beta', 'gamma'])}{k % 500} and more" for k in range(30_000)]
+    source = texts
+    if as_files:
+        source = tmp_path / "corpus.txt"
+        source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    capped = WordCounts.from_corpus(source, memory_cap=1, num_workers=2)
+    assert len(runs) > 2
+    assert capped == WordCounts.from_corpus(source, num_workers=1)
+    with pytest.raises(InputError, match="memory_cap"):
+        WordCounts.from_corpus(texts, memory_cap=0)
+
+
+def test_damaged_files_are_refused(tmp_path):
+    path = tmp_path / "c.bin"
+    WordCounts.from_corpus(TEXTS).save(path)
+    data = path.read_bytes()
+    for damaged, what in [
+        (b"nope" + data[4:], "magic"),
+        (data[:8] + b"\x09" + data[9:], "version"),
+        (data[:-1], "bytes where"),
+        (data + b"x", "bytes where"),
+    ]:
+        path.write_bytes(damaged)
+        with pytest.raises(FileFormatError, match=what):
+            WordCounts.load(path)
+    with pytest.raises(FileFormatError, match="cannot read"):
+        WordCounts.load(tmp_path / "missing.bin")
+
+
+@given(st.data())
+def test_any_damage_gives_our_error_or_the_counts(data):
+    good = WordCounts({"a": 3, "bb": 1, "ccc": 7, "\u2581x": 2}, {"k": 1})
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "c.bin"
+        good.save(path)
+        raw = bytearray(path.read_bytes())
+        for _ in range(data.draw(st.integers(1, 4))):
+            raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+        path.write_bytes(bytes(raw))
+        try:
+            loaded = WordCounts.load(path)
+        except FileFormatError:
+            return
+        assert isinstance(loaded, WordCounts) and all(c > 0 for c in loaded.values())
