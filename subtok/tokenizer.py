@@ -25,7 +25,7 @@ import numpy as np
 from . import _backend, interop, sentencepiece_io
 from ._io import PathLike, atomic_write_json, check_header, read_json
 from .added_tokens import WHITE_SPACE_START, AddedToken, AddedVocabulary
-from .corpus import Corpus, count_words, sample_lines, training_splitting
+from .corpus import Corpus, WordCounts, count_words, sample_lines, training_splitting
 from .decoders import DECODERS, Decoder
 from .encoding import Encoding, PieceRecord, Pieces, SpelledPieces, TextEncoder
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
@@ -325,6 +325,43 @@ class Tokenizer:
         if isinstance(texts, (str, os.PathLike)):
             raise InputError("train_from_iterator takes an iterable of texts; a file goes to Tokenizer.train")
         return cls.train((t for t in texts), **options)
+
+    def extend(
+        self,
+        corpus_or_counts: Union[Corpus, Mapping[str, int]],
+        n_new_tokens: int,
+        *,
+        min_frequency: int = 2,
+        num_workers: Optional[int] = None,
+        show_progress: Optional[bool] = None,
+    ) -> int:
+        """Grow a BPE vocabulary on new text, in place: up to ``n_new_tokens`` merges learned on
+        ``corpus_or_counts`` (a corpus, or ``WordCounts`` counted for this tokenizer) after the existing ones,
+        their tokens at the next free ids. Every old id and merge stays, so old text encodes as before
+        except where a new merge applies; a merge whose token the vocabulary already has is not learned,
+        so the result saves for HF tokenizers and tiktoken alike. Returns how many tokens were added (fewer
+        than asked when no pair occurs ``min_frequency`` times any more)."""
+        if self.model.type != "bpe":
+            raise TrainingError(f"extend grows BPE vocabularies; this tokenizer's model is {self.model.type}")
+        if isinstance(n_new_tokens, bool) or not isinstance(n_new_tokens, int) or n_new_tokens < 0:
+            raise InputError(f"n_new_tokens must be a non-negative integer, not {n_new_tokens!r}")
+        options = {"special_tokens": list(self.special_tokens), "byte_level": self.model.byte_level}
+        if isinstance(corpus_or_counts, Mapping):
+            counts = corpus_or_counts
+            *_, splitter = training_splitting(TRAINERS["bpe"].create(options), tokenizer=self)
+            splitting = getattr(counts, "splitting", None)
+            if splitting is not None and splitting != splitter.splitting:
+                raise TrainingError("extend: these counts were not counted for this tokenizer's pipeline")
+            check_word_counts(counts)
+        else:
+            counts = WordCounts.from_corpus(
+                corpus_or_counts, self, num_workers=num_workers, show_progress=show_progress, **options
+            )
+        before = len(self.model.merges)
+        self.model = self.model.extended(counts, n_new_tokens, len(self._vocab), min_frequency)
+        self._vocab = self._full_vocab()
+        self._text_encoders.clear()
+        return len(self.model.merges) - before
 
     # -- lookups -----------------------------------------------------------------------------------------
     @property

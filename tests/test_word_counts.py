@@ -132,3 +132,51 @@ def test_any_damage_gives_our_error_or_the_counts(data):
         except FileFormatError:
             return
         assert isinstance(loaded, WordCounts) and all(c > 0 for c in loaded.values())
+
+
+OLD = [t for t in SAMPLE_TEXTS[:6]] * 5
+NEW = [f"tokenization extends vocabularies: {w} {w}s {w}ing" for w in ("merge", "count", "shard", "spill")] * 20
+
+
+@pytest.mark.parametrize("byte_level", [True, False])
+def test_extend_keeps_every_old_id_and_merge_and_loads_in_hf(backend, tmp_path, byte_level):
+    from tokenizers import Tokenizer as HF
+
+    options = (
+        {"vocab_size": 350} if byte_level else {"vocab_size": 300, "byte_level": False, "special_tokens": ["<unk>"]}
+    )
+    tok = Tokenizer.train(OLD, min_frequency=1, show_progress=False, **options)
+    old_vocab, old_merges, n_old = tok.get_vocab(), list(tok.model.merges), tok.vocab_size
+    before = [tok.encode(t).ids for t in OLD + NEW]
+    assert tok.extend(NEW, 40) == 40
+    assert tok.vocab_size == n_old + 40 and tok.model.merges[: len(old_merges)] == old_merges
+    assert all(tok.get_vocab()[t] == i for t, i in old_vocab.items())
+    after = [tok.encode(t).ids for t in OLD + NEW]
+    for a, b in zip(before, after):  # where the encoding changed, a new token is in it
+        assert a == b or max(b) >= n_old
+    assert after != before
+    tok.save_huggingface(tmp_path / "t.json")
+    hf = HF.from_file(str(tmp_path / "t.json"))
+    assert [hf.encode(t).ids for t in OLD + NEW] == after
+
+
+def test_extend_gives_tiktoken_the_same_ranks():
+    import tiktoken
+
+    from subtok.text import GPT2_PATTERN
+
+    tok = Tokenizer.train(OLD, vocab_size=350, min_frequency=1, special_tokens=[], show_progress=False)
+    tok.extend(WordCounts.from_corpus(NEW, tok), 30)
+    enc = tiktoken.Encoding("x", pat_str=GPT2_PATTERN, mergeable_ranks=tok.mergeable_ranks(), special_tokens={})
+    assert [enc.encode_ordinary(t) for t in OLD + NEW] == [tok.encode(t).ids for t in OLD + NEW]
+
+
+def test_extend_refuses_what_it_cannot_do():
+    wp = Tokenizer.train(OLD, model="wordpiece", vocab_size=200, show_progress=False)
+    with pytest.raises(TrainingError, match="wordpiece"):
+        wp.extend(NEW, 10)
+    tok = Tokenizer.train(OLD, vocab_size=350, min_frequency=1, show_progress=False)
+    with pytest.raises(TrainingError, match="not counted for this tokenizer"):
+        tok.extend(WordCounts.from_corpus(NEW, model="wordpiece"), 10)
+    with pytest.raises(InputError, match="n_new_tokens"):
+        tok.extend(NEW, -1)

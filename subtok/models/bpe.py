@@ -437,6 +437,48 @@ class BPE:
         return CharBPE(self.byte_fallback, self.prefix, self.suffix)
 
     # -- persistence -------------------------------------------------------------------------------------
+    def extended(self, word_counts: Mapping[str, int], n_new: int, first_id: int, min_frequency: int = 2) -> BPE:
+        """This model with up to ``n_new`` merges learned on ``word_counts`` after its own (each word as
+        this model encodes it, then BPE training on from there), their tokens at ids ``first_id`` and up
+        (past the tokenizer's added tokens): every old id and merge stays. A merge that would make a token
+        the vocabulary has is not learned, so ranks keep following ids (tiktoken's reading of a vocabulary
+        gives HF's merges)."""
+        if self.dropout or self.ignore_merges or (self.byte_fallback and not self.byte_level):
+            raise TrainingError("extend: BPE with dropout, ignore_merges or byte fallback is not supported")
+        ids = [i for i, t in enumerate(self.vocab.id_to_word) if t is not None]
+        key_of = (lambda t: token_to_bytes(t)) if self.byte_level else (lambda t: t.encode("utf-8"))
+        try:
+            keys = [key_of(self.vocab.id_to_word[i]) for i in ids]
+        except ValueError as e:
+            raise TrainingError(f"extend: the vocabulary has a token that spells no bytes ({e})") from None
+        index = {i: k for k, i in enumerate(ids)}
+        words, counts = [], []
+        for word, count in word_counts.items():
+            symbols = [index[t] for t in self.encode_word(word)]
+            if len(symbols) > 1:
+                words.append(symbols)
+                counts.append(count)
+        old = len(keys)
+        merges = _backend.pick(bpe_core.train_merges)(
+            words, counts, keys, len(self.prefix.encode("utf-8")), old + n_new, min_frequency, frozenset(keys)
+        )
+        names = [self.vocab.id_to_word[i] for i in ids] + [
+            bytes_to_token(k) if self.byte_level else k.decode("utf-8") for k in keys[old:]
+        ]
+        end = first_id + len(keys) - old  # the new tokens' ids: first_id up to end
+        tokens: list[Optional[str]] = list(self.vocab.id_to_word) + [None] * (end - len(self.vocab))
+        tokens[first_id:end] = names[old:]
+        new_merges = [(names[a], names[b]) for a, b, _ in merges]
+        return BPE(
+            tokens,
+            self.merges + new_merges,
+            byte_level=self.byte_level,
+            unk_token=self.unk_token,
+            continuing_subword_prefix=self.prefix or None,
+            end_of_word_suffix=self.suffix or None,
+            fuse_unk=self.fuse_unk,
+        )
+
     def to_dict(self) -> dict:
         """Our JSON; the options only other files set (fuse_unk, ignore_merges, dropout) only when set."""
         d = {
