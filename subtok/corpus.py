@@ -532,13 +532,7 @@ class WordCounts(Mapping[str, int]):
         special tokens unless ``special_tokens`` does); else ``model``'s defaults (BPE's: GPT-2's pattern).
         ``options`` are the trainer's (those that change counting: ``special_tokens``, Unigram's
         ``split_by_whitespace``...). ``memory_cap``: ``count_words``'."""
-        if tokenizer is not None:
-            model = model or tokenizer.model.type
-            options.setdefault("special_tokens", list(tokenizer.special_tokens))
-        model = model or "bpe"
-        if model not in TRAINERS:
-            raise TrainingError(f"unknown model {model!r}; choose from {sorted(TRAINERS)}")
-        *_, splitter = training_splitting(TRAINERS[model].create(options), tokenizer=tokenizer)
+        splitter = counting_splitter(tokenizer, model, options)
         counts = count_words(corpus, splitter, num_workers, errors, show_progress, memory_cap)
         return cls(counts, splitter.splitting)
 
@@ -642,6 +636,21 @@ class WordCounts(Mapping[str, int]):
         if out.total != total:
             raise bad(f"its counts sum to {out.total}, its header says {total}")
         return out
+
+
+def counting_splitter(
+    tokenizer: Any = None, model: Optional[str] = None, options: Optional[dict] = None
+) -> WordSplitter:
+    """How ``WordCounts.from_corpus`` counts for ``tokenizer`` (its pipeline, its model's kind unless
+    ``model`` says, its special tokens unless ``options`` give some) or ``model``'s defaults (BPE)."""
+    options = dict(options or {})
+    if tokenizer is not None:
+        model = model or tokenizer.model.type
+        options.setdefault("special_tokens", list(tokenizer.special_tokens))
+    model = model or "bpe"
+    if model not in TRAINERS:
+        raise TrainingError(f"unknown model {model!r}; choose from {sorted(TRAINERS)}")
+    return training_splitting(TRAINERS[model].create(options), tokenizer=tokenizer)[2]
 
 
 def _describe(splitting: Optional[dict]) -> str:

@@ -9,6 +9,7 @@ their own modules (``normalizers``, ``pre_tokenizers``, ``added_tokens``, ``mode
 from __future__ import annotations
 
 import gc
+import json
 import math
 import operator
 import os
@@ -93,6 +94,11 @@ def _with_template(
     out[(new_splits[:-1, None] + np.arange(p)).ravel()] = np.tile(np.asarray(prefix, dtype=np.int32), n)
     out[(new_splits[1:, None] - s + np.arange(s)).ravel()] = np.tile(np.asarray(suffix, dtype=np.int32), n)
     return out, new_splits
+
+
+def _from_json(document: str) -> Tokenizer:
+    """A tokenizer from the JSON text of its ``to_dict`` (unpickling)."""
+    return Tokenizer.from_dict(json.loads(document))
 
 
 def _trainer(model: Union[str, Trainer], options: dict, show_progress: Optional[bool]) -> Trainer:
@@ -850,6 +856,11 @@ class Tokenizer:
                 d["special_tokens"] = []
             d.update(extra)
         return d
+
+    def __reduce__(self):
+        """Pickled as its JSON document (what ``save`` writes): a worker process or machine rebuilds it from
+        that, its native tables made on first use there."""
+        return (_from_json, (json.dumps(self.to_dict(), ensure_ascii=False),))
 
     def save(self, path: PathLike) -> None:
         """Write the tokenizer as one JSON document (atomically: no half-written file on failure)."""
