@@ -12,14 +12,13 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Any, Optional
 
 from . import __version__, interop
 from ._backend import native_available
 from ._io import atomic_write_text, check_output, read_json
-from .corpus import read_lines
+from .corpus import read_line_batches
 from .errors import SubtokError
 from .progress import progress_bar
 from .token_files import FORMATS, TokenFileWriter
@@ -106,9 +105,10 @@ def _load_tokenizer(path: str) -> Tokenizer:
     return Tokenizer.from_dict(doc, source=path)
 
 
-def _stream_lines(paths: list[str], errors: str) -> Iterator[str]:
-    """The lines of the files in order (stdin where there are none, or for "-"), read a block at a time:
-    only "\n" ends a line (a form feed, U+2028 or a lone "\r" stays in its line), and it is dropped."""
+def _line_batches(paths: list[str], errors: str, size: int) -> Iterator[list[str]]:
+    """The lines of the files in order (stdin where there are none, or for "-"), in lists of about ``size``
+    (``corpus.read_line_batches``): only "\n" ends a line (a form feed, U+2028 or a lone "\r" stays in its
+    line), and it is dropped."""
     for path in paths or ["-"]:
         if path == "-":
             source: Any = sys.stdin.buffer
@@ -118,8 +118,7 @@ def _stream_lines(paths: list[str], errors: str) -> Iterator[str]:
                 raise SubtokError(f"input file not found: {source}")
             if source.is_dir():
                 raise SubtokError(f"input path is a directory, not a file: {source}")
-        for line in read_lines(source, errors):
-            yield line[:-1] if line.endswith("\n") else line
+        yield from read_line_batches(source, errors, size)
 
 
 def cmd_encode(args) -> None:
@@ -138,12 +137,12 @@ def cmd_encode(args) -> None:
         eos_id = tok.token_to_id(args.eos)
         if eos_id is None:
             raise SubtokError(f"--eos {args.eos!r} is not a token of {args.tokenizer}")
-    lines = _stream_lines(args.file, args.errors)
+    batches_of_lines = _line_batches(args.file, args.errors, args.batch_size)
     draw = dict(dropout=args.dropout, sample=args.sample, alpha=args.alpha, nbest_size=args.nbest_size, seed=args.seed)
     draw = {k: v for k, v in draw.items() if v not in (None, False)} if (args.dropout or args.sample) else {}
     if args.tokens:  # each line's tokens (Encodings, for their token strings)
         out = sys.stdout if to_stdout else io.StringIO()
-        while batch := list(islice(lines, args.batch_size)):
+        for batch in batches_of_lines:
             for enc in tok.encode_batch(batch, num_threads=args.threads, **draw):
                 out.write(" ".join(enc.tokens) + "\n")
         if not to_stdout:
@@ -151,7 +150,11 @@ def cmd_encode(args) -> None:
         return
     meta = {"tokenizer": args.tokenizer, "vocab_size": tok.vocab_size}
     batches = tok.encode_iterable(
-        lines, batch_size=args.batch_size, num_threads=args.threads, return_tensors="flat", **draw
+        (line for batch in batches_of_lines for line in batch),
+        batch_size=args.batch_size,
+        num_threads=args.threads,
+        return_tensors="flat",
+        **draw,
     )
     with progress_bar(desc="encode", unit="lines", enabled=_progress(args)) as bar:
         if to_stdout:  # ids as text, a line per line, as they come
@@ -298,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         "JSON sidecar), documents ended by --eos or listed in FILE.offsets.npy; parquet: a row per line",
     )
     e.add_argument("--eos", help="npy/bin: this token's id after each line (else an offsets file)")
-    e.add_argument("--batch-size", type=int, default=1000, help="lines encoded at a time (memory holds one batch)")
+    e.add_argument("--batch-size", type=int, default=10_000, help="lines encoded at a time (memory holds one batch)")
     e.add_argument("-o", "--output", help="output file (default: stdout, ids only)")
     e.set_defaults(func=cmd_encode)
 

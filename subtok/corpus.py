@@ -174,6 +174,34 @@ def read_lines(path: Union[Path, BinaryIO], errors: str = "strict") -> Iterator[
             parts.clear()
 
 
+def read_line_batches(path: Union[Path, BinaryIO], errors: str = "strict", size: int = 10_000) -> Iterator[list[str]]:
+    """The lines of a file (or a binary stream), newline dropped, in lists of about ``size``: read a block at
+    a time and split in C, for a reader that takes lines by the thousand (``subtok encode``). Only "\n"
+    ends a line; a byte-order mark at the start is dropped; a line longer than a block waits for its end."""
+    named = isinstance(path, (str, os.PathLike))
+    name = path if named else getattr(path, "name", "<stream>")
+    with open(path, "rb") if named else nullcontext(path) as f:
+        rest, pos, batch = b"", 0, []
+        while block := f.read(BLOCK_SIZE):
+            if pos == 0 and block.startswith(UTF8_BOM):
+                block, pos = block[len(UTF8_BOM) :], len(UTF8_BOM)
+            pos += len(block)
+            data = rest + block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            batch += _decode(data[:cut], name, pos - len(data), errors).split("\n")
+            rest = data[cut + 1 :]
+            while len(batch) >= size:
+                yield batch[:size]
+                batch = batch[size:]
+        if rest:
+            batch.append(_decode(rest, name, pos - len(rest), errors))
+        if batch:
+            yield batch
+
+
 def iter_texts(corpus: Corpus, errors: str = "strict") -> Iterator[str]:
     """Every text of a corpus in order: the lines of each file, or the items of an iterable."""
     files = corpus_files(corpus)

@@ -210,3 +210,17 @@ def test_cli_encode_reads_stdin(tmp_path, tok, tok_file):
 
 def test_subtok_error_is_the_base(tmp_path):
     assert issubclass(InputError, SubtokError)
+
+
+def test_line_batches_split_on_newline_only(tmp_path, monkeypatch):
+    from subtok import corpus
+
+    monkeypatch.setattr(corpus, "BLOCK_SIZE", 7)  # lines longer than a block, and blocks cut anywhere
+    lines = ["first \u2028 line\r", "", "a much longer line than one block of seven bytes", "é" * 9, "last"]
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode("utf-8"))
+    batches = list(corpus.read_line_batches(path, size=2))
+    assert [len(b) for b in batches] == [2, 2, 1] and [x for b in batches for x in b] == lines
+    path.write_bytes(b"ok\nbad \xff here\n")
+    with pytest.raises(SubtokError, match="byte offset 7"):
+        list(corpus.read_line_batches(path))

@@ -1,0 +1,156 @@
+"""Beyond one machine (issue 18): streaming encode's memory and speed, counting under a memory cap, Ray and
+Spark in local mode, and the per-core rates behind the README's planning table.
+
+Usage: python bench/scale.py [--mb 1000] [--engine-mb 100]
+Text: the mixed corpus grown to ``--mb`` MB (bench/train_bpe.py's big_corpus: each copy varies every
+fifth word, so word types keep coming; cached). Tokenizer: GPT-2's published file (shared data). Each
+measurement runs in its own process, its peak memory that process's VmHWM:
+- in-memory encode: the first ``--engine-mb`` MB of lines in a list, ``encode_batch(lines,
+  return_tensors="flat")`` (all cores), MB/s;
+- streaming encode: ``subtok encode FILE -t gpt2.json --format bin -o out.bin`` on the whole text (all
+  cores), wall time and peak RSS;
+- counting: ``WordCounts.from_corpus(FILE, num_workers=2)`` with no cap and with a 256 MB cap, each saved,
+  the two files compared byte for byte;
+- engines: ``distributed.count_words`` and ``distributed.encode`` (materialized) over the first
+  ``--engine-mb`` MB, with 1 and 2 workers (Ray: ``num_cpus``; Spark: ``local[N]``), and
+  ``distributed.train`` (8k) against ``Tokenizer.train_from_counts`` of the local counts: the same merges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import machine, mixed_corpus, print_table, require_data, run_measured  # noqa: E402
+from train_bpe import big_corpus  # noqa: E402
+
+IN_MEMORY = """
+import time
+from subtok import Tokenizer
+tok = Tokenizer.from_huggingface({tok!r})
+with open({path!r}, encoding="utf-8") as f:
+    lines, size = [], 0
+    for line in f:
+        lines.append(line.rstrip("\\n"))
+        size += len(line.encode("utf-8"))
+        if size >= {mb} * 1e6:
+            break
+t = time.perf_counter()
+flat = tok.encode_batch(lines, return_tensors="flat")
+out = dict(seconds=time.perf_counter() - t, mb=size / 1e6, tokens=len(flat["input_ids"]))
+"""
+
+COUNT = """
+import time
+from subtok.corpus import WordCounts
+t = time.perf_counter()
+c = WordCounts.from_corpus({path!r}, num_workers=2, memory_cap={cap})
+seconds = time.perf_counter() - t
+c.save({out!r})
+out = dict(seconds=seconds, words=len(c))
+"""
+
+ENGINE = """
+import time, warnings
+warnings.simplefilter("ignore")
+from subtok import Tokenizer, distributed
+lines = open({path!r}, encoding="utf-8").read().split("\\n")
+tok = Tokenizer.from_huggingface({tok!r})
+if {engine!r} == "ray":
+    import ray, ray.data
+    ray.init(num_cpus={workers}, include_dashboard=False, log_to_driver=False)
+    data = ray.data.from_items([{{"text": t}} for t in lines]).repartition(8).materialize()
+    run = lambda d: sum(len(r["ids"]) for r in d.iter_rows())
+else:
+    from pyspark.sql import SparkSession
+    spark = SparkSession.builder.master("local[{workers}]").getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    data = spark.createDataFrame([(t,) for t in lines], ["text"]).repartition(8).cache()
+    data.count()
+    run = lambda d: d.selectExpr("sum(size(ids)) as n").collect()[0]["n"]
+t = time.perf_counter(); counts = distributed.count_words(data, "text"); count_s = time.perf_counter() - t
+t = time.perf_counter(); n = run(distributed.encode(data, tok, "text", "ids")); encode_s = time.perf_counter() - t
+same = None
+if {check_train}:
+    trained = distributed.train(data, "text", "bpe", vocab_size=8000)
+    local = Tokenizer.train_from_counts(counts, model="bpe", vocab_size=8000)
+    same = trained.model.merges == local.model.merges and trained.get_vocab() == local.get_vocab()
+out = dict(count_s=count_s, encode_s=encode_s, tokens=n, same=same)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--mb", type=int, default=1000)
+    ap.add_argument("--engine-mb", type=int, default=100)
+    ap.add_argument("--skip-engines", action="store_true")
+    args = ap.parse_args()
+    data = require_data()
+    path = big_corpus(str(mixed_corpus()), args.mb)
+    mb = os.path.getsize(path) / 1e6
+    print(f"machine: {machine()}; text: {path}, {mb:.0f} MB\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        tok = os.path.join(tmp, "gpt2.json")
+        with open(tok, "wb") as f:
+            f.write(gzip.decompress((data.parent / "tokenizers" / "gpt2" / "tokenizer.json.gz").read_bytes()))
+        small = os.path.join(tmp, "small.txt")
+        with open(path, "rb") as src, open(small, "wb") as dst:
+            dst.write(src.read(args.engine_mb * 1_000_000).rsplit(b"\n", 1)[0] + b"\n")
+
+        rows = []
+        r = run_measured(IN_MEMORY.format(tok=tok, path=path, mb=args.engine_mb))
+        in_memory = r["mb"] / r["seconds"]
+        rows.append([f"encode_batch in memory ({r['mb']:.0f} MB of lines)", f"{r['seconds']:.2f}", f"{in_memory:.1f}",
+                     f"{r['peak_mb']:.0f}", ""])  # fmt: skip
+        out = os.path.join(tmp, "out.bin")
+        command = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "subtok", "encode", path, "-t", tok,
+                   "--format", "bin", "-o", out, "-q"]  # fmt: skip
+        t = time.perf_counter()
+        res = subprocess.run(command, capture_output=True, text=True, check=True)
+        seconds = time.perf_counter() - t
+        peak = int(res.stderr.strip().splitlines()[-1].split()[1]) / 1024
+        note = f"{mb / seconds / in_memory:.2f}x in-memory MB/s; {os.path.getsize(out) / 1e6:.0f} MB written"
+        rows.append([f"subtok encode --format bin ({mb:.0f} MB)", f"{seconds:.2f}", f"{mb / seconds:.1f}",
+                     f"{peak:.0f}", note])  # fmt: skip
+        os.remove(out)
+        files = {}
+        for cap in (None, 256 << 20):
+            files[cap] = os.path.join(tmp, f"counts-{cap}.bin")
+            r = run_measured(COUNT.format(path=path, cap=cap, out=files[cap]))
+            label = "no cap" if cap is None else "256 MB cap"
+            rows.append([f"count words, 2 workers, {label}", f"{r['seconds']:.2f}", f"{mb / r['seconds']:.1f}",
+                         f"{r['peak_mb']:.0f}", f"{r['words']} distinct words"])  # fmt: skip
+        same = open(files[None], "rb").read() == open(files[256 << 20], "rb").read()
+        rows[-1][-1] += f"; the same file as uncapped: {same}"
+        print_table(rows, ["run", "seconds", "MB/s", "peak MB", "notes"])
+
+        if args.skip_engines:
+            return
+        rows = []
+        small_mb = os.path.getsize(small) / 1e6
+        for engine in ("ray", "spark"):
+            base = None
+            for workers in (1, 2):
+                code = ENGINE.format(path=small, tok=tok, engine=engine, workers=workers, check_train=workers == 2)
+                try:
+                    r = run_measured(code)
+                except RuntimeError as e:
+                    rows.append([engine, workers, "failed", str(e).strip().splitlines()[-1][:80], "", "", ""])
+                    break
+                base = base or r
+                rows.append([engine, workers, f"{small_mb / r['count_s']:.1f}",
+                             f"{base['count_s'] / r['count_s']:.2f}x", f"{small_mb / r['encode_s']:.1f}",
+                             f"{base['encode_s'] / r['encode_s']:.2f}x",
+                             "" if r["same"] is None else f"merges as one machine's: {r['same']}"])  # fmt: skip
+        print(f"\nengines, local mode, {small_mb:.0f} MB")
+        print_table(rows, ["engine", "workers", "count MB/s", "vs 1 worker", "encode MB/s", "vs 1 worker", "notes"])
+
+
+if __name__ == "__main__":
+    main()
