@@ -34,11 +34,7 @@ def _read_input(path: Optional[str], errors: str = "strict") -> list[str]:
         data = sys.stdin.buffer.read()
         name = "<stdin>"
     else:
-        p = Path(path)
-        if not p.exists():
-            raise SubtokError(f"input file not found: {p}")
-        if p.is_dir():
-            raise SubtokError(f"input path is a directory, not a file: {p}")
+        p = _input_file(path)
         data = p.read_bytes()
         name = str(p)
     try:
@@ -110,15 +106,18 @@ def _line_batches(paths: list[str], errors: str, size: int) -> Iterator[list[str
     (``corpus.read_line_batches``): only "\n" ends a line (a form feed, U+2028 or a lone "\r" stays in its
     line), and it is dropped."""
     for path in paths or ["-"]:
-        if path == "-":
-            source: Any = sys.stdin.buffer
-        else:
-            source = Path(path)
-            if not source.exists():
-                raise SubtokError(f"input file not found: {source}")
-            if source.is_dir():
-                raise SubtokError(f"input path is a directory, not a file: {source}")
+        source: Any = sys.stdin.buffer if path == "-" else _input_file(path)
         yield from read_line_batches(source, errors, size)
+
+
+def _input_file(path: str) -> Path:
+    """``path`` as an input file, or the error that says why it is not one."""
+    p = Path(path)
+    if not p.exists():
+        raise SubtokError(f"input file not found: {p}")
+    if p.is_dir():
+        raise SubtokError(f"input path is a directory, not a file: {p}")
+    return p
 
 
 def cmd_encode(args) -> None:

@@ -130,30 +130,17 @@ static int scan_span(const Text *t, Py_ssize_t s, Py_ssize_t e, int scanner, Spa
     return 0;
 }
 
-/* The text's UTF-8 (surrogates as three bytes, Python's surrogatepass) and each code point's byte offset. */
+/* The text's UTF-8 (common.h's utf8_of: surrogates as three bytes, Python's surrogatepass) and each code
+ * point's byte offset in it. */
 static int spell_text(const Text *t, unsigned char **bytes, Py_ssize_t **position) {
-    *bytes = malloc((size_t)t->n * 4 + 1);
+    Py_ssize_t cap = 0;
     *position = malloc(((size_t)t->n + 1) * sizeof(Py_ssize_t));
-    if (!*bytes || !*position) return -1;
-    unsigned char *b = *bytes;
+    if (!*position || utf8_of(t, 0, t->n, (char **)bytes, &cap) < 0) return -1;
     Py_ssize_t n = 0;
     for (Py_ssize_t i = 0; i < t->n; i++) {
         Py_UCS4 c = CP(t, i);
         (*position)[i] = n;
-        if (c < 0x80) b[n++] = (unsigned char)c;
-        else if (c < 0x800) {
-            b[n++] = (unsigned char)(0xC0 | (c >> 6));
-            b[n++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            b[n++] = (unsigned char)(0xE0 | (c >> 12));
-            b[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            b[n++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else {
-            b[n++] = (unsigned char)(0xF0 | (c >> 18));
-            b[n++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
-            b[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            b[n++] = (unsigned char)(0x80 | (c & 0x3F));
-        }
+        n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
     }
     (*position)[t->n] = n;
     return 0;

@@ -194,26 +194,28 @@ def longest_match(word: str, trie: WordTrie) -> Optional[list[tuple[int, int]]]:
     else by ``greedy_match``."""
     if not trie.linked:
         return greedy_match(word, trie)
-    children, fail, pops = trie.children, trie.fail, trie.pops
+    children, fail = trie.children, trie.fail
     out: list[tuple[int, int]] = []
     node = end = 0
     for ch in word:
         while (child := children[node].get(ch)) is None:
             if fail[node] < 0:
                 return None
-            for tid, length in pops[node]:
-                end += length
-                out.append((tid, end))
-            node = fail[node]
+            node, end = _pop(trie, node, end, out)
         node = child
     while node > 1:  # the word's end: what is pending pops
         if fail[node] < 0:
             return None
-        for tid, length in pops[node]:
-            end += length
-            out.append((tid, end))
-        node = fail[node]
+        node, end = _pop(trie, node, end, out)
     return out
+
+
+def _pop(trie: WordTrie, node: int, end: int, out: list[tuple[int, int]]) -> tuple[int, int]:
+    """``node``'s pops appended to ``out`` (each (id, end)); its failure and the last token's end."""
+    for tid, length in trie.pops[node]:
+        end += length
+        out.append((tid, end))
+    return trie.fail[node], end
 
 
 def greedy_match(word: str, trie: WordTrie) -> Optional[list[tuple[int, int]]]:
