@@ -13,6 +13,8 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from queue import Full, Queue
+from threading import Event, Thread
 from typing import Any, Optional
 
 from . import __version__, interop
@@ -110,6 +112,41 @@ def _line_batches(paths: list[str], errors: str, size: int) -> Iterator[list[str
         yield from read_line_batches(source, errors, size)
 
 
+def _read_ahead(batches: Iterator[list[str]], depth: int = 2) -> Iterator[list[str]]:
+    """``batches`` as they come, read by a thread of their own up to ``depth`` ahead: the next lines are
+    read and decoded while the core encodes these (without the GIL). An error reading comes out here; when
+    the consumer stops early, so does the reader."""
+    queue: Queue = Queue(depth)
+    stop, done = Event(), object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(done)
+        except BaseException as e:  # handed to the consumer, which raises it
+            put(e)
+
+    Thread(target=read, daemon=True).start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
 def _input_file(path: str) -> Path:
     """``path`` as an input file, or the error that says why it is not one."""
     p = Path(path)
@@ -149,7 +186,7 @@ def cmd_encode(args) -> None:
         return
     meta = {"tokenizer": args.tokenizer, "vocab_size": tok.vocab_size}
     batches = tok.encode_iterable(
-        (line for batch in batches_of_lines for line in batch),
+        (line for batch in _read_ahead(batches_of_lines) for line in batch),
         batch_size=args.batch_size,
         num_threads=args.threads,
         return_tensors="flat",

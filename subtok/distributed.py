@@ -88,9 +88,10 @@ def count_words(data: Any, column: str = "text", tokenizer: Optional[Tokenizer] 
         return pickle.dumps(count_texts(texts, tokenizer, **options))
 
     if engine == "ray":
-        parts = data.select_columns([column]).map_batches(
+        parts = data.select_columns([column]).map_batches(  # a block a batch: one counts object per block
             lambda batch: {"counts": np.array([count_batch(batch[column].tolist())], dtype=object)},
             batch_format="numpy",
+            batch_size=None,
         )
         return merge_counts(pickle.loads(row["counts"]) for row in parts.iter_rows())
 
@@ -122,7 +123,7 @@ def encode(data: Any, tok: Tokenizer, column: str = "text", output_column: str =
         def add_ids(table: Any) -> Any:
             return table.append_column(output_column, encode_texts(tok, table.column(column).to_pylist()))
 
-        return data.map_batches(add_ids, batch_format="pyarrow")
+        return data.map_batches(add_ids, batch_format="pyarrow", batch_size=None)
 
     from pyspark.sql.types import ArrayType, IntegerType, StructField, StructType
 
