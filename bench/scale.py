@@ -87,6 +87,27 @@ out = dict(count_s=count_s, encode_s=encode_s, tokens=n, same=same)
 """
 
 
+PER_CORE_COUNT = """
+import time
+from subtok.corpus import WordCounts
+t = time.perf_counter()
+WordCounts.from_corpus({path!r}, num_workers=1)
+out = dict(seconds=time.perf_counter() - t)
+"""
+
+ENCODE_ONE = """
+import time
+from subtok import Tokenizer
+tok = Tokenizer.from_huggingface({tok!r})
+t = time.perf_counter()
+n = 0
+with open({path!r}, encoding="utf-8") as f:
+    for batch in tok.encode_iterable(f, batch_size=10_000, num_threads=1, return_tensors="flat"):
+        n += len(batch["input_ids"])
+out = dict(seconds=time.perf_counter() - t, tokens=n)
+"""
+
+
 def count_rows(path: str, mb: float, tmp: str, rows: list) -> None:
     """Counting without a cap, with the issue's 256 MB cap and with a 16 MB cap that the table passes (so
     runs are spilled and merged); each capped result's file compared with the uncapped one's."""
@@ -109,6 +130,7 @@ def main() -> None:
     ap.add_argument("--engine-mb", type=int, default=100)
     ap.add_argument("--skip-engines", action="store_true")
     ap.add_argument("--only-counting", action="store_true", help="the counting rows alone")
+    ap.add_argument("--per-core", action="store_true", help="one worker / one thread on --engine-mb MB alone")
     args = ap.parse_args()
     data = require_data()
     path = big_corpus(str(mixed_corpus()), args.mb)
@@ -123,6 +145,15 @@ def main() -> None:
             dst.write(src.read(args.engine_mb * 1_000_000).rsplit(b"\n", 1)[0] + b"\n")
 
         rows = []
+        if args.per_core:  # the rates behind the README's planning table
+            small_mb = os.path.getsize(small) / 1e6
+            r = run_measured(PER_CORE_COUNT.format(path=small))
+            rows.append(["count words, 1 worker", f"{r['seconds']:.2f}", f"{small_mb / r['seconds']:.1f}",
+                         f"{r['peak_mb']:.0f}", ""])  # fmt: skip
+            r = run_measured(ENCODE_ONE.format(tok=tok, path=small))
+            rows.append(["encode_iterable, 1 thread", f"{r['seconds']:.2f}", f"{small_mb / r['seconds']:.1f}",
+                         f"{r['peak_mb']:.0f}", f"{r['tokens'] / (small_mb * 1e6):.3f} tokens a byte"])  # fmt: skip
+            return print_table(rows, ["run", "seconds", "MB/s", "peak MB", "notes"])
         if args.only_counting:
             return count_rows(path, mb, tmp, rows)
         r = run_measured(IN_MEMORY.format(tok=tok, path=path, mb=args.engine_mb))
