@@ -131,6 +131,7 @@ def main() -> None:
     ap.add_argument("--skip-engines", action="store_true")
     ap.add_argument("--only-counting", action="store_true", help="the counting rows alone")
     ap.add_argument("--per-core", action="store_true", help="one worker / one thread on --engine-mb MB alone")
+    ap.add_argument("--only-engines", action="store_true", help="the engines' rows alone")
     args = ap.parse_args()
     data = require_data()
     path = big_corpus(str(mixed_corpus()), args.mb)
@@ -156,6 +157,8 @@ def main() -> None:
             return print_table(rows, ["run", "seconds", "MB/s", "peak MB", "notes"])
         if args.only_counting:
             return count_rows(path, mb, tmp, rows)
+        if args.only_engines:
+            return engine_rows(small, tok)
         r = run_measured(IN_MEMORY.format(tok=tok, path=path, mb=args.engine_mb))
         in_memory = r["mb"] / r["seconds"]
         rows.append([f"encode_batch in memory ({r['mb']:.0f} MB of lines)", f"{r['seconds']:.2f}", f"{in_memory:.1f}",
@@ -173,26 +176,31 @@ def main() -> None:
         os.remove(out)
         count_rows(path, mb, tmp, rows)
 
-        if args.skip_engines:
-            return
-        rows = []
-        small_mb = os.path.getsize(small) / 1e6
-        for engine in ("ray", "spark"):
-            base = None
-            for workers in (1, 2):
-                code = ENGINE.format(path=small, tok=tok, engine=engine, workers=workers, check_train=workers == 2)
-                try:
-                    r = run_measured(code)
-                except RuntimeError as e:
-                    rows.append([engine, workers, "failed", str(e).strip().splitlines()[-1][:80], "", "", ""])
-                    break
-                base = base or r
-                rows.append([engine, workers, f"{small_mb / r['count_s']:.1f}",
-                             f"{base['count_s'] / r['count_s']:.2f}x", f"{small_mb / r['encode_s']:.1f}",
-                             f"{base['encode_s'] / r['encode_s']:.2f}x",
-                             "" if r["same"] is None else f"merges as one machine's: {r['same']}"])  # fmt: skip
-        print(f"\nengines, local mode, {small_mb:.0f} MB")
-        print_table(rows, ["engine", "workers", "count MB/s", "vs 1 worker", "encode MB/s", "vs 1 worker", "notes"])
+        if not args.skip_engines:
+            engine_rows(small, tok)
+
+
+def engine_rows(small: str, tok: str) -> None:
+    """Ray and Spark in local mode, 1 and 2 workers, over ``small``: counting, encoding, and training's
+    merges against one machine's."""
+    rows = []
+    small_mb = os.path.getsize(small) / 1e6
+    for engine in ("ray", "spark"):
+        base = None
+        for workers in (1, 2):
+            code = ENGINE.format(path=small, tok=tok, engine=engine, workers=workers, check_train=workers == 2)
+            try:
+                r = run_measured(code)
+            except RuntimeError as e:
+                rows.append([engine, workers, "failed", str(e).strip().splitlines()[-1][:80], "", "", ""])
+                break
+            base = base or r
+            rows.append([engine, workers, f"{small_mb / r['count_s']:.1f}",
+                         f"{base['count_s'] / r['count_s']:.2f}x", f"{small_mb / r['encode_s']:.1f}",
+                         f"{base['encode_s'] / r['encode_s']:.2f}x",
+                         "" if r["same"] is None else f"merges as one machine's: {r['same']}"])  # fmt: skip
+    print(f"\nengines, local mode, {small_mb:.0f} MB")
+    print_table(rows, ["engine", "workers", "count MB/s", "vs 1 worker", "encode MB/s", "vs 1 worker", "notes"])
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ native tables on first use there. The engines are optional extras (``pip install
 
 from __future__ import annotations
 
+import hashlib
+import json
 import pickle
 from collections.abc import Iterable, Iterator
 from typing import Any, Optional
@@ -66,6 +68,18 @@ def encode_texts(tok: Tokenizer, texts: list[Optional[str]]) -> Any:
     return pa.ListArray.from_arrays(offsets, pa.array(flat["input_ids"], pa.int32()))
 
 
+_WORKER_TOKENIZERS: dict[str, Tokenizer] = {}
+
+
+def _worker_tokenizer(document: str) -> Tokenizer:
+    """The tokenizer of a JSON document, built once per worker process (an engine sends the task's closure
+    with every partition; the native tables are then built once, not per partition)."""
+    key = hashlib.sha256(document.encode("utf-8")).hexdigest()
+    if key not in _WORKER_TOKENIZERS:
+        _WORKER_TOKENIZERS[key] = Tokenizer.from_dict(json.loads(document))
+    return _WORKER_TOKENIZERS[key]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Adapters
 # ---------------------------------------------------------------------------------------------------------
@@ -83,9 +97,13 @@ def count_words(data: Any, column: str = "text", tokenizer: Optional[Tokenizer] 
     workers partition by partition and merged on the driver: equal to ``WordCounts.from_corpus`` over the
     same texts. ``options`` are ``from_corpus``' (``model``, ``special_tokens``, ...)."""
     engine = _engine(data)
+    document = json.dumps(tokenizer.to_dict(), ensure_ascii=False) if tokenizer is not None else None
+
+    def worker_tokenizer() -> Optional[Tokenizer]:
+        return _worker_tokenizer(document) if document is not None else None
 
     def count_batch(texts: list) -> bytes:
-        return pickle.dumps(count_texts(texts, tokenizer, **options))
+        return pickle.dumps(count_texts(texts, worker_tokenizer(), **options))
 
     if engine == "ray":
         parts = data.select_columns([column]).map_batches(  # a block a batch: one counts object per block
@@ -98,9 +116,10 @@ def count_words(data: Any, column: str = "text", tokenizer: Optional[Tokenizer] 
     def count_arrow(batches: Iterator) -> Iterator:
         import pyarrow as pa
 
-        counts = count_texts([], tokenizer, **options)
+        tok = worker_tokenizer()
+        counts = count_texts([], tok, **options)
         for batch in batches:  # a partition's Arrow batches counted one by one, into one result
-            counts = counts.merge(count_texts(batch.column(0).to_pylist(), tokenizer, **options))
+            counts = counts.merge(count_texts(batch.column(0).to_pylist(), tok, **options))
         yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(counts)], pa.binary())], ["counts"])
 
     rows = data.select(column).mapInArrow(count_arrow, "counts binary").collect()
@@ -118,10 +137,12 @@ def encode(data: Any, tok: Tokenizer, column: str = "text", output_column: str =
     """``data`` with ``output_column`` added: each text's ids (int32 lists), as ``tok.encode_batch`` gives
     them, encoded on the workers."""
     engine = _engine(data)
+    document = json.dumps(tok.to_dict(), ensure_ascii=False)  # sent with the task; built once per worker
     if engine == "ray":
 
         def add_ids(table: Any) -> Any:
-            return table.append_column(output_column, encode_texts(tok, table.column(column).to_pylist()))
+            ids = encode_texts(_worker_tokenizer(document), table.column(column).to_pylist())
+            return table.append_column(output_column, ids)
 
         return data.map_batches(add_ids, batch_format="pyarrow", batch_size=None)
 
@@ -132,8 +153,9 @@ def encode(data: Any, tok: Tokenizer, column: str = "text", output_column: str =
     def add_ids_arrow(batches: Iterator) -> Iterator:
         import pyarrow as pa
 
+        worker_tok = _worker_tokenizer(document)
         for batch in batches:
-            ids = encode_texts(tok, batch.column(batch.schema.get_field_index(column)).to_pylist())
+            ids = encode_texts(worker_tok, batch.column(batch.schema.get_field_index(column)).to_pylist())
             yield pa.RecordBatch.from_arrays([*batch.columns, ids], [*batch.schema.names, output_column])
 
     return data.mapInArrow(add_ids_arrow, schema)

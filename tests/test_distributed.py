@@ -75,6 +75,7 @@ def _check_engine(data, rows_of):
     tok = distributed.train(data, "text", "bpe", **OPTIONS)
     direct = _train_direct()
     assert tok.get_vocab() == direct.get_vocab() and tok.model.merges == direct.model.merges
+    assert distributed.count_words(data, "text", direct) == WordCounts.from_corpus(TEXTS, direct)
     encoded = rows_of(distributed.encode(data, direct, "text", "ids"))
     assert encoded == {t: e.ids for t, e in zip(TEXTS, direct.encode_batch(TEXTS))}
 
