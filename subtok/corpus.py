@@ -9,9 +9,9 @@ serial pass. Items of an iterable of str are texts as they come (documents or li
 
 from __future__ import annotations
 
-import heapq
 import json
 import os
+import pickle
 import random
 import re
 import struct
@@ -20,7 +20,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
-from itertools import chain, groupby, islice
+from itertools import chain, islice
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, BinaryIO, Optional, Union
@@ -412,7 +412,7 @@ def count_words(
     """Word -> count over the whole corpus. Files of several MB are cut at newlines and counted on
     ``num_workers`` processes (default: all cores); the result equals a serial pass exactly. With
     ``memory_cap`` (bytes, at about ``WORD_BYTES`` a counted word) the table in memory is spilled to disk as a
-    sorted run whenever it grows past the cap, and the runs are merged at the end (exact)."""
+    run whenever it grows past the cap, and the runs are added up at the end (exact)."""
     if num_workers is not None and (
         isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1
     ):
@@ -461,13 +461,12 @@ def _count_corpus(corpus, splitter, num_workers, errors, show_progress, spill: _
 
 
 WORD_BYTES = 200  # what a counted word is taken to cost in memory (a str, an int, a dict slot)
-_RECORD = struct.Struct("<Iq")  # a spilled run's record: the word's UTF-8 length and its count, then the word
 
 
 class _Spill:
-    """Sorted runs of counts in a temporary folder, written when the counts in memory pass ``cap`` bytes
-    (None: never), and merged with what is left at the end: ``merged`` gives exactly the counts of a
-    pass without a cap. Runs are sorted by each word's UTF-8 bytes, so a k-way merge reads each run once."""
+    """Runs of counts in a private temporary folder, each the table in memory when it passed ``cap`` bytes
+    (None: never), pickled; ``merged`` adds them up with what is left at the end, one run at a time
+    (integers: exactly the counts of a pass without a cap; ``WordCounts.save`` sorts)."""
 
     def __init__(self, cap: Optional[int]) -> None:
         self.cap, self.folder, self.runs = cap, None, []
@@ -486,28 +485,17 @@ class _Spill:
 
     def _write(self, counts: Mapping[str, int]) -> None:
         if self.folder is None:
-            self.folder = tempfile.TemporaryDirectory(prefix="subtok-counts-")
+            self.folder = tempfile.TemporaryDirectory(prefix="subtok-counts-")  # (mode 0700: ours alone)
         path = Path(self.folder.name) / f"run{len(self.runs)}"
         with open(path, "wb") as f:
-            for word, count in sorted((w.encode("utf-8", "surrogatepass"), c) for w, c in counts.items()):
-                f.write(_RECORD.pack(len(word), count) + word)
+            pickle.dump(dict(counts), f, protocol=pickle.HIGHEST_PROTOCOL)
         self.runs.append(path)
 
     def merged(self, counts: Counter) -> Counter:
-        if not self.runs:
-            return counts
-        self._write(counts)
-        merged: Counter = Counter()
-        for word, group in groupby(heapq.merge(*map(_read_run, self.runs)), key=lambda item: item[0]):
-            merged[word.decode("utf-8", "surrogatepass")] = sum(c for _, c in group)
-        return merged
-
-
-def _read_run(path: Path) -> Iterator[tuple[bytes, int]]:
-    with open(path, "rb") as f:
-        while head := f.read(_RECORD.size):
-            n, count = _RECORD.unpack(head)
-            yield f.read(n), count
+        for path in self.runs:
+            with open(path, "rb") as f:
+                counts.update(pickle.load(f))  # (our own file, written above)
+        return counts
 
 
 # ---------------------------------------------------------------------------------------------------------
