@@ -345,8 +345,9 @@ class Tokenizer:
         ``corpus_or_counts`` (a corpus, or ``WordCounts`` counted for this tokenizer) after the existing ones,
         their tokens at the next free ids. Every old id and merge stays, so old text encodes as before
         except where a new merge applies; a merge whose token the vocabulary already has is not learned,
-        so the result saves for HF tokenizers and tiktoken alike. Returns how many tokens were added (fewer
-        than asked when no pair occurs ``min_frequency`` times any more)."""
+        so the result saves for HF tokenizers and tiktoken alike. Merges only: a character-level
+        vocabulary's unknown characters stay unknown (no pair spans one). Returns how many tokens were added
+        (fewer than asked when no pair occurs ``min_frequency`` times any more)."""
         if self.model.type != "bpe":
             raise TrainingError(f"extend grows BPE vocabularies; this tokenizer's model is {self.model.type}")
         if isinstance(n_new_tokens, bool) or not isinstance(n_new_tokens, int) or n_new_tokens < 0:

@@ -171,6 +171,15 @@ def test_extend_gives_tiktoken_the_same_ranks():
     assert [enc.encode_ordinary(t) for t in OLD + NEW] == [tok.encode(t).ids for t in OLD + NEW]
 
 
+def test_extend_never_merges_across_an_unknown_character(backend):
+    tok = Tokenizer.train(["abc"] * 20, vocab_size=6, min_frequency=1, byte_level=False,
+                          special_tokens=["<unk>"], show_progress=False)  # fmt: skip
+    n_old = tok.vocab_size
+    assert tok.extend(["ababqq"] * 10, 5, min_frequency=1) > 0  # "q" is unknown: "abab" is learned, "ab<unk>" not
+    new = [t for t, i in tok.get_vocab().items() if i >= n_old]
+    assert "abab" in new and not any("<unk>" in t for t in new)
+
+
 def test_extend_refuses_what_it_cannot_do():
     wp = Tokenizer.train(OLD, model="wordpiece", vocab_size=200, show_progress=False)
     with pytest.raises(TrainingError, match="wordpiece"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from itertools import chain
+from itertools import chain, groupby
 from typing import Optional, Union
 
 import regex
@@ -453,11 +453,16 @@ class BPE:
             raise TrainingError(f"extend: the vocabulary has a token that spells no bytes ({e})") from None
         index = {i: k for k, i in enumerate(ids)}
         words, counts = [], []
+        unk = self.vocab.unk_id
         for word, count in word_counts.items():
-            symbols = [index[t] for t in self.encode_word(word)]
-            if len(symbols) > 1:
-                words.append(symbols)
-                counts.append(count)
+            encoded = self.encode_word(word)
+            pieces = [encoded]
+            if unk is not None and unk in encoded:  # an unknown character cuts the word: no pair spans it
+                pieces = [list(g) for is_unk, g in groupby(encoded, key=lambda t: t == unk) if not is_unk]
+            for piece in pieces:
+                if len(piece) > 1:
+                    words.append([index[t] for t in piece])
+                    counts.append(count)
         old = len(keys)
         merges = _backend.pick(bpe_core.train_merges)(
             words, counts, keys, len(self.prefix.encode("utf-8")), old + n_new, min_frequency, frozenset(keys)
