@@ -170,7 +170,7 @@ static Py_ssize_t literal_end(const Text *t, Py_ssize_t i, const char *s) {
 }
 
 /* clip_token_end: the end of the match at i of CLIP's pattern with the white space between its matches as
- * a last alternative (text.CLIP_TILED_PATTERN, which tiles every text):
+ * a last alternative (text.SPACE_GAPPED[text.CLIP_PATTERN], which tiles every text):
  *   <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+|\s+ */
 static Py_ssize_t clip_token_end(const Text *t, Py_ssize_t i) {
     Py_UCS4 c = CP(t, i);
