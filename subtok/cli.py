@@ -12,6 +12,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from queue import Full, Queue
 from threading import Event, Thread
@@ -186,7 +187,7 @@ def cmd_encode(args) -> None:
         return
     meta = {"tokenizer": args.tokenizer, "vocab_size": tok.vocab_size}
     batches = tok.encode_iterable(
-        (line for batch in _read_ahead(batches_of_lines) for line in batch),
+        chain.from_iterable(_read_ahead(batches_of_lines)),  # (the lines one by one, in C)
         batch_size=args.batch_size,
         num_threads=args.threads,
         return_tensors="flat",
