@@ -13,7 +13,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -59,40 +59,68 @@ def check_output(path: PathLike) -> Path:
     return path
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all: into a temporary file beside it, renamed into place,
-    with the mode ``open`` would give (an existing file's, else 0o666 less the umask). A FIFO or character
-    device is written through, never replaced; a symlink, directory or missing folder is an ``OutputError``
-    (``check_output``), as is any failure of the write, naming the path."""
-    path = check_output(path)
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        mode = None
-    if mode is not None and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+class AtomicFile:
+    """A file written whole or not at all (``atomic_write_bytes``, the token files): a temporary file beside
+    ``path``, with the mode ``open`` would give (an existing file's, else 0o666 less the umask), renamed into
+    place by ``commit``; ``abort`` removes it, leaving what was at ``path``. A FIFO or character device is
+    written through (``stream`` True) where ``streams`` allows, else refused; a symlink, directory or
+    missing folder is an ``OutputError`` (``check_output``), as is any failure, naming the path."""
+
+    def __init__(self, path: PathLike, streams: bool = True) -> None:
+        self.path, self.tmp = check_output(path), None
         try:
-            with open(path, "wb") as f:
-                f.write(data)
+            mode: Optional[int] = self.path.stat().st_mode
+        except OSError:
+            mode = None
+        self.stream = mode is not None and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode))
+        if self.stream and not streams:
+            raise OutputError(f"cannot write {self.path}: it is a stream, and this file needs a regular one")
+        try:
+            if self.stream:
+                self.file = open(self.path, "wb")  # noqa: SIM115 (closed by commit or abort)
+            else:
+                fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+                self.file = os.fdopen(fd, "w+b")
+                os.fchmod(fd, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
         except OSError as e:
-            raise OutputError(f"cannot write {path}: {e.strerror}") from None
-        return
-    tmp = None
+            self.abort()
+            raise OutputError(f"cannot write {self.path}: {e.strerror or e}") from None
+
+    def commit(self) -> None:
+        """Flush, sync and rename into place (a writer that took the file may have closed it already)."""
+        try:
+            if not self.file.closed:
+                self.file.flush()
+                if self.tmp is not None:
+                    os.fsync(self.file.fileno())
+                self.file.close()
+            if self.tmp is not None:
+                os.replace(self.tmp, self.path)
+                self.tmp = None
+        except OSError as e:
+            self.abort()
+            raise OutputError(f"cannot write {self.path}: {e.strerror or e}") from None
+
+    def abort(self) -> None:
+        if getattr(self, "file", None) is not None:
+            self.file.close()
+        if self.tmp is not None and os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+        self.tmp = None
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (``AtomicFile``); a FIFO or device is written through."""
+    out = AtomicFile(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        out.file.write(data)
     except OSError as e:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+        out.abort()
+        raise OutputError(f"cannot write {out.path}: {e.strerror or e}") from None
     except BaseException:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        out.abort()
         raise
+    out.commit()
 
 
 def atomic_write_text(path: PathLike, text: str) -> None:

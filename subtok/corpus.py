@@ -585,7 +585,12 @@ class WordCounts(Mapping[str, int]):
                     f"against {_describe(other.splitting)}"
                 )
             merged.update(other._counts)
-        return WordCounts(merged, self.splitting)
+        if merged and max(merged.values()) > _INT64_MAX:
+            word = max(merged, key=merged.__getitem__)
+            raise InputError(f"the count of {word!r} is {merged[word]}: counts are 0 to 2**63 - 1")
+        out = WordCounts(None, self.splitting)
+        out._counts = dict(merged)  # (sums of checked counts: only their size needed checking)
+        return out
 
     def save(self, path: PathLike) -> None:
         """A versioned binary file, whole or not at all: the magic bytes, a JSON header (format, version,
@@ -667,6 +672,17 @@ def counting_splitter(
     if model not in TRAINERS:
         raise TrainingError(f"unknown model {model!r}; choose from {sorted(TRAINERS)}")
     return training_splitting(TRAINERS[model].create(options), tokenizer=tokenizer)[2]
+
+
+def check_splitting(counts: Mapping[str, int], splitter: WordSplitter) -> None:
+    """Counts that say how they were counted (``WordCounts.splitting``) were counted as ``splitter`` counts,
+    or a ``TrainingError`` says what differs (training on them would learn another vocabulary)."""
+    splitting = getattr(counts, "splitting", None)
+    if splitting is not None and splitting != splitter.splitting:
+        differ = [
+            f"{k} {splitting.get(k)!r} against {v!r}" for k, v in splitter.splitting.items() if splitting.get(k) != v
+        ]
+        raise TrainingError("these counts were made another way than this training counts: " + "; ".join(differ))
 
 
 def _describe(splitting: Optional[dict]) -> str:

@@ -20,13 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any, Optional
 
 import numpy as np
 
 from .corpus import WordCounts, counting_splitter
-from .corpus import count_words as _count_corpus
 from .errors import InputError
 from .tokenizer import Tokenizer
 
@@ -36,18 +36,17 @@ from .tokenizer import Tokenizer
 # ---------------------------------------------------------------------------------------------------------
 def count_texts(texts: Iterable[Optional[str]], tokenizer: Optional[Tokenizer] = None, **options: Any) -> WordCounts:
     """One partition's word counts, as ``WordCounts.from_corpus`` counts them (a null text counts as
-    nothing; an empty partition gives empty counts with the same splitting, which merge as nothing)."""
+    nothing; an empty partition gives empty counts with the same splitting, which merge as nothing); a text
+    that is not a str is an error naming its place and type."""
     model = options.pop("model", None)
     splitter = counting_splitter(tokenizer, model, options)
     texts = [t for t in texts if t is not None]
-    if not texts:
-        return WordCounts({}, splitter.splitting)
-    try:
-        return WordCounts(_count_corpus(texts, splitter), splitter.splitting)
-    except InputError as e:
-        if "corpus is empty" in str(e):  # texts with no words (white space only)
-            return WordCounts({}, splitter.splitting)
-        raise
+    for k, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InputError(f"the text column holds {type(text).__name__} (non-null item {k}), not str")
+    counts: Counter = Counter()
+    splitter.count(texts, counts)
+    return WordCounts(counts, splitter.splitting)
 
 
 def merge_counts(parts: Iterable[WordCounts]) -> WordCounts:

@@ -21,15 +21,12 @@ replaced ("ids" may be written through a FIFO or device, the others need a regul
 from __future__ import annotations
 
 import json
-import os
-import stat
-import tempfile
 from pathlib import Path
 from typing import IO, Any, Optional
 
 import numpy as np
 
-from ._io import PathLike, check_output
+from ._io import AtomicFile, PathLike
 from .errors import InputError, OutputError
 
 FORMATS = ("ids", "npy", "bin", "parquet")
@@ -48,41 +45,6 @@ def npy_header(dtype: np.dtype, count: int) -> bytes:
     return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body
 
 
-class _Part:
-    """One file of the output: a temporary file beside ``path`` until ``commit`` renames it into place (a
-    FIFO or character device is written through instead, where the format allows it)."""
-
-    def __init__(self, path: Path, through: bool) -> None:
-        self.path, self.tmp = path, None
-        if through:
-            self.file: IO[bytes] = open(path, "wb")  # noqa: SIM115 (closed by commit or abort)
-            return
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        self.file = os.fdopen(fd, "w+b")
-
-    def commit(self) -> None:
-        if not self.file.closed:  # (a writer that took the file may have closed it: pyarrow's does)
-            self.file.flush()
-            if self.tmp is not None:
-                os.fsync(self.file.fileno())
-            self.file.close()
-        if self.tmp is not None:
-            os.chmod(self.tmp, 0o666 & ~_umask())
-            os.replace(self.tmp, self.path)
-            self.tmp = None
-
-    def abort(self) -> None:
-        self.file.close()
-        if self.tmp is not None:
-            Path(self.tmp).unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 class TokenFileWriter:
     """Writes batches of encoded texts (``write``: one flat id array and its row splits, as
     ``encode_batch(..., return_tensors="flat")`` gives them) to ``path`` in ``fmt``; ``close`` puts the
@@ -96,37 +58,31 @@ class TokenFileWriter:
             raise InputError(f"unknown token file format {fmt!r}; choose from {', '.join(FORMATS)}")
         if eos_id is not None and not 0 <= eos_id < vocab_size:
             raise InputError(f"eos id {eos_id} is outside the vocabulary (0 to {vocab_size - 1})")
-        self.path, self.fmt, self.eos_id = check_output(path), fmt, eos_id
+        self.path, self.fmt, self.eos_id = Path(path), fmt, eos_id
         self.dtype = token_dtype(vocab_size)
         self.meta = dict(meta or {})
         self.count = self.documents = 0
-        through = _is_stream(self.path)
-        if through and fmt != "ids":
-            raise OutputError(f"cannot write {self.path}: the {fmt} format needs a regular file, not a stream")
-        self.parts: list[_Part] = []
+        self.parts: list[AtomicFile] = []
         self._parquet: Any = None
         try:
-            self.data = self._open(self.path, through)
+            self.data = self._open(self.path, streams=fmt == "ids")  # (the others seek or have sidecars)
             self.offsets = None
             if fmt in ("npy", "bin") and eos_id is None:
-                self.offsets = self._open(check_output(_beside(self.path, ".offsets.npy")), False)
+                self.offsets = self._open(_beside(self.path, ".offsets.npy"))
                 self.offsets.file.write(b"\0" * NPY_HEADER)
                 self.offsets.file.write(np.zeros(1, dtype="<i8").tobytes())  # the first document starts at 0
             if fmt == "npy":
                 self.data.file.write(b"\0" * NPY_HEADER)
             if fmt == "bin":
-                self.sidecar = self._open(check_output(_beside(self.path, ".json")), False)
+                self.sidecar = self._open(_beside(self.path, ".json"))
             if fmt == "parquet":
                 self._parquet = _parquet_writer(self.data.file, self.dtype)
         except BaseException:
             self.abort()
             raise
 
-    def _open(self, path: Path, through: bool) -> _Part:
-        try:
-            part = _Part(path, through)
-        except OSError as e:
-            raise OutputError(f"cannot write {path}: {e.strerror}") from None
+    def _open(self, path: Path, streams: bool = False) -> AtomicFile:
+        part = AtomicFile(path, streams)
         self.parts.append(part)
         return part
 
@@ -200,14 +156,6 @@ class TokenFileWriter:
 def _beside(path: Path, suffix: str) -> Path:
     """A sidecar's path: ``path`` with ``suffix`` added to its name."""
     return path.with_name(path.name + suffix)
-
-
-def _is_stream(path: Path) -> bool:
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 class _ParquetRows:

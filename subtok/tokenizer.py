@@ -26,7 +26,7 @@ import numpy as np
 from . import _backend, interop, sentencepiece_io
 from ._io import PathLike, atomic_write_json, check_header, read_json
 from .added_tokens import WHITE_SPACE_START, AddedToken, AddedVocabulary
-from .corpus import Corpus, WordCounts, count_words, sample_lines, training_splitting
+from .corpus import Corpus, WordCounts, check_splitting, count_words, sample_lines, training_splitting
 from .decoders import DECODERS, Decoder
 from .encoding import Encoding, PieceRecord, Pieces, SpelledPieces, TextEncoder
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
@@ -310,16 +310,7 @@ class Tokenizer:
         error says what differs, since training on them would silently learn another vocabulary."""
         trainer = _trainer(model, options, show_progress)
         norms, pre, splitter = training_splitting(trainer, normalizers, pre_tokenizer)
-        splitting = getattr(counts, "splitting", None)
-        if splitting is not None and splitting != splitter.splitting:
-            raise TrainingError(
-                "these counts were made another way than this training counts: "
-                + "; ".join(
-                    f"{key} {splitting.get(key)!r} against {value!r}"
-                    for key, value in splitter.splitting.items()
-                    if splitting.get(key) != value
-                )
-            )
+        check_splitting(counts, splitter)
         check_word_counts(counts)
         trained = trainer.train(counts)
         return cls(trained, norms, pre, trainer.tokenizer_specials(trained), trainer.post_processor(trained))
@@ -355,10 +346,7 @@ class Tokenizer:
         options = {"special_tokens": list(self.special_tokens), "byte_level": self.model.byte_level}
         if isinstance(corpus_or_counts, Mapping):
             counts = corpus_or_counts
-            *_, splitter = training_splitting(TRAINERS["bpe"].create(options), tokenizer=self)
-            splitting = getattr(counts, "splitting", None)
-            if splitting is not None and splitting != splitter.splitting:
-                raise TrainingError("extend: these counts were not counted for this tokenizer's pipeline")
+            check_splitting(counts, training_splitting(TRAINERS["bpe"].create(options), tokenizer=self)[2])
             check_word_counts(counts)
         else:
             counts = WordCounts.from_corpus(

@@ -30,6 +30,11 @@ def test_partition_steps_equal_one_machine(backend):
     assert ids.to_pylist() == [e.ids for e in tok.encode_batch(TEXTS[:20])] + [[]]
 
 
+def test_a_partition_of_other_values_is_refused():
+    with pytest.raises(InputError, match="holds int \\(non-null item 1\\)"):
+        distributed.count_texts(["fine", 3, "text"])
+
+
 def test_a_tokenizer_pickles_as_its_document():
     tok = _train_direct()
     again = pickle.loads(pickle.dumps(tok))

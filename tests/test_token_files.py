@@ -208,10 +208,6 @@ def test_cli_encode_reads_stdin(tmp_path, tok, tok_file):
     assert got == [" ".join(map(str, tok.encode(t).ids)) for t in ("hello world", "second line")]
 
 
-def test_subtok_error_is_the_base(tmp_path):
-    assert issubclass(InputError, SubtokError)
-
-
 def test_line_batches_split_on_newline_only(tmp_path, monkeypatch):
     from subtok import corpus
 

@@ -23,14 +23,13 @@ from ..errors import SubtokError, TokenizerFileError, TrainingError
 from ..pre_tokenizers import GPT2, PreTokenizer, WhitespaceRuns
 from ..progress import progress_bar
 from ..registry import require
-from ..text import SCANNED_PATTERNS, bytes_to_token, bytes_to_unicode, token_to_bytes
+from ..text import SCANNED_PATTERNS, bytes_to_token, token_to_bytes
 from ..vocab import Vocab
 from . import bpe_core
 from .base import UNSET, Trainer, char_alphabet, char_symbol_words, check_word_counts, encode_each
 
 DEFAULT_SPECIAL_TOKENS = ("<unk>", "<pad>", "<bos>", "<eos>")
 # byte-level spelling -> the Latin-1 character of each byte, so that .encode("latin-1") gives the bytes
-_UNSPELL = {ord(c): b for b, c in bytes_to_unicode().items()}
 _SPACE_RUNS = regex.compile("\u2581*[^\u2581]+|\u2581+")  # a run of ▁ and the characters after it
 _SPACE_AFTER_CHAR = regex.compile("[^\u2581]\u2581")
 
@@ -325,7 +324,7 @@ class BPE:
                 counts.append(len(word_ids))
             return ids, counts
         if spelled and words and isinstance(words[0], str):  # the bytes each word spells (a character a byte)
-            words = [w.translate(_UNSPELL).encode("latin-1") for w in words]
+            words = [token_to_bytes(w) for w in words]
         return self._encoder.encode_words(words, self._whole_words(spelled) if self.ignore_merges else None)
 
     def _whole_words(self, spelled: bool = False) -> dict:
