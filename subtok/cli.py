@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import time
 import warnings
@@ -238,7 +239,7 @@ def _run_compare(args, **budget) -> None:
     print(format_table(report))
     where = Path(args.out)
     plot = f" and {where / report['plot']}" if report.get("plot") else " (no plot: matplotlib is not installed)"
-    print(f"\nreport: {where / 'report.json'}{plot}")
+    print(f"\nreport: {where / 'report.json'}{plot}, page: {where / 'report.html'}")
     print(
         "word ppl and bpc put every model on the same test text and denominator (the <unk> model pays to spell "
         "each unknown word); token ppl is per model's own tokens and not comparable across models."
@@ -259,6 +260,10 @@ def cmd_compare(args) -> None:
         max_train_words=args.max_train_words,
         max_eval_words=args.max_eval_words,
         bpe_dropout=args.bpe_dropout,
+        models=args.models,
+        seeds=args.seeds,
+        sampling_alpha=args.sampling_alpha,
+        blas_threads=args.blas_threads,
     )
 
 
@@ -269,6 +274,18 @@ DEMO_BUDGET = dict(
 
 def cmd_demo(args) -> None:
     _run_compare(args, **DEMO_BUDGET)
+
+
+def cmd_show(args) -> None:
+    from . import show
+
+    rows = [(path, show.segments(_load_tokenizer(path), args.text)) for path in args.tokenizer]
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    width = max(len(label) for label, _ in rows)
+    for label, segs in rows:
+        print(f"{label:<{width}}  {show.to_terminal(segs, color)}")
+    if args.html:
+        atomic_write_text(args.html, show.segmentation_page(rows))
 
 
 TOKENIZER_HELP = "subtok's tokenizer file, an HF tokenizer.json or a SentencePiece .model"
@@ -354,27 +371,43 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output", help="output file (default: stdout)")
     d.set_defaults(func=cmd_decode)
 
+    from .experiments.compare import DEFAULT_MODELS, MODELS
+
+    w = common(sub.add_parser("show", help="a text as each tokenizer cuts it, coloured (or as an HTML page)"))
+    w.add_argument("text", help="the text to segment")
+    w.add_argument("-t", "--tokenizer", action="append", required=True, help=f"{TOKENIZER_HELP} (repeatable)")
+    w.add_argument("--html", help="also write the segmentations as a self-contained HTML page here")
+    w.set_defaults(func=cmd_show)
+
     c = common(sub.add_parser("compare", help="word-level LM with <unk> against subword LMs on the same text"))
     c.add_argument(
         "--corpus",
         default="default",
         help="a named corpus (default, ptb, wikitext2, shakespeare, lee, nsmc) or a UTF-8 text file",
     )
-    c.add_argument("--vocab-size", type=int, default=8000, help="the same for all three tokenizers")
+    c.add_argument("--vocab-size", type=int, default=8000, help="the same for every tokenizer")
     c.add_argument("--epochs", type=int, default=4, help="LM training epochs, the same for each model")
     c.add_argument("--hidden-size", type=int, default=128, help="LSTM width (embedding width too; tied)")
     c.add_argument("--num-layers", type=int, default=1)
     c.add_argument("--dropout", type=float, default=0.0)
-    c.add_argument("--seed", type=int, default=0, help="the split's shuffle and the LMs' initialisation")
-    c.add_argument("--bpe-dropout", type=float, default=0.0, help="a fresh BPE-dropout segmentation every epoch")
+    c.add_argument("--seed", type=int, default=0, help="the split's shuffle (and the LMs' seed without --seeds)")
+    c.add_argument("--seeds", type=int, nargs="+", help="train each LM once per seed; report means and spreads")
+    c.add_argument(
+        "--models",
+        default=",".join(DEFAULT_MODELS),
+        help=f"comma-separated, of: {', '.join(MODELS)} (default: {','.join(DEFAULT_MODELS)})",
+    )
+    c.add_argument("--bpe-dropout", type=float, default=0.1, help="bpe-dropout: the probability of skipping a merge")
+    c.add_argument("--sampling-alpha", type=float, default=0.1, help="unigram-sampling: P(segmentation)^alpha")
+    c.add_argument("--blas-threads", type=int, default=1, help="numpy's BLAS threads while the LMs train (1)")
     c.add_argument("--unit", choices=["auto", "document", "line"], default="auto", help="what the split shuffles")
     c.add_argument("--max-train-words", type=int, help="train on the first N words of the train split")
     c.add_argument("--max-eval-words", type=int, help="validate and test on the first N words of each split")
-    c.add_argument("--out", default="subtok-compare", help="directory for report.json and compare.png")
+    c.add_argument("--out", default="subtok-compare", help="directory for report.json, compare.png, report.html")
     c.set_defaults(func=cmd_compare)
 
     m = common(sub.add_parser("demo", help="compare on the embedded default corpus in a few CPU minutes"))
-    m.add_argument("--out", default="subtok-demo", help="directory for report.json and compare.png")
+    m.add_argument("--out", default="subtok-demo", help="directory for report.json, compare.png, report.html")
     m.set_defaults(func=cmd_demo)
     return p
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Optional
 
+from . import hangul
 from .errors import SubtokError
 from .normalizers import SentencePieceNormalizer
 from .registry import ByteLevelOptions, Registry, require
@@ -520,6 +521,36 @@ class Spaces(ChainDecoder):
 
     def to_hf(self) -> None:
         return None
+
+
+@DECODERS.register(types=("hangul_jamo",))
+class Recomposed(Decoder):
+    """Another decoder's text with conjoining jamo composed back into Hangul syllables: the inverse of the
+    ``hangul_jamo`` normalizer (``subtok.hangul.compose``), so a jamo-level tokenizer decodes to the text
+    it was given. subtok's own; HF has no such decoder."""
+
+    type = "hangul_jamo"
+
+    def __init__(self, inner: Decoder) -> None:
+        self.inner = inner
+        self.per_run = inner.per_run
+        self.separator = inner.separator
+
+    def decode(self, tokens: Sequence[str]) -> str:
+        return hangul.compose(self.inner.decode(tokens))
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "decoder": self.inner.to_dict()}
+
+    def to_hf(self) -> Optional[dict]:
+        raise SubtokError("the hangul_jamo decoder is subtok's own: HF tokenizers has no such step")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Recomposed:
+        inner = d.get("decoder")
+        if not isinstance(inner, dict):
+            raise SubtokError("hangul_jamo decoder: 'decoder' must be a decoder object")
+        return cls(DECODERS.from_dict(inner))
 
 
 def sentencepiece_bytes(data: bytes) -> str:

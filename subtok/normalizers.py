@@ -18,6 +18,7 @@ from typing import Optional, Union
 
 import regex
 
+from . import hangul
 from ._unicode_case import LOWER_FROM
 from ._unicode_data import CONTROL, INSIDE_NFD, NONSPACING
 from .charsmap import CharsMap
@@ -426,6 +427,34 @@ class ByteLevel(Normalizer):
             (table[b], 1 if k else 0) for ch in norm.text for k, b in enumerate(ch.encode("utf-8", "surrogatepass"))
         ]
         return norm.transform(changes)
+
+
+@NORMALIZERS.register(types=("hangul_jamo",))
+class HangulJamo(Normalizer):
+    """Hangul syllables as their conjoining jamo (``subtok.hangul``: 한 -> ᄒ ᅡ ᆫ), so subwords can share a
+    syllable's consonant or vowel; every jamo keeps its syllable's span, so offsets stay in the original
+    text. Lossless: the tokenizer's decoder composes them back (``decoders.Recomposed``). subtok's own
+    step: HF and SentencePiece have none like it, so a tokenizer with it is not written in their formats."""
+
+    type = "hangul_jamo"
+
+    def normalize_str(self, text: str) -> str:
+        return hangul.decompose(text)
+
+    def normalize(self, norm: Normalized) -> Normalized:
+        # each replacement's first character takes the replaced one's place, the rest are inserted after
+        # it: all keep its span
+        edits = [
+            (start, end, [(c, 1 if k else 0) for k, c in enumerate(out)])
+            for start, end, out in hangul.decompose_pieces(norm.text)
+        ]
+        return norm.splice(edits)
+
+    def leaves(self, text: str) -> bool:
+        return not hangul.TOUCHED.search(text)
+
+    def to_hf(self) -> list[dict]:
+        raise SubtokError("the hangul_jamo normalizer is subtok's own: HF tokenizers has no such step")
 
 
 # BERT's "Chinese characters": the CJK Unified Ideographs blocks (not Hangul, Hiragana or Katakana), as

@@ -27,13 +27,13 @@ from . import _backend, interop, sentencepiece_io
 from ._io import PathLike, atomic_write_json, check_header, read_json
 from .added_tokens import WHITE_SPACE_START, AddedToken, AddedVocabulary
 from .corpus import Corpus, WordCounts, check_splitting, count_words, sample_lines, training_splitting
-from .decoders import DECODERS, Decoder
+from .decoders import DECODERS, Decoder, Recomposed
 from .encoding import Encoding, PieceRecord, Pieces, SpelledPieces, TextEncoder
 from .errors import InputError, SubtokError, TokenizerFileError, TrainingError
 from .models import TRAINERS, Model, Trainer, model_from_dict
 from .models.base import check_word_counts, encode_each
 from .models.unigram_core import SplitMix64
-from .normalizers import Normalizer, make_normalizers, normalize_str
+from .normalizers import HangulJamo, Normalizer, make_normalizers, normalize_str
 from .pre_tokenizers import PRE_TOKENIZERS, PreTokenizer, make_pre_tokenizer
 from .processors import (
     PROCESSORS,
@@ -171,7 +171,11 @@ class Tokenizer:
             self._check_added_id(token, token_id)
             self.added.add(token, token_id)
         self._vocab = self._full_vocab()
-        self.decoder: Decoder = decoder if decoder is not None else model.decoder()
+        if decoder is None:
+            decoder = model.decoder()
+            if any(isinstance(n, HangulJamo) for n in self.normalizers):
+                decoder = Recomposed(decoder)  # the decoder undoes the one normalizer that is lossless
+        self.decoder: Decoder = decoder
         if post_processor is not None:
             absent = [t for t in getattr(post_processor, "tokens", ()) if t not in self._vocab]
             if absent:

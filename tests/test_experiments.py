@@ -12,7 +12,7 @@ import pytest
 
 from subtok.cli import main
 from subtok.errors import CorpusError, SubtokError
-from subtok.experiments import compare, scoring
+from subtok.experiments import compare, format_table, scoring
 from subtok.experiments.compare import load_splits, render, segment_lines, train_tokenizers
 from subtok.experiments.spelling import END, OTHER, START, SpellingModel
 from subtok.lm import RNNLM
@@ -91,10 +91,11 @@ def test_unknown_words_pay_their_spelling():
         scoring.word_nll(token_nll, seg, layout, None)
 
 
-@pytest.mark.parametrize("model", ["bpe", "wordpiece", "word"])
+@pytest.mark.parametrize("model", ["bpe", "wordpiece", "word", "unigram", "bpe-jamo", "unigram-jamo"])
 def test_subword_nll_is_the_sum_over_each_words_pieces(backend, model):
-    lines = [render(t) for t in zipf_text(200)] + ["naïve café 東京 🙂 x"]
-    tok = train_tokenizers(lines[:150], 300)[model]
+    korean = ["영화 정말 재미있었어요 ㅋㅋ", "이 영화 최고 입니다", "배우들 연기가 좋았어요"] * 10
+    lines = [render(t) for t in zipf_text(200)] + korean + ["naïve café 東京 🙂 x 재밌다 꿿"]
+    tok = train_tokenizers(lines[:150] + korean, 300, kinds=[model])[model]
     layout = scoring.Layout.of(lines)
     seg = segment_lines(tok, lines, layout)
     token_nll = np.random.default_rng(1).random(len(seg.ids))
@@ -106,7 +107,8 @@ def test_subword_nll_is_the_sum_over_each_words_pieces(backend, model):
     k = 0
     for line in lines:
         for j, word in enumerate(line.split(" ")):
-            pieces = tok.encode(word if j == 0 or model != "bpe" else " " + word, add_special_tokens=False).ids
+            spaced = j > 0 and model.startswith("bpe")  # GPT-2's pieces carry the space before a word
+            pieces = tok.encode(" " + word if spaced else word, add_special_tokens=False).ids
             w = layout.words.index(word, int(seg.word_of_token[k]))
             assert layout.words[seg.word_of_token[k]] == word
             assert seg.ids[k : k + len(pieces)].tolist() == pieces
@@ -305,3 +307,148 @@ def test_subword_tokens_determine_the_text(backend):
         pieces = tokenizers["wordpiece"].encode(line, add_special_tokens=False).tokens
         assert "".join(p[2:] if p.startswith("##") else " " + p for p in pieces)[1:] == line
     assert all(tok.token_to_id("<eos>") is not None for tok in tokenizers.values())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Seeds, models, pinned BLAS threads, the page
+# ---------------------------------------------------------------------------------------------------------
+ALL_MODELS = "word,bpe,wordpiece,unigram,bpe-dropout,unigram-sampling"
+
+
+@pytest.fixture(scope="module")
+def seeded_report(zipf_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("seeded")
+    report = compare(zipf_file, out=out, models=ALL_MODELS, seeds=[0, 1, 2], **{**TINY, "epochs": 1})
+    return report, out
+
+
+def test_seeds_give_means_and_spreads(seeded_report):
+    report, _ = seeded_report
+    assert report["seeds"] == [0, 1, 2] and list(report["models"]) == ALL_MODELS.split(",")
+    for m in report["models"].values():
+        runs = m["per_seed"]
+        assert [r["seed"] for r in runs] == [0, 1, 2]
+        for key in ("token_ppl", "word_ppl", "bpc", "total_nll"):
+            values = [r[key] for r in runs]
+            assert m[key] == pytest.approx(np.mean(values)) and m["spread"][key] == pytest.approx(
+                np.std(values, ddof=1)
+            )
+        assert len(set(r["word_ppl"] for r in runs)) == 3  # each seed trains another model
+        for r in runs:  # every run's figures come from its one total
+            assert r["word_ppl"] == pytest.approx(math.exp(r["total_nll"] / report["n_words"]))
+            assert r["bpc"] == pytest.approx(r["total_nll"] / (math.log(2) * report["n_chars"]))
+        for b in ("frequent", "rare", "unseen"):
+            bits = [r["bands"][b]["bits_per_word"] for r in runs]
+            assert m["bands"][b]["bits_per_word"] == pytest.approx(np.mean(bits))
+    # the drawn models read the same tokenizers as their deterministic twins and are scored the same way
+    for drawn, base in (("bpe-dropout", "bpe"), ("unigram-sampling", "unigram")):
+        assert report["models"][drawn]["n_tokens"] == report["models"][base]["n_tokens"]
+        assert report["models"][drawn]["word_ppl"] != report["models"][base]["word_ppl"]
+    assert report["models"]["unigram"]["oov_rate"] < report["models"]["word"]["oov_rate"]
+    assert "± sd" in format_table(report)
+
+
+def test_one_seed_is_the_old_report(zipf_file):
+    """``seeds=[s]`` is ``seed=s``'s run; the split's shuffle stays ``seed``'s."""
+    one = compare(zipf_file, models="word,bpe", **{**TINY, "epochs": 1})
+    listed = compare(zipf_file, models="word,bpe", seeds=[TINY["seed"]], **{**TINY, "epochs": 1})
+    for r in (one, listed):
+        r.pop("timings")
+    assert one == listed
+    assert one["models"]["bpe"]["spread"]["word_ppl"] == 0.0
+
+
+def test_pinned_blas_threads_give_the_same_figures_whatever_the_default(zipf_file):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    reports = []
+    for default in (1, 2):
+        with threadpool_limits(limits=default, user_api="blas"):
+            report = compare(zipf_file, models="word,bpe", **{**TINY, "epochs": 1})
+            after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        assert after == [default] * len(after)  # restored afterwards
+        report.pop("timings")
+        reports.append(report)
+    assert reports[0] == reports[1]
+    assert reports[0]["lm"]["blas_threads"] == 1
+    assert all(b["num_threads"] == 1 for b in reports[0]["environment"]["blas"])
+    assert reports[0]["environment"]["numpy"] == np.__version__
+
+
+def test_model_and_seed_arguments(zipf_file):
+    with pytest.raises(SubtokError, match="unknown model 'gpt'"):
+        compare(zipf_file, models="word,gpt")
+    with pytest.raises(SubtokError, match="distinct"):
+        compare(zipf_file, models="bpe,bpe")
+    with pytest.raises(SubtokError, match="seeds"):
+        compare(zipf_file, seeds=[1, 1])
+    with pytest.raises(SubtokError, match="bpe_dropout"):
+        compare(zipf_file, models="bpe-dropout", bpe_dropout=0.0)
+    with pytest.raises(SubtokError, match="blas_threads"):
+        compare(zipf_file, blas_threads=0)
+
+
+def test_report_page(seeded_report):
+    report, out = seeded_report
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'id="results"' in page
+    assert "http://" not in page and "https://" not in page  # self-contained
+    assert page.count("<tr>") >= 1 + len(report["models"])
+    assert "±" in page and 'class="unk' in page and "unseen" in page
+    assert report["samples"] and all(
+        set(s["segmentations"]) == {"word", "bpe", "wordpiece", "unigram"} for s in report["samples"]
+    )
+    for sample in report["samples"]:
+        for segs in sample["segmentations"].values():
+            assert "".join(s["text"] for s in segs) == sample["text"]  # the original text, cut
+    if report.get("plot"):
+        assert 'src="data:image/png;base64,' in page
+
+
+def _chromium():
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    pytest.skip("no chromium here (.ci/run installs Debian's chromium when it can)")
+
+
+def test_report_page_in_a_headless_browser(seeded_report):
+    import subprocess
+
+    pytest.importorskip("matplotlib")
+    browser = _chromium()
+    _, out = seeded_report
+    res = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", (out / "report.html").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    dom = res.stdout
+    assert '<table id="results">' in dom and dom.count("<tr>") >= 7
+    assert 'data-images-shown="1"' in dom  # the plot decoded and shown by the browser
+
+
+def test_show_command(backend, tmp_path, capsys):
+    lines = [render(t) for t in zipf_text(200)]
+    tokenizers = train_tokenizers(lines, 300, kinds=["word", "bpe"])
+    paths = []
+    for name, tok in tokenizers.items():
+        paths.append(str(tmp_path / f"{name}.json"))
+        tok.save(paths[-1])
+    text = "kato bobo zzyzx torizo"
+    html_path = tmp_path / "show.html"
+    assert main(["show", text, "-t", paths[0], "-t", paths[1], "--html", str(html_path)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 2 and "\x1b[" not in printed[0]  # not a terminal: plain
+    width = max(map(len, paths)) + 2
+    assert printed[0].startswith(paths[0]) and printed[1].startswith(paths[1])
+    word_line, bpe_line = (line[width:] for line in printed)
+    assert "<unk:zzyzx>" in word_line
+    assert bpe_line.replace("|", "") == text and bpe_line.count("|") >= 3
+    page = html_path.read_text(encoding="utf-8")
+    assert page.count('class="seg"') == 2 and "zzyzx" in page
+    assert main(["show", text, "-t", str(tmp_path / "missing.json")]) == 1

@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional, Union
 
 import numpy as np
 
-from .. import datasets
+from .. import datasets, show
 from .._io import atomic_write_json
 from ..corpus import read_lines
 from ..errors import CorpusError, SubtokError
 from ..lm import RNNLM, LMTrainer
+from ..nn.threads import DEFAULT_BLAS_THREADS, blas_description, check_blas_threads, pinned_blas_threads
+from ..show import unknown_id
 from ..tokenizer import Tokenizer
-from . import scoring
+from . import report_page, scoring
 from .spelling import SpellingModel
 
 EOL = "<eos>"
@@ -132,20 +136,59 @@ def load_splits(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Tokenizers
+# Tokenizers and models
 # ---------------------------------------------------------------------------------------------------------
-def train_tokenizers(train: Sequence[str], vocab_size: int, show_progress: Optional[bool] = None) -> dict:
-    """The three tokenizers, each with an end-of-line token and ``vocab_size`` tokens in all. All split on
-    whitespace or GPT-2's pattern without normalizing, so each reproduces the rendered text exactly (the
-    WordPiece is cased, unlike BERT's, for that reason). WordPiece merges by frequency, as HF's trainer
-    does: likelihood scoring at this size spends the vocabulary on rare pairs (see the README)."""
+@dataclass(frozen=True)
+class ModelSpec:
+    """One LM of the comparison: the tokenizer it reads (``tokenizer``, a key of TOKENIZERS) and how its
+    training text is segmented: ``draw`` None (the tokenizer's one segmentation), "dropout" (a fresh
+    BPE-dropout segmentation each epoch) or "sampling" (a fresh Unigram sample each epoch). Every model is
+    scored on its tokenizer's deterministic segmentation."""
+
+    tokenizer: str
+    draw: Optional[str] = None
+    help: str = ""
+
+
+MODELS = {
+    "word": ModelSpec("word", help="word-level, the vocabulary's most frequent words, the rest <unk>"),
+    "bpe": ModelSpec("bpe", help="byte-level BPE (GPT-2's pre-tokenizer)"),
+    "wordpiece": ModelSpec("wordpiece", help="WordPiece, cased, split on whitespace"),
+    "unigram": ModelSpec("unigram", help="Unigram (SentencePiece's algorithm), Viterbi segmentation"),
+    "bpe-dropout": ModelSpec("bpe", "dropout", "the bpe tokenizer; LM trained on a fresh BPE-dropout draw each epoch"),
+    "unigram-sampling": ModelSpec(
+        "unigram", "sampling", "the unigram tokenizer; LM trained on a fresh sampled segmentation each epoch"
+    ),
+    "bpe-jamo": ModelSpec("bpe-jamo", help="byte-level BPE over Hangul decomposed into jamo"),
+    "unigram-jamo": ModelSpec("unigram-jamo", help="Unigram over Hangul decomposed into jamo"),
+}
+DEFAULT_MODELS = ("word", "bpe", "wordpiece", "unigram", "bpe-dropout", "unigram-sampling")
+
+
+def check_models(models: Sequence[str]) -> tuple[str, ...]:
+    """The model names, checked: known, none twice, at least one."""
+    if isinstance(models, str):
+        models = [m.strip() for m in models.split(",") if m.strip()]
+    models = tuple(models)
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models or len(set(models)) != len(models):
+        what = f"unknown model {unknown[0]!r}" if unknown else "models must be distinct and at least one"
+        raise SubtokError(f"{what}; models: {', '.join(MODELS)}")
+    return models
+
+
+def _train_tokenizer(kind: str, train: Sequence[str], vocab_size: int, show_progress: Optional[bool]) -> Tokenizer:
+    """One tokenizer of the comparison (``kind`` a key of TOKENIZERS), with an end-of-line token and
+    ``vocab_size`` tokens in all. None normalizes the text into another one, so each gives a probability
+    to the exact text (the jamo ones decompose Hangul losslessly; see ``normalizers.HangulJamo``)."""
     common = dict(vocab_size=vocab_size, show_progress=show_progress, num_workers=1)
-    return {
-        "word": Tokenizer.train(
+    jamo = kind.endswith("-jamo")
+    if kind == "word":
+        return Tokenizer.train(
             train, model="word", pre_tokenizer="whitespace", special_tokens=("<unk>", EOL), min_frequency=1, **common
-        ),
-        "bpe": Tokenizer.train(train, model="bpe", byte_level=True, special_tokens=(EOL,), **common),
-        "wordpiece": Tokenizer.train(
+        )
+    if kind == "wordpiece":
+        return Tokenizer.train(
             train,
             model="wordpiece",
             normalizers=[],
@@ -153,19 +196,49 @@ def train_tokenizers(train: Sequence[str], vocab_size: int, show_progress: Optio
             special_tokens=("[UNK]", EOL),
             scoring="frequency",
             **common,
-        ),
-    }
+        )
+    if kind.startswith("bpe"):
+        return Tokenizer.train(
+            train,
+            model="bpe",
+            byte_level=True,
+            special_tokens=(EOL,),
+            normalizers=["hangul_jamo"] if jamo else None,
+            **common,
+        )
+    return Tokenizer.train(
+        train,
+        model="unigram",
+        special_tokens=("<unk>", EOL),
+        character_coverage=1.0,
+        normalizers=["hangul_jamo", {"type": "SentencePiece"}] if jamo else None,
+        num_threads=1,
+        **common,
+    )
 
 
-def _unk_id(tok: Tokenizer) -> Optional[int]:
-    unk = getattr(tok.model, "unk_token", None)
-    return tok.token_to_id(unk) if unk else None
+TOKENIZERS = ("word", "bpe", "wordpiece", "unigram", "bpe-jamo", "unigram-jamo")
+
+
+def train_tokenizers(
+    train: Sequence[str],
+    vocab_size: int,
+    show_progress: Optional[bool] = None,
+    kinds: Sequence[str] = ("word", "bpe", "wordpiece"),
+) -> dict:
+    """The tokenizers ``kinds`` (keys of TOKENIZERS), each with an end-of-line token and ``vocab_size``
+    tokens in all. All split on whitespace, GPT-2's pattern or SentencePiece's spaces without normalizing,
+    so each reproduces the rendered text exactly (the WordPiece is cased, unlike BERT's, for that reason;
+    the Unigram keeps every training character, an unseen one is its unknown piece). WordPiece merges by
+    frequency, as HF's trainer does: likelihood scoring at this size spends the vocabulary on rare pairs
+    (see the README)."""
+    return {kind: _train_tokenizer(kind, train, vocab_size, show_progress) for kind in kinds}
 
 
 def segment_lines(tok: Tokenizer, lines: Sequence[str], layout: scoring.Layout, **draw) -> scoring.Segmentation:
     """The lines' segmentation (``draw``: encode_batch's sampling options, for a drawn one)."""
     encodings = tok.encode_batch(list(lines), add_special_tokens=False, **draw)
-    return scoring.segment(encodings, layout, tok.token_to_id(EOL), _unk_id(tok), lines)
+    return scoring.segment(encodings, layout, tok.token_to_id(EOL), unknown_id(tok), lines)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -250,25 +323,42 @@ def compare(
     lr: float = 20.0,
     max_grad: float = 0.25,
     seed: int = 0,
-    bpe_dropout: float = 0.0,
+    bpe_dropout: float = 0.1,
     unit: str = "auto",
     max_train_words: Optional[int] = None,
     max_eval_words: Optional[int] = None,
     out: Union[str, os.PathLike, None] = None,
     show_progress: Optional[bool] = None,
     log: Optional[Callable[[str], None]] = None,
+    *,
+    models: Union[str, Sequence[str]] = ("word", "bpe", "wordpiece"),
+    seeds: Optional[Sequence[int]] = None,
+    sampling_alpha: float = 0.1,
+    blas_threads: Optional[int] = DEFAULT_BLAS_THREADS,
 ) -> dict:
-    """Train a word-level LM with ``<unk>``, a byte-level BPE LM and a WordPiece LM on the same text and
-    compare them on the same test text. Returns the report (also written as ``out``/report.json with a
-    plot, compare.png, when ``out`` is given). Same arguments, same report (timings apart). With
-    ``bpe_dropout`` the BPE LM trains on a fresh BPE-dropout segmentation of the training text every
-    epoch (seeded by ``seed`` and the epoch); it is scored on the deterministic segmentation."""
-    if not 0.0 <= bpe_dropout < 1.0:
-        raise SubtokError(f"bpe_dropout must be in [0, 1), not {bpe_dropout}")
+    """Train a word-level LM with ``<unk>`` and subword LMs (``models``: names in MODELS) on the same
+    text and compare them on the same test text. Returns the report (also written as ``out``/report.json
+    with a plot, compare.png, and a page, report.html, when ``out`` is given). Same arguments, same report
+    (timings apart), on any machine with the same numpy and BLAS: the LMs train with numpy's BLAS pinned
+    to ``blas_threads`` threads (report["environment"] says which ran).
+
+    ``seed`` shuffles the split (and seeds the LMs when ``seeds`` is None); with ``seeds`` each LM trains
+    once per seed (its initialization and its drawn segmentations) on the same split and tokenizers, and
+    every figure is reported as the mean over seeds with its standard deviation (``spread``). Models
+    "bpe-dropout" (``bpe_dropout``, the probability of skipping a merge) and "unigram-sampling"
+    (``sampling_alpha``, over the whole lattice) train on a fresh segmentation of the training text every
+    epoch and are scored on the deterministic one."""
+    models = check_models(models)
+    seeds = _check_seeds(seed if seeds is None else seeds)
+    if not 0.0 < bpe_dropout < 1.0 and "bpe-dropout" in models:
+        raise SubtokError(f"bpe_dropout must be in (0, 1) for the bpe-dropout model, not {bpe_dropout}")
+    if not 0.0 < sampling_alpha and "unigram-sampling" in models:
+        raise SubtokError(f"sampling_alpha must be above 0, not {sampling_alpha}")
     if vocab_size < 300:
         raise SubtokError(f"vocab_size must be at least 300 (byte-level BPE needs 256 bytes), not {vocab_size}")
     if epochs < 1:
         raise SubtokError(f"epochs must be at least 1, not {epochs}")
+    check_blas_threads(blas_threads)
     say = log or (lambda msg: None)
     if out is not None:
         _make_out_dir(Path(out))  # before the training, not after it
@@ -278,22 +368,23 @@ def compare(
     say(f"{info['corpus']}: {sizes} words ({info['split']})")
     train_counts = Counter(w for line in splits["train"] for w in line.split(" "))
 
-    tokenizers = train_tokenizers(splits["train"], vocab_size, show_progress)
+    kinds = list(dict.fromkeys(MODELS[m].tokenizer for m in ("word", *models)))  # the word model's for the bands
+    tokenizers = train_tokenizers(splits["train"], vocab_size, show_progress, kinds)
     word_vocab = set(tokenizers["word"].model.vocab) - {"<unk>", EOL}
     spelling = SpellingModel([w for w in train_counts if w not in word_vocab] or list(train_counts))
 
-    lm_model = dict(  # RNNLM's arguments, the same for every tokenizer (its vocabulary size apart)
+    lm_model = dict(  # RNNLM's arguments, the same for every tokenizer (its vocabulary size and seed apart)
         wordvec_size=hidden_size,
         hidden_size=hidden_size,
         num_layers=num_layers,
         cell=cell,
         dropout=dropout,
         tie_weights=True,
-        seed=seed,
     )
     lm_training = dict(
         epochs=epochs, batch_size=batch_size, time_size=time_size, optimizer="sgd", lr=lr, max_grad=max_grad
     )
+    draws = {"dropout": {"dropout": bpe_dropout}, "sampling": {"sample": True, "alpha": sampling_alpha}}
     layouts = {split: scoring.Layout.of(splits[split]) for split in ("valid", "test")}
     bands = _bands(layouts["test"], train_counts, word_vocab)
     report: dict = {
@@ -302,24 +393,103 @@ def compare(
         "n_words": layouts["test"].n_words,
         "n_chars": layouts["test"].n_chars,
         "n_lines": len(splits["test"]),
-        "lm": {**lm_model, **lm_training},
-        "bpe_dropout": bpe_dropout,
+        "seeds": list(seeds),
+        "lm": {**lm_model, **lm_training, "blas_threads": blas_threads},
+        "segmentation_draws": {"bpe-dropout": draws["dropout"], "unigram-sampling": draws["sampling"]},
         "spelling_model": spelling.to_dict(),
         "bands": {b: {"words": int(len(idx)), "meaning": BAND_HELP[b]} for b, idx in bands.items()},
         "models": {},
         "timings": {},
     }
-    for name, tok in tokenizers.items():
-        t0 = time.perf_counter()
-        draw = {"dropout": bpe_dropout} if name == "bpe" and bpe_dropout else None
-        metrics = _train_and_score(tok, splits, layouts, spelling, bands, lm_model, lm_training, show_progress, draw)
-        report["models"][name] = metrics
-        report["timings"][name] = round(time.perf_counter() - t0, 1)
-        say(f"{name}: word_ppl {metrics['word_ppl']:.1f}, bpc {metrics['bpc']:.3f} ({report['timings'][name]} s)")
+    with pinned_blas_threads(blas_threads):
+        report["environment"] = {"python": platform.python_version(), **blas_description()}
+        for name in models:
+            spec = MODELS[name]
+            tok = tokenizers[spec.tokenizer]
+            t0 = time.perf_counter()
+            runs = []
+            for s in seeds:
+                draw = draws[spec.draw] if spec.draw else None
+                runs.append(
+                    _train_and_score(
+                        tok, splits, layouts, spelling, bands, {**lm_model, "seed": s}, lm_training, show_progress, draw
+                    )
+                )
+            metrics = _over_seeds(runs, seeds)
+            report["models"][name] = metrics
+            report["timings"][name] = round(time.perf_counter() - t0, 1)
+            spread = f" ± {metrics['spread']['word_ppl']:.1f}" if len(seeds) > 1 else ""
+            say(
+                f"{name}: word_ppl {metrics['word_ppl']:.1f}{spread}, bpc {metrics['bpc']:.3f} "
+                f"({report['timings'][name]} s)"
+            )
+    report["samples"] = _samples(splits["test"], tokenizers, train_counts, word_vocab)
     report["timings"]["total"] = round(time.perf_counter() - t_start, 1)
     if out is not None:
         write_report(report, Path(out), say)
     return report
+
+
+def _samples(test: Sequence[str], tokenizers: dict, train_counts: Counter, word_vocab: set, n: int = 4) -> list:
+    """The first ``n`` test lines of 6 to 25 words that hold a word never seen in training and one outside
+    the word model's vocabulary, each as every tokenizer cuts it (``show.segments``), for the page."""
+    picked = []
+    for line in test:
+        words = line.split(" ")
+        if 6 <= len(words) <= 25 and any(w not in train_counts for w in words):
+            if any(w in train_counts and w not in word_vocab for w in words) and len(picked) < n:
+                picked.append(line)
+    return [
+        {
+            "text": line,
+            "segmentations": {
+                kind: [asdict(seg) for seg in show.segments(tok, line, train_counts)]
+                for kind, tok in tokenizers.items()
+            },
+        }
+        for line in picked
+    ]
+
+
+def _check_seeds(seeds: Union[int, Sequence[int]]) -> tuple[int, ...]:
+    seeds = (seeds,) if isinstance(seeds, int) and not isinstance(seeds, bool) else tuple(seeds)
+    if not seeds or len(set(seeds)) != len(seeds) or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise SubtokError(f"seeds must be distinct whole numbers of at least 0, not {list(seeds)}")
+    return seeds
+
+
+SEED_FIGURES = ("token_ppl", "word_ppl", "bpc", "total_nll", "spelling_nll")
+
+
+def _over_seeds(runs: list[dict], seeds: Sequence[int]) -> dict:
+    """One model's runs as one record: the segmentation's figures (the same in every run), the mean of
+    each trained figure over the runs with its sample standard deviation in ``spread`` (0 for one run),
+    the mean validation curve, and every run in ``per_seed``."""
+
+    def mean_sd(values: list[float]) -> tuple[float, float]:
+        a = np.asarray(values, dtype=np.float64)
+        return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+    first = runs[0]
+    out = {k: v for k, v in first.items() if k not in (*SEED_FIGURES, "bands", "curve")}
+    spread: dict = {"bands": {}}
+    for key in SEED_FIGURES:
+        out[key], spread[key] = mean_sd([r[key] for r in runs])
+    out["bands"] = {}
+    for b, band in first["bands"].items():
+        bits = [r["bands"][b]["bits_per_word"] for r in runs]
+        if bits[0] is None:
+            out["bands"][b], spread["bands"][b] = dict(band), None
+            continue
+        mean, sd = mean_sd(bits)
+        out["bands"][b], spread["bands"][b] = {**band, "bits_per_word": mean}, sd
+    out["spread"] = spread
+    out["curve"] = [
+        {k: (v if k == "epoch" else float(np.mean([r["curve"][i][k] for r in runs]))) for k, v in rec.items()}
+        for i, rec in enumerate(first["curve"])
+    ]
+    out["per_seed"] = [{"seed": s, **{k: r[k] for k in (*SEED_FIGURES, "bands", "curve")}} for s, r in zip(seeds, runs)]
+    return out
 
 
 def _train_and_score(
@@ -342,7 +512,7 @@ def _train_and_score(
     if draw:
         seed = lm_model["seed"]
 
-        def epoch_ids(epoch: int):
+        def epoch_ids(epoch: int) -> np.ndarray:
             return segment_lines(tok, splits["train"], train_layout, **draw, seed=seed * 1000 + epoch).ids
 
         train_data = epoch_ids
@@ -351,7 +521,7 @@ def _train_and_score(
     segs = {split: segment_lines(tok, splits[split], layouts[split]) for split in ("valid", "test")}
     model = RNNLM(tok.vocab_size, **lm_model)
     lm = lm_training
-    trainer = LMTrainer(model, lm["optimizer"], lm["lr"], lm["max_grad"], show_progress)
+    trainer = LMTrainer(model, lm["optimizer"], lm["lr"], lm["max_grad"], show_progress, blas_threads=None)
     curve = []
     for epoch in range(1, lm["epochs"] + 1):
         record = trainer.fit(
@@ -384,7 +554,8 @@ def _make_out_dir(out: Path) -> None:
 
 
 def write_report(report: dict, out: Path, say=print) -> None:
-    """report.json and compare.png (when matplotlib is installed) in ``out``, each written atomically."""
+    """report.json, compare.png (when matplotlib is installed) and report.html in ``out``, each written
+    atomically."""
     from .plot import plot_report
 
     _make_out_dir(out)
@@ -396,25 +567,36 @@ def write_report(report: dict, out: Path, say=print) -> None:
         report["plot"] = None
         say("matplotlib is not installed: no plot (pip install matplotlib); the report is written")
     atomic_write_json(out / "report.json", report)
+    report_page.write_page(report, out / "report.html", png if report["plot"] else None)
 
 
 def format_table(report: dict) -> str:
-    """The report as a text table: one row per model, the comparable columns last."""
-    header = f"{'model':<10} {'vocab':>6} {'OOV %':>6} {'tokens':>8} {'token ppl':>10} {'word ppl':>9} {'bpc':>6}"
+    """The report as a text table: one row per model, the comparable columns last; with several seeds each
+    trained figure is the mean and the line under it the standard deviation."""
+    header = f"{'model':<16} {'vocab':>6} {'OOV %':>6} {'tokens':>8} {'token ppl':>10} {'word ppl':>9} {'bpc':>6}"
     header += "".join(f" {b + ' bits':>13}" for b in BANDS)
+    several = len(report.get("seeds", [0])) > 1
     rows = [header, "-" * len(header)]
     for name, m in report["models"].items():
         row = (
-            f"{name:<10} {m['vocab_size']:>6} {100 * m['oov_rate']:>6.2f} {m['n_tokens']:>8} "
+            f"{name:<16} {m['vocab_size']:>6} {100 * m['oov_rate']:>6.2f} {m['n_tokens']:>8} "
             f"{m['token_ppl']:>10.1f} {m['word_ppl']:>9.1f} {m['bpc']:>6.3f}"
         )
         for b in BANDS:
             bits = m["bands"][b]["bits_per_word"]
             row += f" {'-' if bits is None else f'{bits:.2f}':>13}"
         rows.append(row)
+        if several:
+            sd = m["spread"]
+            row = f"{'  ± sd':<16} {'':>22} {sd['token_ppl']:>10.1f} {sd['word_ppl']:>9.1f} {sd['bpc']:>6.3f}"
+            for b in BANDS:
+                bits = sd["bands"][b]
+                row += f" {'-' if bits is None else f'{bits:.2f}':>13}"
+            rows.append(row)
     counts = ", ".join(f"{b} {report['bands'][b]['words']:,}" for b in BANDS)
+    seeds = report.get("seeds", [0])
     rows.append(
         f"test text: {report['n_words']:,} words (line ends included), {report['n_chars']:,} characters; "
-        f"words by band: {counts}"
+        f"words by band: {counts}; LM seed{'s' if several else ''} {', '.join(map(str, seeds))}"
     )
     return "\n".join(rows)

@@ -3,7 +3,8 @@ compared on one denominator (Mielke 2019, "Can you compare perplexity across dif
 
 The scored text is a list of lines, each a run of words joined by single spaces and ended by a newline.
 Every model turns each line into tokens plus one end-of-line token; a token belongs to the word holding
-its last character, a space counting with the word after it (GPT-2-style tokens carry the space before
+its last character (an empty one, as SentencePiece's dummy prefix, to the word at its place), a space
+counting with the word after it (GPT-2-style tokens carry the space before
 a word), and the end-of-line token to the line's newline, counted as one more word (as PTB's ``<eos>``). A model's
 negative log-likelihood (NLL) of the text is the sum over its tokens, plus, for each unknown token, the
 spelling charge of the text it stands for. Then
@@ -82,7 +83,7 @@ def segment(
                 unk_positions.append(len(ids))
                 unk_texts.append(line[start:end])
             ids.append(i)
-            ends.append(base + end)
+            ends.append(base + max(end, start + 1))  # an empty token (a dummy prefix) goes with what follows
         ids.append(eol_id)
         ends.append(base + len(line) + 1)  # the newline
     word_of_token = layout.word_of_char[np.asarray(ends, dtype=np.int64) - 1]  # where its last character is
