@@ -264,11 +264,18 @@ def cmd_compare(args) -> None:
         seeds=args.seeds,
         sampling_alpha=args.sampling_alpha,
         blas_threads=args.blas_threads,
+        jobs=args.jobs,
     )
 
 
 DEMO_BUDGET = dict(
-    corpus="default", vocab_size=5000, epochs=3, hidden_size=128, max_train_words=200_000, max_eval_words=20_000
+    corpus="default",
+    vocab_size=5000,
+    epochs=3,
+    hidden_size=128,
+    max_train_words=200_000,
+    max_eval_words=20_000,
+    models=("word", "bpe", "wordpiece", "unigram"),
 )
 
 
@@ -400,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--bpe-dropout", type=float, default=0.1, help="bpe-dropout: the probability of skipping a merge")
     c.add_argument("--sampling-alpha", type=float, default=0.1, help="unigram-sampling: P(segmentation)^alpha")
     c.add_argument("--blas-threads", type=int, default=1, help="numpy's BLAS threads while the LMs train (1)")
+    c.add_argument("--jobs", type=int, help="LM runs trained at once, one process each (default: one per core)")
     c.add_argument("--unit", choices=["auto", "document", "line"], default="auto", help="what the split shuffles")
     c.add_argument("--max-train-words", type=int, help="train on the first N words of the train split")
     c.add_argument("--max-eval-words", type=int, help="validate and test on the first N words of each split")

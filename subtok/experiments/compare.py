@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
-from .. import datasets, show
+from .. import _backend, datasets, show
 from .._io import atomic_write_json
 from ..corpus import read_lines
 from ..errors import CorpusError, SubtokError
@@ -335,6 +336,7 @@ def compare(
     seeds: Optional[Sequence[int]] = None,
     sampling_alpha: float = 0.1,
     blas_threads: Optional[int] = DEFAULT_BLAS_THREADS,
+    jobs: Optional[int] = None,
 ) -> dict:
     """Train a word-level LM with ``<unk>`` and subword LMs (``models``: names in MODELS) on the same
     text and compare them on the same test text. Returns the report (also written as ``out``/report.json
@@ -347,7 +349,9 @@ def compare(
     every figure is reported as the mean over seeds with its standard deviation (``spread``). Models
     "bpe-dropout" (``bpe_dropout``, the probability of skipping a merge) and "unigram-sampling"
     (``sampling_alpha``, over the whole lattice) train on a fresh segmentation of the training text every
-    epoch and are scored on the deterministic one."""
+    epoch and are scored on the deterministic one. The runs (models x seeds) are independent: ``jobs``
+    processes train them at once (default: one per core, at most one per run), with the same results as
+    one process."""
     models = check_models(models)
     seeds = _check_seeds(seed if seeds is None else seeds)
     if not 0.0 < bpe_dropout < 1.0 and "bpe-dropout" in models:
@@ -403,31 +407,98 @@ def compare(
     }
     with pinned_blas_threads(blas_threads):
         report["environment"] = {"python": platform.python_version(), **blas_description()}
-        for name in models:
-            spec = MODELS[name]
-            tok = tokenizers[spec.tokenizer]
-            t0 = time.perf_counter()
-            runs = []
-            for s in seeds:
-                draw = draws[spec.draw] if spec.draw else None
-                runs.append(
-                    _train_and_score(
-                        tok, splits, layouts, spelling, bands, {**lm_model, "seed": s}, lm_training, show_progress, draw
-                    )
-                )
-            metrics = _over_seeds(runs, seeds)
-            report["models"][name] = metrics
-            report["timings"][name] = round(time.perf_counter() - t0, 1)
-            spread = f" ± {metrics['spread']['word_ppl']:.1f}" if len(seeds) > 1 else ""
-            say(
-                f"{name}: word_ppl {metrics['word_ppl']:.1f}{spread}, bpc {metrics['bpc']:.3f} "
-                f"({report['timings'][name]} s)"
-            )
+    runs = [(name, s) for name in models for s in seeds]
+    draws_of = {name: draws[MODELS[name].draw] if MODELS[name].draw else None for name in models}
+    workers = _check_jobs(jobs, len(runs))
+    report["lm"]["jobs"] = workers
+    context = _RunContext(
+        splits, layouts, spelling, bands, lm_model, lm_training, draws_of, blas_threads, _backend.name
+    )
+    results = _run_all(
+        [(tokenizers[MODELS[n].tokenizer], n, s) for n, s in runs],
+        context,
+        workers,
+        show_progress if workers == 1 else False,
+    )
+    for name in models:
+        metrics = _over_seeds([results[name, s][0] for s in seeds], seeds)
+        metrics["segmentation_draw"] = draws_of[name]
+        report["models"][name] = metrics
+        report["timings"][name] = round(sum(results[name, s][1] for s in seeds), 1)
+        spread = f" ± {metrics['spread']['word_ppl']:.1f}" if len(seeds) > 1 else ""
+        figures = f"word_ppl {metrics['word_ppl']:.1f}{spread}, bpc {metrics['bpc']:.3f}"
+        say(f"{name}: {figures} ({report['timings'][name]} s)")
     report["samples"] = _samples(splits["test"], tokenizers, train_counts, word_vocab)
     report["timings"]["total"] = round(time.perf_counter() - t_start, 1)
     if out is not None:
         write_report(report, Path(out), say)
     return report
+
+
+@dataclass
+class _RunContext:
+    """What every LM run of one comparison shares (sent once to each worker process)."""
+
+    splits: dict
+    layouts: dict
+    spelling: SpellingModel
+    bands: dict
+    lm_model: dict
+    lm_training: dict
+    draws: dict
+    blas_threads: Optional[int]
+    backend: str
+
+
+_context: Optional[_RunContext] = None  # a worker process's copy
+
+
+def _init_worker(context: _RunContext) -> None:
+    global _context
+    _context = context
+
+
+def _run_one(tok: Tokenizer, name: str, seed: int, context: Optional[_RunContext] = None, show_progress=False):
+    """One LM run (model ``name``, LM seed ``seed``): its metrics and seconds."""
+    c = context or _context
+    t0 = time.perf_counter()
+    with _backend.using(c.backend), pinned_blas_threads(c.blas_threads):
+        metrics = _train_and_score(
+            tok,
+            c.splits,
+            c.layouts,
+            c.spelling,
+            c.bands,
+            {**c.lm_model, "seed": seed},
+            c.lm_training,
+            show_progress,
+            c.draws[name],
+        )
+    return metrics, time.perf_counter() - t0
+
+
+def _check_jobs(jobs: Optional[int], n_runs: int) -> int:
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise SubtokError(f"jobs must be None or a whole number of at least 1, not {jobs!r}")
+    main_file = getattr(sys.modules["__main__"], "__file__", None)
+    if main_file and not os.path.exists(main_file):
+        return 1  # a script read from stdin: worker processes could not start from it
+    return max(1, min(jobs or os.cpu_count() or 1, n_runs))
+
+
+def _run_all(runs: list, context: _RunContext, workers: int, show_progress: Optional[bool]) -> dict:
+    """Every (tokenizer, name, seed) run, one after another or on ``workers`` processes at once (each
+    run is independent and seeded, and each pins its own BLAS threads: the same results either way)."""
+    if workers == 1:
+        return {(name, seed): _run_one(tok, name, seed, context, show_progress) for tok, name, seed in runs}
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(context,)
+    ) as pool:
+        futures = {(name, seed): pool.submit(_run_one, tok, name, seed) for tok, name, seed in runs}
+        return {key: f.result() for key, f in futures.items()}
 
 
 def _samples(test: Sequence[str], tokenizers: dict, train_counts: Counter, word_vocab: set, n: int = 4) -> list:

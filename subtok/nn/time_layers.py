@@ -65,21 +65,24 @@ class TimeSoftmaxWithLoss:
         x = xs.reshape(N * T, V)
         t = ts.reshape(N * T)
         mask = t != self.ignore_label
-        x = x - x.max(axis=1, keepdims=True)
-        log_z = xp.log(xp.exp(x).sum(axis=1, keepdims=True))
-        log_p = x - log_z
         t_safe = xp.where(mask, t, 0)
-        nll = -log_p[xp.arange(N * T), t_safe] * mask
+        rows = xp.arange(N * T)
+        p = x - x.max(axis=1, keepdims=True)
+        target = p[rows, t_safe]  # the target's shifted score, before p turns into probabilities in place
+        xp.exp(p, out=p)
+        z = p.sum(axis=1)
+        p /= z[:, None]  # the softmax, kept for backward
+        nll = (xp.log(z) - target) * mask
         count = max(int(mask.sum()), 1)
-        self.cache = (t_safe, log_p, mask, count, (N, T, V))
+        self.cache = (t_safe, p, mask, count, (N, T, V))
         return float(nll.sum() / count)
 
     def backward(self, dout: float = 1.0):
         xp = xp_of(self.cache[1])
-        t, log_p, mask, count, (N, T, V) = self.cache
-        dx = xp.exp(log_p)
+        t, dx, mask, count, (N, T, V) = self.cache
+        self.cache = None  # the probabilities become the gradient in place
         dx[xp.arange(N * T), t] -= 1
-        dx *= (dout / count) * mask[:, None]
+        dx *= ((dout / count) * mask[:, None]).astype(dx.dtype)
         return dx.reshape(N, T, V)
 
 
