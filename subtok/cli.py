@@ -265,6 +265,8 @@ def cmd_compare(args) -> None:
         sampling_alpha=args.sampling_alpha,
         blas_threads=args.blas_threads,
         jobs=args.jobs,
+        lr=args.lr,
+        lr_decay=args.lr_decay,
     )
 
 
@@ -280,7 +282,7 @@ DEMO_BUDGET = dict(
 
 
 def cmd_demo(args) -> None:
-    _run_compare(args, **DEMO_BUDGET)
+    _run_compare(args, **DEMO_BUDGET, jobs=None)
 
 
 def cmd_show(args) -> None:
@@ -396,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--epochs", type=int, default=4, help="LM training epochs, the same for each model")
     c.add_argument("--hidden-size", type=int, default=128, help="LSTM width (embedding width too; tied)")
     c.add_argument("--num-layers", type=int, default=1)
+    c.add_argument("--lr", type=float, default=20.0, help="SGD learning rate (20)")
+    c.add_argument("--lr-decay", type=float, default=0.5, help="the learning rate's factor after each epoch (0.5)")
     c.add_argument("--dropout", type=float, default=0.0)
     c.add_argument("--seed", type=int, default=0, help="the split's shuffle (and the LMs' seed without --seeds)")
     c.add_argument("--seeds", type=int, nargs="+", help="train each LM once per seed; report means and spreads")

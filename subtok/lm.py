@@ -286,11 +286,11 @@ class RNNLM:
 
 class LMTrainer:
     """Truncated BPTT over ``batch_size`` parallel streams, gradient clipping by global norm, the learning
-    rate divided by 4 when validation perplexity stops improving, a checkpoint per epoch. As in the book's
-    trainer, the streams and the recurrent state run on from one epoch into the next (wrapping around the
-    corpus); evaluating validation perplexity leaves the training state untouched. numpy's BLAS is
-    pinned to ``blas_threads`` threads while it trains (one by default: the same figures on every machine
-    whatever its cores, and faster on these small matrices)."""
+    rate divided by 4 when validation perplexity stops improving and multiplied by ``lr_decay`` after
+    every epoch, a checkpoint per epoch. As in the book's trainer, the streams and the recurrent state run
+    on from one epoch into the next (wrapping around the corpus); evaluating validation perplexity leaves
+    the training state untouched. numpy's BLAS is pinned to ``blas_threads`` threads while it trains (one
+    by default: the same figures whatever the machine's cores)."""
 
     def __init__(
         self,
@@ -300,8 +300,11 @@ class LMTrainer:
         max_grad: Optional[float] = 0.25,
         show_progress: Optional[bool] = None,
         blas_threads: Optional[int] = DEFAULT_BLAS_THREADS,
+        lr_decay: float = 1.0,
     ) -> None:
         check_blas_threads(blas_threads)
+        if isinstance(lr_decay, bool) or not isinstance(lr_decay, (int, float)) or not 0 < lr_decay <= 1:
+            raise SubtokError(f"lr_decay must be a number in (0, 1], not {lr_decay!r}")
         if optimizer not in ("sgd", "adam"):
             raise SubtokError(f"optimizer must be 'sgd' or 'adam', not {optimizer!r}")
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
@@ -313,6 +316,7 @@ class LMTrainer:
         self.max_grad = max_grad
         self.show_progress = show_progress
         self.blas_threads = blas_threads
+        self.lr_decay = float(lr_decay)
         self.history: list[dict] = []  # one record per epoch trained; fit continues after the last
         self.best = float("inf")
 
@@ -389,6 +393,7 @@ class LMTrainer:
                 if record["valid_ppl"] >= best and isinstance(self.optimizer.lr, float):
                     self.optimizer.lr /= 4.0  # no improvement: a smaller step, as the book and PyTorch do
                 best = min(best, record["valid_ppl"])
+            self.optimizer.lr *= self.lr_decay
             self.best = best
             self.history.append(record)
             if checkpoint:

@@ -211,7 +211,7 @@ def test_bad_corpus_arguments(tmp_path):
         compare(tiny, out=tiny / "out")
 
 
-TINY = dict(vocab_size=300, epochs=2, hidden_size=16, batch_size=4, time_size=10, seed=5)
+TINY = dict(vocab_size=300, epochs=2, hidden_size=16, batch_size=4, time_size=10, seed=5, models="word,bpe,wordpiece")
 
 
 def test_compare_report(backend, zipf_file, tmp_path):
@@ -318,7 +318,7 @@ ALL_MODELS = "word,bpe,wordpiece,unigram,bpe-dropout,unigram-sampling"
 @pytest.fixture(scope="module")
 def seeded_report(zipf_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("seeded")
-    report = compare(zipf_file, out=out, models=ALL_MODELS, seeds=[0, 1, 2], **{**TINY, "epochs": 1})
+    report = compare(zipf_file, out=out, seeds=[0, 1, 2], **{**TINY, "epochs": 1, "models": ALL_MODELS})
     return report, out
 
 
@@ -350,12 +350,23 @@ def test_seeds_give_means_and_spreads(seeded_report):
 
 def test_one_seed_is_the_old_report(zipf_file):
     """``seeds=[s]`` is ``seed=s``'s run; the split's shuffle stays ``seed``'s."""
-    one = compare(zipf_file, models="word,bpe", **{**TINY, "epochs": 1})
-    listed = compare(zipf_file, models="word,bpe", seeds=[TINY["seed"]], **{**TINY, "epochs": 1})
+    tiny = {**TINY, "epochs": 1, "models": "word,bpe"}
+    one = compare(zipf_file, **tiny)
+    listed = compare(zipf_file, seeds=[TINY["seed"]], **tiny)
     for r in (one, listed):
         r.pop("timings")
     assert one == listed
     assert one["models"]["bpe"]["spread"]["word_ppl"] == 0.0
+
+
+def test_processes_give_the_same_report(zipf_file):
+    tiny = {**TINY, "epochs": 1, "models": "word,bpe,unigram-sampling", "seeds": [0, 1]}
+    alone = compare(zipf_file, jobs=1, **tiny)
+    shared = compare(zipf_file, jobs=2, **tiny)
+    assert alone["environment"].pop("jobs") == 1 and shared["environment"].pop("jobs") == 2
+    for r in (alone, shared):
+        r.pop("timings")
+    assert alone == shared
 
 
 def test_pinned_blas_threads_give_the_same_figures_whatever_the_default(zipf_file):
@@ -364,7 +375,7 @@ def test_pinned_blas_threads_give_the_same_figures_whatever_the_default(zipf_fil
     reports = []
     for default in (1, 2):
         with threadpool_limits(limits=default, user_api="blas"):
-            report = compare(zipf_file, models="word,bpe", **{**TINY, "epochs": 1})
+            report = compare(zipf_file, **{**TINY, "epochs": 1, "models": "word,bpe"})
             after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
         assert after == [default] * len(after)  # restored afterwards
         report.pop("timings")

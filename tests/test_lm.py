@@ -116,6 +116,21 @@ def test_training_learns_and_checkpoints_resume(tmp_path):
     assert len(model.generate([0], 5, seed=0)) == 6
 
 
+def test_lr_decay_and_pinned_blas_threads():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    ids = np.tile(np.array([0, 1, 2, 3, 4, 5, 1, 2]), 100)
+    trainer = LMTrainer(RNNLM(6, 8, 16, seed=0), lr=1.0, lr_decay=0.5, show_progress=False, blas_threads=1)
+    with threadpool_limits(limits=2, user_api="blas"):
+        history = trainer.fit(ids, epochs=3, batch_size=4, time_size=5)
+        assert all(i["num_threads"] == 2 for i in threadpool_info() if i["user_api"] == "blas")  # restored
+    assert [r["lr"] for r in history] == [1.0, 0.5, 0.25]  # each epoch's rate; halved after each
+    assert trainer.optimizer.lr == 0.125
+    for bad in (dict(lr_decay=0), dict(lr_decay=1.5), dict(blas_threads=0)):
+        with pytest.raises(SubtokError, match=next(iter(bad))):
+            LMTrainer(RNNLM(6, 4, 4), **bad)
+
+
 def test_bad_input(tmp_path):
     model = RNNLM(6, 4, 4)
     with pytest.raises(SubtokError, match="outside the vocabulary"):

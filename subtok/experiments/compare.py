@@ -323,6 +323,7 @@ def compare(
     time_size: int = 35,
     lr: float = 20.0,
     max_grad: float = 0.25,
+    lr_decay: float = 0.5,
     seed: int = 0,
     bpe_dropout: float = 0.1,
     unit: str = "auto",
@@ -332,11 +333,11 @@ def compare(
     show_progress: Optional[bool] = None,
     log: Optional[Callable[[str], None]] = None,
     *,
-    models: Union[str, Sequence[str]] = ("word", "bpe", "wordpiece"),
+    models: Union[str, Sequence[str]] = DEFAULT_MODELS,
     seeds: Optional[Sequence[int]] = None,
     sampling_alpha: float = 0.1,
     blas_threads: Optional[int] = DEFAULT_BLAS_THREADS,
-    jobs: Optional[int] = None,
+    jobs: Optional[int] = 1,
 ) -> dict:
     """Train a word-level LM with ``<unk>`` and subword LMs (``models``: names in MODELS) on the same
     text and compare them on the same test text. Returns the report (also written as ``out``/report.json
@@ -349,9 +350,12 @@ def compare(
     every figure is reported as the mean over seeds with its standard deviation (``spread``). Models
     "bpe-dropout" (``bpe_dropout``, the probability of skipping a merge) and "unigram-sampling"
     (``sampling_alpha``, over the whole lattice) train on a fresh segmentation of the training text every
-    epoch and are scored on the deterministic one. The runs (models x seeds) are independent: ``jobs``
-    processes train them at once (default: one per core, at most one per run), with the same results as
-    one process."""
+    epoch and are scored on the deterministic one. The learning rate ``lr`` is multiplied by ``lr_decay``
+    after every epoch (halved by default: at a constant rate the word model's figures moved by 8% from seed
+    to seed; see bench/RESULTS.md). The runs (models x seeds) are independent: ``jobs``
+    processes train them at once (None: one per core, at most one per run), with the same results as one
+    process; they are spawned, so a script that calls this with ``jobs`` above 1 needs Python's ``if
+    __name__ == "__main__":`` guard (``subtok compare`` runs one process per core by default)."""
     models = check_models(models)
     seeds = _check_seeds(seed if seeds is None else seeds)
     if not 0.0 < bpe_dropout < 1.0 and "bpe-dropout" in models:
@@ -362,6 +366,8 @@ def compare(
         raise SubtokError(f"vocab_size must be at least 300 (byte-level BPE needs 256 bytes), not {vocab_size}")
     if epochs < 1:
         raise SubtokError(f"epochs must be at least 1, not {epochs}")
+    if not 0 < lr_decay <= 1:
+        raise SubtokError(f"lr_decay must be in (0, 1], not {lr_decay}")
     check_blas_threads(blas_threads)
     say = log or (lambda msg: None)
     if out is not None:
@@ -386,7 +392,13 @@ def compare(
         tie_weights=True,
     )
     lm_training = dict(
-        epochs=epochs, batch_size=batch_size, time_size=time_size, optimizer="sgd", lr=lr, max_grad=max_grad
+        epochs=epochs,
+        batch_size=batch_size,
+        time_size=time_size,
+        optimizer="sgd",
+        lr=lr,
+        max_grad=max_grad,
+        lr_decay=lr_decay,
     )
     draws = {"dropout": {"dropout": bpe_dropout}, "sampling": {"sample": True, "alpha": sampling_alpha}}
     layouts = {split: scoring.Layout.of(splits[split]) for split in ("valid", "test")}
@@ -410,7 +422,7 @@ def compare(
     runs = [(name, s) for name in models for s in seeds]
     draws_of = {name: draws[MODELS[name].draw] if MODELS[name].draw else None for name in models}
     workers = _check_jobs(jobs, len(runs))
-    report["lm"]["jobs"] = workers
+    report["environment"]["jobs"] = workers
     context = _RunContext(
         splits, layouts, spelling, bands, lm_model, lm_training, draws_of, blas_threads, _backend.name
     )
@@ -504,12 +516,14 @@ def _run_all(runs: list, context: _RunContext, workers: int, show_progress: Opti
 def _samples(test: Sequence[str], tokenizers: dict, train_counts: Counter, word_vocab: set, n: int = 4) -> list:
     """The first ``n`` test lines of 6 to 25 words that hold a word never seen in training and one outside
     the word model's vocabulary, each as every tokenizer cuts it (``show.segments``), for the page."""
-    picked = []
+    picked: list[str] = []
     for line in test:
         words = line.split(" ")
-        if 6 <= len(words) <= 25 and any(w not in train_counts for w in words):
-            if any(w in train_counts and w not in word_vocab for w in words) and len(picked) < n:
-                picked.append(line)
+        unseen = any(w not in train_counts for w in words)
+        if 6 <= len(words) <= 25 and unseen and any(w in train_counts and w not in word_vocab for w in words):
+            picked.append(line)
+            if len(picked) == n:
+                break
     return [
         {
             "text": line,
@@ -592,7 +606,9 @@ def _train_and_score(
     segs = {split: segment_lines(tok, splits[split], layouts[split]) for split in ("valid", "test")}
     model = RNNLM(tok.vocab_size, **lm_model)
     lm = lm_training
-    trainer = LMTrainer(model, lm["optimizer"], lm["lr"], lm["max_grad"], show_progress, blas_threads=None)
+    trainer = LMTrainer(
+        model, lm["optimizer"], lm["lr"], lm["max_grad"], show_progress, blas_threads=None, lr_decay=lm["lr_decay"]
+    )
     curve = []
     for epoch in range(1, lm["epochs"] + 1):
         record = trainer.fit(

@@ -46,7 +46,6 @@ def plot_report(report: dict, path: Path) -> None:
     curves.yaxis.set_major_formatter(plain)
     curves.yaxis.set_minor_formatter(plain)
     curves.set_title("Per-word perplexity (same text, same denominator)")
-    curves.legend()
     curves.grid(alpha=0.3)
 
     bands = [b for b in report["bands"] if report["bands"][b]["words"]]
@@ -67,12 +66,13 @@ def plot_report(report: dict, path: Path) -> None:
     bars.set_xticklabels([f"{b}\n({report['bands'][b]['words']:,} words)" for b in bands])
     bars.set_ylabel("test surprisal, bits per word")
     bars.set_title("Where the bits go: words by training frequency")
-    bars.legend()
     bars.grid(axis="y", alpha=0.3)
     seeds = report.get("seeds", [0])
     over = f", mean of {len(seeds)} seeds" if len(seeds) > 1 else ""
     fig.suptitle(f"{report['corpus']}: vocabulary {report['vocab_size']:,}, {report['lm']['epochs']} epochs each{over}")
-    fig.tight_layout()
+    handles, labels = curves.get_legend_handles_labels()  # one legend for both panels, under them
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(models), 6), frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
