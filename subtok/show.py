@@ -12,7 +12,10 @@ from __future__ import annotations
 import html
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from .tokenizer import Tokenizer
 
 
 @dataclass
@@ -27,7 +30,7 @@ class Segment:
     unseen: bool = False
 
 
-def segments(tok, text: str, seen_words: Optional[Container[str]] = None) -> list[Segment]:
+def segments(tok: Tokenizer, text: str, seen_words: Optional[Container[str]] = None) -> list[Segment]:
     """``text`` cut where ``tok``'s tokens end (special tokens of the pipeline left out). With
     ``seen_words``, a segment inside a whitespace-separated word not in it is marked ``unseen``."""
     enc = tok.encode(text, add_special_tokens=False)
@@ -57,7 +60,7 @@ def segments(tok, text: str, seen_words: Optional[Container[str]] = None) -> lis
     return out
 
 
-def unknown_id(tok) -> Optional[int]:
+def unknown_id(tok: Tokenizer) -> Optional[int]:
     """The id of ``tok``'s unknown token, or None when its model has none."""
     model = tok.model
     if hasattr(model, "unk_id"):
