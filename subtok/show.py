@@ -111,7 +111,8 @@ def to_terminal(segs: Sequence[Segment], color: bool) -> str:
 # HTML
 # ---------------------------------------------------------------------------------------------------------
 STYLE = """
-.seg { font-family: ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap; line-height: 1.9; }
+.seg { font-family: ui-monospace, Menlo, Consolas, "Noto Sans Mono CJK KR", "Noto Sans CJK KR", "Malgun Gothic",
+  "Apple SD Gothic Neo", monospace; white-space: pre-wrap; line-height: 1.9; }
 .seg span { padding: 1px 0; border-radius: 2px; }
 .seg .a { background: #cfe3ff; } .seg .b { background: #ffe0b8; }
 .seg .unk { background: #d62728; color: #fff; box-shadow: inset -2px 0 #fff; }
@@ -153,8 +154,9 @@ def page(title: str, body: str) -> str:
 
 
 PAGE_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1250px; padding: 0 1em; color: #222; }
+.wide { overflow-x: auto; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.92em; }
 th, td { padding: 3px 9px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 td.label { color: #555; text-align: left; padding-right: 1em; white-space: nowrap; vertical-align: top; }

@@ -42,7 +42,7 @@ def table_html(report: dict) -> str:
         cells += [_figure(m[c], spread.get(c), 3 if c == "bpc" else 1, n_seeds) for c in COLUMNS]
         cells += [_figure(m["bands"][b]["bits_per_word"], spread.get("bands", {}).get(b), 2, n_seeds) for b in bands]
         rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    return '<table id="results">\n' + "\n".join(rows) + "\n</table>"
+    return '<div class="wide"><table id="results">\n' + "\n".join(rows) + "\n</table></div>"
 
 
 def _settings(report: dict) -> str:
@@ -57,8 +57,9 @@ def _settings(report: dict) -> str:
         f"Corpus {report['corpus']}: {report['split']}; {report['train_words']:,} training words. "
         f"Test text: {report['n_words']:,} words (line ends included), {report['n_chars']:,} characters.",
         f"Vocabulary {report['vocab_size']:,} for every tokenizer; one {lm['cell'].upper()} language model per "
-        f"model ({lm['hidden_size']} units, {lm['num_layers']} layer(s), {lm['epochs']} epochs, SGD lr {lm['lr']}, "
-        f"clipping {lm['max_grad']}).",
+        f"model ({lm['hidden_size']} units, {lm['num_layers']} layer(s), {lm['epochs']} epochs, SGD lr {lm['lr']}"
+        + (f" times {lm['lr_decay']} after each epoch" if lm.get("lr_decay", 1) != 1 else "")
+        + f", clipping {lm['max_grad']}).",
         f"Seeds {', '.join(map(str, seeds))}: figures are the mean"
         + (" ± the standard deviation over seeds." if len(seeds) > 1 else " of one run."),
         f"numpy {env.get('numpy', '?')}, BLAS {blas or 'unknown'}; BLAS pinned to {lm.get('blas_threads')} "
