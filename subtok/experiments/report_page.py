@@ -62,8 +62,13 @@ def _settings(report: dict) -> str:
         + f", clipping {lm['max_grad']}).",
         f"Seeds {', '.join(map(str, seeds))}: figures are the mean"
         + (" ± the standard deviation over seeds." if len(seeds) > 1 else " of one run."),
-        f"numpy {env.get('numpy', '?')}, BLAS {blas or 'unknown'}; BLAS pinned to {lm.get('blas_threads')} "
-        f"thread(s) while the models trained; Python {env.get('python', '?')}.",
+        f"numpy {env.get('numpy', '?')}, BLAS {blas or 'unknown'}; "
+        + (
+            f"BLAS pinned to {lm['blas_threads']} thread(s) while the models trained"
+            if lm.get("blas_threads")
+            else "BLAS threads left as the machine set them"
+        )
+        + f"; Python {env.get('python', '?')}.",
     ]
     return "\n".join(f"<p class=note>{html.escape(line)}</p>" for line in lines)
 
@@ -102,5 +107,6 @@ def render(report: dict, png: Optional[bytes]) -> str:
 
 
 def write_page(report: dict, path: Path, png_path: Optional[Path]) -> None:
+    """``render`` written to ``path`` atomically, the PNG at ``png_path`` (if any) embedded."""
     png = png_path.read_bytes() if png_path is not None and png_path.is_file() else None
     atomic_write_bytes(path, render(report, png).encode("utf-8"))
