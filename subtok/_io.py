@@ -4,6 +4,7 @@ check of our formats' headers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -11,9 +12,9 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -109,17 +110,25 @@ class AtomicFile:
         self.tmp = None
 
 
+@contextlib.contextmanager
+def aborted_on_error(abort: Callable[[], None], path: PathLike) -> Iterator[None]:
+    """Run the block; on any exception call ``abort`` (remove what was written) first, and turn an OSError
+    into an OutputError naming ``path``."""
+    try:
+        yield
+    except OSError as e:
+        abort()
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+    except BaseException:
+        abort()
+        raise
+
+
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` whole or not at all (``AtomicFile``); a FIFO or device is written through."""
     out = AtomicFile(path)
-    try:
+    with aborted_on_error(out.abort, out.path):
         out.file.write(data)
-    except OSError as e:
-        out.abort()
-        raise OutputError(f"cannot write {out.path}: {e.strerror or e}") from None
-    except BaseException:
-        out.abort()
-        raise
     out.commit()
 
 

@@ -26,8 +26,8 @@ from typing import IO, Any, Optional
 
 import numpy as np
 
-from ._io import AtomicFile, PathLike
-from .errors import InputError, OutputError
+from ._io import AtomicFile, PathLike, aborted_on_error
+from .errors import InputError
 
 FORMATS = ("ids", "npy", "bin", "parquet")
 NPY_HEADER = 128  # bytes kept for the .npy header, written last (when the length is known)
@@ -107,7 +107,7 @@ class TokenFileWriter:
 
     def close(self) -> None:
         """Finish the headers and sidecars and put every file in place."""
-        try:
+        with aborted_on_error(self.abort, self.path):
             if self.fmt == "npy":
                 self.data.file.seek(0)
                 self.data.file.write(npy_header(self.dtype, self.count))
@@ -131,12 +131,6 @@ class TokenFileWriter:
                 self._parquet.close()
             for part in self.parts:
                 part.commit()
-        except OSError as e:
-            self.abort()
-            raise OutputError(f"cannot write {self.path}: {e.strerror}") from None
-        except BaseException:
-            self.abort()
-            raise
 
     def abort(self) -> None:
         """Remove what was written; the files at the paths stay as they were."""
