@@ -10,53 +10,66 @@
 typedef struct Batch Batch;
 typedef struct {
     void (*begin)(Batch *b, void *state);
+    /* encode: appends the text's ids to ids (from ids->n) and its aux ints to aux; aux is NULL in a flat
+     * batch when aux_optional (the encoder then skips them), else a buffer */
     int (*encode)(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux);
     void (*end)(Batch *b, void *state);
     void (*finish)(Batch *b, void *state); /* once every worker has ended */
     size_t state_size;
+    int aux_optional;
 } BatchOps;
+
+typedef struct { /* where a text's output lies: in worker ``worker``'s buffers, from ids_at and aux_at */
+    Py_ssize_t ids_at, ids_n, aux_at, aux_n;
+    int worker;
+} BatchRow;
+
+typedef struct {
+    Batch *batch;
+    Buf ids, aux; /* the worker's texts' outputs one after the other (aux: reset per text in a flat batch) */
+    void *state;
+    int index;
+} Worker;
 
 struct Batch {
     void *enc;
     const BatchOps *ops;
     Text *texts;
-    Buf *ids, *aux;
+    BatchRow *rows;
+    Worker *workers;
     Py_ssize_t n;
+    int flat; /* only the ids are wanted */
     size_t run; /* texts a worker takes at a time: a 32nd of a thread's share, 1 to BATCH_RUN */
     atomic_size_t next;
     atomic_int failed;
 };
 
-typedef struct {
-    Batch *batch;
-    void *state;
-} Worker;
-
 #define BATCH_RUN 8 /* the most texts a worker takes at a time (fewer when the batch is small) */
 
-static void batch_work(Batch *b, void *state) {
-    b->ops->begin(b, state);
-    for (;;) { /* texts in runs: fewer trips to the shared counter and slots written together */
+/* batch_work: a worker's loop. Its texts' outputs go one after the other into its own two buffers (no
+ * allocation per text once they have grown), each text's place recorded in b->rows. */
+static void batch_work(Batch *b, Worker *w) {
+    b->ops->begin(b, w->state);
+    Buf *aux = b->flat && b->ops->aux_optional ? NULL : &w->aux;
+    for (;;) { /* texts in runs: fewer trips to the shared counter */
         size_t first = atomic_fetch_add(&b->next, b->run);
         if ((Py_ssize_t)first >= b->n || atomic_load(&b->failed)) break;
         size_t last = first + b->run < (size_t)b->n ? first + b->run : (size_t)b->n;
         for (size_t i = first; i < last; i++) {
-            Buf ids = {0}, aux = {0};
-            int r = b->ops->encode(b, state, &b->texts[i], &ids, &aux);
-            buf_fit(&ids); /* a short text's ids in a few bytes, not the first 1 kB: the next text reuses it */
-            buf_fit(&aux);
-            b->ids[i] = ids;
-            b->aux[i] = aux;
+            if (aux && b->flat) aux->n = 0; /* a flat batch keeps no aux: the buffer is scratch */
+            Py_ssize_t ids_at = w->ids.n, aux_at = aux ? aux->n : 0;
+            int r = b->ops->encode(b, w->state, &b->texts[i], &w->ids, aux);
+            b->rows[i] = (BatchRow){ids_at, w->ids.n - ids_at, aux_at, aux ? aux->n - aux_at : 0, w->index};
             if (r < 0) atomic_store(&b->failed, 1);
         }
     }
-    b->ops->end(b, state);
+    b->ops->end(b, w->state);
 }
 
 #if SUBTOK_THREADS
 static void *batch_thread(void *arg) {
     Worker *w = arg;
-    batch_work(w->batch, w->state);
+    batch_work(w->batch, w);
     return NULL;
 }
 #endif
@@ -65,7 +78,7 @@ static void *batch_thread(void *arg) {
  * n + 1 of them, the last the total), as two bytearrays: no Python object per text. */
 static PyObject *flat_result(const Batch *b) {
     Py_ssize_t total = 0;
-    for (Py_ssize_t i = 0; i < b->n; i++) total += b->ids[i].n;
+    for (Py_ssize_t i = 0; i < b->n; i++) total += b->rows[i].ids_n;
     PyObject *ids = PyByteArray_FromStringAndSize(NULL, total * (Py_ssize_t)sizeof(int32_t));
     PyObject *splits = ids ? PyByteArray_FromStringAndSize(NULL, (b->n + 1) * (Py_ssize_t)sizeof(int64_t)) : NULL;
     PyObject *out = NULL;
@@ -75,8 +88,9 @@ static PyObject *flat_result(const Batch *b) {
         Py_ssize_t at = 0;
         row[0] = 0;
         for (Py_ssize_t i = 0; i < b->n; i++) {
-            if (b->ids[i].n) memcpy(dst + at, b->ids[i].v, (size_t)b->ids[i].n * sizeof(int32_t));
-            at += b->ids[i].n;
+            const BatchRow *r = &b->rows[i];
+            if (r->ids_n) memcpy(dst + at, b->workers[r->worker].ids.v + r->ids_at, (size_t)r->ids_n * sizeof(int32_t));
+            at += r->ids_n;
             row[i + 1] = at;
         }
         out = PyTuple_Pack(2, ids, splits);
@@ -96,20 +110,18 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     PyObject *items = PySequence_Tuple(list);
     if (!items) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
-    Batch b = {enc, ops, NULL, NULL, NULL, n, 1, 0, 0};
+    Batch b = {enc, ops, NULL, NULL, NULL, n, flat, 1, 0, 0};
     PyObject *out = NULL;
-    Worker *workers = NULL;
     char *states = NULL;
-    b.texts = calloc((size_t)(n ? n : 1), sizeof(Text));
-    b.ids = calloc((size_t)(n ? n : 1), sizeof(Buf));
-    b.aux = calloc((size_t)(n ? n : 1), sizeof(Buf));
     if (num_threads < 1) num_threads = 1;
     if (num_threads > n) num_threads = n > 0 ? (int)n : 1;
+    b.texts = calloc((size_t)(n ? n : 1), sizeof(Text));
+    b.rows = calloc((size_t)(n ? n : 1), sizeof(BatchRow));
+    b.workers = calloc((size_t)num_threads, sizeof(Worker));
     b.run = (size_t)(n / ((Py_ssize_t)num_threads * 32));
     b.run = b.run < 1 ? 1 : b.run > BATCH_RUN ? BATCH_RUN : b.run;
-    workers = calloc((size_t)num_threads, sizeof(Worker));
     states = calloc((size_t)num_threads, ops->state_size);
-    if (!b.texts || !b.ids || !b.aux || !workers || !states) {
+    if (!b.texts || !b.rows || !b.workers || !states) {
         PyErr_NoMemory();
         goto done;
     }
@@ -119,18 +131,21 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     }
     Py_BEGIN_ALLOW_THREADS
     int started = 0;
-    for (int k = 0; k < num_threads; k++) workers[k] = (Worker){&b, states + (size_t)k * ops->state_size};
+    for (int k = 0; k < num_threads; k++) {
+        Worker *w = &b.workers[k];
+        w->batch = &b, w->state = states + (size_t)k * ops->state_size, w->index = k;
+    }
 #if SUBTOK_THREADS
     pthread_t *tids = num_threads > 1 ? malloc((size_t)(num_threads - 1) * sizeof(pthread_t)) : NULL;
     for (int k = 1; tids && k < num_threads; k++, started++)
-        if (pthread_create(&tids[k - 1], NULL, batch_thread, &workers[k]) != 0) break; /* fewer: still correct */
+        if (pthread_create(&tids[k - 1], NULL, batch_thread, &b.workers[k]) != 0) break; /* fewer: still correct */
 #endif
-    batch_work(&b, workers[0].state);
+    batch_work(&b, &b.workers[0]);
 #if SUBTOK_THREADS
     for (int k = 0; k < started; k++) pthread_join(tids[k], NULL);
     free(tids);
 #endif
-    for (int k = 0; k <= started; k++) ops->finish(&b, workers[k].state);
+    for (int k = 0; k <= started; k++) ops->finish(&b, b.workers[k].state);
     Py_END_ALLOW_THREADS
     if (atomic_load(&b.failed)) {
         PyErr_NoMemory();
@@ -142,7 +157,11 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     }
     out = PyList_New(n);
     for (Py_ssize_t i = 0; out && i < n; i++) {
-        PyObject *pair = result_pair(io, &b.ids[i], &b.aux[i]);
+        const BatchRow *r = &b.rows[i];
+        const Worker *w = &b.workers[r->worker];
+        Buf ids = {w->ids.v ? w->ids.v + r->ids_at : NULL, r->ids_n, r->ids_n};
+        Buf aux = {w->aux.v ? w->aux.v + r->aux_at : NULL, r->aux_n, r->aux_n};
+        PyObject *pair = result_pair(io, &ids, &aux);
         if (!pair) {
             Py_CLEAR(out);
             break;
@@ -150,14 +169,13 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
         PyList_SET_ITEM(out, i, pair);
     }
 done:
-    for (Py_ssize_t i = 0; i < n && b.ids && b.aux; i++) {
-        free(b.ids[i].v);
-        free(b.aux[i].v);
+    for (int k = 0; b.workers && k < num_threads; k++) {
+        free(b.workers[k].ids.v);
+        free(b.workers[k].aux.v);
     }
     free(b.texts);
-    free(b.ids);
-    free(b.aux);
-    free(workers);
+    free(b.rows);
+    free(b.workers);
     free(states);
     Py_DECREF(items);
     return out;

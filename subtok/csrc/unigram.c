@@ -19,7 +19,8 @@
  */
 
 #define SP_WINDOW 64 /* bytes of text a charsmap lookup sees, as SentencePieceNormalizer._prefix */
-enum { SP_PLAIN = 1, SP_PLAIN_BEFORE_ASCII = 2, SP_SPACE = 3 };
+/* SPEncoderObject.run per BMP code point: its kind (the low two bits) and SP_CONTINUES */
+enum { SP_PLAIN = 1, SP_PLAIN_UNLESS_NEXT = 2, SP_SPACE = 3, SP_KIND = 3, SP_CONTINUES = 4 };
 
 typedef struct {
     PyObject_HEAD
@@ -34,6 +35,7 @@ typedef struct {
     CpTrie trie;
     double *score;    /* per id (rounded to float32 unless float64) */
     double *vscore;   /* per id: its score in Viterbi (a user-defined piece's by its UTF-8 length) */
+    float *fscore;    /* vscore as float32, where every one of them is one (else NULL) */
     double *user_score; /* per id: the byte-length score of a user-defined piece (NaN: not one) */
     double *user_score_chars; /* per id: its character-length score (the lattice's, for sampling) */
     int32_t n_ids, unk_id;
@@ -42,13 +44,20 @@ typedef struct {
     int32_t byte_ids[256];
     int has_bytes;
     unsigned char *cm_slow;       /* bit per BMP code point: some charsmap key starts with its UTF-8 */
-    unsigned char *cm_next;       /* bit per BMP code point: sp_charsmap_kind 1 (rules only before non-ASCII) */
+    unsigned char *cm_next;       /* bit per BMP code point: sp_charsmap_kind 1 (rules go on past it, none ends) */
+    unsigned char cont_lead[32];  /* bit per byte: a rule of a cm_next code point goes on with this byte */
     unsigned char *run;           /* per BMP code point, for sp_normalize's runs: SP_PLAIN (never rewritten),
-                                     SP_PLAIN_BEFORE_ASCII (cm_next), SP_SPACE (' ' that no rule starts), 0 */
+                                     SP_PLAIN_UNLESS_NEXT (cm_next: as it is unless the next code point may go
+                                     on with its rules), SP_SPACE (' ' that no rule starts) or 0 (a lookup);
+                                     and SP_CONTINUES where its UTF-8 starts with a cont_lead byte */
     int bpe;                      /* segment by SentencePiece BPE's merges (sp_bpe), not Viterbi */
     unsigned char *unused;        /* BPE: per id, an unused piece (split back after merging) */
     Py_UCS4 **bpe_user;           /* BPE: the user-defined pieces, longest first (frozen symbols) */
     Py_ssize_t *bpe_user_len, n_bpe_user;
+    uint64_t *merge_key;          /* BPE: (id a, id b) -> the id of piece a + piece b, for every piece that
+                                     splits into two pieces: open addressing by mix64 (NULL: none built) */
+    int32_t *merge_id;            /*      (-1: an empty slot) */
+    size_t merge_mask;
     int bpe_words;                /* BPE: no piece spans a word start (a space after its first character), no
                                      unused piece: each word merges alone, and sp_bpe caches words */
     unsigned char user_first[32]; /* bit per (code point & 255): some user-defined symbol starts so */
@@ -72,23 +81,40 @@ typedef struct {
 } BpeCache;
 
 typedef struct {
+    double score;
+    int32_t a, b, size, id; /* symbols a and b (b follows a), their text's length and the merged piece's id */
+} BpePair;
+
+typedef struct {
+    BpePair *v;
+    Py_ssize_t n, cap;
+} BpeHeap;
+
+typedef struct { /* a position's best way in: the last piece's start and id (-1: unknown; from -1: none yet) */
+    int32_t from, id;
+} SPLink;
+
+typedef struct {
     Buf norm, start; /* normalized code points, the original index where each one's input starts */
     BpeCache words;  /* sp_bpe: segmentations of the words seen (Python-free, per worker) */
     int many;        /* a batch worker's: texts follow (the word cache pays off even for short ones) */
-    Buf path;        /* sp_path_ids: the pieces' ends */
-    double *best;
-    int32_t *back, *back_id;
+    Buf path;        /* sp_path_ids: the pieces' (end, id) */
+    Buf bpe_ints;    /* bpe_range: its symbols' arrays */
+    BpeHeap bpe_heap;
+    Buf bpe_left;    /* bpe_range: (unused id, length of its left part when last offered) pairs */
+    double *best;    /* Viterbi's path scores (float or double, as the encoder's flavor) */
+    SPLink *link;    /* per position of s->norm: the path into it */
     Py_ssize_t cap;
 } SPScratch;
 
 static void sp_scratch_free(SPScratch *s) {
     free(s->words.slots), free(s->words.chars.v), free(s->words.pieces.v);
     free(s->path.v);
+    free(s->bpe_ints.v), free(s->bpe_heap.v), free(s->bpe_left.v);
     free(s->norm.v);
     free(s->start.v);
     free(s->best);
-    free(s->back);
-    free(s->back_id);
+    free(s->link);
     memset(s, 0, sizeof *s);
 }
 
@@ -137,10 +163,10 @@ static int charsmap_at(const SPEncoderObject *e, const Text *t, Py_ssize_t i, ui
 }
 
 /* sp_charsmap_kind: how the charsmap may rewrite text starting with code point c: 0 when no key begins with
- * its UTF-8 (c stays as it is), 1 when keys begin with it but none is c alone and none goes on with an ASCII
- * byte (so c before an ASCII character, or at the text's end, stays as it is: a letter that only starts
- * letter + combining mark rules), 2 otherwise. */
-static int sp_charsmap_kind(const SPEncoderObject *e, Py_UCS4 c) {
+ * its UTF-8 (c stays as it is), 1 when keys begin with it but none ends within or with it (c stays as it is
+ * unless the next code point's first byte goes on with one: those bytes are added to cont; a letter that
+ * starts letter + combining mark rules), 2 otherwise. */
+static int sp_charsmap_kind(const SPEncoderObject *e, Py_UCS4 c, unsigned char *cont) {
     unsigned char data[4];
     int n = utf8_put(c, data);
     const uint32_t *u = e->units;
@@ -157,9 +183,17 @@ static int sp_charsmap_kind(const SPEncoderObject *e, Py_UCS4 c) {
         if ((unit >> 8) & 1) return 2;
     }
 #undef SP_OFFSET
-    for (unsigned b = 1; b < 0x80; b++)
-        if ((pos ^ b) < nu && (u[pos ^ b] & ((1u << 31) | 0xFF)) == b) return 2;
+    for (unsigned b = 1; b < 0x100; b++)
+        if ((pos ^ b) < nu && (u[pos ^ b] & ((1u << 31) | 0xFF)) == b) cont[b >> 3] |= (unsigned char)(1u << (b & 7));
     return 1;
+}
+
+/* sp_continues: whether code point c, after one of kind 1, may go on with a rule: its first UTF-8 byte is
+ * one of cont_lead (0, the end of the text, never is) */
+static inline int sp_continues(const SPEncoderObject *e, Py_UCS4 c) {
+    if (c < 0x10000) return e->run[c] & SP_CONTINUES;
+    unsigned lead = 0xF0 | (c >> 18);
+    return e->cont_lead[lead >> 3] >> (lead & 7) & 1;
 }
 
 /* sp_slow: whether code point c may start something other than itself: a surrogate (three U+FFFD), a
@@ -171,14 +205,15 @@ static inline int sp_slow(const SPEncoderObject *e, Py_UCS4 c) {
 }
 
 /* sp_plain: whether the code point at i is emitted as it is, without a lookup: not sp_slow, or only the
- * start of charsmap rules (sp_charsmap_kind 1) that the next character, ASCII or none, does not go on with. */
+ * start of charsmap rules (sp_charsmap_kind 1) that the next character, or the text's end, does not go on
+ * with. */
 static inline int sp_plain(const SPEncoderObject *e, const Text *t, Py_ssize_t i) {
     Py_UCS4 c = CP(t, i);
     if (!sp_slow(e, c)) return 1;
     if (c >= 0x10000 || !e->cm_next || !(e->cm_next[c >> 3] >> (c & 7) & 1) ||
         (e->n_user && e->user_first[(c & 255) >> 3] >> (c & 7) & 1))
         return 0; /* (a surrogate is never in cm_next) */
-    return i + 1 >= t->n || CP(t, i + 1) < 0x80;
+    return i + 1 >= t->n || !sp_continues(e, CP(t, i + 1));
 }
 
 /* utf8_decode_one: the code point at p (n bytes left) and its length, or 0 if not valid UTF-8. */
@@ -277,13 +312,14 @@ static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, i
         if (buf_reserve(&s->norm, n - i) < 0 || buf_reserve(&s->start, n - i) < 0) return -1;
         int32_t *nv = s->norm.v + s->norm.n, *sv = s->start.v + s->start.n;
         const int squeeze = e->remove_extra;
+        const unsigned char *run = e->run;
 #define SP_RUN(T)                                                                                             \
     do {                                                                                                      \
         const T *d = (const T *)t->data;                                                                      \
         while (i < n) {                                                                                       \
             Py_UCS4 c = d[i];                                                                                 \
-            int kind = c < 0x10000 ? e->run[c] : 0;                                                           \
-            if (kind == SP_PLAIN || (kind == SP_PLAIN_BEFORE_ASCII && (i + 1 >= n || d[i + 1] < 0x80))) {     \
+            int kind = c < 0x10000 ? run[c] & SP_KIND : 0;                                                    \
+            if (kind == SP_PLAIN || (kind == SP_PLAIN_UNLESS_NEXT && (i + 1 >= n || !sp_continues(e, d[i + 1])))) { \
                 *nv++ = (int32_t)c, *sv++ = (int32_t)i, i++, prev_space = 0;                                  \
             } else if (kind == SP_SPACE) {                                                                    \
                 if (!(squeeze && prev_space)) *nv++ = (int32_t)space, *sv++ = (int32_t)i, prev_space = squeeze; \
@@ -340,53 +376,74 @@ static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, i
     return 0;
 }
 
-/* room in best[], back[] and back_id[] for a path over s->norm */
+/* room in best[] and link[] for a path over s->norm */
 static int sp_reserve_path(SPScratch *s) {
     Py_ssize_t n = s->norm.n;
     if (n + 1 > s->cap) {
         Py_ssize_t cap = 2 * (n + 1);
         double *best = realloc(s->best, (size_t)cap * sizeof(double));
         if (best) s->best = best;
-        int32_t *back = realloc(s->back, (size_t)cap * sizeof(int32_t));
-        if (back) s->back = back;
-        int32_t *back_id = realloc(s->back_id, (size_t)cap * sizeof(int32_t));
-        if (back_id) s->back_id = back_id;
-        if (!best || !back || !back_id) return -1;
+        SPLink *link = realloc(s->link, (size_t)cap * sizeof(SPLink));
+        if (link) s->link = link;
+        if (!best || !link) return -1;
         s->cap = cap;
     }
     return 0;
 }
 
-/* sp_viterbi <-> unigram_core.viterbi over s->norm: back[end] = start, back_id[end] = id (-1 unknown). */
+/* SP_VITERBI(NAME, T, ROUND): sp_viterbi's loop with path scores of type T, each candidate through ROUND
+ * before it is compared. From each start the trie walk goes on while the node's filter lets the next
+ * character through; a candidate replaces an end's way in only when strictly greater (the first of equal
+ * ones stays, as the reference's), without a branch (its outcome is a coin). */
+#define SP_VITERBI(NAME, T, ROUND)                                                                            \
+    static void NAME(const SPEncoderObject *e, const Py_UCS4 *cp, Py_ssize_t n, T *best, SPLink *link,       \
+                     const T *score, T unk) {                                                                 \
+        const CpTrie *trie = &e->trie;                                                                        \
+        const int32_t *token = trie->token, *root = trie->root;                                               \
+        const uint16_t *kids = trie->kids;                                                                    \
+        for (Py_ssize_t k = 0; k <= n; k++) best[k] = 0, link[k].from = -1;                                   \
+        for (Py_ssize_t start = 0; start < n; start++) {                                                      \
+            const T here = best[start];                                                                       \
+            const Py_UCS4 c = cp[start];                                                                      \
+            int32_t node = c < 0x10000 ? root[c] : cptrie_step(trie, 0, c);                                   \
+            const int single = node >= 0 && token[node] >= 0;                                                 \
+            for (Py_ssize_t end = start + 1; node >= 0; end++) {                                              \
+                const int32_t id = token[node];                                                               \
+                if (id >= 0) {                                                                                \
+                    const T cand = ROUND(score[id] + here);                                                   \
+                    const int take = (link[end].from < 0) | (cand > best[end]);                               \
+                    best[end] = take ? cand : best[end];                                                      \
+                    link[end] = take ? (SPLink){(int32_t)start, id} : link[end];                              \
+                }                                                                                             \
+                if (end == n || !(kids[node] >> (cp[end] & 15) & 1)) break;                                   \
+                node = cptrie_next(trie, node, cp[end]);                                                      \
+            }                                                                                                 \
+            if (!single) {                                                                                    \
+                const T cand = ROUND(unk + here);                                                             \
+                if (link[start + 1].from < 0 || cand > best[start + 1])                                       \
+                    best[start + 1] = cand, link[start + 1] = (SPLink){(int32_t)start, -1};                   \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+#define SP_TO_FLOAT32(x) ((double)(float)(x))
+SP_VITERBI(sp_viterbi_float, float, )                /* SentencePiece's float32 sums, in float32 */
+SP_VITERBI(sp_viterbi_rounded, double, SP_TO_FLOAT32) /* the same, where a score is not a float32 */
+SP_VITERBI(sp_viterbi_double, double, )              /* HF tokenizers' float64 sums */
+#undef SP_VITERBI
+#undef SP_TO_FLOAT32
+
+/* sp_viterbi <-> unigram_core.viterbi over s->norm: link[end] = (start, id), id -1 for an unknown character.
+ * A float32 sum of two float32 numbers computed in float64 and then rounded is the float32 sum, so where
+ * every score is a float32 (e->fscore) the loop runs in float32 (half the memory, no conversions). */
 static int sp_viterbi(const SPEncoderObject *e, SPScratch *s) {
-    Py_ssize_t n = s->norm.n;
     if (sp_reserve_path(s) < 0) return -1;
     const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
-    double *best = s->best;
-    int32_t *back = s->back, *back_id = s->back_id;
-    const int f32 = e->float32;
-    for (Py_ssize_t k = 0; k <= n; k++) best[k] = 0.0, back[k] = -1;
-    for (Py_ssize_t start = 0; start < n; start++) {
-        double here = best[start];
-        int single = 0;
-        int32_t node = 0;
-        for (Py_ssize_t end = start + 1; end <= n; end++) {
-            node = cptrie_step(&e->trie, node, cp[end - 1]);
-            if (node < 0) break;
-            int32_t id = e->trie.token[node];
-            if (id < 0) continue;
-            double cand = e->vscore[id] + here;
-            if (f32) cand = (double)(float)cand;
-            if (back[end] < 0 || cand > best[end]) best[end] = cand, back[end] = (int32_t)start, back_id[end] = id;
-            if (end == start + 1) single = 1;
-        }
-        if (!single) {
-            double cand = e->unk_score + here;
-            if (f32) cand = (double)(float)cand;
-            if (back[start + 1] < 0 || cand > best[start + 1])
-                best[start + 1] = cand, back[start + 1] = (int32_t)start, back_id[start + 1] = -1;
-        }
-    }
+    if (e->fscore)
+        sp_viterbi_float(e, cp, s->norm.n, (float *)s->best, s->link, e->fscore, (float)e->unk_score);
+    else if (e->float32)
+        sp_viterbi_rounded(e, cp, s->norm.n, s->best, s->link, e->vscore, e->unk_score);
+    else
+        sp_viterbi_double(e, cp, s->norm.n, s->best, s->link, e->vscore, e->unk_score);
     return 0;
 }
 
@@ -401,11 +458,6 @@ static double sp_random(uint64_t *state) {
 /* ------------------------------------------------------------------------------------------------ */
 /* SentencePiece BPE                                                                                */
 /* ------------------------------------------------------------------------------------------------ */
-typedef struct {
-    double score;
-    int32_t a, b, size;
-} BpePair;
-
 /* whether pair x comes out of the heap before y (unigram_core.bpe_path's tuple order) */
 static int bpe_before(const BpePair *x, const BpePair *y) {
     if (x->score != y->score) return x->score > y->score;
@@ -413,11 +465,6 @@ static int bpe_before(const BpePair *x, const BpePair *y) {
     if (x->b != y->b) return x->b < y->b;
     return x->size < y->size;
 }
-
-typedef struct {
-    BpePair *v;
-    Py_ssize_t n, cap;
-} BpeHeap;
 
 static int bpe_push(BpeHeap *h, BpePair p) {
     if (h->n == h->cap) {
@@ -460,62 +507,66 @@ static int32_t bpe_lookup(const SPEncoderObject *e, const Py_UCS4 *cp, Py_ssize_
     return node > 0 ? e->trie.token[node] : -1;
 }
 
+/* bpe_merged: the id of piece a + piece b (a symbol's id is its text's piece, -1 none), or -1: by the
+ * merge table, or by the trie for a symbol that is no piece (its text is then walked) */
+static inline int32_t bpe_merged(const SPEncoderObject *e, const Py_UCS4 *cp, int32_t ida, int32_t idb, Py_ssize_t a,
+                                 Py_ssize_t b) {
+    if (ida < 0 || idb < 0 || !e->merge_key) return bpe_lookup(e, cp, a, b);
+    uint64_t key = pair_key(ida, idb);
+    for (size_t i = mix64(key) & e->merge_mask;; i = (i + 1) & e->merge_mask) {
+        if (e->merge_id[i] < 0) return -1;
+        if (e->merge_key[i] == key) return e->merge_id[i];
+    }
+}
+
 typedef struct {
     const SPEncoderObject *e;
     const Py_UCS4 *cp; /* the symbols' text: s->norm from position base */
     int32_t base;
-    int32_t *start, *end, *nxt, *prv;
-    unsigned char *alive, *frozen;
-    BpeHeap heap;
-    int32_t *left_of; /* (unused id, length of its left part when last offered) pairs */
-    Py_ssize_t n_left, cap_left;
+    int32_t *start, *end, *nxt, *prv, *sym; /* per symbol: its text, neighbours and piece id (-1: none) */
+    int32_t *alive, *frozen;
+    BpeHeap *heap;
+    Buf *left; /* (unused id, length of its left part when last offered) pairs */
 } BpeState;
 
 static int bpe_offer(BpeState *st, int32_t a, int32_t b) {
     if (a < 0 || b < 0 || st->frozen[a] || st->frozen[b]) return 0;
-    int32_t id = bpe_lookup(st->e, st->cp, st->start[a], st->end[b]);
+    int32_t id = bpe_merged(st->e, st->cp, st->sym[a], st->sym[b], st->start[a], st->end[b]);
     if (id < 0) return 0;
-    if (bpe_push(&st->heap, (BpePair){st->e->score[id], a, b, st->end[b] - st->start[a]}) < 0) return -1;
+    if (bpe_push(st->heap, (BpePair){st->e->score[id], a, b, st->end[b] - st->start[a], id}) < 0) return -1;
     if (!st->e->unused[id]) return 0;
-    for (Py_ssize_t k = 0; k < st->n_left; k++)
-        if (st->left_of[2 * k] == id) return st->left_of[2 * k + 1] = st->end[a] - st->start[a], 0;
-    if (st->n_left == st->cap_left) {
-        Py_ssize_t cap = st->cap_left ? 2 * st->cap_left : 16;
-        int32_t *v = realloc(st->left_of, (size_t)cap * 2 * sizeof(int32_t));
-        if (!v) return -1;
-        st->left_of = v, st->cap_left = cap;
-    }
-    st->left_of[2 * st->n_left] = id, st->left_of[2 * st->n_left + 1] = st->end[a] - st->start[a];
-    st->n_left++;
-    return 0;
+    Buf *left = st->left;
+    for (Py_ssize_t k = 0; k < left->n; k += 2)
+        if (left->v[k] == id) return left->v[k + 1] = st->end[a] - st->start[a], 0;
+    return buf_push(left, id) < 0 || buf_push(left, st->end[a] - st->start[a]) < 0 ? -1 : 0;
 }
 
-/* resegment <-> bpe_path's: the piece cp[a, b) onto the path in back[]/back_id[], unused ones split back */
-static void bpe_resegment(const BpeState *st, SPScratch *s, int32_t a, int32_t b) {
-    int32_t id = bpe_lookup(st->e, st->cp, a, b);
+/* resegment <-> bpe_path's: the piece cp[a, b) (id: its piece, -1 none) onto the path in link[], unused
+ * ones split back */
+static void bpe_resegment(const BpeState *st, SPScratch *s, int32_t a, int32_t b, int32_t id) {
+    const Buf *left = st->left;
     if (id >= 0 && st->e->unused[id])
-        for (Py_ssize_t k = 0; k < st->n_left; k++)
-            if (st->left_of[2 * k] == id) {
-                int32_t mid = a + st->left_of[2 * k + 1];
-                bpe_resegment(st, s, a, mid);
-                bpe_resegment(st, s, mid, b);
+        for (Py_ssize_t k = 0; k < left->n; k += 2)
+            if (left->v[k] == id) {
+                int32_t mid = a + left->v[k + 1];
+                bpe_resegment(st, s, a, mid, bpe_lookup(st->e, st->cp, a, mid));
+                bpe_resegment(st, s, mid, b, bpe_lookup(st->e, st->cp, mid, b));
                 return;
             }
-    s->back[st->base + b] = st->base + a, s->back_id[st->base + b] = id;
+    s->link[st->base + b] = (SPLink){st->base + a, id};
 }
 
-/* bpe_range <-> unigram_core.bpe_path over s->norm[lo, hi), the path into back[]/back_id[] there; dropout
+/* bpe_range <-> unigram_core.bpe_path over s->norm[lo, hi), the path into link[] there; dropout
  * with rng when rng is not NULL (SplitMix64, one number per merge considered). */
 static int bpe_range(const SPEncoderObject *e, SPScratch *s, Py_ssize_t lo, Py_ssize_t hi, double dropout,
                      uint64_t *rng) {
     Py_ssize_t n = hi - lo;
     BpeState st = {e, (const Py_UCS4 *)s->norm.v + lo, (int32_t)lo};
-    st.start = malloc((size_t)(n + 1) * 4 * sizeof(int32_t));
-    st.alive = malloc((size_t)(n + 1) * 2);
-    int ok = 0;
-    if (!st.start || !st.alive) goto done;
-    st.end = st.start + (n + 1), st.nxt = st.end + (n + 1), st.prv = st.nxt + (n + 1);
-    st.frozen = st.alive + (n + 1);
+    s->bpe_ints.n = s->bpe_heap.n = s->bpe_left.n = 0;
+    if (buf_reserve(&s->bpe_ints, 7 * (n + 1)) < 0) return -1;
+    st.start = s->bpe_ints.v, st.end = st.start + (n + 1), st.nxt = st.end + (n + 1), st.prv = st.nxt + (n + 1);
+    st.sym = st.prv + (n + 1), st.alive = st.sym + (n + 1), st.frozen = st.alive + (n + 1);
+    st.heap = &s->bpe_heap, st.left = &s->bpe_left;
     int32_t count = 0;
     for (Py_ssize_t pos = 0; pos < n;) { /* characters; a user-defined symbol whole and frozen */
         Py_ssize_t len = 1;
@@ -530,6 +581,7 @@ static int bpe_range(const SPEncoderObject *e, SPScratch *s, Py_ssize_t lo, Py_s
             }
         }
         st.start[count] = (int32_t)pos;
+        st.sym[count] = bpe_lookup(e, st.cp, pos, pos + len);
         st.alive[count] = 1;
         count++;
         pos += len;
@@ -540,22 +592,20 @@ static int bpe_range(const SPEncoderObject *e, SPScratch *s, Py_ssize_t lo, Py_s
         st.prv[k] = k - 1;
     }
     for (int32_t k = 1; k < count; k++)
-        if (bpe_offer(&st, k - 1, k) < 0) goto done;
-    while (st.heap.n) {
-        BpePair p = bpe_pop(&st.heap);
+        if (bpe_offer(&st, k - 1, k) < 0) return -1;
+    while (st.heap->n) {
+        BpePair p = bpe_pop(st.heap);
         if (!st.alive[p.a] || !st.alive[p.b] || st.nxt[p.a] != p.b || st.end[p.b] - st.start[p.a] != p.size) continue;
         if (rng && dropout != 0.0 && (dropout >= 1.0 || sp_random(rng) < dropout)) continue;
         st.end[p.a] = st.end[p.b];
+        st.sym[p.a] = p.id;
         st.alive[p.b] = 0;
         st.nxt[p.a] = st.nxt[p.b];
         if (st.nxt[p.b] >= 0) st.prv[st.nxt[p.b]] = p.a;
-        if (bpe_offer(&st, st.prv[p.a], p.a) < 0 || bpe_offer(&st, p.a, st.nxt[p.a]) < 0) goto done;
+        if (bpe_offer(&st, st.prv[p.a], p.a) < 0 || bpe_offer(&st, p.a, st.nxt[p.a]) < 0) return -1;
     }
-    for (int32_t k = count ? 0 : -1; k >= 0; k = st.nxt[k]) bpe_resegment(&st, s, st.start[k], st.end[k]);
-    ok = 1;
-done:
-    free(st.start), free(st.alive), free(st.heap.v), free(st.left_of);
-    return ok ? 0 : -1;
+    for (int32_t k = count ? 0 : -1; k >= 0; k = st.nxt[k]) bpe_resegment(&st, s, st.start[k], st.end[k], st.sym[k]);
+    return 0;
 }
 
 /* bpe_word_slot: the cache slot of word cp[0, len) (hash h): the word's, or the empty one where it would go */
@@ -596,7 +646,7 @@ static int sp_bpe(const SPEncoderObject *e, SPScratch *s, double dropout, uint64
             const BpeWord *w = &c->slots[at];
             for (int32_t k = 0; k < w->n_pieces; k++) {
                 const int32_t *p = c->pieces.v + w->pieces + 3 * k;
-                s->back[lo + p[0]] = (int32_t)lo + p[1], s->back_id[lo + p[0]] = p[2];
+                s->link[lo + p[0]] = (SPLink){(int32_t)lo + p[1], p[2]};
             }
             continue;
         }
@@ -611,9 +661,9 @@ static int sp_bpe(const SPEncoderObject *e, SPScratch *s, double dropout, uint64
         if (buf_reserve(&c->chars, len) < 0) return -1;
         memcpy(c->chars.v + c->chars.n, cp + lo, (size_t)len * sizeof(Py_UCS4));
         c->chars.n += len;
-        for (Py_ssize_t b = hi; b > lo; b = s->back[b], w.n_pieces++)
-            if (buf_push(&c->pieces, (int32_t)(b - lo)) < 0 || buf_push(&c->pieces, s->back[b] - (int32_t)lo) < 0 ||
-                buf_push(&c->pieces, s->back_id[b]) < 0)
+        for (Py_ssize_t b = hi; b > lo; b = s->link[b].from, w.n_pieces++)
+            if (buf_push(&c->pieces, (int32_t)(b - lo)) < 0 || buf_push(&c->pieces, s->link[b].from - (int32_t)lo) < 0 ||
+                buf_push(&c->pieces, s->link[b].id) < 0)
                 return -1;
         c->slots[at] = w;
         c->used++;
@@ -632,22 +682,28 @@ static void sp_span(const SPScratch *s, int32_t end, Py_ssize_t a, Py_ssize_t b,
     out[1] = b < n ? s->start.v[b] : end;
 }
 
-/* sp_path_ids <-> SentencePieceEncoder._ids_and_spans: the ids and spans of the path that back[] and
- * back_id[] hold (from the end of s->norm back to its start); end: where the normalized text ends. */
+/* sp_path_ids <-> SentencePieceEncoder._ids_and_spans: the ids and spans of the path that link[] holds
+ * (from the end of s->norm back to its start); end: where the normalized text ends. offs NULL:
+ * the ids alone (a flat batch), the same ids. */
 static int sp_path_ids(const SPEncoderObject *e, SPScratch *s, int32_t end, Buf *ids, Buf *offs) {
     Py_ssize_t n = s->norm.n, count = 0;
-    for (Py_ssize_t k = n; k > 0; k = s->back[k]) count++;
-    Buf *path = &s->path; /* the pieces' ends, last first */
-    path->n = 0;
-    if (buf_reserve(path, count) < 0 || buf_reserve(ids, count) < 0 || buf_reserve(offs, 2 * count) < 0) return -1;
-    for (Py_ssize_t k = n; k > 0; k = s->back[k]) path->v[path->n++] = (int32_t)k;
+    Buf *path = &s->path; /* (end, id) of each piece, last first: one walk back, at most n pieces */
+    if (buf_reserve(path, 2 * n + 2) < 0) return -1;
+    int32_t *pv = path->v;
+    for (Py_ssize_t k = n; k > 0; k = s->link[k].from, count++) pv[2 * count] = (int32_t)k, pv[2 * count + 1] = s->link[k].id;
+    pv[2 * count] = 0; /* the first piece's start */
+    if (buf_reserve(ids, count) < 0 || (offs && buf_reserve(offs, 2 * count) < 0)) return -1;
     const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
+    const int32_t unk_id = e->unk_id;
+    const int has_bytes = e->has_bytes;
     int prev_unk = 0;
-    for (Py_ssize_t m = path->n - 1; m >= 0; m--) {
-        int32_t b = path->v[m], a = s->back[b], id = s->back_id[b];
-        int is_unk = id < 0 || id == e->unk_id;
+    for (Py_ssize_t m = count - 1; m >= 0; m--) {
+        int32_t b = pv[2 * m], id = pv[2 * m + 1], a = pv[2 * m + 2];
+        int is_unk = id < 0 || id == unk_id;
         int32_t span[2];
-        if (is_unk && e->has_bytes) {
+        if (!is_unk && !offs) { /* room reserved above: one id per piece */
+            ids->v[ids->n++] = id;
+        } else if (is_unk && has_bytes) {
             unsigned char data[4 * 4];
             int nb = 0;
             for (int32_t k = a; k < b; k++) {
@@ -656,26 +712,33 @@ static int sp_path_ids(const SPEncoderObject *e, SPScratch *s, int32_t end, Buf 
                                                     data[nb + 2] = 0x80 | (c & 63), 3)
                                                  : utf8_put(c, data + nb);
             }
-            int32_t empty[2]; /* every byte but the last spans nothing, where the piece starts */
-            sp_span(s, end, a, a, empty);
-            sp_span(s, end, a, b, span);
-            if (buf_reserve(ids, nb) < 0 || buf_reserve(offs, 2 * nb) < 0) return -1;
-            int32_t *iv = ids->v + ids->n, *ov = offs->v + offs->n;
-            for (int k = 0; k < nb; k++) {
-                const int32_t *at = k == nb - 1 ? span : empty;
-                *iv++ = e->byte_ids[data[k]];
-                *ov++ = at[0], *ov++ = at[1];
+            if (buf_reserve(ids, nb + m) < 0) return -1; /* (and the room of the pieces still to come) */
+            int32_t *out = ids->v + ids->n;
+            for (int k = 0; k < nb; k++) out[k] = e->byte_ids[data[k]];
+            ids->n += nb;
+            if (offs) {
+                int32_t empty[2]; /* every byte but the last spans nothing, where the piece starts */
+                sp_span(s, end, a, a, empty);
+                sp_span(s, end, a, b, span);
+                if (buf_reserve(offs, 2 * (nb + m)) < 0) return -1;
+                int32_t *ov = offs->v + offs->n;
+                for (int k = 0; k < nb; k++) {
+                    const int32_t *at = k == nb - 1 ? span : empty;
+                    *ov++ = at[0], *ov++ = at[1];
+                }
+                offs->n += 2 * nb;
             }
-            ids->n += nb, offs->n += 2 * nb;
         } else if (is_unk && prev_unk) {
-            sp_span(s, end, a, b, span);
-            offs->v[offs->n - 1] = span[1];
-        } else { /* room reserved above: one id and one span per piece */
-            sp_span(s, end, a, b, span);
-            if (ids->n >= ids->cap && buf_reserve(ids, 1) < 0) return -1;
-            if (offs->n + 2 > offs->cap && buf_reserve(offs, 2) < 0) return -1;
-            ids->v[ids->n++] = is_unk ? e->unk_id : id;
-            offs->v[offs->n++] = span[0], offs->v[offs->n++] = span[1];
+            if (offs) {
+                sp_span(s, end, a, b, span);
+                offs->v[offs->n - 1] = span[1];
+            }
+        } else { /* room reserved: one id and one span per piece */
+            ids->v[ids->n++] = is_unk ? unk_id : id;
+            if (offs) {
+                sp_span(s, end, a, b, span);
+                offs->v[offs->n++] = span[0], offs->v[offs->n++] = span[1];
+            }
         }
         prev_unk = is_unk;
     }
@@ -703,7 +766,7 @@ static double sp_logsumexp(const double *v, Py_ssize_t n) {
 }
 
 /* sp_sample <-> unigram_core.sample over s->norm: a path drawn from the lattice (PieceTable.lattice's nodes
- * and scores) into back[]/back_id[], its numbers from the SplitMix64 state. */
+ * and scores) into link[], its numbers from the SplitMix64 state. */
 static int sp_sample(const SPEncoderObject *e, SPScratch *s, double theta, uint64_t *rng) {
     Py_ssize_t n = s->norm.n;
     const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
@@ -766,7 +829,7 @@ static int sp_sample(const SPEncoderObject *e, SPScratch *s, double theta, uint6
         Py_ssize_t pick = 0;
         while (pick < m - 1 && r >= vals[pick]) r -= vals[pick++];
         int32_t k = order[first[p] + pick];
-        s->back[p] = start.v[k], s->back_id[p] = id.v[k];
+        s->link[p] = (SPLink){start.v[k], id.v[k]};
         p = start.v[k];
     }
     ok = 1;
@@ -797,12 +860,13 @@ static void sp_free_fields(SPEncoderObject *e) {
     free(e->score);
     free(e->user_score);
     free(e->user_score_chars);
-    free(e->vscore);
-    e->vscore = NULL;
+    free(e->vscore), free(e->fscore);
+    e->vscore = NULL, e->fscore = NULL;
     free(e->cm_slow), free(e->cm_next), free(e->run);
     e->cm_slow = e->cm_next = e->run = NULL;
     for (Py_ssize_t k = 0; k < e->n_bpe_user; k++) PyMem_Free(e->bpe_user[k]);
-    free(e->bpe_user), free(e->bpe_user_len), free(e->unused);
+    free(e->bpe_user), free(e->bpe_user_len), free(e->unused), free(e->merge_key), free(e->merge_id);
+    e->merge_key = NULL, e->merge_id = NULL;
     e->bpe_user = NULL, e->bpe_user_len = NULL, e->unused = NULL, e->n_bpe_user = 0;
     e->score = NULL;
     e->user_score = NULL;
@@ -814,6 +878,57 @@ static void sp_free_fields(SPEncoderObject *e) {
 static Py_UCS4 *ucs4_of(PyObject *str, Py_ssize_t *n) {
     *n = PyUnicode_GET_LENGTH(str);
     return PyUnicode_AsUCS4Copy(str);
+}
+
+#define SP_MAX_MERGES (1 << 22) /* more (piece, split) pairs than this: no table, the trie walks instead */
+
+/* sp_build_merges: bpe_merged's table, from every matchable piece's splits into two pieces (its trie id,
+ * as bpe_lookup finds it, for the pair of its halves' trie ids). -1 with an exception set. */
+static int sp_build_merges(SPEncoderObject *e, PyObject *pieces, PyObject *matchable) {
+    Buf triples = {0};
+    int ok = 0;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(pieces) && triples.n / 3 <= SP_MAX_MERGES; k++) {
+        int m = PyObject_IsTrue(PyList_GET_ITEM(matchable, k));
+        if (m < 0) goto done;
+        if (!m) continue;
+        Py_ssize_t len;
+        Py_UCS4 *cp = ucs4_of(PyList_GET_ITEM(pieces, k), &len);
+        if (!cp) goto done;
+        int32_t whole = bpe_lookup(e, cp, 0, len);
+        for (Py_ssize_t j = 1; j < len && whole >= 0; j++) {
+            int32_t a = bpe_lookup(e, cp, 0, j), b = bpe_lookup(e, cp, j, len);
+            if (a >= 0 && b >= 0 && (buf_push(&triples, a) < 0 || buf_push(&triples, b) < 0 || buf_push(&triples, whole) < 0)) {
+                PyMem_Free(cp);
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+        PyMem_Free(cp);
+    }
+    if (triples.n / 3 > SP_MAX_MERGES) { /* a vocabulary this large keeps its memory: bpe_merged walks the trie */
+        ok = 1;
+        goto done;
+    }
+    size_t cap = 64;
+    while (cap < (size_t)triples.n / 3 * 2 + 2) cap <<= 1;
+    e->merge_key = malloc(cap * sizeof(uint64_t));
+    e->merge_id = malloc(cap * sizeof(int32_t));
+    if (!e->merge_key || !e->merge_id) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    e->merge_mask = cap - 1;
+    for (size_t i = 0; i < cap; i++) e->merge_id[i] = -1;
+    for (Py_ssize_t t = 0; t < triples.n; t += 3) {
+        uint64_t key = pair_key(triples.v[t], triples.v[t + 1]);
+        size_t i = mix64(key) & e->merge_mask;
+        while (e->merge_id[i] >= 0 && e->merge_key[i] != key) i = (i + 1) & e->merge_mask;
+        e->merge_key[i] = key, e->merge_id[i] = triples.v[t + 2]; /* (a repeated pair names the same text) */
+    }
+    ok = 1;
+done:
+    free(triples.v);
+    return ok ? 0 : -1;
 }
 
 /* SentencePieceEncoder(charsmap, flags, user_defined, pieces, scores, matchable, user, unk_id, byte_ids,
@@ -884,7 +999,7 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
         e->cm_next = calloc(0x10000 / 8, 1);
         if (!e->cm_slow || !e->cm_next) goto nomem;
         for (Py_UCS4 c = 0; c < 0x10000; c++) {
-            int kind = c >= 0xD800 && c <= 0xDFFF ? 0 : sp_charsmap_kind(e, c);
+            int kind = c >= 0xD800 && c <= 0xDFFF ? 0 : sp_charsmap_kind(e, c, e->cont_lead);
             if (kind) e->cm_slow[c >> 3] |= (unsigned char)(1u << (c & 7));
             if (kind == 1) e->cm_next[c >> 3] |= (unsigned char)(1u << (c & 7));
         }
@@ -895,7 +1010,10 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
         if (!slow)
             e->run[c] = c == ' ' ? SP_SPACE : SP_PLAIN;
         else if (c != ' ' && !user && e->cm_next && e->cm_next[c >> 3] >> (c & 7) & 1)
-            e->run[c] = SP_PLAIN_BEFORE_ASCII;
+            e->run[c] = SP_PLAIN_UNLESS_NEXT;
+        unsigned char first[4]; /* c's first UTF-8 byte (a surrogate's, as charsmap_at writes it: 0xED) */
+        utf8_put(c, first);
+        if (e->cont_lead[first[0] >> 3] >> (first[0] & 7) & 1) e->run[c] |= SP_CONTINUES;
     }
     e->n_ids = (int32_t)n;
     e->unk_id = (int32_t)unk_id;
@@ -949,7 +1067,7 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
             e->user_score_chars[k] = (double)(float)((double)(float)((float)len * (float)max_s) - 0.1);
         }
     }
-    if (cptrie_finish(&e->trie) < 0) goto nomem;
+    if (cptrie_finish(&e->trie, 1) < 0) goto nomem;
     if (bpe_unused != Py_None) { /* SentencePiece BPE: unused flags, user-defined pieces longest first */
         e->bpe = 1;
         e->unused = calloc((size_t)(n ? n : 1), 1);
@@ -972,6 +1090,7 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
             e->n_bpe_user++;
         }
     }
+    if (e->bpe && sp_build_merges(e, pieces, matchable) < 0) goto error;
     if (e->bpe) {
         for (Py_ssize_t k = 0; k < n; k++) spans_words |= e->unused[k];
         for (Py_ssize_t k = 0; k < e->n_bpe_user; k++)
@@ -979,6 +1098,12 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
         e->bpe_words = !spans_words;
     }
     for (Py_ssize_t k = 0; k < n; k++) e->vscore[k] = isnan(e->user_score[k]) ? e->score[k] : e->user_score[k];
+    int all_float = e->float32 && (double)(float)e->unk_score == e->unk_score;
+    for (Py_ssize_t k = 0; k < n; k++) all_float &= (double)(float)e->vscore[k] == e->vscore[k];
+    if (all_float) {
+        if (!(e->fscore = malloc((size_t)(n ? n : 1) * sizeof(float)))) goto nomem;
+        for (Py_ssize_t k = 0; k < n; k++) e->fscore[k] = (float)e->vscore[k];
+    }
     e->has_bytes = PyList_GET_SIZE(byte_ids) == 256;
     int32_t top = e->unk_id;
     for (int k = 0; k < 256 && e->has_bytes; k++) {
@@ -1060,7 +1185,7 @@ static int sp_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf *
 }
 static void sp_batch_end(Batch *b, void *state) { sp_scratch_free(state); }
 static void sp_batch_finish(Batch *b, void *state) {}
-static const BatchOps SP_BATCH = {sp_batch_begin, sp_batch_encode, sp_batch_end, sp_batch_finish, sizeof(SPScratch)};
+static const BatchOps SP_BATCH = {sp_batch_begin, sp_batch_encode, sp_batch_end, sp_batch_finish, sizeof(SPScratch), 1};
 
 /* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, offsets) */
 static PyObject *sp_encode_batch(SPEncoderObject *e, PyObject *args) { return run_batch(e, &SP_BATCH, &e->ids, args, 0); }
@@ -1081,7 +1206,7 @@ static int sp_sample_batch_encode(Batch *b, void *state, const Text *t, Buf *ids
     return sp_sample_core(job->e, state, t, job->theta, job->seeds[t - b->texts], ids, aux) < 0 ? -1 : 0;
 }
 static const BatchOps SP_SAMPLE_BATCH = {sp_batch_begin, sp_sample_batch_encode, sp_batch_end, sp_batch_finish,
-                                         sizeof(SPScratch)};
+                                         sizeof(SPScratch), 1};
 
 /* sample_batch(texts, theta, seeds, num_threads=1) <-> SentencePieceEncoder.sample_batch */
 static PyObject *sp_sample_batch(SPEncoderObject *e, PyObject *args) {

@@ -352,7 +352,7 @@ static int ut_table_make(TrainTable *t, const uint32_t *ptext, const Py_ssize_t 
     t->unk_score = low - UT_UNK_PENALTY;
     for (Py_ssize_t k = 0; k < n; k++)
         if (cptrie_add(&t->trie, ptext + pstart[k], pstart[k + 1] - pstart[k], (int32_t)k) < 0) return -1;
-    return cptrie_finish(&t->trie);
+    return cptrie_finish(&t->trie, 0);
 }
 
 typedef struct {
@@ -807,10 +807,14 @@ static PyObject *tc_em_round(TrainingCorpusObject *c, PyObject *args) {
     TrainTable t = {0};
     PyObject *out = NULL;
     if (!PyArg_ParseTuple(args, "|i", &num_threads)) return NULL;
-    char *keep = malloc((size_t)(c->n_pieces ? c->n_pieces : 1));
-    double *score = malloc((size_t)(c->n_pieces ? c->n_pieces : 1) * sizeof(double));
-    if (!keep || !score) PyErr_NoMemory();
-    else if (tc_run(c, &j, &t, TC_ESTEP, num_threads) == 0) {
+    char *keep = NULL;
+    double *score = NULL;
+    int ran = tc_run(c, &j, &t, TC_ESTEP, num_threads) == 0;
+    ut_table_free(&t); /* (before the M-step's arrays: the peak is the E-step's) */
+    if (ran && (!(keep = malloc((size_t)(c->n_pieces ? c->n_pieces : 1))) ||
+                !(score = malloc((size_t)(c->n_pieces ? c->n_pieces : 1) * sizeof(double)))))
+        PyErr_NoMemory();
+    else if (ran) {
         const int64_t *e = j.sums[0];
         int64_t total = 0;
         for (Py_ssize_t i = 0; i < c->n_pieces; i++) {
@@ -824,7 +828,7 @@ static PyObject *tc_em_round(TrainingCorpusObject *c, PyObject *args) {
         tc_compact(c, keep, score);
         out = PyFloat_FromDouble(loglik);
     }
-    if (keep && score) tc_job_free(&j, &t);
+    tc_job_free(&j, &t);
     free(keep), free(score);
     return out;
 }
