@@ -18,16 +18,13 @@
 /* ------------------------------------------------------------------------------------------------ */
 typedef struct {
     PyObject_HEAD
-    uint64_t *keys;   /* pair keys, open addressing */
-    int32_t *rank;    /* rank of the pair, -1 = empty slot */
-    size_t cap;
+    PairIndex ranks;  /* (a, b) -> the pair's rank */
     int32_t *results; /* results[rank] */
     Py_ssize_t nranks;
 } MergeTable;
 
 static void table_dealloc(MergeTable *t) {
-    free(t->keys);
-    free(t->rank);
+    pair_index_free(&t->ranks);
     free(t->results);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
@@ -40,15 +37,7 @@ static PyTypeObject MergeTableType = {
     .tp_doc = "A compiled BPE merge table: pair -> (rank, result).",
 };
 
-static inline int32_t table_rank(const MergeTable *t, int32_t a, int32_t b) {
-    uint64_t key = pair_key(a, b);
-    size_t j = mix64(key) & (t->cap - 1);
-    while (t->rank[j] >= 0) {
-        if (t->keys[j] == key) return t->rank[j];
-        j = (j + 1) & (t->cap - 1);
-    }
-    return -1;
-}
+static inline int32_t table_rank(const MergeTable *t, int32_t a, int32_t b) { return pair_index_get(&t->ranks, a, b); }
 
 /* make_merge_table(ranks: dict[(a, b)] -> rank, results: list[int]) */
 static PyObject *make_merge_table(PyObject *self, PyObject *args) {
@@ -57,16 +46,12 @@ static PyObject *make_merge_table(PyObject *self, PyObject *args) {
     MergeTable *t = PyObject_New(MergeTable, &MergeTableType);
     if (!t) return NULL;
     t->nranks = PyList_GET_SIZE(results);
-    t->cap = 64;
-    while (t->cap < (size_t)PyDict_Size(ranks) * 2 + 2) t->cap <<= 1;
-    t->keys = malloc(t->cap * sizeof(uint64_t));
-    t->rank = malloc(t->cap * sizeof(int32_t));
+    int made = pair_index_init(&t->ranks, (size_t)PyDict_Size(ranks));
     t->results = malloc((size_t)(t->nranks ? t->nranks : 1) * sizeof(int32_t));
-    if (!t->keys || !t->rank || !t->results) {
+    if (made < 0 || !t->results) {
         Py_DECREF(t);
         return PyErr_NoMemory();
     }
-    for (size_t j = 0; j < t->cap; j++) t->rank[j] = -1;
     for (Py_ssize_t r = 0; r < t->nranks; r++) {
         long v = PyLong_AsLong(PyList_GET_ITEM(results, r));
         if ((v == -1 && PyErr_Occurred()) || v < 0 || v > INT32_MAX) {
@@ -85,11 +70,7 @@ static PyObject *make_merge_table(PyObject *self, PyObject *args) {
         b = PyLong_AsLong(PyTuple_GET_ITEM(key, 1));
         if (PyErr_Occurred() || a < 0 || b < 0 || a > INT32_MAX || b > INT32_MAX || r < 0 || r >= t->nranks)
             goto bad;
-        uint64_t k = pair_key((int32_t)a, (int32_t)b);
-        size_t j = mix64(k) & (t->cap - 1);
-        while (t->rank[j] >= 0 && t->keys[j] != k) j = (j + 1) & (t->cap - 1);
-        t->keys[j] = k;
-        t->rank[j] = (int32_t)r;
+        pair_index_put(&t->ranks, (int32_t)a, (int32_t)b, (int32_t)r);
     }
     return (PyObject *)t;
 bad:

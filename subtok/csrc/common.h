@@ -62,6 +62,47 @@ static inline size_t mix64(uint64_t x) {
     return (size_t)x;
 }
 
+/* PairIndex: (id a, id b) -> a value >= 0, open addressing by mix64 (a value of -1 marks an empty slot); at
+ * most half full. BPE's merge ranks (MergeTable) and SentencePiece BPE's piece + piece -> piece table. */
+typedef struct {
+    uint64_t *keys;
+    int32_t *val;
+    size_t mask;
+} PairIndex;
+
+/* pair_index_init: room for n pairs; -1 when out of memory */
+static int pair_index_init(PairIndex *p, size_t n) {
+    size_t cap = 64;
+    while (cap < n * 2 + 2) cap <<= 1;
+    p->keys = malloc(cap * sizeof(uint64_t));
+    p->val = malloc(cap * sizeof(int32_t));
+    p->mask = cap - 1;
+    if (!p->keys || !p->val) return -1;
+    for (size_t i = 0; i < cap; i++) p->val[i] = -1;
+    return 0;
+}
+
+static void pair_index_free(PairIndex *p) {
+    free(p->keys), free(p->val);
+    p->keys = NULL, p->val = NULL;
+}
+
+/* pair_index_put: (a, b) -> v (v >= 0), replacing what it held; at most the n pairs of pair_index_init */
+static void pair_index_put(PairIndex *p, int32_t a, int32_t b, int32_t v) {
+    uint64_t key = pair_key(a, b);
+    size_t i = mix64(key) & p->mask;
+    while (p->val[i] >= 0 && p->keys[i] != key) i = (i + 1) & p->mask;
+    p->keys[i] = key, p->val[i] = v;
+}
+
+/* pair_index_get: the value of (a, b), or -1 */
+static inline int32_t pair_index_get(const PairIndex *p, int32_t a, int32_t b) {
+    uint64_t key = pair_key(a, b);
+    for (size_t i = mix64(key) & p->mask; p->val[i] >= 0; i = (i + 1) & p->mask)
+        if (p->keys[i] == key) return p->val[i];
+    return -1;
+}
+
 /* Up to 8 bytes at p (n <= 8) as one integer, reading only those bytes (two overlapping loads from 4 on): two
  * runs of bytes of one length give the same integer exactly when they are equal. */
 static inline uint64_t load_upto8(const char *p, Py_ssize_t n) {

@@ -54,10 +54,8 @@ typedef struct {
     unsigned char *unused;        /* BPE: per id, an unused piece (split back after merging) */
     Py_UCS4 **bpe_user;           /* BPE: the user-defined pieces, longest first (frozen symbols) */
     Py_ssize_t *bpe_user_len, n_bpe_user;
-    uint64_t *merge_key;          /* BPE: (id a, id b) -> the id of piece a + piece b, for every piece that
-                                     splits into two pieces: open addressing by mix64 (NULL: none built) */
-    int32_t *merge_id;            /*      (-1: an empty slot) */
-    size_t merge_mask;
+    PairIndex merges;             /* BPE: (id a, id b) -> the id of piece a + piece b, for every piece that
+                                     splits into two pieces (keys NULL: none built) */
     int bpe_words;                /* BPE: no piece spans a word start (a space after its first character), no
                                      unused piece: each word merges alone, and sp_bpe caches words */
     unsigned char user_first[32]; /* bit per (code point & 255): some user-defined symbol starts so */
@@ -511,12 +509,8 @@ static int32_t bpe_lookup(const SPEncoderObject *e, const Py_UCS4 *cp, Py_ssize_
  * merge table, or by the trie for a symbol that is no piece (its text is then walked) */
 static inline int32_t bpe_merged(const SPEncoderObject *e, const Py_UCS4 *cp, int32_t ida, int32_t idb, Py_ssize_t a,
                                  Py_ssize_t b) {
-    if (ida < 0 || idb < 0 || !e->merge_key) return bpe_lookup(e, cp, a, b);
-    uint64_t key = pair_key(ida, idb);
-    for (size_t i = mix64(key) & e->merge_mask;; i = (i + 1) & e->merge_mask) {
-        if (e->merge_id[i] < 0) return -1;
-        if (e->merge_key[i] == key) return e->merge_id[i];
-    }
+    if (ida < 0 || idb < 0 || !e->merges.keys) return bpe_lookup(e, cp, a, b);
+    return pair_index_get(&e->merges, ida, idb);
 }
 
 typedef struct {
@@ -865,8 +859,8 @@ static void sp_free_fields(SPEncoderObject *e) {
     free(e->cm_slow), free(e->cm_next), free(e->run);
     e->cm_slow = e->cm_next = e->run = NULL;
     for (Py_ssize_t k = 0; k < e->n_bpe_user; k++) PyMem_Free(e->bpe_user[k]);
-    free(e->bpe_user), free(e->bpe_user_len), free(e->unused), free(e->merge_key), free(e->merge_id);
-    e->merge_key = NULL, e->merge_id = NULL;
+    free(e->bpe_user), free(e->bpe_user_len), free(e->unused);
+    pair_index_free(&e->merges);
     e->bpe_user = NULL, e->bpe_user_len = NULL, e->unused = NULL, e->n_bpe_user = 0;
     e->score = NULL;
     e->user_score = NULL;
@@ -909,22 +903,13 @@ static int sp_build_merges(SPEncoderObject *e, PyObject *pieces, PyObject *match
         ok = 1;
         goto done;
     }
-    size_t cap = 64;
-    while (cap < (size_t)triples.n / 3 * 2 + 2) cap <<= 1;
-    e->merge_key = malloc(cap * sizeof(uint64_t));
-    e->merge_id = malloc(cap * sizeof(int32_t));
-    if (!e->merge_key || !e->merge_id) {
+    if (pair_index_init(&e->merges, (size_t)triples.n / 3) < 0) {
+        pair_index_free(&e->merges);
         PyErr_NoMemory();
         goto done;
     }
-    e->merge_mask = cap - 1;
-    for (size_t i = 0; i < cap; i++) e->merge_id[i] = -1;
-    for (Py_ssize_t t = 0; t < triples.n; t += 3) {
-        uint64_t key = pair_key(triples.v[t], triples.v[t + 1]);
-        size_t i = mix64(key) & e->merge_mask;
-        while (e->merge_id[i] >= 0 && e->merge_key[i] != key) i = (i + 1) & e->merge_mask;
-        e->merge_key[i] = key, e->merge_id[i] = triples.v[t + 2]; /* (a repeated pair names the same text) */
-    }
+    for (Py_ssize_t t = 0; t < triples.n; t += 3) /* (a repeated pair names the same text) */
+        pair_index_put(&e->merges, triples.v[t], triples.v[t + 1], triples.v[t + 2]);
     ok = 1;
 done:
     free(triples.v);
