@@ -4,8 +4,9 @@ thread, for lines and for whole documents.
 
 Models: SentencePiece's own test model (shared data, NFKC) and a Unigram and a BPE model the library trains
 here on the first --train-mb MB of the mixed corpus (vocab --vocab, nmt_nfkc, byte fallback). Lines: the
-multilingual text (bench/multilingual.py), encode_batch (as lists of ids, and as flat arrays:
-return_tensors="flat") against sp.encode(list, num_threads=1); speeds in million characters/s. Documents:
+multilingual text (bench/multilingual.py), encode_ordinary_batch (lists of ids, the form sp.encode returns),
+encode_batch (Encodings, with offsets and tokens) and encode_batch(return_tensors="flat") (flat arrays)
+against sp.encode(list, num_threads=1); speeds in million characters/s. Documents:
 the same lines joined into --doc-lines-line documents. Both encode a list on one thread, the model loaded
 before the clock starts; each timing is the best of --repeat runs. Then subword regularization: one draw per
 line from the whole lattice (alpha 0.1), its cost relative to each library's own best-path encoding.
@@ -79,19 +80,20 @@ def main() -> None:
         for what, texts in (("lines", lines), (f"{args.doc_lines}-line documents", docs)):
             tok = Tokenizer.from_sentencepiece(path)
             tok.encode("warm up")  # builds the encoder once, as sentencepiece builds its trie on load
-            ours_s, ours, theirs_s, theirs, flat_s, flat = best_of(
+            ours_s, ours, theirs_s, theirs, enc_s, encodings, flat_s, flat = best_of(
                 args.repeat,
-                lambda t=texts, k=tok: [e.ids for e in k.encode_batch(t, num_threads=1)],
+                lambda t=texts, k=tok: k.encode_ordinary_batch(t, num_threads=1),
                 lambda t=texts, s=sp: s.encode(t, num_threads=1),
+                lambda t=texts, k=tok: k.encode_batch(t, num_threads=1),
                 lambda t=texts, k=tok: k.encode_batch(t, num_threads=1, return_tensors="flat"),
             )
             splits = flat["row_splits"]
             rows_flat = [flat["input_ids"][splits[i] : splits[i + 1]].tolist() for i in range(len(texts))]
-            same = sum(a == b == c for a, b, c in zip(ours, theirs, rows_flat))
+            same = sum(a == b == c == e.ids for a, b, c, e in zip(ours, theirs, rows_flat, encodings))
             decoded = sum(tok.decode(a) == sp.decode(a) for a in ours)
             chars = sum(map(len, texts))
-            speeds = [f"{chars / x / 1e6:.2f}" for x in (ours_s, flat_s, theirs_s)]
-            ratios = (f"{theirs_s / ours_s:.2f}x", f"{theirs_s / flat_s:.2f}x")
+            speeds = [f"{chars / x / 1e6:.2f}" for x in (ours_s, enc_s, flat_s, theirs_s)]
+            ratios = (f"{theirs_s / ours_s:.2f}x", f"{theirs_s / enc_s:.2f}x", f"{theirs_s / flat_s:.2f}x")
             rows.append([name, what, f"{same}/{len(texts)}", f"{decoded}/{len(texts)}", *speeds, *ratios])
             if what == "lines":  # subword regularization: one draw per line (Unigram: the lattice; BPE: dropout)
                 ours_d, _, theirs_d, _ = best_of(
@@ -99,11 +101,11 @@ def main() -> None:
                     lambda t=texts, k=tok: k.encode_batch(t, num_threads=1, seed=0, sample=True, alpha=0.1),
                     lambda t=texts, s=sp: s.encode(t, num_threads=1, enable_sampling=True, alpha=0.1, nbest_size=-1),
                 )
-                sampling.append([name, f"{chars / ours_d / 1e6:.2f}", f"{ours_d / ours_s:.2f}x",
+                sampling.append([name, f"{chars / ours_d / 1e6:.2f}", f"{ours_d / enc_s:.2f}x",
                                  f"{chars / theirs_d / 1e6:.2f}", f"{theirs_d / theirs_s:.2f}x"])  # fmt: skip
     print(machine())
-    header = ["model", "texts", "ids = spm", "decode = spm", "subtok lists", "subtok flat", "spm", "ratio (lists)",
-              "ratio (flat)"]  # fmt: skip
+    header = ["model", "texts", "ids = spm", "decode = spm", "subtok lists", "subtok Encodings", "subtok flat", "spm",
+              "ratio (lists)", "ratio (Encodings)", "ratio (flat)"]  # fmt: skip
     print_table(rows, header)
     print("\nsampling (alpha 0.1, whole lattice), lines, one thread: speed and cost relative to each one's Viterbi")
     print_table(sampling, ["model", "subtok M chars/s", "subtok cost", "spm M chars/s", "spm cost"])

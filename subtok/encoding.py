@@ -354,6 +354,10 @@ class TextEncoder:
     def encode_batch(self, texts: list[str], num_threads: int) -> list[Encoding]:
         return self._encodings(texts, self.core.encode_batch(texts, num_threads))
 
+    def encode_batch_ids(self, texts: list[str], num_threads: int) -> list[list[int]]:
+        """Each text's ids as a list of int, the core building no other object per text."""
+        return self.core.encode_batch_ids(texts, num_threads)
+
     def encode_batch_flat(self, texts: list[str], num_threads: int) -> tuple[np.ndarray, np.ndarray]:
         """The ids of every text one after the other (int32) and where each text's ids start (int64, one
         more than there are texts), built by the core without a Python object per text."""

@@ -112,6 +112,12 @@ def _trainer(model: Union[str, Trainer], options: dict, show_progress: Optional[
     raise TrainingError(f"unknown model {model!r}; choose from {sorted(TRAINERS)}")
 
 
+def _check_count(name: str, value: Optional[int], low: int) -> None:
+    """An integer argument of at least ``low``, or None; else an error naming it."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+        raise InputError(f"{name} must be an integer of at least {low} (or None), not {value!r}")
+
+
 # encode_batch's keyword options that encode_iterable passes on
 _STREAM_OPTIONS = frozenset(
     {"allowed_special", "disallowed_special", "dropout", "sample", "alpha", "nbest_size", "seed"}
@@ -609,9 +615,8 @@ class Tokenizer:
             raise InputError("encode_batch takes a list of texts, not one str (use encode)")
         if not isinstance(texts, Iterable):
             raise InputError(f"encode_batch takes a list of texts, not {type(texts).__name__}")
-        for name, value, low in (("num_threads", num_threads, 1), ("max_length", max_length, 0)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
-                raise InputError(f"{name} must be an integer of at least {low} (or None), not {value!r}")
+        _check_count("num_threads", num_threads, 1)
+        _check_count("max_length", max_length, 0)
         items = list(texts)
         if truncation and max_length is None:
             raise InputError("truncation=True needs max_length")
@@ -699,6 +704,25 @@ class Tokenizer:
                 "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64).reshape(n, width),
             }
         return encodings
+
+    def encode_ordinary_batch(self, texts: Iterable[str], num_threads: Optional[int] = None) -> list[list[int]]:
+        """tiktoken's encode_ordinary_batch: ``encode_ordinary`` of each text, a list of ids per text (the
+        form tiktoken's batches and sentencepiece's ``encode(list)`` return). Where a whole-text encoder
+        runs (SentencePiece, byte-level BPE with a scanned pattern, BERT's WordPiece) the native core builds
+        the lists over ``num_threads`` threads (default: all cores) without an Encoding per text; otherwise
+        it is ``encode_batch``'s ids."""
+        if isinstance(texts, str) or not isinstance(texts, Iterable):
+            raise InputError(f"encode_ordinary_batch takes a list of texts, not {type(texts).__name__}")
+        _check_count("num_threads", num_threads, 1)
+        items = list(texts)
+        if not set(map(type, items)) <= {str}:
+            i = next(i for i, t in enumerate(items) if not isinstance(t, str))
+            raise InputError(f"encode_ordinary_batch takes str items; item {i} is {type(items[i]).__name__}")
+        whole = self._whole_text_encoder(frozenset())
+        if whole is not None and not self.truncation:
+            return whole.encode_batch_ids(items, num_threads or os.cpu_count() or 1)
+        encodings = self.encode_batch(items, num_threads, add_special_tokens=False, allowed_special=())
+        return [e.ids for e in encodings]
 
     def encode_iterable(
         self,

@@ -142,6 +142,7 @@ def test_byte_level_encoder_identical(text):
     texts = [text, text[::-1], "", text * 3]
     assert c.encode_batch(texts, 3) == py.encode_batch(texts, 3)
     assert c.encode_batch_flat(texts, 3) == py.encode_batch_flat(texts, 3)
+    assert c.encode_batch_ids(texts, 3) == py.encode_batch_ids(texts, 3) == [ids for ids, _ in py.encode_batch(texts)]
     words = [*text.split(" "), text.encode("utf-8", "surrogatepass"), b"\xff\xfe", ""]  # str or raw bytes
     assert c.encode_words(words) == py.encode_words(words)
     whole = {words[0]: 5, b"\xff\xfe": 7}  # words looked up whole (ignore_merges)

@@ -108,6 +108,7 @@ def _same(tok: Tokenizer, sp, lines: list[str]) -> None:
         assert ours.ids == theirs["ids"], line
         assert ours.offsets == theirs["offsets"], line
         assert tok.decode(ours.ids) == sp.decode(ours.ids), line
+    assert tok.encode_ordinary_batch(lines, num_threads=2) == sp.encode(lines)  # the library's form: id lists
 
 
 def test_test_model_ids_offsets_and_decodes(test_model, shared_data, backend):
@@ -282,7 +283,8 @@ def test_ties_break_as_sentencepiece_does(spm, tmp_path, backend):
 # mark (a, е, α, か, jamo), the marks themselves, characters rules rewrite, user symbols, surrogates, emoji
 TRICKY_TEXT = st.text(
     alphabet=st.sampled_from(
-        list("ab cd\u2581ＡＢ①ﬁ<sep>@\t\u0301é한국е\u0308αβ\u0342か\u3099\u1100\u1161\u11a8") + ["\ud800", "🙂"]
+        list("\n\r\u3000\u2028 ab cd\u2581ＡＢ①ﬁ<sep>@\t\u0301é한국е\u0308αβ\u0342か\u3099\u1100\u1161\u11a8")
+        + ["\ud800", "🙂", "\U0001d400", "\U0001f1e6"]  # (a mathematical letter NFKC rewrites; a regional flag)
     ),
     max_size=40,
 )
@@ -303,6 +305,7 @@ def test_native_encoder_equals_the_reference(trained_models_for_hypothesis, text
         with _backend.using("native"):
             got = tok.encode(text)
             got = (got.ids, got.offsets, tok.encode_batch([text, "", text], num_threads=2, return_tensors="flat"))
+            assert tok.encode_ordinary_batch([text, "", text], num_threads=2) == [want[0], [], want[0]]
         assert got[:2] == want[:2]
         assert all(np.array_equal(got[2][k], want[2][k]) for k in ("input_ids", "row_splits"))
 
@@ -492,6 +495,7 @@ def test_sentencepiece_bpe_models_match_sentencepiece(trained_bpe, shared_data, 
     assert [e.ids for e in batch] == [t["ids"] for t in theirs]
     assert [e.offsets for e in batch] == [t["offsets"] for t in theirs]
     assert tok.encode(document).ids == theirs[-1]["ids"]
+    assert tok.encode_ordinary_batch(lines + [document], num_threads=2) == sp.encode(lines + [document])
     tok.save_sentencepiece(tmp_path / "again.model")
     assert (tmp_path / "again.model").read_bytes() == path.read_bytes()
     tok.save(tmp_path / "ours.json")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from subtok import SubtokError, Tokenizer, TokenizerFileError, TrainingError
+from subtok.processors import check_truncation
 
 from .conftest import SAMPLE_TEXTS
 
@@ -127,6 +128,30 @@ def test_flat_batches_hold_the_ids_encode_gives(backend, kind):
     assert rows(tok.encode_batch(texts, truncation=True, max_length=4, return_tensors="flat"), len(texts)) == cut
     with pytest.raises(SubtokError, match="padding"):
         tok.encode_batch(texts, padding=True, return_tensors="flat")
+
+
+@pytest.mark.parametrize("kind", ["byte_level", "wordpiece", "unigram", "char_bpe"])
+def test_encode_ordinary_batch_is_encode_ordinary_of_each_text(backend, kind):
+    """encode_ordinary_batch: one list of ids per text, encode_ordinary's (no special token matched,
+    nothing added), on one thread and two; built in the core where a whole-text encoder runs, through
+    encode_batch where the tokenizer truncates."""
+    options = {"byte_level": {}, "wordpiece": {"model": "wordpiece"}, "unigram": {"model": "unigram"}}
+    tok = Tokenizer.train(SAMPLE_TEXTS * 3, vocab_size=150 if kind == "unigram" else 300,
+                          **options.get(kind, {"byte_level": False}))  # fmt: skip
+    texts = SAMPLE_TEXTS + ["", "a", "<unk> [CLS] [SEP] x", "héllo 世界 😀"]
+    want = [tok.encode_ordinary(t) for t in texts]
+    for threads in (None, 1, 2):
+        got = tok.encode_ordinary_batch(texts, num_threads=threads)
+        assert got == want and all(type(row) is list and all(type(i) is int for i in row) for row in got)
+    assert tok.encode_ordinary_batch(iter(texts[:2])) == want[:2] and tok.encode_ordinary_batch([]) == []
+    tok.truncation = check_truncation({"max_length": 2})  # as a tokenizer.json's "truncation"
+    assert tok.encode_ordinary_batch(texts) == [tok.encode_ordinary(t) for t in texts] == [w[:2] for w in want]
+    with pytest.raises(SubtokError, match="item 1 is int"):
+        tok.encode_ordinary_batch(["a", 3])
+    with pytest.raises(SubtokError, match="not str"):
+        tok.encode_ordinary_batch("one text")
+    with pytest.raises(SubtokError, match="num_threads"):
+        tok.encode_ordinary_batch(["a"], num_threads=0)
 
 
 def test_encode_batch_bad_options(tok):

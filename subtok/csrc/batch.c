@@ -1,4 +1,4 @@
-/* batch.c: encode_batch (and encode_batch_flat) for any whole-text encoder (ByteLevelEncoder, BertEncoder,
+/* batch.c: encode_batch (and encode_batch_flat, encode_batch_ids) for any whole-text encoder (ByteLevelEncoder, BertEncoder,
  * SentencePieceEncoder): the texts of a batch
  * shared by worker threads that each take the next text until none is left, without the GIL. No Python
  * twin: the references' encode_batch is a loop over encode_text, and tests hold the two equal. Where
@@ -100,9 +100,28 @@ static PyObject *flat_result(const Batch *b) {
     return out;
 }
 
-/* encode_batch for any encoder: texts -> list of (ids, aux bytes), over num_threads threads; with ``flat``,
- * flat_result's (ids, row starts) instead. */
-static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, PyObject *args, int flat) {
+/* ids_lists_result: each text's ids as a list of the encoder's shared int objects (no other object). */
+static PyObject *ids_lists_result(const Batch *b, const IdObjects *io) {
+    PyObject *out = PyList_New(b->n);
+    for (Py_ssize_t i = 0; out && i < b->n; i++) {
+        const BatchRow *r = &b->rows[i];
+        const Buf *all = &b->workers[r->worker].ids;
+        Buf ids = {all->v ? all->v + r->ids_at : NULL, r->ids_n, r->ids_n};
+        PyObject *row = list_of_ids(io, &ids);
+        if (!row) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, row);
+    }
+    return out;
+}
+
+enum { BATCH_PAIRS, BATCH_FLAT, BATCH_IDS }; /* what run_batch returns */
+
+/* encode_batch for any encoder: texts -> list of (ids, aux bytes), over num_threads threads; with
+ * BATCH_FLAT, flat_result's (ids, row starts) instead, with BATCH_IDS a list of each text's ids. */
+static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, PyObject *args, int what) {
     PyObject *list;
     int num_threads = 1;
     if (!PyArg_ParseTuple(args, "O!|i", &PyList_Type, &list, &num_threads) || require_classes() < 0) return NULL;
@@ -110,7 +129,7 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     PyObject *items = PySequence_Tuple(list);
     if (!items) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
-    Batch b = {enc, ops, NULL, NULL, NULL, n, flat, 1, 0, 0};
+    Batch b = {enc, ops, NULL, NULL, NULL, n, what != BATCH_PAIRS, 1, 0, 0};
     PyObject *out = NULL;
     char *states = NULL;
     if (num_threads < 1) num_threads = 1;
@@ -151,8 +170,8 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
         PyErr_NoMemory();
         goto done;
     }
-    if (flat) {
-        out = flat_result(&b);
+    if (what != BATCH_PAIRS) {
+        out = what == BATCH_FLAT ? flat_result(&b) : ids_lists_result(&b, io);
         goto done;
     }
     out = PyList_New(n);

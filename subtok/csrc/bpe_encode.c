@@ -912,12 +912,17 @@ static const BatchOps BPE_BATCH = {bpe_batch_begin, bpe_batch_encode, bpe_batch_
 
 /* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, words) */
 static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *args) {
-    return run_batch(enc, &BPE_BATCH, &enc->ids, args, 0);
+    return run_batch(enc, &BPE_BATCH, &enc->ids, args, BATCH_PAIRS);
 }
 
 /* encode_batch_flat(texts, num_threads=1) -> (int32 ids bytearray, int64 row starts bytearray) */
 static PyObject *encoder_encode_batch_flat(ByteLevelEncoderObject *enc, PyObject *args) {
-    return run_batch(enc, &BPE_BATCH, &enc->ids, args, 1);
+    return run_batch(enc, &BPE_BATCH, &enc->ids, args, BATCH_FLAT);
+}
+
+/* encode_batch_ids(texts, num_threads=1) -> list of each text's ids (list[int]) */
+static PyObject *encoder_encode_batch_ids(ByteLevelEncoderObject *enc, PyObject *args) {
+    return run_batch(enc, &BPE_BATCH, &enc->ids, args, BATCH_IDS);
 }
 
 static PyMethodDef encoder_methods[] = {
@@ -930,6 +935,8 @@ static PyMethodDef encoder_methods[] = {
      "encode_text of each text, spread over num_threads threads without the GIL."},
     {"encode_batch_flat", (PyCFunction)encoder_encode_batch_flat, METH_VARARGS,
      "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1)."},
+    {"encode_batch_ids", (PyCFunction)encoder_encode_batch_ids, METH_VARARGS,
+     "encode_batch's ids as a list of lists of int, no other object per text."},
     {NULL, NULL, 0, NULL},
 };
 

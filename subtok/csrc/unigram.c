@@ -46,6 +46,8 @@ typedef struct {
     unsigned char *cm_slow;       /* bit per BMP code point: some charsmap key starts with its UTF-8 */
     unsigned char *cm_next;       /* bit per BMP code point: sp_charsmap_kind 1 (rules go on past it, none ends) */
     unsigned char cont_lead[32];  /* bit per byte: a rule of a cm_next code point goes on with this byte */
+    unsigned char cm_astral[(0x110000 - 0x10000) / 64 / 8]; /* bit per 64 code points beyond the BMP (one
+                                     UTF-8 lead of three bytes): some charsmap key starts with such a lead */
     unsigned char *run;           /* per BMP code point, for sp_normalize's runs: SP_PLAIN (never rewritten),
                                      SP_PLAIN_UNLESS_NEXT (cm_next: as it is unless the next code point may go
                                      on with its rules), SP_SPACE (' ' that no rule starts) or 0 (a lookup);
@@ -163,7 +165,8 @@ static int charsmap_at(const SPEncoderObject *e, const Text *t, Py_ssize_t i, ui
 /* sp_charsmap_kind: how the charsmap may rewrite text starting with code point c: 0 when no key begins with
  * its UTF-8 (c stays as it is), 1 when keys begin with it but none ends within or with it (c stays as it is
  * unless the next code point's first byte goes on with one: those bytes are added to cont; a letter that
- * starts letter + combining mark rules), 2 otherwise. */
+ * starts letter + combining mark rules), 3 when one key is c and no other starts with it and its value is
+ * " " (c becomes a space wherever it stands: a newline, a tab, U+3000), 2 otherwise. */
 static int sp_charsmap_kind(const SPEncoderObject *e, Py_UCS4 c, unsigned char *cont) {
     unsigned char data[4];
     int n = utf8_put(c, data);
@@ -178,7 +181,13 @@ static int sp_charsmap_kind(const SPEncoderObject *e, Py_UCS4 c, unsigned char *
         uint32_t unit = u[pos];
         if ((unit & ((1u << 31) | 0xFF)) != data[i]) return 0;
         pos ^= SP_OFFSET(unit);
-        if ((unit >> 8) & 1) return 2;
+        if ((unit >> 8) & 1) {
+            if (i < n - 1 || pos >= nu) return 2;
+            for (unsigned b = 1; b < 0x100; b++)
+                if ((pos ^ b) < nu && (u[pos ^ b] & ((1u << 31) | 0xFF)) == b) return 2;
+            size_t value = u[pos] & 0x7FFFFFFFu;
+            return value + 1 < (size_t)e->pool_size && e->pool[value] == ' ' && e->pool[value + 1] == 0 ? 3 : 2;
+        }
     }
 #undef SP_OFFSET
     for (unsigned b = 1; b < 0x100; b++)
@@ -194,12 +203,36 @@ static inline int sp_continues(const SPEncoderObject *e, Py_UCS4 c) {
     return e->cont_lead[lead >> 3] >> (lead & 7) & 1;
 }
 
+/* sp_charsmap_astral: whether a charsmap key starts with the first three UTF-8 bytes of the code points
+ * beyond the BMP from ``first`` (a multiple of 64, all of which share them), or a key ends within them. */
+static int sp_charsmap_astral(const SPEncoderObject *e, Py_UCS4 first) {
+    unsigned char data[4];
+    utf8_put(first, data);
+    const uint32_t *u = e->units;
+    const size_t nu = (size_t)e->n_units;
+#define SP_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
+    size_t pos = SP_OFFSET(u[0]);
+    for (int i = 0; i < 3; i++) {
+        pos ^= data[i];
+        if (pos >= nu || (u[pos] & ((1u << 31) | 0xFF)) != data[i]) return 0;
+        const uint32_t unit = u[pos];
+        pos ^= SP_OFFSET(unit);
+        if ((unit >> 8) & 1) return 1;
+    }
+#undef SP_OFFSET
+    return 1;
+}
+
 /* sp_slow: whether code point c may start something other than itself: a surrogate (three U+FFFD), a
- * user-defined symbol, or a charsmap rule (unknown for code points beyond the BMP: asked of the trie). */
+ * user-defined symbol, or a charsmap rule (beyond the BMP: one that starts with c's 64-code-point block). */
 static inline int sp_slow(const SPEncoderObject *e, Py_UCS4 c) {
     if ((c >= 0xD800 && c <= 0xDFFF) || (e->n_user && e->user_first[(c & 255) >> 3] >> (c & 7) & 1)) return 1;
     if (!e->units) return 0;
-    return c >= 0x10000 || e->cm_slow[c >> 3] >> (c & 7) & 1;
+    if (c >= 0x10000) {
+        const Py_UCS4 block = (c - 0x10000) >> 6;
+        return e->cm_astral[block >> 3] >> (block & 7) & 1;
+    }
+    return e->cm_slow[c >> 3] >> (c & 7) & 1;
 }
 
 /* sp_plain: whether the code point at i is emitted as it is, without a lookup: not sp_slow, or only the
@@ -305,8 +338,8 @@ static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, i
     if (e->add_dummy_prefix && !e->suffix && sp_emit(s, space, (int32_t)i) < 0) return -1;
     int prev_space = e->remove_extra;
     while (i < n) {
-        /* a run of characters that stay as they are (plain, or plain_next before ASCII) and of spaces (when no
-         * rule starts with one), one loop per string kind */
+        /* a run of characters that stay as they are and of spaces (when no rule starts with one), one loop per
+         * string kind */
         if (buf_reserve(&s->norm, n - i) < 0 || buf_reserve(&s->start, n - i) < 0) return -1;
         int32_t *nv = s->norm.v + s->norm.n, *sv = s->start.v + s->start.n;
         const int squeeze = e->remove_extra;
@@ -316,7 +349,7 @@ static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, i
         const T *d = (const T *)t->data;                                                                      \
         while (i < n) {                                                                                       \
             Py_UCS4 c = d[i];                                                                                 \
-            int kind = c < 0x10000 ? run[c] & SP_KIND : 0;                                                    \
+            int kind = c < 0x10000 ? run[c] & SP_KIND : sp_slow(e, c) ? 0 : SP_PLAIN;                         \
             if (kind == SP_PLAIN || (kind == SP_PLAIN_UNLESS_NEXT && (i + 1 >= n || !sp_continues(e, d[i + 1])))) { \
                 *nv++ = (int32_t)c, *sv++ = (int32_t)i, i++, prev_space = 0;                                  \
             } else if (kind == SP_SPACE) {                                                                    \
@@ -337,7 +370,7 @@ static int sp_normalize(const SPEncoderObject *e, SPScratch *s, const Text *t, i
         s->norm.n = nv - s->norm.v, s->start.n = sv - s->start.v;
         if (i >= n) break;
         Py_UCS4 c = CP(t, i);
-        if (c != ' ' && sp_plain(e, t, i)) { /* beyond the BMP, where there are no bitmaps: c stays as it is */
+        if (c != ' ' && sp_plain(e, t, i)) { /* (a code point the runs stop at: one that is plain after all) */
             if (sp_emit(s, c, (int32_t)i) < 0) return -1;
             prev_space = 0;
             i++;
@@ -676,6 +709,23 @@ static void sp_span(const SPScratch *s, int32_t end, Py_ssize_t a, Py_ssize_t b,
     out[1] = b < n ? s->start.v[b] : end;
 }
 
+/* byte_fallback_ids: the byte pieces' ids of code point c's UTF-8 (a surrogate's as 'surrogatepass' writes
+ * it: the same three-byte form) written at out; returns the end. */
+static inline int32_t *byte_fallback_ids(const SPEncoderObject *e, Py_UCS4 c, int32_t *out) {
+    const int32_t *byte = e->byte_ids;
+    if (c < 0x80) {
+        *out++ = byte[c];
+    } else if (c < 0x800) {
+        *out++ = byte[0xC0 | (c >> 6)], *out++ = byte[0x80 | (c & 63)];
+    } else if (c < 0x10000) {
+        *out++ = byte[0xE0 | (c >> 12)], *out++ = byte[0x80 | ((c >> 6) & 63)], *out++ = byte[0x80 | (c & 63)];
+    } else {
+        *out++ = byte[0xF0 | (c >> 18)], *out++ = byte[0x80 | ((c >> 12) & 63)];
+        *out++ = byte[0x80 | ((c >> 6) & 63)], *out++ = byte[0x80 | (c & 63)];
+    }
+    return out;
+}
+
 /* sp_path_ids <-> SentencePieceEncoder._ids_and_spans: the ids and spans of the path that link[] holds
  * (from the end of s->norm back to its start); end: where the normalized text ends. offs NULL:
  * the ids alone (a flat batch), the same ids. */
@@ -686,56 +736,52 @@ static int sp_path_ids(const SPEncoderObject *e, SPScratch *s, int32_t end, Buf 
     int32_t *pv = path->v;
     for (Py_ssize_t k = n; k > 0; k = s->link[k].from, count++) pv[2 * count] = (int32_t)k, pv[2 * count + 1] = s->link[k].id;
     pv[2 * count] = 0; /* the first piece's start */
-    if (buf_reserve(ids, count) < 0 || (offs && buf_reserve(offs, 2 * count) < 0)) return -1;
+    const int has_bytes = e->has_bytes;
+    /* at most one id per piece, and with byte fallback up to three more per code point */
+    const Py_ssize_t most = count + (has_bytes ? 3 * n : 0);
+    if (buf_reserve(ids, most) < 0 || (offs && buf_reserve(offs, 2 * most) < 0)) return -1;
     const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
     const int32_t unk_id = e->unk_id;
-    const int has_bytes = e->has_bytes;
+    int32_t *out = ids->v + ids->n, *ov = offs ? offs->v + offs->n : NULL;
     int prev_unk = 0;
+    if (!ov) { /* the ids alone: unknown pieces fused (each counted once) or spelled as bytes */
+        for (Py_ssize_t m = count - 1; m >= 0; m--) {
+            const int32_t id = pv[2 * m + 1];
+            const int is_unk = id < 0 || id == unk_id;
+            if (is_unk && has_bytes)
+                for (int32_t k = pv[2 * m + 2]; k < pv[2 * m]; k++) out = byte_fallback_ids(e, cp[k], out);
+            else
+                *out = is_unk ? unk_id : id, out += !(is_unk & prev_unk);
+            prev_unk = is_unk;
+        }
+        ids->n = out - ids->v;
+        return 0;
+    }
     for (Py_ssize_t m = count - 1; m >= 0; m--) {
-        int32_t b = pv[2 * m], id = pv[2 * m + 1], a = pv[2 * m + 2];
-        int is_unk = id < 0 || id == unk_id;
+        const int32_t b = pv[2 * m], id = pv[2 * m + 1], a = pv[2 * m + 2];
+        const int is_unk = id < 0 || id == unk_id;
         int32_t span[2];
-        if (!is_unk && !offs) { /* room reserved above: one id per piece */
-            ids->v[ids->n++] = id;
-        } else if (is_unk && has_bytes) {
-            unsigned char data[4 * 4];
-            int nb = 0;
-            for (int32_t k = a; k < b; k++) {
-                Py_UCS4 c = cp[k];
-                nb += c >= 0xD800 && c <= 0xDFFF ? (data[nb] = 0xED, data[nb + 1] = 0xA0 | ((c >> 6) & 15),
-                                                    data[nb + 2] = 0x80 | (c & 63), 3)
-                                                 : utf8_put(c, data + nb);
-            }
-            if (buf_reserve(ids, nb + m) < 0) return -1; /* (and the room of the pieces still to come) */
-            int32_t *out = ids->v + ids->n;
-            for (int k = 0; k < nb; k++) out[k] = e->byte_ids[data[k]];
-            ids->n += nb;
-            if (offs) {
-                int32_t empty[2]; /* every byte but the last spans nothing, where the piece starts */
-                sp_span(s, end, a, a, empty);
-                sp_span(s, end, a, b, span);
-                if (buf_reserve(offs, 2 * (nb + m)) < 0) return -1;
-                int32_t *ov = offs->v + offs->n;
-                for (int k = 0; k < nb; k++) {
-                    const int32_t *at = k == nb - 1 ? span : empty;
-                    *ov++ = at[0], *ov++ = at[1];
-                }
-                offs->n += 2 * nb;
+        if (is_unk && has_bytes) {
+            int32_t *first = out, empty[2]; /* every byte but the last spans nothing, where the piece starts */
+            for (int32_t k = a; k < b; k++) out = byte_fallback_ids(e, cp[k], out);
+            sp_span(s, end, a, a, empty);
+            sp_span(s, end, a, b, span);
+            for (int32_t *at = first; at < out; at++) {
+                const int32_t *x = at == out - 1 ? span : empty;
+                *ov++ = x[0], *ov++ = x[1];
             }
         } else if (is_unk && prev_unk) {
-            if (offs) {
-                sp_span(s, end, a, b, span);
-                offs->v[offs->n - 1] = span[1];
-            }
-        } else { /* room reserved: one id and one span per piece */
-            ids->v[ids->n++] = is_unk ? unk_id : id;
-            if (offs) {
-                sp_span(s, end, a, b, span);
-                offs->v[offs->n++] = span[0], offs->v[offs->n++] = span[1];
-            }
+            sp_span(s, end, a, b, span);
+            ov[-1] = span[1];
+        } else {
+            *out++ = is_unk ? unk_id : id;
+            sp_span(s, end, a, b, span);
+            *ov++ = span[0], *ov++ = span[1];
         }
         prev_unk = is_unk;
     }
+    ids->n = out - ids->v;
+    offs->n = ov - offs->v;
     return 0;
 }
 
@@ -982,20 +1028,27 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     if (e->units) {
         e->cm_slow = calloc(0x10000 / 8, 1);
         e->cm_next = calloc(0x10000 / 8, 1);
-        if (!e->cm_slow || !e->cm_next) goto nomem;
+        if (!e->cm_slow || !e->cm_next || !(e->run = calloc(0x10000, 1))) goto nomem;
         for (Py_UCS4 c = 0; c < 0x10000; c++) {
             int kind = c >= 0xD800 && c <= 0xDFFF ? 0 : sp_charsmap_kind(e, c, e->cont_lead);
             if (kind) e->cm_slow[c >> 3] |= (unsigned char)(1u << (c & 7));
             if (kind == 1) e->cm_next[c >> 3] |= (unsigned char)(1u << (c & 7));
+            if (kind == 3) e->run[c] = SP_SPACE; /* (read and rewritten below) */
         }
+        for (Py_UCS4 c = 0x10000; c < 0x110000; c += 64)
+            if (sp_charsmap_astral(e, c)) e->cm_astral[(c - 0x10000) >> 9] |= (unsigned char)(1u << (((c - 0x10000) >> 6) & 7));
     }
-    if (!(e->run = calloc(0x10000, 1))) goto nomem;
+    if (!e->run && !(e->run = calloc(0x10000, 1))) goto nomem;
     for (Py_UCS4 c = 0; c < 0x10000; c++) { /* sp_normalize's runs (after user_first and the charsmap bits) */
         int slow = sp_slow(e, c), user = e->n_user && e->user_first[(c & 255) >> 3] >> (c & 7) & 1;
+        const int to_space = e->run[c] == SP_SPACE;
+        e->run[c] = 0;
         if (!slow)
             e->run[c] = c == ' ' ? SP_SPACE : SP_PLAIN;
         else if (c != ' ' && !user && e->cm_next && e->cm_next[c >> 3] >> (c & 7) & 1)
             e->run[c] = SP_PLAIN_UNLESS_NEXT;
+        else if (!user && to_space)
+            e->run[c] = SP_SPACE; /* mapped to " " alone: what a space does */
         unsigned char first[4]; /* c's first UTF-8 byte (a surrogate's, as charsmap_at writes it: 0xED) */
         utf8_put(c, first);
         if (e->cont_lead[first[0] >> 3] >> (first[0] & 7) & 1) e->run[c] |= SP_CONTINUES;
@@ -1173,11 +1226,16 @@ static void sp_batch_finish(Batch *b, void *state) {}
 static const BatchOps SP_BATCH = {sp_batch_begin, sp_batch_encode, sp_batch_end, sp_batch_finish, sizeof(SPScratch), 1};
 
 /* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, offsets) */
-static PyObject *sp_encode_batch(SPEncoderObject *e, PyObject *args) { return run_batch(e, &SP_BATCH, &e->ids, args, 0); }
+static PyObject *sp_encode_batch(SPEncoderObject *e, PyObject *args) { return run_batch(e, &SP_BATCH, &e->ids, args, BATCH_PAIRS); }
 
 /* encode_batch_flat(texts, num_threads=1) -> (int32 ids bytearray, int64 row starts bytearray) */
 static PyObject *sp_encode_batch_flat(SPEncoderObject *e, PyObject *args) {
-    return run_batch(e, &SP_BATCH, &e->ids, args, 1);
+    return run_batch(e, &SP_BATCH, &e->ids, args, BATCH_FLAT);
+}
+
+/* encode_batch_ids(texts, num_threads=1) -> list of each text's ids (list[int]) */
+static PyObject *sp_encode_batch_ids(SPEncoderObject *e, PyObject *args) {
+    return run_batch(e, &SP_BATCH, &e->ids, args, BATCH_IDS);
 }
 
 typedef struct { /* a sampled batch: the encoder, theta and each text's seed */
@@ -1207,7 +1265,7 @@ static PyObject *sp_sample_batch(SPEncoderObject *e, PyObject *args) {
         job.seeds[k] = (uint64_t)PyLong_AsUnsignedLongLongMask(PyList_GET_ITEM(seeds, k));
         if (PyErr_Occurred()) return free(job.seeds), NULL;
     }
-    PyObject *sub = Py_BuildValue("(Oi)", texts, num_threads), *out = sub ? run_batch(&job, &SP_SAMPLE_BATCH, &e->ids, sub, 0) : NULL;
+    PyObject *sub = Py_BuildValue("(Oi)", texts, num_threads), *out = sub ? run_batch(&job, &SP_SAMPLE_BATCH, &e->ids, sub, BATCH_PAIRS) : NULL;
     Py_XDECREF(sub);
     free(job.seeds);
     return out;
@@ -1223,6 +1281,8 @@ static PyMethodDef sp_methods[] = {
      "encode_text of each text, spread over num_threads threads without the GIL."},
     {"encode_batch_flat", (PyCFunction)sp_encode_batch_flat, METH_VARARGS,
      "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1)."},
+    {"encode_batch_ids", (PyCFunction)sp_encode_batch_ids, METH_VARARGS,
+     "encode_batch's ids as a list of lists of int, no other object per text."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -477,12 +477,17 @@ static const BatchOps BERT_BATCH = {bert_batch_begin, bert_batch_encode, bert_ba
 
 /* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, offsets) */
 static PyObject *bert_encode_batch(BertEncoderObject *enc, PyObject *args) {
-    return run_batch(enc, &BERT_BATCH, &enc->ids, args, 0);
+    return run_batch(enc, &BERT_BATCH, &enc->ids, args, BATCH_PAIRS);
 }
 
 /* encode_batch_flat(texts, num_threads=1) -> (int32 ids bytearray, int64 row starts bytearray) */
 static PyObject *bert_encode_batch_flat(BertEncoderObject *enc, PyObject *args) {
-    return run_batch(enc, &BERT_BATCH, &enc->ids, args, 1);
+    return run_batch(enc, &BERT_BATCH, &enc->ids, args, BATCH_FLAT);
+}
+
+/* encode_batch_ids(texts, num_threads=1) -> list of each text's ids (list[int]) */
+static PyObject *bert_encode_batch_ids(BertEncoderObject *enc, PyObject *args) {
+    return run_batch(enc, &BERT_BATCH, &enc->ids, args, BATCH_IDS);
 }
 
 static PyMethodDef bert_methods[] = {
@@ -491,6 +496,8 @@ static PyMethodDef bert_methods[] = {
      "encode_text of each text, spread over num_threads threads without the GIL."},
     {"encode_batch_flat", (PyCFunction)bert_encode_batch_flat, METH_VARARGS,
      "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1)."},
+    {"encode_batch_ids", (PyCFunction)bert_encode_batch_ids, METH_VARARGS,
+     "encode_batch's ids as a list of lists of int, no other object per text."},
     {NULL, NULL, 0, NULL},
 };
 

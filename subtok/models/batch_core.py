@@ -9,7 +9,8 @@ from array import array
 
 
 class TextBatches:
-    """``encode_batch`` and ``encode_batch_flat`` from a subclass's ``encode_text(text) -> (ids, record)``."""
+    """``encode_batch``, ``encode_batch_flat`` and ``encode_batch_ids`` from a subclass's
+    ``encode_text(text) -> (ids, record)``."""
 
     def encode_text(self, text: str) -> tuple[list[int], bytes]:
         raise NotImplementedError
@@ -17,6 +18,10 @@ class TextBatches:
     def encode_batch(self, texts: list[str], num_threads: int = 1) -> list[tuple[list[int], bytes]]:
         """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
         return [self.encode_text(t) for t in texts]
+
+    def encode_batch_ids(self, texts: list[str], num_threads: int = 1) -> list[list[int]]:
+        """Each text's ids, without its record."""
+        return [self.encode_text(t)[0] for t in texts]
 
     def encode_batch_flat(self, texts: list[str], num_threads: int = 1) -> tuple[bytearray, bytearray]:
         """The ids of every text one after the other (int32) and where each text's ids start (int64, one
