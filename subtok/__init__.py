@@ -4,8 +4,6 @@ The main names: :class:`Tokenizer` (train, encode, decode, save), :class:`Vocab`
 everything shares) and :func:`preprocess` (the book's word splitting).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from ._backend import native_available
 from .encoding import Encoding
 from .errors import (
@@ -20,10 +18,21 @@ from .errors import (
 from .tokenizer import Tokenizer
 from .vocab import Vocab, preprocess
 
-try:
-    __version__ = version("subtok")
-except PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> str:
+    """``subtok.__version__``, read from the installed package's metadata when first asked for (importlib's
+    metadata machinery costs 2-3 MB of memory that encoding and training do not need)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'subtok' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("subtok")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        value = "0+unknown"
+    globals()["__version__"] = value
+    return value
+
 
 __all__ = [
     "CorpusError",

@@ -6,7 +6,6 @@ generated from this Python's own standard library (no download).
 from __future__ import annotations
 
 import ast
-import hashlib
 import os
 import sys
 import sysconfig
@@ -191,6 +190,8 @@ CORPUS_NAMES = ("default", *NAMED_CORPORA)
 
 
 def _sha256(path: Path) -> str:
+    import hashlib  # (here, not at import: OpenSSL's library is 3.5 MB of memory a tokenizer does not need)
+
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(BLOCK_SIZE), b""):

@@ -720,7 +720,8 @@ class Tokenizer:
             raise InputError(f"encode_ordinary_batch takes str items; item {i} is {type(items[i]).__name__}")
         whole = self._whole_text_encoder(frozenset())
         if whole is not None and not self.truncation:
-            return whole.encode_batch_ids(items, num_threads or os.cpu_count() or 1)
+            with _gc_paused():  # a list per text, none of them in a cycle: nothing for the collector to find
+                return whole.encode_batch_ids(items, num_threads or os.cpu_count() or 1)
         encodings = self.encode_batch(items, num_threads, add_special_tokens=False, allowed_special=())
         return [e.ids for e in encodings]
 

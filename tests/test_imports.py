@@ -4,6 +4,8 @@ functions are counted, so no function-level import exists to dodge one. Read wit
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import subtok
@@ -115,3 +117,14 @@ def test_the_backend_module_is_near_the_bottom():
     assert edges["subtok._backend"] == {"subtok.text", "subtok._native"}
     assert edges["subtok.text"] == {"subtok.errors", "subtok._unicode_data", "subtok._unicode_case"}
     assert edges["subtok.errors"] == edges["subtok._unicode_data"] == edges["subtok._unicode_case"] == set()
+
+
+def test_import_leaves_out_what_encoding_does_not_need():
+    """``import subtok`` in a fresh process loads neither hashlib (OpenSSL's library: 3.5 MB, for dataset
+    checksums) nor importlib.metadata (for ``__version__``): both come when first used, and still work."""
+    code = (
+        "import sys, subtok; print(sorted(m for m in ('hashlib', 'importlib.metadata') if m in sys.modules)); "
+        "print(subtok.__version__ == __import__('importlib.metadata').metadata.version('subtok'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["[]", "True"]
