@@ -216,6 +216,7 @@ def fuzz_sentencepiece(rng: random.Random, encoders: list[tuple]) -> None:
     seeds = [rng.randrange(1 << 64) for _ in batch]
     assert c_enc.encode_batch(batch, 2) == py_enc.encode_batch(batch, 2)
     assert c_enc.encode_batch_flat(batch, 2) == py_enc.encode_batch_flat(batch, 2)
+    assert c_enc.encode_batch_ids(batch, 2) == py_enc.encode_batch_ids(batch, 2)
     assert c_enc.sample_batch(batch, 0.3, seeds, 2) == py_enc.sample_batch(batch, 0.3, seeds, 2)
 
 
@@ -320,6 +321,8 @@ def main() -> None:
             assert c_bert.encode_batch(batch, 2) == py_bert.encode_batch(batch, 2)
             assert c_enc.encode_batch_flat(batch, 2) == py_enc.encode_batch_flat(batch, 2)
             assert c_bert.encode_batch_flat(batch, 2) == py_bert.encode_batch_flat(batch, 2)
+            assert c_enc.encode_batch_ids(batch, 2) == py_enc.encode_batch_ids(batch, 2)
+            assert c_bert.encode_batch_ids(batch, 2) == py_bert.encode_batch_ids(batch, 2)
             words = [text[a:b] for text in batch for a, b in bpe_core.split_gpt2(text)]
             assert [c_enc.encode_word(w) for w in words] == [py_enc.encode_word(w) for w in words]
             for w in words + batch:  # character-level BPE with byte fallback
