@@ -17,6 +17,7 @@ Usage: python bench/spm_models.py [--lines 6000] [--repeat 3] [--vocab 8000] [--
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import sys
 import tempfile
@@ -32,15 +33,19 @@ from subtok import Tokenizer  # noqa: E402
 
 def best_of(repeat: int, *fns):
     """(best seconds, last output) of each function, the functions run in turn ``repeat`` times (so that a
-    noisy moment on the machine falls on both sides alike). The previous output is freed before the clock
-    starts: what is timed is encoding, not freeing."""
+    noisy moment on the machine falls on both sides alike). As timeit does, the cyclic garbage collector
+    is off while a call is timed (and collects before it), so that no call pays for another's objects; the
+    previous output is freed before the clock starts: what is timed is encoding, not freeing."""
     best, outs = [float("inf")] * len(fns), [None] * len(fns)
     for _ in range(repeat):
         for k, fn in enumerate(fns):
             outs[k] = None
+            gc.collect()
+            gc.disable()
             t0 = time.perf_counter()
             outs[k] = fn()
             best[k] = min(best[k], time.perf_counter() - t0)
+            gc.enable()
     return [x for pair in zip(best, outs) for x in pair]
 
 
