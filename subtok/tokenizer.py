@@ -715,9 +715,10 @@ class Tokenizer:
             raise InputError(f"encode_ordinary_batch takes a list of texts, not {type(texts).__name__}")
         _check_count("num_threads", num_threads, 1)
         items = list(texts)
-        if not set(map(type, items)) <= {str}:
-            i = next(i for i, t in enumerate(items) if not isinstance(t, str))
-            raise InputError(f"encode_ordinary_batch takes str items; item {i} is {type(items[i]).__name__}")
+        if not set(map(type, items)) <= {str}:  # (one pass at C speed; then a closer look, str subclasses allowed)
+            for i, item in enumerate(items):
+                if not isinstance(item, str):
+                    raise InputError(f"encode_ordinary_batch takes str items; item {i} is {type(item).__name__}")
         whole = self._whole_text_encoder(frozenset())
         if whole is not None and not self.truncation:
             with _gc_paused():  # a list per text, none of them in a cycle: nothing for the collector to find

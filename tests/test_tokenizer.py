@@ -144,6 +144,7 @@ def test_encode_ordinary_batch_is_encode_ordinary_of_each_text(backend, kind):
         got = tok.encode_ordinary_batch(texts, num_threads=threads)
         assert got == want and all(type(row) is list and all(type(i) is int for i in row) for row in got)
     assert tok.encode_ordinary_batch(iter(texts[:2])) == want[:2] and tok.encode_ordinary_batch([]) == []
+    assert tok.encode_ordinary_batch([type("Text", (str,), {})(texts[0])]) == want[:1]  # a str subclass is a str
     tok.truncation = check_truncation({"max_length": 2})  # as a tokenizer.json's "truncation"
     assert tok.encode_ordinary_batch(texts) == [tok.encode_ordinary(t) for t in texts] == [w[:2] for w in want]
     with pytest.raises(SubtokError, match="item 1 is int"):

@@ -1,8 +1,8 @@
-/* batch.c: encode_batch (and encode_batch_flat, encode_batch_ids) for any whole-text encoder (ByteLevelEncoder, BertEncoder,
- * SentencePieceEncoder): the texts of a batch
- * shared by worker threads that each take the next text until none is left, without the GIL. No Python
- * twin: the references' encode_batch is a loop over encode_text, and tests hold the two equal. Where
- * POSIX threads are missing (SUBTOK_THREADS 0) the calling thread does all the work.
+/* batch.c: encode_batch (and encode_batch_flat, encode_batch_ids) for any whole-text encoder
+ * (ByteLevelEncoder, BertEncoder, SentencePieceEncoder): the texts of a batch shared by worker threads that
+ * each take the next text until none is left, without the GIL. No Python twin: the references'
+ * encode_batch is a loop over encode_text, and tests hold the two equal. Where POSIX threads are missing
+ * (SUBTOK_THREADS 0) the calling thread does all the work.
  */
 
 /* A batch shared by worker threads: each takes the next text until none is left. What a worker keeps

@@ -1035,8 +1035,9 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
             if (kind == 1) e->cm_next[c >> 3] |= (unsigned char)(1u << (c & 7));
             if (kind == 3) e->run[c] = SP_SPACE; /* (read and rewritten below) */
         }
-        for (Py_UCS4 c = 0x10000; c < 0x110000; c += 64)
-            if (sp_charsmap_astral(e, c)) e->cm_astral[(c - 0x10000) >> 9] |= (unsigned char)(1u << (((c - 0x10000) >> 6) & 7));
+        for (Py_UCS4 block = 0; block < (0x110000 - 0x10000) / 64; block++)
+            if (sp_charsmap_astral(e, 0x10000 + 64 * block))
+                e->cm_astral[block >> 3] |= (unsigned char)(1u << (block & 7));
     }
     if (!e->run && !(e->run = calloc(0x10000, 1))) goto nomem;
     for (Py_UCS4 c = 0; c < 0x10000; c++) { /* sp_normalize's runs (after user_first and the charsmap bits) */
