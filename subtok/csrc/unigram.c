@@ -127,15 +127,32 @@ static int utf8_put(Py_UCS4 c, unsigned char *out) {
     return 4;
 }
 
+/* The precompiled charsmap's double array (darts-clone units, as charsmap.CharsMap reads them): a unit's
+ * offset to its children, and the mask of its label (bit 31 set on a value unit: no label matches it). */
+#define SP_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
+#define SP_LABEL ((1u << 31) | 0xFF)
+
+/* charsmap_step: one byte of a walk down the charsmap from *pos (the root: SP_OFFSET(units[0])). 0: no key
+ * goes on with it; 1: *pos moved to that node; 2: moved, and a key ends there (its value's unit at *pos,
+ * which the caller checks is in range). */
+static inline int charsmap_step(const SPEncoderObject *e, size_t *pos, unsigned char byte) {
+    const size_t p = *pos ^ byte;
+    if (p >= (size_t)e->n_units || (e->units[p] & SP_LABEL) != byte) return 0;
+    *pos = p ^ SP_OFFSET(e->units[p]);
+    return (e->units[p] >> 8) & 1 ? 2 : 1;
+}
+
+/* charsmap_child: whether a key goes on from node pos with byte b (1 to 255) */
+static inline int charsmap_child(const SPEncoderObject *e, size_t pos, unsigned b) {
+    return (pos ^ b) < (size_t)e->n_units && (e->units[pos ^ b] & SP_LABEL) == b;
+}
+
 /* charsmap_at <-> CharsMap.longest over the UTF-8 ('surrogatepass') of the text from code point i, at most
  * SP_WINDOW bytes, as SentencePieceNormalizer._prefix reads it: the byte length of the longest key there (0:
  * none), its value, and in *chars how many code points those bytes reach into. Code points are encoded only
  * as far as the walk goes (most walks end within the first one). */
 static int charsmap_at(const SPEncoderObject *e, const Text *t, Py_ssize_t i, uint32_t *value, Py_ssize_t *chars) {
-    const uint32_t *u = e->units;
-    const size_t nu = (size_t)e->n_units;
-#define SP_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
-    size_t pos = SP_OFFSET(u[0]);
+    size_t pos = SP_OFFSET(e->units[0]);
     int best = 0, nb = 0;
     for (Py_ssize_t j = i; j < t->n; j++) {
         unsigned char data[4];
@@ -145,20 +162,16 @@ static int charsmap_at(const SPEncoderObject *e, const Text *t, Py_ssize_t i, ui
                       : utf8_put(c, data);
         for (int k = 0; k < len; k++, nb++) {
             if (nb >= SP_WINDOW || data[k] == 0) return best;
-            pos ^= data[k];
-            if (pos >= nu) return best;
-            uint32_t unit = u[pos];
-            if ((unit & ((1u << 31) | 0xFF)) != data[k]) return best;
-            pos ^= SP_OFFSET(unit);
-            if ((unit >> 8) & 1) {
-                if (pos >= nu) return best;
+            const int step = charsmap_step(e, &pos, data[k]);
+            if (!step) return best;
+            if (step == 2) {
+                if (pos >= (size_t)e->n_units) return best;
                 best = nb + 1;
-                *value = u[pos] & 0x7FFFFFFFu;
+                *value = e->units[pos] & 0x7FFFFFFFu;
                 *chars = j - i + 1;
             }
         }
     }
-#undef SP_OFFSET
     return best;
 }
 
@@ -169,29 +182,21 @@ static int charsmap_at(const SPEncoderObject *e, const Text *t, Py_ssize_t i, ui
  * " " (c becomes a space wherever it stands: a newline, a tab, U+3000), 2 otherwise. */
 static int sp_charsmap_kind(const SPEncoderObject *e, Py_UCS4 c, unsigned char *cont) {
     unsigned char data[4];
-    int n = utf8_put(c, data);
-    const uint32_t *u = e->units;
-    const size_t nu = (size_t)e->n_units;
-#define SP_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
-    size_t pos = SP_OFFSET(u[0]);
+    const int n = utf8_put(c, data);
+    size_t pos = SP_OFFSET(e->units[0]);
     for (int i = 0; i < n; i++) {
-        if (data[i] == 0) return 0;
-        pos ^= data[i];
-        if (pos >= nu) return 0;
-        uint32_t unit = u[pos];
-        if ((unit & ((1u << 31) | 0xFF)) != data[i]) return 0;
-        pos ^= SP_OFFSET(unit);
-        if ((unit >> 8) & 1) {
-            if (i < n - 1 || pos >= nu) return 2;
+        const int step = data[i] ? charsmap_step(e, &pos, data[i]) : 0;
+        if (!step) return 0;
+        if (step == 2) {
+            if (i < n - 1 || pos >= (size_t)e->n_units) return 2;
             for (unsigned b = 1; b < 0x100; b++)
-                if ((pos ^ b) < nu && (u[pos ^ b] & ((1u << 31) | 0xFF)) == b) return 2;
-            size_t value = u[pos] & 0x7FFFFFFFu;
+                if (charsmap_child(e, pos, b)) return 2;
+            const size_t value = e->units[pos] & 0x7FFFFFFFu;
             return value + 1 < (size_t)e->pool_size && e->pool[value] == ' ' && e->pool[value + 1] == 0 ? 3 : 2;
         }
     }
-#undef SP_OFFSET
     for (unsigned b = 1; b < 0x100; b++)
-        if ((pos ^ b) < nu && (u[pos ^ b] & ((1u << 31) | 0xFF)) == b) cont[b >> 3] |= (unsigned char)(1u << (b & 7));
+        if (charsmap_child(e, pos, b)) cont[b >> 3] |= (unsigned char)(1u << (b & 7));
     return 1;
 }
 
@@ -208,18 +213,11 @@ static inline int sp_continues(const SPEncoderObject *e, Py_UCS4 c) {
 static int sp_charsmap_astral(const SPEncoderObject *e, Py_UCS4 first) {
     unsigned char data[4];
     utf8_put(first, data);
-    const uint32_t *u = e->units;
-    const size_t nu = (size_t)e->n_units;
-#define SP_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
-    size_t pos = SP_OFFSET(u[0]);
+    size_t pos = SP_OFFSET(e->units[0]);
     for (int i = 0; i < 3; i++) {
-        pos ^= data[i];
-        if (pos >= nu || (u[pos] & ((1u << 31) | 0xFF)) != data[i]) return 0;
-        const uint32_t unit = u[pos];
-        pos ^= SP_OFFSET(unit);
-        if ((unit >> 8) & 1) return 1;
+        const int step = charsmap_step(e, &pos, data[i]);
+        if (step != 1) return step == 2;
     }
-#undef SP_OFFSET
     return 1;
 }
 
