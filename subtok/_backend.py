@@ -23,7 +23,7 @@ from typing import Any, Callable, TypeVar
 
 from .text import char_classes
 
-ABI = 7  # the native module's SUBTOK_ABI this package is written against (csrc/module.c)
+ABI = 8  # the native module's SUBTOK_ABI this package is written against (csrc/module.c)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -50,6 +50,7 @@ Corpus = Union[str, "os.PathLike[str]", Iterable[str]]
 
 BLOCK_SIZE = 1 << 20  # bytes read at a time
 CHUNK_SIZE = 8 << 20  # bytes of a file given to one worker
+THREADED_CHUNK_SIZE = 32 << 20  # bytes of a file read at a time where the native core counts on threads
 PARALLEL_MIN_BYTES = 4 << 20  # below this, counting stays in one process
 LONG_TEXT = 1 << 20  # characters (bytes, read from a file): a text this long has its words counted one at a time
 LOOKAHEAD = 4096  # characters: how far from the end of what has been read a long line may be cut
@@ -281,6 +282,12 @@ class WordSplitter:
         pre = self.pre_tokenizer
         return not self.normalizers and not self.strip_newline and pre.pattern == GPT2_PATTERN and not pre.prefix_space
 
+    @property
+    def counts_on_threads(self) -> bool:
+        """True when ``count_lines`` counts on threads of this process (the native core, GPT-2's pattern
+        alone): a file is then read a large chunk at a time rather than shared among worker processes."""
+        return self.gpt2_only and _backend.native_available()
+
     def count(self, texts: Iterable[str], counts: Counter) -> None:
         """Add the words of ``texts`` to ``counts``."""
         if self.gpt2_only:
@@ -289,9 +296,9 @@ class WordSplitter:
             for text in texts:
                 batch.append(text)
                 if len(batch) >= 10_000:
-                    counts.update(count_gpt2(batch, self.specials))
+                    count_gpt2(batch, self.specials, counts)
                     batch.clear()
-            counts.update(count_gpt2(batch, self.specials))
+            count_gpt2(batch, self.specials, counts)
             return
         words = self.pre_tokenizer.words
         batch = []
@@ -310,6 +317,15 @@ class WordSplitter:
                 counts.update(batch)
                 batch.clear()
         counts.update(batch)
+
+    def count_lines(self, text: str, counts: Counter, num_threads: int = 1) -> None:
+        """Add the words of the lines of ``text`` (``split_lines``) to ``counts``; where
+        ``counts_on_threads``, on ``num_threads`` threads without a str per line."""
+        if self.counts_on_threads:
+            bpe_core_count = _backend.pick(bpe_core.count_gpt2)
+            bpe_core_count([text], self.specials, counts, lines=True, num_threads=num_threads)
+        else:
+            self.count(split_lines(text), counts)
 
     def count_parts(self, parts: Iterable[tuple[str, bool]], counts: Counter) -> None:
         """Add the words of ``(text, more)`` items (``read_line_parts``) to ``counts``: whole lines as
@@ -370,19 +386,22 @@ class WordSplitter:
 _LONE_SPACE = regex.compile(r"(?<=\S) (?=\S)", flags=regex.REVERSE)
 
 
-def _count_chunk(args) -> Counter:
-    """The word counts of bytes [start, end) of a file (a byte-order mark at its start dropped); ``end`` None:
-    the whole stream, read once (a pipe or device, which cannot seek)."""
-    splitter, path, start, end, errors = args
-    counts: Counter = Counter()
-    if end is None or end - start > 2 * CHUNK_SIZE:  # a pipe, or a range that a long line made long: streamed
+def _count_chunk(args, counts: Optional[Counter] = None, num_threads: int = 1) -> Counter:
+    """The word counts of bytes [start, end) of a file (a byte-order mark at its start dropped), added to
+    ``counts`` (a new Counter when None); ``end`` None: the whole stream, read once (a pipe or device, which
+    cannot seek). ``num_threads``: for a splitter that ``counts_on_threads``."""
+    splitter, path, start, end, errors, chunk_size = args
+    counts = Counter() if counts is None else counts
+    if end is None or end - start > 2 * chunk_size:  # a pipe, or a range that a long line made long: streamed
         splitter.count_parts(read_line_parts(path, errors, start, end), counts)
         return counts
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
     skip = len(UTF8_BOM) if start == 0 and data.startswith(UTF8_BOM) else 0
-    splitter.count(split_lines(_decode(data[skip:], path, start + skip, errors)), counts)
+    text = _decode(data[skip:], path, start + skip, errors)
+    del data
+    splitter.count_lines(text, counts, num_threads)
     return counts
 
 
@@ -439,22 +458,24 @@ def _count_corpus(corpus, splitter, num_workers, errors, show_progress, spill: _
             spill.check(counts)
     else:
         workers = num_workers or os.cpu_count() or 1
+        threaded = splitter.counts_on_threads  # the native core's threads: no worker processes
+        size = THREADED_CHUNK_SIZE if threaded else CHUNK_SIZE
         tasks = [
-            (splitter, p, s, e, errors)
+            (splitter, p, s, e, errors, size)
             for p in files
-            for s, e in (_file_chunks(p, CHUNK_SIZE) if p.is_file() else [(0, None)])  # a pipe: read once
+            for s, e in (_file_chunks(p, size) if p.is_file() else [(0, None)])  # a pipe: read once
         ]
         total = sum(p.stat().st_size for p in files)
         with progress_bar(total=total, desc="counting words", unit="B", enabled=show_progress) as bar:
-            if workers > 1 and total >= PARALLEL_MIN_BYTES and len(tasks) > 1:
+            if not threaded and workers > 1 and total >= PARALLEL_MIN_BYTES and len(tasks) > 1:
                 with get_context("fork" if sys.platform == "linux" else "spawn").Pool(workers) as pool:
-                    for (_, _, s, e, _), part in zip(tasks, pool.imap(_count_chunk, tasks)):
+                    for (_, _, s, e, _, _), part in zip(tasks, pool.imap(_count_chunk, tasks)):
                         counts.update(part)
                         spill.check(counts)
                         bar.update((e or s) - s)
             else:
                 for task in tasks:
-                    counts.update(_count_chunk(task))
+                    _count_chunk(task, counts, workers if threaded else 1)
                     spill.check(counts)
                     bar.update((task[3] or task[2]) - task[2])
     return counts

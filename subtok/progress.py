@@ -8,7 +8,9 @@ from contextlib import contextmanager
 from typing import Any, Optional
 
 
-class _Silent:
+class Silent:
+    """What ``progress_bar`` yields when there is no bar: updates are ignored."""
+
     def update(self, n: int = 1) -> None:
         pass
 
@@ -24,12 +26,12 @@ def progress_bar(
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
-        yield _Silent()
+        yield Silent()
         return
     try:
         from tqdm import tqdm
     except ImportError:
-        yield _Silent()
+        yield Silent()
         return
     with tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False, file=sys.stderr) as bar:
         yield bar

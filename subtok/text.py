@@ -8,6 +8,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from functools import cache, lru_cache
+from itertools import accumulate
 from typing import Optional
 
 import numpy as np
@@ -153,11 +154,12 @@ def char_classes() -> bytes:
     [0-9] (the pre-tokenizer programs' class splits), as the installed ``regex`` module matches them (its
     Unicode version, not Python's), so the native pre-tokenizers and the regexes agree on every character."""
     table = np.zeros(0x110000, dtype=np.uint8)
+    for first, last in zip(_unicode_data.PUNCT[0::2], _unicode_data.PUNCT[1::2]):  # BERT_PUNCT's own ranges
+        table[first : last + 1] |= CLASS_PUNCT
     classes = (
         (CLASS_LETTER, r"\p{L}+"),
         (CLASS_NUMBER, r"\p{N}+"),
         (CLASS_SPACE, r"\s+"),
-        (CLASS_PUNCT, BERT_PUNCT + "+"),
         (CLASS_UPPERISH, r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+"),
         (CLASS_LOWERISH, r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"),
         (CLASS_ASCII_DIGIT, r"[0-9]+"),
@@ -165,7 +167,8 @@ def char_classes() -> bytes:
     any_class = regex.compile(r"[\p{L}\p{N}\p{M}\p{P}\p{S}\s]")  # every bit's characters (and more)
     block = 0x10000  # a plane at a time: the regex engine's memory for all code points at once is ~100 MB
     for base in range(0, 0x110000, block):
-        chars = "".join(map(chr, range(base, base + block)))
+        codes = np.arange(base, base + block, dtype="<u4")
+        chars = codes.tobytes().decode("utf-32-le", "surrogatepass")  # the plane's code points, as one str
         if any_class.search(chars) is None:  # the unassigned and private-use planes: no class at all
             continue
         for bit, pattern in classes:
@@ -211,6 +214,13 @@ _BYTE_OF_SPELLING = {**{b: 0x100 for b in range(256)}, **{ord(c): b for b, c in 
 def bytes_to_token(data: bytes) -> str:
     """The byte-level vocabulary string of a byte sequence."""
     return data.decode("latin-1").translate(_BYTE_SPELLING)
+
+
+def bytes_to_tokens(keys: Sequence[bytes]) -> list[str]:
+    """``bytes_to_token`` of each of ``keys``, spelled in one pass over them all (a vocabulary's worth)."""
+    spelled = b"".join(keys).decode("latin-1").translate(_BYTE_SPELLING)
+    ends = list(accumulate(map(len, keys)))
+    return [spelled[start:end] for start, end in zip([0, *ends], ends)]
 
 
 def token_to_bytes(token: str) -> bytes:

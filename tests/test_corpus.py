@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from subtok import CorpusError, corpus, datasets
+from subtok import CorpusError, _backend, corpus, datasets
 from subtok.corpus import WordSplitter, corpus_files, count_words, iter_texts, read_lines
 
 GPT2 = WordSplitter([], {"type": "gpt2"})
@@ -64,13 +64,19 @@ def test_read_lines_streams_across_blocks(tmp_path, monkeypatch):
     assert list(read_lines(p)) == text.splitlines(keepends=True)
 
 
-def test_parallel_counts_equal_serial(tmp_path, monkeypatch, shared_data):
+def test_parallel_counts_equal_serial(tmp_path, monkeypatch, shared_data, backend):
+    """Chunks counted on two worker processes (pure Python) or two native threads give the serial counts,
+    and the native core's words come in the order a serial pass first sees them."""
     src = shared_data / "tinyshakespeare" / "input.txt"
     serial = count_words(src, GPT2, num_workers=1)
     monkeypatch.setattr(corpus, "CHUNK_SIZE", 50_000)
+    monkeypatch.setattr(corpus, "THREADED_CHUNK_SIZE", 300_000)
     monkeypatch.setattr(corpus, "PARALLEL_MIN_BYTES", 0)
     parallel = count_words([src, src], GPT2, num_workers=2)
     assert parallel == Counter({w: 2 * c for w, c in serial.items()})
+    if backend == "native":
+        with _backend.using("python"):
+            assert list(parallel) == list(count_words(src, GPT2, num_workers=1))
 
 
 def test_special_tokens_are_not_counted_as_words():

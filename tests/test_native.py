@@ -36,6 +36,21 @@ def test_train_merges_identical(words, counts_seed, min_frequency, strip):
     assert c_keys == py_keys and c_words == py_words
 
 
+@given(words=words_strategy, as_bytes=st.lists(st.booleans(), min_size=40, max_size=40))
+def test_train_merges_takes_bytes_words(words, as_bytes):
+    """A word given as bytes trains as the list of its byte values and is left as given, on both backends."""
+    keys = [bytes([97 + i]) for i in range(6)]
+    mixed = [bytes(w) if b else list(w) for w, b in zip(words, as_bytes)]
+    counts = [1 + i % 3 for i in range(len(words))]
+    lists, expected_keys = copy.deepcopy(words), list(keys)
+    expected = bpe_core.train_merges(lists, counts, expected_keys, 0, 40, 1)
+    for train in (bpe_core.train_merges, native.train_merges):
+        given, k = copy.deepcopy(mixed), list(keys)
+        assert [tuple(m) for m in train(given, counts, k, 0, 40, 1)] == expected
+        assert k == expected_keys
+        assert given == [bytes(w) if b else merged for w, b, merged in zip(words, as_bytes, lists)]
+
+
 @given(symbols=st.lists(st.integers(0, 7), max_size=300), seed=st.integers(0, 50))
 def test_encode_symbols_identical(symbols, seed):
     import random
@@ -75,6 +90,17 @@ def test_malformed_input_raises_instead_of_crashing():
         native.train_merges([[0, 1]], [-1], [b"a", b"b"], 0, 10, 1)
     with pytest.raises(ValueError, match="empty"):
         native.train_merges([[0, 1]], [1], [b"", b"b"], 0, 10, 1)
+    with pytest.raises(ValueError, match="outside"):
+        native.train_merges([b"\x00\x05"], [1], [b"a", b"b"], 0, 10, 1)
+
+    class Grows:  # an index that lengthens a word after the sizes were read
+        def __index__(self):
+            later.extend([0] * 100)
+            return 0
+
+    later = [0]
+    with pytest.raises(ValueError, match="changed"):
+        native.train_merges([[Grows(), 1], later], [1, 1], [b"a", b"b"], 0, 10, 1)
     with pytest.raises(ValueError):
         native.make_merge_table({(0, 1): 5}, [2])
     with pytest.raises(ValueError):
@@ -228,11 +254,29 @@ def test_threads_share_the_encoder_safely():
         assert [e.ids for e in tok.encode_batch(texts, num_threads=4)] == expected
 
 
-@given(texts=st.lists(tricky, max_size=5))
-def test_count_gpt2_identical(texts):
-    specials = ["<unk>", "<eos>", "<"]
-    assert native.count_gpt2(texts, specials) == bpe_core.count_gpt2(texts, specials)
+@given(
+    texts=st.lists(st.one_of(tricky, st.lists(tricky, max_size=6).map("\n".join)), max_size=5),
+    lines=st.booleans(),
+    num_threads=st.integers(1, 3),
+    had=st.dictionaries(st.sampled_from(["a", " b", "\n", "x"]), st.integers(1, 5), max_size=3),
+)
+def test_count_gpt2_identical(texts, lines, num_threads, had):
+    """Same counts, added to the same dict in the same order (new words as first seen), on any threads."""
+    for specials in (["<unk>", "<eos>", "<"], []):
+        expected = bpe_core.count_gpt2(texts, specials, dict(had), lines)
+        got = native.count_gpt2(texts, specials, dict(had), lines, num_threads)
+        assert list(got.items()) == list(expected.items())
     assert native.count_gpt2(texts, []) == bpe_core.count_gpt2(texts, [])
+
+
+def test_count_gpt2_cuts_long_texts_among_threads():
+    """A text of many lines is shared among threads in pieces cut at line ends: the counts of one thread."""
+    text = "".join(f"line {i} 's  \n" + "word " * (i % 7) + "\n\n" for i in range(40_000))
+    one = native.count_gpt2([text, "tail"], ["<eos>"], None, True, 1)
+    assert list(native.count_gpt2([text, "tail"], ["<eos>"], None, True, 4).items()) == list(one.items())
+    assert one == bpe_core.count_gpt2([text, "tail"], ["<eos>"], None, True)
+    with pytest.raises(TypeError, match="dict"):
+        native.count_gpt2(["a"], [], [("a", 1)])
 
 
 bert_text = st.lists(

@@ -519,7 +519,13 @@ def test_a_very_long_line_is_counted_word_by_word(monkeypatch, tmp_path, model, 
         [n.to_dict() for n in trainer.default_normalizers()], count_pre.to_dict(), cut, strip
     )
     usual = corpus.count_words(path, splitter, num_workers=1)
-    for name, value in (("BLOCK_SIZE", 64), ("LONG_TEXT", 50), ("CHUNK_SIZE", 16), ("LOOKAHEAD", 20)):
+    for name, value in (
+        ("BLOCK_SIZE", 64),
+        ("LONG_TEXT", 50),
+        ("CHUNK_SIZE", 16),
+        ("THREADED_CHUNK_SIZE", 16),
+        ("LOOKAHEAD", 20),
+    ):
         monkeypatch.setattr(corpus, name, value)
     parts = list(corpus.read_line_parts(path))
     assert "".join(text for text, _ in parts) == path.read_text(encoding="utf-8")

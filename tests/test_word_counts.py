@@ -84,6 +84,7 @@ def test_a_memory_cap_spills_runs_and_counts_exactly(tmp_path, monkeypatch, as_f
     real_write = corpus_module._Spill._write
     monkeypatch.setattr(corpus_module._Spill, "_write", lambda self, c: runs.append(len(c)) or real_write(self, c))
     monkeypatch.setattr(corpus_module, "CHUNK_SIZE", 4096)
+    monkeypatch.setattr(corpus_module, "THREADED_CHUNK_SIZE", 4096)
     monkeypatch.setattr(corpus_module, "PARALLEL_MIN_BYTES", 1)
     texts = [f"{random.Random(k).choice(['alpha', 'beta', 'gamma'])}{k % 500} and more" for k in range(30_000)]
     source = texts

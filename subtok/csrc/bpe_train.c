@@ -9,135 +9,187 @@
  *   train_merges      <-> train_merges
  *
  * The containers the reference gets from Python (dicts of pairs, the key list, heapq) are written out here:
- * PairMap, DeltaMap, Keys and Heap. wordpiece_train.c reuses the Trainer and Run of this file.
+ * Pairs, Keys and Heap. wordpiece_train.c reuses the Trainer and Run of this file.
  */
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Pair maps                                                                                        */
+/* Pairs                                                                                            */
 /* ------------------------------------------------------------------------------------------------ */
-/* Pair -> (count, words holding it). Entries are never removed: a count of 0 means gone. */
+/* Every pair seen gets a dense id (in order of first sight), never removed: a count of 0 means gone. By
+ * id: the key, the count, the words holding it, and the change the merge under way makes to its count.
+ * A hash table of (key, id) finds the id: 16 bytes a slot, where everything else lies in the arrays. */
 typedef struct {
     uint64_t key;
-    int64_t count;
-    IntVec where;
-    int used;
+    int32_t id1; /* id + 1; 0: empty */
 } PairSlot;
+
+typedef struct { /* the words holding a pair, int32 throughout: one of these per pair */
+    int32_t *v;
+    int32_t n, cap; /* cap: 0 or a power of two, the size of a block of the pool below */
+} WordIds;
+
+/* Blocks of 2^k word ids (k >= 1), carved from slabs and kept on a free list per k when given back: the
+ * pairs' word lists grow and are dropped by the hundred thousand, which malloc would serve a call each. */
+typedef struct {
+    void *free_list[32]; /* a free block holds the next one's address in its first bytes */
+    char **slabs;
+    size_t n_slabs, cap_slabs;
+    char *at;
+    size_t left;
+} IdPool;
+
+#define POOL_SLAB (1 << 20)
+
+static int32_t *pool_take(IdPool *p, int k) {
+    void *block = p->free_list[k];
+    if (block) {
+        memcpy(&p->free_list[k], block, sizeof(void *));
+        return block;
+    }
+    size_t size = sizeof(int32_t) << k;
+    if (size > p->left) {
+        if (p->n_slabs == p->cap_slabs) {
+            size_t cap = p->cap_slabs ? p->cap_slabs * 2 : 64;
+            char **slabs = realloc(p->slabs, cap * sizeof(char *));
+            if (!slabs) return NULL;
+            p->slabs = slabs, p->cap_slabs = cap;
+        }
+        size_t slab = size > POOL_SLAB ? size : POOL_SLAB;
+        if (!(p->at = p->slabs[p->n_slabs] = malloc(slab))) return NULL;
+        p->n_slabs++, p->left = slab;
+    }
+    block = p->at;
+    p->at += size, p->left -= size;
+    return block;
+}
+
+static int pool_class(int32_t cap) {
+    int k = 0;
+    while ((1 << k) < cap) k++;
+    return k;
+}
+
+static void pool_give(IdPool *p, WordIds *a) {
+    if (!a->cap) return;
+    int k = pool_class(a->cap);
+    memcpy(a->v, &p->free_list[k], sizeof(void *));
+    p->free_list[k] = a->v;
+}
+
+static void pool_free(IdPool *p) {
+    for (size_t i = 0; i < p->n_slabs; i++) free(p->slabs[i]);
+    free(p->slabs);
+}
 
 typedef struct {
     PairSlot *slots;
-    size_t cap, n;
-} PairMap;
+    size_t mask;
+    int32_t n, cap;
+    uint64_t *key;
+    int64_t *count;
+    int64_t *delta;  /* the merge under way's change (0 outside apply_changes' reach) */
+    WordIds *where;
+    IdPool pool;     /* where the word lists live */
+    IntVec changed;  /* ids whose delta went from 0 in this merge, in that order */
+} Pairs;
 
-static int pmap_init(PairMap *m, size_t cap) {
-    m->cap = 64;
-    while (m->cap < cap * 2) m->cap <<= 1;
-    m->n = 0;
-    m->slots = calloc(m->cap, sizeof(PairSlot));
-    return m->slots ? 0 : -1;
+static int pairs_init(Pairs *p) {
+    memset(p, 0, sizeof *p);
+    p->mask = 1023;
+    p->slots = calloc(p->mask + 1, sizeof(PairSlot));
+    return p->slots ? 0 : -1;
 }
 
-static void pmap_free(PairMap *m) {
-    if (!m->slots) return;
-    for (size_t i = 0; i < m->cap; i++) free(m->slots[i].where.v);
-    free(m->slots);
-    m->slots = NULL;
+static void pairs_free(Pairs *p) {
+    pool_free(&p->pool);
+    free(p->slots);
+    free(p->key);
+    free(p->count);
+    free(p->delta);
+    free(p->where);
+    free(p->changed.v);
 }
 
-static int pmap_grow(PairMap *m) {
-    size_t cap = m->cap * 2;
-    PairSlot *slots = calloc(cap, sizeof(PairSlot));
-    if (!slots) return -1;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].used) continue;
-        size_t j = mix64(m->slots[i].key) & (cap - 1);
-        while (slots[j].used) j = (j + 1) & (cap - 1);
-        slots[j] = m->slots[i];
+/* The id of a pair, or -1. */
+static int32_t pairs_find(const Pairs *p, uint64_t key) {
+    size_t j = mix64(key) & p->mask;
+    for (; p->slots[j].id1; j = (j + 1) & p->mask)
+        if (p->slots[j].key == key) return p->slots[j].id1 - 1;
+    return -1;
+}
+
+static int pairs_room(Pairs *p) {
+    if (p->n == p->cap) {
+        int32_t cap = p->cap ? p->cap * 2 : 1024;
+        uint64_t *key = realloc(p->key, (size_t)cap * sizeof(uint64_t));
+        if (key) p->key = key;
+        int64_t *count = realloc(p->count, (size_t)cap * sizeof(int64_t));
+        if (count) p->count = count;
+        int64_t *delta = realloc(p->delta, (size_t)cap * sizeof(int64_t));
+        if (delta) p->delta = delta;
+        WordIds *where = realloc(p->where, (size_t)cap * sizeof(WordIds));
+        if (where) p->where = where;
+        if (!key || !count || !delta || !where) return -1;
+        p->cap = cap;
     }
-    free(m->slots);
-    m->slots = slots;
-    m->cap = cap;
+    if ((size_t)(p->n + 1) * 2 > p->mask + 1) {
+        size_t mask = p->mask * 2 + 1;
+        PairSlot *slots = calloc(mask + 1, sizeof(PairSlot));
+        if (!slots) return -1;
+        for (size_t i = 0; i <= p->mask; i++) {
+            if (!p->slots[i].id1) continue;
+            size_t j = mix64(p->slots[i].key) & mask;
+            while (slots[j].id1) j = (j + 1) & mask;
+            slots[j] = p->slots[i];
+        }
+        free(p->slots);
+        p->slots = slots;
+        p->mask = mask;
+    }
     return 0;
 }
 
-/* The slot of a pair; with create, a new empty slot when absent (NULL on allocation failure).
- * The pointer is valid until the next call that creates. */
-static PairSlot *pmap_get(PairMap *m, uint64_t key, int create) {
-    size_t j = mix64(key) & (m->cap - 1);
-    while (m->slots[j].used) {
-        if (m->slots[j].key == key) return &m->slots[j];
-        j = (j + 1) & (m->cap - 1);
+/* The id of a pair, a new one (count 0, in no word) when it is absent; -1 on allocation failure. */
+static int32_t pairs_add(Pairs *p, uint64_t key) {
+    size_t j = mix64(key) & p->mask;
+    for (; p->slots[j].id1; j = (j + 1) & p->mask)
+        if (p->slots[j].key == key) return p->slots[j].id1 - 1;
+    if (p->n == p->cap || (size_t)(p->n + 1) * 2 > p->mask + 1) {
+        if (pairs_room(p) < 0) return -1;
+        j = mix64(key) & p->mask;
+        while (p->slots[j].id1) j = (j + 1) & p->mask;
     }
-    if (!create) return NULL;
-    if ((m->n + 1) * 2 > m->cap) {
-        if (pmap_grow(m) < 0) return NULL;
-        return pmap_get(m, key, create);
-    }
-    m->slots[j].used = 1;
-    m->slots[j].key = key;
-    m->n++;
-    return &m->slots[j];
+    int32_t id = p->n++;
+    p->slots[j] = (PairSlot){key, id + 1};
+    p->key[id] = key;
+    p->count[id] = 0;
+    p->delta[id] = 0;
+    p->where[id] = (WordIds){NULL, 0, 0};
+    return id;
 }
 
-/* Pair -> count change during one merge; `order` lists the used slots so iteration and clearing cost
- * what was touched, not the table's size. */
-typedef struct {
-    uint64_t *keys;
-    int64_t *deltas;
-    uint8_t *used;
-    size_t *order;
-    size_t cap, n;
-} DeltaMap;
-
-static int dmap_init(DeltaMap *d, size_t cap) {
-    d->cap = cap;
-    d->n = 0;
-    d->keys = malloc(cap * sizeof(uint64_t));
-    d->deltas = malloc(cap * sizeof(int64_t));
-    d->used = calloc(cap, 1);
-    d->order = malloc(cap * sizeof(size_t));
-    return (d->keys && d->deltas && d->used && d->order) ? 0 : -1;
-}
-
-static void dmap_free(DeltaMap *d) {
-    free(d->keys);
-    free(d->deltas);
-    free(d->used);
-    free(d->order);
-}
-
-static void dmap_insert(DeltaMap *d, uint64_t key, int64_t delta) {
-    size_t j = mix64(key) & (d->cap - 1);
-    while (d->used[j]) {
-        if (d->keys[j] == key) {
-            d->deltas[j] += delta;
-            return;
-        }
-        j = (j + 1) & (d->cap - 1);
+/* Word w holds pair id (once per word in a row: a word indexed twice is merged once anyway). */
+static int pairs_where_add(Pairs *p, int32_t id, int32_t w) {
+    WordIds *a = &p->where[id];
+    if (a->n && a->v[a->n - 1] == w) return 0;
+    if (a->n == a->cap) {
+        int32_t cap = a->cap ? a->cap * 2 : 2;
+        int32_t *v = pool_take(&p->pool, pool_class(cap));
+        if (!v) return -1;
+        if (a->n) memcpy(v, a->v, (size_t)a->n * sizeof(int32_t));
+        pool_give(&p->pool, a);
+        a->v = v;
+        a->cap = cap;
     }
-    d->used[j] = 1;
-    d->keys[j] = key;
-    d->deltas[j] = delta;
-    d->order[d->n++] = j;
-}
-
-static int dmap_add(DeltaMap *d, uint64_t key, int64_t delta) {
-    if ((d->n + 1) * 2 > d->cap) {
-        DeltaMap bigger;
-        if (dmap_init(&bigger, d->cap * 2) < 0) {
-            dmap_free(&bigger);
-            return -1;
-        }
-        for (size_t k = 0; k < d->n; k++) dmap_insert(&bigger, d->keys[d->order[k]], d->deltas[d->order[k]]);
-        dmap_free(d);
-        *d = bigger;
-    }
-    dmap_insert(d, key, delta);
+    a->v[a->n++] = w;
     return 0;
 }
 
-static void dmap_clear(DeltaMap *d) {
-    for (size_t k = 0; k < d->n; k++) d->used[d->order[k]] = 0;
-    d->n = 0;
+/* The merge under way changes pair id's count by d. */
+static int pairs_change(Pairs *p, int32_t id, int64_t d) {
+    if (p->delta[id] == 0 && ivec_push(&p->changed, id) < 0) return -1;
+    p->delta[id] += d;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -277,70 +329,121 @@ static Entry heap_pop(Heap *h) {
 /* ------------------------------------------------------------------------------------------------ */
 typedef struct {
     int32_t *sym;      /* all words' symbols, word w at sym[start[w] .. start[w] + len[w]) */
+    int32_t *pid;      /* beside each symbol but a word's last, the id of the pair it starts */
     Py_ssize_t *start; /* per word */
     Py_ssize_t *len;   /* per word, shrinks as merges apply */
     int64_t *count;    /* per word */
     Py_ssize_t nwords;
-    PairMap pairs;
-    DeltaMap changes;
+    Pairs pairs;
     Keys keys;
     Heap heap;
+    /* The pairs a merge of (a, b) into z makes are (x, z) and (z, y): their ids by x (side 0) and by y (side
+     * 1), valid where the stamp is the merge's step, so that each is looked up once a merge, not once a word */
+    int32_t *made_id[2], *made_stamp[2];
+    int32_t made_cap, step;
 } Trainer;
 
 static void trainer_free(Trainer *t) {
     free(t->sym);
+    free(t->pid);
     free(t->start);
     free(t->len);
     free(t->count);
-    pmap_free(&t->pairs);
-    dmap_free(&t->changes);
+    pairs_free(&t->pairs);
     keys_free(&t->keys);
     free(t->heap.e);
+    for (int side = 0; side < 2; side++) {
+        free(t->made_id[side]);
+        free(t->made_stamp[side]);
+    }
 }
 
-static int where_add(Trainer *t, int32_t a, int32_t b, int32_t w) {
-    PairSlot *s = pmap_get(&t->pairs, pair_key(a, b), 1);
-    return (s && ivec_push(&s->where, w) == 0) ? 0 : -1;
+/* A new merge step: the made-pair ids start afresh, with room for every token. 0, or -1 when out of memory. */
+static int made_pairs_step(Trainer *t) {
+    t->step++;
+    if (t->made_cap >= t->keys.n) return 0;
+    int32_t cap = t->made_cap ? t->made_cap : 1024;
+    while (cap < t->keys.n) cap *= 2;
+    for (int side = 0; side < 2; side++) {
+        int32_t *id = realloc(t->made_id[side], (size_t)cap * sizeof(int32_t));
+        if (id) t->made_id[side] = id;
+        int32_t *stamp = realloc(t->made_stamp[side], (size_t)cap * sizeof(int32_t));
+        if (stamp) t->made_stamp[side] = stamp;
+        if (!id || !stamp) return -1;
+        memset(stamp + t->made_cap, 0, (size_t)(cap - t->made_cap) * sizeof(int32_t));
+    }
+    t->made_cap = cap;
+    return 0;
+}
+
+/* The id of the pair `key` that this merge makes: (x, z) on side 0, (z, x) on side 1; -1 when out of memory. */
+static inline int32_t made_pair(Trainer *t, int side, int32_t x, uint64_t key) {
+    if (t->made_stamp[side][x] == t->step) return t->made_id[side][x];
+    int32_t id = pairs_add(&t->pairs, key);
+    if (id >= 0) t->made_stamp[side][x] = t->step, t->made_id[side][x] = id;
+    return id;
 }
 
 /* count_pairs: the count of every adjacent pair (weighted by word count) and the words holding it. */
 static int count_pairs(Trainer *t) {
+    Pairs *p = &t->pairs;
     for (Py_ssize_t w = 0; w < t->nwords; w++) {
         const int32_t *s = t->sym + t->start[w];
         for (Py_ssize_t i = 0; i + 1 < t->len[w]; i++) {
-            PairSlot *slot = pmap_get(&t->pairs, pair_key(s[i], s[i + 1]), 1);
-            if (!slot) return -1;
-            slot->count += t->count[w];
-            if (slot->where.n == 0 || slot->where.v[slot->where.n - 1] != (int32_t)w)
-                if (ivec_push(&slot->where, (int32_t)w) < 0) return -1;
+            int32_t id = t->pid[t->start[w] + i] = pairs_add(p, pair_key(s[i], s[i + 1]));
+            if (id < 0 || pairs_where_add(p, id, (int32_t)w) < 0) return -1;
+            p->count[id] += t->count[w];
         }
     }
     return 0;
 }
 
+/* Two adjacent symbols as one 64-bit load, to compare with pair_bits(a, b): one test a position. */
+static inline uint64_t load_pair(const int32_t *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint64_t pair_bits(int32_t a, int32_t b) {
+    int32_t two[2] = {a, b};
+    return load_pair(two);
+}
+
+/* One pair's count change in a merge: pair `gone` loses c, pair `made` (-1: out of memory) gains c and is
+ * held by word w; made, or -1 when out of memory. */
+static int32_t swap_pair(Pairs *p, int32_t gone, int32_t made, int64_t c, int32_t w) {
+    if (made < 0 || pairs_change(p, gone, -c) < 0 || pairs_change(p, made, c) < 0 || pairs_where_add(p, made, w) < 0)
+        return -1;
+    return made;
+}
+
 /* merge_word: replace each non-overlapping (a, b), left to right, by z in word w, in place, adding the
- * neighbouring pairs' count changes to t->changes and indexing the new pairs. */
+ * neighbouring pairs' count changes to the pairs' deltas and indexing the new pairs. The pairs that go are
+ * known by the ids beside the symbols; those that come are looked up (and made) by key. */
 static int merge_word(Trainer *t, Py_ssize_t w, int32_t a, int32_t b, int32_t z) {
-    int32_t *sym = t->sym + t->start[w];
-    Py_ssize_t n = t->len[w], i = 0, j = 0;
+    int32_t *sym = t->sym + t->start[w], *pid = t->pid + t->start[w];
+    Py_ssize_t n = t->len[w], i = 0;
     int64_t c = t->count[w];
+    uint64_t ab = pair_bits(a, b);
+    while (i + 1 < n && load_pair(sym + i) != ab) i++; /* before the first (a, b) nothing moves */
+    Py_ssize_t j = i;
     while (i < n) {
-        if (i + 1 < n && sym[i] == a && sym[i + 1] == b) {
+        if (i + 1 < n && load_pair(sym + i) == ab) {
             if (j > 0) {
-                int32_t prev = sym[j - 1];
-                if (dmap_add(&t->changes, pair_key(prev, a), -c) < 0) return -1;
-                if (dmap_add(&t->changes, pair_key(prev, z), c) < 0) return -1;
-                if (where_add(t, prev, z, (int32_t)w) < 0) return -1;
+                int32_t x = sym[j - 1];
+                pid[j - 1] = swap_pair(&t->pairs, pid[j - 1], made_pair(t, 0, x, pair_key(x, z)), c, (int32_t)w);
+                if (pid[j - 1] < 0) return -1;
             }
             if (i + 2 < n) {
-                int32_t nxt = sym[i + 2];
-                if (dmap_add(&t->changes, pair_key(b, nxt), -c) < 0) return -1;
-                if (dmap_add(&t->changes, pair_key(z, nxt), c) < 0) return -1;
-                if (where_add(t, z, nxt, (int32_t)w) < 0) return -1;
+                int32_t y = sym[i + 2];
+                pid[j] = swap_pair(&t->pairs, pid[i + 1], made_pair(t, 1, y, pair_key(z, y)), c, (int32_t)w);
+                if (pid[j] < 0) return -1;
             }
             sym[j++] = z;
             i += 2;
         } else {
+            pid[j] = pid[i]; /* (a word's last symbol has none: a stale value, never read) */
             sym[j++] = sym[i++];
         }
     }
@@ -382,32 +485,51 @@ static int trainer_load(Trainer *t, PyObject *words, PyObject *counts, PyObject 
     }
     for (Py_ssize_t w = 0; w < nw; w++) {
         PyObject *word = PyList_GET_ITEM(words, w);
+        if (PyBytes_Check(word)) {
+            total += PyBytes_GET_SIZE(word);
+            continue;
+        }
         if (!PyList_Check(word)) {
-            PyErr_SetString(PyExc_TypeError, "each word must be a list of ints");
+            PyErr_SetString(PyExc_TypeError, "each word must be a list of ints or bytes");
             return -1;
         }
         total += PyList_GET_SIZE(word);
     }
     t->nwords = nw;
     t->sym = malloc((size_t)(total ? total : 1) * sizeof(int32_t));
+    t->pid = calloc((size_t)(total ? total : 1), sizeof(int32_t)); /* (a last symbol's stays 0, never read) */
     t->start = malloc((size_t)(nw ? nw : 1) * sizeof(Py_ssize_t));
     t->len = malloc((size_t)(nw ? nw : 1) * sizeof(Py_ssize_t));
     t->count = malloc((size_t)(nw ? nw : 1) * sizeof(int64_t));
-    if (!t->sym || !t->start || !t->len || !t->count) goto nomem;
+    if (!t->sym || !t->pid || !t->start || !t->len || !t->count) goto nomem;
     Py_ssize_t pos = 0;
     for (Py_ssize_t w = 0; w < nw; w++) {
         PyObject *word = PyList_GET_ITEM(words, w);
         t->start[w] = pos;
-        t->len[w] = PyList_GET_SIZE(word);
-        for (Py_ssize_t i = 0; i < t->len[w]; i++) {
+        if (PyBytes_Check(word)) { /* symbols are the byte values */
+            const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(word);
+            for (Py_ssize_t i = 0; i < PyBytes_GET_SIZE(word); i++) {
+                if (b[i] >= t->keys.n) {
+                    PyErr_Format(PyExc_ValueError, "word %zd holds symbol %d outside the %zd keys", w, b[i], t->keys.n);
+                    return -1;
+                }
+                t->sym[pos++] = b[i];
+            }
+        }
+        for (Py_ssize_t i = 0; PyList_Check(word) && i < PyList_GET_SIZE(word); i++) {
             long v = PyLong_AsLong(PyList_GET_ITEM(word, i));
             if (v == -1 && PyErr_Occurred()) return -1;
             if (v < 0 || v >= t->keys.n) {
                 PyErr_Format(PyExc_ValueError, "word %zd holds symbol %ld outside the %zd keys", w, v, t->keys.n);
                 return -1;
             }
+            if (pos == total) { /* an int's __index__ grew a word after the sizes were read */
+                PyErr_SetString(PyExc_ValueError, "the words changed while being read");
+                return -1;
+            }
             t->sym[pos++] = (int32_t)v;
         }
+        t->len[w] = pos - t->start[w];
         long long c = PyLong_AsLongLong(PyList_GET_ITEM(counts, w));
         if (c == -1 && PyErr_Occurred()) return -1;
         if (c < 0) {
@@ -425,6 +547,7 @@ nomem:
 /* Write the words back (shrunk by the merges), as the reference updates them in place. */
 static int trainer_store_words(Trainer *t, PyObject *words) {
     for (Py_ssize_t w = 0; w < t->nwords; w++) {
+        if (PyBytes_Check(PyList_GET_ITEM(words, w))) continue; /* immutable: its merged form is not returned */
         PyObject *word = PyList_New(t->len[w]);
         if (!word) return -1;
         for (Py_ssize_t i = 0; i < t->len[w]; i++) {
@@ -447,6 +570,7 @@ typedef struct {
     Py_ssize_t strip, max_tokens;
     long long min_frequency;
     PyObject *merges;     /* list of (a, b, z), returned */
+    IntVec made;          /* the merges as they are made: a, b, z each */
     PyObject *blocked_set;
     char *buf;            /* the merged key being built */
     Py_ssize_t bufcap;
@@ -474,7 +598,7 @@ static int run_open(Trainer *t, Run *r, PyObject *args, PyObject *kwargs) {
     r->merges = PyList_New(0);
     if (!r->blocked_set || !r->merges || trainer_load(t, r->words, r->counts, r->keys) < 0) return -1;
     r->stamp = malloc((size_t)(t->nwords ? t->nwords : 1) * sizeof(int32_t));
-    if (!r->stamp || pmap_init(&t->pairs, 1024) < 0 || dmap_init(&t->changes, 1024) < 0) {
+    if (!r->stamp || pairs_init(&t->pairs) < 0) {
         PyErr_NoMemory();
         return -1;
     }
@@ -485,6 +609,11 @@ static int run_open(Trainer *t, Run *r, PyObject *args, PyObject *kwargs) {
 /* Free the run; returns the merges when ok (the new keys and words written back), else NULL. */
 static PyObject *run_close(Trainer *t, Run *r, int ok) {
     if (ok) {
+        for (Py_ssize_t i = 0; ok && i + 2 < r->made.n; i += 3) {
+            PyObject *m = Py_BuildValue("(iii)", r->made.v[i], r->made.v[i + 1], r->made.v[i + 2]);
+            ok = m && PyList_Append(r->merges, m) == 0;
+            Py_XDECREF(m);
+        }
         for (Py_ssize_t i = PyList_GET_SIZE(r->keys); ok && i < t->keys.n; i++) {
             PyObject *k = PyBytes_FromStringAndSize(t->keys.p[i], t->keys.len[i]);
             ok = k && PyList_Append(r->keys, k) == 0;
@@ -495,6 +624,7 @@ static PyObject *run_close(Trainer *t, Run *r, int ok) {
     trainer_free(t);
     free(r->buf);
     free(r->stamp);
+    free(r->made.v);
     Py_XDECREF(r->blocked_set);
     if (!ok) Py_CLEAR(r->merges);
     return r->merges;
@@ -528,56 +658,56 @@ static int new_token(Trainer *t, Run *r, int32_t a, int32_t b, int32_t *z_out) {
             return -1;
         }
     }
-    PyObject *m = Py_BuildValue("(iii)", a, b, z);
-    if (!m || PyList_Append(r->merges, m) < 0) {
-        Py_XDECREF(m);
+    if (ivec_push(&r->made, a) < 0 || ivec_push(&r->made, b) < 0 || ivec_push(&r->made, z) < 0) {
+        PyErr_NoMemory();
         return -1;
     }
-    Py_DECREF(m);
     *z_out = z;
     return 0;
 }
 
 /* merge_everywhere: merge (a, b) into z in every word that holds it; the neighbouring pairs' count changes
- * go to t->changes and the number of occurrences merged (weighted) to *merged. 0, or -1 on error. */
+ * go to their deltas and the number of occurrences merged (weighted) to *merged. 0, or -1 on error. */
 static int merge_everywhere(Trainer *t, Run *r, int32_t a, int32_t b, int32_t z, int64_t *merged) {
-    PairSlot *slot = pmap_get(&t->pairs, pair_key(a, b), 0);
-    IntVec where = slot->where; /* taken out of the slot: merge_word may grow the map and move slots */
-    slot->where = (IntVec){0};
+    int32_t id = pairs_find(&t->pairs, pair_key(a, b));
+    if (made_pairs_step(t) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    WordIds where = t->pairs.where[id]; /* taken out: merge_word may grow the arrays and move them */
+    t->pairs.where[id] = (WordIds){NULL, 0, 0};
     *merged = 0;
-    for (Py_ssize_t k = 0; k < where.n; k++) {
+    for (int32_t k = 0; k < where.n; k++) {
         int32_t w = where.v[k];
         if (r->stamp[w] == r->n_merges) continue; /* a word indexed twice is merged once */
         r->stamp[w] = r->n_merges;
         Py_ssize_t before = t->len[w];
         if (merge_word(t, w, a, b, z) < 0) {
-            free(where.v);
+            pool_give(&t->pairs.pool, &where);
             PyErr_NoMemory();
             return -1;
         }
         *merged += (before - t->len[w]) * t->count[w];
     }
-    free(where.v);
+    pool_give(&t->pairs.pool, &where);
     return 0;
 }
 
-/* apply_changes: the merged pair's count drops to 0 and the changes are added; grew(ctx, key, count) hears
- * of each pair that grew, the only ones a lazy heap must hear about. 0, or -1 on error. */
+/* apply_changes: the merged pair's count drops to 0 and the changes are added (in the order the pairs were
+ * first changed); grew(ctx, key, count) hears of each pair that grew, the only ones a lazy heap must hear
+ * about. 0, or -1 on error. */
 static int apply_changes(Trainer *t, uint64_t merged_key, int (*grew)(void *, uint64_t, int64_t), void *ctx) {
-    pmap_get(&t->pairs, merged_key, 0)->count = 0;
-    for (size_t k = 0; k < t->changes.n; k++) {
-        uint64_t key = t->changes.keys[t->changes.order[k]];
-        int64_t d = t->changes.deltas[t->changes.order[k]];
+    Pairs *p = &t->pairs;
+    p->count[pairs_find(p, merged_key)] = 0;
+    for (Py_ssize_t k = 0; k < p->changed.n; k++) {
+        int32_t id = p->changed.v[k];
+        int64_t d = p->delta[id];
+        p->delta[id] = 0; /* (a pair listed twice, its delta back to 0 in between: applied once) */
         if (d == 0) continue;
-        PairSlot *ps = pmap_get(&t->pairs, key, 1);
-        if (!ps) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        ps->count += d;
-        if (d > 0 && grew(ctx, key, ps->count) < 0) return -1;
+        p->count[id] += d;
+        if (d > 0 && grew(ctx, p->key[id], p->count[id]) < 0) return -1;
     }
-    dmap_clear(&t->changes);
+    p->changed.n = 0;
     return 0;
 }
 
@@ -605,13 +735,12 @@ static PyObject *train_merges(PyObject *self, PyObject *args, PyObject *kwargs) 
     Run r;
     int ok = run_open(&t, &r, args, kwargs) == 0 && count_pairs(&t) == 0;
     if (!ok && !PyErr_Occurred()) PyErr_NoMemory();
-    for (size_t i = 0; ok && i < t.pairs.cap; i++)
-        if (t.pairs.slots[i].used && t.pairs.slots[i].count > 0)
-            ok = bpe_grew(&t, t.pairs.slots[i].key, t.pairs.slots[i].count) == 0;
+    for (int32_t id = 0; ok && id < t.pairs.n; id++)
+        if (t.pairs.count[id] > 0) ok = bpe_grew(&t, t.pairs.key[id], t.pairs.count[id]) == 0;
     while (ok && t.keys.n < r.max_tokens && t.heap.n) {
         Entry top = heap_pop(&t.heap);
-        PairSlot *slot = pmap_get(&t.pairs, pair_key(top.a, top.b), 0);
-        int64_t live = slot ? slot->count : 0, merged;
+        int32_t id = pairs_find(&t.pairs, pair_key(top.a, top.b));
+        int64_t live = id >= 0 ? t.pairs.count[id] : 0, merged;
         if (live != top.count) { /* stale: re-queue at the live count */
             ok = live <= 0 || bpe_grew(&t, pair_key(top.a, top.b), live) == 0;
             continue;

@@ -236,95 +236,348 @@ static PyObject *split_scanned(PyObject *self, PyObject *args) {
 typedef struct {
     uint64_t hash;
     int64_t count;
-    char *bytes; /* NULL: empty slot */
+    int64_t first;     /* where the word was first seen (its place in the output's order, and its characters) */
+    const char *bytes; /* its UTF-8, in a ByteArena */
     int32_t nbytes;
-} CountSlot;
+    int32_t nchars;
+} WordEntry;
 
+/* Word -> count: the words in an array in order of first sight, found through a table of 8-byte slots, each
+ * the high half of a word's hash beside its index + 1 (0: empty), so that a probe reads an entry only when
+ * the halves agree, and the table is small enough to stay in cache longer. */
 typedef struct {
-    CountSlot *slots;
-    size_t cap, n;
+    uint64_t *slots;
+    size_t mask;
+    WordEntry *e;
+    size_t n, cap;
 } WordCounts;
 
-static int counts_add(WordCounts *c, const char *bytes, int32_t nbytes) {
-    uint64_t h = hash_bytes(bytes, nbytes);
-    size_t j = h & (c->cap - 1);
-    while (c->slots[j].bytes) {
-        CountSlot *e = &c->slots[j];
-        if (e->hash == h && e->nbytes == nbytes && bytes_equal(e->bytes, bytes, nbytes)) {
-            e->count++;
-            return 0;
-        }
-        j = (j + 1) & (c->cap - 1);
-    }
-    if ((c->n + 1) * 2 > c->cap) {
-        size_t cap = c->cap * 2;
-        CountSlot *slots = calloc(cap, sizeof(CountSlot));
-        if (!slots) return -1;
-        for (size_t i = 0; i < c->cap; i++) {
-            if (!c->slots[i].bytes) continue;
-            size_t k = c->slots[i].hash & (cap - 1);
-            while (slots[k].bytes) k = (k + 1) & (cap - 1);
-            slots[k] = c->slots[i];
-        }
-        free(c->slots);
-        c->slots = slots;
-        c->cap = cap;
-        j = h & (cap - 1);
-        while (c->slots[j].bytes) j = (j + 1) & (cap - 1);
-    }
-    char *copy = malloc((size_t)nbytes + 1);
-    if (!copy) return -1;
-    memcpy(copy, bytes, (size_t)nbytes);
-    c->slots[j] = (CountSlot){h, 1, copy, nbytes};
-    c->n++;
-    return 0;
+static int counts_init(WordCounts *c) {
+    c->mask = 1023, c->n = 0, c->cap = 512;
+    c->slots = calloc(c->mask + 1, sizeof(uint64_t));
+    c->e = malloc(c->cap * sizeof(WordEntry));
+    return c->slots && c->e ? 0 : -1;
 }
 
 static void counts_free(WordCounts *c) {
-    for (size_t i = 0; c->slots && i < c->cap; i++) free(c->slots[i].bytes);
     free(c->slots);
+    free(c->e);
 }
 
-/* count_segment: the GPT-2 words of t[start, end) into counts. */
-static int count_segment(const Text *t, Py_ssize_t start, Py_ssize_t end, WordCounts *counts, char **utf8,
-                         Py_ssize_t *utf8_cap) {
+static inline uint64_t count_slot(uint64_t h, size_t index) { return (h & 0xffffffff00000000ULL) | (index + 1); }
+
+/* The entry of the word (hash h), or NULL with *at the slot where it goes. */
+static WordEntry *counts_find(WordCounts *c, uint64_t h, const char *bytes, int32_t nbytes, size_t *at) {
+    size_t j = h & c->mask;
+    for (uint64_t s; (s = c->slots[j]); j = (j + 1) & c->mask) {
+        if ((s ^ h) >> 32) continue;
+        WordEntry *e = &c->e[(uint32_t)s - 1];
+        if (e->hash == h && e->nbytes == nbytes && bytes_equal(e->bytes, bytes, nbytes)) return e;
+    }
+    *at = j;
+    return NULL;
+}
+
+/* A new entry for a word that counts_find did not find (at: its slot): its index, or -1 when out of memory. */
+static Py_ssize_t counts_insert(WordCounts *c, const WordEntry *word, size_t at) {
+    if (c->n == c->cap) {
+        WordEntry *e = realloc(c->e, c->cap * 2 * sizeof(WordEntry));
+        if (!e) return -1;
+        c->e = e, c->cap *= 2;
+    }
+    if (c->n >= UINT32_MAX - 1) return -1;
+    c->e[c->n] = *word;
+    if ((c->n + 1) * 2 > c->mask + 1) { /* grow: the entries in order, into a table twice the size */
+        size_t mask = c->mask * 2 + 1;
+        uint64_t *slots = calloc(mask + 1, sizeof(uint64_t));
+        if (!slots) return -1;
+        for (size_t i = 0; i <= c->n; i++) {
+            size_t j = c->e[i].hash & mask;
+            while (slots[j]) j = (j + 1) & mask;
+            slots[j] = count_slot(c->e[i].hash, i);
+        }
+        free(c->slots);
+        c->slots = slots, c->mask = mask;
+    } else {
+        c->slots[at] = count_slot(word->hash, c->n);
+    }
+    return (Py_ssize_t)c->n++;
+}
+
+/* Words' bytes, copied one after the other into blocks that are freed together: no allocation per word. */
+typedef struct {
+    char **blocks;
+    size_t n, cap;
+    char *at;
+    size_t left;
+} ByteArena;
+
+#define ARENA_BLOCK (1 << 20)
+
+static char *arena_copy(ByteArena *a, const char *p, size_t n) {
+    if (n > a->left) {
+        if (a->n == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 16;
+            char **blocks = realloc(a->blocks, cap * sizeof(char *));
+            if (!blocks) return NULL;
+            a->blocks = blocks, a->cap = cap;
+        }
+        size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        if (!(a->at = a->blocks[a->n] = malloc(size))) return NULL;
+        a->n++, a->left = size;
+    }
+    char *copy = a->at;
+    memcpy(copy, p, n);
+    a->at += n, a->left -= n;
+    return copy;
+}
+
+static void arena_free(ByteArena *a) {
+    for (size_t i = 0; i < a->n; i++) free(a->blocks[i]);
+    free(a->blocks);
+}
+
+/* What one counting thread fills: its own table, the arena of its words' bytes, a buffer for UTF-8. */
+typedef struct {
+    WordCounts counts;
+    ByteArena arena;
+    char *utf8;
+    Py_ssize_t utf8_cap;
+} CountScratch;
+
+/* One more of the word whose UTF-8 is bytes, its nchars characters first seen at place `first`. */
+static int counts_add(CountScratch *k, const char *bytes, int32_t nbytes, int32_t nchars, int64_t first) {
+    uint64_t h = hash_bytes(bytes, nbytes);
+    size_t at;
+    WordEntry *e = counts_find(&k->counts, h, bytes, nbytes, &at);
+    if (e) {
+        e->count++;
+        return 0;
+    }
+    const char *copy = arena_copy(&k->arena, bytes, (size_t)nbytes);
+    WordEntry word = {h, 1, first, copy, nbytes, nchars};
+    return copy && counts_insert(&k->counts, &word, at) >= 0 ? 0 : -1;
+}
+
+/* Another table's entry added to c (its bytes stay in the other thread's arena). */
+static int counts_take(WordCounts *c, const WordEntry *from) {
+    size_t at;
+    WordEntry *e = counts_find(c, from->hash, from->bytes, from->nbytes, &at);
+    if (!e) return counts_insert(c, from, at) >= 0 ? 0 : -1;
+    e->count += from->count;
+    if (from->first < e->first) e->first = from->first;
+    return 0;
+}
+
+/* count_segment: the GPT-2 words of t[start, end) into the counter; `base` places t in the output order. */
+static int count_segment(const Text *t, Py_ssize_t start, Py_ssize_t end, CountScratch *k, int64_t base) {
     Text seg = *t;
     seg.n = end;
     for (Py_ssize_t i = start; i < end;) {
-        Py_ssize_t e = gpt2_token_end(&seg, i, 0);
-        Py_ssize_t nb = utf8_of(t, i, e, utf8, utf8_cap);
-        if (nb < 0 || counts_add(counts, *utf8, (int32_t)nb) < 0) return -1;
+        Py_ssize_t e = gpt2_token_end(&seg, i, 0), nb;
+        const char *bytes = utf8_view(t, i, e, &k->utf8, &k->utf8_cap, &nb);
+        if (nb < 0 || counts_add(k, bytes, (int32_t)nb, (int32_t)(e - i), base + i) < 0) return -1;
         i = e;
     }
     return 0;
 }
 
-/* count_text: one text's words, special tokens cut out first. */
-static int count_text(const Specials *sp, const Text *t, WordCounts *counts, char **utf8, Py_ssize_t *utf8_cap) {
-    Py_ssize_t pos = 0;
-    for (Py_ssize_t i = 0; i < t->n && sp->n; i++) {
-        Py_ssize_t k = special_at(sp, t, i);
-        if (k < 0) continue;
-        if (count_segment(t, pos, i, counts, utf8, utf8_cap) < 0) return -1;
-        pos = i + sp->len[k];
+/* count_range: the words of t[start, end) as a text of its own, special tokens cut out first. */
+static int count_range(const Specials *sp, const Text *t, Py_ssize_t start, Py_ssize_t end, CountScratch *k,
+                       int64_t base) {
+    Text seg = *t;
+    seg.n = end;
+    Py_ssize_t pos = start;
+    for (Py_ssize_t i = special_candidate(sp, &seg, start); i < end; i = special_candidate(sp, &seg, i + 1)) {
+        Py_ssize_t s = special_at(sp, &seg, i);
+        if (s < 0) continue;
+        if (count_segment(t, pos, i, k, base) < 0) return -1;
+        pos = i + sp->len[s];
         i = pos - 1;
     }
-    return count_segment(t, pos, t->n, counts, utf8, utf8_cap);
+    return count_segment(t, pos, end, k, base);
 }
 
-/* count_gpt2(texts: list[str], specials: list[str]) -> dict[str, int] */
-static PyObject *count_gpt2(PyObject *self, PyObject *args) {
-    PyObject *list, *specials_list;
-    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &list, &PyList_Type, &specials_list) || require_classes() < 0)
+/* The position just past the next "\n" at or after i, or t->n. */
+static Py_ssize_t line_end(const Text *t, Py_ssize_t i) {
+    if (t->kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *d = t->data;
+        const void *hit = i < t->n ? memchr(d + i, '\n', (size_t)(t->n - i)) : NULL;
+        return hit ? (const Py_UCS1 *)hit - d + 1 : t->n;
+    }
+    while (i < t->n && CP(t, i) != '\n') i++;
+    return i < t->n ? i + 1 : t->n;
+}
+
+/* A piece of the work: characters [start, end) of text `text`, whole lines when cut into lines. */
+typedef struct {
+    Py_ssize_t text, start, end;
+} CountUnit;
+
+typedef struct {
+    const Specials *sp;
+    const Text *texts;
+    const int64_t *base; /* per text: the characters of the texts before it (the output order) */
+    const CountUnit *units;
+    Py_ssize_t n_units;
+    int lines;
+    atomic_size_t next;
+    atomic_int failed;
+} CountJob;
+
+typedef struct {
+    CountJob *job;
+    CountScratch counter;
+} CountWorker;
+
+/* count_work: a worker's loop, a unit at a time until none is left. */
+static void count_work(CountWorker *w) {
+    CountJob *job = w->job;
+    for (;;) {
+        size_t u = atomic_fetch_add(&job->next, 1);
+        if ((Py_ssize_t)u >= job->n_units || atomic_load(&job->failed)) return;
+        const CountUnit *unit = &job->units[u];
+        const Text *t = &job->texts[unit->text];
+        int64_t base = job->base[unit->text];
+        for (Py_ssize_t s = unit->start; s < unit->end;) {
+            Py_ssize_t e = job->lines ? line_end(t, s) : unit->end;
+            if (e > unit->end) e = unit->end;
+            if (count_range(job->sp, t, s, e, &w->counter, base) < 0) {
+                atomic_store(&job->failed, 1);
+                return;
+            }
+            s = e;
+        }
+    }
+}
+
+#if SUBTOK_THREADS
+static void *count_thread(void *arg) {
+    count_work(arg);
+    return NULL;
+}
+#endif
+
+#define COUNT_UNIT_CHARS (1 << 18) /* a text cut into lines is shared among the threads in pieces of about this */
+
+/* The units of the texts: one per text, or with lines a long text cut at line ends into pieces of about
+ * COUNT_UNIT_CHARS (NULL when out of memory). */
+static CountUnit *count_units(const Text *texts, Py_ssize_t n, int lines, Py_ssize_t *n_units) {
+    Py_ssize_t cap = n ? n : 1, m = 0;
+    CountUnit *units = malloc((size_t)cap * sizeof(CountUnit));
+    for (Py_ssize_t i = 0; units && i < n; i++) {
+        for (Py_ssize_t s = 0; s < texts[i].n || (s == 0 && !lines);) {
+            Py_ssize_t e = !lines || texts[i].n - s <= COUNT_UNIT_CHARS ? texts[i].n : line_end(&texts[i], s + COUNT_UNIT_CHARS - 1);
+            if (m == cap) {
+                CountUnit *more = realloc(units, (size_t)(cap *= 2) * sizeof(CountUnit));
+                if (!more) {
+                    free(units);
+                    return NULL;
+                }
+                units = more;
+            }
+            units[m++] = (CountUnit){i, s, e};
+            s = e;
+            if (!lines) break;
+        }
+    }
+    *n_units = m;
+    return units;
+}
+
+typedef struct {
+    uint64_t first;
+    const WordEntry *word;
+} Placed;
+
+/* Sort by `first` (non-negative, below `top`): least significant digit first, 16 bits a pass, as many
+ * passes as `top` needs (a comparison sort of a million words costs several times as much). */
+static int placed_sort(Placed *p, size_t n, uint64_t top) {
+    Placed *tmp = malloc((n ? n : 1) * sizeof(Placed));
+    size_t *at = malloc(65536 * sizeof(size_t));
+    if (!tmp || !at) {
+        free(tmp);
+        free(at);
+        return -1;
+    }
+    for (int shift = 0; shift < 64 && (top >> shift); shift += 16) {
+        memset(at, 0, 65536 * sizeof(size_t));
+        for (size_t i = 0; i < n; i++) at[(p[i].first >> shift) & 0xffff]++;
+        for (size_t d = 0, sum = 0; d < 65536; d++) {
+            size_t c = at[d];
+            at[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) tmp[at[(p[i].first >> shift) & 0xffff]++] = p[i];
+        memcpy(p, tmp, n * sizeof(Placed));
+    }
+    free(tmp);
+    free(at);
+    return 0;
+}
+
+/* Add the counted words to the dict `out`, in the order they were first seen (as the reference's loop),
+ * each word cut from the text where it was first seen. */
+static int counts_to_dict(WordCounts *c, PyObject *out, PyObject *items, const int64_t *base) {
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    Placed *order = malloc((c->n ? c->n : 1) * sizeof(Placed));
+    size_t m = 0;
+    for (size_t j = 0; order && j < c->n; j++) order[m++] = (Placed){(uint64_t)c->e[j].first, &c->e[j]};
+    if (!order || placed_sort(order, m, (uint64_t)(n ? base[n - 1] + PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(items, n - 1)) : 0)) < 0) {
+        free(order);
+        PyErr_NoMemory();
+        return -1;
+    }
+    int r = 0;
+    Py_ssize_t ti = 0; /* the text of the word: the places come in order */
+    for (size_t k = 0; k < m && r == 0; k++) {
+        const WordEntry *e = order[k].word;
+        while (ti + 1 < n && base[ti + 1] <= e->first) ti++;
+        Py_ssize_t at = (Py_ssize_t)(e->first - base[ti]);
+        PyObject *word = PyUnicode_Substring(PyTuple_GET_ITEM(items, ti), at, at + e->nchars);
+        PyObject *had = word ? PyDict_GetItemWithError(out, word) : NULL; /* borrowed */
+        PyObject *sum = word && !PyErr_Occurred() ? PyLong_FromLongLong(e->count) : NULL;
+        if (sum && had) {
+            PyObject *add = sum;
+            sum = PyNumber_Add(had, add);
+            Py_DECREF(add);
+        }
+        r = sum && PyDict_SetItem(out, word, sum) == 0 ? 0 : -1;
+        Py_XDECREF(word);
+        Py_XDECREF(sum);
+    }
+    free(order);
+    return r;
+}
+
+/* count_gpt2(texts: list[str], specials: list[str], counts: dict | None = None, lines: bool = False,
+ *            num_threads: int = 1) -> dict[str, int] */
+static PyObject *count_gpt2(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"texts", "specials", "counts", "lines", "num_threads", NULL};
+    PyObject *list, *specials_list, *given = Py_None;
+    int lines = 0, num_threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!|Opi", kwlist, &PyList_Type, &list, &PyList_Type,
+                                     &specials_list, &given, &lines, &num_threads) ||
+        require_classes() < 0)
         return NULL;
+    if (given != Py_None && !PyDict_Check(given)) {
+        PyErr_SetString(PyExc_TypeError, "counts must be a dict (or None)");
+        return NULL;
+    }
     PyObject *items = PySequence_Tuple(list); /* held while the GIL is released */
     if (!items) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(items), n_units = 0;
+    if (num_threads < 1) num_threads = 1;
+    int n_workers = num_threads; /* (num_threads drops to the number of units below) */
     Specials sp = {0};
-    WordCounts counts = {calloc(1024, sizeof(CountSlot)), 1024, 0};
-    PyObject *out = NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    CountJob job = {&sp, NULL, NULL, NULL, 0, lines, 0, 0};
     Text *texts = calloc((size_t)(n ? n : 1), sizeof(Text));
-    if (!counts.slots || !texts) {
+    int64_t *base = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    CountWorker *workers = calloc((size_t)num_threads, sizeof(CountWorker));
+    CountUnit *units = NULL;
+    PyObject *out = NULL;
+    int started = 0;
+    if (!texts || !base || !workers) {
         PyErr_NoMemory();
         goto done;
     }
@@ -332,32 +585,52 @@ static PyObject *count_gpt2(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         if (check_text(PyTuple_GET_ITEM(items, i)) < 0) goto done;
         text_init(&texts[i], PyTuple_GET_ITEM(items, i));
+        base[i] = i ? base[i - 1] + texts[i - 1].n : 0;
     }
-    int failed = 0;
-    Py_BEGIN_ALLOW_THREADS
-    char *utf8 = NULL;
-    Py_ssize_t utf8_cap = 0;
-    for (Py_ssize_t i = 0; i < n && !failed; i++) failed = count_text(&sp, &texts[i], &counts, &utf8, &utf8_cap) < 0;
-    free(utf8);
-    Py_END_ALLOW_THREADS
-    if (failed) {
+    units = count_units(texts, n, lines, &n_units);
+    for (int k = 0; units && k < num_threads; k++)
+        if (counts_init(&workers[k].counter.counts) < 0) Py_CLEAR(units);
+    if (!units) {
         PyErr_NoMemory();
         goto done;
     }
-    out = PyDict_New();
-    for (size_t j = 0; out && j < counts.cap; j++) {
-        const CountSlot *e = &counts.slots[j];
-        if (!e->bytes) continue;
-        PyObject *word = PyUnicode_DecodeUTF8(e->bytes, e->nbytes, "surrogatepass");
-        PyObject *c = word ? PyLong_FromLongLong(e->count) : NULL;
-        if (!c || PyDict_SetItem(out, word, c) < 0) Py_CLEAR(out);
-        Py_XDECREF(word);
-        Py_XDECREF(c);
+    job.texts = texts, job.base = base, job.units = units, job.n_units = n_units;
+    if (num_threads > n_units) num_threads = n_units > 0 ? (int)n_units : 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (int k = 0; k < num_threads; k++) workers[k].job = &job;
+#if SUBTOK_THREADS
+    pthread_t *tids = num_threads > 1 ? malloc((size_t)(num_threads - 1) * sizeof(pthread_t)) : NULL;
+    for (int k = 1; tids && k < num_threads; k++, started++)
+        if (pthread_create(&tids[k - 1], NULL, count_thread, &workers[k]) != 0) break; /* fewer: still correct */
+#endif
+    count_work(&workers[0]);
+#if SUBTOK_THREADS
+    for (int k = 0; k < started; k++) pthread_join(tids[k], NULL);
+    free(tids);
+#endif
+    for (int k = 1; k <= started; k++) { /* the workers' tables into the first's */
+        WordCounts *c = &workers[k].counter.counts;
+        for (size_t j = 0; j < c->n && !atomic_load(&job.failed); j++)
+            if (counts_take(&workers[0].counter.counts, &c->e[j]) < 0) atomic_store(&job.failed, 1);
     }
+    Py_END_ALLOW_THREADS
+    if (atomic_load(&job.failed)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out = given == Py_None ? PyDict_New() : (Py_INCREF(given), given);
+    if (out && counts_to_dict(&workers[0].counter.counts, out, items, base) < 0) Py_CLEAR(out);
 done:
-    counts_free(&counts);
+    for (int k = 0; workers && k < n_workers; k++) {
+        counts_free(&workers[k].counter.counts);
+        arena_free(&workers[k].counter.arena);
+        free(workers[k].counter.utf8);
+    }
+    free(workers);
+    free(units);
     specials_free(&sp);
     free(texts);
+    free(base);
     Py_DECREF(items);
     return out;
 }

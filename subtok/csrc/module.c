@@ -42,7 +42,7 @@
 #include "kernels.c"
 
 /* subtok._backend loads this module only when its ABI equals its own: a stale build is never half used. */
-#define SUBTOK_ABI 7
+#define SUBTOK_ABI 8
 
 static PyMethodDef methods[] = {
     {"set_char_classes", set_char_classes, METH_O, "Install text.char_classes() for the scanners (once)."},
@@ -56,7 +56,7 @@ static PyMethodDef methods[] = {
     {"encode_chars", encode_chars, METH_VARARGS, "A word's character symbols, then merges (as bpe_core.encode_chars)."},
     {"split_scanned", split_scanned, METH_VARARGS, "Spans of a scanned pattern (as bpe_core.split_scanned)."},
     {"split_program", split_program, METH_VARARGS, "A pre-tokenizer Sequence's words (see pre_split.c)."},
-    {"count_gpt2", count_gpt2, METH_VARARGS, "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
+    {"count_gpt2", (PyCFunction)(void (*)(void))count_gpt2, METH_VARARGS | METH_KEYWORDS, "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
     {"make_trie", make_trie, METH_VARARGS, "A WordPiece vocabulary as a trie (mirrors wordpiece_core.make_trie)."},
     {"encode_longest_match", encode_longest_match, METH_VARARGS,
      "BERT's greedy longest-match-first (mirrors wordpiece_core.encode_longest_match)."},

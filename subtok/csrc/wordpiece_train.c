@@ -150,8 +150,8 @@ static void tokens_free(Tokens *tk) {
 }
 
 static int64_t live_count(Trainer *t, uint64_t key) {
-    PairSlot *s = pmap_get(&t->pairs, key, 0);
-    return s ? s->count : 0;
+    int32_t id = pairs_find(&t->pairs, key);
+    return id >= 0 ? t->pairs.count[id] : 0;
 }
 
 static int lpush(Trainer *t, LHeap *h, const Tokens *tk, uint64_t key) {
@@ -197,12 +197,12 @@ static PyObject *train_likelihood(PyObject *self, PyObject *args, PyObject *kwar
     for (Py_ssize_t w = 0; ok && w < t.nwords; w++)
         for (Py_ssize_t i = 0; i < t.len[w]; i++) tk.count[t.sym[t.start[w] + i]] += t.count[w];
     LikelihoodCtx ctx = {&t, &heap, &tk};
-    for (size_t i = 0; ok && i < t.pairs.cap; i++) {
-        PairSlot *sl = &t.pairs.slots[i];
-        if (!sl->used || sl->count <= 0) continue;
-        ok = tokens_add_pair(&tk, (int32_t)(sl->key >> 32), sl->key) == 0 &&
-             tokens_add_pair(&tk, (int32_t)(sl->key & 0xffffffffu), sl->key) == 0 &&
-             (sl->count < r.min_frequency || lpush(&t, &heap, &tk, sl->key) == 0);
+    for (int32_t id = 0; ok && id < t.pairs.n; id++) {
+        uint64_t key = t.pairs.key[id];
+        if (t.pairs.count[id] <= 0) continue;
+        ok = tokens_add_pair(&tk, (int32_t)(key >> 32), key) == 0 &&
+             tokens_add_pair(&tk, (int32_t)(key & 0xffffffffu), key) == 0 &&
+             (t.pairs.count[id] < r.min_frequency || lpush(&t, &heap, &tk, key) == 0);
         if (!ok) PyErr_NoMemory();
     }
     while (ok && t.keys.n < r.max_tokens && heap.n) {

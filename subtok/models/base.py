@@ -152,6 +152,13 @@ def check_word_counts(word_counts: Mapping[str, int]) -> None:
     negative or boolean count is an error, not something to round or train on)."""
     if not isinstance(word_counts, Mapping):
         raise TrainingError(f"word counts must be a mapping of word -> count, not {type(word_counts).__name__}")
+    counts = word_counts.values()
+    if not word_counts or (
+        set(map(type, word_counts)) == {str}
+        and set(map(type, counts)) == {int}
+        and 1 <= min(counts) <= max(counts) <= 1 << 52
+    ):
+        return  # the common case, checked at C speed; otherwise the loop below names the first offender
     for word, count in word_counts.items():
         if not isinstance(word, str):
             raise TrainingError(f"a word must be a str, not {word!r}")

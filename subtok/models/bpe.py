@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from itertools import chain, groupby
 from typing import Optional, Union
 
@@ -21,9 +22,9 @@ from ..decoders import ByteLevel, CharBPE, Decoder, byte_fallback_token, is_byte
 from ..encoding import TextEncoder, TextWords
 from ..errors import SubtokError, TokenizerFileError, TrainingError
 from ..pre_tokenizers import GPT2, PreTokenizer, WhitespaceRuns
-from ..progress import progress_bar
+from ..progress import Silent, progress_bar
 from ..registry import require
-from ..text import SCANNED_PATTERNS, bytes_to_token, token_to_bytes
+from ..text import SCANNED_PATTERNS, bytes_to_token, bytes_to_tokens, token_to_bytes
 from ..vocab import Vocab
 from . import bpe_core
 from .base import UNSET, Trainer, char_alphabet, char_symbol_words, check_word_counts, encode_each
@@ -115,28 +116,37 @@ class BPE:
         )
         chars = self._chars
         self._reference_chars = bpe_core.make_char_table(chars, self.byte_ids) if chars is not None else None
-        self.ranks: dict[tuple[int, int], int] = {}
-        self.results: list[int] = []
-        strip = len(self.prefix)
-        for rank, merge in enumerate(self.merges):
-            if len(merge) != 2 or not all(isinstance(p, str) for p in merge):
-                raise SubtokError(f"merge {rank} is not a pair of strings: {merge!r}")
-            left, right = merge
-            merged = left + right[strip:]  # as HF: the right part loses the prefix's length
-            ids = (tid.get(left), tid.get(right), tid.get(merged))
-            if None in ids:
-                raise SubtokError(f"merge {rank} ({left!r}, {right!r}) uses or makes a token not in the vocabulary")
-            pair = (ids[0], ids[1])
-            self.ranks[pair] = len(self.results)  # a repeated pair: the later rank wins, as in HF's merge map
-            self.results.append(ids[2])
+        self._index_merges(tid)
         # Files converted from SentencePiece (Llama-2's) have no pre-tokenizer: a whole line is one word. Where no
         # merge makes a token with ▁ after another character, no merge crosses the start of a run of ▁, and
         # a long word is encoded run by run, each run cached (the same ids: merges inside a run see only it)
-        made = (self.vocab.id_to_word[r] for r in self.results)
-        crosses = any(t is None or _SPACE_AFTER_CHAR.search(t) for t in made)
-        self._space_cuts = _SPACE_RUNS if self._chars is not None and not crosses else None
-        # Byte length of each token in the original text, for offsets (unknown-token length varies).
-        self.nbytes = [0 if t is None else self._token_nbytes(t) for t in self.vocab]
+        self._space_cuts = None
+        if self._chars is not None:
+            made = (self.vocab.id_to_word[r] for r in self.results)
+            if not any(t is None or _SPACE_AFTER_CHAR.search(t) for t in made):
+                self._space_cuts = _SPACE_RUNS
+
+    def _index_merges(self, tid: Mapping[str, int]) -> None:
+        """``ranks`` ((left id, right id) -> rank; a repeated pair: the later rank wins, as in HF's merge map)
+        and ``results`` (the merged token's id by rank), each merge checked (whole columns at a time)."""
+        merges, strip = self.merges, len(self.prefix)
+        if any(len(m) != 2 for m in merges) or not {type(p) for m in merges for p in m} <= {str}:
+            for rank, merge in enumerate(merges):  # (the columns' check failed: find the merge, if any)
+                if len(merge) != 2 or not all(isinstance(p, str) for p in merge):
+                    raise SubtokError(f"merge {rank} is not a pair of strings: {merge!r}")
+        lefts = list(map(tid.get, (m[0] for m in merges)))
+        rights = list(map(tid.get, (m[1] for m in merges)))
+        self.results: list[int] = list(map(tid.get, (left + right[strip:] for left, right in merges)))
+        if None in lefts or None in rights or None in self.results:  # (the right part loses the prefix, as HF's)
+            rank = next(k for k, ids in enumerate(zip(lefts, rights, self.results)) if None in ids)
+            left, right = merges[rank]
+            raise SubtokError(f"merge {rank} ({left!r}, {right!r}) uses or makes a token not in the vocabulary")
+        self.ranks: dict[tuple[int, int], int] = dict(zip(zip(lefts, rights), range(len(merges))))
+
+    @cached_property
+    def nbytes(self) -> list[int]:
+        """Byte length of each token in the original text, for offsets (unknown-token length varies)."""
+        return [0 if t is None else self._token_nbytes(t) for t in self.vocab]
 
     def _token_nbytes(self, token: str) -> int:
         """How many bytes of the original text the token stands for (its affixes are not text)."""
@@ -591,7 +601,7 @@ class BPETrainer(Trainer):
         specials = list(self.special_tokens)
         if byte_level:
             keys = [bytes([b]) for b in range(256)]  # symbol id == byte value
-            word_list = [list(w.encode("utf-8", "surrogatepass")) for w in word_counts]
+            word_list = [w.encode("utf-8", "surrogatepass") for w in word_counts]
             counts = list(word_counts.values())
             fallback: list[str] = []
             strip = 0
@@ -624,15 +634,16 @@ class BPETrainer(Trainer):
                 on_merge.done = n - start
 
             on_merge.done = 0
+            report = None if isinstance(bar, Silent) else on_merge  # (a call per merge costs 1 µs: none unasked)
             train_merges = _backend.pick(bpe_core.train_merges)
-            merges = train_merges(word_list, counts, keys, strip, max_tokens, self.min_frequency, blocked, on_merge)
+            merges = train_merges(word_list, counts, keys, strip, max_tokens, self.min_frequency, blocked, report)
         if len(keys) < max_tokens:
             warnings.warn(
                 f"BPE training ran out of pairs with min_frequency={self.min_frequency}: the vocabulary has "
                 f"{reserved + len(keys)} tokens, not the vocab_size={self.vocab_size} asked for",
                 stacklevel=3,
             )
-        names = [bytes_to_token(k) for k in keys] if byte_level else [k.decode("utf-8") for k in keys]
+        names = bytes_to_tokens(keys) if byte_level else [k.decode("utf-8") for k in keys]
         return BPE(
             specials + fallback + names,
             [(names[a], names[b]) for a, b, _ in merges],

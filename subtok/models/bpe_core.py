@@ -87,7 +87,7 @@ def merge_word(
 
 
 def train_merges(
-    words: list[list[int]],
+    words: list[Union[list[int], bytes]],
     counts: list[int],
     keys: list[bytes],
     strip: int,
@@ -103,9 +103,11 @@ def train_merges(
     must leave something: a right part's key is longer than ``strip``, as the trainers' symbols are). When
     that key already names a token, the merge is recorded and reuses its id (as HF does), and the
     number of tokens does not grow. A pair whose merged key is in ``blocked`` (the special tokens'
-    spellings) is never merged. ``words`` and ``keys`` are updated in place; returns
-    (a, b, merged id) per merge in order.
+    spellings) is never merged. A word given as bytes has its byte values for symbols (byte-level
+    training: keys[i] is bytes([i])) and, being immutable, is left as it is; words given as lists and
+    ``keys`` are updated in place. Returns (a, b, merged id) per merge in order.
     """
+    given, words = words, [list(w) if isinstance(w, bytes) else w for w in words]
     key_to_id = {k: i for i, k in enumerate(keys)}
     pair_counts, where = count_pairs(words, counts)
     heap = [(-c, keys[a], keys[b], a, b) for (a, b), c in pair_counts.items() if c > 0]
@@ -129,6 +131,9 @@ def train_merges(
             heapq.heappush(heap, (-new, keys[pair[0]], keys[pair[1]], pair[0], pair[1]))
         if on_merge is not None:
             on_merge(len(keys))
+    for w, word in enumerate(given):  # the merged lists go back in place; a bytes word stays as given
+        if not isinstance(word, bytes):
+            given[w] = words[w]
     return merges
 
 
@@ -335,16 +340,35 @@ def split_gpt2(text: str) -> list[tuple[int, int]]:
     return split_scanned(text, 0)
 
 
-def count_gpt2(texts: list[str], specials: list[str]) -> dict[str, int]:
+def count_gpt2(
+    texts: list[str],
+    specials: list[str],
+    counts: Optional[dict[str, int]] = None,
+    lines: bool = False,
+    num_threads: int = 1,
+) -> dict[str, int]:
     """Word -> count over ``texts`` split with GPT-2's pattern, each special token cut out first (leftmost,
-    then the first listed; pass them longest first). Training's counting step for byte-level BPE."""
+    then the first listed; pass them longest first). Training's counting step for byte-level BPE.
+
+    With ``lines`` each text is first cut after each "\n" (``corpus.split_lines``), the lines counted apart.
+    The counts are added to ``counts`` (returned; a new dict when None), new words in the order they are
+    first seen. ``num_threads``: the native core's worker threads (the result is the same for any number).
+    """
     special_re = alternation(specials)
-    counts: dict[str, int] = defaultdict(int)
+    counts = {} if counts is None else counts
     for text in texts:
-        for piece in special_re.split(text) if special_re is not None else (text,):
-            for s, e in split_gpt2(piece):
-                counts[piece[s:e]] += 1
-    return dict(counts)
+        for line in _lines(text) if lines else (text,):
+            for piece in special_re.split(line) if special_re is not None else (line,):
+                for s, e in split_gpt2(piece):
+                    word = piece[s:e]
+                    counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` cut after each "\n" (kept), as ``corpus.split_lines``."""
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
 
 
 class ByteLevelEncoder(TextBatches):
