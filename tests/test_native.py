@@ -37,10 +37,14 @@ def test_train_merges_identical(words, counts_seed, min_frequency, strip):
 
 
 @given(words=words_strategy, as_bytes=st.lists(st.booleans(), min_size=40, max_size=40))
-def test_train_merges_takes_bytes_words(words, as_bytes):
-    """A word given as bytes trains as the list of its byte values and is left as given, on both backends."""
+def test_train_merges_takes_bytes_and_str_words(words, as_bytes):
+    """A word given as bytes (or as a str: its UTF-8) trains as the list of its byte values and is left as
+    given, on both backends."""
     keys = [bytes([97 + i]) for i in range(6)]
-    mixed = [bytes(w) if b else list(w) for w, b in zip(words, as_bytes)]
+    mixed = [
+        (bytes(w).decode("latin-1") if i % 2 else bytes(w)) if b else list(w)
+        for i, (w, b) in enumerate(zip(words, as_bytes))
+    ]
     counts = [1 + i % 3 for i in range(len(words))]
     lists, expected_keys = copy.deepcopy(words), list(keys)
     expected = bpe_core.train_merges(lists, counts, expected_keys, 0, 40, 1)
@@ -48,7 +52,16 @@ def test_train_merges_takes_bytes_words(words, as_bytes):
         given, k = copy.deepcopy(mixed), list(keys)
         assert [tuple(m) for m in train(given, counts, k, 0, 40, 1)] == expected
         assert k == expected_keys
-        assert given == [bytes(w) if b else merged for w, b, merged in zip(words, as_bytes, lists)]
+        assert given == [m if isinstance(m, (str, bytes)) else merged for m, merged in zip(mixed, lists)]
+
+
+def test_train_merges_reads_a_str_word_as_its_utf8():
+    words = ["héllo", "😀a😀a", "x\ud800x\ud800", "héllo wörld"]
+    keys = [bytes([b]) for b in range(256)]
+    as_bytes = [w.encode("utf-8", "surrogatepass") for w in words]
+    expected = bpe_core.train_merges(list(as_bytes), [3, 2, 2, 1], list(keys), 0, 270, 1)
+    assert [tuple(m) for m in native.train_merges(list(words), [3, 2, 2, 1], list(keys), 0, 270, 1)] == expected
+    assert bpe_core.train_merges(list(words), [3, 2, 2, 1], list(keys), 0, 270, 1) == expected
 
 
 @given(symbols=st.lists(st.integers(0, 7), max_size=300), seed=st.integers(0, 50))

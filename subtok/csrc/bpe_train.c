@@ -327,12 +327,19 @@ static Entry heap_pop(Heap *h) {
 /* ------------------------------------------------------------------------------------------------ */
 /* Training                                                                                         */
 /* ------------------------------------------------------------------------------------------------ */
+/* A word as training holds it: where its symbols are, how many (fewer as merges apply), its count, and the
+ * merge step that last merged it (a word indexed twice is merged once), side by side: one cache line a visit. */
+typedef struct {
+    Py_ssize_t start;
+    int64_t count;
+    int32_t len;
+    int32_t stamp;
+} TrainWord;
+
 typedef struct {
     int32_t *sym;      /* all words' symbols, word w at sym[start[w] .. start[w] + len[w]) */
     int32_t *pid;      /* beside each symbol but a word's last, the id of the pair it starts */
-    Py_ssize_t *start; /* per word */
-    Py_ssize_t *len;   /* per word, shrinks as merges apply */
-    int64_t *count;    /* per word */
+    TrainWord *word;   /* per word */
     Py_ssize_t nwords;
     Pairs pairs;
     Keys keys;
@@ -346,9 +353,7 @@ typedef struct {
 static void trainer_free(Trainer *t) {
     free(t->sym);
     free(t->pid);
-    free(t->start);
-    free(t->len);
-    free(t->count);
+    free(t->word);
     pairs_free(&t->pairs);
     keys_free(&t->keys);
     free(t->heap.e);
@@ -388,11 +393,11 @@ static inline int32_t made_pair(Trainer *t, int side, int32_t x, uint64_t key) {
 static int count_pairs(Trainer *t) {
     Pairs *p = &t->pairs;
     for (Py_ssize_t w = 0; w < t->nwords; w++) {
-        const int32_t *s = t->sym + t->start[w];
-        for (Py_ssize_t i = 0; i + 1 < t->len[w]; i++) {
-            int32_t id = t->pid[t->start[w] + i] = pairs_add(p, pair_key(s[i], s[i + 1]));
+        const int32_t *s = t->sym + t->word[w].start;
+        for (Py_ssize_t i = 0; i + 1 < t->word[w].len; i++) {
+            int32_t id = t->pid[t->word[w].start + i] = pairs_add(p, pair_key(s[i], s[i + 1]));
             if (id < 0 || pairs_where_add(p, id, (int32_t)w) < 0) return -1;
-            p->count[id] += t->count[w];
+            p->count[id] += t->word[w].count;
         }
     }
     return 0;
@@ -422,9 +427,9 @@ static int32_t swap_pair(Pairs *p, int32_t gone, int32_t made, int64_t c, int32_
  * neighbouring pairs' count changes to the pairs' deltas and indexing the new pairs. The pairs that go are
  * known by the ids beside the symbols; those that come are looked up (and made) by key. */
 static int merge_word(Trainer *t, Py_ssize_t w, int32_t a, int32_t b, int32_t z) {
-    int32_t *sym = t->sym + t->start[w], *pid = t->pid + t->start[w];
-    Py_ssize_t n = t->len[w], i = 0;
-    int64_t c = t->count[w];
+    int32_t *sym = t->sym + t->word[w].start, *pid = t->pid + t->word[w].start;
+    Py_ssize_t n = t->word[w].len, i = 0;
+    int64_t c = t->word[w].count;
     uint64_t ab = pair_bits(a, b);
     while (i + 1 < n && load_pair(sym + i) != ab) i++; /* before the first (a, b) nothing moves */
     Py_ssize_t j = i;
@@ -447,7 +452,7 @@ static int merge_word(Trainer *t, Py_ssize_t w, int32_t a, int32_t b, int32_t z)
             sym[j++] = sym[i++];
         }
     }
-    t->len[w] = j;
+    t->word[w].len = j;
     return 0;
 }
 
@@ -465,7 +470,8 @@ static int is_blocked(PyObject *blocked, const char *p, Py_ssize_t n, int *err) 
 }
 
 /* Read the Python inputs into the trainer, checking every type and range. */
-static int trainer_load(Trainer *t, PyObject *words, PyObject *counts, PyObject *keys) {
+static int trainer_load(Trainer *t, PyObject *words, PyObject *counts, PyObject *keys, char **utf8,
+                        Py_ssize_t *utf8_cap) {
     Py_ssize_t nw = PyList_GET_SIZE(words), total = 0;
     if (PyList_GET_SIZE(counts) != nw) {
         PyErr_SetString(PyExc_ValueError, "words and counts differ in length");
@@ -489,8 +495,12 @@ static int trainer_load(Trainer *t, PyObject *words, PyObject *counts, PyObject 
             total += PyBytes_GET_SIZE(word);
             continue;
         }
+        if (PyUnicode_Check(word)) { /* its UTF-8: at most 4 bytes a character */
+            total += PyUnicode_GET_LENGTH(word) * (PyUnicode_IS_ASCII(word) ? 1 : 4);
+            continue;
+        }
         if (!PyList_Check(word)) {
-            PyErr_SetString(PyExc_TypeError, "each word must be a list of ints or bytes");
+            PyErr_SetString(PyExc_TypeError, "each word must be a list of ints, bytes or a str");
             return -1;
         }
         total += PyList_GET_SIZE(word);
@@ -498,17 +508,25 @@ static int trainer_load(Trainer *t, PyObject *words, PyObject *counts, PyObject 
     t->nwords = nw;
     t->sym = malloc((size_t)(total ? total : 1) * sizeof(int32_t));
     t->pid = calloc((size_t)(total ? total : 1), sizeof(int32_t)); /* (a last symbol's stays 0, never read) */
-    t->start = malloc((size_t)(nw ? nw : 1) * sizeof(Py_ssize_t));
-    t->len = malloc((size_t)(nw ? nw : 1) * sizeof(Py_ssize_t));
-    t->count = malloc((size_t)(nw ? nw : 1) * sizeof(int64_t));
-    if (!t->sym || !t->pid || !t->start || !t->len || !t->count) goto nomem;
+    t->word = malloc((size_t)(nw ? nw : 1) * sizeof(TrainWord));
+    if (!t->sym || !t->pid || !t->word) goto nomem;
     Py_ssize_t pos = 0;
     for (Py_ssize_t w = 0; w < nw; w++) {
         PyObject *word = PyList_GET_ITEM(words, w);
-        t->start[w] = pos;
-        if (PyBytes_Check(word)) { /* symbols are the byte values */
-            const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(word);
-            for (Py_ssize_t i = 0; i < PyBytes_GET_SIZE(word); i++) {
+        t->word[w].start = pos;
+        t->word[w].stamp = -1;
+        const unsigned char *b = NULL; /* bytes or a str's UTF-8: the symbols are the byte values */
+        Py_ssize_t nb = 0;
+        if (PyBytes_Check(word)) {
+            b = (const unsigned char *)PyBytes_AS_STRING(word), nb = PyBytes_GET_SIZE(word);
+        } else if (PyUnicode_Check(word)) {
+            Text text;
+            text_init(&text, word);
+            b = (const unsigned char *)utf8_view(&text, 0, text.n, utf8, utf8_cap, &nb);
+            if (nb < 0) goto nomem;
+        }
+        if (b) {
+            for (Py_ssize_t i = 0; i < nb; i++) {
                 if (b[i] >= t->keys.n) {
                     PyErr_Format(PyExc_ValueError, "word %zd holds symbol %d outside the %zd keys", w, b[i], t->keys.n);
                     return -1;
@@ -529,14 +547,18 @@ static int trainer_load(Trainer *t, PyObject *words, PyObject *counts, PyObject 
             }
             t->sym[pos++] = (int32_t)v;
         }
-        t->len[w] = pos - t->start[w];
+        if (pos - t->word[w].start > INT32_MAX) {
+            PyErr_Format(PyExc_ValueError, "word %zd is too long (over 2**31 symbols)", w);
+            return -1;
+        }
+        t->word[w].len = (int32_t)(pos - t->word[w].start);
         long long c = PyLong_AsLongLong(PyList_GET_ITEM(counts, w));
         if (c == -1 && PyErr_Occurred()) return -1;
         if (c < 0) {
             PyErr_SetString(PyExc_ValueError, "word counts must be non-negative");
             return -1;
         }
-        t->count[w] = c;
+        t->word[w].count = c;
     }
     return 0;
 nomem:
@@ -547,11 +569,11 @@ nomem:
 /* Write the words back (shrunk by the merges), as the reference updates them in place. */
 static int trainer_store_words(Trainer *t, PyObject *words) {
     for (Py_ssize_t w = 0; w < t->nwords; w++) {
-        if (PyBytes_Check(PyList_GET_ITEM(words, w))) continue; /* immutable: its merged form is not returned */
-        PyObject *word = PyList_New(t->len[w]);
+        if (!PyList_Check(PyList_GET_ITEM(words, w))) continue; /* bytes, str: immutable, left as given */
+        PyObject *word = PyList_New(t->word[w].len);
         if (!word) return -1;
-        for (Py_ssize_t i = 0; i < t->len[w]; i++) {
-            PyObject *v = PyLong_FromLong(t->sym[t->start[w] + i]);
+        for (Py_ssize_t i = 0; i < t->word[w].len; i++) {
+            PyObject *v = PyLong_FromLong(t->sym[t->word[w].start + i]);
             if (!v) {
                 Py_DECREF(word);
                 return -1;
@@ -574,7 +596,6 @@ typedef struct {
     PyObject *blocked_set;
     char *buf;            /* the merged key being built */
     Py_ssize_t bufcap;
-    int32_t *stamp;       /* stamp[w] == n_merges: word w already merged in this step */
     int32_t n_merges;
 } Run;
 
@@ -596,13 +617,11 @@ static int run_open(Trainer *t, Run *r, PyObject *args, PyObject *kwargs) {
     }
     r->blocked_set = r->blocked ? PyFrozenSet_New(r->blocked) : PyFrozenSet_New(NULL);
     r->merges = PyList_New(0);
-    if (!r->blocked_set || !r->merges || trainer_load(t, r->words, r->counts, r->keys) < 0) return -1;
-    r->stamp = malloc((size_t)(t->nwords ? t->nwords : 1) * sizeof(int32_t));
-    if (!r->stamp || pairs_init(&t->pairs) < 0) {
+    if (!r->blocked_set || !r->merges || trainer_load(t, r->words, r->counts, r->keys, &r->buf, &r->bufcap) < 0) return -1;
+    if (pairs_init(&t->pairs) < 0) {
         PyErr_NoMemory();
         return -1;
     }
-    for (Py_ssize_t w = 0; w < t->nwords; w++) r->stamp[w] = -1;
     return 0;
 }
 
@@ -623,7 +642,6 @@ static PyObject *run_close(Trainer *t, Run *r, int ok) {
     }
     trainer_free(t);
     free(r->buf);
-    free(r->stamp);
     free(r->made.v);
     Py_XDECREF(r->blocked_set);
     if (!ok) Py_CLEAR(r->merges);
@@ -679,15 +697,15 @@ static int merge_everywhere(Trainer *t, Run *r, int32_t a, int32_t b, int32_t z,
     *merged = 0;
     for (int32_t k = 0; k < where.n; k++) {
         int32_t w = where.v[k];
-        if (r->stamp[w] == r->n_merges) continue; /* a word indexed twice is merged once */
-        r->stamp[w] = r->n_merges;
-        Py_ssize_t before = t->len[w];
+        if (t->word[w].stamp == r->n_merges) continue; /* a word indexed twice is merged once */
+        t->word[w].stamp = r->n_merges;
+        Py_ssize_t before = t->word[w].len;
         if (merge_word(t, w, a, b, z) < 0) {
             pool_give(&t->pairs.pool, &where);
             PyErr_NoMemory();
             return -1;
         }
-        *merged += (before - t->len[w]) * t->count[w];
+        *merged += (before - t->word[w].len) * t->word[w].count;
     }
     pool_give(&t->pairs.pool, &where);
     return 0;

@@ -186,8 +186,8 @@ static PyObject *train_likelihood(PyObject *self, PyObject *args, PyObject *kwar
     heap.keys = &t.keys;
     int64_t total = 0;
     for (Py_ssize_t w = 0; ok && w < t.nwords; w++) {
-        total += t.count[w] * t.len[w];
-        if (t.count[w] >= MAX_LIKELIHOOD_COUNT || total >= MAX_LIKELIHOOD_COUNT) {
+        total += t.word[w].count * t.word[w].len;
+        if (t.word[w].count >= MAX_LIKELIHOOD_COUNT || total >= MAX_LIKELIHOOD_COUNT) {
             PyErr_SetString(PyExc_OverflowError, "counts too large for the native likelihood trainer (2**42)");
             ok = 0;
         }
@@ -195,7 +195,7 @@ static PyObject *train_likelihood(PyObject *self, PyObject *args, PyObject *kwar
     ok = ok && tokens_reserve(&tk, t.keys.n + 1) == 0 && count_pairs(&t) == 0;
     if (!ok && !PyErr_Occurred()) PyErr_NoMemory();
     for (Py_ssize_t w = 0; ok && w < t.nwords; w++)
-        for (Py_ssize_t i = 0; i < t.len[w]; i++) tk.count[t.sym[t.start[w] + i]] += t.count[w];
+        for (Py_ssize_t i = 0; i < t.word[w].len; i++) tk.count[t.sym[t.word[w].start + i]] += t.word[w].count;
     LikelihoodCtx ctx = {&t, &heap, &tk};
     for (int32_t id = 0; ok && id < t.pairs.n; id++) {
         uint64_t key = t.pairs.key[id];

@@ -601,7 +601,7 @@ class BPETrainer(Trainer):
         specials = list(self.special_tokens)
         if byte_level:
             keys = [bytes([b]) for b in range(256)]  # symbol id == byte value
-            word_list = [w.encode("utf-8", "surrogatepass") for w in word_counts]
+            word_list = list(word_counts)  # (str words: the trainer reads their UTF-8)
             counts = list(word_counts.values())
             fallback: list[str] = []
             strip = 0

@@ -87,7 +87,7 @@ def merge_word(
 
 
 def train_merges(
-    words: list[Union[list[int], bytes]],
+    words: list[Union[list[int], bytes, str]],
     counts: list[int],
     keys: list[bytes],
     strip: int,
@@ -103,11 +103,12 @@ def train_merges(
     must leave something: a right part's key is longer than ``strip``, as the trainers' symbols are). When
     that key already names a token, the merge is recorded and reuses its id (as HF does), and the
     number of tokens does not grow. A pair whose merged key is in ``blocked`` (the special tokens'
-    spellings) is never merged. A word given as bytes has its byte values for symbols (byte-level
-    training: keys[i] is bytes([i])) and, being immutable, is left as it is; words given as lists and
-    ``keys`` are updated in place. Returns (a, b, merged id) per merge in order.
+    spellings) is never merged. A word given as bytes has its byte values for symbols, one given as a str
+    the bytes of its UTF-8 ("surrogatepass"), as byte-level training wants them (keys[i] is bytes([i]));
+    being immutable, they are left as they are. Words given as lists and ``keys`` are updated in place.
+    Returns (a, b, merged id) per merge in order.
     """
-    given, words = words, [list(w) if isinstance(w, bytes) else w for w in words]
+    given, words = words, [_symbols(w) for w in words]
     key_to_id = {k: i for i, k in enumerate(keys)}
     pair_counts, where = count_pairs(words, counts)
     heap = [(-c, keys[a], keys[b], a, b) for (a, b), c in pair_counts.items() if c > 0]
@@ -131,10 +132,18 @@ def train_merges(
             heapq.heappush(heap, (-new, keys[pair[0]], keys[pair[1]], pair[0], pair[1]))
         if on_merge is not None:
             on_merge(len(keys))
-    for w, word in enumerate(given):  # the merged lists go back in place; a bytes word stays as given
-        if not isinstance(word, bytes):
+    for w, word in enumerate(given):  # the merged lists go back in place; bytes and str stay as given
+        if isinstance(word, list):
             given[w] = words[w]
     return merges
+
+
+def _symbols(word: Union[list[int], bytes, str]) -> list[int]:
+    """A word's symbols as ``train_merges`` reads them: a list as it is, bytes as their values, a str as
+    the bytes of its UTF-8."""
+    if isinstance(word, str):
+        return list(word.encode("utf-8", "surrogatepass"))
+    return list(word) if isinstance(word, bytes) else word
 
 
 def new_token(
