@@ -482,7 +482,11 @@ class Tokenizer:
 
     def encode_ordinary(self, text: str) -> list[int]:
         """tiktoken's encode_ordinary: the ids of ``text`` with no special token matched (added tokens that
-        are not special still are: they are vocabulary) and nothing added around them."""
+        are not special still are: they are vocabulary) and nothing added around them. Where a whole-text
+        encoder runs, the core builds the list without an Encoding (``encode_ordinary_batch``'s path)."""
+        whole = self._fast_encoder(frozenset(), text) if isinstance(text, str) and not self.truncation else None
+        if whole is not None:
+            return whole.encode_batch_ids([text], 1)[0]
         return self.encode(text, add_special_tokens=False, allowed_special=()).ids
 
     def _allowed(self, allowed_special, disallowed_special, texts) -> Optional[frozenset]:

@@ -132,14 +132,15 @@ def test_flat_batches_hold_the_ids_encode_gives(backend, kind):
 
 @pytest.mark.parametrize("kind", ["byte_level", "wordpiece", "unigram", "char_bpe"])
 def test_encode_ordinary_batch_is_encode_ordinary_of_each_text(backend, kind):
-    """encode_ordinary_batch: one list of ids per text, encode_ordinary's (no special token matched,
+    """encode_ordinary_batch: one list of ids per text, encode_ordinary's, encode's ids (no special token matched,
     nothing added), on one thread and two; built in the core where a whole-text encoder runs, through
     encode_batch where the tokenizer truncates."""
     options = {"byte_level": {}, "wordpiece": {"model": "wordpiece"}, "unigram": {"model": "unigram"}}
     tok = Tokenizer.train(SAMPLE_TEXTS * 3, vocab_size=150 if kind == "unigram" else 300,
                           **options.get(kind, {"byte_level": False}))  # fmt: skip
     texts = SAMPLE_TEXTS + ["", "a", "<unk> [CLS] [SEP] x", "héllo 世界 😀"]
-    want = [tok.encode_ordinary(t) for t in texts]
+    want = [tok.encode(t, add_special_tokens=False, allowed_special=()).ids for t in texts]
+    assert [tok.encode_ordinary(t) for t in texts] == want  # (the core's list where a whole-text encoder runs)
     for threads in (None, 1, 2):
         got = tok.encode_ordinary_batch(texts, num_threads=threads)
         assert got == want and all(type(row) is list and all(type(i) is int for i in row) for row in got)
