@@ -26,5 +26,6 @@ ok = subtok.native_available() and m.__file__.startswith('$work')
 sys.exit(0 if ok else 'the sanitized native core is not the one loaded')"
 python -m pytest -q --capture=sys -p no:cacheprovider tests/test_native.py tests/test_bpe.py tests/test_tokenizer.py \
   tests/test_wordpiece.py tests/test_cooc.py tests/test_word2vec.py tests/test_interop.py tests/test_sentencepiece.py tests/test_unigram_train.py \
+  tests/test_corpus.py tests/test_word_counts.py \
   -k "native or not python"
 python tests/fuzz_native.py "$fuzz_seconds"

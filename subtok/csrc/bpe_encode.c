@@ -360,13 +360,51 @@ static PyObject *encode_chars(PyObject *self, PyObject *args) {
 /* ------------------------------------------------------------------------------------------------ */
 /* The word cache                                                                                   */
 /* ------------------------------------------------------------------------------------------------ */
-/* One cached word: its ids then its UTF-8 bytes, in one allocation (starting at ids). */
+/* One cached word, 32 bytes: its hash, its first eight bytes (zero-padded), its lengths, and its one id
+ * where it is that short and one token (most words of most texts: a hit then reads nothing else), else a
+ * block with its ids then all its bytes. nbytes 0 marks an empty slot (words are never empty). */
 typedef struct {
     uint64_t hash;
+    uint64_t head;
     int32_t nbytes, nids;
-    int32_t *ids;
-    char *bytes;
+    union {
+        int32_t id;
+        int32_t *block;
+    } v;
 } CacheEntry;
+
+static inline int entry_inline(const CacheEntry *e) { return e->nbytes <= 8 && e->nids == 1; }
+
+static inline uint64_t word_head(const char *bytes, int32_t nbytes) {
+    uint64_t head = 0;
+    memcpy(&head, bytes, (size_t)(nbytes < 8 ? nbytes : 8));
+    return head;
+}
+
+static inline int entry_is(const CacheEntry *e, uint64_t h, uint64_t head, const char *bytes, int32_t nbytes) {
+    return e->hash == h && e->head == head && e->nbytes == nbytes &&
+           (nbytes <= 8 || memcmp((const char *)(e->v.block + e->nids), bytes, (size_t)nbytes) == 0);
+}
+
+/* An entry for a word (a block allocated unless it fits inline): 0, or -1 when out of memory. */
+static int entry_make(CacheEntry *e, uint64_t h, const char *bytes, int32_t nbytes, const int32_t *ids, int32_t nids) {
+    *e = (CacheEntry){h, word_head(bytes, nbytes), nbytes, nids, {0}};
+    if (entry_inline(e)) {
+        e->v.id = ids[0];
+        return 0;
+    }
+    char *block = malloc((size_t)nids * sizeof(int32_t) + (size_t)nbytes);
+    if (!block) return -1;
+    if (nids) memcpy(block, ids, (size_t)nids * sizeof(int32_t));
+    memcpy(block + (size_t)nids * sizeof(int32_t), bytes, (size_t)nbytes);
+    e->v.block = (int32_t *)block;
+    return 0;
+}
+
+static void entry_free(CacheEntry *e) {
+    if (e->nbytes && !entry_inline(e)) free(e->v.block);
+    *e = (CacheEntry){0};
+}
 
 /* A word cache for one thread at a time: open addressing, emptied when half full (as the reference empties
  * its dict). */
@@ -383,10 +421,7 @@ static int cache_init(WordCache *c) {
 }
 
 static void cache_clear(WordCache *c) {
-    for (size_t i = 0; c->n && i < c->cap; i++) {
-        free(c->slots[i].ids);
-        c->slots[i] = (CacheEntry){0};
-    }
+    for (size_t i = 0; c->n && i < c->cap; i++) entry_free(&c->slots[i]);
     c->n = 0;
 }
 
@@ -398,50 +433,41 @@ static void cache_free(WordCache *c) {
 
 /* Append the cached ids of a word to out: 1 if found, 0 if not, -1 on allocation failure. */
 static int cache_get(const WordCache *c, const char *bytes, int32_t nbytes, uint64_t h, Buf *out) {
-    size_t j = h & (c->cap - 1);
-    while (c->slots[j].ids) {
+    uint64_t head = word_head(bytes, nbytes);
+    for (size_t j = h & (c->cap - 1); c->slots[j].nbytes; j = (j + 1) & (c->cap - 1)) {
         const CacheEntry *e = &c->slots[j];
-        if (e->hash == h && e->nbytes == nbytes && bytes_equal(e->bytes, bytes, nbytes)) {
-            if (buf_reserve(out, e->nids) < 0) return -1;
-            if (e->nids == 1) /* most words are one token */
-                out->v[out->n] = e->ids[0];
-            else if (e->nids)
-                memcpy(out->v + out->n, e->ids, (size_t)e->nids * sizeof(int32_t));
-            out->n += e->nids;
-            return 1;
-        }
-        j = (j + 1) & (c->cap - 1);
+        if (!entry_is(e, h, head, bytes, nbytes)) continue;
+        if (buf_reserve(out, e->nids) < 0) return -1;
+        if (entry_inline(e))
+            out->v[out->n] = e->v.id;
+        else if (e->nids)
+            memcpy(out->v + out->n, e->v.block, (size_t)e->nids * sizeof(int32_t));
+        out->n += e->nids;
+        return 1;
     }
     return 0;
 }
 
 static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids, int32_t nids) {
-    if (nbytes > CACHE_MAX_WORD) return;
-    /* ids first (aligned), then the bytes; nids + 1 keeps the block non-empty */
-    char *block = malloc((size_t)(nids + 1) * sizeof(int32_t) + (size_t)nbytes);
-    if (!block) return; /* the cache is an optimisation: skip it when memory is short */
+    CacheEntry e;
+    if (nbytes > CACHE_MAX_WORD || entry_make(&e, h, bytes, nbytes, ids, nids) < 0) return; /* (an optimisation:
+                                                                   skipped when memory is short) */
     if (c->n * 2 >= c->cap) cache_clear(c);
     size_t j = h & (c->cap - 1);
-    while (c->slots[j].ids) j = (j + 1) & (c->cap - 1);
-    int32_t *idp = (int32_t *)block;
-    if (nids) memcpy(idp, ids, (size_t)nids * sizeof(int32_t));
-    char *bp = block + (size_t)(nids + 1) * sizeof(int32_t);
-    if (nbytes) memcpy(bp, bytes, (size_t)nbytes);
-    c->slots[j] = (CacheEntry){h, nbytes, nids, idp, bp};
+    while (c->slots[j].nbytes) j = (j + 1) & (c->cap - 1);
+    c->slots[j] = e;
     c->n++;
 }
 
 /* Move an entry into a cache (the cache takes its block); duplicates are dropped. */
 static void cache_adopt(WordCache *c, CacheEntry e) {
     size_t j = e.hash & (c->cap - 1);
-    while (c->slots[j].ids) {
-        const CacheEntry *x = &c->slots[j];
-        if (x->hash == e.hash && x->nbytes == e.nbytes && bytes_equal(x->bytes, e.bytes, e.nbytes)) {
-            free(e.ids);
+    const char *bytes = e.nbytes <= 8 ? (const char *)&e.head : (const char *)(e.v.block + e.nids);
+    for (; c->slots[j].nbytes; j = (j + 1) & (c->cap - 1))
+        if (entry_is(&c->slots[j], e.hash, e.head, bytes, e.nbytes)) {
+            entry_free(&e);
             return;
         }
-        j = (j + 1) & (c->cap - 1);
-    }
     if (c->n * 2 >= c->cap) {
         cache_clear(c);
         j = e.hash & (c->cap - 1);
@@ -531,7 +557,7 @@ static void view_put(CacheView *v, const char *bytes, int32_t nbytes, uint64_t h
 static void view_merge(ByteLevelEncoderObject *enc, CacheView *v) {
     if (v->local.slots && rwlock_trywrite(&enc->lock)) {
         for (size_t i = 0; i < v->local.cap; i++)
-            if (v->local.slots[i].ids) {
+            if (v->local.slots[i].nbytes) {
                 cache_adopt(&enc->shared, v->local.slots[i]);
                 v->local.slots[i] = (CacheEntry){0};
             }
@@ -591,16 +617,11 @@ static int whole_load(WordCache *c, PyObject *whole, int32_t top) {
                 PyErr_SetString(PyExc_ValueError, "whole must map non-empty bytes to ids of the encoder (0 to top_id)");
             return -1;
         }
-        int32_t nbytes = (int32_t)PyBytes_GET_SIZE(key);
-        char *block = malloc(2 * sizeof(int32_t) + (size_t)nbytes);
-        if (!block) return PyErr_NoMemory(), -1;
+        int32_t nbytes = (int32_t)PyBytes_GET_SIZE(key), one = (int32_t)id;
         uint64_t h = hash_bytes(PyBytes_AS_STRING(key), nbytes);
         size_t j = h & (c->cap - 1);
-        while (c->slots[j].ids) j = (j + 1) & (c->cap - 1);
-        int32_t *idp = (int32_t *)block;
-        idp[0] = (int32_t)id;
-        memcpy(block + 2 * sizeof(int32_t), PyBytes_AS_STRING(key), (size_t)nbytes);
-        c->slots[j] = (CacheEntry){h, nbytes, 1, idp, block + 2 * sizeof(int32_t)};
+        while (c->slots[j].nbytes) j = (j + 1) & (c->cap - 1);
+        if (entry_make(&c->slots[j], h, PyBytes_AS_STRING(key), nbytes, &one, 1) < 0) return PyErr_NoMemory(), -1;
         c->n++;
     }
     return 0;

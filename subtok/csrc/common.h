@@ -242,7 +242,28 @@ static inline const char *utf8_view(const Text *t, Py_ssize_t s, Py_ssize_t e, c
     return *dst;
 }
 
-/* UTF-8 of code points [s, e) into *dst (grown as needed); surrogates as in 'surrogatepass'. */
+/* One code point's UTF-8 at o[n]: the new length. */
+static inline Py_ssize_t put_utf8(unsigned char *o, Py_ssize_t n, Py_UCS4 c) {
+    if (c < 0x80) {
+        o[n++] = (unsigned char)c;
+    } else if (c < 0x800) {
+        o[n++] = (unsigned char)(0xC0 | (c >> 6));
+        o[n++] = (unsigned char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        o[n++] = (unsigned char)(0xE0 | (c >> 12));
+        o[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        o[n++] = (unsigned char)(0x80 | (c & 0x3F));
+    } else {
+        o[n++] = (unsigned char)(0xF0 | (c >> 18));
+        o[n++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+        o[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        o[n++] = (unsigned char)(0x80 | (c & 0x3F));
+    }
+    return n;
+}
+
+/* UTF-8 of code points [s, e) into *dst (grown as needed); surrogates as in 'surrogatepass'. A loop per
+ * string kind (the kind is read once, not per character), ASCII characters first in each. */
 static Py_ssize_t utf8_of(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst, Py_ssize_t *cap) {
     if (4 * (e - s) > *cap) {
         Py_ssize_t c = 4 * (e - s);
@@ -253,24 +274,21 @@ static Py_ssize_t utf8_of(const Text *t, Py_ssize_t s, Py_ssize_t e, char **dst,
     }
     unsigned char *o = (unsigned char *)*dst;
     Py_ssize_t n = 0;
-    for (Py_ssize_t i = s; i < e; i++) {
-        Py_UCS4 c = CP(t, i);
-        if (c < 0x80) {
-            o[n++] = (unsigned char)c;
-        } else if (c < 0x800) {
-            o[n++] = (unsigned char)(0xC0 | (c >> 6));
-            o[n++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            o[n++] = (unsigned char)(0xE0 | (c >> 12));
-            o[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            o[n++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else {
-            o[n++] = (unsigned char)(0xF0 | (c >> 18));
-            o[n++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
-            o[n++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            o[n++] = (unsigned char)(0x80 | (c & 0x3F));
-        }
+#define UTF8_OF_KIND(T)                                                                                         \
+    for (Py_ssize_t i = s; i < e; i++) {                                                                         \
+        Py_UCS4 c = ((const T *)t->data)[i];                                                                     \
+        if (c < 0x80)                                                                                            \
+            o[n++] = (unsigned char)c;                                                                           \
+        else                                                                                                     \
+            n = put_utf8(o, n, c);                                                                               \
     }
+    if (t->kind == PyUnicode_1BYTE_KIND)
+        UTF8_OF_KIND(Py_UCS1)
+    else if (t->kind == PyUnicode_2BYTE_KIND)
+        UTF8_OF_KIND(Py_UCS2)
+    else
+        UTF8_OF_KIND(Py_UCS4)
+#undef UTF8_OF_KIND
     return n;
 }
 
