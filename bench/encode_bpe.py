@@ -3,7 +3,8 @@ plus sentencepiece (its own BPE model, for speed only), with an identity check o
 
 Usage: python bench/encode_bpe.py [--vocab 32000]
 The tokenizer is trained by subtok on the 11.7 MB mixed corpus; encoding runs on its English part
-(PTB train + Tiny Shakespeare + WikiText-2 test, 7.5 MB): whole text on one thread, and one line per item
+(PTB train + Tiny Shakespeare + WikiText-2 test, 7.5 MB): whole text on one thread (as an Encoding, and as
+encode_ordinary's list of ids against tiktoken's), 10 kB documents on one thread, and one line per item
 in batches on 1 and 2 threads. Also times 1 MB of one repeated character and of random bytes at three sizes
 to show the encoder is linear. Then the same ranks with the cl100k, o200k, Llama-3 and Qwen2 patterns
 (native scanners), whole text on one thread against tiktoken with the same pattern.
@@ -75,13 +76,26 @@ def main() -> None:
     t_d1, _ = best_of(lambda: tok.encode_batch(docs, num_threads=1), args.repeat)
     t_d2, _ = best_of(lambda: tok.encode_batch(docs, num_threads=2), args.repeat)
     t_st, ids_st = best_of(lambda: tok.encode(text).ids, args.repeat)
+    t_so, ids_so = best_of(lambda: tok.encode_ordinary(text), args.repeat)
+    docs10 = []  # 10 kB documents: cut at the first newline after each 10,000 characters
+    while sum(map(len, docs10)) < len(text):
+        start = sum(map(len, docs10))
+        cut = text.find("\n", start + 10_000)
+        docs10.append(text[start : len(text) if cut < 0 else cut + 1])
+    t_sd, ids_sd = best_of(lambda: tok.encode_ordinary_batch(docs10, num_threads=1), args.repeat)
     t_tt, ids_tt = best_of(lambda: enc_tt.encode(text, allowed_special="all"), args.repeat)
+    t_tto, _ = best_of(lambda: enc_tt.encode_ordinary(text), args.repeat)
+    t_ttd, ids_ttd = best_of(lambda: enc_tt.encode_ordinary_batch(docs10, num_threads=1), args.repeat)
     t_tt1, _ = best_of(lambda: enc_tt.encode_batch(lines, num_threads=1, allowed_special="all"), args.repeat)
     t_tt2, _ = best_of(lambda: enc_tt.encode_batch(lines, num_threads=2, allowed_special="all"), args.repeat)
     t_hf, hf_out = best_of(lambda: hf.encode_batch(lines, add_special_tokens=False), args.repeat)
-    whole_same = ids_tt == ids_st
+    whole_same = ids_tt == ids_st == ids_so and ids_sd == ids_ttd
     row("tiktoken encode (whole text, 1 thread)", t_tt)
-    row("subtok encode (whole text, 1 thread)", t_st, t_tt)
+    row("subtok encode, Encoding (whole text, 1 thread)", t_st, t_tt)
+    row("tiktoken encode_ordinary (whole text, 1 thread)", t_tto)
+    row("subtok encode_ordinary (whole text, 1 thread)", t_so, t_tto)
+    row(f"tiktoken encode_ordinary_batch ({len(docs10)} 10 kB docs, 1 thread)", t_ttd)
+    row(f"subtok encode_ordinary_batch ({len(docs10)} 10 kB docs, 1 thread)", t_sd, t_ttd)
     row("tiktoken encode_batch (lines, 1 thread)", t_tt1)
     row("tiktoken encode_batch (lines, 2 threads)", t_tt2)
     row("HF encode_batch (lines, all cores)", t_hf)
@@ -117,8 +131,8 @@ def main() -> None:
     mism_hf = sum(a != e.ids for a, e in zip(st_lines, hf_out))
     same_threads = st_lines == [e.ids for e in st2]
     print(
-        f"\nidentity: whole text subtok == tiktoken: {whole_same}; per line: {mism_tt} lines differ from "
-        f"tiktoken, {mism_hf} from HF, of {len(lines)}; 2 threads == 1 thread: {same_threads}"
+        f"\nidentity: whole text and 10 kB documents subtok == tiktoken: {whole_same}; per line: {mism_tt} lines "
+        f"differ from tiktoken, {mism_hf} from HF, of {len(lines)}; 2 threads == 1 thread: {same_threads}"
     )
     print(f"encode_batch scaling, 2 threads / 1 thread: lines {t_s1 / t_s2:.2f}x, documents {t_d1 / t_d2:.2f}x")
 
@@ -127,7 +141,7 @@ def main() -> None:
     for pattern in ("cl100k", "o200k", "llama3", "qwen2"):
         ours = Tokenizer.from_tiktoken(ranks, pattern, {})
         theirs = tiktoken.Encoding(pattern, pat_str=PATTERNS[pattern], mergeable_ranks=ranks, special_tokens={})
-        t_ours, ids_ours = best_of(lambda o=ours: o.encode(text).ids, args.repeat)
+        t_ours, ids_ours = best_of(lambda o=ours: o.encode_ordinary(text), args.repeat)
         t_theirs, ids_theirs = best_of(lambda e=theirs: e.encode_ordinary(text), args.repeat)
         t_one, _ = best_of(lambda o=ours: o.encode("a" * 1_000_000).ids, 1)  # one long pre-token: linear
         other.append([pattern, f"{mb / t_theirs:.1f}", f"{mb / t_ours:.1f}", f"{t_theirs / t_ours:.2f}x",

@@ -360,7 +360,7 @@ static PyObject *encode_chars(PyObject *self, PyObject *args) {
 /* ------------------------------------------------------------------------------------------------ */
 /* The word cache                                                                                   */
 /* ------------------------------------------------------------------------------------------------ */
-/* One cached word, 32 bytes: its hash, its first eight bytes (zero-padded), its lengths, and its one id
+/* One cached word, 32 bytes: its hash, its head (word_head), its lengths, and its one id
  * where it is that short and one token (most words of most texts: a hit then reads nothing else), else a
  * block with its ids then all its bytes. nbytes 0 marks an empty slot (words are never empty). */
 typedef struct {
@@ -375,9 +375,12 @@ typedef struct {
 
 static inline int entry_inline(const CacheEntry *e) { return e->nbytes <= 8 && e->nids == 1; }
 
+/* A word of up to eight bytes as one integer that tells it from any other of its length (load_upto8's
+ * overlapping loads); a longer word's first eight bytes, a first test before the whole comparison. */
 static inline uint64_t word_head(const char *bytes, int32_t nbytes) {
-    uint64_t head = 0;
-    memcpy(&head, bytes, (size_t)(nbytes < 8 ? nbytes : 8));
+    uint64_t head;
+    if (nbytes <= 8) return load_upto8(bytes, nbytes);
+    memcpy(&head, bytes, sizeof head);
     return head;
 }
 
@@ -431,20 +434,24 @@ static void cache_free(WordCache *c) {
     c->slots = NULL;
 }
 
-/* Append the cached ids of a word to out: 1 if found, 0 if not, -1 on allocation failure. */
-static int cache_get(const WordCache *c, const char *bytes, int32_t nbytes, uint64_t h, Buf *out) {
-    uint64_t head = word_head(bytes, nbytes);
-    for (size_t j = h & (c->cap - 1); c->slots[j].nbytes; j = (j + 1) & (c->cap - 1)) {
-        const CacheEntry *e = &c->slots[j];
-        if (!entry_is(e, h, head, bytes, nbytes)) continue;
-        if (buf_reserve(out, e->nids) < 0) return -1;
-        if (entry_inline(e))
-            out->v[out->n] = e->v.id;
-        else if (e->nids)
-            memcpy(out->v + out->n, e->v.block, (size_t)e->nids * sizeof(int32_t));
-        out->n += e->nids;
-        return 1;
+/* The entry of a word (hash h, head word_head(bytes, nbytes)), or NULL. */
+static inline const CacheEntry *cache_find(const WordCache *c, uint64_t h, uint64_t head, const char *bytes,
+                                           int32_t nbytes) {
+    for (size_t j = h & (c->cap - 1); c->slots[j].nbytes; j = (j + 1) & (c->cap - 1))
+        if (entry_is(&c->slots[j], h, head, bytes, nbytes)) return &c->slots[j];
+    return NULL;
+}
+
+/* Append an entry's ids to out: 0, or -1 on allocation failure. */
+static inline int entry_emit(const CacheEntry *e, Buf *out) {
+    if (entry_inline(e)) { /* most words */
+        if (buf_reserve(out, 1) < 0) return -1;
+        out->v[out->n++] = e->v.id;
+        return 0;
     }
+    if (buf_reserve(out, e->nids) < 0) return -1;
+    if (e->nids) memcpy(out->v + out->n, e->v.block, (size_t)e->nids * sizeof(int32_t));
+    out->n += e->nids;
     return 0;
 }
 
@@ -462,7 +469,7 @@ static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t 
 /* Move an entry into a cache (the cache takes its block); duplicates are dropped. */
 static void cache_adopt(WordCache *c, CacheEntry e) {
     size_t j = e.hash & (c->cap - 1);
-    const char *bytes = e.nbytes <= 8 ? (const char *)&e.head : (const char *)(e.v.block + e.nids);
+    const char *bytes = e.nbytes <= 8 ? NULL : (const char *)(e.v.block + e.nids); /* (short: the head is it) */
     for (; c->slots[j].nbytes; j = (j + 1) & (c->cap - 1))
         if (entry_is(&c->slots[j], e.hash, e.head, bytes, e.nbytes)) {
             entry_free(&e);
@@ -538,10 +545,10 @@ static void view_close(ByteLevelEncoderObject *enc, CacheView *v) {
     v->shared = NULL;
 }
 
-static int view_get(const CacheView *v, const char *bytes, int32_t nbytes, uint64_t h, Buf *out) {
-    int r = v->shared ? cache_get(v->shared, bytes, nbytes, h, out) : 0;
-    if (r == 0 && v->local.slots) r = cache_get(&v->local, bytes, nbytes, h, out);
-    return r;
+static inline const CacheEntry *view_find(const CacheView *v, uint64_t h, uint64_t head, const char *bytes,
+                                           int32_t nbytes) {
+    const CacheEntry *e = v->shared ? cache_find(v->shared, h, head, bytes, nbytes) : NULL;
+    return e || !v->local.slots ? e : cache_find(&v->local, h, head, bytes, nbytes);
 }
 
 static void view_put(CacheView *v, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids, int32_t nids) {
@@ -571,10 +578,10 @@ static void view_merge(ByteLevelEncoderObject *enc, CacheView *v) {
 static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache, const char *bytes, int32_t nbytes,
                              Buf *out) {
     if (nbytes == 0) return 0; /* an empty word has no ids */
-    uint64_t h = hash_bytes(bytes, nbytes);
-    int r = enc->whole.slots ? cache_get(&enc->whole, bytes, nbytes, h, out) : 0; /* a token: one id */
-    if (r == 0) r = view_get(cache, bytes, nbytes, h, out);
-    if (r) return r < 0 ? -1 : 0;
+    uint64_t h = hash_bytes(bytes, nbytes), head = word_head(bytes, nbytes);
+    const CacheEntry *e = enc->whole.slots ? cache_find(&enc->whole, h, head, bytes, nbytes) : NULL; /* a token */
+    if (!e) e = view_find(cache, h, head, bytes, nbytes);
+    if (e) return entry_emit(e, out);
     if (buf_reserve(out, nbytes) < 0) return -1;
     int32_t *sym = out->v + out->n, nsym = 0;
     for (int32_t i = 0; i < nbytes; i++) {
@@ -829,7 +836,18 @@ done:
     return res;
 }
 
-/* encode_segment: the words (the encoder's pattern) of t[start, end) appended to ids, with (start, end, n_ids) records. */
+/* A word's record (start, end, n_ids) in words, unless only the ids are wanted (words NULL): 0, or -1. */
+static inline int word_record(Buf *words, Py_ssize_t start, Py_ssize_t end, int32_t n_ids) {
+    if (!words) return 0;
+    if (buf_reserve(words, 3) < 0) return -1;
+    words->v[words->n++] = (int32_t)start;
+    words->v[words->n++] = (int32_t)end;
+    words->v[words->n++] = n_ids;
+    return 0;
+}
+
+/* encode_segment: the words (the encoder's pattern) of t[start, end) appended to ids, with (start, end, n_ids)
+ * records in words (NULL: none). */
 static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, const Text *t, Py_ssize_t start,
                           Py_ssize_t end, Buf *ids, Buf *words, char **utf8, Py_ssize_t *utf8_cap) {
     Text seg = *t;
@@ -847,10 +865,9 @@ static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, c
         }
         memmove(*utf8 + 1, *utf8, (size_t)nb);
         (*utf8)[0] = ' ';
-        if (encode_word_bytes(enc, cache, *utf8, (int32_t)nb + 1, ids) < 0 || buf_reserve(words, 3) < 0) return -1;
-        words->v[words->n++] = (int32_t)start;
-        words->v[words->n++] = (int32_t)e;
-        words->v[words->n++] = (int32_t)(-2 - (ids->n - before)); /* -2 - n: a word with the space before it */
+        if (encode_word_bytes(enc, cache, *utf8, (int32_t)nb + 1, ids) < 0 ||
+            word_record(words, start, e, (int32_t)(-2 - (ids->n - before))) < 0) /* -2 - n: the space before it */
+            return -1;
         i = e;
     }
     for (; i < end;) {
@@ -858,17 +875,16 @@ static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, c
         Py_ssize_t e = enc->scanner == SCAN_GPT2 ? gpt2_token_end(&seg, i, 0) : scanned_token_end(&seg, i, enc->scanner);
         Py_ssize_t nb, before = ids->n;
         const char *bytes = utf8_view(t, i, e, utf8, utf8_cap, &nb);
-        if (nb < 0 || encode_word_bytes(enc, cache, bytes, (int32_t)nb, ids) < 0 || buf_reserve(words, 3) < 0)
+        if (nb < 0 || encode_word_bytes(enc, cache, bytes, (int32_t)nb, ids) < 0 ||
+            word_record(words, i, e, (int32_t)(ids->n - before)) < 0)
             return -1;
-        words->v[words->n++] = (int32_t)i;
-        words->v[words->n++] = (int32_t)e;
-        words->v[words->n++] = (int32_t)(ids->n - before);
         i = e;
     }
     return 0;
 }
 
-/* encode_text_core: the whole of one text, specials first; runs without the GIL. */
+/* encode_text_core: the whole of one text, specials first, with word records in words (NULL: the ids alone);
+ * runs without the GIL. */
 static int encode_text_core(const ByteLevelEncoderObject *enc, CacheView *cache, const Text *t, Buf *ids, Buf *words) {
     char *utf8 = NULL;
     Py_ssize_t utf8_cap = 0, pos = 0;
@@ -883,14 +899,11 @@ static int encode_text_core(const ByteLevelEncoderObject *enc, CacheView *cache,
         if (sp->strip[k] & SPECIAL_RSTRIP)
             while (e < t->n && (CLS(t, CP(t, e)) & CLASS_SPACE)) e++;
         if (encode_segment(enc, cache, t, pos, s, ids, words, &utf8, &utf8_cap) < 0 || buf_reserve(ids, 1) < 0 ||
-            buf_reserve(words, 3) < 0) {
+            word_record(words, s, e, -1) < 0) {
             r = -1;
             break;
         }
         ids->v[ids->n++] = sp->id[k];
-        words->v[words->n++] = (int32_t)s;
-        words->v[words->n++] = (int32_t)e;
-        words->v[words->n++] = -1;
         pos = e;
         i = pos - 1;
     }
@@ -929,7 +942,7 @@ static int bpe_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf 
 static void bpe_batch_end(Batch *b, void *state) { view_close(b->enc, state); }
 static void bpe_batch_finish(Batch *b, void *state) { view_merge(b->enc, state); }
 static const BatchOps BPE_BATCH = {bpe_batch_begin, bpe_batch_encode, bpe_batch_end, bpe_batch_finish,
-                                   sizeof(CacheView)};
+                                   sizeof(CacheView), 1};
 
 /* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, words) */
 static PyObject *encoder_encode_batch(ByteLevelEncoderObject *enc, PyObject *args) {

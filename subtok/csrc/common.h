@@ -117,7 +117,7 @@ static inline uint64_t load_upto8(const char *p, Py_ssize_t n) {
            (uint64_t)(unsigned char)p[n - 1] << 16;
 }
 
-static size_t hash_bytes(const char *p, Py_ssize_t n) {
+static inline size_t hash_bytes(const char *p, Py_ssize_t n) {
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w; /* eight bytes a step; only table layout hangs on it */
     for (; n > 8; p += 8, n -= 8) {
         memcpy(&w, p, 8);
@@ -237,6 +237,15 @@ static inline const char *utf8_view(const Text *t, Py_ssize_t s, Py_ssize_t e, c
     if (t->ascii) {
         *nbytes = e - s;
         return (const char *)t->data + s;
+    }
+    if (t->kind == PyUnicode_2BYTE_KIND && e - s <= *cap) { /* an ASCII word of a 2-byte text, without a call */
+        const Py_UCS2 *d = (const Py_UCS2 *)t->data + s;
+        Py_ssize_t n = e - s, k = 0;
+        for (; k < n && d[k] < 0x80; k++) (*dst)[k] = (char)d[k];
+        if (k == n) {
+            *nbytes = n;
+            return *dst;
+        }
     }
     *nbytes = utf8_of(t, s, e, dst, cap);
     return *dst;
