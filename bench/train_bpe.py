@@ -90,8 +90,9 @@ def big_corpus(path: str, target_mb: int = 100) -> str:
 
 PHASES = """
 import time, subtok
+from subtok.corpus import WordCounts
 t = time.perf_counter()
-counts = subtok.WordCounts.from_corpus({path!r}, special_tokens={specials!r}, show_progress=False)
+counts = WordCounts.from_corpus({path!r}, special_tokens={specials!r}, show_progress=False)
 counted = time.perf_counter()
 tok = subtok.Tokenizer.train_from_counts(counts, vocab_size={vocab}, min_frequency=2, special_tokens={specials!r},
                                          show_progress=False)

@@ -18,7 +18,7 @@ import struct
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from contextlib import nullcontext
 from itertools import chain, islice
 from multiprocessing import get_context
@@ -542,14 +542,25 @@ class WordCounts(Mapping[str, int]):
 
     def __init__(self, counts: Optional[Mapping[str, int]] = None, splitting: Optional[dict] = None) -> None:
         self._counts: dict[str, int] = {}
-        for word, count in (counts or {}).items():
+        self.splitting = splitting
+        counts = counts or {}
+        values = counts.values()
+        if (
+            counts
+            and set(map(type, counts)) == {str}
+            and set(map(type, values)) == {int}
+            and 1 <= min(values) <= max(values) <= _INT64_MAX
+            and "" not in counts
+        ):
+            self._counts = dict(counts)  # the common case, checked at C speed; else the loop below
+            return
+        for word, count in counts.items():
             if not isinstance(word, str) or isinstance(count, bool) or not isinstance(count, int):
                 raise InputError(f"word counts map str to int, not {word!r} to {count!r}")
             if not 0 <= count <= _INT64_MAX:
                 raise InputError(f"the count of {word!r} is {count}: counts are 0 to 2**63 - 1")
             if word and count:
                 self._counts[word] = count
-        self.splitting = splitting
 
     @classmethod
     def from_corpus(
@@ -575,6 +586,16 @@ class WordCounts(Mapping[str, int]):
 
     def __getitem__(self, word: str) -> int:
         return self._counts[word]
+
+    # the dict's own views: a trainer reads every word and count, which Mapping's views would fetch one by one
+    def keys(self) -> KeysView[str]:
+        return self._counts.keys()
+
+    def values(self) -> ValuesView[int]:
+        return self._counts.values()
+
+    def items(self) -> ItemsView[str, int]:
+        return self._counts.items()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._counts)
