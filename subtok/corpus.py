@@ -429,7 +429,9 @@ def count_words(
     memory_cap: Optional[int] = None,
 ) -> Counter:
     """Word -> count over the whole corpus. Files of several MB are cut at newlines and counted on
-    ``num_workers`` processes (default: all cores); the result equals a serial pass exactly. With
+    ``num_workers`` (default: all cores): threads of the native core, a 32 MB chunk at a time, where the
+    splitter ``counts_on_threads`` (GPT-2's pattern alone), else worker processes; the result equals a serial
+    pass exactly (the native core's words even come in a serial pass's order). With
     ``memory_cap`` (bytes, at about ``WORD_BYTES`` a counted word) the table in memory is spilled to disk as a
     run whenever it grows past the cap, and the runs are added up at the end (exact)."""
     if num_workers is not None and (
