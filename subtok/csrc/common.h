@@ -511,6 +511,11 @@ static Py_ssize_t special_candidate(const Specials *sp, const Text *t, Py_ssize_
         while (i < t->n && (d[i] < 128 ? !sp->first[d[i]] : !sp->non_ascii_first)) i++;
         return i;
     }
+    if (t->kind == PyUnicode_2BYTE_KIND && sp->one_first >= 0) { /* (a 2-byte text: one compare a character) */
+        const Py_UCS2 *d = t->data;
+        while (i < t->n && d[i] != sp->one_first) i++;
+        return i;
+    }
     for (; i < t->n; i++) {
         Py_UCS4 c = CP(t, i);
         if (c < 128 ? sp->first[c] : sp->non_ascii_first) break;

@@ -405,7 +405,13 @@ static Py_ssize_t line_end(const Text *t, Py_ssize_t i) {
         const void *hit = i < t->n ? memchr(d + i, '\n', (size_t)(t->n - i)) : NULL;
         return hit ? (const Py_UCS1 *)hit - d + 1 : t->n;
     }
-    while (i < t->n && CP(t, i) != '\n') i++;
+    if (t->kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *d = t->data;
+        while (i < t->n && d[i] != '\n') i++;
+    } else {
+        const Py_UCS4 *d = t->data;
+        while (i < t->n && d[i] != '\n') i++;
+    }
     return i < t->n ? i + 1 : t->n;
 }
 

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from itertools import chain, groupby
+from operator import add
 from typing import Optional, Union
 
 import regex
@@ -130,14 +131,15 @@ class BPE:
         """``ranks`` ((left id, right id) -> rank; a repeated pair: the later rank wins, as in HF's merge map)
         and ``results`` (the merged token's id by rank), each merge checked (whole columns at a time)."""
         merges, strip = self.merges, len(self.prefix)
-        if any(len(m) != 2 for m in merges) or not {type(p) for m in merges for p in m} <= {str}:
+        left_words, right_words = zip(*merges) if set(map(len, merges)) == {2} else ((), ())
+        if len(left_words) != len(merges) or not set(map(type, left_words)) | set(map(type, right_words)) <= {str}:
             for rank, merge in enumerate(merges):  # (the columns' check failed: find the merge, if any)
                 if len(merge) != 2 or not all(isinstance(p, str) for p in merge):
                     raise SubtokError(f"merge {rank} is not a pair of strings: {merge!r}")
-        lefts = list(map(tid.get, (m[0] for m in merges)))
-        rights = list(map(tid.get, (m[1] for m in merges)))
-        self.results: list[int] = list(map(tid.get, (left + right[strip:] for left, right in merges)))
-        if None in lefts or None in rights or None in self.results:  # (the right part loses the prefix, as HF's)
+        lefts, rights = list(map(tid.get, left_words)), list(map(tid.get, right_words))
+        merged = map(add, left_words, right_words) if not strip else (a + b[strip:] for a, b in merges)
+        self.results: list[int] = list(map(tid.get, merged))  # (the right part loses the prefix, as HF's)
+        if None in lefts or None in rights or None in self.results:
             rank = next(k for k, ids in enumerate(zip(lefts, rights, self.results)) if None in ids)
             left, right = merges[rank]
             raise SubtokError(f"merge {rank} ({left!r}, {right!r}) uses or makes a token not in the vocabulary")
