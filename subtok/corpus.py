@@ -322,8 +322,8 @@ class WordSplitter:
         """Add the words of the lines of ``text`` (``split_lines``) to ``counts``; where
         ``counts_on_threads``, on ``num_threads`` threads without a str per line."""
         if self.counts_on_threads:
-            bpe_core_count = _backend.pick(bpe_core.count_gpt2)
-            bpe_core_count([text], self.specials, counts, lines=True, num_threads=num_threads)
+            count_gpt2 = _backend.pick(bpe_core.count_gpt2)
+            count_gpt2([text], self.specials, counts, lines=True, num_threads=num_threads)
         else:
             self.count(split_lines(text), counts)
 

@@ -484,7 +484,8 @@ class Tokenizer:
         """tiktoken's encode_ordinary: the ids of ``text`` with no special token matched (added tokens that
         are not special still are: they are vocabulary) and nothing added around them. Where a whole-text
         encoder runs, the core builds the list without an Encoding (``encode_ordinary_batch``'s path)."""
-        whole = self._fast_encoder(frozenset(), text) if isinstance(text, str) and not self.truncation else None
+        plain = isinstance(text, str) and not self.truncation and not self.padding
+        whole = self._fast_encoder(frozenset(), text) if plain else None
         if whole is not None:
             return whole.encode_batch_ids([text], 1)[0]
         return self.encode(text, add_special_tokens=False, allowed_special=()).ids
@@ -714,7 +715,7 @@ class Tokenizer:
         form tiktoken's batches and sentencepiece's ``encode(list)`` return). Where a whole-text encoder
         runs (SentencePiece, byte-level BPE with a scanned pattern, BERT's WordPiece) the native core builds
         the lists over ``num_threads`` threads (default: all cores) without an Encoding per text; otherwise
-        it is ``encode_batch``'s ids."""
+        (or where the tokenizer truncates or pads) it is ``encode_batch``'s ids."""
         if isinstance(texts, str) or not isinstance(texts, Iterable):
             raise InputError(f"encode_ordinary_batch takes a list of texts, not {type(texts).__name__}")
         _check_count("num_threads", num_threads, 1)
@@ -724,7 +725,7 @@ class Tokenizer:
                 if not isinstance(item, str):
                     raise InputError(f"encode_ordinary_batch takes str items; item {i} is {type(item).__name__}")
         whole = self._whole_text_encoder(frozenset())
-        if whole is not None and not self.truncation:
+        if whole is not None and not self.truncation and not self.padding:
             with _gc_paused():  # a list per text, none of them in a cycle: nothing for the collector to find
                 return whole.encode_batch_ids(items, num_threads or os.cpu_count() or 1)
         encodings = self.encode_batch(items, num_threads, add_special_tokens=False, allowed_special=())

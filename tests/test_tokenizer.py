@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from subtok import SubtokError, Tokenizer, TokenizerFileError, TrainingError
-from subtok.processors import check_truncation
+from subtok.processors import check_padding, check_truncation
 
 from .conftest import SAMPLE_TEXTS
 
@@ -146,6 +146,10 @@ def test_encode_ordinary_batch_is_encode_ordinary_of_each_text(backend, kind):
         assert got == want and all(type(row) is list and all(type(i) is int for i in row) for row in got)
     assert tok.encode_ordinary_batch(iter(texts[:2])) == want[:2] and tok.encode_ordinary_batch([]) == []
     assert tok.encode_ordinary_batch([type("Text", (str,), {})(texts[0])]) == want[:1]  # a str subclass is a str
+    tok.padding = check_padding({"strategy": {"Fixed": 40}, "pad_id": 0, "pad_token": "<pad>"})  # (HF's form)
+    padded = [tok.encode(t, add_special_tokens=False, allowed_special=()).ids for t in texts]
+    assert tok.encode_ordinary_batch(texts) == [tok.encode_ordinary(t) for t in texts] == padded != want
+    tok.padding = None
     tok.truncation = check_truncation({"max_length": 2})  # as a tokenizer.json's "truncation"
     assert tok.encode_ordinary_batch(texts) == [tok.encode_ordinary(t) for t in texts] == [w[:2] for w in want]
     with pytest.raises(SubtokError, match="item 1 is int"):

@@ -456,9 +456,8 @@ static inline int entry_emit(const CacheEntry *e, Buf *out) {
 }
 
 static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids, int32_t nids) {
-    CacheEntry e;
-    if (nbytes > CACHE_MAX_WORD || entry_make(&e, h, bytes, nbytes, ids, nids) < 0) return; /* (an optimisation:
-                                                                   skipped when memory is short) */
+    CacheEntry e; /* (the cache is an optimisation: a word is not cached when memory is short) */
+    if (nbytes > CACHE_MAX_WORD || entry_make(&e, h, bytes, nbytes, ids, nids) < 0) return;
     if (c->n * 2 >= c->cap) cache_clear(c);
     size_t j = h & (c->cap - 1);
     while (c->slots[j].nbytes) j = (j + 1) & (c->cap - 1);

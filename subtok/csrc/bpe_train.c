@@ -55,8 +55,10 @@ static int32_t *pool_take(IdPool *p, int k) {
             p->slabs = slabs, p->cap_slabs = cap;
         }
         size_t slab = size > POOL_SLAB ? size : POOL_SLAB;
-        if (!(p->at = p->slabs[p->n_slabs] = malloc(slab))) return NULL;
-        p->n_slabs++, p->left = slab;
+        char *fresh = malloc(slab);
+        if (!fresh) return NULL;
+        p->slabs[p->n_slabs++] = p->at = fresh;
+        p->left = slab;
     }
     block = p->at;
     p->at += size, p->left -= size;
@@ -617,7 +619,8 @@ static int run_open(Trainer *t, Run *r, PyObject *args, PyObject *kwargs) {
     }
     r->blocked_set = r->blocked ? PyFrozenSet_New(r->blocked) : PyFrozenSet_New(NULL);
     r->merges = PyList_New(0);
-    if (!r->blocked_set || !r->merges || trainer_load(t, r->words, r->counts, r->keys, &r->buf, &r->bufcap) < 0) return -1;
+    if (!r->blocked_set || !r->merges || trainer_load(t, r->words, r->counts, r->keys, &r->buf, &r->bufcap) < 0)
+        return -1;
     if (pairs_init(&t->pairs) < 0) {
         PyErr_NoMemory();
         return -1;

@@ -238,7 +238,7 @@ static inline const char *utf8_view(const Text *t, Py_ssize_t s, Py_ssize_t e, c
         *nbytes = e - s;
         return (const char *)t->data + s;
     }
-    if (t->kind == PyUnicode_2BYTE_KIND && e - s <= *cap) { /* an ASCII word of a 2-byte text, without a call */
+    if (t->kind == PyUnicode_2BYTE_KIND && *dst && e - s <= *cap) { /* an ASCII word of a 2-byte text: no call */
         const Py_UCS2 *d = (const Py_UCS2 *)t->data + s;
         Py_ssize_t n = e - s, k = 0;
         for (; k < n && d[k] < 0x80; k++) (*dst)[k] = (char)d[k];

@@ -323,8 +323,10 @@ static char *arena_copy(ByteArena *a, const char *p, size_t n) {
             a->blocks = blocks, a->cap = cap;
         }
         size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-        if (!(a->at = a->blocks[a->n] = malloc(size))) return NULL;
-        a->n++, a->left = size;
+        char *block = malloc(size);
+        if (!block) return NULL;
+        a->blocks[a->n++] = a->at = block;
+        a->left = size;
     }
     char *copy = a->at;
     memcpy(copy, p, n);
@@ -473,7 +475,8 @@ static CountUnit *count_units(const Text *texts, Py_ssize_t n, int lines, Py_ssi
     CountUnit *units = malloc((size_t)cap * sizeof(CountUnit));
     for (Py_ssize_t i = 0; units && i < n; i++) {
         for (Py_ssize_t s = 0; s < texts[i].n || (s == 0 && !lines);) {
-            Py_ssize_t e = !lines || texts[i].n - s <= COUNT_UNIT_CHARS ? texts[i].n : line_end(&texts[i], s + COUNT_UNIT_CHARS - 1);
+            Py_ssize_t e = !lines || texts[i].n - s <= COUNT_UNIT_CHARS ? texts[i].n
+                                                                          : line_end(&texts[i], s + COUNT_UNIT_CHARS - 1);
             if (m == cap) {
                 CountUnit *more = realloc(units, (size_t)(cap *= 2) * sizeof(CountUnit));
                 if (!more) {
@@ -529,7 +532,8 @@ static int counts_to_dict(WordCounts *c, PyObject *out, PyObject *items, const i
     Placed *order = malloc((c->n ? c->n : 1) * sizeof(Placed));
     size_t m = 0;
     for (size_t j = 0; order && j < c->n; j++) order[m++] = (Placed){(uint64_t)c->e[j].first, &c->e[j]};
-    if (!order || placed_sort(order, m, (uint64_t)(n ? base[n - 1] + PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(items, n - 1)) : 0)) < 0) {
+    uint64_t top = n ? (uint64_t)(base[n - 1] + PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(items, n - 1))) : 0;
+    if (!order || placed_sort(order, m, top) < 0) {
         free(order);
         PyErr_NoMemory();
         return -1;
@@ -594,9 +598,9 @@ static PyObject *count_gpt2(PyObject *self, PyObject *args, PyObject *kwargs) {
         base[i] = i ? base[i - 1] + texts[i - 1].n : 0;
     }
     units = count_units(texts, n, lines, &n_units);
-    for (int k = 0; units && k < num_threads; k++)
-        if (counts_init(&workers[k].counter.counts) < 0) Py_CLEAR(units);
-    if (!units) {
+    int ready = units != NULL;
+    for (int k = 0; ready && k < num_threads; k++) ready = counts_init(&workers[k].counter.counts) == 0;
+    if (!ready) {
         PyErr_NoMemory();
         goto done;
     }
