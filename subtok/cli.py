@@ -333,7 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--split-digits", action="store_true", default=None, help="Unigram: digits one by one")
     t.add_argument("--input-sentence-size", type=int, help="Unigram: train on this many lines drawn at random")
     t.add_argument("--threads", type=int, help="Unigram: EM threads (default: all cores)")
-    t.add_argument("--workers", type=int, help="processes for word counting (default: all cores)")
+    t.add_argument(
+        "--workers", type=int, help="threads (GPT-2's pattern, native core) or processes counting words (default: all)"
+    )
     t.add_argument("--errors", choices=["strict", "replace"], default="strict", help="on invalid UTF-8")
     t.add_argument("-o", "--output", required=True, help="tokenizer JSON to write (a .model name: SentencePiece's)")
     t.set_defaults(func=cmd_train)

@@ -290,6 +290,7 @@ def test_count_gpt2_cuts_long_texts_among_threads():
     assert one == bpe_core.count_gpt2([text, "tail"], ["<eos>"], None, True)
     with pytest.raises(TypeError, match="dict"):
         native.count_gpt2(["a"], [], [("a", 1)])
+    assert native.count_gpt2(["a b"], [], None, False, 2**31 - 1) == {"a": 1, " b": 1}  # threads: one per piece
 
 
 bert_text = st.lists(

@@ -28,40 +28,17 @@ typedef struct { /* the words holding a pair, int32 throughout: one of these per
     int32_t n, cap; /* cap: 0 or a power of two, the size of a block of the pool below */
 } WordIds;
 
-/* Blocks of 2^k word ids (k >= 1), carved from slabs and kept on a free list per k when given back: the
+/* Blocks of 2^k word ids (k >= 1), carved from an arena and kept on a free list per k when given back: the
  * pairs' word lists grow and are dropped by the hundred thousand, which malloc would serve a call each. */
 typedef struct {
     void *free_list[32]; /* a free block holds the next one's address in its first bytes */
-    char **slabs;
-    size_t n_slabs, cap_slabs;
-    char *at;
-    size_t left;
+    Arena arena;
 } IdPool;
-
-#define POOL_SLAB (1 << 20)
 
 static int32_t *pool_take(IdPool *p, int k) {
     void *block = p->free_list[k];
-    if (block) {
-        memcpy(&p->free_list[k], block, sizeof(void *));
-        return block;
-    }
-    size_t size = sizeof(int32_t) << k;
-    if (size > p->left) {
-        if (p->n_slabs == p->cap_slabs) {
-            size_t cap = p->cap_slabs ? p->cap_slabs * 2 : 64;
-            char **slabs = realloc(p->slabs, cap * sizeof(char *));
-            if (!slabs) return NULL;
-            p->slabs = slabs, p->cap_slabs = cap;
-        }
-        size_t slab = size > POOL_SLAB ? size : POOL_SLAB;
-        char *fresh = malloc(slab);
-        if (!fresh) return NULL;
-        p->slabs[p->n_slabs++] = p->at = fresh;
-        p->left = slab;
-    }
-    block = p->at;
-    p->at += size, p->left -= size;
+    if (!block) return arena_take(&p->arena, sizeof(int32_t) << k);
+    memcpy(&p->free_list[k], block, sizeof(void *));
     return block;
 }
 
@@ -78,10 +55,6 @@ static void pool_give(IdPool *p, WordIds *a) {
     p->free_list[k] = a->v;
 }
 
-static void pool_free(IdPool *p) {
-    for (size_t i = 0; i < p->n_slabs; i++) free(p->slabs[i]);
-    free(p->slabs);
-}
 
 typedef struct {
     PairSlot *slots;
@@ -103,7 +76,7 @@ static int pairs_init(Pairs *p) {
 }
 
 static void pairs_free(Pairs *p) {
-    pool_free(&p->pool);
+    arena_free(&p->pool.arena);
     free(p->slots);
     free(p->key);
     free(p->count);

@@ -132,6 +132,41 @@ static inline int bytes_equal(const char *a, const char *b, Py_ssize_t n) {
     return n <= 8 ? load_upto8(a, n) == load_upto8(b, n) : memcmp(a, b, (size_t)n) == 0;
 }
 
+/* Memory carved from blocks of a megabyte (or one of its own for a larger request) that are freed together:
+ * no allocation per item. Sizes that are multiples of 8 keep every piece 8-byte aligned. */
+typedef struct {
+    char **blocks;
+    size_t n, cap;
+    char *at;
+    size_t left;
+} Arena;
+
+#define ARENA_BLOCK (1 << 20)
+
+static void *arena_take(Arena *a, size_t size) {
+    if (size > a->left) {
+        if (a->n == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 16;
+            char **blocks = realloc(a->blocks, cap * sizeof(char *));
+            if (!blocks) return NULL;
+            a->blocks = blocks, a->cap = cap;
+        }
+        size_t block_size = size > ARENA_BLOCK ? size : ARENA_BLOCK;
+        char *block = malloc(block_size);
+        if (!block) return NULL;
+        a->blocks[a->n++] = a->at = block;
+        a->left = block_size;
+    }
+    void *piece = a->at;
+    a->at += size, a->left -= size;
+    return piece;
+}
+
+static void arena_free(Arena *a) {
+    for (size_t i = 0; i < a->n; i++) free(a->blocks[i]);
+    free(a->blocks);
+}
+
 /* Growable int32 buffer, used without the GIL. */
 typedef struct {
     int32_t *v;

@@ -237,7 +237,7 @@ typedef struct {
     uint64_t hash;
     int64_t count;
     int64_t first;     /* where the word was first seen (its place in the output's order, and its characters) */
-    const char *bytes; /* its UTF-8, in a ByteArena */
+    const char *bytes; /* its UTF-8, in a counting thread's arena */
     int32_t nbytes;
     int32_t nchars;
 } WordEntry;
@@ -304,45 +304,10 @@ static Py_ssize_t counts_insert(WordCounts *c, const WordEntry *word, size_t at)
     return (Py_ssize_t)c->n++;
 }
 
-/* Words' bytes, copied one after the other into blocks that are freed together: no allocation per word. */
-typedef struct {
-    char **blocks;
-    size_t n, cap;
-    char *at;
-    size_t left;
-} ByteArena;
-
-#define ARENA_BLOCK (1 << 20)
-
-static char *arena_copy(ByteArena *a, const char *p, size_t n) {
-    if (n > a->left) {
-        if (a->n == a->cap) {
-            size_t cap = a->cap ? a->cap * 2 : 16;
-            char **blocks = realloc(a->blocks, cap * sizeof(char *));
-            if (!blocks) return NULL;
-            a->blocks = blocks, a->cap = cap;
-        }
-        size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-        char *block = malloc(size);
-        if (!block) return NULL;
-        a->blocks[a->n++] = a->at = block;
-        a->left = size;
-    }
-    char *copy = a->at;
-    memcpy(copy, p, n);
-    a->at += n, a->left -= n;
-    return copy;
-}
-
-static void arena_free(ByteArena *a) {
-    for (size_t i = 0; i < a->n; i++) free(a->blocks[i]);
-    free(a->blocks);
-}
-
 /* What one counting thread fills: its own table, the arena of its words' bytes, a buffer for UTF-8. */
 typedef struct {
     WordCounts counts;
-    ByteArena arena;
+    Arena arena;
     char *utf8;
     Py_ssize_t utf8_cap;
 } CountScratch;
@@ -356,9 +321,11 @@ static int counts_add(CountScratch *k, const char *bytes, int32_t nbytes, int32_
         e->count++;
         return 0;
     }
-    const char *copy = arena_copy(&k->arena, bytes, (size_t)nbytes);
+    char *copy = arena_take(&k->arena, (size_t)nbytes);
+    if (!copy) return -1;
+    memcpy(copy, bytes, (size_t)nbytes);
     WordEntry word = {h, 1, first, copy, nbytes, nchars};
-    return copy && counts_insert(&k->counts, &word, at) >= 0 ? 0 : -1;
+    return counts_insert(&k->counts, &word, at) >= 0 ? 0 : -1;
 }
 
 /* Another table's entry added to c (its bytes stay in the other thread's arena). */
@@ -577,17 +544,15 @@ static PyObject *count_gpt2(PyObject *self, PyObject *args, PyObject *kwargs) {
     PyObject *items = PySequence_Tuple(list); /* held while the GIL is released */
     if (!items) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(items), n_units = 0;
-    if (num_threads < 1) num_threads = 1;
-    int n_workers = num_threads; /* (num_threads drops to the number of units below) */
     Specials sp = {0};
     CountJob job = {&sp, NULL, NULL, NULL, 0, lines, 0, 0};
     Text *texts = calloc((size_t)(n ? n : 1), sizeof(Text));
     int64_t *base = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    CountWorker *workers = calloc((size_t)num_threads, sizeof(CountWorker));
+    CountWorker *workers = NULL;
     CountUnit *units = NULL;
     PyObject *out = NULL;
-    int started = 0;
-    if (!texts || !base || !workers) {
+    int started = 0, n_workers = 0;
+    if (!texts || !base) {
         PyErr_NoMemory();
         goto done;
     }
@@ -598,14 +563,16 @@ static PyObject *count_gpt2(PyObject *self, PyObject *args, PyObject *kwargs) {
         base[i] = i ? base[i - 1] + texts[i - 1].n : 0;
     }
     units = count_units(texts, n, lines, &n_units);
-    int ready = units != NULL;
-    for (int k = 0; ready && k < num_threads; k++) ready = counts_init(&workers[k].counter.counts) == 0;
+    if (num_threads > n_units) num_threads = (int)n_units; /* no more threads than pieces of work, at least one */
+    if (num_threads < 1) num_threads = 1;
+    workers = units ? calloc((size_t)num_threads, sizeof(CountWorker)) : NULL;
+    int ready = workers != NULL;
+    for (; ready && n_workers < num_threads; n_workers++) ready = counts_init(&workers[n_workers].counter.counts) == 0;
     if (!ready) {
         PyErr_NoMemory();
         goto done;
     }
     job.texts = texts, job.base = base, job.units = units, job.n_units = n_units;
-    if (num_threads > n_units) num_threads = n_units > 0 ? (int)n_units : 1;
     Py_BEGIN_ALLOW_THREADS
     for (int k = 0; k < num_threads; k++) workers[k].job = &job;
 #if SUBTOK_THREADS
