@@ -41,10 +41,11 @@ from .datasets import (  # noqa: F401  (here before subtok.datasets existed: sub
 )
 from .errors import CorpusError, FileFormatError, InputError, TrainingError
 from .models import TRAINERS, Trainer, bpe_core
+from .models.base import plain_counts
 from .normalizers import make_normalizers, normalize_str
 from .pre_tokenizers import PRE_TOKENIZERS, make_pre_tokenizer
 from .progress import progress_bar
-from .text import GPT2_PATTERN
+from .text import GPT2_PATTERN, split_lines
 
 Corpus = Union[str, "os.PathLike[str]", Iterable[str]]
 
@@ -111,15 +112,6 @@ def _decode(data: bytes, path: Path, offset: int, errors: str) -> str:
             f"{path}: not valid UTF-8 at byte offset {offset + e.start} ({e.reason}); "
             "pass errors='replace' (--errors replace) to substitute U+FFFD"
         ) from None
-
-
-def split_lines(text: str) -> list[str]:
-    """``text`` cut after each "\n" (kept); only "\n" ends a line, as in HF tokenizers' file reading."""
-    lines = [line + "\n" for line in text.split("\n")]
-    lines[-1] = lines[-1][:-1]
-    if not lines[-1]:
-        lines.pop()
-    return lines
 
 
 def read_line_parts(
@@ -546,15 +538,8 @@ class WordCounts(Mapping[str, int]):
         self._counts: dict[str, int] = {}
         self.splitting = splitting
         counts = counts or {}
-        values = counts.values()
-        if (
-            counts
-            and set(map(type, counts)) == {str}
-            and set(map(type, values)) == {int}
-            and 1 <= min(values) <= max(values) <= _INT64_MAX
-            and "" not in counts
-        ):
-            self._counts = dict(counts)  # the common case, checked at C speed; else the loop below
+        if counts and plain_counts(counts, _INT64_MAX) and "" not in counts:
+            self._counts = dict(counts)  # the common case; else the loop below (it drops empty words, zeros)
             return
         for word, count in counts.items():
             if not isinstance(word, str) or isinstance(count, bool) or not isinstance(count, int):

@@ -216,6 +216,15 @@ def bytes_to_token(data: bytes) -> str:
     return data.decode("latin-1").translate(_BYTE_SPELLING)
 
 
+def split_lines(text: str) -> list[str]:
+    """``text`` cut after each "\n" (kept); only "\n" ends a line, as in HF tokenizers' file reading."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
 def bytes_to_tokens(keys: Sequence[bytes]) -> list[str]:
     """``bytes_to_token`` of each of ``keys``, spelled in one pass over them all (a vocabulary's worth)."""
     spelled = b"".join(keys).decode("latin-1").translate(_BYTE_SPELLING)

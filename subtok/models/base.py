@@ -147,18 +147,24 @@ class Trainer:
         return None
 
 
+def plain_counts(word_counts: Mapping[str, int], top: int) -> bool:
+    """Whether every word is a str (not a subclass) and every count an int from 1 to ``top``, checked at C
+    speed; False sends the caller to its loop over the entries, which names the first offender."""
+    counts = word_counts.values()
+    return (
+        set(map(type, word_counts)) == {str}
+        and set(map(type, counts)) == {int}
+        and 1 <= min(counts) <= max(counts) <= top
+    )
+
+
 def check_word_counts(word_counts: Mapping[str, int]) -> None:
     """Word counts as every trainer takes them: a mapping of str to integers from 1 to 2**52 (a float,
     negative or boolean count is an error, not something to round or train on)."""
     if not isinstance(word_counts, Mapping):
         raise TrainingError(f"word counts must be a mapping of word -> count, not {type(word_counts).__name__}")
-    counts = word_counts.values()
-    if not word_counts or (
-        set(map(type, word_counts)) == {str}
-        and set(map(type, counts)) == {int}
-        and 1 <= min(counts) <= max(counts) <= 1 << 52
-    ):
-        return  # the common case, checked at C speed; otherwise the loop below names the first offender
+    if not word_counts or plain_counts(word_counts, 1 << 52):
+        return
     for word, count in word_counts.items():
         if not isinstance(word, str):
             raise TrainingError(f"a word must be a str, not {word!r}")

@@ -25,7 +25,7 @@ from typing import Optional, Union
 import regex
 
 from ..added_tokens import SPACES_AT_END, SPACES_AT_START, alternation
-from ..text import SCANNED_PATTERNS
+from ..text import SCANNED_PATTERNS, split_lines
 from .batch_core import TextBatches
 
 Pair = tuple[int, int]
@@ -359,25 +359,19 @@ def count_gpt2(
     """Word -> count over ``texts`` split with GPT-2's pattern, each special token cut out first (leftmost,
     then the first listed; pass them longest first). Training's counting step for byte-level BPE.
 
-    With ``lines`` each text is first cut after each "\n" (``corpus.split_lines``), the lines counted apart.
+    With ``lines`` each text is first cut after each "\n" (``text.split_lines``), the lines counted apart.
     The counts are added to ``counts`` (returned; a new dict when None), new words in the order they are
     first seen. ``num_threads``: the native core's worker threads (the result is the same for any number).
     """
     special_re = alternation(specials)
     counts = {} if counts is None else counts
     for text in texts:
-        for line in _lines(text) if lines else (text,):
+        for line in split_lines(text) if lines else (text,):
             for piece in special_re.split(line) if special_re is not None else (line,):
                 for s, e in split_gpt2(piece):
                     word = piece[s:e]
                     counts[word] = counts.get(word, 0) + 1
     return counts
-
-
-def _lines(text: str) -> list[str]:
-    """``text`` cut after each "\n" (kept), as ``corpus.split_lines``."""
-    lines = text.split("\n")
-    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
 
 
 class ByteLevelEncoder(TextBatches):
