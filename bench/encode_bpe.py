@@ -5,8 +5,9 @@ Usage: python bench/encode_bpe.py [--vocab 32000]
 The tokenizer is trained by subtok on the 11.7 MB mixed corpus; encoding runs on its English part
 (PTB train + Tiny Shakespeare + WikiText-2 test, 7.5 MB): whole text on one thread (as an Encoding, and as
 encode_ordinary's list of ids against tiktoken's), 10 kB documents on one thread, and one line per item
-in batches on 1 and 2 threads. Also times 1 MB of one repeated character and of random bytes at three sizes
-to show the encoder is linear. Then the same ranks with the cl100k, o200k, Llama-3 and Qwen2 patterns
+in batches on 1 and 2 threads. Also times worst cases at three sizes (a quarter, half and one million
+characters of one letter, random bytes, random letters and mixed scripts) to show the encoder is linear, with
+tiktoken's time at a million beside it. Then the same ranks with the cl100k, o200k, Llama-3 and Qwen2 patterns
 (native scanners), whole text on one thread against tiktoken with the same pattern.
 """
 
@@ -148,21 +149,29 @@ def main() -> None:
                       ids_ours == ids_theirs, f"{t_one * 1000:.0f}"])  # fmt: skip
     print_table(other, ["pattern", "tiktoken MB/s", "subtok MB/s", "subtok / tiktoken", "ids equal", "1 MB 'a' (ms)"])
 
-    print("\nlinear time: one pre-token of n bytes (seconds; a quadratic encoder quadruples per doubling)")
+    print("\nworst cases: n characters of each kind, encode_ordinary on one thread (seconds; best of --repeat)")
     rng = random.Random(0)
+    letters = [chr(c) for c in range(0x10000) if chr(c).isalpha()]
+    mixed = "abcdefghijklmnopqrstuvwxyzабвгдежзийклмнопрстуфхцчшщ你好世界中文字符한국어문장      0123456789.,!?"
     lin = []
     for name, make in (
-        ("repeated 'a'", lambda n: "a" * n),
-        ("random bytes", lambda n: bytes(rng.randrange(256) for _ in range(n)).decode("latin-1")),
+        ("one letter ('a')", lambda n: "a" * n),  # one pre-token of n bytes
+        ("random bytes (latin-1)", lambda n: bytes(rng.randrange(256) for _ in range(n)).decode("latin-1")),
+        ("random BMP letters", lambda n: "".join(rng.choice(letters) for _ in range(n))),  # one long pre-token
+        ("mixed scripts", lambda n: "".join(rng.choice(mixed) for _ in range(n))),  # many short unique words
     ):
         times = []
         for n in (250_000, 500_000, 1_000_000):
             s = make(n)
-            t, ids = best_of(lambda s=s: tok.encode(s).ids, 1)
+            t, ids = best_of(lambda s=s: tok.encode_ordinary(s), args.repeat)
             assert tok.decode(ids) == s
             times.append(t)
-        lin.append([name, *(f"{t:.3f}" for t in times), f"{times[2] / times[0]:.2f}"])
-    print_table(lin, ["input", "0.25 MB", "0.5 MB", "1 MB", "1 MB / 0.25 MB"])
+        t_tt, ids_tt = best_of(lambda s=s: enc_tt.encode_ordinary(s), 1)
+        lin.append([name, *(f"{t * 1000:.0f}" for t in times), f"{times[2] / times[0]:.2f}", f"{t_tt * 1000:.0f}",
+                    f"{t_tt / times[2]:.2f}x", ids == ids_tt])  # fmt: skip
+    header = ["input", "0.25 M (ms)", "0.5 M (ms)", "1 M (ms)", "1 M / 0.25 M", "tiktoken 1 M (ms)", "ratio",
+              "ids equal"]  # fmt: skip
+    print_table(lin, header)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import copy
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from subtok import Tokenizer, _backend
@@ -75,6 +75,24 @@ def test_encode_symbols_identical(symbols, seed):
         if pair not in ranks:
             ranks[pair] = len(results)
             results.append(8 + len(results))
+    expected = bpe_core.encode_symbols(symbols, bpe_core.make_merge_table(ranks, results))
+    assert native.encode_symbols(symbols, native.make_merge_table(ranks, results)) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(alphabet=st.integers(2, 6), length=st.integers(40, 3000), seed=st.integers(0, 10**6))
+def test_encode_symbols_identical_on_long_words_and_any_table(alphabet, length, seed):
+    """Long words (the heap path from 48 symbols) under tables no trainer writes: ranks that use results
+    made later, one result for several ranks, pairs of a result with itself."""
+    import random
+
+    rng = random.Random(seed)
+    ids = alphabet + 12
+    ranks = {}
+    for _ in range(40):
+        ranks.setdefault((rng.randrange(ids), rng.randrange(ids)), len(ranks))
+    results = [rng.randrange(ids) for _ in ranks]
+    symbols = [rng.randrange(alphabet) for _ in range(length)]
     expected = bpe_core.encode_symbols(symbols, bpe_core.make_merge_table(ranks, results))
     assert native.encode_symbols(symbols, native.make_merge_table(ranks, results)) == expected
 
@@ -265,6 +283,23 @@ def test_threads_share_the_encoder_safely():
     expected = [tok.encode(t).ids for t in texts]
     for _ in range(3):
         assert [e.ids for e in tok.encode_batch(texts, num_threads=4)] == expected
+
+
+def test_word_cache_emptied_when_full_and_threads_words_adopted():
+    """More distinct words than the cache keeps (it empties at 65,536): same ids as the reference in one
+    text, and in batches whose threads' words are adopted into the shared cache and read back."""
+    model = _trained_byte_tok().model
+
+    def word(i):
+        return "".join("abcdefghijklmnopqrstuvwxyzéü"[(i // 28**k) % 28] for k in range(4))
+
+    texts = [" ".join(word(i) for i in range(k, 90_000, 7)) for k in range(7)]
+    py = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results))
+    c = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results))
+    expected = [py.encode_text(t) for t in texts]
+    assert [c.encode_text(t) for t in texts] == expected
+    for _ in range(2):
+        assert c.encode_batch(texts, 2) == expected
 
 
 @given(

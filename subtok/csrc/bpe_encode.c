@@ -2,8 +2,8 @@
  * cache. Python twin: subtok/models/bpe_core.py (encoding half)
  *
  *   make_merge_table  <-> make_merge_table (a hash table of pair -> rank here, a dict there)
- *   encode_scan       <-> _encode_scan         mirrored
- *   encode_heap       <-> _encode_heap         mirrored
+ *   encode_scan       <-> _encode_scan         equivalent by test (each pair's rank kept beside it)
+ *   encode_heap       <-> _encode_heap         equivalent by test (a sorted run and a heap as one queue)
  *   encode_symbols    <-> encode_symbols       mirrored
  *   make_char_table,  <-> make_char_table, encode_chars: mirrored (a hash table of code points here, a
  *   encode_chars          dict filled as characters are met there)
@@ -79,50 +79,52 @@ bad:
     return NULL;
 }
 
-/* encode_scan: find the lowest-rank (leftmost) pair, merge it, repeat. Returns the new length. */
-static Py_ssize_t encode_scan(const MergeTable *t, int32_t *sym, Py_ssize_t n) {
+/* pair_ranks: rank[i] = the rank of the pair (sym[i], sym[i + 1]) for i < n - 1, unsigned so that "none" (-1)
+ * is the largest; rank[n - 1] = UINT32_MAX. */
+static void pair_ranks(const MergeTable *t, const int32_t *sym, Py_ssize_t n, uint32_t *rank) {
+    for (Py_ssize_t i = 0; i + 1 < n; i++) rank[i] = (uint32_t)table_rank(t, sym[i], sym[i + 1]);
+    if (n) rank[n - 1] = UINT32_MAX;
+}
+
+/* encode_scan: find the lowest-rank (leftmost) pair, merge it, repeat, for n < HEAP_MIN_SYMBOLS. Each pair's
+ * rank is looked up once, when the pair forms, and kept beside it (rank: pair_ranks' on entry): a merge
+ * rescans small integers, not the table. Returns the new length. */
+static Py_ssize_t encode_scan(const MergeTable *t, int32_t *sym, uint32_t *rank, Py_ssize_t n) {
     while (n > 1) {
-        int32_t best_rank = -1;
-        Py_ssize_t best = -1;
-        for (Py_ssize_t i = 0; i + 1 < n; i++) {
-            int32_t r = table_rank(t, sym[i], sym[i + 1]);
-            if (r >= 0 && (best < 0 || r < best_rank)) {
-                best_rank = r;
-                best = i;
-            }
-        }
-        if (best < 0) break;
-        sym[best] = t->results[best_rank];
+        Py_ssize_t best = 0;
+        for (Py_ssize_t i = 1; i + 1 < n; i++) best = rank[i] < rank[best] ? i : best;
+        if (rank[best] == UINT32_MAX) break;
+        sym[best] = t->results[rank[best]];
         memmove(sym + best + 1, sym + best + 2, (size_t)(n - best - 2) * sizeof(int32_t));
+        if (n - best - 3 > 0) memmove(rank + best + 1, rank + best + 2, (size_t)(n - best - 3) * sizeof(uint32_t));
         n--;
+        if (best > 0) rank[best - 1] = (uint32_t)table_rank(t, sym[best - 1], sym[best]);
+        if (best + 1 < n) rank[best] = (uint32_t)table_rank(t, sym[best], sym[best + 1]);
     }
     return n;
 }
 
-typedef struct {
-    int32_t rank;
-    Py_ssize_t pos;
-} RankPos;
+/* A queued pair: its rank in the high half, its left symbol's position in the low half, so that one
+ * comparison orders by rank, then leftmost. */
+#define QUEUED(rank, pos) ((uint64_t)(rank) << 32 | (uint32_t)(pos))
 
-static inline int rp_less(RankPos x, RankPos y) { return x.rank != y.rank ? x.rank < y.rank : x.pos < y.pos; }
-
-static void rp_push(RankPos *h, Py_ssize_t *n, RankPos x) {
+static void queue_push(uint64_t *h, Py_ssize_t *n, uint64_t x) {
     Py_ssize_t i = (*n)++;
-    while (i > 0 && rp_less(x, h[(i - 1) / 2])) {
+    while (i > 0 && x < h[(i - 1) / 2]) {
         h[i] = h[(i - 1) / 2];
         i = (i - 1) / 2;
     }
     h[i] = x;
 }
 
-static RankPos rp_pop(RankPos *h, Py_ssize_t *n) {
-    RankPos top = h[0], x = h[--(*n)];
+static uint64_t queue_pop(uint64_t *h, Py_ssize_t *n) {
+    uint64_t top = h[0], x = h[--(*n)];
     Py_ssize_t i = 0;
     for (;;) {
         Py_ssize_t c = 2 * i + 1;
         if (c >= *n) break;
-        if (c + 1 < *n && rp_less(h[c + 1], h[c])) c++;
-        if (!rp_less(h[c], x)) break;
+        if (c + 1 < *n && h[c + 1] < h[c]) c++;
+        if (h[c] >= x) break;
         h[i] = h[c];
         i = c;
     }
@@ -130,61 +132,93 @@ static RankPos rp_pop(RankPos *h, Py_ssize_t *n) {
     return top;
 }
 
-/* encode_heap: the same rule with a heap of (rank, position) over a linked list, O(n log n).
- * Returns the new length, or -1 when memory runs out. */
-static Py_ssize_t encode_heap(const MergeTable *t, int32_t *sym, Py_ssize_t n) {
-    Py_ssize_t *nxt = malloc((size_t)n * sizeof(Py_ssize_t));
-    Py_ssize_t *prev = malloc((size_t)n * sizeof(Py_ssize_t));
-    char *alive = malloc((size_t)n);
-    /* each merge pushes at most two entries and removes one pair: 3n bounds the heap */
-    RankPos *heap = malloc((size_t)(3 * n + 1) * sizeof(RankPos));
-    Py_ssize_t hn = 0, out = -1;
-    if (!nxt || !prev || !alive || !heap) goto done;
+/* sort_by_rank: keys[0, m) (QUEUED, positions ascending) by rank, then position: by insertion when few, else
+ * stably by rank, 11 bits a radix pass (spare: room for m) */
+static void sort_by_rank(uint64_t *keys, uint64_t *spare, Py_ssize_t m, uint32_t max_rank) {
+    if (m <= 256) {
+        for (Py_ssize_t i = 1; i < m; i++) {
+            const uint64_t x = keys[i];
+            Py_ssize_t j = i;
+            for (; j > 0 && keys[j - 1] > x; j--) keys[j] = keys[j - 1];
+            keys[j] = x;
+        }
+        return;
+    }
+    uint64_t *from = keys, *to = spare;
+    for (int shift = 32; shift < 64 && (uint64_t)max_rank >> (shift - 32); shift += 11) {
+        Py_ssize_t at[2049] = {0};
+        for (Py_ssize_t i = 0; i < m; i++) at[((from[i] >> shift) & 2047) + 1]++;
+        for (int d = 0; d < 2048; d++) at[d + 1] += at[d];
+        for (Py_ssize_t i = 0; i < m; i++) to[at[(from[i] >> shift) & 2047]++] = from[i];
+        uint64_t *swap = from;
+        from = to, to = swap;
+    }
+    if (from != keys) memcpy(keys, from, (size_t)m * sizeof(uint64_t));
+}
+
+/* encode_heap: the same rule for long words over a linked list, O(n log n) (equivalent to bpe_core's
+ * _encode_heap by test, not a mirror). The word's first pairs are sorted once by (rank, position); the
+ * pairs that merges make go into a heap; the two are read as one queue in (rank, position) order. rank[i]
+ * keeps the rank of the pair at live position i (UINT32_MAX: none, or i merged away), so a queued pair is
+ * stale exactly when rank[i] differs from it, with no lookup (rank: pair_ranks' on entry). Returns the new
+ * length, or -1 when memory runs out. */
+static Py_ssize_t encode_heap(const MergeTable *t, int32_t *sym, uint32_t *rank, Py_ssize_t n) {
+    if (n < 2) return n;
+    if (n >= INT32_MAX / 2) return -1;
+    /* each merge queues at most two pairs: 2n bounds the heap, which is also the sort's spare room */
+    uint64_t *first = malloc((size_t)(3 * n + 1) * sizeof(uint64_t));
+    int32_t *links = malloc((size_t)(2 * n) * sizeof(int32_t));
+    if (!first || !links) return free(first), free(links), -1;
+    uint64_t *heap = first + n;
+    int32_t *nxt = links, *prev = links + n;
+    Py_ssize_t m = 0, hn = 0, fi = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        nxt[i] = i + 1;
-        prev[i] = i - 1;
-        alive[i] = 1;
+        nxt[i] = (int32_t)i + 1, prev[i] = (int32_t)i - 1;
+        if (rank[i] != UINT32_MAX) first[m++] = QUEUED(rank[i], i);
     }
-    for (Py_ssize_t i = 0; i + 1 < n; i++) {
-        int32_t r = table_rank(t, sym[i], sym[i + 1]);
-        if (r >= 0) rp_push(heap, &hn, (RankPos){r, i});
-    }
-    while (hn) {
-        RankPos top = rp_pop(heap, &hn);
-        Py_ssize_t i = top.pos, j = nxt[i];
-        if (!alive[i] || j >= n || table_rank(t, sym[i], sym[j]) != top.rank) continue; /* stale */
-        sym[i] = t->results[top.rank];
-        alive[j] = 0;
-        nxt[i] = nxt[j];
-        if (nxt[j] < n) prev[nxt[j]] = i;
-        Py_ssize_t p = prev[i];
+    sort_by_rank(first, heap, m, t->nranks ? (uint32_t)(t->nranks - 1) : 0);
+    while (fi < m || hn) {
+        const uint64_t top = fi < m && (!hn || first[fi] < heap[0]) ? first[fi++] : queue_pop(heap, &hn);
+        const int32_t i = (int32_t)(uint32_t)top;
+        if (rank[i] != (uint32_t)(top >> 32)) continue; /* stale: the pair at i changed since it was queued */
+        const int32_t j = nxt[i], k = nxt[j];
+        sym[i] = t->results[rank[i]];
+        rank[j] = UINT32_MAX;
+        nxt[i] = k;
+        if (k < n) prev[k] = i;
+        const int32_t p = prev[i];
         if (p >= 0) {
-            int32_t rp = table_rank(t, sym[p], sym[i]);
-            if (rp >= 0) rp_push(heap, &hn, (RankPos){rp, p});
+            rank[p] = (uint32_t)table_rank(t, sym[p], sym[i]);
+            if (rank[p] != UINT32_MAX) queue_push(heap, &hn, QUEUED(rank[p], p));
         }
-        Py_ssize_t k = nxt[i];
-        if (k < n) {
-            int32_t rk = table_rank(t, sym[i], sym[k]);
-            if (rk >= 0) rp_push(heap, &hn, (RankPos){rk, i});
-        }
+        rank[i] = k < n ? (uint32_t)table_rank(t, sym[i], sym[k]) : UINT32_MAX;
+        if (rank[i] != UINT32_MAX) queue_push(heap, &hn, QUEUED(rank[i], i));
     }
-    out = 0;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (alive[i]) sym[out++] = sym[i];
-done:
-    free(nxt);
-    free(prev);
-    free(alive);
-    free(heap);
+    Py_ssize_t out = 0;
+    for (int32_t i = 0; i < n; i = nxt[i]) sym[out++] = sym[i];
+    free(first);
+    free(links);
     return out;
+}
+#undef QUEUED
+
+/* apply_merges: BPE's merges on sym[0, n) in place, its pairs' ranks given (pair_ranks'; rank is scratch
+ * after); the new length, or -1 when memory runs out */
+static Py_ssize_t apply_merges(const MergeTable *t, int32_t *sym, uint32_t *rank, Py_ssize_t n) {
+    return n < HEAP_MIN_SYMBOLS ? encode_scan(t, sym, rank, n) : encode_heap(t, sym, rank, n);
 }
 
 /* merged_list: the merges of sym[0, n) applied in place (the GIL released), the result as a list of ids. */
 static PyObject *merged_list(const MergeTable *t, int32_t *sym, Py_ssize_t n) {
-    Py_ssize_t m;
-    Py_BEGIN_ALLOW_THREADS
-    m = n < HEAP_MIN_SYMBOLS ? encode_scan(t, sym, n) : encode_heap(t, sym, n);
-    Py_END_ALLOW_THREADS
+    Py_ssize_t m = -1;
+    uint32_t near[HEAP_MIN_SYMBOLS], *rank = n < HEAP_MIN_SYMBOLS ? near : malloc((size_t)n * sizeof(uint32_t));
+    if (rank) {
+        Py_BEGIN_ALLOW_THREADS
+        pair_ranks(t, sym, n, rank);
+        m = apply_merges(t, sym, rank, n);
+        Py_END_ALLOW_THREADS
+        if (rank != near) free(rank);
+    }
     PyObject *out = m < 0 ? PyErr_NoMemory() : PyList_New(m);
     for (Py_ssize_t i = 0; out && i < m; i++) {
         PyObject *v = PyLong_FromLong(sym[i]);
@@ -389,14 +423,16 @@ static inline int entry_is(const CacheEntry *e, uint64_t h, uint64_t head, const
            (nbytes <= 8 || memcmp((const char *)(e->v.block + e->nids), bytes, (size_t)nbytes) == 0);
 }
 
-/* An entry for a word (a block allocated unless it fits inline): 0, or -1 when out of memory. */
-static int entry_make(CacheEntry *e, uint64_t h, const char *bytes, int32_t nbytes, const int32_t *ids, int32_t nids) {
+/* An entry for a word (its ids and bytes in a block from the cache's arena unless it fits inline): 0, or -1
+ * when out of memory. */
+static int entry_make(Arena *arena, CacheEntry *e, uint64_t h, const char *bytes, int32_t nbytes, const int32_t *ids,
+                      int32_t nids) {
     *e = (CacheEntry){h, word_head(bytes, nbytes), nbytes, nids, {0}};
     if (entry_inline(e)) {
         e->v.id = ids[0];
         return 0;
     }
-    char *block = malloc((size_t)nids * sizeof(int32_t) + (size_t)nbytes);
+    char *block = arena_take(arena, ((size_t)nids * sizeof(int32_t) + (size_t)nbytes + 7) & ~(size_t)7);
     if (!block) return -1;
     if (nids) memcpy(block, ids, (size_t)nids * sizeof(int32_t));
     memcpy(block + (size_t)nids * sizeof(int32_t), bytes, (size_t)nbytes);
@@ -404,32 +440,50 @@ static int entry_make(CacheEntry *e, uint64_t h, const char *bytes, int32_t nbyt
     return 0;
 }
 
-static void entry_free(CacheEntry *e) {
-    if (e->nbytes && !entry_inline(e)) free(e->v.block);
-    *e = (CacheEntry){0};
-}
-
 /* A word cache for one thread at a time: open addressing, emptied when half full (as the reference empties
- * its dict). */
+ * its dict); the entries' blocks come from its arena, freed together when it empties. */
 typedef struct {
     CacheEntry *slots;
     size_t cap, n;
+    Arena arena;
 } WordCache;
 
+#define CACHE_FIRST_SLOTS 4096 /* a cache's first table; it doubles as it fills, up to 2 * CACHE_SIZE slots */
+
 static int cache_init(WordCache *c) {
-    c->cap = 2 * CACHE_SIZE;
+    c->cap = CACHE_FIRST_SLOTS;
     c->n = 0;
     c->slots = calloc(c->cap, sizeof(CacheEntry));
     return c->slots ? 0 : -1;
 }
 
 static void cache_clear(WordCache *c) {
-    for (size_t i = 0; c->n && i < c->cap; i++) entry_free(&c->slots[i]);
+    if (c->n) memset(c->slots, 0, c->cap * sizeof(CacheEntry));
     c->n = 0;
+    arena_free(&c->arena);
+}
+
+/* cache_make_room: before an entry goes in, a table half full doubles (its entries placed anew) until it has
+ * 2 * CACHE_SIZE slots, and then empties (at CACHE_SIZE entries, as the reference's dict) */
+static void cache_make_room(WordCache *c) {
+    if (c->n * 2 < c->cap) return;
+    CacheEntry *slots = c->cap < 2 * CACHE_SIZE ? calloc(2 * c->cap, sizeof(CacheEntry)) : NULL;
+    if (!slots) { /* (out of memory too: emptying keeps it correct) */
+        cache_clear(c);
+        return;
+    }
+    for (size_t i = 0; i < c->cap; i++) {
+        if (!c->slots[i].nbytes) continue;
+        size_t j = c->slots[i].hash & (2 * c->cap - 1);
+        while (slots[j].nbytes) j = (j + 1) & (2 * c->cap - 1);
+        slots[j] = c->slots[i];
+    }
+    free(c->slots);
+    c->slots = slots, c->cap *= 2;
 }
 
 static void cache_free(WordCache *c) {
-    if (c->slots) cache_clear(c);
+    cache_clear(c);
     free(c->slots);
     c->slots = NULL;
 }
@@ -457,8 +511,9 @@ static inline int entry_emit(const CacheEntry *e, Buf *out) {
 
 static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids, int32_t nids) {
     CacheEntry e; /* (the cache is an optimisation: a word is not cached when memory is short) */
-    if (nbytes > CACHE_MAX_WORD || entry_make(&e, h, bytes, nbytes, ids, nids) < 0) return;
-    if (c->n * 2 >= c->cap) cache_clear(c);
+    if (nbytes > CACHE_MAX_WORD) return;
+    cache_make_room(c);
+    if (entry_make(&c->arena, &e, h, bytes, nbytes, ids, nids) < 0) return;
     size_t j = h & (c->cap - 1);
     while (c->slots[j].nbytes) j = (j + 1) & (c->cap - 1);
     c->slots[j] = e;
@@ -466,19 +521,24 @@ static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t 
 }
 
 /* Move an entry into a cache (the cache takes its block); duplicates are dropped. */
-static void cache_adopt(WordCache *c, CacheEntry e) {
-    size_t j = e.hash & (c->cap - 1);
-    const char *bytes = e.nbytes <= 8 ? NULL : (const char *)(e.v.block + e.nids); /* (short: the head is it) */
+static void cache_adopt(WordCache *c, const CacheEntry *e) {
+    size_t j = e->hash & (c->cap - 1);
+    const char *bytes = e->nbytes <= 8 ? NULL : (const char *)(e->v.block + e->nids); /* (short: the head is it) */
     for (; c->slots[j].nbytes; j = (j + 1) & (c->cap - 1))
-        if (entry_is(&c->slots[j], e.hash, e.head, bytes, e.nbytes)) {
-            entry_free(&e);
-            return;
-        }
+        if (entry_is(&c->slots[j], e->hash, e->head, bytes, e->nbytes)) return;
     if (c->n * 2 >= c->cap) {
-        cache_clear(c);
-        j = e.hash & (c->cap - 1);
+        cache_make_room(c);
+        for (j = e->hash & (c->cap - 1); c->slots[j].nbytes;) j = (j + 1) & (c->cap - 1);
     }
-    c->slots[j] = e;
+    CacheEntry mine = *e;
+    if (!entry_inline(e)) { /* a copy of its block in this cache's arena */
+        const size_t size = (size_t)e->nids * sizeof(int32_t) + (size_t)e->nbytes;
+        char *block = arena_take(&c->arena, (size + 7) & ~(size_t)7);
+        if (!block) return;
+        memcpy(block, e->v.block, size);
+        mine.v.block = (int32_t *)block;
+    }
+    c->slots[j] = mine;
     c->n++;
 }
 
@@ -517,6 +577,9 @@ typedef struct {
     int scanner;      /* the pre-tokenizer pattern: an index into text.SCANNED_PATTERNS */
     int prefix_space; /* GPT-2's pattern on ' ' + each piece that does not start with a space */
     WordCache whole;  /* ignore_merges: each vocabulary token's bytes -> its id, one id per entry (or no slots) */
+    uint32_t *byte_pair_rank; /* at x << 8 | y: the rank of (byte_ids[x], byte_ids[y]) as pair_ranks gives it, so
+                                 that a word's first pairs need no probe; NULL where a byte lacks an id or
+                                 has_last (a word's symbols are then not its bytes) */
 } ByteLevelEncoderObject;
 
 /* What one call (or one batch thread) sees of the caches: the shared cache when it could lock it (to write
@@ -563,11 +626,7 @@ static void view_put(CacheView *v, const char *bytes, int32_t nbytes, uint64_t h
 static void view_merge(ByteLevelEncoderObject *enc, CacheView *v) {
     if (v->local.slots && rwlock_trywrite(&enc->lock)) {
         for (size_t i = 0; i < v->local.cap; i++)
-            if (v->local.slots[i].nbytes) {
-                cache_adopt(&enc->shared, v->local.slots[i]);
-                v->local.slots[i] = (CacheEntry){0};
-            }
-        v->local.n = 0;
+            if (v->local.slots[i].nbytes) cache_adopt(&enc->shared, &v->local.slots[i]);
         rwlock_unlock(&enc->lock);
     }
     cache_free(&v->local);
@@ -583,15 +642,28 @@ static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache
     if (e) return entry_emit(e, out);
     if (buf_reserve(out, nbytes) < 0) return -1;
     int32_t *sym = out->v + out->n, nsym = 0;
-    for (int32_t i = 0; i < nbytes; i++) {
-        sym[nsym] = enc->byte_ids[(unsigned char)bytes[i]];
-        nsym += !enc->has_missing || sym[nsym] >= 0;
+    uint32_t near[HEAP_MIN_SYMBOLS], *rank = nbytes < HEAP_MIN_SYMBOLS ? near : malloc((size_t)nbytes * sizeof(uint32_t));
+    if (!rank) return -1;
+    if (enc->byte_pair_rank) { /* every byte is a symbol: its id and its pair's rank by table */
+        const unsigned char *u = (const unsigned char *)bytes;
+        const int32_t *ids = enc->byte_ids;
+        const uint32_t *pair_rank = enc->byte_pair_rank;
+        for (int32_t i = 0; i + 1 < nbytes; i++) sym[i] = ids[u[i]], rank[i] = pair_rank[u[i] << 8 | u[i + 1]];
+        sym[nbytes - 1] = ids[u[nbytes - 1]], rank[nbytes - 1] = UINT32_MAX;
+        nsym = nbytes;
+    } else {
+        for (int32_t i = 0; i < nbytes; i++) {
+            sym[nsym] = enc->byte_ids[(unsigned char)bytes[i]];
+            nsym += !enc->has_missing || sym[nsym] >= 0;
+        }
+        if (enc->has_last) { /* -1: the vocabulary lacks the last byte's token and has no unknown token: dropped */
+            sym[nsym - 1] = enc->last_ids[(unsigned char)bytes[nbytes - 1]];
+            nsym -= sym[nsym - 1] < 0;
+        }
+        pair_ranks(enc->table, sym, nsym, rank);
     }
-    if (enc->has_last) { /* -1: the vocabulary lacks the last byte's token and has no unknown token: dropped */
-        sym[nsym - 1] = enc->last_ids[(unsigned char)bytes[nbytes - 1]];
-        nsym -= sym[nsym - 1] < 0;
-    }
-    Py_ssize_t m = nsym < HEAP_MIN_SYMBOLS ? encode_scan(enc->table, sym, nsym) : encode_heap(enc->table, sym, nsym);
+    Py_ssize_t m = apply_merges(enc->table, sym, rank, nsym);
+    if (rank != near) free(rank);
     if (m < 0) return -1;
     view_put(cache, bytes, nbytes, h, sym, (int32_t)m);
     out->n += m;
@@ -627,7 +699,8 @@ static int whole_load(WordCache *c, PyObject *whole, int32_t top) {
         uint64_t h = hash_bytes(PyBytes_AS_STRING(key), nbytes);
         size_t j = h & (c->cap - 1);
         while (c->slots[j].nbytes) j = (j + 1) & (c->cap - 1);
-        if (entry_make(&c->slots[j], h, PyBytes_AS_STRING(key), nbytes, &one, 1) < 0) return PyErr_NoMemory(), -1;
+        if (entry_make(&c->arena, &c->slots[j], h, PyBytes_AS_STRING(key), nbytes, &one, 1) < 0)
+            return PyErr_NoMemory(), -1;
         c->n++;
     }
     return 0;
@@ -676,6 +749,15 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     enc->has_last = last_ids != NULL;
     Py_INCREF(table);
     enc->table = table;
+    if (!enc->has_missing && !enc->has_last) {
+        enc->byte_pair_rank = malloc(0x10000 * sizeof(uint32_t));
+        if (!enc->byte_pair_rank) {
+            Py_DECREF(enc);
+            return PyErr_NoMemory();
+        }
+        for (int x = 0; x < 0x10000; x++)
+            enc->byte_pair_rank[x] = (uint32_t)table_rank(table, enc->byte_ids[x >> 8], enc->byte_ids[x & 255]);
+    }
     enc->scanner = scanner;
     enc->prefix_space = prefix_space;
     if (specials && specials_load(&enc->specials, specials, 2) < 0) {
@@ -702,6 +784,7 @@ static void encoder_dealloc(ByteLevelEncoderObject *enc) {
     id_objects_free(&enc->ids);
     specials_free(&enc->specials);
     Py_XDECREF(enc->table);
+    free(enc->byte_pair_rank);
     Py_TYPE(enc)->tp_free((PyObject *)enc);
 }
 

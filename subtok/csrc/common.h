@@ -62,11 +62,17 @@ static inline size_t mix64(uint64_t x) {
     return (size_t)x;
 }
 
-/* PairIndex: (id a, id b) -> a value >= 0, open addressing by mix64 (a value of -1 marks an empty slot); at
- * most half full. BPE's merge ranks (MergeTable) and SentencePiece BPE's piece + piece -> piece table. */
+/* PairIndex: (id a, id b) -> a value >= 0, open addressing by mix64, key and value side by side (one cache
+ * line a probe; a key of PAIR_EMPTY, which pair_key of ids >= 0 never gives, marks an empty slot); at most
+ * half full. BPE's merge ranks (MergeTable) and SentencePiece BPE's piece + piece -> piece table. */
+#define PAIR_EMPTY UINT64_MAX
 typedef struct {
-    uint64_t *keys;
-    int32_t *val;
+    uint64_t key;
+    int32_t val;
+} PairIndexSlot;
+
+typedef struct {
+    PairIndexSlot *slots; /* NULL: none built */
     size_t mask;
 } PairIndex;
 
@@ -74,33 +80,34 @@ typedef struct {
 static int pair_index_init(PairIndex *p, size_t n) {
     size_t cap = 64;
     while (cap < n * 2 + 2) cap <<= 1;
-    p->keys = malloc(cap * sizeof(uint64_t));
-    p->val = malloc(cap * sizeof(int32_t));
+    p->slots = malloc(cap * sizeof(PairIndexSlot));
     p->mask = cap - 1;
-    if (!p->keys || !p->val) return -1;
-    for (size_t i = 0; i < cap; i++) p->val[i] = -1;
+    if (!p->slots) return -1;
+    for (size_t i = 0; i < cap; i++) p->slots[i].key = PAIR_EMPTY, p->slots[i].val = -1;
     return 0;
 }
 
 static void pair_index_free(PairIndex *p) {
-    free(p->keys), free(p->val);
-    p->keys = NULL, p->val = NULL;
+    free(p->slots);
+    p->slots = NULL;
 }
 
 /* pair_index_put: (a, b) -> v (v >= 0), replacing what it held; at most the n pairs of pair_index_init */
 static void pair_index_put(PairIndex *p, int32_t a, int32_t b, int32_t v) {
     uint64_t key = pair_key(a, b);
     size_t i = mix64(key) & p->mask;
-    while (p->val[i] >= 0 && p->keys[i] != key) i = (i + 1) & p->mask;
-    p->keys[i] = key, p->val[i] = v;
+    while (p->slots[i].key != PAIR_EMPTY && p->slots[i].key != key) i = (i + 1) & p->mask;
+    p->slots[i].key = key, p->slots[i].val = v;
 }
 
 /* pair_index_get: the value of (a, b), or -1 */
 static inline int32_t pair_index_get(const PairIndex *p, int32_t a, int32_t b) {
     uint64_t key = pair_key(a, b);
-    for (size_t i = mix64(key) & p->mask; p->val[i] >= 0; i = (i + 1) & p->mask)
-        if (p->keys[i] == key) return p->val[i];
-    return -1;
+    for (size_t i = mix64(key) & p->mask;; i = (i + 1) & p->mask) {
+        const uint64_t k = p->slots[i].key;
+        if (k == key) return p->slots[i].val;
+        if (k == PAIR_EMPTY) return -1;
+    }
 }
 
 /* Up to 8 bytes at p (n <= 8) as one integer, reading only those bytes (two overlapping loads from 4 on): two
@@ -165,6 +172,7 @@ static void *arena_take(Arena *a, size_t size) {
 static void arena_free(Arena *a) {
     for (size_t i = 0; i < a->n; i++) free(a->blocks[i]);
     free(a->blocks);
+    memset(a, 0, sizeof *a); /* empty, ready to take again */
 }
 
 /* Growable int32 buffer, used without the GIL. */

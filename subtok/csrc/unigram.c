@@ -57,7 +57,7 @@ typedef struct {
     Py_UCS4 **bpe_user;           /* BPE: the user-defined pieces, longest first (frozen symbols) */
     Py_ssize_t *bpe_user_len, n_bpe_user;
     PairIndex merges;             /* BPE: (id a, id b) -> the id of piece a + piece b, for every piece that
-                                     splits into two pieces (keys NULL: none built) */
+                                     splits into two pieces (slots NULL: none built) */
     int bpe_words;                /* BPE: no piece spans a word start (a space after its first character), no
                                      unused piece: each word merges alone, and sp_bpe caches words */
     unsigned char user_first[32]; /* bit per (code point & 255): some user-defined symbol starts so */
@@ -540,7 +540,7 @@ static int32_t bpe_lookup(const SPEncoderObject *e, const Py_UCS4 *cp, Py_ssize_
  * merge table, or by the trie for a symbol that is no piece (its text is then walked) */
 static inline int32_t bpe_merged(const SPEncoderObject *e, const Py_UCS4 *cp, int32_t ida, int32_t idb, Py_ssize_t a,
                                  Py_ssize_t b) {
-    if (ida < 0 || idb < 0 || !e->merges.keys) return bpe_lookup(e, cp, a, b);
+    if (ida < 0 || idb < 0 || !e->merges.slots) return bpe_lookup(e, cp, a, b);
     return pair_index_get(&e->merges, ida, idb);
 }
 
