@@ -420,7 +420,7 @@ static inline uint64_t word_head(const char *bytes, int32_t nbytes) {
 
 static inline int entry_is(const CacheEntry *e, uint64_t h, uint64_t head, const char *bytes, int32_t nbytes) {
     return e->hash == h && e->head == head && e->nbytes == nbytes &&
-           (nbytes <= 8 || memcmp((const char *)(e->v.block + e->nids), bytes, (size_t)nbytes) == 0);
+           (nbytes <= 8 || bytes_equal((const char *)(e->v.block + e->nids), bytes, nbytes));
 }
 
 /* An entry for a word (its ids and bytes in a block from the cache's arena unless it fits inline): 0, or -1
@@ -504,7 +504,8 @@ static inline int entry_emit(const CacheEntry *e, Buf *out) {
         return 0;
     }
     if (buf_reserve(out, e->nids) < 0) return -1;
-    if (e->nids) memcpy(out->v + out->n, e->v.block, (size_t)e->nids * sizeof(int32_t));
+    int32_t *dst = out->v + out->n;
+    for (int32_t k = 0; k < e->nids; k++) dst[k] = e->v.block[k]; /* (a few ids: no call) */
     out->n += e->nids;
     return 0;
 }
