@@ -521,7 +521,7 @@ static void cache_put(WordCache *c, const char *bytes, int32_t nbytes, uint64_t 
     c->n++;
 }
 
-/* Move an entry into a cache (the cache takes its block); duplicates are dropped. */
+/* Copy an entry into a cache (its block into the cache's arena); duplicates are dropped. */
 static void cache_adopt(WordCache *c, const CacheEntry *e) {
     size_t j = e->hash & (c->cap - 1);
     const char *bytes = e->nbytes <= 8 ? NULL : (const char *)(e->v.block + e->nids); /* (short: the head is it) */
