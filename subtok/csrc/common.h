@@ -371,8 +371,17 @@ static inline void cpedge_set(CpEdge *e, uint64_t key, int32_t child) {
     e->child = child;
 }
 
+typedef struct { /* an edge in a node's own table (CpTrie.slots) */
+    uint32_t label;  /* the code point */
+    int32_t child;   /* -1: an empty slot */
+} CpSlot;
+
+typedef struct { /* where a node's table starts in CpTrie.slots, and log2 of its size */
+    uint32_t at, bits;
+} CpTable;
+
 typedef struct {
-    CpEdge *edges; /* key and child side by side: one cache line per probe */
+    CpEdge *edges; /* key and child side by side: one cache line per probe; NULL once the tables replace it */
     size_t mask;
     int shift;      /* 64 - log2(slots): a key's first slot is the top bits of key * 2^64/phi */
     int32_t *token; /* per node: piece id or -1 */
@@ -381,6 +390,9 @@ typedef struct {
     uint16_t *kids;      /* after cptrie_finish: per node, bit c & 15 set when a child's code point c has those low
                             bits (0: a leaf): most failed steps end here, without a probe (two bytes a node:
                             a trainer's trie has millions) */
+    CpTable *table;      /* after cptrie_finish(roomy): per node, its children's table in slots (a leaf's: the
+                            one empty slot 0); the shared hash table is then gone */
+    CpSlot *slots;
 } CpTrie;
 
 static inline size_t cptrie_slot(const CpTrie *t, uint64_t key) {
@@ -389,7 +401,24 @@ static inline size_t cptrie_slot(const CpTrie *t, uint64_t key) {
     return i;
 }
 
+/* cptrie_table_slot: the first slot of code point c in a node table of 2^bits slots (Fibonacci hashing:
+ * consecutive code points, as a script's letters are, land apart) */
+static inline uint32_t cptrie_table_slot(uint32_t c, uint32_t bits) {
+    return (uint32_t)((uint64_t)(uint32_t)(c * 0x9E3779B1u) >> (32 - bits));
+}
+
+/* cptrie_next: node's child by code point c, or -1; on a trie with node tables, a probe of the node's own
+ * table (a few slots side by side: a walk's steps touch few cache lines), else of the shared hash table */
 static inline int32_t cptrie_next(const CpTrie *t, int32_t node, Py_UCS4 c) {
+    if (t->slots) {
+        const CpTable tab = t->table[node];
+        const CpSlot *slots = t->slots + tab.at;
+        const uint32_t mask = (1u << tab.bits) - 1;
+        for (uint32_t i = cptrie_table_slot(c, tab.bits);; i = (i + 1) & mask) {
+            if (slots[i].label == c) return slots[i].child;
+            if (slots[i].child < 0) return -1;
+        }
+    }
     uint64_t key = ((uint64_t)node << 21) | c;
     size_t i = cptrie_slot(t, key);
     return cpedge_key(&t->edges[i]) == key ? t->edges[i].child : -1;
@@ -415,7 +444,8 @@ static int cptrie_grow(CpTrie *t) {
 }
 
 /* cptrie_add: insert code points s[0..n) with value id (the first id of a piece wins, as the reference's
- * setdefault); the table grows to keep at most 70% of its slots full. -1 when out of memory. */
+ * setdefault); the table grows to keep at most 70% of its slots full. -1 when out of memory. Not on a
+ * trie that cptrie_finish gave node tables. */
 static int cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
     if (!t->edges && cptrie_grow(t) < 0) return -1;
     int32_t node = 0;
@@ -433,16 +463,49 @@ static int cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
     return 0;
 }
 
+/* cptrie_tables: each node's children moved from the shared hash table into a table of the node's own, the
+ * smallest power of two above its child count, one after another in t->slots (slot 0: the empty table of
+ * every leaf); the hash table is freed. A lookup then reads a few slots side by side, where the shared
+ * table put every edge of a walk on a cache line of its own. -1 when out of memory (the trie unchanged). */
+static int cptrie_tables(CpTrie *t) {
+    CpTable *table = calloc((size_t)t->n_nodes, sizeof(CpTable));
+    if (!table) return -1;
+    for (size_t i = 0; i <= t->mask; i++) /* first the child counts, in .at */
+        if (cpedge_key(&t->edges[i]) != UINT64_MAX) table[cpedge_key(&t->edges[i]) >> 21].at++;
+    size_t total = 1;
+    for (int32_t v = 0; v < t->n_nodes; v++) {
+        const uint32_t count = table[v].at;
+        uint32_t bits = 0;
+        while (count && (1u << bits) < 2 * count) bits++; /* at most half full */
+        table[v].bits = bits;
+        table[v].at = count ? (uint32_t)total : 0;
+        total += count ? (size_t)1 << bits : 0;
+    }
+    CpSlot *slots = total <= UINT32_MAX ? malloc(total * sizeof(CpSlot)) : NULL;
+    if (!slots) return free(table), -1;
+    for (size_t i = 0; i < total; i++) slots[i] = (CpSlot){UINT32_MAX, -1};
+    for (size_t i = 0; i <= t->mask; i++) {
+        const uint64_t key = cpedge_key(&t->edges[i]);
+        if (key == UINT64_MAX) continue;
+        const CpTable tab = table[key >> 21];
+        const uint32_t c = (uint32_t)(key & 0x1FFFFF), mask = (1u << tab.bits) - 1;
+        uint32_t k = cptrie_table_slot(c, tab.bits);
+        while (slots[tab.at + k].child >= 0) k = (k + 1) & mask;
+        slots[tab.at + k] = (CpSlot){c, t->edges[i].child};
+    }
+    free(t->edges);
+    t->edges = NULL, t->table = table, t->slots = slots;
+    return 0;
+}
+
 /* cptrie_finish: the lookup aids of a trie that is complete: the root's children by BMP code point and
  * each node's filter of its children's low code point bits (a walk that cannot go on mostly stops without
- * probing the table). With roomy (an encoder's trie, kept for long), lookups that succeed (1.6-1.8 probes
- * at 55-70% full, 1.2 at 35%) get a table twice the size where it is fuller than 35% and stays within
- * 16 MB; a trainer's trie of a million seed pieces keeps its memory. -1 when out of memory. */
+ * probing the table). With roomy (an encoder's trie, kept for long and read at every character), the
+ * children then move into tables per node (cptrie_tables: at most half full, and a walk's probes stay
+ * near each other); a trainer's trie of a million seed pieces keeps the shared hash table, 70% full.
+ * -1 when out of memory. */
 static int cptrie_finish(CpTrie *t, int roomy) {
     if (!t->edges && cptrie_grow(t) < 0) return -1;
-    if (roomy && (size_t)t->n_nodes > (t->mask + 1) * 35 / 100 && (t->mask + 1) * 2 * sizeof(CpEdge) <= (16u << 20) &&
-        cptrie_grow(t) < 0)
-        return -1;
     free(t->root), free(t->kids);
     t->root = malloc(0x10000 * sizeof(int32_t));
     t->kids = calloc((size_t)t->n_nodes + 1, sizeof(uint16_t));
@@ -454,7 +517,7 @@ static int cptrie_finish(CpTrie *t, int roomy) {
         t->kids[key >> 21] |= (uint16_t)(1u << (key & 15));
         if ((key >> 21) == 0 && (key & 0x1FFFFF) < 0x10000) t->root[key & 0xFFFF] = t->edges[i].child;
     }
-    return 0;
+    return roomy ? cptrie_tables(t) : 0;
 }
 
 /* cptrie_step <-> cptrie_next on a finished trie: the root's children by table, a child the filter rules
@@ -467,6 +530,8 @@ static inline int32_t cptrie_step(const CpTrie *t, int32_t node, Py_UCS4 c) {
 
 static void cptrie_free(CpTrie *t) {
     free(t->edges);
+    free(t->table);
+    free(t->slots);
     free(t->token);
     free(t->root);
     free(t->kids);

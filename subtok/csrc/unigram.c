@@ -15,7 +15,7 @@
  *   sp_text_core  <-> SentencePieceEncoder.encode_text: ids, unknown runs fused or byte-fallback spans
  *
  * The pieces sit in common.h's code-point trie (CpTrie), with the root's children also in a table by code
- * point (cptrie_finish).
+ * point and each node's children in a small table of its own (cptrie_finish).
  */
 
 #define SP_WINDOW 64 /* bytes of text a charsmap lookup sees, as SentencePieceNormalizer._prefix */
@@ -724,10 +724,54 @@ static inline int32_t *byte_fallback_ids(const SPEncoderObject *e, Py_UCS4 c, in
     return out;
 }
 
+/* sp_path_only_ids: sp_path_ids without spans (a flat or list batch), in the one walk back along link[]: the
+ * ids written from the end of room for the most there can be (one per code point, four with byte fallback),
+ * then moved to the front (the walk back is a chain of loads, and a second pass over the pieces cost as
+ * much again). Unknown pieces in a row keep one id (each writes it, the first written keeps its place),
+ * or are spelled as their characters' bytes. */
+static int sp_path_only_ids(const SPEncoderObject *e, SPScratch *s, Buf *ids) {
+    const Py_ssize_t n = s->norm.n, most = e->has_bytes ? 4 * n : n;
+    if (buf_reserve(ids, most) < 0) return -1;
+    const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
+    const SPLink *link = s->link;
+    const int32_t unk_id = e->unk_id;
+    int32_t *const first = ids->v + ids->n, *out = first + most;
+    int next_unk = 0; /* whether the piece after this one (the one written before) is unknown */
+    if (e->has_bytes) {
+        for (Py_ssize_t k = n; k > 0;) {
+            const SPLink in = link[k];
+            if (in.id < 0 || in.id == unk_id) {
+                for (Py_ssize_t j = k - 1; j >= in.from; j--) {
+                    const Py_UCS4 c = cp[j];
+                    out -= 1 + (c >= 0x80) + (c >= 0x800) + (c >= 0x10000);
+                    byte_fallback_ids(e, c, out);
+                }
+            } else {
+                *--out = in.id;
+            }
+            k = in.from;
+        }
+    } else {
+        for (Py_ssize_t k = n; k > 0;) { /* (no branch but the loop's: whether a piece is unknown is a coin) */
+            const SPLink in = link[k];
+            const int is_unk = (in.id < 0) | (in.id == unk_id);
+            out[-1] = is_unk ? unk_id : in.id;
+            out -= 1 - (is_unk & next_unk);
+            next_unk = is_unk;
+            k = in.from;
+        }
+    }
+    const Py_ssize_t written = first + most - out;
+    memmove(first, out, (size_t)written * sizeof(int32_t));
+    ids->n += written;
+    return 0;
+}
+
 /* sp_path_ids <-> SentencePieceEncoder._ids_and_spans: the ids and spans of the path that link[] holds
  * (from the end of s->norm back to its start); end: where the normalized text ends. offs NULL:
- * the ids alone (a flat batch), the same ids. */
+ * the ids alone (sp_path_only_ids), the same ids. */
 static int sp_path_ids(const SPEncoderObject *e, SPScratch *s, int32_t end, Buf *ids, Buf *offs) {
+    if (!offs) return sp_path_only_ids(e, s, ids);
     Py_ssize_t n = s->norm.n, count = 0;
     Buf *path = &s->path; /* (end, id) of each piece, last first: one walk back, at most n pieces */
     if (buf_reserve(path, 2 * n + 2) < 0) return -1;
@@ -737,24 +781,11 @@ static int sp_path_ids(const SPEncoderObject *e, SPScratch *s, int32_t end, Buf 
     const int has_bytes = e->has_bytes;
     /* at most one id per piece, and with byte fallback up to three more per code point */
     const Py_ssize_t most = count + (has_bytes ? 3 * n : 0);
-    if (buf_reserve(ids, most) < 0 || (offs && buf_reserve(offs, 2 * most) < 0)) return -1;
+    if (buf_reserve(ids, most) < 0 || buf_reserve(offs, 2 * most) < 0) return -1;
     const Py_UCS4 *cp = (const Py_UCS4 *)s->norm.v;
     const int32_t unk_id = e->unk_id;
-    int32_t *out = ids->v + ids->n, *ov = offs ? offs->v + offs->n : NULL;
+    int32_t *out = ids->v + ids->n, *ov = offs->v + offs->n;
     int prev_unk = 0;
-    if (!ov) { /* the ids alone: unknown pieces fused (each counted once) or spelled as bytes */
-        for (Py_ssize_t m = count - 1; m >= 0; m--) {
-            const int32_t id = pv[2 * m + 1];
-            const int is_unk = id < 0 || id == unk_id;
-            if (is_unk && has_bytes)
-                for (int32_t k = pv[2 * m + 2]; k < pv[2 * m]; k++) out = byte_fallback_ids(e, cp[k], out);
-            else
-                *out = is_unk ? unk_id : id, out += !(is_unk & prev_unk);
-            prev_unk = is_unk;
-        }
-        ids->n = out - ids->v;
-        return 0;
-    }
     for (Py_ssize_t m = count - 1; m >= 0; m--) {
         const int32_t b = pv[2 * m], id = pv[2 * m + 1], a = pv[2 * m + 2];
         const int is_unk = id < 0 || id == unk_id;
