@@ -755,7 +755,7 @@ static int sp_path_only_ids(const SPEncoderObject *e, SPScratch *s, Buf *ids) {
         for (Py_ssize_t k = n; k > 0;) { /* (no branch but the loop's: whether a piece is unknown is a coin) */
             const SPLink in = link[k];
             const int is_unk = (in.id < 0) | (in.id == unk_id);
-            out[-1] = is_unk ? unk_id : in.id;
+            out[-1] = in.id + ((unk_id - in.id) & -is_unk); /* (is_unk ? unk_id : in.id, which gcc branches on) */
             out -= 1 - (is_unk & next_unk);
             next_unk = is_unk;
             k = in.from;
