@@ -358,10 +358,13 @@ class TextEncoder:
         """Each text's ids as a list of int, the core building no other object per text."""
         return self.core.encode_batch_ids(texts, num_threads)
 
-    def encode_batch_flat(self, texts: list[str], num_threads: int) -> tuple[np.ndarray, np.ndarray]:
+    def encode_batch_flat(
+        self, texts: list[str], num_threads: int, template: tuple[list[int], list[int]] = ([], [])
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The ids of every text one after the other (int32) and where each text's ids start (int64, one
-        more than there are texts), built by the core without a Python object per text."""
-        ids, starts = self.core.encode_batch_flat(texts, num_threads)
+        more than there are texts), built by the core without a Python object per text; each text's ids
+        between the template's (prefix, suffix) ids."""
+        ids, starts = self.core.encode_batch_flat(texts, num_threads, *template)
         return np.frombuffer(ids, dtype=np.int32), np.frombuffer(starts, dtype=np.int64)
 
     def _encodings(self, texts: list[str], results: list) -> list[Encoding]:

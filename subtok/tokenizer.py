@@ -79,23 +79,6 @@ class _UnigramDraw:
         return self.seeds.next64()
 
 
-def _with_template(
-    ids: np.ndarray, row_splits: np.ndarray, prefix: list[int], suffix: list[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Flat ids and row splits with ``prefix`` before and ``suffix`` after every row (a post-processor's
-    single template), in a few array operations."""
-    n, p, s = len(row_splits) - 1, len(prefix), len(suffix)
-    if not p and not s:
-        return ids, row_splits
-    new_splits = row_splits + np.arange(n + 1, dtype=np.int64) * (p + s)
-    out = np.empty(len(ids) + n * (p + s), dtype=np.int32)
-    row_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(row_splits))
-    out[np.arange(len(ids), dtype=np.int64) + row_of * (p + s) + p] = ids
-    out[(new_splits[:-1, None] + np.arange(p)).ravel()] = np.tile(np.asarray(prefix, dtype=np.int32), n)
-    out[(new_splits[1:, None] - s + np.arange(s)).ravel()] = np.tile(np.asarray(suffix, dtype=np.int32), n)
-    return out, new_splits
-
-
 def _from_json(document: str) -> Tokenizer:
     """A tokenizer from the JSON text of its ``to_dict`` (unpickling)."""
     return Tokenizer.from_dict(json.loads(document))
@@ -657,9 +640,8 @@ class Tokenizer:
             threads = num_threads or os.cpu_count() or 1
             post = self.post_processor if add_special_tokens else None
             if flat and draw is None and len(fast) == len(items):
-                ids, row_splits = whole.encode_batch_flat(items, threads)
-                if post is not None:
-                    ids, row_splits = _with_template(ids, row_splits, *post.single_template(self.model, self._vocab))
+                template = post.single_template(self.model, self._vocab) if post is not None else ([], [])
+                ids, row_splits = whole.encode_batch_flat(items, threads, template)
                 return {"input_ids": ids, "row_splits": row_splits}
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
                 texts = [items[i] for i in fast]

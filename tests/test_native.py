@@ -187,6 +187,17 @@ def test_the_pattern_scanners_read_every_code_point_as_the_regexes_do(scanner):
     assert native.split_scanned(text, scanner) == bpe_core.split_scanned(text, scanner)
 
 
+def test_flat_batch_template_checked():
+    """A flat batch's template ids (a post-processor's, passed by the Tokenizer) must be a list of ids."""
+    model = _trained_byte_tok().model
+    c = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results), [])
+    assert c.encode_batch_flat(["ab", ""], 2, [7], None)[1] == c.encode_batch_flat(["ab", ""], 2, None, [7])[1]
+    with pytest.raises(ValueError, match="prefix holds -1"):
+        c.encode_batch_flat(["ab"], 1, [-1])
+    with pytest.raises(TypeError, match="suffix must be a list"):
+        c.encode_batch_flat(["ab"], 1, [], (2,))
+
+
 @given(text=tricky)
 def test_byte_level_encoder_identical(text):
     tok = _trained_byte_tok()
@@ -199,6 +210,7 @@ def test_byte_level_encoder_identical(text):
     texts = [text, text[::-1], "", text * 3]
     assert c.encode_batch(texts, 3) == py.encode_batch(texts, 3)
     assert c.encode_batch_flat(texts, 3) == py.encode_batch_flat(texts, 3)
+    assert c.encode_batch_flat(texts, 2, [1], [2, 3]) == py.encode_batch_flat(texts, 2, [1], [2, 3])  # a template
     assert c.encode_batch_ids(texts, 3) == py.encode_batch_ids(texts, 3) == [ids for ids, _ in py.encode_batch(texts)]
     words = [*text.split(" "), text.encode("utf-8", "surrogatepass"), b"\xff\xfe", ""]  # str or raw bytes
     assert c.encode_words(words) == py.encode_words(words)

@@ -36,15 +36,26 @@ struct Batch {
     const BatchOps *ops;
     Text *texts;
     BatchRow *rows;
-    Worker *workers;
+    char *workers;      /* worker k (a Worker, then its state) at workers + k * worker_size: batch_worker */
+    size_t worker_size; /* each worker's memory a cache line or more apart from the next one's: the workers
+                           write their buffers' lengths all the time, and two threads writing one line
+                           (false sharing) had cost each 15-35% of its speed */
     Py_ssize_t n;
     int flat; /* only the ids are wanted */
+    Buf prefix, suffix; /* a flat batch's: ids written before and after each text's (a post-processor's
+                           template, such as BERT's [CLS] ... [SEP]) */
     size_t run; /* texts a worker takes at a time: a 32nd of a thread's share, 1 to BATCH_RUN */
+    char apart[64]; /* (what the workers write together on a line of its own: the fields above are read at
+                       every text) */
     atomic_size_t next;
     atomic_int failed;
+    char apart_after[64];
 };
 
 #define BATCH_RUN 8 /* the most texts a worker takes at a time (fewer when the batch is small) */
+#define WORKER_STATE_AT ((sizeof(Worker) + 15) & ~(size_t)15) /* where a worker's state starts in its memory */
+
+static inline Worker *batch_worker(const Batch *b, int k) { return (Worker *)(b->workers + (size_t)k * b->worker_size); }
 
 /* batch_work: a worker's loop. Its texts' outputs go one after the other into its own two buffers (no
  * allocation per text once they have grown), each text's place recorded in b->rows. */
@@ -58,7 +69,9 @@ static void batch_work(Batch *b, Worker *w) {
         for (size_t i = first; i < last; i++) {
             if (aux && b->flat) aux->n = 0; /* a flat batch keeps no aux: the buffer is scratch */
             Py_ssize_t ids_at = w->ids.n, aux_at = aux ? aux->n : 0;
-            int r = b->ops->encode(b, w->state, &b->texts[i], &w->ids, aux);
+            int r = buf_extend(&w->ids, &b->prefix);
+            if (r >= 0) r = b->ops->encode(b, w->state, &b->texts[i], &w->ids, aux);
+            if (r >= 0) r = buf_extend(&w->ids, &b->suffix);
             b->rows[i] = (BatchRow){ids_at, w->ids.n - ids_at, aux_at, aux ? aux->n - aux_at : 0, w->index};
             if (r < 0) atomic_store(&b->failed, 1);
         }
@@ -87,11 +100,15 @@ static PyObject *flat_result(const Batch *b) {
         int64_t *row = (int64_t *)PyByteArray_AS_STRING(splits);
         Py_ssize_t at = 0;
         row[0] = 0;
-        for (Py_ssize_t i = 0; i < b->n; i++) {
-            const BatchRow *r = &b->rows[i];
-            if (r->ids_n) memcpy(dst + at, b->workers[r->worker].ids.v + r->ids_at, (size_t)r->ids_n * sizeof(int32_t));
-            at += r->ids_n;
-            row[i + 1] = at;
+        for (Py_ssize_t i = 0; i < b->n;) { /* one copy per run of rows that lie one after the other in a
+                                                worker's buffer (a run of texts it took) */
+            const BatchRow *first = &b->rows[i];
+            Py_ssize_t count = 0;
+            do {
+                count += b->rows[i].ids_n, row[i + 1] = at + count, i++;
+            } while (i < b->n && b->rows[i].worker == first->worker && b->rows[i].ids_at == first->ids_at + count);
+            if (count) memcpy(dst + at, batch_worker(b, first->worker)->ids.v + first->ids_at, (size_t)count * sizeof(int32_t));
+            at += count;
         }
         out = PyTuple_Pack(2, ids, splits);
     }
@@ -105,7 +122,7 @@ static PyObject *ids_lists_result(const Batch *b, const IdObjects *io) {
     PyObject *out = PyList_New(b->n);
     for (Py_ssize_t i = 0; out && i < b->n; i++) {
         const BatchRow *r = &b->rows[i];
-        const Buf *all = &b->workers[r->worker].ids;
+        const Buf *all = &batch_worker(b, r->worker)->ids;
         Buf ids = {all->v ? all->v + r->ids_at : NULL, r->ids_n, r->ids_n};
         PyObject *row = list_of_ids(io, &ids);
         if (!row) {
@@ -119,31 +136,48 @@ static PyObject *ids_lists_result(const Batch *b, const IdObjects *io) {
 
 enum { BATCH_PAIRS, BATCH_FLAT, BATCH_IDS }; /* what run_batch returns */
 
+/* template_ids: a list of ints (ids, each 0 to INT32_MAX) into out; None leaves it empty. -1 with an error. */
+static int template_ids(PyObject *list, Buf *out, const char *name) {
+    if (list == Py_None) return 0;
+    if (!PyList_Check(list)) return PyErr_Format(PyExc_TypeError, "%s must be a list of ids", name), -1;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(list); k++) {
+        long id = PyLong_AsLong(PyList_GET_ITEM(list, k));
+        if (id == -1 && PyErr_Occurred()) return -1;
+        if (id < 0 || id > INT32_MAX) return PyErr_Format(PyExc_ValueError, "%s holds %ld, not an id", name, id), -1;
+        if (buf_push(out, (int32_t)id) < 0) return PyErr_NoMemory(), -1;
+    }
+    return 0;
+}
+
 /* encode_batch for any encoder: texts -> list of (ids, aux bytes), over num_threads threads; with
- * BATCH_FLAT, flat_result's (ids, row starts) instead, with BATCH_IDS a list of each text's ids. */
+ * BATCH_FLAT, flat_result's (ids, row starts) instead (args: texts, num_threads, prefix ids, suffix ids),
+ * with BATCH_IDS a list of each text's ids. */
 static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, PyObject *args, int what) {
-    PyObject *list;
+    PyObject *list, *prefix = Py_None, *suffix = Py_None;
     int num_threads = 1;
-    if (!PyArg_ParseTuple(args, "O!|i", &PyList_Type, &list, &num_threads) || require_classes() < 0) return NULL;
+    if (!PyArg_ParseTuple(args, what == BATCH_FLAT ? "O!|iOO" : "O!|i", &PyList_Type, &list, &num_threads, &prefix,
+                          &suffix) ||
+        require_classes() < 0)
+        return NULL;
     /* hold every text: another Python thread may change the list while the GIL is released */
     PyObject *items = PySequence_Tuple(list);
     if (!items) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
-    Batch b = {enc, ops, NULL, NULL, NULL, n, what != BATCH_PAIRS, 1, 0, 0};
+    Batch b = {.enc = enc, .ops = ops, .n = n, .flat = what != BATCH_PAIRS, .run = 1};
     PyObject *out = NULL;
-    char *states = NULL;
     if (num_threads < 1) num_threads = 1;
     if (num_threads > n) num_threads = n > 0 ? (int)n : 1;
     b.texts = calloc((size_t)(n ? n : 1), sizeof(Text));
     b.rows = calloc((size_t)(n ? n : 1), sizeof(BatchRow));
-    b.workers = calloc((size_t)num_threads, sizeof(Worker));
+    b.worker_size = ((WORKER_STATE_AT + ops->state_size + 63) & ~(size_t)63) + 64; /* (+64: calloc aligns to 16) */
+    b.workers = calloc((size_t)num_threads, b.worker_size);
     b.run = (size_t)(n / ((Py_ssize_t)num_threads * 32));
     b.run = b.run < 1 ? 1 : b.run > BATCH_RUN ? BATCH_RUN : b.run;
-    states = calloc((size_t)num_threads, ops->state_size);
-    if (!b.texts || !b.rows || !b.workers || !states) {
+    if (!b.texts || !b.rows || !b.workers) {
         PyErr_NoMemory();
         goto done;
     }
+    if (template_ids(prefix, &b.prefix, "prefix") < 0 || template_ids(suffix, &b.suffix, "suffix") < 0) goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (check_text(PyTuple_GET_ITEM(items, i)) < 0) goto done;
         text_init(&b.texts[i], PyTuple_GET_ITEM(items, i));
@@ -151,20 +185,20 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     Py_BEGIN_ALLOW_THREADS
     int started = 0;
     for (int k = 0; k < num_threads; k++) {
-        Worker *w = &b.workers[k];
-        w->batch = &b, w->state = states + (size_t)k * ops->state_size, w->index = k;
+        Worker *w = batch_worker(&b, k);
+        w->batch = &b, w->state = (char *)w + WORKER_STATE_AT, w->index = k;
     }
 #if SUBTOK_THREADS
     pthread_t *tids = num_threads > 1 ? malloc((size_t)(num_threads - 1) * sizeof(pthread_t)) : NULL;
     for (int k = 1; tids && k < num_threads; k++, started++)
-        if (pthread_create(&tids[k - 1], NULL, batch_thread, &b.workers[k]) != 0) break; /* fewer: still correct */
+        if (pthread_create(&tids[k - 1], NULL, batch_thread, batch_worker(&b, k)) != 0) break; /* fewer: still correct */
 #endif
-    batch_work(&b, &b.workers[0]);
+    batch_work(&b, batch_worker(&b, 0));
 #if SUBTOK_THREADS
     for (int k = 0; k < started; k++) pthread_join(tids[k], NULL);
     free(tids);
 #endif
-    for (int k = 0; k <= started; k++) ops->finish(&b, b.workers[k].state);
+    for (int k = 0; k <= started; k++) ops->finish(&b, batch_worker(&b, k)->state);
     Py_END_ALLOW_THREADS
     if (atomic_load(&b.failed)) {
         PyErr_NoMemory();
@@ -177,7 +211,7 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     out = PyList_New(n);
     for (Py_ssize_t i = 0; out && i < n; i++) {
         const BatchRow *r = &b.rows[i];
-        const Worker *w = &b.workers[r->worker];
+        const Worker *w = batch_worker(&b, r->worker);
         Buf ids = {w->ids.v ? w->ids.v + r->ids_at : NULL, r->ids_n, r->ids_n};
         Buf aux = {w->aux.v ? w->aux.v + r->aux_at : NULL, r->aux_n, r->aux_n};
         PyObject *pair = result_pair(io, &ids, &aux);
@@ -189,13 +223,14 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     }
 done:
     for (int k = 0; b.workers && k < num_threads; k++) {
-        free(b.workers[k].ids.v);
-        free(b.workers[k].aux.v);
+        free(batch_worker(&b, k)->ids.v);
+        free(batch_worker(&b, k)->aux.v);
     }
     free(b.texts);
     free(b.rows);
     free(b.workers);
-    free(states);
+    free(b.prefix.v);
+    free(b.suffix.v);
     Py_DECREF(items);
     return out;
 }

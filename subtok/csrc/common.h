@@ -198,6 +198,15 @@ static int buf_reserve(Buf *b, Py_ssize_t extra) {
     return 0;
 }
 
+/* buf_extend: more's ints appended to b; -1 when out of memory */
+static inline int buf_extend(Buf *b, const Buf *more) {
+    if (!more->n) return 0;
+    if (buf_reserve(b, more->n) < 0) return -1;
+    memcpy(b->v + b->n, more->v, (size_t)more->n * sizeof(int32_t));
+    b->n += more->n;
+    return 0;
+}
+
 static int buf_push(Buf *b, int32_t v) {
     if (buf_reserve(b, 1) < 0) return -1;
     b->v[b->n++] = v;

@@ -396,6 +396,7 @@ typedef struct {
     const CountUnit *units;
     Py_ssize_t n_units;
     int lines;
+    char apart[64]; /* (the counter the workers write on a line of its own) */
     atomic_size_t next;
     atomic_int failed;
 } CountJob;
@@ -403,6 +404,8 @@ typedef struct {
 typedef struct {
     CountJob *job;
     CountScratch counter;
+    char apart[64]; /* no cache line shared with the next worker's (each writes its table's fields at every
+                       new word) */
 } CountWorker;
 
 /* count_work: a worker's loop, a unit at a time until none is left. */
@@ -545,7 +548,7 @@ static PyObject *count_gpt2(PyObject *self, PyObject *args, PyObject *kwargs) {
     if (!items) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(items), n_units = 0;
     Specials sp = {0};
-    CountJob job = {&sp, NULL, NULL, NULL, 0, lines, 0, 0};
+    CountJob job = {.sp = &sp, .lines = lines};
     Text *texts = calloc((size_t)(n ? n : 1), sizeof(Text));
     int64_t *base = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
     CountWorker *workers = NULL;

@@ -1258,7 +1258,8 @@ static const BatchOps SP_BATCH = {sp_batch_begin, sp_batch_encode, sp_batch_end,
 /* encode_batch(texts: list[str], num_threads: int = 1) -> list of (ids, offsets) */
 static PyObject *sp_encode_batch(SPEncoderObject *e, PyObject *args) { return run_batch(e, &SP_BATCH, &e->ids, args, BATCH_PAIRS); }
 
-/* encode_batch_flat(texts, num_threads=1) -> (int32 ids bytearray, int64 row starts bytearray) */
+/* encode_batch_flat(texts, num_threads=1, prefix=None, suffix=None) -> (int32 ids bytearray, int64 row starts
+ * bytearray); prefix and suffix: ids around each text's (a list, or None) */
 static PyObject *sp_encode_batch_flat(SPEncoderObject *e, PyObject *args) {
     return run_batch(e, &SP_BATCH, &e->ids, args, BATCH_FLAT);
 }
@@ -1310,7 +1311,8 @@ static PyMethodDef sp_methods[] = {
     {"encode_batch", (PyCFunction)sp_encode_batch, METH_VARARGS,
      "encode_text of each text, spread over num_threads threads without the GIL."},
     {"encode_batch_flat", (PyCFunction)sp_encode_batch_flat, METH_VARARGS,
-     "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1)."},
+     "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1), each\n"
+     "text's ids between the ids of prefix and suffix (lists, or None)."},
     {"encode_batch_ids", (PyCFunction)sp_encode_batch_ids, METH_VARARGS,
      "encode_batch's ids as a list of lists of int, no other object per text."},
     {NULL, NULL, 0, NULL},

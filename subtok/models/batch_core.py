@@ -6,6 +6,7 @@ core's batch.c spreads the texts over threads instead; tests hold the two equal.
 from __future__ import annotations
 
 from array import array
+from typing import Optional
 
 
 class TextBatches:
@@ -23,11 +24,20 @@ class TextBatches:
         """Each text's ids, without its record."""
         return [self.encode_text(t)[0] for t in texts]
 
-    def encode_batch_flat(self, texts: list[str], num_threads: int = 1) -> tuple[bytearray, bytearray]:
+    def encode_batch_flat(
+        self,
+        texts: list[str],
+        num_threads: int = 1,
+        prefix: Optional[list[int]] = None,
+        suffix: Optional[list[int]] = None,
+    ) -> tuple[bytearray, bytearray]:
         """The ids of every text one after the other (int32) and where each text's ids start (int64, one
-        more than there are texts: the last is the total), as the native core returns them."""
+        more than there are texts: the last is the total), as the native core returns them; each text's
+        ids between ``prefix`` and ``suffix`` (a post-processor's template: BERT's [CLS] and [SEP])."""
         ids, starts = array("i"), array("q", [0])
         for text in texts:
+            ids.extend(prefix or ())
             ids.extend(self.encode_text(text)[0])
+            ids.extend(suffix or ())
             starts.append(len(ids))
         return bytearray(ids.tobytes()), bytearray(starts.tobytes())
