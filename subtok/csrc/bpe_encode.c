@@ -160,8 +160,9 @@ static void sort_by_rank(uint64_t *keys, uint64_t *spare, Py_ssize_t m, uint32_t
  * _encode_heap by test, not a mirror). The word's first pairs are sorted once by (rank, position); the
  * pairs that merges make go into a heap; the two are read as one queue in (rank, position) order. rank[i]
  * keeps the rank of the pair at live position i (UINT32_MAX: none, or i merged away), so a queued pair is
- * stale exactly when rank[i] differs from it, with no lookup (rank: pair_ranks' on entry). Returns the new
- * length, or -1 when memory runs out. */
+ * stale exactly when rank[i] differs from it, with no lookup (rank: pair_ranks' on entry). A symbol merged
+ * away is marked -1 in sym (ids are never negative), and the survivors are gathered in one pass. Returns
+ * the new length, or -1 when memory runs out. */
 static Py_ssize_t encode_heap(const MergeTable *t, int32_t *sym, uint32_t *rank, Py_ssize_t n) {
     if (n < 2) return n;
     if (n >= INT32_MAX / 2) return -1;
@@ -183,6 +184,7 @@ static Py_ssize_t encode_heap(const MergeTable *t, int32_t *sym, uint32_t *rank,
         if (rank[i] != (uint32_t)(top >> 32)) continue; /* stale: the pair at i changed since it was queued */
         const int32_t j = nxt[i], k = nxt[j];
         sym[i] = t->results[rank[i]];
+        sym[j] = -1; /* merged away (ids are never negative) */
         rank[j] = UINT32_MAX;
         nxt[i] = k;
         if (k < n) prev[k] = i;
@@ -194,8 +196,11 @@ static Py_ssize_t encode_heap(const MergeTable *t, int32_t *sym, uint32_t *rank,
         rank[i] = k < n ? (uint32_t)table_rank(t, sym[i], sym[k]) : UINT32_MAX;
         if (rank[i] != UINT32_MAX) queue_push(heap, &hn, QUEUED(rank[i], i));
     }
-    Py_ssize_t out = 0;
-    for (int32_t i = 0; i < n; i = nxt[i]) sym[out++] = sym[i];
+    Py_ssize_t out = 0; /* the symbols left, in one pass over the array (following nxt is a chain of loads) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        sym[out] = sym[i];
+        out += sym[i] >= 0;
+    }
     free(first);
     free(links);
     return out;
