@@ -22,7 +22,7 @@ from typing import Any, Optional
 from . import __version__, interop
 from ._backend import native_available
 from ._io import atomic_write_text, check_output, read_json
-from .corpus import read_line_batches
+from .corpus import BLOCK_SIZE, read_line_batches, read_line_blocks
 from .errors import SubtokError
 from .progress import progress_bar
 from .token_files import FORMATS, TokenFileWriter
@@ -114,7 +114,17 @@ def _line_batches(paths: list[str], errors: str, size: int) -> Iterator[list[str
         yield from read_line_batches(source, errors, size)
 
 
-def _read_ahead(batches: Iterator[list[str]], depth: int = 2) -> Iterator[list[str]]:
+def _line_blocks(paths: list[str], errors: str) -> Iterator[str]:
+    """The text of the files in order (stdin where there are none, or for "-") in decoded blocks of whole
+    lines of about ``corpus.BLOCK_SIZE`` bytes (``corpus.read_line_blocks``), for ``Tokenizer.encode_lines``:
+    a block small enough that the core's buffers for it are reused from batch to batch (blocks of 4 or 8 MB
+    ran slower, in fresh pages each time)."""
+    for path in paths or ["-"]:
+        source: Any = sys.stdin.buffer if path == "-" else _input_file(path)
+        yield from read_line_blocks(source, errors)
+
+
+def _read_ahead(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
     """``batches`` as they come, read by a thread of their own up to ``depth`` ahead: the next lines are
     read and decoded while the core encodes these (without the GIL). An error reading comes out here; when
     the consumer stops early, so does the reader."""
@@ -175,25 +185,27 @@ def cmd_encode(args) -> None:
         eos_id = tok.token_to_id(args.eos)
         if eos_id is None:
             raise SubtokError(f"--eos {args.eos!r} is not a token of {args.tokenizer}")
-    batches_of_lines = _line_batches(args.file, args.errors, args.batch_size)
     draw = dict(dropout=args.dropout, sample=args.sample, alpha=args.alpha, nbest_size=args.nbest_size, seed=args.seed)
     draw = {k: v for k, v in draw.items() if v not in (None, False)} if (args.dropout or args.sample) else {}
     if args.tokens:  # each line's tokens (Encodings, for their token strings)
         out = sys.stdout if to_stdout else io.StringIO()
-        for batch in batches_of_lines:
+        for batch in _line_batches(args.file, args.errors, args.batch_size):
             for enc in tok.encode_batch(batch, num_threads=args.threads, **draw):
                 out.write(" ".join(enc.tokens) + "\n")
         if not to_stdout:
             _write_output(args.output, out.getvalue())
         return
     meta = {"tokenizer": args.tokenizer, "vocab_size": tok.vocab_size}
-    batches = tok.encode_iterable(
-        chain.from_iterable(_read_ahead(batches_of_lines)),  # (the lines one by one, in C)
-        batch_size=args.batch_size,
-        num_threads=args.threads,
-        return_tensors="flat",
-        **draw,
-    )
+    if draw:  # a seed per batch of --batch-size lines, as encode_iterable draws them
+        batches = tok.encode_iterable(
+            chain.from_iterable(_read_ahead(_line_batches(args.file, args.errors, args.batch_size))),
+            batch_size=args.batch_size,
+            num_threads=args.threads,
+            return_tensors="flat",
+            **draw,
+        )
+    else:  # a block of lines at a time, split by the core (no str per line), read while the last is encoded
+        batches = (tok.encode_lines(block, args.threads) for block in _read_ahead(_line_blocks(args.file, args.errors)))
     with progress_bar(desc="encode", unit="lines", enabled=_progress(args)) as bar:
         if to_stdout:  # ids as text, a line per line, as they come
             for flat in batches:
@@ -366,7 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
         "JSON sidecar), documents ended by --eos or listed in FILE.offsets.npy; parquet: a row per line",
     )
     e.add_argument("--eos", help="npy/bin: this token's id after each line (else an offsets file)")
-    e.add_argument("--batch-size", type=int, default=10_000, help="lines encoded at a time (memory holds one batch)")
+    e.add_argument(
+        "--batch-size",
+        type=int,
+        default=10_000,
+        help="lines encoded at a time with --tokens or sampling (else the files are read and encoded "
+        f"{BLOCK_SIZE >> 20} MB of lines at a time); memory holds one batch",
+    )
     e.add_argument("-o", "--output", help="output file (default: stdout, ids only)")
     e.set_defaults(func=cmd_encode)
 

@@ -45,7 +45,7 @@ from .models.base import plain_counts
 from .normalizers import make_normalizers, normalize_str
 from .pre_tokenizers import PRE_TOKENIZERS, make_pre_tokenizer
 from .progress import progress_bar
-from .text import GPT2_PATTERN, split_lines
+from .text import GPT2_PATTERN, file_lines, split_lines
 
 Corpus = Union[str, "os.PathLike[str]", Iterable[str]]
 
@@ -167,32 +167,42 @@ def read_lines(path: Union[Path, BinaryIO], errors: str = "strict") -> Iterator[
             parts.clear()
 
 
-def read_line_batches(path: Union[Path, BinaryIO], errors: str = "strict", size: int = 10_000) -> Iterator[list[str]]:
-    """The lines of a file (or a binary stream), newline dropped, in lists of about ``size``: read a block at
-    a time and split in C, for a reader that takes lines by the thousand (``subtok encode``). Only "\n"
-    ends a line; a byte-order mark at the start is dropped; a line longer than a block waits for its end."""
+def read_line_blocks(path: Union[Path, BinaryIO], errors: str = "strict", size: int = BLOCK_SIZE) -> Iterator[str]:
+    """The text of a file (or a binary stream) in blocks of whole lines, each about ``size`` bytes or one
+    line longer than that, decoded: every block but perhaps the last ends with "\n", so that the file's
+    lines are each block's ``text.file_lines`` in turn (only "\n" ends a line). A byte-order mark at the
+    start is dropped."""
     named = isinstance(path, (str, os.PathLike))
     name = path if named else getattr(path, "name", "<stream>")
     with open(path, "rb") if named else nullcontext(path) as f:
-        rest, pos, batch = b"", 0, []
-        while block := f.read(BLOCK_SIZE):
+        rest, pos = b"", 0
+        while block := f.read(size):
             if pos == 0 and block.startswith(UTF8_BOM):
                 block, pos = block[len(UTF8_BOM) :], len(UTF8_BOM)
             pos += len(block)
             data = rest + block
-            cut = data.rfind(b"\n")
-            if cut < 0:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
                 rest = data
                 continue
-            batch += _decode(data[:cut], name, pos - len(data), errors).split("\n")
-            rest = data[cut + 1 :]
-            while len(batch) >= size:
-                yield batch[:size]
-                batch = batch[size:]
+            yield _decode(data[:cut], name, pos - len(data), errors)
+            rest = data[cut:]
         if rest:
-            batch.append(_decode(rest, name, pos - len(rest), errors))
-        if batch:
-            yield batch
+            yield _decode(rest, name, pos - len(rest), errors)
+
+
+def read_line_batches(path: Union[Path, BinaryIO], errors: str = "strict", size: int = 10_000) -> Iterator[list[str]]:
+    """The lines of a file (or a binary stream), newline dropped, in lists of about ``size``: read a block at
+    a time and split in C (``read_line_blocks``), for a reader that takes lines by the thousand. Only "\n"
+    ends a line; a byte-order mark at the start is dropped; a line longer than a block waits for its end."""
+    batch: list[str] = []
+    for block in read_line_blocks(path, errors):
+        batch += file_lines(block)
+        while len(batch) >= size:
+            yield batch[:size]
+            batch = batch[size:]
+    if batch:
+        yield batch
 
 
 def iter_texts(corpus: Corpus, errors: str = "strict") -> Iterator[str]:

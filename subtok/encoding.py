@@ -367,6 +367,14 @@ class TextEncoder:
         ids, starts = self.core.encode_batch_flat(texts, num_threads, *template)
         return np.frombuffer(ids, dtype=np.int32), np.frombuffer(starts, dtype=np.int64)
 
+    def encode_lines_flat(
+        self, block: str, num_threads: int, template: tuple[list[int], list[int]] = ([], [])
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``encode_batch_flat`` over the lines of ``block`` (split at "\n" as a file's lines are), without a
+        str per line."""
+        ids, starts = self.core.encode_lines_flat(block, num_threads, *template)
+        return np.frombuffer(ids, dtype=np.int32), np.frombuffer(starts, dtype=np.int64)
+
     def _encodings(self, texts: list[str], results: list) -> list[Encoding]:
         model, vocab, kind = self.model, self.vocab, self.alignment
         return [Encoding(ids, model, vocab, text, kind, record) for text, (ids, record) in zip(texts, results)]

@@ -225,6 +225,15 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+def file_lines(text: str) -> list[str]:
+    """The lines of ``text`` as a file has them: each ended by "\n" (only "\n"), the newline dropped, the
+    last one perhaps by the end of the text; an empty text has none."""
+    lines = text.split("\n")
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
 def bytes_to_tokens(keys: Sequence[bytes]) -> list[str]:
     """``bytes_to_token`` of each of ``keys``, spelled in one pass over them all (a vocabulary's worth)."""
     spelled = b"".join(keys).decode("latin-1").translate(_BYTE_SPELLING)

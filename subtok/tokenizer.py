@@ -45,7 +45,7 @@ from .processors import (
     pad_batch,
     truncate_pair,
 )
-from .text import Spelled
+from .text import Spelled, file_lines
 from .vocab import MAX_ID, Vocab
 
 if TYPE_CHECKING:
@@ -744,6 +744,26 @@ class Tokenizer:
         else:
             seeds = None
         return self._stream(iter(texts), batch_size, num_threads, add_special_tokens, return_tensors, options, seeds)
+
+    def encode_lines(
+        self, text: str, num_threads: Optional[int] = None, add_special_tokens: bool = True
+    ) -> dict[str, np.ndarray]:
+        """The lines of ``text`` as a file has them (each ended by "\n", only "\n", the newline dropped; an
+        empty text has none), each encoded alone, as ``encode_batch(lines, return_tensors="flat")`` gives
+        them: ``{"input_ids", "row_splits"}``. Where the pipeline has a whole-text encoder the core splits
+        the lines itself, with no str made per line (``subtok encode`` reads its files a block at a
+        time this way)."""
+        if not isinstance(text, str):
+            raise InputError(f"encode_lines takes a str, not {type(text).__name__}")
+        allowed = self._allowed("all", (), ())
+        whole = self._whole_text_encoder(allowed)
+        if whole is None or self.truncation:
+            return self.encode_batch(file_lines(text), num_threads, add_special_tokens=add_special_tokens,
+                                     return_tensors="flat")  # fmt: skip
+        post = self.post_processor if add_special_tokens else None
+        template = post.single_template(self.model, self._vocab) if post is not None else ([], [])
+        ids, row_splits = whole.encode_lines_flat(text, num_threads or os.cpu_count() or 1, template)
+        return {"input_ids": ids, "row_splits": row_splits}
 
     def _stream(self, texts, batch_size, num_threads, add_special_tokens, return_tensors, options, seeds):
         while batch := list(islice(texts, batch_size)):

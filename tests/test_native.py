@@ -211,6 +211,8 @@ def test_byte_level_encoder_identical(text):
     assert c.encode_batch(texts, 3) == py.encode_batch(texts, 3)
     assert c.encode_batch_flat(texts, 3) == py.encode_batch_flat(texts, 3)
     assert c.encode_batch_flat(texts, 2, [1], [2, 3]) == py.encode_batch_flat(texts, 2, [1], [2, 3])  # a template
+    block = "\n".join(texts) + "\n" * (len(text) % 2)  # the lines of one str, split by the core
+    assert c.encode_lines_flat(block, 2, [1]) == py.encode_lines_flat(block, 2, [1])
     assert c.encode_batch_ids(texts, 3) == py.encode_batch_ids(texts, 3) == [ids for ids, _ in py.encode_batch(texts)]
     words = [*text.split(" "), text.encode("utf-8", "surrogatepass"), b"\xff\xfe", ""]  # str or raw bytes
     assert c.encode_words(words) == py.encode_words(words)
@@ -362,6 +364,8 @@ def test_bert_encoder_identical(text, lowercase):
     assert c.encode_text(text) == py.encode_text(text)
     assert c.encode_batch([text, "", text[::-1]], 2) == py.encode_batch([text, "", text[::-1]], 2)
     assert c.encode_batch_flat([text, "", text[::-1]], 2) == py.encode_batch_flat([text, "", text[::-1]], 2)
+    block = f"{text}\n\n{text[::-1]}"
+    assert c.encode_lines_flat(block, 2) == py.encode_lines_flat(block, 2)
     bare_py = wordpiece_core.BertEncoder(wordpiece_core.make_trie(vocab, "##"), model.unk_id, 100, None, [])
     bare_c = native.BertEncoder(native.make_trie(vocab, "##"), model.unk_id, 100, None, [])
     assert bare_c.encode_text(text) == bare_py.encode_text(text)

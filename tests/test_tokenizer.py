@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from subtok import SubtokError, Tokenizer, TokenizerFileError, TrainingError
+from subtok import text as text_module
 from subtok.processors import check_padding, check_truncation
 
 from .conftest import SAMPLE_TEXTS
@@ -100,6 +101,27 @@ def test_encode_batch_padding_truncation_and_numpy(backend, tok):
     assert arrays["attention_mask"].sum() == sum(len(e) for e in encs)
     threaded = tok.encode_batch(SAMPLE_TEXTS, num_threads=2)
     assert [e.ids for e in threaded] == [tok.encode(t).ids for t in SAMPLE_TEXTS]
+
+
+@pytest.mark.parametrize("kind", ["byte_level", "wordpiece", "unigram", "char_bpe", "word_level"])
+def test_encode_lines_splits_as_a_file_and_encodes_each_line(backend, kind):
+    """encode_lines: the lines of a str as a file has them ("\n" alone ends one, the last may lack it, an
+    empty text has none), each encoded as encode_batch's flat form encodes it: split by the core where the
+    pipeline has a whole-text encoder (byte-level, WordPiece, Unigram), else through encode_batch."""
+    options = {"wordpiece": {"model": "wordpiece"}, "unigram": {"model": "unigram"}, "word_level": {"model": "word"}}
+    tok = Tokenizer.train(SAMPLE_TEXTS * 3, vocab_size=150 if kind == "unigram" else 300,
+                          **options.get(kind, {"byte_level": kind == "byte_level"}))  # fmt: skip
+    text = "\n".join(SAMPLE_TEXTS) + "\n\nhéllo 世界 😀\r\nform\x0cfeed\u2028kept\n"
+    for block in (text, text.rstrip("\n"), "", "\n", "\n\n", "one line"):
+        lines = text_module.file_lines(block)
+        assert lines == (block[:-1] if block.endswith("\n") else block).split("\n") if block else lines == []
+        for special in (True, False):
+            want = tok.encode_batch(lines, return_tensors="flat", add_special_tokens=special)
+            got = tok.encode_lines(block, num_threads=2, add_special_tokens=special)
+            assert got["input_ids"].tolist() == want["input_ids"].tolist()
+            assert got["row_splits"].tolist() == want["row_splits"].tolist()
+    with pytest.raises(SubtokError, match="encode_lines takes a str"):
+        tok.encode_lines([text])
 
 
 @pytest.mark.parametrize("kind", ["byte_level", "wordpiece", "unigram", "char_bpe"])

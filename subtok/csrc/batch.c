@@ -134,7 +134,39 @@ static PyObject *ids_lists_result(const Batch *b, const IdObjects *io) {
     return out;
 }
 
-enum { BATCH_PAIRS, BATCH_FLAT, BATCH_IDS }; /* what run_batch returns */
+enum { BATCH_PAIRS, BATCH_FLAT, BATCH_IDS, BATCH_LINES }; /* what run_batch returns (BATCH_LINES: as BATCH_FLAT) */
+
+/* block_lines: the lines of a str as a file has them (each ended by "\n", the newline not in it, the last
+ * one perhaps by the end of the text; an empty text has none), as views into it: a malloc'd array (NULL
+ * when out of memory) of *n. memchr finds the newlines of a 1-byte str, a loop per kind the others'. */
+static Text *block_lines(PyObject *block, Py_ssize_t *n) {
+    Text whole;
+    text_init(&whole, block);
+    Py_ssize_t cap = 1024, count = 0, start = 0;
+    Text *texts = malloc((size_t)cap * sizeof(Text));
+    while (texts && start < whole.n) {
+        Py_ssize_t end = start;
+        if (whole.kind == PyUnicode_1BYTE_KIND) {
+            const char *at = memchr((const char *)whole.data + start, '\n', (size_t)(whole.n - start));
+            end = at ? at - (const char *)whole.data : whole.n;
+        } else if (whole.kind == PyUnicode_2BYTE_KIND) {
+            while (end < whole.n && ((const Py_UCS2 *)whole.data)[end] != '\n') end++;
+        } else {
+            while (end < whole.n && ((const Py_UCS4 *)whole.data)[end] != '\n') end++;
+        }
+        if (count == cap) {
+            Text *more = realloc(texts, (size_t)(cap *= 2) * sizeof(Text));
+            if (!more) free(texts);
+            if (!(texts = more)) break;
+        }
+        texts[count] = whole;
+        texts[count].data = (const char *)whole.data + start * whole.kind;
+        texts[count++].n = end - start;
+        start = end + 1;
+    }
+    *n = count;
+    return texts;
+}
 
 /* template_ids: a list of ints (ids, each 0 to INT32_MAX) into out; None leaves it empty. -1 with an error. */
 static int template_ids(PyObject *list, Buf *out, const char *name) {
@@ -151,23 +183,27 @@ static int template_ids(PyObject *list, Buf *out, const char *name) {
 
 /* encode_batch for any encoder: texts -> list of (ids, aux bytes), over num_threads threads; with
  * BATCH_FLAT, flat_result's (ids, row starts) instead (args: texts, num_threads, prefix ids, suffix ids),
- * with BATCH_IDS a list of each text's ids. */
+ * with BATCH_IDS a list of each text's ids; BATCH_LINES is BATCH_FLAT over the lines of one str (args:
+ * block, num_threads, prefix ids, suffix ids; block_lines), no str made per line. */
 static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, PyObject *args, int what) {
     PyObject *list, *prefix = Py_None, *suffix = Py_None;
     int num_threads = 1;
-    if (!PyArg_ParseTuple(args, what == BATCH_FLAT ? "O!|iOO" : "O!|i", &PyList_Type, &list, &num_threads, &prefix,
-                          &suffix) ||
-        require_classes() < 0)
+    const int lines = what == BATCH_LINES;
+    if (!(lines ? PyArg_ParseTuple(args, "U|iOO", &list, &num_threads, &prefix, &suffix)
+                : PyArg_ParseTuple(args, what == BATCH_FLAT ? "O!|iOO" : "O!|i", &PyList_Type, &list, &num_threads,
+                                   &prefix, &suffix)) ||
+        require_classes() < 0 || (lines && check_text(list) < 0))
         return NULL;
     /* hold every text: another Python thread may change the list while the GIL is released */
-    PyObject *items = PySequence_Tuple(list);
+    PyObject *items = lines ? (Py_INCREF(list), list) : PySequence_Tuple(list);
     if (!items) return NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    Py_ssize_t n = lines ? 0 : PyTuple_GET_SIZE(items);
+    Text *texts = lines ? block_lines(list, &n) : calloc((size_t)(n ? n : 1), sizeof(Text));
     Batch b = {.enc = enc, .ops = ops, .n = n, .flat = what != BATCH_PAIRS, .run = 1};
     PyObject *out = NULL;
     if (num_threads < 1) num_threads = 1;
     if (num_threads > n) num_threads = n > 0 ? (int)n : 1;
-    b.texts = calloc((size_t)(n ? n : 1), sizeof(Text));
+    b.texts = texts;
     b.rows = calloc((size_t)(n ? n : 1), sizeof(BatchRow));
     b.worker_size = ((WORKER_STATE_AT + ops->state_size + 63) & ~(size_t)63) + 64; /* (+64: calloc aligns to 16) */
     b.workers = calloc((size_t)num_threads, b.worker_size);
@@ -178,7 +214,7 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
         goto done;
     }
     if (template_ids(prefix, &b.prefix, "prefix") < 0 || template_ids(suffix, &b.suffix, "suffix") < 0) goto done;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0; !lines && i < n; i++) {
         if (check_text(PyTuple_GET_ITEM(items, i)) < 0) goto done;
         text_init(&b.texts[i], PyTuple_GET_ITEM(items, i));
     }
@@ -205,7 +241,7 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
         goto done;
     }
     if (what != BATCH_PAIRS) {
-        out = what == BATCH_FLAT ? flat_result(&b) : ids_lists_result(&b, io);
+        out = what == BATCH_IDS ? ids_lists_result(&b, io) : flat_result(&b);
         goto done;
     }
     out = PyList_New(n);

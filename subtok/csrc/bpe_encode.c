@@ -1043,6 +1043,12 @@ static PyObject *encoder_encode_batch_flat(ByteLevelEncoderObject *enc, PyObject
     return run_batch(enc, &BPE_BATCH, &enc->ids, args, BATCH_FLAT);
 }
 
+/* encode_lines_flat(block, num_threads=1, prefix=None, suffix=None): encode_batch_flat over the lines of one
+ * str (batch.c's block_lines: split at "\n" as a file's lines are), without a str per line */
+static PyObject *encoder_encode_lines_flat(ByteLevelEncoderObject *enc, PyObject *args) {
+    return run_batch(enc, &BPE_BATCH, &enc->ids, args, BATCH_LINES);
+}
+
 /* encode_batch_ids(texts, num_threads=1) -> list of each text's ids (list[int]) */
 static PyObject *encoder_encode_batch_ids(ByteLevelEncoderObject *enc, PyObject *args) {
     return run_batch(enc, &BPE_BATCH, &enc->ids, args, BATCH_IDS);
@@ -1059,6 +1065,8 @@ static PyMethodDef encoder_methods[] = {
     {"encode_batch_flat", (PyCFunction)encoder_encode_batch_flat, METH_VARARGS,
      "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1), each\n"
      "text's ids between the ids of prefix and suffix (lists, or None)."},
+    {"encode_lines_flat", (PyCFunction)encoder_encode_lines_flat, METH_VARARGS,
+     "encode_batch_flat over the lines of one str (split at \"\\n\", as a file's lines), no str made per line."},
     {"encode_batch_ids", (PyCFunction)encoder_encode_batch_ids, METH_VARARGS,
      "encode_batch's ids as a list of lists of int, no other object per text."},
     {NULL, NULL, 0, NULL},

@@ -1264,6 +1264,12 @@ static PyObject *sp_encode_batch_flat(SPEncoderObject *e, PyObject *args) {
     return run_batch(e, &SP_BATCH, &e->ids, args, BATCH_FLAT);
 }
 
+/* encode_lines_flat(block, num_threads=1, prefix=None, suffix=None): encode_batch_flat over the lines of one
+ * str (batch.c's block_lines: split at "\n" as a file's lines are), without a str per line */
+static PyObject *sp_encode_lines_flat(SPEncoderObject *e, PyObject *args) {
+    return run_batch(e, &SP_BATCH, &e->ids, args, BATCH_LINES);
+}
+
 /* encode_batch_ids(texts, num_threads=1) -> list of each text's ids (list[int]) */
 static PyObject *sp_encode_batch_ids(SPEncoderObject *e, PyObject *args) {
     return run_batch(e, &SP_BATCH, &e->ids, args, BATCH_IDS);
@@ -1313,6 +1319,8 @@ static PyMethodDef sp_methods[] = {
     {"encode_batch_flat", (PyCFunction)sp_encode_batch_flat, METH_VARARGS,
      "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1), each\n"
      "text's ids between the ids of prefix and suffix (lists, or None)."},
+    {"encode_lines_flat", (PyCFunction)sp_encode_lines_flat, METH_VARARGS,
+     "encode_batch_flat over the lines of one str (split at \"\\n\", as a file's lines), no str made per line."},
     {"encode_batch_ids", (PyCFunction)sp_encode_batch_ids, METH_VARARGS,
      "encode_batch's ids as a list of lists of int, no other object per text."},
     {NULL, NULL, 0, NULL},

@@ -8,6 +8,8 @@ from __future__ import annotations
 from array import array
 from typing import Optional
 
+from ..text import file_lines
+
 
 class TextBatches:
     """``encode_batch``, ``encode_batch_flat`` and ``encode_batch_ids`` from a subclass's
@@ -41,3 +43,14 @@ class TextBatches:
             ids.extend(suffix or ())
             starts.append(len(ids))
         return bytearray(ids.tobytes()), bytearray(starts.tobytes())
+
+    def encode_lines_flat(
+        self,
+        block: str,
+        num_threads: int = 1,
+        prefix: Optional[list[int]] = None,
+        suffix: Optional[list[int]] = None,
+    ) -> tuple[bytearray, bytearray]:
+        """``encode_batch_flat`` over the lines of ``block`` (``text.file_lines``; the native core makes no str
+        per line)."""
+        return self.encode_batch_flat(file_lines(block), num_threads, prefix, suffix)
