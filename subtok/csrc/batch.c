@@ -40,6 +40,7 @@ struct Batch {
     size_t worker_size; /* each worker's memory a cache line or more apart from the next one's: the workers
                            write their buffers' lengths all the time, and two threads writing one line
                            (false sharing) had cost each 15-35% of its speed */
+    int threads;        /* how many workers there are */
     Py_ssize_t n;
     int flat; /* only the ids are wanted */
     Buf prefix, suffix; /* a flat batch's: ids written before and after each text's (a post-processor's
@@ -203,6 +204,7 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     PyObject *out = NULL;
     if (num_threads < 1) num_threads = 1;
     if (num_threads > n) num_threads = n > 0 ? (int)n : 1;
+    b.threads = num_threads;
     b.texts = texts;
     b.rows = calloc((size_t)(n ? n : 1), sizeof(BatchRow));
     b.worker_size = ((WORKER_STATE_AT + ops->state_size + 63) & ~(size_t)63) + 64; /* (+64: calloc aligns to 16) */

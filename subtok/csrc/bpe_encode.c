@@ -1023,7 +1023,9 @@ static PyObject *encoder_encode_text(ByteLevelEncoderObject *enc, PyObject *args
 }
 
 /* The byte-level encoder's batch: workers read the shared cache together and keep new words apart. */
-static void bpe_batch_begin(Batch *b, void *state) { view_open(b->enc, state, 0); }
+/* (a worker alone writes into the shared cache when it can have it, as one text's call does, instead of
+ * learning into a cache of its own and handing that over at the end) */
+static void bpe_batch_begin(Batch *b, void *state) { view_open(b->enc, state, b->threads == 1); }
 static int bpe_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux) {
     return encode_text_core(b->enc, state, t, ids, aux);
 }
