@@ -2,7 +2,10 @@
 and clear errors (never a crash) on malformed input to the C functions."""
 
 import copy
+import gzip
 import json
+import random
+import string
 
 import pytest
 from hypothesis import given, settings
@@ -259,6 +262,24 @@ def _trained_byte_tok():
     if not _TOK:
         _TOK.append(Tokenizer.train(SAMPLE_TEXTS, vocab_size=600, min_frequency=1))
     return _TOK[0]
+
+
+def test_long_words_merged_in_chunks_identical(shared_data, tmp_path):
+    """A byte-level word of 1,024 bytes or more is merged a chunk at a time, cut where no merge joins two
+    bytes (byte_joins: no token can come to span such a place): the reference's ids, merging it whole, on
+    GPT-2's published table and a small trained one, for words of one script or several."""
+    path = tmp_path / "gpt2.json"
+    path.write_bytes(gzip.decompress((shared_data.parent / "tokenizers" / "gpt2" / "tokenizer.json.gz").read_bytes()))
+    rng = random.Random(5)
+    alphabets = [string.ascii_letters, "абвгдежзийклмнопрстуфхцчшщ", "你好世界中文字符", "한국어문장", "αβγδεζηθ", "ab"]
+    for model in (Tokenizer.from_huggingface(path).model, _trained_byte_tok().model):
+        py = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results))
+        c = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results))
+        for _ in range(12):
+            letters = "".join(rng.sample(alphabets, rng.randint(1, 3)))
+            word = "".join(rng.choice(letters) for _ in range(rng.randint(400, 2500)))
+            assert c.encode_word(word) == py.encode_word(word)
+            assert c.encode_text(word) == py.encode_text(word)
 
 
 def test_whole_word_ids_must_be_the_encoders():

@@ -586,7 +586,86 @@ typedef struct {
     uint32_t *byte_pair_rank; /* at x << 8 | y: the rank of (byte_ids[x], byte_ids[y]) as pair_ranks gives it, so
                                  that a word's first pairs need no probe; NULL where a byte lacks an id or
                                  has_last (a word's symbols are then not its bytes) */
+    unsigned char *joins;     /* with byte_pair_rank, a bit at x << 8 | y: some merge joins a symbol ending in byte
+                                 x to one starting with y (byte_joins); NULL: not known */
 } ByteLevelEncoderObject;
+
+static int32_t encoder_top_id(const ByteLevelEncoderObject *enc);
+
+/* byte_joins: for an encoder whose symbols start as bytes, the byte pairs some merge can join (the last byte
+ * of its left part, the first of its right part), as 65,536 bits; NULL when a token reachable from the bytes
+ * is spelt two ways or the table does not settle (the caller then never cuts a word). A word cannot be
+ * merged across two bytes x, y that no merge joins: every token a merge makes holds the bytes of its parts'
+ * junction, so no symbol can come to span that place, and the merges on either side of it are those of
+ * each side alone, in the same order (chunked_merges cuts long words there). */
+static unsigned char *byte_joins(const ByteLevelEncoderObject *enc, const MergeTable *t) {
+    int32_t top = encoder_top_id(enc);
+    int16_t *first = malloc(((size_t)top + 1) * 2 * sizeof(int16_t)), *last = first + top + 1;
+    Py_ssize_t n_pairs = 0;
+    for (size_t i = 0; i <= t->ranks.mask; i++) n_pairs += t->ranks.slots[i].key != PAIR_EMPTY;
+    int32_t *pairs = malloc(((size_t)n_pairs + 1) * 3 * sizeof(int32_t)); /* (a, b, result) of every merge */
+    unsigned char *joins = calloc(0x10000 / 8, 1);
+    if (!first || !pairs || !joins) goto fail;
+    for (int32_t k = 0; k <= top; k++) first[k] = last[k] = -1;
+    for (int b = 0; b < 256; b++) {
+        const int32_t id = enc->byte_ids[b];
+        if (first[id] >= 0) goto fail; /* two bytes with one id */
+        first[id] = last[id] = (int16_t)b;
+    }
+    Py_ssize_t m = 0;
+    for (size_t i = 0; i <= t->ranks.mask; i++) {
+        const PairIndexSlot *slot = &t->ranks.slots[i];
+        if (slot->key == PAIR_EMPTY) continue;
+        pairs[3 * m] = (int32_t)(slot->key >> 32), pairs[3 * m + 1] = (int32_t)(uint32_t)slot->key;
+        pairs[3 * m + 2] = t->results[slot->val], m++;
+    }
+    for (int pass = 0, changed = 1; changed; pass++) { /* each token's first and last byte, from its parts' */
+        if (pass == 16) goto fail;                    /* (a table in creation order settles in one pass) */
+        changed = 0;
+        for (Py_ssize_t k = 0; k < m; k++) {
+            const int32_t a = pairs[3 * k], b = pairs[3 * k + 1], r = pairs[3 * k + 2];
+            if (a > top || b > top || r > top || first[a] < 0 || first[b] < 0) continue;
+            if (first[r] < 0) {
+                first[r] = first[a], last[r] = last[b], changed = 1;
+            } else if (first[r] != first[a] || last[r] != last[b]) {
+                goto fail; /* a token spelt two ways */
+            }
+        }
+    }
+    for (Py_ssize_t k = 0; k < m; k++) { /* (a merge with a part never made from the bytes never applies) */
+        const int32_t a = pairs[3 * k], b = pairs[3 * k + 1];
+        if (a > top || b > top || first[a] < 0 || first[b] < 0) continue;
+        const unsigned x = (unsigned)last[a] << 8 | (unsigned)first[b];
+        joins[x >> 3] |= (unsigned char)(1u << (x & 7));
+    }
+    free(first), free(pairs);
+    return joins;
+fail:
+    free(first), free(pairs), free(joins);
+    return NULL;
+}
+
+#define CHUNK_MIN 1024   /* words of at least these many bytes are merged in chunks (chunked_merges) */
+#define CHUNK_BYTES 256  /* ... of about this many bytes, each ended where no merge joins two bytes */
+
+/* chunked_merges: apply_merges on sym[0, n) (the word's bytes u as symbols, rank as pair_ranks gives it)
+ * a chunk at a time, each cut at the first place from CHUNK_BYTES on where no merge joins the two bytes
+ * (byte_joins: no merge crosses it), so that a long word's merges run on small arrays that stay in cache.
+ * The new length, or -1 when memory runs out. */
+static Py_ssize_t chunked_merges(const ByteLevelEncoderObject *enc, const unsigned char *u, int32_t *sym,
+                                 uint32_t *rank, Py_ssize_t n) {
+    const unsigned char *joins = enc->joins;
+    Py_ssize_t m = 0;
+    for (Py_ssize_t start = 0; start < n;) {
+        Py_ssize_t end = start + CHUNK_BYTES < n ? start + CHUNK_BYTES : n;
+        for (unsigned x; end < n && (x = (unsigned)u[end - 1] << 8 | u[end], joins[x >> 3] >> (x & 7) & 1);) end++;
+        const Py_ssize_t got = apply_merges(enc->table, sym + start, rank + start, end - start);
+        if (got < 0) return -1;
+        if (m != start) memmove(sym + m, sym + start, (size_t)got * sizeof(int32_t));
+        m += got, start = end;
+    }
+    return m;
+}
 
 /* What one call (or one batch thread) sees of the caches: the shared cache when it could lock it (to write
  * into when it holds it alone, else only to read), and a private cache for what it learns otherwise.
@@ -668,7 +747,8 @@ static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache
         }
         pair_ranks(enc->table, sym, nsym, rank);
     }
-    Py_ssize_t m = apply_merges(enc->table, sym, rank, nsym);
+    Py_ssize_t m = enc->joins && nsym >= CHUNK_MIN ? chunked_merges(enc, (const unsigned char *)bytes, sym, rank, nsym)
+                                                  : apply_merges(enc->table, sym, rank, nsym);
     if (rank != near) free(rank);
     if (m < 0) return -1;
     view_put(cache, bytes, nbytes, h, sym, (int32_t)m);
@@ -763,6 +843,7 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         }
         for (int x = 0; x < 0x10000; x++)
             enc->byte_pair_rank[x] = (uint32_t)table_rank(table, enc->byte_ids[x >> 8], enc->byte_ids[x & 255]);
+        enc->joins = byte_joins(enc, table); /* (NULL: long words merged whole, as before) */
     }
     enc->scanner = scanner;
     enc->prefix_space = prefix_space;
@@ -791,6 +872,7 @@ static void encoder_dealloc(ByteLevelEncoderObject *enc) {
     specials_free(&enc->specials);
     Py_XDECREF(enc->table);
     free(enc->byte_pair_rank);
+    free(enc->joins);
     Py_TYPE(enc)->tp_free((PyObject *)enc);
 }
 
