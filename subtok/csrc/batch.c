@@ -1,4 +1,4 @@
-/* batch.c: encode_batch (and encode_batch_flat, encode_batch_ids) for any whole-text encoder
+/* batch.c: encode_batch (and encode_batch_flat, encode_batch_ids, encode_lines_flat) for any whole-text encoder
  * (ByteLevelEncoder, BertEncoder, SentencePieceEncoder): the texts of a batch shared by worker threads that
  * each take the next text until none is left, without the GIL. No Python twin: the references'
  * encode_batch is a loop over encode_text, and tests hold the two equal. Where POSIX threads are missing

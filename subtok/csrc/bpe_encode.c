@@ -4,6 +4,9 @@
  *   make_merge_table  <-> make_merge_table (a hash table of pair -> rank here, a dict there)
  *   encode_scan       <-> _encode_scan         equivalent by test (each pair's rank kept beside it)
  *   encode_heap       <-> _encode_heap         equivalent by test (a sorted run and a heap as one queue)
+ *   chunked_merges    <-> _encode_heap         equivalent by test: a word of CHUNK_MIN bytes or more merged
+ *                                              a chunk at a time, cut where no merge joins two bytes
+ *                                              (byte_joins), where the reference merges it whole
  *   encode_symbols    <-> encode_symbols       mirrored
  *   make_char_table,  <-> make_char_table, encode_chars: mirrored (a hash table of code points here, a
  *   encode_chars          dict filled as characters are met there)

@@ -21,7 +21,8 @@
  *   wordpiece_encode.c   make_trie, encode_longest_match, BertEncoder    models/wordpiece_core.py
  *   unigram.c            SentencePieceEncoder                            models/unigram_core.py
  *   unigram_train.c      TrainingCorpus                                  models/unigram_train_core.py
- *   batch.c              encode_batch of the three encoders              (a loop over encode_text)
+ *   batch.c              encode_batch of the three encoders (and their   models/batch_core.py
+ *                        flat, ids and lines forms)                      (a loop over encode_text)
  *   kernels.c            csr_dot, sgns_train                             sparse.py, word2vec.py
  *   common.h             set_char_classes and what the files share      text.char_classes
  *
