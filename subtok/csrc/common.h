@@ -473,8 +473,8 @@ static int cptrie_add(CpTrie *t, const Py_UCS4 *s, Py_ssize_t n, int32_t id) {
 }
 
 /* cptrie_tables: each node's children moved from the shared hash table into a table of the node's own, the
- * smallest power of two above its child count, one after another in t->slots (slot 0: the empty table of
- * every leaf); the hash table is freed. A lookup then reads a few slots side by side, where the shared
+ * smallest power of two at least twice its child count, one after another in t->slots (slot 0: the empty
+ * table of every leaf); the hash table is freed. A lookup then reads a few slots side by side, where the shared
  * table put every edge of a walk on a cache line of its own. -1 when out of memory (the trie unchanged). */
 static int cptrie_tables(CpTrie *t) {
     CpTable *table = calloc((size_t)t->n_nodes, sizeof(CpTable));
