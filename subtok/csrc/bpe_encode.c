@@ -725,9 +725,15 @@ static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache
                              Buf *out) {
     if (nbytes == 0) return 0; /* an empty word has no ids */
     uint64_t h = hash_bytes(bytes, nbytes), head = word_head(bytes, nbytes);
-    const CacheEntry *e = enc->whole.slots ? cache_find(&enc->whole, h, head, bytes, nbytes) : NULL; /* a token */
-    if (!e) e = view_find(cache, h, head, bytes, nbytes);
+    const CacheEntry *e = view_find(cache, h, head, bytes, nbytes);
     if (e) return entry_emit(e, out);
+    /* ignore_merges: a word that is a token is that one id (looked up after the cache, which holds the
+     * words seen, these included: the vocabulary's table is the larger and the colder of the two) */
+    if (enc->whole.slots && (e = cache_find(&enc->whole, h, head, bytes, nbytes))) {
+        const int32_t id = entry_inline(e) ? e->v.id : e->v.block[0];
+        view_put(cache, bytes, nbytes, h, &id, 1);
+        return entry_emit(e, out);
+    }
     if (buf_reserve(out, nbytes) < 0) return -1;
     int32_t *sym = out->v + out->n, nsym = 0;
     uint32_t near[HEAP_MIN_SYMBOLS], *rank = nbytes < HEAP_MIN_SYMBOLS ? near : malloc((size_t)nbytes * sizeof(uint32_t));
