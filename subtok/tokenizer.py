@@ -640,8 +640,7 @@ class Tokenizer:
             threads = num_threads or os.cpu_count() or 1
             post = self.post_processor if add_special_tokens else None
             if flat and draw is None and len(fast) == len(items):
-                template = post.single_template(self.model, self._vocab) if post is not None else ([], [])
-                ids, row_splits = whole.encode_batch_flat(items, threads, template)
+                ids, row_splits = whole.encode_batch_flat(items, threads, self._flat_template(add_special_tokens))
                 return {"input_ids": ids, "row_splits": row_splits}
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
                 texts = [items[i] for i in fast]
@@ -760,10 +759,14 @@ class Tokenizer:
         if whole is None or self.truncation:
             return self.encode_batch(file_lines(text), num_threads, add_special_tokens=add_special_tokens,
                                      return_tensors="flat")  # fmt: skip
-        post = self.post_processor if add_special_tokens else None
-        template = post.single_template(self.model, self._vocab) if post is not None else ([], [])
+        template = self._flat_template(add_special_tokens)
         ids, row_splits = whole.encode_lines_flat(text, num_threads or os.cpu_count() or 1, template)
         return {"input_ids": ids, "row_splits": row_splits}
+
+    def _flat_template(self, add_special_tokens: bool) -> tuple[list[int], list[int]]:
+        """The ids a flat batch puts before and after each text: the post-processor's, when it adds them."""
+        post = self.post_processor if add_special_tokens else None
+        return post.single_template(self.model, self._vocab) if post is not None else ([], [])
 
     def _stream(self, texts, batch_size, num_threads, add_special_tokens, return_tensors, options, seeds):
         while batch := list(islice(texts, batch_size)):

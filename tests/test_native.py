@@ -191,14 +191,16 @@ def test_the_pattern_scanners_read_every_code_point_as_the_regexes_do(scanner):
 
 
 def test_flat_batch_template_checked():
-    """A flat batch's template ids (a post-processor's, passed by the Tokenizer) must be a list of ids."""
+    """A flat batch's template ids (a post-processor's, passed by the Tokenizer) must be a list of ids, in
+    the core and in its reference alike."""
     model = _trained_byte_tok().model
-    c = native.ByteLevelEncoder(model.byte_ids, native.make_merge_table(model.ranks, model.results), [])
-    assert c.encode_batch_flat(["ab", ""], 2, [7], None)[1] == c.encode_batch_flat(["ab", ""], 2, None, [7])[1]
-    with pytest.raises(ValueError, match="prefix holds -1"):
-        c.encode_batch_flat(["ab"], 1, [-1])
-    with pytest.raises(TypeError, match="suffix must be a list"):
-        c.encode_batch_flat(["ab"], 1, [], (2,))
+    for lib in (native, bpe_core):
+        enc = lib.ByteLevelEncoder(model.byte_ids, lib.make_merge_table(model.ranks, model.results), [])
+        assert enc.encode_batch_flat(["ab", ""], 2, [7], None)[1] == enc.encode_batch_flat(["ab", ""], 2, None, [7])[1]
+        with pytest.raises(ValueError, match="prefix holds -1"):
+            enc.encode_batch_flat(["ab"], 1, [-1])
+        with pytest.raises(TypeError, match="suffix must be a list"):
+            enc.encode_batch_flat(["ab"], 1, [], (2,))
 
 
 @given(text=tricky)

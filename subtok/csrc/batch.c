@@ -139,22 +139,15 @@ enum { BATCH_PAIRS, BATCH_FLAT, BATCH_IDS, BATCH_LINES }; /* what run_batch retu
 
 /* block_lines: the lines of a str as a file has them (each ended by "\n", the newline not in it, the last
  * one perhaps by the end of the text; an empty text has none), as views into it: a malloc'd array (NULL
- * when out of memory) of *n. memchr finds the newlines of a 1-byte str, a loop per kind the others'. */
+ * when out of memory) of *n. */
 static Text *block_lines(PyObject *block, Py_ssize_t *n) {
     Text whole;
     text_init(&whole, block);
-    Py_ssize_t cap = 1024, count = 0, start = 0;
+    Py_ssize_t cap = 1024, count = 0;
     Text *texts = malloc((size_t)cap * sizeof(Text));
-    while (texts && start < whole.n) {
-        Py_ssize_t end = start;
-        if (whole.kind == PyUnicode_1BYTE_KIND) {
-            const char *at = memchr((const char *)whole.data + start, '\n', (size_t)(whole.n - start));
-            end = at ? at - (const char *)whole.data : whole.n;
-        } else if (whole.kind == PyUnicode_2BYTE_KIND) {
-            while (end < whole.n && ((const Py_UCS2 *)whole.data)[end] != '\n') end++;
-        } else {
-            while (end < whole.n && ((const Py_UCS4 *)whole.data)[end] != '\n') end++;
-        }
+    for (Py_ssize_t start = 0, next; texts && start < whole.n; start = next) {
+        next = line_end(&whole, start);
+        const Py_ssize_t end = CP(&whole, next - 1) == '\n' ? next - 1 : next;
         if (count == cap) {
             Text *more = realloc(texts, (size_t)(cap *= 2) * sizeof(Text));
             if (!more) free(texts);
@@ -163,7 +156,6 @@ static Text *block_lines(PyObject *block, Py_ssize_t *n) {
         texts[count] = whole;
         texts[count].data = (const char *)whole.data + start * whole.kind;
         texts[count++].n = end - start;
-        start = end + 1;
     }
     *n = count;
     return texts;

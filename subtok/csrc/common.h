@@ -274,6 +274,24 @@ static void text_init(Text *t, PyObject *str) {
     t->classes = char_classes;
 }
 
+/* line_end: the position just past the next "\n" at or after i, or t->n (count_gpt2's lines, batch.c's
+ * block_lines). */
+static Py_ssize_t line_end(const Text *t, Py_ssize_t i) {
+    if (t->kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *d = t->data;
+        const void *hit = i < t->n ? memchr(d + i, '\n', (size_t)(t->n - i)) : NULL;
+        return hit ? (const Py_UCS1 *)hit - d + 1 : t->n;
+    }
+    if (t->kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *d = t->data;
+        while (i < t->n && d[i] != '\n') i++;
+    } else {
+        const Py_UCS4 *d = t->data;
+        while (i < t->n && d[i] != '\n') i++;
+    }
+    return i < t->n ? i + 1 : t->n;
+}
+
 static int check_text(PyObject *str) {
     if (!PyUnicode_Check(str)) {
         PyErr_Format(PyExc_TypeError, "texts must be str, not %.100s", Py_TYPE(str)->tp_name);

@@ -367,23 +367,6 @@ static int count_range(const Specials *sp, const Text *t, Py_ssize_t start, Py_s
     return count_segment(t, pos, end, k, base);
 }
 
-/* The position just past the next "\n" at or after i, or t->n. */
-static Py_ssize_t line_end(const Text *t, Py_ssize_t i) {
-    if (t->kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *d = t->data;
-        const void *hit = i < t->n ? memchr(d + i, '\n', (size_t)(t->n - i)) : NULL;
-        return hit ? (const Py_UCS1 *)hit - d + 1 : t->n;
-    }
-    if (t->kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *d = t->data;
-        while (i < t->n && d[i] != '\n') i++;
-    } else {
-        const Py_UCS4 *d = t->data;
-        while (i < t->n && d[i] != '\n') i++;
-    }
-    return i < t->n ? i + 1 : t->n;
-}
-
 /* A piece of the work: characters [start, end) of text `text`, whole lines when cut into lines. */
 typedef struct {
     Py_ssize_t text, start, end;

@@ -11,6 +11,19 @@ from typing import Optional
 from ..text import file_lines
 
 
+def template_ids(ids: Optional[list[int]], name: str) -> list[int]:
+    """A flat batch's prefix or suffix as batch.c's template_ids takes it: a list of ids (0 to 2**31 - 1), or
+    None for none."""
+    if ids is None:
+        return []
+    if not isinstance(ids, list):
+        raise TypeError(f"{name} must be a list of ids")
+    for i in ids:
+        if not 0 <= i <= 0x7FFFFFFF:
+            raise ValueError(f"{name} holds {i}, not an id")
+    return ids
+
+
 class TextBatches:
     """``encode_batch``, ``encode_batch_flat`` and ``encode_batch_ids`` from a subclass's
     ``encode_text(text) -> (ids, record)``."""
@@ -36,11 +49,12 @@ class TextBatches:
         """The ids of every text one after the other (int32) and where each text's ids start (int64, one
         more than there are texts: the last is the total), as the native core returns them; each text's
         ids between ``prefix`` and ``suffix`` (a post-processor's template: BERT's [CLS] and [SEP])."""
+        prefix, suffix = template_ids(prefix, "prefix"), template_ids(suffix, "suffix")
         ids, starts = array("i"), array("q", [0])
         for text in texts:
-            ids.extend(prefix or ())
+            ids.extend(prefix)
             ids.extend(self.encode_text(text)[0])
-            ids.extend(suffix or ())
+            ids.extend(suffix)
             starts.append(len(ids))
         return bytearray(ids.tobytes()), bytearray(starts.tobytes())
 
