@@ -57,7 +57,7 @@ out = dict(seconds=seconds, words=len(c))
 """
 
 ENGINE = """
-import time, warnings
+import os, time, warnings
 warnings.simplefilter("ignore")
 from subtok import Tokenizer, distributed
 lines = open({path!r}, encoding="utf-8").read().split("\\n")
@@ -65,25 +65,53 @@ tok = Tokenizer.from_huggingface({tok!r})
 if {engine!r} == "ray":
     import ray, ray.data
     ray.init(num_cpus={workers}, include_dashboard=False, log_to_driver=False)
-    import pyarrow.compute as pc
+    # Ray Data reserves half the CPUs per operator by default, which on 2 CPUs lets one task run at a time
+    ray.data.DataContext.get_current().op_resource_reservation_enabled = False
     data = ray.data.from_items([{{"text": t}} for t in lines]).repartition(8).materialize()
-    lengths = lambda t: {{"n": [pc.sum(pc.list_value_length(t["ids"])).as_py() or 0]}}
-    run = lambda d: d.map_batches(lengths, batch_format="pyarrow", batch_size=None).sum("n")
+    run = lambda d: d.materialize()  # the ids computed and held in the object store
+    import pyarrow.compute as pc
+    tokens = lambda d: sum(pc.sum(pc.list_value_length(b["ids"])).as_py() or 0
+                           for b in d.iter_batches(batch_format="pyarrow", batch_size=None))
 else:
     from pyspark.sql import SparkSession
-    spark = SparkSession.builder.master("local[{workers}]").getOrCreate()
+    spark = (SparkSession.builder.master("local[{workers}]").config("spark.ui.showConsoleProgress", "false")
+             .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     data = spark.createDataFrame([(t,) for t in lines], ["text"]).repartition(8).cache()
     data.count()
-    run = lambda d: d.selectExpr("sum(size(ids)) as n").collect()[0]["n"]
-t = time.perf_counter(); counts = distributed.count_words(data, "text"); count_s = time.perf_counter() - t
-t = time.perf_counter(); n = run(distributed.encode(data, tok, "text", "ids")); encode_s = time.perf_counter() - t
+    run = lambda d: d.selectExpr("sum(size(ids)) as n").collect()[0]["n"]  # every row's ids made, summed in the JVM
+    tokens = run
+
+
+def busy_seconds():
+    \"\"\"The machine's CPU seconds spent busy so far (every process: driver, workers, the engine's own).\"\"\"
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def best(work, rounds=3):
+    \"\"\"The best of ``rounds`` timed calls after one untimed (workers started, tables built), with the cores
+    the machine kept busy during that call.\"\"\"
+    work()
+    results = []
+    for _ in range(rounds):
+        b, t = busy_seconds(), time.perf_counter()
+        out = work()
+        seconds = time.perf_counter() - t
+        results.append((seconds, (busy_seconds() - b) / seconds, out))
+    return min(results, key=lambda r: r[0])
+
+
+count_s, count_cores, counts = best(lambda: distributed.count_words(data, "text"))
+encode_s, encode_cores, encoded = best(lambda: run(distributed.encode(data, tok, "text", "ids")))
+n = tokens(encoded) if {engine!r} == "ray" else encoded
 same = None
 if {check_train}:
     trained = distributed.train(data, "text", "bpe", vocab_size=8000)
     local = Tokenizer.train_from_counts(counts, model="bpe", vocab_size=8000)
     same = trained.model.merges == local.model.merges and trained.get_vocab() == local.get_vocab()
-out = dict(count_s=count_s, encode_s=encode_s, tokens=n, same=same)
+out = dict(count_s=count_s, encode_s=encode_s, count_cores=count_cores, encode_cores=encode_cores, tokens=n,
+           same=same)
 """
 
 
@@ -192,15 +220,16 @@ def engine_rows(small: str, tok: str) -> None:
             try:
                 r = run_measured(code)
             except RuntimeError as e:
-                rows.append([engine, workers, "failed", str(e).strip().splitlines()[-1][:80], "", "", ""])
+                rows.append([engine, workers, "failed", str(e).strip().splitlines()[-1][:80], *[""] * 5])
                 break
             base = base or r
-            rows.append([engine, workers, f"{small_mb / r['count_s']:.1f}",
-                         f"{base['count_s'] / r['count_s']:.2f}x", f"{small_mb / r['encode_s']:.1f}",
-                         f"{base['encode_s'] / r['encode_s']:.2f}x",
+            rows.append([engine, workers, f"{small_mb / r['count_s']:.1f}", f"{base['count_s'] / r['count_s']:.2f}x",
+                         f"{r['count_cores']:.2f}", f"{small_mb / r['encode_s']:.1f}",
+                         f"{base['encode_s'] / r['encode_s']:.2f}x", f"{r['encode_cores']:.2f}",
                          "" if r["same"] is None else f"merges as one machine's: {r['same']}"])  # fmt: skip
     print(f"\nengines, local mode, {small_mb:.0f} MB")
-    print_table(rows, ["engine", "workers", "count MB/s", "vs 1 worker", "encode MB/s", "vs 1 worker", "notes"])
+    print_table(rows, ["engine", "workers", "count MB/s", "vs 1 worker", "cores busy", "encode MB/s", "vs 1 worker",
+                       "cores busy", "notes"])  # fmt: skip
 
 
 if __name__ == "__main__":

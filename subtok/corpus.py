@@ -22,6 +22,7 @@ from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Se
 from contextlib import nullcontext
 from itertools import chain, islice
 from multiprocessing import get_context
+from operator import methodcaller
 from pathlib import Path
 from typing import Any, BinaryIO, Optional, Union
 
@@ -529,6 +530,7 @@ class _Spill:
 WORD_COUNTS_MAGIC = b"SUBTOKWC"
 WORD_COUNTS_VERSION = 1
 _INT64_MAX = (1 << 63) - 1
+_UTF8 = methodcaller("encode", "utf-8", "surrogatepass")
 
 
 class WordCounts(Mapping[str, int]):
@@ -631,71 +633,134 @@ class WordCounts(Mapping[str, int]):
         out._counts = dict(merged)  # (sums of checked counts: only their size needed checking)
         return out
 
-    def save(self, path: PathLike) -> None:
-        """A versioned binary file, whole or not at all: the magic bytes, a JSON header (format, version,
-        splitting, number of words, their UTF-8 bytes, the total), then int64 counts, int64 offsets (one
-        more than the words) and the words' UTF-8 one after the other, sorted by it."""
-        items = sorted((w.encode("utf-8", "surrogatepass"), c) for w, c in self._counts.items())
-        blob = b"".join(w for w, _ in items)
-        offsets = np.zeros(len(items) + 1, dtype="<i8")
-        np.cumsum([len(w) for w, _ in items], out=offsets[1:])
-        counts = np.array([c for _, c in items], dtype="<i8")
+    def to_bytes(self, sort: bool = True) -> bytes:
+        """The counts as one versioned message (what ``save`` writes): the magic bytes, a JSON header
+        (format, version, splitting, number of words, their UTF-8 bytes, the total), then int64 counts, int64
+        offsets (one more than the words) and the words' UTF-8 one after the other, sorted by it: the same
+        counts, the same bytes. ``sort=False`` leaves the words in the table's order, for a message that
+        only ``merge_bytes`` reads (a shard on its way to a driver; ``from_bytes`` refuses it)."""
+        words = sorted(self._counts) if sort else list(self._counts)  # code point order: their UTF-8's
+        encoded = list(map(_UTF8, words))
+        blob = b"".join(encoded)
+        offsets = np.zeros(len(words) + 1, dtype="<i8")
+        np.cumsum(np.fromiter(map(len, encoded), np.int64, len(words)), out=offsets[1:])
+        values = map(self._counts.__getitem__, words) if sort else self._counts.values()
+        counts = np.fromiter(values, "<i8", len(words))
         header = json.dumps(
             {
                 "format": "subtok-word-counts",
                 "version": WORD_COUNTS_VERSION,
                 "splitting": self.splitting,
-                "words": len(items),
+                "words": len(words),
                 "bytes": len(blob),
                 "total": self.total,
             },
             sort_keys=True,
         ).encode("utf-8")
         head = WORD_COUNTS_MAGIC + struct.pack("<II", WORD_COUNTS_VERSION, len(header)) + header
-        atomic_write_bytes(path, head + counts.tobytes() + offsets.tobytes() + blob)
+        return head + counts.tobytes() + offsets.tobytes() + blob
+
+    def save(self, path: PathLike) -> None:
+        """``to_bytes`` written to ``path``, whole or not at all."""
+        atomic_write_bytes(path, self.to_bytes())
 
     @classmethod
     def load(cls, path: PathLike) -> WordCounts:
         """Counts saved by ``save``; anything else, damaged or truncated, is a ``FileFormatError`` naming the
         file and what is wrong."""
-
-        def bad(what: str) -> FileFormatError:
-            return FileFormatError(f"{path}: not a subtok word counts file ({what})")
-
         try:
             data = Path(path).read_bytes()
         except OSError as e:
             raise FileFormatError(f"cannot read {path}: {e.strerror}") from None
+        return cls.from_bytes(data, str(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "<bytes>") -> WordCounts:
+        """Counts from ``to_bytes``' message; a damaged one is a ``FileFormatError`` naming ``name``."""
+        table = _CountTable(data, name)
+        words = table.words()
+        if any(a >= b for a, b in zip(words, words[1:])):
+            raise table.bad("its words are not sorted and distinct")
+        return cls._from_tables([table])
+
+    @classmethod
+    def merge_bytes(cls, messages: Iterable[bytes]) -> WordCounts:
+        """The counts of several ``to_bytes`` messages summed (exact, any order: ``merge`` of their
+        ``from_bytes``), read and added in the native core where it is built: how a driver merges its
+        workers' shards (``distributed.count_words``) without a Python object per shard's word."""
+        tables = [_CountTable(m, f"shard {k}") for k, m in enumerate(messages)]
+        if not tables:
+            raise InputError("no shards to merge")
+        for table in tables[1:]:
+            if table.splitting != tables[0].splitting:
+                raise InputError(
+                    f"{table.name}'s counts were made another way and do not merge: "
+                    f"{_describe(tables[0].splitting)} against {_describe(table.splitting)}"
+                )
+        return cls._from_tables(tables)
+
+    @classmethod
+    def _from_tables(cls, tables: list[_CountTable]) -> WordCounts:
+        try:
+            counts = _backend.pick(bpe_core.merge_count_tables)([(t.counts, t.offsets, t.blob) for t in tables])
+        except UnicodeDecodeError:
+            raise next(t.bad("a word is not UTF-8") for t in tables if not t.utf8()) from None  # (one is not)
+        except OverflowError:
+            raise InputError("the merged counts of a word pass 2**63 - 1") from None
+        out = cls(None, tables[0].splitting)
+        out._counts = counts  # (checked: counts above zero, their sums within int64)
+        return out
+
+
+class _CountTable:
+    """One ``WordCounts.to_bytes`` message taken apart and checked, without a Python object per word:
+    ``splitting``, ``counts`` and ``offsets`` (int64 arrays) and ``blob`` (the words' UTF-8)."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        self.name = name
         if not data.startswith(WORD_COUNTS_MAGIC) or len(data) < 16:
-            raise bad("no magic bytes at its start")
+            raise self.bad("no magic bytes at its start")
         version, header_len = struct.unpack_from("<II", data, 8)
         if version != WORD_COUNTS_VERSION:
-            raise bad(f"version {version}; this subtok reads version {WORD_COUNTS_VERSION}")
+            raise self.bad(f"version {version}; this subtok reads version {WORD_COUNTS_VERSION}")
         try:
-            header = json.loads(data[16 : 16 + header_len].decode("utf-8"))
+            header = json.loads(bytes(data[16 : 16 + header_len]).decode("utf-8"))
             n, size, total = int(header["words"]), int(header["bytes"]), int(header["total"])
-            splitting = header["splitting"]
+            self.splitting = header["splitting"]
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise bad("its header is damaged") from None
+            raise self.bad("its header is damaged") from None
         start = 16 + header_len
         if n < 0 or size < 0 or len(data) != start + 8 * n + 8 * (n + 1) + size:
-            raise bad(f"{len(data)} bytes where its header says {start + 16 * n + 8 + size}")
-        counts = np.frombuffer(data, dtype="<i8", count=n, offset=start)
-        offsets = np.frombuffer(data, dtype="<i8", count=n + 1, offset=start + 8 * n)
-        blob = data[start + 16 * n + 8 :]
-        if offsets[0] != 0 or offsets[-1] != size or (n and np.any(np.diff(offsets) <= 0)) or np.any(counts <= 0):
-            raise bad("its offsets or counts are out of range")
-        words = [blob[a:b] for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
-        if any(a >= b for a, b in zip(words, words[1:])):
-            raise bad("its words are not sorted and distinct")
+            raise self.bad(f"{len(data)} bytes where its header says {start + 16 * n + 8 + size}")
+        self.counts = np.frombuffer(data, dtype="<i8", count=n, offset=start)
+        self.offsets = np.frombuffer(data, dtype="<i8", count=n + 1, offset=start + 8 * n)
+        self.blob = memoryview(data)[start + 16 * n + 8 :]
+        if (
+            self.offsets[0] != 0
+            or self.offsets[-1] != size
+            or (n and np.any(np.diff(self.offsets) <= 0))
+            or np.any(self.counts <= 0)
+        ):
+            raise self.bad("its offsets or counts are out of range")
+        if sum(self.counts.tolist()) != total:
+            raise self.bad(f"its counts sum to {sum(self.counts.tolist())}, its header says {total}")
+
+    def bad(self, what: str) -> FileFormatError:
+        return FileFormatError(f"{self.name}: not a subtok word counts file ({what})")
+
+    def words(self) -> list[bytes]:
+        """Each word's UTF-8."""
+        blob, ends = bytes(self.blob), self.offsets.tolist()
+        return [blob[a:b] for a, b in zip(ends, ends[1:])]
+
+    def utf8(self) -> bool:
+        """Whether every word is UTF-8 (surrogates passed)."""
         try:
-            text = [w.decode("utf-8", "surrogatepass") for w in words]
+            for word in self.words():
+                word.decode("utf-8", "surrogatepass")
         except UnicodeDecodeError:
-            raise bad("a word is not UTF-8") from None
-        out = cls(dict(zip(text, counts.tolist())), splitting)
-        if out.total != total:
-            raise bad(f"its counts sum to {out.total}, its header says {total}")
-        return out
+            return False
+        return True
 
 
 def counting_splitter(

@@ -1,8 +1,9 @@
 """Counting, training and encoding on a cluster engine, with results identical to one machine's.
 
-The work is three engine-neutral steps (``count_texts``: one partition's texts -> ``WordCounts``;
-``WordCounts.merge`` on the driver; ``encode_texts``: a batch of texts -> ids as Arrow lists) and thin
-adapters that run them on Ray Data (``Dataset.map_batches``) or Spark (``DataFrame.mapInArrow``):
+The work is three engine-neutral steps (``count_texts``: one partition's texts -> ``WordCounts``, sent
+as ``to_bytes(sort=False)``; ``WordCounts.merge_bytes`` of those on the driver; ``encode_texts``: a batch
+of texts -> ids as Arrow lists) and thin adapters that run them on Ray Data (``Dataset.map_batches``) or
+Spark (``DataFrame.mapInArrow``):
 
 - ``count_words(data, column, tokenizer)``: each partition's word counts, merged exactly on the driver;
 - ``train(data, column, model, **options)``: those counts, trained on by the driver
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any, Optional
@@ -38,14 +38,25 @@ def count_texts(texts: Iterable[Optional[str]], tokenizer: Optional[Tokenizer] =
     """One partition's word counts, as ``WordCounts.from_corpus`` counts them (a null text counts as
     nothing; an empty partition gives empty counts with the same splitting, which merge as nothing); a text
     that is not a str is an error naming its place and type."""
+    return count_batches([texts], tokenizer, **options)
+
+
+def count_batches(
+    batches: Iterable[Iterable[Optional[str]]], tokenizer: Optional[Tokenizer] = None, **options: Any
+) -> WordCounts:
+    """``count_texts`` of a partition that comes as several batches of texts, counted into one table (a
+    partition's counts merged batch by batch would copy the table at every batch)."""
     model = options.pop("model", None)
     splitter = counting_splitter(tokenizer, model, options)
-    texts = [t for t in texts if t is not None]
-    for k, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise InputError(f"the text column holds {type(text).__name__} (non-null item {k}), not str")
     counts: Counter = Counter()
-    splitter.count(texts, counts)
+    seen = 0
+    for batch in batches:
+        texts = [t for t in batch if t is not None]
+        for k, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InputError(f"the text column holds {type(text).__name__} (non-null item {seen + k}), not str")
+        seen += len(texts)
+        splitter.count(texts, counts)
     return WordCounts(counts, splitter.splitting)
 
 
@@ -102,7 +113,7 @@ def count_words(data: Any, column: str = "text", tokenizer: Optional[Tokenizer] 
         return _worker_tokenizer(document) if document is not None else None
 
     def count_batch(texts: list) -> bytes:
-        return pickle.dumps(count_texts(texts, worker_tokenizer(), **options))
+        return count_texts(texts, worker_tokenizer(), **options).to_bytes(sort=False)
 
     if engine == "ray":
         parts = data.select_columns([column]).map_batches(  # a block a batch: one counts object per block
@@ -110,19 +121,17 @@ def count_words(data: Any, column: str = "text", tokenizer: Optional[Tokenizer] 
             batch_format="numpy",
             batch_size=None,
         )
-        return merge_counts(pickle.loads(row["counts"]) for row in parts.iter_rows())
+        return WordCounts.merge_bytes(row["counts"] for row in parts.iter_rows())
 
     def count_arrow(batches: Iterator) -> Iterator:
         import pyarrow as pa
 
-        tok = worker_tokenizer()
-        counts = count_texts([], tok, **options)
-        for batch in batches:  # a partition's Arrow batches counted one by one, into one result
-            counts = counts.merge(count_texts(batch.column(0).to_pylist(), tok, **options))
-        yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(counts)], pa.binary())], ["counts"])
+        texts = (batch.column(0).to_pylist() for batch in batches)  # a partition's Arrow batches, one table
+        counts = count_batches(texts, worker_tokenizer(), **options)
+        yield pa.RecordBatch.from_arrays([pa.array([counts.to_bytes(sort=False)], pa.binary())], ["counts"])
 
     rows = data.select(column).mapInArrow(count_arrow, "counts binary").collect()
-    return merge_counts(pickle.loads(row["counts"]) for row in rows)
+    return WordCounts.merge_bytes(row["counts"] for row in rows)
 
 
 def train(data: Any, column: str = "text", model: str = "bpe", **options: Any) -> Tokenizer:

@@ -56,6 +56,44 @@ def test_shards_merge_exactly_in_any_order(tmp_path):
     assert (tmp_path / "m0.bin").read_bytes() == (tmp_path / "m1.bin").read_bytes()
 
 
+surrogates = st.sampled_from("\ud800\udfff")
+words_st = st.text(st.characters(blacklist_categories=("Cs",)) | surrogates, min_size=1, max_size=6)
+
+
+@given(st.lists(st.dictionaries(words_st, st.integers(1, 2**40), max_size=12), min_size=1, max_size=4))
+def test_messages_merge_as_the_counts_do(shards):
+    """merge_bytes of to_bytes messages (the native core's table where built) equals merge of the objects
+    and from_bytes of each, lone surrogates included, on both backends."""
+    parts = [WordCounts(c, {"k": 1}) for c in shards]
+    expected = parts[0].merge(*parts[1:])
+    for name in ("python", "native"):
+        if name == "native" and corpus_module._backend._native is None:
+            continue
+        with corpus_module._backend.using(name):
+            merged = WordCounts.merge_bytes(p.to_bytes() for p in parts)
+            assert merged == expected and merged.to_bytes() == expected.to_bytes()
+            utf8 = lambda w: w.encode("utf-8", "surrogatepass")  # noqa: E731  (a message's words are sorted so)
+            assert list(merged) == list(dict.fromkeys(w for c in shards for w in sorted(c, key=utf8)))  # first met
+            unsorted = WordCounts.merge_bytes(p.to_bytes(sort=False) for p in parts)
+            assert unsorted == expected and list(unsorted) == list(dict.fromkeys(w for c in shards for w in c))
+            assert all(WordCounts.from_bytes(p.to_bytes()) == p for p in parts)
+
+
+def test_messages_that_do_not_merge(backend):
+    a, b = WordCounts({"a": 2**62, "b": 1}, None), WordCounts({"a": 2**62}, None)
+    with pytest.raises(InputError, match="2\\*\\*63"):
+        WordCounts.merge_bytes([a.to_bytes(), b.to_bytes()])
+    with pytest.raises(InputError, match="shard 1's counts were made another way"):
+        WordCounts.merge_bytes([a.to_bytes(), WordCounts({"a": 1}, {"k": 1}).to_bytes()])
+    with pytest.raises(InputError, match="no shards"):
+        WordCounts.merge_bytes([])
+    good = WordCounts({"ab": 1, "\u00e9": 2}, None).to_bytes()
+    with pytest.raises(FileFormatError, match="shard 1: .*not UTF-8"):
+        WordCounts.merge_bytes([good, good[:-2] + b"\xff\xfe"])  # the last word's two bytes made bad
+    with pytest.raises(FileFormatError, match="shard 0: .*version"):
+        WordCounts.merge_bytes([good[:8] + b"\x09" + good[9:]])
+
+
 def test_counts_are_64_bit():
     big = WordCounts({"a": 2**62, "b": 1}, None)
     assert big.merge(WordCounts({"a": 2**62 - 1}, None))["a"] == 2**63 - 1

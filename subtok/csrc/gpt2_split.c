@@ -6,6 +6,7 @@
  *                                        the regex itself, text.SCANNED_PATTERNS; tests hold the two equal
  *                                        on any str, hypothesis included)
  *   count_gpt2                       <-> count_gpt2: mirrored (special tokens cut out first, then the scanner)
+ *   merge_count_tables               <-> merge_count_tables: mirrored (tables in turn, words in order)
  */
 
 static inline int is_other(const Text *t, Py_UCS4 c) { return !(CLS(t, c) & (CLASS_LETTER | CLASS_NUMBER | CLASS_SPACE)); }
@@ -595,5 +596,83 @@ done:
     free(texts);
     free(base);
     Py_DECREF(items);
+    return out;
+}
+
+/* The little-endian int64 at p (a counts message's numbers, wherever they fall). */
+static inline int64_t load_le64(const char *p) {
+    uint64_t v = 0;
+    for (int k = 7; k >= 0; k--) v = v << 8 | (unsigned char)p[k];
+    return (int64_t)v;
+}
+
+/* merge_count_tables(tables: list[tuple[buffer, buffer, buffer]]) -> dict[str, int]: each table's int64
+ * counts, int64 offsets (one more than the words, rising) and the words' UTF-8 one after the other, added
+ * up in one table of bytes; the dict made once at the end, words in the order first met. */
+static PyObject *merge_count_tables(PyObject *self, PyObject *arg) {
+    if (!PyList_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "tables must be a list of (counts, offsets, blob)");
+        return NULL;
+    }
+    Py_ssize_t n_tables = PyList_GET_SIZE(arg), held = 0;
+    Py_buffer *views = calloc((size_t)(3 * n_tables + 1), sizeof(Py_buffer));
+    WordCounts table;
+    PyObject *out = NULL;
+    if (!views || counts_init(&table) < 0) {
+        free(views);
+        return PyErr_NoMemory();
+    }
+    int overflow = 0;
+    for (Py_ssize_t t = 0; t < n_tables; t++) {
+        PyObject *item = PyList_GET_ITEM(arg, t);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3) {
+            PyErr_SetString(PyExc_TypeError, "tables must be a list of (counts, offsets, blob)");
+            goto done;
+        }
+        Py_buffer *v = &views[3 * t];
+        for (int k = 0; k < 3; k++, held++)
+            if (PyObject_GetBuffer(PyTuple_GET_ITEM(item, k), &v[k], PyBUF_C_CONTIGUOUS) < 0) goto done;
+        Py_ssize_t n = v[1].len / 8 - 1;
+        const char *ends = v[1].buf, *counts = v[0].buf;
+        if (v[1].len % 8 || n < 0 || v[0].len < 8 * n || load_le64(ends) != 0 || load_le64(ends + 8 * n) != v[2].len)
+            goto bad;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int64_t count = load_le64(counts + 8 * i), a = load_le64(ends + 8 * i), b = load_le64(ends + 8 * i + 8);
+            if (b <= a || b > v[2].len || b - a > INT32_MAX || count <= 0) goto bad;
+            const char *bytes = (const char *)v[2].buf + a;
+            uint64_t h = hash_bytes(bytes, b - a);
+            size_t at;
+            WordEntry *e = counts_find(&table, h, bytes, (int32_t)(b - a), &at);
+            if (e) {
+                overflow |= __builtin_add_overflow(e->count, count, &e->count);
+                continue;
+            }
+            WordEntry word = {h, count, 0, bytes, (int32_t)(b - a), 0};
+            if (counts_insert(&table, &word, at) < 0) {
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+    }
+    if (overflow) {
+        PyErr_SetString(PyExc_OverflowError, "a word's counts sum past 2**63 - 1");
+        goto done;
+    }
+    out = PyDict_New();
+    for (size_t j = 0; out && j < table.n; j++) {
+        const WordEntry *e = &table.e[j];
+        PyObject *word = PyUnicode_DecodeUTF8(e->bytes, e->nbytes, "surrogatepass");
+        PyObject *count = word ? PyLong_FromLongLong(e->count) : NULL;
+        if (!count || PyDict_SetItem(out, word, count) < 0) Py_CLEAR(out);
+        Py_XDECREF(word);
+        Py_XDECREF(count);
+    }
+    goto done;
+bad:
+    PyErr_SetString(PyExc_ValueError, "a count table's offsets do not rise through its words");
+done:
+    for (Py_ssize_t k = 0; k < held; k++) PyBuffer_Release(&views[k]);
+    free(views);
+    counts_free(&table);
     return out;
 }

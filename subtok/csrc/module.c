@@ -13,7 +13,7 @@
  *   file                 entry points                                    Python twin
  *   bpe_train.c          train_merges                                    models/bpe_core.py
  *   wordpiece_train.c    train_likelihood                                models/wordpiece_core.py
- *   gpt2_split.c         split_scanned, count_gpt2                       models/bpe_core.py
+ *   gpt2_split.c         split_scanned, count_gpt2, merge_count_tables   models/bpe_core.py
  *   pre_split.c          split_program                                   pre_tokenizers.py
  *   bpe_encode.c         make_merge_table, encode_symbols,               models/bpe_core.py
  *                        make_char_table, encode_chars,
@@ -59,6 +59,7 @@ static PyMethodDef methods[] = {
     {"split_program", split_program, METH_VARARGS, "A pre-tokenizer Sequence's words (see pre_split.c)."},
     {"count_gpt2", (PyCFunction)(void (*)(void))count_gpt2, METH_VARARGS | METH_KEYWORDS,
      "Word counts with GPT-2's pattern (mirrors bpe_core.count_gpt2)."},
+    {"merge_count_tables", merge_count_tables, METH_O, "Serialized word counts summed (as bpe_core's)."},
     {"make_trie", make_trie, METH_VARARGS, "A WordPiece vocabulary as a trie (mirrors wordpiece_core.make_trie)."},
     {"encode_longest_match", encode_longest_match, METH_VARARGS,
      "BERT's greedy longest-match-first (mirrors wordpiece_core.encode_longest_match)."},
