@@ -420,17 +420,28 @@ static int sp_reserve_path(SPScratch *s) {
     return 0;
 }
 
+/* sp_way: link (start, id) as the one 64-bit word an SPLink is in memory */
+static inline uint64_t sp_way(int32_t start, int32_t id) {
+    SPLink l = {start, id};
+    uint64_t w;
+    memcpy(&w, &l, sizeof w);
+    return w;
+}
+
 /* SP_VITERBI(NAME, T, ROUND): sp_viterbi's loop with path scores of type T, each candidate through ROUND
  * before it is compared. From each start the trie walk goes on while the node's filter lets the next
  * character through; a candidate replaces an end's way in only when strictly greater (the first of equal
- * ones stays, as the reference's), without a branch (its outcome is a coin). */
+ * ones stays, as the reference's): every end but 0 starts at minus infinity, so the first candidate always
+ * wins, and the way in is chosen by a mask, not a branch (its outcome is a coin). */
 #define SP_VITERBI(NAME, T, ROUND)                                                                            \
     static void NAME(const SPEncoderObject *e, const Py_UCS4 *cp, Py_ssize_t n, T *best, SPLink *link,       \
                      const T *score, T unk) {                                                                 \
         const CpTrie *trie = &e->trie;                                                                        \
         const int32_t *token = trie->token, *root = trie->root;                                               \
         const uint16_t *kids = trie->kids;                                                                    \
-        for (Py_ssize_t k = 0; k <= n; k++) best[k] = 0, link[k].from = -1;                                   \
+        uint64_t *way = (uint64_t *)link; /* (start, id) as one word, chosen without a branch */             \
+        best[0] = 0, link[0].from = -1;                                                                       \
+        for (Py_ssize_t k = 1; k <= n; k++) best[k] = -(T)INFINITY, link[k].from = -1;                        \
         for (Py_ssize_t start = 0; start < n; start++) {                                                      \
             const T here = best[start];                                                                       \
             const Py_UCS4 c = cp[start];                                                                      \
@@ -439,18 +450,17 @@ static int sp_reserve_path(SPScratch *s) {
             for (Py_ssize_t end = start + 1; node >= 0; end++) {                                              \
                 const int32_t id = token[node];                                                               \
                 if (id >= 0) {                                                                                \
-                    const T cand = ROUND(score[id] + here);                                                   \
-                    const int take = (link[end].from < 0) | (cand > best[end]);                               \
-                    best[end] = take ? cand : best[end];                                                      \
-                    link[end] = take ? (SPLink){(int32_t)start, id} : link[end];                              \
+                    const T cand = ROUND(score[id] + here), old = best[end];                                  \
+                    const uint64_t take = -(uint64_t)(cand > old), was = way[end];                            \
+                    best[end] = cand > old ? cand : old;                                                      \
+                    way[end] = (sp_way((int32_t)start, id) & take) | (was & ~take);                           \
                 }                                                                                             \
                 if (end == n || !(kids[node] >> (cp[end] & 15) & 1)) break;                                   \
                 node = cptrie_next(trie, node, cp[end]);                                                      \
             }                                                                                                 \
             if (!single) {                                                                                    \
                 const T cand = ROUND(unk + here);                                                             \
-                if (link[start + 1].from < 0 || cand > best[start + 1])                                       \
-                    best[start + 1] = cand, link[start + 1] = (SPLink){(int32_t)start, -1};                   \
+                if (cand > best[start + 1]) best[start + 1] = cand, link[start + 1] = (SPLink){(int32_t)start, -1}; \
             }                                                                                                 \
         }                                                                                                     \
     }
