@@ -34,8 +34,9 @@ typedef struct {
     Py_ssize_t *user_len, n_user;
     CpTrie trie;
     double *score;    /* per id (rounded to float32 unless float64) */
-    double *vscore;   /* per id: its score in Viterbi (a user-defined piece's by its UTF-8 length) */
-    float *fscore;    /* vscore as float32, where every one of them is one (else NULL) */
+    double *vscore;   /* per id: its score in Viterbi (a user-defined piece's by its UTF-8 length); at
+                         vscore[-1], minus infinity: the score of a trie node that is no piece (token -1) */
+    float *fscore;    /* vscore as float32 (fscore[-1] too), where every one of them is one (else NULL) */
     double *user_score; /* per id: the byte-length score of a user-defined piece (NaN: not one) */
     double *user_score_chars; /* per id: its character-length score (the lattice's, for sampling) */
     int32_t n_ids, unk_id;
@@ -448,13 +449,11 @@ static inline uint64_t sp_way(int32_t start, int32_t id) {
             int32_t node = c < 0x10000 ? root[c] : cptrie_step(trie, 0, c);                                   \
             const int single = node >= 0 && token[node] >= 0;                                                 \
             for (Py_ssize_t end = start + 1; node >= 0; end++) {                                              \
-                const int32_t id = token[node];                                                               \
-                if (id >= 0) {                                                                                \
-                    const T cand = ROUND(score[id] + here), old = best[end];                                  \
-                    const uint64_t take = -(uint64_t)(cand > old), was = way[end];                            \
-                    best[end] = cand > old ? cand : old;                                                      \
-                    way[end] = (sp_way((int32_t)start, id) & take) | (was & ~take);                           \
-                }                                                                                             \
+                const int32_t id = token[node]; /* -1: no piece, scored minus infinity: never taken */      \
+                const T cand = ROUND(score[id] + here), old = best[end];                                      \
+                const uint64_t take = -(uint64_t)(cand > old), was = way[end];                                \
+                best[end] = cand > old ? cand : old;                                                          \
+                way[end] = (sp_way((int32_t)start, id) & take) | (was & ~take);                               \
                 if (end == n || !(kids[node] >> (cp[end] & 15) & 1)) break;                                   \
                 node = cptrie_next(trie, node, cp[end]);                                                      \
             }                                                                                                 \
@@ -939,7 +938,7 @@ static void sp_free_fields(SPEncoderObject *e) {
     free(e->score);
     free(e->user_score);
     free(e->user_score_chars);
-    free(e->vscore), free(e->fscore);
+    free(e->vscore ? e->vscore - 1 : NULL), free(e->fscore ? e->fscore - 1 : NULL);
     e->vscore = NULL, e->fscore = NULL;
     free(e->cm_slow), free(e->cm_next), free(e->run);
     e->cm_slow = e->cm_next = e->run = NULL;
@@ -1096,7 +1095,8 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     e->n_ids = (int32_t)n;
     e->unk_id = (int32_t)unk_id;
     e->score = malloc((size_t)(n ? n : 1) * sizeof(double));
-    e->vscore = malloc((size_t)(n ? n : 1) * sizeof(double));
+    e->vscore = malloc((size_t)(n + 1) * sizeof(double));
+    if (e->vscore) *e->vscore++ = -INFINITY;
     e->user_score = malloc((size_t)(n ? n : 1) * sizeof(double));
     e->user_score_chars = malloc((size_t)(n ? n : 1) * sizeof(double));
     if (!e->score || !e->vscore || !e->user_score || !e->user_score_chars) goto nomem;
@@ -1179,7 +1179,8 @@ static PyObject *sp_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     int all_float = e->float32 && (double)(float)e->unk_score == e->unk_score;
     for (Py_ssize_t k = 0; k < n; k++) all_float &= (double)(float)e->vscore[k] == e->vscore[k];
     if (all_float) {
-        if (!(e->fscore = malloc((size_t)(n ? n : 1) * sizeof(float)))) goto nomem;
+        if (!(e->fscore = malloc((size_t)(n + 1) * sizeof(float)))) goto nomem;
+        *e->fscore++ = -INFINITY;
         for (Py_ssize_t k = 0; k < n; k++) e->fscore[k] = (float)e->vscore[k];
     }
     e->has_bytes = PyList_GET_SIZE(byte_ids) == 256;
