@@ -65,7 +65,7 @@ tok = Tokenizer.from_huggingface({tok!r})
 if {engine!r} == "ray":
     import ray, ray.data
     ray.init(num_cpus={workers}, include_dashboard=False, log_to_driver=False)
-    # Ray Data reserves half the CPUs per operator by default, which on 2 CPUs lets one task run at a time
+    # Ray Data reserves half the cluster for its operators by default: on 2 CPUs one task ran at a time
     ray.data.DataContext.get_current().op_resource_reservation_enabled = False
     data = ray.data.from_items([{{"text": t}} for t in lines]).repartition(8).materialize()
     run = lambda d: d.materialize()  # the ids computed and held in the object store
