@@ -450,10 +450,20 @@ static int entry_make(Arena *arena, CacheEntry *e, uint64_t h, const char *bytes
 
 /* A word cache for one thread at a time: open addressing, emptied when half full (as the reference empties
  * its dict); the entries' blocks come from its arena, freed together when it empties. */
+/* A word of up to eight bytes that is one token, in a cache's hot table: its head (the bytes themselves,
+ * word_head) and length tell it exactly, without its hash. nbytes 0: empty. */
+typedef struct {
+    uint64_t head;
+    int32_t nbytes, id;
+} HotEntry;
+
+#define HOT_SLOTS 8192 /* 128 kB: a direct-mapped table of recent short words, in front of the cache's own */
+
 typedef struct {
     CacheEntry *slots;
     size_t cap, n;
     Arena arena;
+    HotEntry *hot; /* the short one-token words last found or put, by hash; NULL until the first */
 } WordCache;
 
 #define CACHE_FIRST_SLOTS 4096 /* a cache's first table; it doubles as it fills, up to 2 * CACHE_SIZE slots */
@@ -492,8 +502,15 @@ static void cache_make_room(WordCache *c) {
 
 static void cache_free(WordCache *c) {
     cache_clear(c);
-    free(c->slots);
-    c->slots = NULL;
+    free(c->slots), free(c->hot);
+    c->slots = NULL, c->hot = NULL;
+}
+
+/* hot_put: a word of up to eight bytes that is one token (id) into c's hot table, made on first use (none
+ * when memory is short). A word's ids never change, so an entry stays true when the cache empties. */
+static void hot_put(WordCache *c, uint64_t h, uint64_t head, int32_t nbytes, int32_t id) {
+    if (!c->hot && !(c->hot = calloc(HOT_SLOTS, sizeof(HotEntry)))) return;
+    c->hot[h & (HOT_SLOTS - 1)] = (HotEntry){head, nbytes, id};
 }
 
 /* The entry of a word (hash h, head word_head(bytes, nbytes)), or NULL. */
@@ -725,13 +742,28 @@ static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache
                              Buf *out) {
     if (nbytes == 0) return 0; /* an empty word has no ids */
     uint64_t h = hash_bytes(bytes, nbytes), head = word_head(bytes, nbytes);
+    /* a short one-token word (most words of English text) first in the hot table of the cache this view
+     * writes, which stays in the L2 cache where the whole table (megabytes) does not */
+    WordCache *hot = cache->mode == SHARED_WRITE ? cache->shared : &cache->local;
+    if (nbytes <= 8 && hot->hot) {
+        const HotEntry *x = &hot->hot[h & (HOT_SLOTS - 1)];
+        if (x->nbytes == nbytes && x->head == head) {
+            if (buf_reserve(out, 1) < 0) return -1;
+            out->v[out->n++] = x->id;
+            return 0;
+        }
+    }
     const CacheEntry *e = view_find(cache, h, head, bytes, nbytes);
-    if (e) return entry_emit(e, out);
+    if (e) {
+        if (entry_inline(e)) hot_put(hot, h, head, nbytes, e->v.id);
+        return entry_emit(e, out);
+    }
     /* ignore_merges: a word that is a token is that one id (looked up after the cache, which holds the
      * words seen, these included: the vocabulary's table is the larger and the colder of the two) */
     if (enc->whole.slots && (e = cache_find(&enc->whole, h, head, bytes, nbytes))) {
         const int32_t id = entry_inline(e) ? e->v.id : e->v.block[0];
         view_put(cache, bytes, nbytes, h, &id, 1);
+        if (nbytes <= 8) hot_put(hot, h, head, nbytes, id);
         return entry_emit(e, out);
     }
     if (buf_reserve(out, nbytes) < 0) return -1;
@@ -761,6 +793,7 @@ static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache
     if (rank != near) free(rank);
     if (m < 0) return -1;
     view_put(cache, bytes, nbytes, h, sym, (int32_t)m);
+    if (m == 1 && nbytes <= 8) hot_put(hot, h, head, nbytes, sym[0]);
     out->n += m;
     return 0;
 }
