@@ -737,11 +737,19 @@ static void view_merge(ByteLevelEncoderObject *enc, CacheView *v) {
     cache_free(&v->local);
 }
 
+static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cache, const char *bytes, int32_t nbytes,
+                              uint64_t h, uint64_t head, Buf *out);
+
 /* encode_word_bytes: append the ids of one word (its UTF-8 bytes) to out, through the cache. */
 static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache, const char *bytes, int32_t nbytes,
                              Buf *out) {
-    if (nbytes == 0) return 0; /* an empty word has no ids */
-    uint64_t h = hash_bytes(bytes, nbytes), head = word_head(bytes, nbytes);
+    return nbytes ? encode_word_hashed(enc, cache, bytes, nbytes, hash_bytes(bytes, nbytes), word_head(bytes, nbytes), out)
+                  : 0; /* an empty word has no ids */
+}
+
+/* encode_word_hashed: encode_word_bytes of a word (not empty) whose hash_bytes is h and word_head head. */
+static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cache, const char *bytes, int32_t nbytes,
+                              uint64_t h, uint64_t head, Buf *out) {
     /* a short one-token word (most words of English text) first in the hot table of the cache this view
      * writes, which stays in the L2 cache where the whole table (megabytes) does not */
     WordCache *hot = cache->mode == SHARED_WRITE ? cache->shared : &cache->local;
@@ -1065,6 +1073,11 @@ static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, c
     Text seg = *t;
     seg.n = end; /* the pattern must not see past the next special token */
     Py_ssize_t i = start;
+    if (t->kind == PyUnicode_2BYTE_KIND && *utf8_cap < 64) { /* room for the short words' fast path below */
+        char *grown = realloc(*utf8, 64);
+        if (!grown) return -1;
+        *utf8 = grown, *utf8_cap = 64;
+    }
     if (enc->prefix_space && start < end && CP(t, start) != ' ') { /* the first word has the space before it */
         Py_ssize_t e = gpt2_prefixed_end(&seg, start);
         Py_ssize_t nb = utf8_of(t, start, e, utf8, utf8_cap), before = ids->n;
@@ -1086,6 +1099,25 @@ static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, c
         /* GPT-2's scanner inlined with its option fixed: the common case pays nothing for the others */
         Py_ssize_t e = enc->scanner == SCAN_GPT2 ? gpt2_token_end(&seg, i, 0) : scanned_token_end(&seg, i, enc->scanner);
         Py_ssize_t nb, before = ids->n;
+        if (t->kind == PyUnicode_2BYTE_KIND && e - i <= 8 && *utf8_cap >= 8) {
+            /* a short word of a 2-byte text (most of a mostly English one): its bytes gathered in a register,
+             * its head and hash made from there, and stored at once, so that nothing waits on loading back
+             * bytes stored one by one (a load that spans several smaller stores stalls) */
+            const Py_UCS2 *d = (const Py_UCS2 *)t->data + i;
+            const int32_t n = (int32_t)(e - i);
+            uint64_t w = 0;
+            unsigned any = 0;
+            for (int32_t k = 0; k < n; k++) any |= d[k], w |= (uint64_t)(d[k] & 0xFF) << (8 * k);
+            if (any < 0x80) {
+                memcpy(*utf8, &w, sizeof w);
+                const uint64_t head = upto8_of(w, n);
+                if (encode_word_hashed(enc, cache, *utf8, n, hash_short(head, n), head, ids) < 0 ||
+                    word_record(words, i, e, (int32_t)(ids->n - before)) < 0)
+                    return -1;
+                i = e;
+                continue;
+            }
+        }
         const char *bytes = utf8_view(t, i, e, utf8, utf8_cap, &nb);
         if (nb < 0 || encode_word_bytes(enc, cache, bytes, (int32_t)nb, ids) < 0 ||
             word_record(words, i, e, (int32_t)(ids->n - before)) < 0)

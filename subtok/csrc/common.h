@@ -124,6 +124,18 @@ static inline uint64_t load_upto8(const char *p, Py_ssize_t n) {
            (uint64_t)(unsigned char)p[n - 1] << 16;
 }
 
+/* hash_short: hash_bytes of a word of n <= 8 bytes whose load_upto8 is head (the same number, without
+ * reading the bytes back from memory) */
+static inline uint64_t hash_short(uint64_t head, Py_ssize_t n) { return mix64(0x9E3779B97F4A7C15ULL ^ (uint64_t)n ^ head); }
+
+/* upto8_of: load_upto8 of the n <= 8 bytes that w holds, the first in its low byte (as memcpy lays them out
+ * on the little-endian hosts this is built for) */
+static inline uint64_t upto8_of(uint64_t w, Py_ssize_t n) {
+    if (n >= 4) return (w & 0xFFFFFFFFu) | ((w >> (8 * (n - 4))) & 0xFFFFFFFFu) << 32;
+    if (n == 0) return 0;
+    return (w & 0xFF) | ((w >> (8 * (n / 2))) & 0xFF) << 8 | ((w >> (8 * (n - 1))) & 0xFF) << 16;
+}
+
 static inline size_t hash_bytes(const char *p, Py_ssize_t n) {
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w; /* eight bytes a step; only table layout hangs on it */
     for (; n > 8; p += 8, n -= 8) {
