@@ -448,8 +448,6 @@ static int entry_make(Arena *arena, CacheEntry *e, uint64_t h, const char *bytes
     return 0;
 }
 
-/* A word cache for one thread at a time: open addressing, emptied when half full (as the reference empties
- * its dict); the entries' blocks come from its arena, freed together when it empties. */
 /* A word of up to eight bytes that is one token, in a cache's hot table: its head (the bytes themselves,
  * word_head) and length tell it exactly, without its hash. nbytes 0: empty. */
 typedef struct {
@@ -459,6 +457,8 @@ typedef struct {
 
 #define HOT_SLOTS 8192 /* 128 kB: a direct-mapped table of recent short words, in front of the cache's own */
 
+/* A word cache for one thread at a time: open addressing, emptied when half full (as the reference empties
+ * its dict); the entries' blocks come from its arena, freed together when it empties. */
 typedef struct {
     CacheEntry *slots;
     size_t cap, n;
@@ -752,9 +752,9 @@ static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cach
                               uint64_t h, uint64_t head, Buf *out) {
     /* a short one-token word (most words of English text) first in the hot table of the cache this view
      * writes, which stays in the L2 cache where the whole table (megabytes) does not */
-    WordCache *hot = cache->mode == SHARED_WRITE ? cache->shared : &cache->local;
-    if (nbytes <= 8 && hot->hot) {
-        const HotEntry *x = &hot->hot[h & (HOT_SLOTS - 1)];
+    WordCache *mine = cache->mode == SHARED_WRITE ? cache->shared : &cache->local;
+    if (nbytes <= 8 && mine->hot) {
+        const HotEntry *x = &mine->hot[h & (HOT_SLOTS - 1)];
         if (x->nbytes == nbytes && x->head == head) {
             if (buf_reserve(out, 1) < 0) return -1;
             out->v[out->n++] = x->id;
@@ -763,7 +763,7 @@ static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cach
     }
     const CacheEntry *e = view_find(cache, h, head, bytes, nbytes);
     if (e) {
-        if (entry_inline(e)) hot_put(hot, h, head, nbytes, e->v.id);
+        if (entry_inline(e)) hot_put(mine, h, head, nbytes, e->v.id);
         return entry_emit(e, out);
     }
     /* ignore_merges: a word that is a token is that one id (looked up after the cache, which holds the
@@ -771,7 +771,7 @@ static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cach
     if (enc->whole.slots && (e = cache_find(&enc->whole, h, head, bytes, nbytes))) {
         const int32_t id = entry_inline(e) ? e->v.id : e->v.block[0];
         view_put(cache, bytes, nbytes, h, &id, 1);
-        if (nbytes <= 8) hot_put(hot, h, head, nbytes, id);
+        if (nbytes <= 8) hot_put(mine, h, head, nbytes, id);
         return entry_emit(e, out);
     }
     if (buf_reserve(out, nbytes) < 0) return -1;
@@ -801,7 +801,7 @@ static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cach
     if (rank != near) free(rank);
     if (m < 0) return -1;
     view_put(cache, bytes, nbytes, h, sym, (int32_t)m);
-    if (m == 1 && nbytes <= 8) hot_put(hot, h, head, nbytes, sym[0]);
+    if (m == 1 && nbytes <= 8) hot_put(mine, h, head, nbytes, sym[0]);
     out->n += m;
     return 0;
 }

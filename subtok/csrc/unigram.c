@@ -421,12 +421,16 @@ static int sp_reserve_path(SPScratch *s) {
     return 0;
 }
 
-/* sp_way: link (start, id) as the one 64-bit word an SPLink is in memory */
-static inline uint64_t sp_way(int32_t start, int32_t id) {
-    SPLink l = {start, id};
+/* sp_way: link (start, id) as the one 64-bit word an SPLink is in memory; sp_way_of: an SPLink's */
+static inline uint64_t sp_way_of(const SPLink *l) {
     uint64_t w;
-    memcpy(&w, &l, sizeof w);
+    memcpy(&w, l, sizeof w);
     return w;
+}
+
+static inline uint64_t sp_way(Py_ssize_t start, int32_t id) {
+    const SPLink l = {(int32_t)start, id};
+    return sp_way_of(&l);
 }
 
 /* SP_VITERBI(NAME, T, ROUND): sp_viterbi's loop with path scores of type T, each candidate through ROUND
@@ -440,7 +444,6 @@ static inline uint64_t sp_way(int32_t start, int32_t id) {
         const CpTrie *trie = &e->trie;                                                                        \
         const int32_t *token = trie->token, *root = trie->root;                                               \
         const uint16_t *kids = trie->kids;                                                                    \
-        uint64_t *way = (uint64_t *)link; /* (start, id) as one word, chosen without a branch */             \
         best[0] = 0, link[0].from = -1;                                                                       \
         for (Py_ssize_t k = 1; k <= n; k++) best[k] = -(T)INFINITY, link[k].from = -1;                        \
         for (Py_ssize_t start = 0; start < n; start++) {                                                      \
@@ -451,9 +454,10 @@ static inline uint64_t sp_way(int32_t start, int32_t id) {
             for (Py_ssize_t end = start + 1; node >= 0; end++) {                                              \
                 const int32_t id = token[node]; /* -1: no piece, scored minus infinity: never taken */      \
                 const T cand = ROUND(score[id] + here), old = best[end];                                      \
-                const uint64_t take = -(uint64_t)(cand > old), was = way[end];                                \
+                const uint64_t take = -(uint64_t)(cand > old), way = (sp_way(start, id) & take) |              \
+                                                                   (sp_way_of(&link[end]) & ~take);           \
                 best[end] = cand > old ? cand : old;                                                          \
-                way[end] = (sp_way((int32_t)start, id) & take) | (was & ~take);                               \
+                memcpy(&link[end], &way, sizeof way); /* (start, id) as one word, chosen without a branch */  \
                 if (end == n || !(kids[node] >> (cp[end] & 15) & 1)) break;                                   \
                 node = cptrie_next(trie, node, cp[end]);                                                      \
             }                                                                                                 \
