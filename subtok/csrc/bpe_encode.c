@@ -455,7 +455,14 @@ typedef struct {
     int32_t nbytes, id;
 } HotEntry;
 
-#define HOT_SLOTS 8192 /* 128 kB: a direct-mapped table of recent short words, in front of the cache's own */
+#define HOT_BITS 13 /* 8,192 slots, 128 kB: a direct-mapped table of recent short words, before the cache's own */
+#define HOT_SLOTS (1 << HOT_BITS)
+
+/* hot_slot: where a word of up to eight bytes sits in a hot table, from what tells it exactly (its head and
+ * length) by one multiply: a lookup that hits needs no hash */
+static inline size_t hot_slot(uint64_t head, int32_t nbytes) {
+    return (size_t)(((head ^ (uint64_t)nbytes << 56) * 0x9E3779B97F4A7C15ULL) >> (64 - HOT_BITS));
+}
 
 /* A word cache for one thread at a time: open addressing, emptied when half full (as the reference empties
  * its dict); the entries' blocks come from its arena, freed together when it empties. */
@@ -508,9 +515,9 @@ static void cache_free(WordCache *c) {
 
 /* hot_put: a word of up to eight bytes that is one token (id) into c's hot table, made on first use (none
  * when memory is short). A word's ids never change, so an entry stays true when the cache empties. */
-static void hot_put(WordCache *c, uint64_t h, uint64_t head, int32_t nbytes, int32_t id) {
+static void hot_put(WordCache *c, uint64_t head, int32_t nbytes, int32_t id) {
     if (!c->hot && !(c->hot = calloc(HOT_SLOTS, sizeof(HotEntry)))) return;
-    c->hot[h & (HOT_SLOTS - 1)] = (HotEntry){head, nbytes, id};
+    c->hot[hot_slot(head, nbytes)] = (HotEntry){head, nbytes, id};
 }
 
 /* The entry of a word (hash h, head word_head(bytes, nbytes)), or NULL. */
@@ -737,33 +744,42 @@ static void view_merge(ByteLevelEncoderObject *enc, CacheView *v) {
     cache_free(&v->local);
 }
 
+/* view_mine: the cache a view writes (the shared one when it may, else its own), whose hot table it uses */
+static inline WordCache *view_mine(CacheView *v) { return v->mode == SHARED_WRITE ? v->shared : &v->local; }
+
+/* hot_emit: a word of up to eight bytes (head, length) that the hot table holds appended to out: 1, or 0
+ * where it is not there (-1: no memory). Most words of English text end here, in a table that stays in the
+ * L2 cache where the word cache (megabytes) does not. */
+static inline int hot_emit(CacheView *cache, uint64_t head, int32_t nbytes, Buf *out) {
+    const WordCache *mine = view_mine(cache);
+    if (!mine->hot) return 0;
+    const HotEntry *x = &mine->hot[hot_slot(head, nbytes)];
+    if (x->nbytes != nbytes || x->head != head) return 0;
+    if (buf_reserve(out, 1) < 0) return -1;
+    out->v[out->n++] = x->id;
+    return 1;
+}
+
 static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cache, const char *bytes, int32_t nbytes,
                               uint64_t h, uint64_t head, Buf *out);
 
-/* encode_word_bytes: append the ids of one word (its UTF-8 bytes) to out, through the cache. */
+/* encode_word_bytes: append the ids of one word (its UTF-8 bytes) to out, through the caches. */
 static int encode_word_bytes(const ByteLevelEncoderObject *enc, CacheView *cache, const char *bytes, int32_t nbytes,
                              Buf *out) {
-    return nbytes ? encode_word_hashed(enc, cache, bytes, nbytes, hash_bytes(bytes, nbytes), word_head(bytes, nbytes), out)
-                  : 0; /* an empty word has no ids */
+    if (nbytes == 0) return 0; /* an empty word has no ids */
+    const uint64_t head = word_head(bytes, nbytes);
+    const int hot = nbytes <= 8 ? hot_emit(cache, head, nbytes, out) : 0;
+    return hot ? (hot < 0 ? -1 : 0) : encode_word_hashed(enc, cache, bytes, nbytes, hash_bytes(bytes, nbytes), head, out);
 }
 
-/* encode_word_hashed: encode_word_bytes of a word (not empty) whose hash_bytes is h and word_head head. */
+/* encode_word_hashed: encode_word_bytes of a word (not empty, not in the hot table) whose hash_bytes is h and
+ * word_head head. */
 static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cache, const char *bytes, int32_t nbytes,
                               uint64_t h, uint64_t head, Buf *out) {
-    /* a short one-token word (most words of English text) first in the hot table of the cache this view
-     * writes, which stays in the L2 cache where the whole table (megabytes) does not */
-    WordCache *mine = cache->mode == SHARED_WRITE ? cache->shared : &cache->local;
-    if (nbytes <= 8 && mine->hot) {
-        const HotEntry *x = &mine->hot[h & (HOT_SLOTS - 1)];
-        if (x->nbytes == nbytes && x->head == head) {
-            if (buf_reserve(out, 1) < 0) return -1;
-            out->v[out->n++] = x->id;
-            return 0;
-        }
-    }
+    WordCache *mine = view_mine(cache);
     const CacheEntry *e = view_find(cache, h, head, bytes, nbytes);
     if (e) {
-        if (entry_inline(e)) hot_put(mine, h, head, nbytes, e->v.id);
+        if (entry_inline(e)) hot_put(mine, head, nbytes, e->v.id);
         return entry_emit(e, out);
     }
     /* ignore_merges: a word that is a token is that one id (looked up after the cache, which holds the
@@ -771,7 +787,7 @@ static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cach
     if (enc->whole.slots && (e = cache_find(&enc->whole, h, head, bytes, nbytes))) {
         const int32_t id = entry_inline(e) ? e->v.id : e->v.block[0];
         view_put(cache, bytes, nbytes, h, &id, 1);
-        if (nbytes <= 8) hot_put(mine, h, head, nbytes, id);
+        if (nbytes <= 8) hot_put(mine, head, nbytes, id);
         return entry_emit(e, out);
     }
     if (buf_reserve(out, nbytes) < 0) return -1;
@@ -801,7 +817,7 @@ static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cach
     if (rank != near) free(rank);
     if (m < 0) return -1;
     view_put(cache, bytes, nbytes, h, sym, (int32_t)m);
-    if (m == 1 && nbytes <= 8) hot_put(mine, h, head, nbytes, sym[0]);
+    if (m == 1 && nbytes <= 8) hot_put(mine, head, nbytes, sym[0]);
     out->n += m;
     return 0;
 }
@@ -1109,11 +1125,13 @@ static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, c
             unsigned any = 0;
             for (int32_t k = 0; k < n; k++) any |= d[k], w |= (uint64_t)(d[k] & 0xFF) << (8 * k);
             if (any < 0x80) {
-                memcpy(*utf8, &w, sizeof w);
                 const uint64_t head = upto8_of(w, n);
-                if (encode_word_hashed(enc, cache, *utf8, n, hash_short(head, n), head, ids) < 0 ||
-                    word_record(words, i, e, (int32_t)(ids->n - before)) < 0)
-                    return -1;
+                int r = hot_emit(cache, head, n, ids);
+                if (r == 0) {
+                    memcpy(*utf8, &w, sizeof w);
+                    r = encode_word_hashed(enc, cache, *utf8, n, hash_short(head, n), head, ids);
+                }
+                if (r < 0 || word_record(words, i, e, (int32_t)(ids->n - before)) < 0) return -1;
                 i = e;
                 continue;
             }
