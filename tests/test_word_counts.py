@@ -4,6 +4,7 @@
 import random
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -92,6 +93,11 @@ def test_messages_that_do_not_merge(backend):
         WordCounts.merge_bytes([good, good[:-2] + b"\xff\xfe"])  # the last word's two bytes made bad
     with pytest.raises(FileFormatError, match="shard 0: .*version"):
         WordCounts.merge_bytes([good[:8] + b"\x09" + good[9:]])
+    merge = corpus_module._backend.pick(corpus_module.bpe_core.merge_count_tables)  # the kernel's own checks
+    ends = np.array([0, 2, 4], "<i8").tobytes()
+    for counts, offsets in ((np.array([1, 0], "<i8"), ends), (np.array([1, 1], "<i8"), np.array([0, 3, 2], "<i8"))):
+        with pytest.raises(ValueError, match="do not rise .* or a count is not positive"):
+            merge([(counts.tobytes(), bytes(offsets), b"abcd")])
 
 
 def test_counts_are_64_bit():

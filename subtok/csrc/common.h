@@ -137,6 +137,7 @@ static inline uint64_t upto8_of(uint64_t w, Py_ssize_t n) {
 }
 
 static inline size_t hash_bytes(const char *p, Py_ssize_t n) {
+    if (n <= 8) return hash_short(load_upto8(p, n), n); /* (hash_short is this, by construction) */
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w; /* eight bytes a step; only table layout hangs on it */
     for (; n > 8; p += 8, n -= 8) {
         memcpy(&w, p, 8);

@@ -669,7 +669,7 @@ static PyObject *merge_count_tables(PyObject *self, PyObject *arg) {
     }
     goto done;
 bad:
-    PyErr_SetString(PyExc_ValueError, "a count table's offsets do not rise through its words");
+    PyErr_SetString(PyExc_ValueError, "a count table's offsets do not rise through its words, or a count is not positive");
 done:
     for (Py_ssize_t k = 0; k < held; k++) PyBuffer_Release(&views[k]);
     free(views);

@@ -379,16 +379,20 @@ def merge_count_tables(tables: list[tuple[Any, Any, Any]]) -> dict[str, int]:
     """Word -> count summed over serialized count tables, each ``(counts, offsets, blob)`` as
     ``WordCounts.to_bytes`` lays one out: int64 counts, int64 offsets (one more than the words, rising)
     into ``blob``, the words' UTF-8 (surrogates passed) one after the other. Words come in the order first
-    met. A sum past 2**63 - 1 is an OverflowError; offsets that do not rise within the blob a ValueError;
-    bad UTF-8 a UnicodeDecodeError. Merging shards' counts on a driver (``distributed.count_words``) and
-    reading a counts file."""
+    met. A sum past 2**63 - 1 is an OverflowError; offsets that do not rise within the blob, or a count not
+    above zero, a ValueError; bad UTF-8 a UnicodeDecodeError. Merging shards' counts on a driver
+    (``distributed.count_words``) and reading a counts file."""
+    bad = "a count table's offsets do not rise through its words, or a count is not positive"
     out: dict[str, int] = {}
     for counts, offsets, blob in tables:
         ends = np.frombuffer(offsets, dtype="<i8").tolist()
         data = bytes(blob)
         if not ends or ends[0] != 0 or ends[-1] != len(data) or any(a >= b for a, b in zip(ends, ends[1:])):
-            raise ValueError("a count table's offsets do not rise through its words")
-        for k, count in enumerate(np.frombuffer(counts, dtype="<i8", count=len(ends) - 1).tolist()):
+            raise ValueError(bad)
+        numbers = np.frombuffer(counts, dtype="<i8", count=len(ends) - 1).tolist()
+        if any(count <= 0 for count in numbers):
+            raise ValueError(bad)
+        for k, count in enumerate(numbers):
             word = data[ends[k] : ends[k + 1]].decode("utf-8", "surrogatepass")
             out[word] = out.get(word, 0) + count
     if out and max(out.values()) > (1 << 63) - 1:
