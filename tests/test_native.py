@@ -243,6 +243,32 @@ def test_byte_level_encoder_identical(text):
     assert c.encode_batch(texts, 2) == py.encode_batch(texts, 2)
 
 
+# ASCII words as the encoder's one-pass lane reads them (letters of both cases after any prefix, longer and
+# shorter than eight bytes), with what ends them or hands them to the scanner: digits, quotes and
+# contractions, "\r\n", non-ASCII letters and marks right after the letters
+ascii_words = st.lists(
+    st.one_of(
+        st.sampled_from(["the", "The", "THE", "tHe", "Tokenization", "HELLOworld", "don", "'t", "'S", "'ll", "'LL"]),
+        st.sampled_from(list(" \t\n\r'\"(.,-/0123456789") + ["  ", " \r\n"]),
+        st.sampled_from(list("aZéÉſ\u0301ǅʰ한")),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@given(text=ascii_words, kind=st.sampled_from(["", "\xe9", "\u0100"]))
+def test_byte_level_encoder_ascii_words_identical(text, kind):
+    """Every scanned pattern's words of ASCII letters, in a 1-byte (ASCII, Latin-1) and a 2-byte text: the
+    native encoder scans and gathers these in one pass and must split and encode them as the reference."""
+    model = _trained_byte_tok().model
+    text = text + kind
+    for scanner in range(len(SCANNED_PATTERNS)):
+        args = (model.byte_ids, [], len(model.vocab) - 1, scanner)
+        py = bpe_core.ByteLevelEncoder(args[0], bpe_core.make_merge_table(model.ranks, model.results), *args[1:])
+        c = native.ByteLevelEncoder(args[0], native.make_merge_table(model.ranks, model.results), *args[1:])
+        assert c.encode_text(text) == py.encode_text(text), scanner
+
+
 _CHARS = {c: 256 + i for i, c in enumerate("abs 한é'")}  # one-character tokens; the rest falls back to bytes
 _CHAR_MERGES = {(256, 257): 0, (259, 256): 1, (0xED, 0xA0): 2, (264, 258): 3, (0xF0, 0x9F): 4, (267, 259): 5}
 

@@ -1089,7 +1089,8 @@ static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, c
     Text seg = *t;
     seg.n = end; /* the pattern must not see past the next special token */
     Py_ssize_t i = start;
-    if (t->kind == PyUnicode_2BYTE_KIND && *utf8_cap < 64) { /* room for the short words' fast path below */
+    const int short_words = t->kind == PyUnicode_1BYTE_KIND || t->kind == PyUnicode_2BYTE_KIND;
+    if (short_words && *utf8_cap < 64) { /* room for the short words' fast path below */
         char *grown = realloc(*utf8, 64);
         if (!grown) return -1;
         *utf8 = grown, *utf8_cap = 64;
@@ -1111,30 +1112,43 @@ static int encode_segment(const ByteLevelEncoderObject *enc, CacheView *cache, c
             return -1;
         i = e;
     }
+    /* (not GPT-2's in a 1-byte text: its inlined scanner and the text's own bytes are as quick there) */
+    const int lane = short_words && (t->kind == PyUnicode_2BYTE_KIND || enc->scanner != SCAN_GPT2)
+                         ? scanner_lane(enc->scanner)
+                         : LANE_NONE;
     for (; i < end;) {
-        /* GPT-2's scanner inlined with its option fixed: the common case pays nothing for the others */
-        Py_ssize_t e = enc->scanner == SCAN_GPT2 ? gpt2_token_end(&seg, i, 0) : scanned_token_end(&seg, i, enc->scanner);
-        Py_ssize_t nb, before = ids->n;
-        if (t->kind == PyUnicode_2BYTE_KIND && e - i <= 8 && *utf8_cap >= 8) {
-            /* a short word of a 2-byte text (most of a mostly English one): its bytes gathered in a register,
-             * its head and hash made from there, and stored at once, so that nothing waits on loading back
-             * bytes stored one by one (a load that spans several smaller stores stalls) */
-            const Py_UCS2 *d = (const Py_UCS2 *)t->data + i;
-            const int32_t n = (int32_t)(e - i);
-            uint64_t w = 0;
-            unsigned any = 0;
-            for (int32_t k = 0; k < n; k++) any |= d[k], w |= (uint64_t)(d[k] & 0xFF) << (8 * k);
-            if (any < 0x80) {
-                const uint64_t head = upto8_of(w, n);
-                int r = hot_emit(cache, head, n, ids);
-                if (r == 0) {
-                    memcpy(*utf8, &w, sizeof w);
-                    r = encode_word_hashed(enc, cache, *utf8, n, hash_short(head, n), head, ids);
-                }
-                if (r < 0 || word_record(words, i, e, (int32_t)(ids->n - before)) < 0) return -1;
-                i = e;
-                continue;
+        Py_ssize_t e = -1, nb, before = ids->n;
+        uint64_t w = 0; /* a short ASCII word's bytes, when gathered is set */
+        int gathered = 0;
+        if (lane != LANE_NONE) { /* a word of ASCII letters, scanned and gathered in one pass */
+            e = t->kind == PyUnicode_1BYTE_KIND ? ascii_word_end(t, PyUnicode_1BYTE_KIND, i, end, lane, &w)
+                                                : ascii_word_end(t, PyUnicode_2BYTE_KIND, i, end, lane, &w);
+            gathered = e >= 0 && e - i <= 8;
+        }
+        if (e < 0) {
+            /* GPT-2's scanner inlined with its option fixed: the common case pays nothing for the others */
+            e = enc->scanner == SCAN_GPT2 ? gpt2_token_end(&seg, i, 0) : scanned_token_end(&seg, i, enc->scanner);
+            if (t->kind == PyUnicode_2BYTE_KIND && e - i <= 8) {
+                const Py_UCS2 *d = (const Py_UCS2 *)t->data + i;
+                unsigned any = 0;
+                for (int32_t k = 0; k < e - i; k++) any |= d[k], w |= (uint64_t)(d[k] & 0xFF) << (8 * k);
+                gathered = any < 0x80;
             }
+        }
+        if (gathered) {
+            /* a short ASCII word (most of an English text): its bytes gathered in a
+             * register, its head and hash made from there, and stored at once, so that nothing waits on
+             * loading back bytes stored one by one (a load that spans several smaller stores stalls) */
+            const int32_t n = (int32_t)(e - i);
+            const uint64_t head = upto8_of(w, n);
+            int r = hot_emit(cache, head, n, ids);
+            if (r == 0) {
+                memcpy(*utf8, &w, sizeof w);
+                r = encode_word_hashed(enc, cache, *utf8, n, hash_short(head, n), head, ids);
+            }
+            if (r < 0 || word_record(words, i, e, (int32_t)(ids->n - before)) < 0) return -1;
+            i = e;
+            continue;
         }
         const char *bytes = utf8_view(t, i, e, utf8, utf8_cap, &nb);
         if (nb < 0 || encode_word_bytes(enc, cache, bytes, (int32_t)nb, ids) < 0 ||

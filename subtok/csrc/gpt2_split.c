@@ -208,6 +208,59 @@ static inline Py_ssize_t scanned_token_end(const Text *t, Py_ssize_t i, int scan
     }
 }
 
+/* The scanners' common case in one pass: a word of ASCII letters, perhaps after a prefix, read from a 1- or
+ * 2-byte text with its bytes gathered on the way. LANE_NONE: the pattern has no such lane (CLIP's). */
+enum { LANE_NONE, LANE_GPT2, LANE_LLAMA3, LANE_O200K };
+
+static inline int scanner_lane(int scanner) {
+    switch (scanner) {
+    case SCAN_GPT2:
+    case SCAN_STARCODER: return LANE_GPT2; /* ' ?\p{L}+' (StarCoder's digits do not touch letters) */
+    case SCAN_LLAMA3:
+    case SCAN_QWEN2:
+    case SCAN_CL100K: return LANE_LLAMA3; /* [^\r\n\p{L}\p{N}]?\p{L}+, after the contractions */
+    case SCAN_O200K: return LANE_O200K;   /* [^\r\n\p{L}\p{N}]?U*W+(?i:'s|...)? and ...U+W*... */
+    default: return LANE_NONE;
+    }
+}
+
+static inline int ascii_letter(unsigned c) { return ((c | 0x20) - 'a') < 26u; }
+
+/* ascii_word_end: the end of the word the lane's pattern matches at i of t[0, n) (a 1- or 2-byte text; kind
+ * is t's, passed so that each call site compiles for its own), where that word is ASCII letters with, for
+ * LANE_GPT2, a space before them, for the others any ASCII character but a letter, a digit, "\r", "\n" (and,
+ * for LANE_LLAMA3, the quote that starts a contraction); its first eight bytes or fewer in *w, the first in
+ * the low byte. -1 where it is not such a word, or where the character after the letters is not ASCII (a
+ * letter or a mark may join the word), or an o200k word is followed by a quote (a contraction may join it):
+ * the scanner decides those. Equal to scanned_token_end wherever it answers (tests hold the encoder to the
+ * regexes with texts of ASCII words of each kind). */
+static inline Py_ssize_t ascii_word_end(const Text *t, int kind, Py_ssize_t i, Py_ssize_t n, int lane, uint64_t *w) {
+#define AT(k) (kind == PyUnicode_1BYTE_KIND ? (unsigned)((const Py_UCS1 *)t->data)[k] : (unsigned)((const Py_UCS2 *)t->data)[k])
+    const unsigned c = AT(i);
+    Py_ssize_t k = i;
+    uint64_t bytes = 0;
+    if (!ascii_letter(c)) {
+        if (c >= 0x80 || i + 1 >= n || !ascii_letter(AT(i + 1))) return -1;
+        if (lane == LANE_GPT2 ? c != ' ' : (c - '0' < 10u || c == '\r' || c == '\n' || (lane == LANE_LLAMA3 && c == '\'')))
+            return -1;
+        bytes = c, k = i + 1; /* the prefix */
+    }
+    if (lane == LANE_O200K) { /* ASCII's U*W+ or U+W*: capitals, then small letters */
+        for (; k < n && AT(k) - 'A' < 26u; k++)
+            if (k - i < 8) bytes |= (uint64_t)AT(k) << (8 * (k - i));
+        for (; k < n && AT(k) - 'a' < 26u; k++)
+            if (k - i < 8) bytes |= (uint64_t)AT(k) << (8 * (k - i));
+        if (k < n && (AT(k) >= 0x80 || AT(k) == '\'')) return -1;
+    } else {
+        for (; k < n && ascii_letter(AT(k)); k++)
+            if (k - i < 8) bytes |= (uint64_t)AT(k) << (8 * (k - i));
+        if (k < n && AT(k) >= 0x80) return -1;
+    }
+#undef AT
+    *w = bytes;
+    return k;
+}
+
 /* split_scanned(text, scanner) -> list[(start, end)]: a scanner alone, for the tests that hold it against
  * the regex. */
 static PyObject *split_scanned(PyObject *self, PyObject *args) {
