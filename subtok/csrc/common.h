@@ -28,6 +28,12 @@ typedef int atomic_int;
 #endif
 
 #define HEAP_MIN_SYMBOLS 48  /* as bpe_core.HEAP_MIN_SYMBOLS */
+/* PREFETCH(p): ask for the cache line at p ahead of its use (a hint: nothing where the compiler has none) */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
 #define CACHE_SIZE (1 << 16) /* as bpe_core.CACHE_SIZE */
 #define CACHE_MAX_WORD 256   /* as bpe_core.CACHE_MAX_WORD: longer words are not cached (bounded memory) */
 
