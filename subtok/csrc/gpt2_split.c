@@ -5,6 +5,8 @@
  *   scanned_token_end, split_scanned <-> split_scanned: equivalent by test, not a mirror (the reference is
  *                                        the regex itself, text.SCANNED_PATTERNS; tests hold the two equal
  *                                        on any str, hypothesis included)
+ *   ascii_word_end                   <-> the same: the scanners' common case in one pass, held to the
+ *                                        reference encoder by test
  *   count_gpt2                       <-> count_gpt2: mirrored (special tokens cut out first, then the scanner)
  *   merge_count_tables               <-> merge_count_tables: mirrored (tables in turn, words in order)
  */
