@@ -469,30 +469,38 @@ static inline size_t hot_slot(uint64_t head, int32_t nbytes) {
 typedef struct {
     CacheEntry *slots;
     size_t cap, n;
+    size_t hits; /* words found in it (or through the view that writes it) since it last grew or emptied */
     Arena arena;
     HotEntry *hot; /* the short one-token words last found or put, by hash; NULL until the first */
 } WordCache;
 
+#define GROW_SHARE 4 /* a cache half full doubles only where it found a word for every GROW_SHARE it holds */
 #define CACHE_FIRST_SLOTS 4096 /* a cache's first table; it doubles as it fills, up to 2 * CACHE_SIZE slots */
 
 static int cache_init(WordCache *c) {
     c->cap = CACHE_FIRST_SLOTS;
-    c->n = 0;
+    c->n = c->hits = 0;
     c->slots = calloc(c->cap, sizeof(CacheEntry));
     return c->slots ? 0 : -1;
 }
 
 static void cache_clear(WordCache *c) {
     if (c->n) memset(c->slots, 0, c->cap * sizeof(CacheEntry));
-    c->n = 0;
+    c->n = c->hits = 0;
     arena_free(&c->arena);
 }
 
 /* cache_make_room: before an entry goes in, a table half full doubles (its entries placed anew) until it has
- * 2 * CACHE_SIZE slots, and then empties (at CACHE_SIZE entries, as the reference's dict) */
+ * 2 * CACHE_SIZE slots, and then empties (at CACHE_SIZE entries, as the reference's dict). A table that found
+ * fewer words than a GROW_SHARE-th of those it holds empties at its size instead: on text of words seen once
+ * (a million characters of mixed scripts) a table small enough for the L2 cache made encoding 30% quicker
+ * than one of 4 MB, while English text (about a word found for each held, once started) grows it as before.
+ * The ids do not change: a cache only saves merging a word again. */
 static void cache_make_room(WordCache *c) {
     if (c->n * 2 < c->cap) return;
-    CacheEntry *slots = c->cap < 2 * CACHE_SIZE ? calloc(2 * c->cap, sizeof(CacheEntry)) : NULL;
+    const int earns = c->hits * GROW_SHARE >= c->n;
+    c->hits = 0;
+    CacheEntry *slots = c->cap < 2 * CACHE_SIZE && earns ? calloc(2 * c->cap, sizeof(CacheEntry)) : NULL;
     if (!slots) { /* (out of memory too: emptying keeps it correct) */
         cache_clear(c);
         return;
@@ -779,6 +787,7 @@ static int encode_word_hashed(const ByteLevelEncoderObject *enc, CacheView *cach
     WordCache *mine = view_mine(cache);
     const CacheEntry *e = view_find(cache, h, head, bytes, nbytes);
     if (e) {
+        mine->hits++;
         if (entry_inline(e)) hot_put(mine, head, nbytes, e->v.id);
         return entry_emit(e, out);
     }
