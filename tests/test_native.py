@@ -348,13 +348,15 @@ def test_threads_share_the_encoder_safely():
         assert [e.ids for e in tok.encode_batch(texts, num_threads=4)] == expected
 
 
-def test_word_cache_emptied_when_full_and_threads_words_adopted():
-    """More distinct words than the cache keeps (it empties at 65,536): same ids as the reference in one
-    text, and in batches whose threads' words are adopted into the shared cache and read back."""
+@pytest.mark.parametrize("repeats", [1, 2])
+def test_word_cache_emptied_when_full_and_threads_words_adopted(repeats):
+    """More distinct words than the cache keeps: same ids as the reference in one text, and in batches whose
+    threads' words are adopted into the shared cache and read back. Words seen once keep the cache small
+    (it empties at 2,048); each seen twice, it finds as many as it holds and grows until it empties at 65,536."""
     model = _trained_byte_tok().model
 
     def word(i):
-        return "".join("abcdefghijklmnopqrstuvwxyzéü"[(i // 28**k) % 28] for k in range(4))
+        return " ".join(["".join("abcdefghijklmnopqrstuvwxyzéü"[(i // 28**k) % 28] for k in range(4))] * repeats)
 
     texts = [" ".join(word(i) for i in range(k, 90_000, 7)) for k in range(7)]
     py = bpe_core.ByteLevelEncoder(model.byte_ids, bpe_core.make_merge_table(model.ranks, model.results))
