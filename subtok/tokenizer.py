@@ -283,8 +283,7 @@ class Tokenizer:
         if trainer.input_sentence_size:
             corpus = sample_lines(corpus, trainer.input_sentence_size, trainer.seed)
         counts = count_words(corpus, splitter, num_workers=num_workers, errors=errors, show_progress=show_progress)
-        trained = trainer.train(counts)
-        return cls(trained, norms, pre, trainer.tokenizer_specials(trained), trainer.post_processor(trained))
+        return cls._from_trained(trainer, counts, norms, pre)
 
     @classmethod
     def train_from_counts(
@@ -305,8 +304,16 @@ class Tokenizer:
         norms, pre, splitter = training_splitting(trainer, normalizers, pre_tokenizer)
         check_splitting(counts, splitter)
         check_word_counts(counts)
-        trained = trainer.train(counts)
-        return cls(trained, norms, pre, trainer.tokenizer_specials(trained), trainer.post_processor(trained))
+        return cls._from_trained(trainer, counts, norms, pre)
+
+    @classmethod
+    def _from_trained(cls, trainer: Trainer, counts: Mapping[str, int], norms, pre) -> Tokenizer:
+        """The tokenizer that ``trainer`` learns from ``counts``, the cyclic garbage collector paused: the
+        trainers make hundreds of thousands of small objects (merges, vocabulary entries, indexes), none of
+        them in a cycle, and its passes over them took a tenth of a 32k BPE training's time."""
+        with _gc_paused():
+            trained = trainer.train(counts)
+            return cls(trained, norms, pre, trainer.tokenizer_specials(trained), trainer.post_processor(trained))
 
     @classmethod
     def train_from_iterator(cls, texts: Iterable[str], **options) -> Tokenizer:

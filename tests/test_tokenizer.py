@@ -266,6 +266,23 @@ def test_training_is_keyword_only_and_takes_a_trainer():
     assert "byte_level" in BPETrainer.options() and "scoring" not in BPETrainer.options()
 
 
+@pytest.mark.parametrize("collecting", [True, False])
+def test_training_leaves_the_garbage_collector_as_it_found_it(collecting):
+    """Training pauses the cyclic collector while the model's objects are made, and restores its state,
+    whether training succeeds or fails."""
+    import gc
+
+    (gc.enable if collecting else gc.disable)()
+    try:
+        Tokenizer.train(SAMPLE_TEXTS, model="bpe", vocab_size=300)
+        assert gc.isenabled() == collecting
+        with pytest.raises(TrainingError):
+            Tokenizer.train_from_counts({"ab": 2}, model="bpe", vocab_size=2)
+        assert gc.isenabled() == collecting
+    finally:
+        gc.enable()
+
+
 def test_models_hold_the_tokenizers_vocab(tok):
     assert tok.vocab is tok.model.vocab and tok.vocab_size == len(tok.vocab)
     assert tok.model.vocab.word_to_id["<eos>"] == tok.token_to_id("<eos>")
