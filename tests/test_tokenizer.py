@@ -267,17 +267,21 @@ def test_training_is_keyword_only_and_takes_a_trainer():
 
 
 @pytest.mark.parametrize("collecting", [True, False])
-def test_training_leaves_the_garbage_collector_as_it_found_it(collecting):
-    """Training pauses the cyclic collector while the model's objects are made, and restores its state,
-    whether training succeeds or fails."""
+def test_training_and_loading_leave_the_garbage_collector_as_they_found_it(collecting):
+    """Training and loading pause the cyclic collector while the model's objects are made, and restore its
+    state, whether they succeed or fail."""
     import gc
 
     (gc.enable if collecting else gc.disable)()
     try:
-        Tokenizer.train(SAMPLE_TEXTS, model="bpe", vocab_size=300)
+        tok = Tokenizer.train(SAMPLE_TEXTS, model="bpe", vocab_size=300)
         assert gc.isenabled() == collecting
         with pytest.raises(TrainingError):
             Tokenizer.train_from_counts({"ab": 2}, model="bpe", vocab_size=2)
+        assert gc.isenabled() == collecting
+        assert Tokenizer.from_dict(tok.to_dict()).to_dict() == tok.to_dict() and gc.isenabled() == collecting
+        with pytest.raises(TokenizerFileError):
+            Tokenizer.from_dict({**tok.to_dict(), "special_tokens": 3})
         assert gc.isenabled() == collecting
     finally:
         gc.enable()
