@@ -11,10 +11,12 @@ the encoder kept and the kind of :class:`Alignment` that reads it, one kind per 
   encoder returns them (int32 bytes).
 - :class:`TokenSpans`: (start, end) per token, as BERT's whole-text encoder returns them (int32 bytes).
 - :class:`Joined`: encodings put together by a post-processor, with its added tokens at (0, 0).
-- :class:`Framed`: an encoding a post-processor put its single template around in place (a batch's).
+- :class:`Framed`: the encodings of a batch that a post-processor put its single template around in place
+  (an instance for the batch, holding the template's masks and the encodings' own kind).
 
-A kind is a class with one static method; the record is the encoder's own output, kept as it came, so a
-batch of a million short texts builds no object per text beyond its Encoding.
+A kind is a class with static methods (Framed: an object with those methods); the record is the encoder's
+own output, kept as it came, so a batch of a million short texts builds no object per text beyond its
+Encoding.
 """
 
 from __future__ import annotations
@@ -175,28 +177,29 @@ class Joined(Alignment):
 
 
 class Framed(Alignment):
-    """Record: (alignment, record, masks before, masks after) of an encoding a post-processor put its
-    single template around in place (``PostProcessor.apply_batch``): the template's tokens before and after
-    the encoding's own (at (0, 0), their special-tokens masks given), which keep their alignment."""
+    """An alignment for the encodings of a batch that a post-processor put its single template around in
+    place (``PostProcessor.apply_batch``): the template's tokens before and after each encoding's own (at
+    (0, 0), their special-tokens masks given), and the encoding's own tokens in their ``inner`` alignment,
+    whose record the encoding keeps. One object for the batch (per inner alignment), not a record per text."""
 
-    @staticmethod
-    def offsets(record: tuple, model: Model, ids: Sequence[int], text: str) -> list[Span]:
-        alignment, inner, before, after = record
-        own = alignment.offsets(inner, model, ids[len(before) : len(ids) - len(after)], text)
+    __slots__ = ("inner", "before", "after")
+
+    def __init__(self, inner: Alignment, before: list[int], after: list[int]) -> None:
+        self.inner, self.before, self.after = inner, before, after  # the masks of the template's tokens
+
+    def offsets(self, record: Any, model: Model, ids: Sequence[int], text: str) -> list[Span]:
+        before, after = self.before, self.after
+        own = self.inner.offsets(record, model, ids[len(before) : len(ids) - len(after)], text)
         return [(0, 0)] * len(before) + own + [(0, 0)] * len(after)
 
-    @staticmethod
-    def tokens(record: tuple, vocab: Vocab, ids: Sequence[int], text: str) -> list[str]:
-        alignment, inner, before, after = record
-        end = len(ids) - len(after)
+    def tokens(self, record: Any, vocab: Vocab, ids: Sequence[int], text: str) -> list[str]:
+        start, end = len(self.before), len(ids) - len(self.after)
         id_to_word = vocab.id_to_word
-        own = alignment.tokens(inner, vocab, ids[len(before) : end], text)
-        return [id_to_word[i] for i in ids[: len(before)]] + own + [id_to_word[i] for i in ids[end:]]
+        own = self.inner.tokens(record, vocab, ids[start:end], text)
+        return [id_to_word[i] for i in ids[:start]] + own + [id_to_word[i] for i in ids[end:]]
 
-    @staticmethod
-    def special_mask(record: tuple, n: int) -> list[int]:
-        _, _, before, after = record
-        return before + [0] * (n - len(before) - len(after)) + after
+    def special_mask(self, record: Any, n: int) -> list[int]:
+        return self.before + [0] * (n - len(self.before) - len(self.after)) + self.after
 
 
 class Encoding:

@@ -54,12 +54,15 @@ class PostProcessor:
         before, after = marker.ids[:at], marker.ids[at + 1 :]
         types, mask = marker.type_ids, marker.special_tokens_mask
         masks, typed = (mask[:at], mask[at + 1 :]), any(types)
+        framed: dict[Any, Framed] = {}  # by the encodings' own alignment (one or two kinds in a batch)
         for e in encodings:
             n = len(e.ids)
             own_mask = e._special_mask
-            e._record = (e._alignment, e._record, *masks)
-            e._alignment = Framed
-            e.ids = before + e.ids + after
+            alignment = framed.get(e._alignment)
+            if alignment is None:
+                alignment = framed[e._alignment] = Framed(e._alignment, *masks)
+            e._alignment = alignment
+            e.ids = [*before, *e.ids, *after]
             e._offsets = e._tokens = None
             if typed:
                 e.type_ids = types[:at] + [types[at]] * n + types[at + 1 :]
