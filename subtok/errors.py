@@ -10,7 +10,13 @@ print the message without a traceback and callers can catch one type::
         TokenizerFileError  ... a tokenizer or vocabulary file (ours, HF's, GPT-2's, BERT's)
       TrainingError       training options that cannot be met
       OutputError         an output path that cannot or must not be written (missing folder, a symlink)
+
+and :func:`warn_caller` gives a warning the line of the caller's code that led to it.
 """
+
+import os
+import sys
+import warnings
 
 
 class SubtokError(ValueError):
@@ -41,3 +47,13 @@ class TrainingError(SubtokError):
 class OutputError(SubtokError):
     """An output that cannot or must not be written: its folder is missing or not writable, or the path is a
     symlink, directory or other non-regular file that a write would replace."""
+
+
+def warn_caller(message: str) -> None:
+    """``warnings.warn(message)`` at the first frame outside the subtok package: the caller's own line, however
+    many of subtok's calls (and decorators) lie between it and the warning."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1  # level 1: warn_caller's caller
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level + 1)

@@ -13,14 +13,13 @@ ids for the same text: all three use GPT-2's pre-tokenizer pattern and apply mer
 from __future__ import annotations
 
 import binascii
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ._io import PathLike, atomic_write_json, atomic_write_text, read_json
 from .added_tokens import AddedToken, AddedVocabulary
 from .decoders import DECODERS, Spaces
-from .errors import SubtokError, TokenizerFileError
+from .errors import SubtokError, TokenizerFileError, warn_caller
 from .models import BPE, Unigram, WordLevel, WordPiece
 from .normalizers import BertNormalizer, normalizers_from_hf, normalizers_to_hf
 from .pre_tokenizers import GPT2, PRE_TOKENIZERS, BertWords, RegexSplit, Whole
@@ -188,17 +187,15 @@ def _added_tokens(added: list, model_vocab: Vocab, source: str) -> list[tuple[Ad
         out.append((token, got))
     if moved:
         content, said, got = moved[0]
-        warnings.warn(
+        warn_caller(
             f"{source}: {len(moved)} added tokens get other ids than the file gives them, as HF tokenizers "
-            f"gives them on loading (first: {content!r} is {got}, not {said})",
-            stacklevel=3,
+            f"gives them on loading (first: {content!r} is {got}, not {said})"
         )
     if kept:
         content, said, got, holder = kept[0]
-        warnings.warn(
+        warn_caller(
             f"{source}: {len(kept)} added tokens keep the file's ids where HF tokenizers would give them ids the "
-            f"model uses for other tokens (first: {content!r} is {said}; HF gives it {got}, the id of {holder!r})",
-            stacklevel=3,
+            f"model uses for other tokens (first: {content!r} is {said}; HF gives it {got}, the id of {holder!r})"
         )
     return out
 

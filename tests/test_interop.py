@@ -206,8 +206,9 @@ def test_added_token_ids_are_the_ones_hf_gives_with_a_warning_when_the_file_diff
     vocab = {c: i for i, c in enumerate("abcdefghij")}
     path = tmp_path / "t.json"
     path.write_text(json.dumps(_word_level_doc([_added("<A>", 12), _added("<B>", 15), _added("c", 7)], vocab)))
-    with pytest.warns(UserWarning, match="3 added tokens get other ids.*'<A>' is 10, not 12"):
+    with pytest.warns(UserWarning, match="3 added tokens get other ids.*'<A>' is 10, not 12") as caught:
         tok = Tokenizer.from_huggingface(path)
+    assert caught[0].filename == __file__  # the warning names the caller's line, not subtok's
     assert tok.encode("a <A> <B> c").ids == [0, 10, 11, 2]
     hf = pytest.importorskip("tokenizers")
     assert hf.Tokenizer.from_file(str(path)).encode("a <A> <B> c").ids == [0, 10, 11, 2]

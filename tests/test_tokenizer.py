@@ -287,6 +287,20 @@ def test_training_and_loading_leave_the_garbage_collector_as_they_found_it(colle
         gc.enable()
 
 
+@pytest.mark.parametrize("model", ["bpe", "wordpiece", "unigram"])
+def test_a_short_vocabulary_warning_names_the_callers_line(model):
+    """A trainer that runs out of pairs or pieces warns at the line that asked for training (train or
+    train_from_counts), however many of subtok's calls lie between."""
+    from subtok.corpus import WordCounts
+
+    texts = ["ab ab ab cd"] * 3
+    with pytest.warns(UserWarning, match="vocab") as caught:
+        Tokenizer.train(texts, model=model, vocab_size=400)
+    with pytest.warns(UserWarning, match="vocab") as caught_counts:
+        Tokenizer.train_from_counts(WordCounts.from_corpus(texts, model=model), model=model, vocab_size=400)
+    assert [w.filename for w in caught] == [w.filename for w in caught_counts] == [__file__]
+
+
 def test_models_hold_the_tokenizers_vocab(tok):
     assert tok.vocab is tok.model.vocab and tok.vocab_size == len(tok.vocab)
     assert tok.model.vocab.word_to_id["<eos>"] == tok.token_to_id("<eos>")

@@ -9,7 +9,6 @@ with ``byte_fallback``, to byte tokens ``<0x41>``. The merge loop itself lives i
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from itertools import chain, groupby
@@ -21,7 +20,7 @@ import regex
 from .. import _backend
 from ..decoders import ByteLevel, CharBPE, Decoder, byte_fallback_token, is_byte_fallback_token
 from ..encoding import TextEncoder, TextWords
-from ..errors import SubtokError, TokenizerFileError, TrainingError
+from ..errors import SubtokError, TokenizerFileError, TrainingError, warn_caller
 from ..pre_tokenizers import GPT2, PreTokenizer, WhitespaceRuns
 from ..progress import Silent, progress_bar
 from ..registry import require
@@ -640,10 +639,9 @@ class BPETrainer(Trainer):
             train_merges = _backend.pick(bpe_core.train_merges)
             merges = train_merges(word_list, counts, keys, strip, max_tokens, self.min_frequency, blocked, report)
         if len(keys) < max_tokens:
-            warnings.warn(
+            warn_caller(
                 f"BPE training ran out of pairs with min_frequency={self.min_frequency}: the vocabulary has "
-                f"{reserved + len(keys)} tokens, not the vocab_size={self.vocab_size} asked for",
-                stacklevel=3,
+                f"{reserved + len(keys)} tokens, not the vocab_size={self.vocab_size} asked for"
             )
         names = bytes_to_tokens(keys) if byte_level else [k.decode("utf-8") for k in keys]
         return BPE(

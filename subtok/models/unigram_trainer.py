@@ -21,14 +21,13 @@ by loss, then vocabulary position; the final pieces by score, then string. Words
 from __future__ import annotations
 
 import os
-import warnings
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Optional
 
 from .. import _backend, _unicode_data
 from ..decoders import byte_fallback_token
-from ..errors import TrainingError
+from ..errors import TrainingError, warn_caller
 from ..normalizers import Normalizer, SentencePieceNormalizer
 from ..pre_tokenizers import PreTokenizer, Split, Whole
 from ..text import script_v9
@@ -211,10 +210,9 @@ class UnigramTrainer(Trainer):
         pieces, scores = corpus.model()
         final = _finalize(pieces, scores, required, self.vocab_size - len(meta))
         if len(final) + len(meta) < self.vocab_size:
-            warnings.warn(
+            warn_caller(
                 f"Unigram training found only {len(final)} pieces besides {len(meta)} special ones: the "
-                f"vocabulary has {len(final) + len(meta)} tokens, not {self.vocab_size}",
-                stacklevel=2,
+                f"vocabulary has {len(final) + len(meta)} tokens, not {self.vocab_size}"
             )
         kinds = (
             ["unknown" if t == self.unk_token else "control" for t in self.special_tokens]

@@ -9,7 +9,6 @@ vocabulary is kept: encoding never looks at merges.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Optional, Union
 
@@ -17,7 +16,7 @@ from .. import _backend
 from ..decoders import Decoder
 from ..decoders import WordPiece as WordPieceDecoder
 from ..encoding import TextEncoder, TokenSpans
-from ..errors import SubtokError, TokenizerFileError, TrainingError
+from ..errors import SubtokError, TokenizerFileError, TrainingError, warn_caller
 from ..normalizers import BertNormalizer, Normalizer
 from ..pre_tokenizers import BertPreTokenizer, BertWords, PreTokenizer
 from ..processors import BertPostProcessor
@@ -237,10 +236,9 @@ class WordPieceTrainer(Trainer):
             except OverflowError:  # past the native core's 64-bit counts (2**42 for scores): the reference has none
                 reference(*args)
         if len(keys) < max_tokens:
-            warnings.warn(
+            warn_caller(
                 f"WordPiece training ran out of pairs with min_frequency={self.min_frequency}: the vocabulary has "
-                f"{len(specials) + len(keys)} tokens, not the vocab_size={self.vocab_size} asked for",
-                stacklevel=3,
+                f"{len(specials) + len(keys)} tokens, not the vocab_size={self.vocab_size} asked for"
             )
         return WordPiece(
             specials + [k.decode("utf-8") for k in keys],
