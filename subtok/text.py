@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 import regex
 
-from . import _unicode_case, _unicode_data
+from . import _char_classes_data, _unicode_case, _unicode_data
 from .errors import InputError, SubtokError
 
 # GPT-2's pre-tokenizer pattern, as used by HF's ByteLevel pre-tokenizer and tiktoken's "gpt2" encoding.
@@ -148,6 +148,21 @@ CLASS_ASCII_DIGIT = 64  # [0-9] (Falcon's three-digit split)
 
 @lru_cache(maxsize=1)
 def char_classes() -> bytes:
+    """The class table of ``compute_char_classes``: read from the runs stored in ``_char_classes_data`` where
+    the installed ``regex`` is the version that wrote them (about 2 ms), computed otherwise (40-60 ms, which
+    every process that uses the native scanners would pay)."""
+    if getattr(regex, "__version__", None) == _char_classes_data.REGEX_VERSION:
+        return stored_char_classes()
+    return compute_char_classes()
+
+
+def stored_char_classes() -> bytes:
+    """The table ``tools/gen_char_classes.py`` stored, expanded from its runs."""
+    starts = np.array(_char_classes_data.RUN_STARTS + (0x110000,), dtype=np.int64)
+    return np.repeat(np.array(_char_classes_data.RUN_CLASSES, dtype=np.uint8), np.diff(starts)).tobytes()
+
+
+def compute_char_classes() -> bytes:
     """One byte per code point: CLASS_LETTER for \\p{L}, CLASS_NUMBER for \\p{N}, CLASS_SPACE for \\s,
     CLASS_PUNCT for BERT's punctuation (``BERT_PUNCT``) and o200k's classes, CLASS_UPPERISH for
     [\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}] and CLASS_LOWERISH for [\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}], CLASS_ASCII_DIGIT for
