@@ -441,8 +441,9 @@ typedef struct { /* an edge in a node's own table (CpTrie.slots) */
     int32_t child;   /* -1: an empty slot */
 } CpSlot;
 
-typedef struct { /* where a node's table starts in CpTrie.slots, and log2 of its size */
-    uint32_t at, bits;
+typedef struct { /* where a node's table starts in CpTrie.slots, log2 of its size, and the node's filter (kids) */
+    uint32_t at;
+    uint16_t bits, kids;
 } CpTable;
 
 typedef struct {
@@ -454,9 +455,9 @@ typedef struct {
     int32_t *root;       /* after cptrie_finish: the root's child per BMP code point (-1: none) */
     uint16_t *kids;      /* after cptrie_finish: per node, bit c & 15 set when a child's code point c has those low
                             bits (0: a leaf): most failed steps end here, without a probe (two bytes a node:
-                            a trainer's trie has millions) */
+                            a trainer's trie has millions); moved into table once there is one */
     CpTable *table;      /* after cptrie_finish(roomy): per node, its children's table in slots (a leaf's: the
-                            one empty slot 0); the shared hash table is then gone */
+                            one empty slot 0) and its filter, read together; the shared hash table is then gone */
     CpSlot *slots;
 } CpTrie;
 
@@ -474,16 +475,16 @@ static inline uint32_t cptrie_table_slot(uint32_t c, uint32_t bits) {
 
 /* cptrie_next: node's child by code point c, or -1; on a trie with node tables, a probe of the node's own
  * table (a few slots side by side: a walk's steps touch few cache lines), else of the shared hash table */
-static inline int32_t cptrie_next(const CpTrie *t, int32_t node, Py_UCS4 c) {
-    if (t->slots) {
-        const CpTable tab = t->table[node];
-        const CpSlot *slots = t->slots + tab.at;
-        const uint32_t mask = (1u << tab.bits) - 1;
-        for (uint32_t i = cptrie_table_slot(c, tab.bits);; i = (i + 1) & mask) {
-            if (slots[i].label == c) return slots[i].child;
-            if (slots[i].child < 0) return -1;
-        }
+static inline int32_t cptrie_table_next(const CpSlot *slots, CpTable tab, Py_UCS4 c) {
+    const uint32_t mask = (1u << tab.bits) - 1;
+    for (uint32_t i = cptrie_table_slot(c, tab.bits);; i = (i + 1) & mask) {
+        if (slots[i].label == c) return slots[i].child;
+        if (slots[i].child < 0) return -1;
     }
+}
+
+static inline int32_t cptrie_next(const CpTrie *t, int32_t node, Py_UCS4 c) {
+    if (t->slots) return cptrie_table_next(t->slots + t->table[node].at, t->table[node], c);
     uint64_t key = ((uint64_t)node << 21) | c;
     size_t i = cptrie_slot(t, key);
     return cpedge_key(&t->edges[i]) == key ? t->edges[i].child : -1;
@@ -542,7 +543,8 @@ static int cptrie_tables(CpTrie *t) {
         const uint32_t count = table[v].at;
         uint32_t bits = 0;
         while (count && (1u << bits) < 2 * count) bits++; /* at most half full */
-        table[v].bits = bits;
+        table[v].bits = (uint16_t)bits;
+        table[v].kids = t->kids[v];
         table[v].at = count ? (uint32_t)total : 0;
         total += count ? (size_t)1 << bits : 0;
     }
@@ -558,8 +560,8 @@ static int cptrie_tables(CpTrie *t) {
         while (slots[tab.at + k].child >= 0) k = (k + 1) & mask;
         slots[tab.at + k] = (CpSlot){c, t->edges[i].child};
     }
-    free(t->edges);
-    t->edges = NULL, t->table = table, t->slots = slots;
+    free(t->edges), free(t->kids);
+    t->edges = NULL, t->kids = NULL, t->table = table, t->slots = slots;
     return 0;
 }
 
@@ -588,6 +590,12 @@ static int cptrie_finish(CpTrie *t, int roomy) {
 /* cptrie_step <-> cptrie_next on a finished trie: the root's children by table, a child the filter rules
  * out without a probe */
 static inline int32_t cptrie_step(const CpTrie *t, int32_t node, Py_UCS4 c) {
+    if (t->slots) { /* the filter, then the root's table or the node's own, from one read of its entry */
+        const CpTable tab = t->table[node];
+        if (!(tab.kids >> (c & 15) & 1)) return -1;
+        if (node == 0 && c < 0x10000) return t->root[c];
+        return cptrie_table_next(t->slots + tab.at, tab, c);
+    }
     if (!(t->kids[node] >> (c & 15) & 1)) return -1;
     if (node == 0 && c < 0x10000) return t->root[c];
     return cptrie_next(t, node, c);

@@ -434,8 +434,8 @@ static inline uint64_t sp_way(Py_ssize_t start, int32_t id) {
 }
 
 /* SP_VITERBI(NAME, T, ROUND): sp_viterbi's loop with path scores of type T, each candidate through ROUND
- * before it is compared. From each start the trie walk goes on while the node's filter lets the next
- * character through; a candidate replaces an end's way in only when strictly greater (the first of equal
+ * before it is compared. From each start the trie walk goes on while the node has a child by the next
+ * character; a candidate replaces an end's way in only when strictly greater (the first of equal
  * ones stays, as the reference's): every end but 0 starts at minus infinity, so the first candidate always
  * wins, and the way in is chosen by a mask, not a branch (its outcome is a coin). */
 #define SP_VITERBI(NAME, T, ROUND)                                                                            \
@@ -443,7 +443,6 @@ static inline uint64_t sp_way(Py_ssize_t start, int32_t id) {
                      const T *score, T unk) {                                                                 \
         const CpTrie *trie = &e->trie;                                                                        \
         const int32_t *token = trie->token, *root = trie->root;                                               \
-        const uint16_t *kids = trie->kids;                                                                    \
         best[0] = 0, link[0].from = -1;                                                                       \
         for (Py_ssize_t k = 1; k <= n; k++) best[k] = -(T)INFINITY, link[k].from = -1;                        \
         for (Py_ssize_t start = 0; start < n; start++) {                                                      \
@@ -458,8 +457,8 @@ static inline uint64_t sp_way(Py_ssize_t start, int32_t id) {
                                                                    (sp_way_of(&link[end]) & ~take);           \
                 best[end] = cand > old ? cand : old;                                                          \
                 memcpy(&link[end], &way, sizeof way); /* (start, id) as one word, chosen without a branch */  \
-                if (end == n || !(kids[node] >> (cp[end] & 15) & 1)) break;                                   \
-                node = cptrie_next(trie, node, cp[end]);                                                      \
+                if (end == n) break;                                                                          \
+                node = cptrie_step(trie, node, cp[end]);                                                      \
             }                                                                                                 \
             if (!single) {                                                                                    \
                 const T cand = ROUND(unk + here);                                                             \

@@ -1,9 +1,9 @@
 /* wordpiece_encode.c: WordPiece's longest-match encoder (LinMaxMatch) and BERT's whole pipeline in one call.
  * Python twin: subtok/models/wordpiece_core.py
  *
- *   make_trie             <-> make_trie              mirrored (WordTrie; edges in one hash table keyed by
- *                                                     node and code point, where the reference has a dict
- *                                                     per node; the links' pops in one pool)
+ *   make_trie             <-> make_trie              mirrored (WordTrie; each node's edges in a small hash
+ *                                                     table of its own, where the reference has a dict per
+ *                                                     node; the links' pops in one pool)
  *   longest_match         <-> longest_match          mirrored (LinMaxMatch)
  *   greedy_match          <-> greedy_match           mirrored
  *   encode_longest_match  <-> encode_longest_match   mirrored
@@ -13,33 +13,30 @@
  *                             equivalent by test)
  */
 
-/* A character trie (wordpiece_core.WordTrie): node 0 is the root of a word's first token (every token,
- * spelled in full), node 1 of the tokens after it (those with the prefix, stripped). Edges live in one hash
- * table keyed by (node, code point). LinMaxMatch's links per node: fail (-1: the word is unknown) and the
- * pops, (id, length) pairs at pop_start in one pool; linked is 0 where the pops went over their budget. */
+/* A character trie (wordpiece_core.WordTrie) on common.h's CpTrie: node 0 is the root of a word's first token
+ * (every token, spelled in full), node 1 of the tokens after it (those with the prefix, stripped), reached
+ * from node 0 by CONTINUATION, a code point no str holds. Once built, each node's children sit in a small
+ * table of its own (cptrie_finish), so a walk's steps read few cache lines, where one table of all edges
+ * put every step on a line of its own. LinMaxMatch's links per node (one record: a failure reads one line):
+ * fail (-1: the word is unknown) and the pops, (id, length) pairs at pop_start in one pool; linked is 0
+ * where the pops went over their budget. */
+#define CONTINUATION 0x110000
+
+typedef struct {
+    int32_t fail, pop_start, pop_len;
+} Link;
+
 typedef struct {
     PyObject_HEAD
-    uint64_t *edge_key; /* (node + 1) << 21 | code point; 0 = empty */
-    int32_t *edge_child;
-    size_t edge_cap;
-    int32_t *token; /* token id ending at each node, -1 for none */
-    int32_t *parent, *depth, *fail, *pop_start, *pop_len;
-    Py_UCS4 *ch; /* the character of the edge into each node */
+    CpTrie cp; /* its values: the token id ending at each node, -1 for none */
+    Link *link;
     int32_t *pool; /* (id, length) pairs */
-    int32_t n_nodes;
     int linked;
 } Trie;
 
 static void trie_dealloc(Trie *t) {
-    free(t->edge_key);
-    free(t->edge_child);
-    free(t->token);
-    free(t->parent);
-    free(t->depth);
-    free(t->fail);
-    free(t->pop_start);
-    free(t->pop_len);
-    free(t->ch);
+    cptrie_free(&t->cp);
+    free(t->link);
     free(t->pool);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
@@ -52,145 +49,108 @@ static PyTypeObject TrieType = {
     .tp_doc = "A WordPiece vocabulary as a character trie.",
 };
 
-static inline int32_t trie_child(const Trie *t, int32_t node, Py_UCS4 c) {
-    uint64_t key = ((uint64_t)(node + 1) << 21) | c; /* never 0, the empty mark */
-    size_t j = mix64(key) & (t->edge_cap - 1);
-    while (t->edge_key[j]) {
-        if (t->edge_key[j] == key) return t->edge_child[j];
-        j = (j + 1) & (t->edge_cap - 1);
-    }
-    return -1;
-}
-
-/* trie_add: the path of text[start, len) from node, made where missing; its last node gets token_id unless
- * it has one (WordTrie._add). */
-static void trie_add(Trie *t, int32_t node, int kind, const void *text, Py_ssize_t start, Py_ssize_t len,
-                     int32_t token_id) {
-    for (Py_ssize_t k = start; k < len; k++) {
-        Py_UCS4 c = PyUnicode_READ(kind, text, k);
-        int32_t child = trie_child(t, node, c);
-        if (child < 0) {
-            child = t->n_nodes++;
-            uint64_t key = ((uint64_t)(node + 1) << 21) | c;
-            size_t j = mix64(key) & (t->edge_cap - 1);
-            while (t->edge_key[j]) j = (j + 1) & (t->edge_cap - 1);
-            t->edge_key[j] = key;
-            t->edge_child[j] = child;
-            t->parent[child] = node;
-            t->ch[child] = c;
-            t->depth[child] = t->depth[node] + 1;
-        }
-        node = child;
-    }
-    if (t->token[node] < 0) t->token[node] = token_id;
-}
-
-/* trie_link: LinMaxMatch's links, shallow nodes first (WordTrie._link); 0 where the pops go over budget
- * (8 per node), -1 without memory. */
+/* trie_link: LinMaxMatch's links, shallow nodes first (WordTrie._link), on the trie before cptrie_finish;
+ * linked 0 where the pops go over budget (8 per node), -1 without memory. */
 static int trie_link(Trie *t) {
-    int32_t n = t->n_nodes, max_depth = 0;
+    const CpTrie *cp = &t->cp;
+    int32_t n = cp->n_nodes, max_depth = 0;
+    int32_t *parent = malloc((size_t)n * sizeof(int32_t)), *depth = calloc((size_t)n, sizeof(int32_t));
+    Py_UCS4 *ch = malloc((size_t)n * sizeof(Py_UCS4));
     int32_t *order = malloc((size_t)n * sizeof(int32_t)), *count = NULL;
     size_t budget = 8 * (size_t)n, pool_n = 0;
-    t->fail = malloc((size_t)n * sizeof(int32_t));
-    t->pop_start = calloc((size_t)n, sizeof(int32_t));
-    t->pop_len = calloc((size_t)n, sizeof(int32_t));
+    Link *link = t->link = calloc((size_t)n, sizeof(Link));
     t->pool = malloc(2 * budget * sizeof(int32_t) + 2 * sizeof(int32_t));
-    for (int32_t v = 0; v < n; v++) max_depth = t->depth[v] > max_depth ? t->depth[v] : max_depth;
-    count = calloc((size_t)max_depth + 2, sizeof(int32_t));
-    if (!order || !count || !t->fail || !t->pop_start || !t->pop_len || !t->pool) {
-        free(order);
-        free(count);
+    int ok = parent && depth && ch && order && link && t->pool;
+    for (size_t i = 0; ok && i <= cp->mask; i++) { /* each node's parent and the character into it */
+        uint64_t key = cpedge_key(&cp->edges[i]);
+        if (key == UINT64_MAX) continue;
+        parent[cp->edges[i].child] = (int32_t)(key >> 21);
+        ch[cp->edges[i].child] = (Py_UCS4)(key & 0x1FFFFF);
+    }
+    for (int32_t v = 2; ok && v < n; v++) { /* a child is made after its parent: depths in id order */
+        depth[v] = depth[parent[v]] + 1;
+        max_depth = depth[v] > max_depth ? depth[v] : max_depth;
+    }
+    count = ok ? calloc((size_t)max_depth + 2, sizeof(int32_t)) : NULL;
+    if (!count) {
+        free(parent), free(depth), free(ch), free(order);
         return -1;
     }
-    for (int32_t v = 0; v < n; v++) count[t->depth[v] + 1]++; /* nodes by depth, by creation within one */
+    for (int32_t v = 0; v < n; v++) count[depth[v] + 1]++; /* nodes by depth, by creation within one */
     for (int32_t d = 0; d <= max_depth; d++) count[d + 1] += count[d];
-    for (int32_t v = 0; v < n; v++) order[count[t->depth[v]]++] = v;
+    for (int32_t v = 0; v < n; v++) order[count[depth[v]]++] = v;
     free(count);
-    int ok = 1;
     for (int32_t k = 0; k < n && ok; k++) {
         int32_t v = order[k];
-        t->fail[v] = -1;
+        link[v].fail = -1;
         if (v < 2) continue;
-        t->pop_start[v] = (int32_t)pool_n;
-        if (t->token[v] >= 0) {
-            t->fail[v] = 1;
-            t->pool[2 * pool_n] = t->token[v];
-            t->pool[2 * pool_n + 1] = t->depth[v];
+        link[v].pop_start = (int32_t)pool_n;
+        if (cp->token[v] >= 0) {
+            link[v].fail = 1;
+            t->pool[2 * pool_n] = cp->token[v];
+            t->pool[2 * pool_n + 1] = depth[v];
             pool_n++;
         } else {
-            int32_t u = t->parent[v], z = t->fail[u], next = -1;
-            for (int32_t w = u;; w = z, z = t->fail[z]) { /* the parent's pops, then each failure's on the way */
-                if (pool_n + (size_t)t->pop_len[w] > budget) {
+            int32_t u = parent[v], z = link[u].fail, next = -1;
+            for (int32_t w = u;; w = z, z = link[z].fail) { /* the parent's pops, then each failure's on the way */
+                if (pool_n + (size_t)link[w].pop_len > budget) {
                     ok = 0;
                     break;
                 }
-                memcpy(t->pool + 2 * pool_n, t->pool + 2 * (size_t)t->pop_start[w], 2 * sizeof(int32_t) * (size_t)t->pop_len[w]);
-                pool_n += (size_t)t->pop_len[w];
-                if (z < 0 || (next = trie_child(t, z, t->ch[v])) >= 0) break;
+                memcpy(t->pool + 2 * pool_n, t->pool + 2 * (size_t)link[w].pop_start, 2 * sizeof(int32_t) * (size_t)link[w].pop_len);
+                pool_n += (size_t)link[w].pop_len;
+                if (z < 0 || (next = cptrie_next(cp, z, ch[v])) >= 0) break;
             }
-            t->fail[v] = next;
+            link[v].fail = next;
         }
-        t->pop_len[v] = (int32_t)(pool_n - (size_t)t->pop_start[v]);
+        link[v].pop_len = (int32_t)(pool_n - (size_t)link[v].pop_start);
         ok = ok && pool_n <= budget;
     }
-    free(order);
+    free(parent), free(depth), free(ch), free(order);
     t->linked = ok;
     return 0;
 }
 
-/* make_trie(vocab: list[str], prefix: str) -> Trie */
+/* make_trie(vocab: list[str], prefix: str) -> Trie (wordpiece_core.WordTrie) */
 static PyObject *make_trie(PyObject *self, PyObject *args) {
     PyObject *vocab, *prefix;
     if (!PyArg_ParseTuple(args, "O!U", &PyList_Type, &vocab, &prefix)) return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(vocab), total = 2, plen = PyUnicode_GET_LENGTH(prefix);
+    Py_ssize_t n = PyList_GET_SIZE(vocab), longest = 0, plen = PyUnicode_GET_LENGTH(prefix);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *tok = PyList_GET_ITEM(vocab, i);
         if (!PyUnicode_Check(tok)) {
             PyErr_SetString(PyExc_TypeError, "the vocabulary must be a list of str");
             return NULL;
         }
-        total += 2 * PyUnicode_GET_LENGTH(tok); /* in full under node 0, and perhaps stripped under node 1 */
-    }
-    if (total > INT32_MAX / 8) {
-        PyErr_SetString(PyExc_ValueError, "vocabulary too large for the trie");
-        return NULL;
+        longest = PyUnicode_GET_LENGTH(tok) > longest ? PyUnicode_GET_LENGTH(tok) : longest;
     }
     Trie *t = PyObject_New(Trie, &TrieType);
     if (!t) return NULL;
-    t->edge_cap = 64;
-    while (t->edge_cap < (size_t)total * 2) t->edge_cap <<= 1;
-    t->edge_key = calloc(t->edge_cap, sizeof(uint64_t));
-    t->edge_child = malloc(t->edge_cap * sizeof(int32_t));
-    t->token = malloc((size_t)total * sizeof(int32_t));
-    t->parent = malloc((size_t)total * sizeof(int32_t));
-    t->depth = calloc((size_t)total, sizeof(int32_t));
-    t->ch = malloc((size_t)total * sizeof(Py_UCS4));
-    t->fail = t->pop_start = t->pop_len = t->pool = NULL;
-    t->n_nodes = 2;
+    memset(&t->cp, 0, sizeof t->cp);
+    t->link = NULL;
+    t->pool = NULL;
     t->linked = 0;
-    if (!t->edge_key || !t->edge_child || !t->token || !t->parent || !t->depth || !t->ch) {
-        Py_DECREF(t);
-        return PyErr_NoMemory();
-    }
-    for (Py_ssize_t i = 0; i < total; i++) t->token[i] = t->parent[i] = -1;
-    Py_UCS4 *pre = PyUnicode_AsUCS4Copy(prefix);
-    if (!pre) {
-        Py_DECREF(t);
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
+    Py_UCS4 *pre = PyUnicode_AsUCS4Copy(prefix), *buf = malloc((size_t)(longest + 2) * sizeof(Py_UCS4));
+    const Py_UCS4 continuation = CONTINUATION;
+    int ok = pre && buf && cptrie_add(&t->cp, &continuation, 1, -1) == 0; /* node 1 first */
+    for (Py_ssize_t i = 0; ok && i < n; i++) {
         PyObject *tok = PyList_GET_ITEM(vocab, i);
-        int kind = PyUnicode_KIND(tok);
-        const void *data = PyUnicode_DATA(tok);
-        Py_ssize_t len = PyUnicode_GET_LENGTH(tok), k = 0;
-        trie_add(t, 0, kind, data, 0, len, (int32_t)i);
-        while (plen && len > plen && k < plen && PyUnicode_READ(kind, data, k) == pre[k]) k++;
-        if (plen && len > plen && k == plen) trie_add(t, 1, kind, data, plen, len, (int32_t)i); /* a continuation */
+        Py_ssize_t len = PyUnicode_GET_LENGTH(tok);
+        if (!PyUnicode_AsUCS4(tok, buf + 1, len + 1, 0)) {
+            ok = 0;
+            break;
+        }
+        ok = cptrie_add(&t->cp, buf + 1, len, (int32_t)i) == 0;
+        if (ok && plen && len > plen && memcmp(buf + 1, pre, (size_t)plen * sizeof(Py_UCS4)) == 0) {
+            buf[plen] = CONTINUATION; /* a continuation: the rest, under node 1 */
+            ok = cptrie_add(&t->cp, buf + plen, len - plen + 1, (int32_t)i) == 0;
+        }
     }
     PyMem_Free(pre);
-    if (trie_link(t) < 0) {
+    free(buf);
+    if (!ok || trie_link(t) < 0 || cptrie_finish(&t->cp, 1) < 0) {
         Py_DECREF(t);
-        return PyErr_NoMemory();
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
     return (PyObject *)t;
 }
@@ -204,10 +164,10 @@ static Py_ssize_t greedy_match(const Trie *trie, const Py_UCS4 *cp, Py_ssize_t n
         int32_t node = start == 0 ? 0 : 1, best_id = -1;
         Py_ssize_t best_end = start;
         for (Py_ssize_t i = start; i < n; i++) {
-            node = trie_child(trie, node, cp[i]);
+            node = cptrie_step(&trie->cp, node, cp[i]);
             if (node < 0) break;
-            if (trie->token[node] >= 0) {
-                best_id = trie->token[node];
+            if (trie->cp.token[node] >= 0) {
+                best_id = trie->cp.token[node];
                 best_end = i + 1;
             }
         }
@@ -222,14 +182,15 @@ static Py_ssize_t greedy_match(const Trie *trie, const Py_UCS4 *cp, Py_ssize_t n
 /* trie_pop: the pops of *node appended (ids, ends, *m; *end the last token's end) and *node its failure;
  * 0 where it has none (the word is unknown). */
 static inline int trie_pop(const Trie *trie, int32_t *node, int32_t *end, int32_t *ids, int32_t *ends, Py_ssize_t *m) {
-    if (trie->fail[*node] < 0) return 0;
-    const int32_t *pop = trie->pool + 2 * (size_t)trie->pop_start[*node];
-    for (int32_t k = 0; k < trie->pop_len[*node]; k++) {
+    const Link link = trie->link[*node];
+    if (link.fail < 0) return 0;
+    const int32_t *pop = trie->pool + 2 * (size_t)link.pop_start;
+    for (int32_t k = 0; k < link.pop_len; k++) {
         *end += pop[2 * k + 1];
         ids[*m] = pop[2 * k];
         ends[(*m)++] = *end;
     }
-    *node = trie->fail[*node];
+    *node = link.fail;
     return 1;
 }
 
@@ -240,7 +201,7 @@ static Py_ssize_t longest_match(const Trie *trie, const Py_UCS4 *cp, Py_ssize_t 
     Py_ssize_t m = 0;
     int32_t node = 0, end = 0, child;
     for (Py_ssize_t i = 0; i < n; i++) {
-        while ((child = trie_child(trie, node, cp[i])) < 0)
+        while ((child = cptrie_step(&trie->cp, node, cp[i])) < 0)
             if (!trie_pop(trie, &node, &end, ids, ends, &m)) return 0;
         node = child;
     }
@@ -429,7 +390,7 @@ static PyObject *bert_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) 
         return NULL;
     }
     int32_t top = enc->unk_id;
-    for (int32_t i = 0; i < trie->n_nodes; i++) top = trie->token[i] > top ? trie->token[i] : top;
+    for (int32_t i = 0; i < trie->cp.n_nodes; i++) top = trie->cp.token[i] > top ? trie->cp.token[i] : top;
     for (Py_ssize_t k = 0; k < enc->specials.n; k++) top = enc->specials.id[k] > top ? enc->specials.id[k] : top;
     if (id_objects_make(&enc->ids, top) < 0) {
         Py_DECREF(enc);
