@@ -22,7 +22,7 @@ Encoding.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -202,6 +202,28 @@ class Framed(Alignment):
         return self.before + [0] * (n - len(self.before) - len(self.after)) + self.after
 
 
+class Template(NamedTuple):
+    """What a post-processor puts around one sequence (``PostProcessor.template``): the ids before and
+    after it, those tokens' special-tokens masks, and the type ids before, of the sequence's own tokens
+    and after."""
+
+    before: list[int]
+    after: list[int]
+    masks: tuple[list[int], list[int]]
+    types: tuple[list[int], int, list[int]]
+
+    @property
+    def typed(self) -> bool:
+        """Whether any type id is not 0 (else an encoding's type ids stay implicit)."""
+        before, own, after = self.types
+        return any(before) or own != 0 or any(after)
+
+    def type_ids(self, n: int) -> list[int]:
+        """The type ids of a sequence of ``n`` tokens with the template around it."""
+        before, own, after = self.types
+        return before + [own] * n + after
+
+
 class Encoding:
     """The result of encoding one text: ``ids`` at once; ``tokens`` and character ``offsets`` into the
     text on first use (so ``tok.encode(text).ids`` costs about what the ids alone cost). ``vocab`` is the
@@ -352,10 +374,21 @@ class TextEncoder:
 
     def sample_batch(self, texts: list[str], theta: float, seeds: list[int], num_threads: int) -> list[Encoding]:
         """``sample`` of each text with its seed."""
-        return self._encodings(texts, self.core.sample_batch(texts, theta, seeds, num_threads))
+        return self._encodings(texts, self.core.sample_batch(texts, theta, seeds, num_threads), self.alignment)
 
-    def encode_batch(self, texts: list[str], num_threads: int) -> list[Encoding]:
-        return self._encodings(texts, self.core.encode_batch(texts, num_threads))
+    def encode_batch(self, texts: list[str], num_threads: int, template: Optional[Template] = None) -> list[Encoding]:
+        """Each text's encoding; with ``template`` (a post-processor's that ``frames``), each text's ids
+        between the template's, put there by the core, and the encodings as ``PostProcessor.apply_batch``
+        would make them (one ``Framed`` alignment, no second list of ids per text)."""
+        if template is None:
+            return self._encodings(texts, self.core.encode_batch(texts, num_threads), self.alignment)
+        results = self.core.encode_batch(texts, num_threads, template.before, template.after)
+        encodings = self._encodings(texts, results, Framed(self.alignment, *template.masks))
+        if template.typed:
+            added = len(template.before) + len(template.after)
+            for e in encodings:
+                e.type_ids = template.type_ids(len(e.ids) - added)
+        return encodings
 
     def encode_batch_ids(self, texts: list[str], num_threads: int) -> list[list[int]]:
         """Each text's ids as a list of int, the core building no other object per text."""
@@ -378,6 +411,6 @@ class TextEncoder:
         ids, starts = self.core.encode_lines_flat(block, num_threads, *template)
         return np.frombuffer(ids, dtype=np.int32), np.frombuffer(starts, dtype=np.int64)
 
-    def _encodings(self, texts: list[str], results: list) -> list[Encoding]:
-        model, vocab, kind = self.model, self.vocab, self.alignment
+    def _encodings(self, texts: list[str], results: list, kind: Alignment) -> list[Encoding]:
+        model, vocab = self.model, self.vocab
         return [Encoding(ids, model, vocab, text, kind, record) for text, (ids, record) in zip(texts, results)]

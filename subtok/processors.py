@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from .encoding import Alignment, Encoding, Framed, Joined, Span
+from .encoding import Alignment, Encoding, Framed, Joined, Span, Template
 from .errors import SubtokError
 from .registry import ByteLevelOptions, Registry
 from .text import bytes_to_unicode
@@ -45,15 +45,14 @@ class PostProcessor:
     def apply_batch(self, encodings: list[Encoding]) -> list[Encoding]:
         """``apply`` to each encoding of a batch, one sequence each. A processor that only puts a template
         around the sequence (``frames``) changes the encodings in place: the single template read once
-        (``single_layout``) and put around each (``Framed``), no new Encoding per text."""
+        (``template``) and put around each (``Framed``), no new Encoding per text. (A whole-text encoder's
+        batch gets the same from its core: ``TextEncoder.encode_batch`` with the template.)"""
         if not self.frames:
             return [self.apply(e, None) for e in encodings]
         if not encodings:
             return []
-        marker, at = self.single_layout(encodings[0].model, encodings[0].vocab)
-        before, after = marker.ids[:at], marker.ids[at + 1 :]
-        types, mask = marker.type_ids, marker.special_tokens_mask
-        masks, typed = (mask[:at], mask[at + 1 :]), any(types)
+        template = self.template(encodings[0].model, encodings[0].vocab)
+        before, after, masks = template.before, template.after, template.masks
         framed: dict[Any, Framed] = {}  # by the encodings' own alignment (one or two kinds in a batch)
         for e in encodings:
             n = len(e.ids)
@@ -64,22 +63,21 @@ class PostProcessor:
             e._alignment = alignment
             e.ids = [*before, *e.ids, *after]
             e._offsets = e._tokens = None
-            if typed:
-                e.type_ids = types[:at] + [types[at]] * n + types[at + 1 :]
+            if template.typed:
+                e.type_ids = template.type_ids(n)
             if own_mask is not None:
                 e.special_tokens_mask = masks[0] + own_mask + masks[1]
         return encodings
 
-    def single_layout(self, model: Any, vocab: Any) -> tuple[Encoding, int]:
-        """``apply`` on a one-token marker (id -1), and where the marker went: what this processor puts
-        around one sequence, by its own rules (ids, type ids, special-tokens mask)."""
+    def template(self, model: Any, vocab: Any) -> Template:
+        """What this processor puts around one sequence, by its own rules: ``apply`` on a one-token marker
+        (id -1), read off around where the marker went (ids, special-tokens masks, type ids)."""
         marker = self.apply(Encoding([-1], model, vocab, "", Joined, [None]), None)
-        return marker, marker.ids.index(-1)
-
-    def single_template(self, model: Any, vocab: Any) -> tuple[list[int], list[int]]:
-        """The ids this processor puts before and after one sequence (for a batch's flat ids)."""
-        marker, at = self.single_layout(model, vocab)
-        return marker.ids[:at], marker.ids[at + 1 :]
+        at = marker.ids.index(-1)
+        types, mask = marker.type_ids, marker.special_tokens_mask
+        return Template(
+            marker.ids[:at], marker.ids[at + 1 :], (mask[:at], mask[at + 1 :]), (types[:at], types[at], types[at + 1 :])
+        )
 
     def to_dict(self) -> dict:
         return {"type": self.type}

@@ -665,8 +665,11 @@ class Tokenizer:
                 return {"input_ids": ids, "row_splits": row_splits}
             with _gc_paused():  # millions of new small objects: no cycles among them to look for
                 texts = [items[i] for i in fast]
+                template = None
+                if post is not None and post.frames and draw is None and len(fast) == len(items):
+                    template = post.template(whole.model, whole.vocab)  # put around each text by the core
                 if draw is None:
-                    encoded = whole.encode_batch(texts, threads)
+                    encoded = whole.encode_batch(texts, threads, template)
                 else:  # a seed per text, drawn in order: the same batch on any number of threads
                     encoded = whole.sample_batch(texts, draw.alpha, [draw.next_seed() for _ in texts], threads)
                 if len(fast) == len(items):
@@ -676,7 +679,7 @@ class Tokenizer:
                     for i, enc in zip(fast, encoded):
                         encodings[i] = enc
                     encodings = [e if e is not None else self._encode_one(t, allowed) for e, t in zip(encodings, items)]
-                if post is not None:
+                if post is not None and template is None:
                     encodings = post.apply_batch(encodings)
         else:
 
@@ -787,7 +790,10 @@ class Tokenizer:
     def _flat_template(self, add_special_tokens: bool) -> tuple[list[int], list[int]]:
         """The ids a flat batch puts before and after each text: the post-processor's, when it adds them."""
         post = self.post_processor if add_special_tokens else None
-        return post.single_template(self.model, self._vocab) if post is not None else ([], [])
+        if post is None:
+            return [], []
+        template = post.template(self.model, self._vocab)
+        return template.before, template.after
 
     def _stream(self, texts, batch_size, num_threads, add_special_tokens, return_tensors, options, seeds):
         while batch := list(islice(texts, batch_size)):

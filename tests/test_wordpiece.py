@@ -214,6 +214,36 @@ def test_pipeline_pairs_offsets_and_decode(backend, wp):
     assert arrays["token_type_ids"].shape == arrays["input_ids"].shape
 
 
+def _piece(kind: str, ident: str, type_id: int) -> dict:
+    return {kind: {"id": ident, "type_id": type_id}}
+
+
+@pytest.mark.parametrize("types", [(0, 0, 0), (2, 1, 3)])
+def test_a_batch_the_core_frames_is_each_text_post_processed(backend, wp, types):
+    """A whole-text encoder's batch gets the post-processor's template from its core: the same encodings as
+    one text at a time (ids, tokens, offsets, type ids, special-tokens mask), with type ids or without."""
+    from subtok.processors import TemplateProcessing
+
+    tok = Tokenizer.from_dict(wp.to_dict())
+    names = ("[CLS]", "Sequence", "[SEP]")
+    single = [
+        _piece("Sequence" if n == "Sequence" else "SpecialToken", "A" if n == "Sequence" else n, t)
+        for n, t in zip(names, types)
+    ]
+    specials = {n: {"id": n, "ids": [tok.token_to_id(n)], "tokens": [n]} for n in ("[CLS]", "[SEP]")}
+    tok.post_processor = TemplateProcessing(single, single + single[1:], specials)
+    texts = [*SAMPLE_TEXTS[:8], "", "a [SEP] inside", "Ünïcödé naïve"]
+    fields = ("ids", "tokens", "offsets", "type_ids", "special_tokens_mask", "attention_mask")
+    for text, got in zip(texts, tok.encode_batch(texts, num_threads=2), strict=True):
+        want = tok.encode(text)
+        assert [getattr(got, f) for f in fields] == [getattr(want, f) for f in fields], text
+    assert tok.encode_batch(["x y"])[0].type_ids == [
+        types[0],
+        *[types[1]] * len(tok.encode("x y", add_special_tokens=False)),
+        types[2],
+    ]
+
+
 def test_roundtrip_and_hf_json(backend, wp, tmp_path):
     wp.save(tmp_path / "wp.json")
     assert Tokenizer.load(tmp_path / "wp.json").encode("quick", pair="fox").ids == wp.encode("quick", pair="fox").ids

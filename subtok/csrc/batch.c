@@ -43,8 +43,8 @@ struct Batch {
     int threads;        /* how many workers there are */
     Py_ssize_t n;
     int flat; /* only the ids are wanted */
-    Buf prefix, suffix; /* a flat batch's: ids written before and after each text's (a post-processor's
-                           template, such as BERT's [CLS] ... [SEP]) */
+    Buf prefix, suffix; /* ids written before and after each text's (a post-processor's template, such as
+                           BERT's [CLS] ... [SEP]) */
     size_t run; /* texts a worker takes at a time: a 32nd of a thread's share, 1 to BATCH_RUN */
     char apart[64]; /* (what the workers write together on a line of its own: the fields above are read at
                        every text) */
@@ -174,8 +174,9 @@ static int template_ids(PyObject *list, Buf *out, const char *name) {
     return 0;
 }
 
-/* encode_batch for any encoder: texts -> list of (ids, aux bytes), over num_threads threads; with
- * BATCH_FLAT, flat_result's (ids, row starts) instead (args: texts, num_threads, prefix ids, suffix ids),
+/* encode_batch for any encoder: texts -> list of (ids, aux bytes), over num_threads threads (args: texts,
+ * num_threads, prefix ids, suffix ids: each text's ids between them); with BATCH_FLAT, flat_result's (ids,
+ * row starts) instead (the same args),
  * with BATCH_IDS a list of each text's ids; BATCH_LINES is BATCH_FLAT over the lines of one str (args:
  * block, num_threads, prefix ids, suffix ids; block_lines), no str made per line. */
 static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, PyObject *args, int what) {
@@ -183,7 +184,7 @@ static PyObject *run_batch(void *enc, const BatchOps *ops, const IdObjects *io, 
     int num_threads = 1;
     const int lines = what == BATCH_LINES;
     if (!(lines ? PyArg_ParseTuple(args, "U|iOO", &list, &num_threads, &prefix, &suffix)
-                : PyArg_ParseTuple(args, what == BATCH_FLAT ? "O!|iOO" : "O!|i", &PyList_Type, &list, &num_threads,
+                : PyArg_ParseTuple(args, what == BATCH_IDS ? "O!|i" : "O!|iOO", &PyList_Type, &list, &num_threads,
                                    &prefix, &suffix)) ||
         require_classes() < 0 || (lines && check_text(list) < 0))
         return NULL;

@@ -1261,7 +1261,8 @@ static PyMethodDef encoder_methods[] = {
     {"encode_text", (PyCFunction)encoder_encode_text, METH_VARARGS,
      "Split with the encoder's pattern and encode: (ids, per-word (start, end, n_ids) as int32 bytes)."},
     {"encode_batch", (PyCFunction)encoder_encode_batch, METH_VARARGS,
-     "encode_text of each text, spread over num_threads threads without the GIL."},
+     "encode_text of each text, spread over num_threads threads without the GIL; its ids between the prefix\n"
+     "and suffix ids, where given."},
     {"encode_batch_flat", (PyCFunction)encoder_encode_batch_flat, METH_VARARGS,
      "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1), each\n"
      "text's ids between the ids of prefix and suffix (lists, or None)."},

@@ -1329,7 +1329,8 @@ static PyMethodDef sp_methods[] = {
     {"sample_batch", (PyCFunction)sp_sample_batch, METH_VARARGS,
      "sample_text of each text with its seed, over num_threads threads (as SentencePieceEncoder.sample_batch)."},
     {"encode_batch", (PyCFunction)sp_encode_batch, METH_VARARGS,
-     "encode_text of each text, spread over num_threads threads without the GIL."},
+     "encode_text of each text, spread over num_threads threads without the GIL; its ids between the prefix\n"
+     "and suffix ids, where given."},
     {"encode_batch_flat", (PyCFunction)sp_encode_batch_flat, METH_VARARGS,
      "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1), each\n"
      "text's ids between the ids of prefix and suffix (lists, or None)."},

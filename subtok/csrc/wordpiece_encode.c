@@ -461,7 +461,8 @@ static PyObject *bert_encode_batch_ids(BertEncoderObject *enc, PyObject *args) {
 static PyMethodDef bert_methods[] = {
     {"encode_text", (PyCFunction)bert_encode_text, METH_VARARGS, "BERT's pipeline: (ids, (start, end) per token)."},
     {"encode_batch", (PyCFunction)bert_encode_batch, METH_VARARGS,
-     "encode_text of each text, spread over num_threads threads without the GIL."},
+     "encode_text of each text, spread over num_threads threads without the GIL; its ids between the prefix\n"
+     "and suffix ids, where given."},
     {"encode_batch_flat", (PyCFunction)bert_encode_batch_flat, METH_VARARGS,
      "encode_batch's ids as one int32 bytearray and each text's start as an int64 bytearray (n + 1), each\n"
      "text's ids between the ids of prefix and suffix (lists, or None)."},

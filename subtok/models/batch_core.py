@@ -31,9 +31,19 @@ class TextBatches:
     def encode_text(self, text: str) -> tuple[list[int], bytes]:
         raise NotImplementedError
 
-    def encode_batch(self, texts: list[str], num_threads: int = 1) -> list[tuple[list[int], bytes]]:
-        """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads)."""
-        return [self.encode_text(t) for t in texts]
+    def encode_batch(
+        self,
+        texts: list[str],
+        num_threads: int = 1,
+        prefix: Optional[list[int]] = None,
+        suffix: Optional[list[int]] = None,
+    ) -> list[tuple[list[int], bytes]]:
+        """``encode_text`` of each text (the native core spreads them over ``num_threads`` threads), its ids
+        between ``prefix`` and ``suffix`` (a post-processor's template; the record is the text's own)."""
+        prefix, suffix = template_ids(prefix, "prefix"), template_ids(suffix, "suffix")
+        if not prefix and not suffix:
+            return [self.encode_text(t) for t in texts]
+        return [([*prefix, *ids, *suffix], record) for ids, record in map(self.encode_text, texts)]
 
     def encode_batch_ids(self, texts: list[str], num_threads: int = 1) -> list[list[int]]:
         """Each text's ids, without its record."""
