@@ -149,8 +149,8 @@ CLASS_ASCII_DIGIT = 64  # [0-9] (Falcon's three-digit split)
 @lru_cache(maxsize=1)
 def char_classes() -> bytes:
     """The class table of ``compute_char_classes``: read from the runs stored in ``_char_classes_data`` where
-    the installed ``regex`` is the version that wrote them (about 2 ms), computed otherwise (40-60 ms, which
-    every process that uses the native scanners would pay)."""
+    the installed ``regex`` is the version that wrote them (under a millisecond), computed otherwise (40-60
+    ms, which every process that uses the native scanners would pay)."""
     if getattr(regex, "__version__", None) == _char_classes_data.REGEX_VERSION:
         return stored_char_classes()
     return compute_char_classes()

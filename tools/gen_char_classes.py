@@ -1,7 +1,7 @@
 """Write subtok/_char_classes_data.py: ``text.char_classes``' table as the installed ``regex`` module computes
-it, stored as runs, so that a process whose ``regex`` is the same version reads it (about 2 ms) instead of
-computing it (40-60 ms: six class patterns over every plane). A process with another ``regex`` version
-computes the table itself, so the classes always follow the installed module.
+it, stored as runs, so that a process whose ``regex`` is the same version reads it (under a millisecond)
+instead of computing it (40-60 ms: six class patterns over every plane). A process with another ``regex``
+version computes the table itself, so the classes always follow the installed module.
 
 Run: python tools/gen_char_classes.py && ruff format subtok/_char_classes_data.py
 """

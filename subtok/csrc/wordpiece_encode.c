@@ -115,7 +115,7 @@ static int trie_link(Trie *t) {
 static PyObject *make_trie(PyObject *self, PyObject *args) {
     PyObject *vocab, *prefix;
     if (!PyArg_ParseTuple(args, "O!U", &PyList_Type, &vocab, &prefix)) return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(vocab), longest = 0, plen = PyUnicode_GET_LENGTH(prefix);
+    Py_ssize_t n = PyList_GET_SIZE(vocab), longest = 0, total = 2, plen = PyUnicode_GET_LENGTH(prefix);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *tok = PyList_GET_ITEM(vocab, i);
         if (!PyUnicode_Check(tok)) {
@@ -123,6 +123,11 @@ static PyObject *make_trie(PyObject *self, PyObject *args) {
             return NULL;
         }
         longest = PyUnicode_GET_LENGTH(tok) > longest ? PyUnicode_GET_LENGTH(tok) : longest;
+        total += 2 * PyUnicode_GET_LENGTH(tok); /* nodes at most: in full under node 0, perhaps under node 1 */
+    }
+    if (total > INT32_MAX / 8) { /* node ids and the pops' budget (8 a node) stay within int32 */
+        PyErr_SetString(PyExc_ValueError, "vocabulary too large for the trie");
+        return NULL;
     }
     Trie *t = PyObject_New(Trie, &TrieType);
     if (!t) return NULL;
