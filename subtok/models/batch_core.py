@@ -59,12 +59,9 @@ class TextBatches:
         """The ids of every text one after the other (int32) and where each text's ids start (int64, one
         more than there are texts: the last is the total), as the native core returns them; each text's
         ids between ``prefix`` and ``suffix`` (a post-processor's template: BERT's [CLS] and [SEP])."""
-        prefix, suffix = template_ids(prefix, "prefix"), template_ids(suffix, "suffix")
         ids, starts = array("i"), array("q", [0])
-        for text in texts:
-            ids.extend(prefix)
-            ids.extend(self.encode_text(text)[0])
-            ids.extend(suffix)
+        for text_ids, _ in self.encode_batch(texts, num_threads, prefix, suffix):
+            ids.extend(text_ids)
             starts.append(len(ids))
         return bytearray(ids.tobytes()), bytearray(starts.tobytes())
 
