@@ -12,8 +12,9 @@
  *   encode_chars          dict filled as characters are met there)
  *   ByteLevelEncoder  <-> ByteLevelEncoder: encode_word, encode_words, encode_text (encode_segment <->
  *                         _encode_segment) and encode_batch mirrored; the word cache is equivalent by
- *                         test, not a mirror (a dict there; here a shared cache taken when free and a
- *                         private one when not, so threads never wait on each other)
+ *                         test, not a mirror (a dict there; here WORD_CACHES caches, each taken whole by
+ *                         one call or batch worker at a time, and a private one when all are taken, so
+ *                         threads never wait on each other)
  */
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -583,22 +584,37 @@ static void cache_adopt(WordCache *c, const CacheEntry *e) {
     c->n++;
 }
 
-/* A read-write lock guarding the encoder's shared cache: calls read it together and write it one at a time. */
+/* A lock guarding one of the encoder's word caches, only ever tried (a thread that finds it held goes on to
+ * the next cache: none waits). */
 #if SUBTOK_THREADS
-typedef pthread_rwlock_t RWLock;
-static int rwlock_init(RWLock *l) { return pthread_rwlock_init(l, NULL) == 0 ? 0 : -1; }
-#define rwlock_tryread(l) (pthread_rwlock_tryrdlock(l) == 0)
-#define rwlock_trywrite(l) (pthread_rwlock_trywrlock(l) == 0)
-#define rwlock_unlock(l) pthread_rwlock_unlock(l)
-#define rwlock_destroy(l) pthread_rwlock_destroy(l)
-#else /* one holder at a time */
-typedef PyThread_type_lock RWLock;
-static int rwlock_init(RWLock *l) { return (*l = PyThread_allocate_lock()) ? 0 : -1; }
-#define rwlock_tryread(l) PyThread_acquire_lock(*(l), NOWAIT_LOCK)
-#define rwlock_trywrite(l) PyThread_acquire_lock(*(l), NOWAIT_LOCK)
-#define rwlock_unlock(l) PyThread_release_lock(*(l))
-#define rwlock_destroy(l) PyThread_free_lock(*(l))
+typedef pthread_mutex_t CacheLock;
+static int cache_lock_init(CacheLock *l) { return pthread_mutex_init(l, NULL) == 0 ? 0 : -1; }
+#define cache_lock_try(l) (pthread_mutex_trylock(l) == 0)
+#define cache_lock_release(l) pthread_mutex_unlock(l)
+#define cache_lock_destroy(l) pthread_mutex_destroy(l)
+#else
+typedef PyThread_type_lock CacheLock;
+static int cache_lock_init(CacheLock *l) { return (*l = PyThread_allocate_lock()) ? 0 : -1; }
+#define cache_lock_try(l) PyThread_acquire_lock(*(l), NOWAIT_LOCK)
+#define cache_lock_release(l) PyThread_release_lock(*(l))
+#define cache_lock_destroy(l) PyThread_free_lock(*(l))
 #endif
+
+/* The word caches an encoder keeps. Each call, and each worker of a batch, takes the first one no other
+ * holds and writes it alone for its whole run. One cache that a batch's workers only read (each learning
+ * new words into a cache of its own, handed over at the end) had cost a two-thread batch of 1 MB of lines
+ * a third more CPU than one thread's: the private caches made and filled anew every call, their words
+ * merged again by the other worker, and the handing over done by one thread while the other waited.
+ * Up to WORD_CACHES * (4 MB of slots + their words) when that many threads encode at once. */
+#define WORD_CACHES 8
+
+/* One of them with its lock, a cache line or more apart from the next (each thread writes its cache's
+ * counts at every word: two on one line had made each lookup wait for the other thread's writes) */
+typedef struct {
+    WordCache cache; /* made when first taken (no slots until then) */
+    CacheLock lock;
+    char apart[64];
+} HeldCache;
 
 /* ------------------------------------------------------------------------------------------------ */
 /* ByteLevelEncoder                                                                                 */
@@ -610,9 +626,9 @@ typedef struct {
                             * -1: dropped */
     int has_missing, has_last;
     MergeTable *table;
-    WordCache shared;
-    RWLock lock;
-    int lock_ready;
+    char apart[64]; /* (the fields around the caches are read at every word) */
+    HeldCache caches[WORD_CACHES];
+    int locks_ready; /* how many of the caches' locks are made */
     Specials specials;
     IdObjects ids;
     int scanner;      /* the pre-tokenizer pattern: an index into text.SCANNED_PATTERNS */
@@ -702,58 +718,59 @@ static Py_ssize_t chunked_merges(const ByteLevelEncoderObject *enc, const unsign
     return m;
 }
 
-/* What one call (or one batch thread) sees of the caches: the shared cache when it could lock it (to write
- * into when it holds it alone, else only to read), and a private cache for what it learns otherwise.
- * Words are never locked one by one, so threads never wait on each other. */
-enum { SHARED_NONE, SHARED_READ, SHARED_WRITE };
+/* The cache one call (or one batch worker) encodes through: the first of the encoder's WORD_CACHES that no
+ * other holds, held for the whole run, or when every one is held a private cache for the call, handed to
+ * one that is free at the end. Words are never locked one by one, and no thread waits on another. */
 typedef struct {
-    WordCache *shared;
-    int mode;
-    WordCache local; /* allocated on first use */
+    WordCache *held; /* one of the encoder's caches, or NULL */
+    int slot;        /* its index */
+    WordCache local; /* where held is NULL: allocated on first use */
 } CacheView;
 
-static void view_open(ByteLevelEncoderObject *enc, CacheView *v, int want_write) {
+static void view_open(ByteLevelEncoderObject *enc, CacheView *v) {
     memset(v, 0, sizeof *v);
-    if (want_write && rwlock_trywrite(&enc->lock))
-        v->mode = SHARED_WRITE;
-    else if (rwlock_tryread(&enc->lock))
-        v->mode = SHARED_READ;
-    v->shared = v->mode == SHARED_NONE ? NULL : &enc->shared;
+    for (int k = 0; k < enc->locks_ready; k++) {
+        if (!cache_lock_try(&enc->caches[k].lock)) continue;
+        if (enc->caches[k].cache.slots || cache_init(&enc->caches[k].cache) == 0) {
+            v->held = &enc->caches[k].cache, v->slot = k;
+            return;
+        }
+        cache_lock_release(&enc->caches[k].lock); /* no memory for it: a private cache, or none */
+        return;
+    }
 }
 
 static void view_close(ByteLevelEncoderObject *enc, CacheView *v) {
-    if (v->mode != SHARED_NONE) rwlock_unlock(&enc->lock);
-    v->mode = SHARED_NONE;
-    v->shared = NULL;
+    if (v->held) cache_lock_release(&enc->caches[v->slot].lock);
+    v->held = NULL;
 }
 
-static inline const CacheEntry *view_find(const CacheView *v, uint64_t h, uint64_t head, const char *bytes,
-                                           int32_t nbytes) {
-    const CacheEntry *e = v->shared ? cache_find(v->shared, h, head, bytes, nbytes) : NULL;
-    return e || !v->local.slots ? e : cache_find(&v->local, h, head, bytes, nbytes);
+/* view_mine: the cache a view reads and writes (the one it holds, else its own), whose hot table it uses */
+static inline WordCache *view_mine(CacheView *v) { return v->held ? v->held : &v->local; }
+
+static inline const CacheEntry *view_find(CacheView *v, uint64_t h, uint64_t head, const char *bytes, int32_t nbytes) {
+    const WordCache *c = view_mine(v);
+    return c->slots ? cache_find(c, h, head, bytes, nbytes) : NULL;
 }
 
 static void view_put(CacheView *v, const char *bytes, int32_t nbytes, uint64_t h, const int32_t *ids, int32_t nids) {
-    if (v->mode == SHARED_WRITE) {
-        cache_put(v->shared, bytes, nbytes, h, ids, nids);
-        return;
-    }
-    if (!v->local.slots && cache_init(&v->local) < 0) return; /* no room to cache: encode without */
-    cache_put(&v->local, bytes, nbytes, h, ids, nids);
+    WordCache *c = view_mine(v);
+    if (!c->slots && cache_init(c) < 0) return; /* no room to cache: encode without */
+    cache_put(c, bytes, nbytes, h, ids, nids);
 }
 
-/* Hand what a view learnt privately to the shared cache when it can be had, else drop it. */
+/* Hand what a view learnt privately (every cache was held) to the first cache now free, else drop it. */
 static void view_merge(ByteLevelEncoderObject *enc, CacheView *v) {
-    if (v->local.slots && rwlock_trywrite(&enc->lock)) {
-        for (size_t i = 0; i < v->local.cap; i++)
-            if (v->local.slots[i].nbytes) cache_adopt(&enc->shared, &v->local.slots[i]);
-        rwlock_unlock(&enc->lock);
+    for (int k = 0; v->local.slots && k < enc->locks_ready; k++) {
+        if (!cache_lock_try(&enc->caches[k].lock)) continue;
+        if (enc->caches[k].cache.slots || cache_init(&enc->caches[k].cache) == 0)
+            for (size_t i = 0; i < v->local.cap; i++)
+                if (v->local.slots[i].nbytes) cache_adopt(&enc->caches[k].cache, &v->local.slots[i]);
+        cache_lock_release(&enc->caches[k].lock);
+        break;
     }
     cache_free(&v->local);
 }
-
-/* view_mine: the cache a view writes (the shared one when it may, else its own), whose hot table it uses */
-static inline WordCache *view_mine(CacheView *v) { return v->mode == SHARED_WRITE ? v->shared : &v->local; }
 
 /* hot_emit: a word of up to eight bytes (head, length) that the hot table holds appended to out: 1, or 0
  * where it is not there (-1: no memory). Most words of English text end here, in a table that stays in the
@@ -926,13 +943,13 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         Py_DECREF(enc);
         return NULL;
     }
-    enc->lock_ready = rwlock_init(&enc->lock) == 0;
+    while (enc->locks_ready < WORD_CACHES && cache_lock_init(&enc->caches[enc->locks_ready].lock) == 0) enc->locks_ready++;
     int32_t top = encoder_top_id(enc);
     if (whole && whole_load(&enc->whole, whole, top > top_id ? top : top_id) < 0) {
         Py_DECREF(enc);
         return NULL;
     }
-    if (!enc->lock_ready || cache_init(&enc->shared) < 0 || id_objects_make(&enc->ids, top > top_id ? top : top_id) < 0) {
+    if (!enc->locks_ready || id_objects_make(&enc->ids, top > top_id ? top : top_id) < 0) {
         Py_DECREF(enc);
         return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
@@ -940,9 +957,9 @@ static PyObject *encoder_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 }
 
 static void encoder_dealloc(ByteLevelEncoderObject *enc) {
-    cache_free(&enc->shared);
+    for (int k = 0; k < WORD_CACHES; k++) cache_free(&enc->caches[k].cache);
     cache_free(&enc->whole);
-    if (enc->lock_ready) rwlock_destroy(&enc->lock);
+    for (int k = 0; k < enc->locks_ready; k++) cache_lock_destroy(&enc->caches[k].lock);
     id_objects_free(&enc->ids);
     specials_free(&enc->specials);
     Py_XDECREF(enc->table);
@@ -961,7 +978,7 @@ static PyObject *encoder_encode_word(ByteLevelEncoderObject *enc, PyObject *args
     CacheView view;
     int r;
     Py_BEGIN_ALLOW_THREADS
-    view_open(enc, &view, 1);
+    view_open(enc, &view);
     r = encode_word_bytes(enc, &view, PyBytes_AS_STRING(bytes), (int32_t)PyBytes_GET_SIZE(bytes), &out);
     view_close(enc, &view);
     view_merge(enc, &view);
@@ -1040,7 +1057,7 @@ static PyObject *encoder_encode_words(ByteLevelEncoderObject *enc, PyObject *arg
     int r = 0;
     CacheView view;
     Py_BEGIN_ALLOW_THREADS
-    view_open(enc, &view, 1);
+    view_open(enc, &view);
     for (Py_ssize_t i = 0; i < n && r == 0; i++) {
         Py_ssize_t before = out.n;
         if (found[i] >= 0) {
@@ -1209,7 +1226,7 @@ static PyObject *encoder_encode_text(ByteLevelEncoderObject *enc, PyObject *args
     CacheView view;
     int r;
     Py_BEGIN_ALLOW_THREADS
-    view_open(enc, &view, 1);
+    view_open(enc, &view);
     r = encode_text_core(enc, &view, &t, &ids, &words);
     view_close(enc, &view);
     view_merge(enc, &view);
@@ -1220,10 +1237,8 @@ static PyObject *encoder_encode_text(ByteLevelEncoderObject *enc, PyObject *args
     return res;
 }
 
-/* The byte-level encoder's batch: workers read the shared cache together and keep new words apart. */
-/* (a worker alone writes into the shared cache when it can have it, as one text's call does, instead of
- * learning into a cache of its own and handing that over at the end) */
-static void bpe_batch_begin(Batch *b, void *state) { view_open(b->enc, state, b->threads == 1); }
+/* The byte-level encoder's batch: each worker holds a word cache of its own for the whole batch (view_open). */
+static void bpe_batch_begin(Batch *b, void *state) { view_open(b->enc, state); }
 static int bpe_batch_encode(Batch *b, void *state, const Text *t, Buf *ids, Buf *aux) {
     return encode_text_core(b->enc, state, t, ids, aux);
 }
