@@ -10,6 +10,7 @@ import math
 import os
 import stat
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -69,6 +70,8 @@ class AtomicFile:
 
     def __init__(self, path: PathLike, streams: bool = True) -> None:
         self.path, self.tmp = check_output(path), None
+        self._syncing: Optional[threading.Thread] = None
+        self._sync_error: Optional[OSError] = None
         try:
             mode: Optional[int] = self.path.stat().st_mode
         except OSError:
@@ -87,11 +90,38 @@ class AtomicFile:
             self.abort()
             raise OutputError(f"cannot write {self.path}: {e.strerror or e}") from None
 
+    def sync_behind(self) -> None:
+        """Start putting what is written so far on disk, on a thread of its own (``fdatasync``), unless the
+        last such sync still runs: a large file's ``commit`` then waits only for the rest (for 923 MB of
+        tokens the final sync had taken 0.27-0.4 s at the end of the run). Its error, if any, is
+        ``commit``'s: the kernel reports a failed write once."""
+        if self.tmp is None or (self._syncing is not None and self._syncing.is_alive()):
+            return
+        self.file.flush()
+        self._syncing = threading.Thread(target=self._sync, args=(self.file.fileno(),), daemon=True)
+        self._syncing.start()
+
+    def _sync(self, fd: int) -> None:
+        try:
+            getattr(os, "fdatasync", os.fsync)(fd)
+        except OSError as e:
+            self._sync_error = e
+
+    def _join_sync(self) -> None:
+        """Wait for ``sync_behind``'s thread (the file is not closed under it); raise what it met."""
+        if self._syncing is not None:
+            self._syncing.join()
+            self._syncing = None
+        error, self._sync_error = self._sync_error, None
+        if error is not None:
+            raise error
+
     def commit(self) -> None:
         """Flush, sync and rename into place (a writer that took the file may have closed it already)."""
         try:
             if not self.file.closed:
                 self.file.flush()
+                self._join_sync()
                 if self.tmp is not None:
                     os.fsync(self.file.fileno())
                 self.file.close()
@@ -103,6 +133,9 @@ class AtomicFile:
             raise OutputError(f"cannot write {self.path}: {e.strerror or e}") from None
 
     def abort(self) -> None:
+        if getattr(self, "_syncing", None) is not None:
+            self._syncing.join()
+            self._syncing = None
         if getattr(self, "file", None) is not None:
             self.file.close()
         if self.tmp is not None and os.path.exists(self.tmp):

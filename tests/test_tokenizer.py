@@ -124,6 +124,28 @@ def test_encode_lines_splits_as_a_file_and_encodes_each_line(backend, kind):
         tok.encode_lines([text])
 
 
+@pytest.mark.parametrize("kind", ["byte_level", "wordpiece", "char_bpe"])
+def test_encode_blocks_gives_each_blocks_encode_lines_in_order(backend, kind):
+    """encode_blocks: encode_lines of each block, in the blocks' order, however many threads encode them at
+    once (each block on one; blocks that take different times still come out in order), and a generator
+    left early stops; a pipeline without a whole-text encoder (char-level BPE) encodes them in turn."""
+    options = {"wordpiece": {"model": "wordpiece"}}
+    tok = Tokenizer.train(SAMPLE_TEXTS * 3, vocab_size=300, **options.get(kind, {"byte_level": kind == "byte_level"}))
+    blocks = ["\n".join(SAMPLE_TEXTS[k % len(SAMPLE_TEXTS) :] * (1 + 4 * (k % 3))) + "\n" for k in range(9)]
+    blocks += ["", "no newline at the end"]
+    want = [tok.encode_lines(block, num_threads=1) for block in blocks]
+    for threads in (1, 2, 3):
+        got = list(tok.encode_blocks(iter(blocks), num_threads=threads))
+        assert [g["input_ids"].tolist() for g in got] == [w["input_ids"].tolist() for w in want]
+        assert [g["row_splits"].tolist() for g in got] == [w["row_splits"].tolist() for w in want]
+    plain = list(tok.encode_blocks(blocks[:2], num_threads=2, add_special_tokens=False))
+    assert [p["input_ids"].tolist() for p in plain] == [
+        tok.encode_lines(b, add_special_tokens=False)["input_ids"].tolist() for b in blocks[:2]
+    ]
+    first = next(tok.encode_blocks(iter(blocks), num_threads=2))
+    assert first["input_ids"].tolist() == want[0]["input_ids"].tolist()
+
+
 @pytest.mark.parametrize("kind", ["byte_level", "wordpiece", "unigram", "char_bpe"])
 def test_flat_batches_hold_the_ids_encode_gives(backend, kind):
     """return_tensors="flat": every text's ids one after the other and the row splits, equal to encode's
