@@ -119,9 +119,9 @@ class AtomicFile:
     def commit(self) -> None:
         """Flush, sync and rename into place (a writer that took the file may have closed it already)."""
         try:
+            self._join_sync()
             if not self.file.closed:
                 self.file.flush()
-                self._join_sync()
                 if self.tmp is not None:
                     os.fsync(self.file.fileno())
                 self.file.close()
